@@ -1,0 +1,297 @@
+//! `conform convert`: a file or a folder of files into records of the standard.
+
+use std::fs::File;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use conform::pipeline::{convert, ConvertOptions};
+use conform::registry::Entry;
+use conform::sink::NdjsonSink;
+use conform::Registry;
+use conform_model::{FailedFile, Summary};
+use conform_pack::Pack;
+use conform_sandbox::{LoadedPlugin, Sandbox};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{summary, Locations, EXIT_FAILURE, EXIT_OK};
+
+/// How the summary is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SummaryFormat {
+    /// A table on stderr.
+    Text,
+    /// One JSON object (`rows_in`, `converted`, `rejected`, `files`) on stdout,
+    /// or on stderr when the records go to stdout.
+    Json,
+}
+
+/// Arguments of `conform convert`.
+#[derive(Debug, clap::Args)]
+pub struct ConvertArgs {
+    /// A file to convert, or a folder whose files are each routed to the
+    /// plugin whose manifest claims the file name.
+    input: PathBuf,
+    /// The plugin to use (default: the plugin that claims each file's name).
+    #[arg(long)]
+    plugin: Option<String>,
+    /// Records output, NDJSON, for a single file [default: stdout].
+    #[arg(long, conflicts_with = "output_dir")]
+    output: Option<PathBuf>,
+    /// Error report, NDJSON, for a single file [default: stderr].
+    #[arg(long, conflicts_with = "output_dir")]
+    errors: Option<PathBuf>,
+    /// Folder for `NAME.records.ndjson` and `NAME.errors.ndjson` per input file.
+    #[arg(long)]
+    output_dir: Option<PathBuf>,
+    /// How to print the summary.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    summary: SummaryFormat,
+    /// Worker threads [default: the number of cores].
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Rows per plugin call.
+    #[arg(long, default_value_t = 256)]
+    batch_size: usize,
+    #[command(flatten)]
+    locations: Locations,
+}
+
+/// Plugins loaded so far, by name: a folder of exports loads each once.
+struct Loaded<'a> {
+    registry: &'a Registry,
+    sandbox: &'a Sandbox,
+    pack: &'a Pack,
+    plugins: Vec<(String, LoadedPlugin)>,
+}
+
+impl Loaded<'_> {
+    fn get(&mut self, entry: &Entry) -> Result<LoadedPlugin> {
+        if let Some((_, p)) = self.plugins.iter().find(|(n, _)| *n == entry.manifest.name) {
+            return Ok(p.clone());
+        }
+        let plugin = self.registry.load(entry, self.sandbox, self.pack)?;
+        self.plugins
+            .push((entry.manifest.name.clone(), plugin.clone()));
+        Ok(plugin)
+    }
+}
+
+pub fn run(args: ConvertArgs) -> Result<ExitCode> {
+    let metadata = std::fs::metadata(&args.input)
+        .with_context(|| format!("cannot read `{}`: check the path", args.input.display()))?;
+    let pack = args.locations.pack()?;
+    let registry = Registry::open(&args.locations.plugins)?;
+    if let Some(name) = &args.plugin {
+        registry.get(name)?;
+    }
+    let sandbox = args.locations.sandbox()?;
+    let mut loaded = Loaded {
+        registry: &registry,
+        sandbox: &sandbox,
+        pack: &pack,
+        plugins: Vec::new(),
+    };
+    let options = ConvertOptions {
+        workers: args.workers.unwrap_or(ConvertOptions::default().workers),
+        batch_size: args.batch_size,
+        ..ConvertOptions::default()
+    };
+
+    let mut total = Summary::default();
+    let records_on_stdout;
+    if metadata.is_dir() {
+        let Some(out_dir) = &args.output_dir else {
+            bail!(
+                "`{}` is a folder: pass `--output-dir DIR` for the records and error reports",
+                args.input.display()
+            );
+        };
+        std::fs::create_dir_all(out_dir)
+            .with_context(|| format!("cannot create `{}`", out_dir.display()))?;
+        records_on_stdout = false;
+        for path in files_in(&args.input)? {
+            let name = file_name(&path);
+            let entry = match &args.plugin {
+                Some(plugin) => registry.get(plugin)?,
+                None => match registry.claiming(&name) {
+                    Some(entry) => entry,
+                    None => {
+                        total.failed.push(FailedFile {
+                            file: name.clone(),
+                            message: "no plugin claims this file name: pass `--plugin NAME` or add a plugin whose manifest's `input.files` matches it".into(),
+                        });
+                        continue;
+                    }
+                },
+            };
+            let records = out_dir.join(format!("{name}.records.ndjson"));
+            let errors = out_dir.join(format!("{name}.errors.ndjson"));
+            match convert_file(
+                &path,
+                entry,
+                &mut loaded,
+                &options,
+                Some(&records),
+                Some(&errors),
+            ) {
+                Ok(file_summary) => total.add(file_summary),
+                Err(e) => total.failed.push(FailedFile {
+                    file: name,
+                    message: format!("{e:#}"),
+                }),
+            }
+        }
+    } else {
+        let name = file_name(&args.input);
+        let entry = match &args.plugin {
+            Some(plugin) => registry.get(plugin)?,
+            None => registry.claiming(&name).with_context(|| {
+                format!("no plugin claims `{name}`: pass `--plugin NAME` (see `conform plugins`)")
+            })?,
+        };
+        let (records, errors) = match &args.output_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create `{}`", dir.display()))?;
+                (
+                    Some(dir.join(format!("{name}.records.ndjson"))),
+                    Some(dir.join(format!("{name}.errors.ndjson"))),
+                )
+            }
+            None => (args.output.clone(), args.errors.clone()),
+        };
+        records_on_stdout = records.is_none();
+        let file_summary = convert_file(
+            &args.input,
+            entry,
+            &mut loaded,
+            &options,
+            records.as_deref(),
+            errors.as_deref(),
+        )?;
+        total.add(file_summary);
+    }
+
+    match args.summary {
+        SummaryFormat::Text => eprint!("{}", summary::table(&total)),
+        SummaryFormat::Json => {
+            let json = serde_json::to_string(&total)?;
+            if records_on_stdout {
+                eprintln!("{json}");
+            } else {
+                println!("{json}");
+            }
+        }
+    }
+    let stopped = total.files.iter().any(|f| f.error.is_some());
+    Ok(ExitCode::from(if total.failed.is_empty() && !stopped {
+        EXIT_OK
+    } else {
+        EXIT_FAILURE
+    }))
+}
+
+/// The regular, visible files of a folder, sorted by name.
+fn files_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list `{}`", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && !file_name(p).starts_with('.'))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+fn create(path: &Path) -> Result<File> {
+    File::create(path).with_context(|| {
+        format!(
+            "cannot write `{}`: check that its folder exists and is writable",
+            path.display()
+        )
+    })
+}
+
+fn convert_file(
+    path: &Path,
+    entry: &Entry,
+    loaded: &mut Loaded,
+    options: &ConvertOptions,
+    records: Option<&Path>,
+    errors: Option<&Path>,
+) -> Result<conform_model::FileSummary> {
+    let plugin = loaded.get(entry)?;
+    let input = File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
+    let size = input.metadata().map(|m| m.len()).unwrap_or(0);
+    let records: Box<dyn Write> = match records {
+        Some(p) => Box::new(create(p)?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let errors: Box<dyn Write> = match errors {
+        Some(p) => Box::new(create(p)?),
+        None => Box::new(std::io::stderr()),
+    };
+    let mut sink = NdjsonSink::new(records, errors);
+
+    let read = Arc::new(AtomicU64::new(0));
+    let counted = CountingReader {
+        inner: input,
+        read: read.clone(),
+    };
+    let bar = (std::io::stderr().is_terminal() && size > 1 << 20).then(|| {
+        let bar = ProgressBar::new(size);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} {per_sec} eta {eta}",
+            )
+            .expect("the template is valid")
+            .progress_chars("=> "),
+        );
+        bar.set_message(file_name(path));
+        bar
+    });
+    let mut progress = |_: &conform_model::FileSummary| {
+        if let Some(bar) = &bar {
+            bar.set_position(read.load(Ordering::Relaxed));
+        }
+    };
+    let summary = convert(
+        counted,
+        &file_name(path),
+        loaded.pack,
+        &plugin,
+        &entry.manifest,
+        options,
+        &mut sink,
+        &mut progress,
+    )
+    .with_context(|| format!("converting `{}`", path.display()))?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(summary)
+}
+
+/// Counts the bytes read, for the progress bar.
+struct CountingReader<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}

@@ -1,0 +1,111 @@
+//! Command-line parsing and the commands.
+
+mod convert;
+mod plugins;
+mod summary;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Every file converted; rows may still have been rejected (see the error report).
+pub const EXIT_OK: u8 = 0;
+/// Set-up failed (pack, plugin, paths) or a file could not be converted.
+pub const EXIT_FAILURE: u8 = 1;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  every input file was converted; rejected rows are in the error report
+  1  a file could not be converted, or set-up failed (pack, plugin, paths)
+  2  the command line is wrong";
+
+/// Converts enterprises' exports into validated records of a unified standard.
+#[derive(Debug, Parser)]
+#[command(name = "conform", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Log filter (tracing syntax: `info`, `conform=debug`).
+    #[arg(long, global = true, env = "CONFORM_LOG", default_value = "warn")]
+    pub log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Convert a file, or every file of a folder, into records of the standard.
+    Convert(convert::ConvertArgs),
+    /// List the plugins found and whether each loads against the pack.
+    Plugins(plugins::PluginsArgs),
+    /// Load a schema pack, compiling every schema and checking every table.
+    CheckPack {
+        /// The pack's folder.
+        dir: PathBuf,
+    },
+}
+
+/// Where plugins and the pack are found; shared by the commands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Locations {
+    /// The schema pack's folder.
+    #[arg(
+        long,
+        env = "CONFORM_PACK",
+        default_value = "standards/sample-regional"
+    )]
+    pub pack: PathBuf,
+    /// The folder of plugin folders (each a `plugin.toml` and its component).
+    #[arg(long, env = "CONFORM_PLUGINS", default_value = "target/plugins")]
+    pub plugins: PathBuf,
+    /// Where compiled plugins are cached [default: PLUGINS/.cache].
+    #[arg(long, env = "CONFORM_CACHE")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Locations {
+    fn sandbox(&self) -> anyhow::Result<conform_sandbox::Sandbox> {
+        let cache_dir = Some(
+            self.cache_dir
+                .clone()
+                .unwrap_or_else(|| self.plugins.join(".cache")),
+        );
+        Ok(conform_sandbox::Sandbox::new(
+            conform_sandbox::SandboxConfig { cache_dir },
+        )?)
+    }
+
+    fn pack(&self) -> anyhow::Result<conform_pack::Pack> {
+        conform_pack::Pack::load(&self.pack).map_err(|e| {
+            anyhow::anyhow!("the pack in `{}` does not load: {e}", self.pack.display())
+        })
+    }
+}
+
+/// Logs to stderr, filtered by `filter`.
+pub fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Runs the command.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Convert(args) => convert::run(args),
+        Command::Plugins(args) => plugins::run(args),
+        Command::CheckPack { dir } => {
+            let pack = conform_pack::Pack::load(&dir)?;
+            let m = pack.manifest();
+            println!(
+                "pack `{}` {} loads: record types {}",
+                m.id,
+                m.version,
+                pack.record_types().collect::<Vec<_>>().join(", ")
+            );
+            Ok(ExitCode::from(EXIT_OK))
+        }
+    }
+}

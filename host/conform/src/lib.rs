@@ -1,0 +1,13 @@
+//! Conform: converts enterprises' exports into validated records of a
+//! unified standard, through sandboxed plugins.
+//!
+//! The library behind the `conform` binary. [`registry`] finds plugins and
+//! loads them into the sandbox; [`pipeline`] streams one input through
+//! decode → plugin → validation into [`sink`]s, accounting for every row.
+
+pub mod pipeline;
+pub mod registry;
+pub mod sink;
+
+pub use pipeline::{convert, ConvertOptions, PipelineError};
+pub use registry::{Registry, RegistryError};

@@ -1,0 +1,321 @@
+//! The conversion pipeline: one input stream through decode → plugin →
+//! validation → sink, with every row accounted for.
+//!
+//! ```text
+//! decoder thread ──batches──▶ N worker threads ──results──▶ this thread ──▶ sink
+//!                (bounded)     (one plugin store each)      (reorders by batch index)
+//! ```
+//!
+//! At most `4 × workers` batches are in flight at once, so memory is bounded
+//! by the batch size, never by the file. Output keeps input order.
+//!
+//! Invariant: every decoded row ends in exactly one of the sink's two
+//! streams — its records, or one or more rejections — and the summary counts
+//! `rows_in = converted + rejected`.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use conform_decode::{DecodeError, DecodeLimits, Decoded, RowError};
+use conform_model::{codes, FileSummary, OutputLine, PluginManifest, Rejection, Source};
+use conform_pack::Pack;
+use conform_sandbox::{InputRecord, LoadedPlugin, Problem, RowOutcome, Worker};
+use crossbeam_channel::bounded;
+
+use crate::sink::Sink;
+
+/// How a conversion runs.
+#[derive(Debug, Clone, Copy)]
+pub struct ConvertOptions {
+    /// Worker threads, each with its own plugin instance.
+    pub workers: usize,
+    /// Rows per plugin call.
+    pub batch_size: usize,
+    /// Limits of the decoder.
+    pub decode_limits: DecodeLimits,
+}
+
+impl Default for ConvertOptions {
+    fn default() -> Self {
+        ConvertOptions {
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            batch_size: 256,
+            decode_limits: DecodeLimits::default(),
+        }
+    }
+}
+
+/// A conversion that could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// Writing the output failed; what was written before stays.
+    #[error("cannot write the output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// What became of one row, ready to write.
+enum RowResult {
+    Converted(Vec<String>),
+    Rejected(Vec<Rejection>),
+}
+
+struct Batch {
+    index: u64,
+    rows: Vec<Decoded>,
+}
+
+/// Converts one input with a loaded plugin, writing to `sink` in input order.
+///
+/// A decoder failure that stops the file (an unreadable header, an I/O
+/// error) is not an `Err`: the rows before it are written and counted, and
+/// the summary's `error` says why the file stopped.
+#[allow(clippy::too_many_arguments)]
+pub fn convert(
+    input: impl Read + Send + 'static,
+    file_name: &str,
+    pack: &Pack,
+    plugin: &LoadedPlugin,
+    manifest: &PluginManifest,
+    options: &ConvertOptions,
+    sink: &mut dyn Sink,
+    progress: &mut dyn FnMut(&FileSummary),
+) -> Result<FileSummary, PipelineError> {
+    let workers = options.workers.max(1);
+    let batch_size = options.batch_size.max(1);
+    let rows = conform_decode::decode(
+        input,
+        &manifest.input.format,
+        manifest.input.encoding,
+        options.decode_limits,
+    );
+    let mut summary = FileSummary {
+        file: file_name.into(),
+        plugin: manifest.name.clone(),
+        ..FileSummary::default()
+    };
+
+    std::thread::scope(|scope| {
+        let in_flight = workers * 4;
+        let (permit_tx, permit_rx) = bounded::<()>(in_flight);
+        for _ in 0..in_flight {
+            permit_tx.send(()).expect("the permit channel has room");
+        }
+        let (batch_tx, batch_rx) = bounded::<Batch>(in_flight);
+        let (result_tx, result_rx) = bounded::<(u64, Vec<RowResult>)>(in_flight);
+
+        let decoder = scope.spawn(move || -> Result<(), DecodeError> {
+            let mut rows = rows;
+            let mut index = 0;
+            loop {
+                let mut batch = Vec::with_capacity(batch_size);
+                let mut failure = None;
+                for row in rows.by_ref() {
+                    match row {
+                        Ok(row) => batch.push(row),
+                        Err(e) => {
+                            failure = Some(e);
+                            break;
+                        }
+                    }
+                    if batch.len() == batch_size {
+                        break;
+                    }
+                }
+                let last = failure.is_some() || batch.len() < batch_size;
+                if !batch.is_empty() {
+                    if permit_rx.recv().is_err()
+                        || batch_tx.send(Batch { index, rows: batch }).is_err()
+                    {
+                        return Ok(()); // the writer stopped: nothing more is wanted
+                    }
+                    index += 1;
+                }
+                if let Some(e) = failure {
+                    return Err(e);
+                }
+                if last {
+                    return Ok(());
+                }
+            }
+        });
+
+        for _ in 0..workers {
+            let (batch_rx, result_tx) = (batch_rx.clone(), result_tx.clone());
+            let mut worker = plugin.worker(pack.standard().clone());
+            scope.spawn(move || {
+                for batch in batch_rx {
+                    let results = process(batch.rows, &mut worker, pack, file_name);
+                    if result_tx.send((batch.index, results)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop((batch_rx, result_tx));
+
+        let mut pending: BTreeMap<u64, Vec<RowResult>> = BTreeMap::new();
+        let mut next = 0;
+        for (index, results) in result_rx.iter() {
+            pending.insert(index, results);
+            while let Some(results) = pending.remove(&next) {
+                write(results, sink, &mut summary)?;
+                next += 1;
+                let _ = permit_tx.send(());
+                progress(&summary);
+            }
+        }
+        if let Err(e) = decoder.join().expect("the decoder thread does not panic") {
+            summary.error = Some(e.to_string());
+        }
+        sink.flush()?;
+        Ok(summary)
+    })
+}
+
+fn write(
+    results: Vec<RowResult>,
+    sink: &mut dyn Sink,
+    summary: &mut FileSummary,
+) -> Result<(), PipelineError> {
+    for result in results {
+        summary.rows_in += 1;
+        match result {
+            RowResult::Converted(lines) => {
+                summary.converted += 1;
+                summary.records_out += lines.len() as u64;
+                for line in &lines {
+                    sink.record(line)?;
+                }
+            }
+            RowResult::Rejected(rejections) => {
+                summary.rejected += 1;
+                for rejection in &rejections {
+                    sink.rejection(rejection)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs one batch through the plugin and validates what it returns.
+fn process(rows: Vec<Decoded>, worker: &mut Worker, pack: &Pack, file: &str) -> Vec<RowResult> {
+    let mut places = Vec::with_capacity(rows.len());
+    let mut inputs = Vec::with_capacity(rows.len());
+    let mut results: Vec<Option<RowResult>> = Vec::with_capacity(rows.len());
+    for row in rows {
+        match row {
+            Decoded::Record(record) => {
+                places.push((results.len(), record.ordinal, record.line));
+                results.push(None);
+                inputs.push(InputRecord {
+                    ordinal: record.ordinal,
+                    line: record.line,
+                    fields: record.fields,
+                });
+            }
+            Decoded::Rejected(error) => {
+                results.push(Some(RowResult::Rejected(vec![decode_rejection(
+                    error, file,
+                )])))
+            }
+        }
+    }
+    if !inputs.is_empty() {
+        let outcomes = worker.convert(&inputs);
+        for ((slot, ordinal, line), outcome) in places.into_iter().zip(outcomes) {
+            results[slot] = Some(finish(outcome, pack, file, ordinal, line));
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| r.expect("every row has a result"))
+        .collect()
+}
+
+fn decode_rejection(error: RowError, file: &str) -> Rejection {
+    Rejection {
+        file: file.into(),
+        line: error.line,
+        ordinal: error.ordinal,
+        code: error.code.into(),
+        field: None,
+        message: error.message,
+    }
+}
+
+/// Validates a row's records; any invalid record rejects the whole row.
+fn finish(outcome: RowOutcome, pack: &Pack, file: &str, ordinal: u64, line: u64) -> RowResult {
+    let rejection = |code: &str, field: Option<String>, message: String| Rejection {
+        file: file.into(),
+        line,
+        ordinal,
+        code: code.into(),
+        field,
+        message,
+    };
+    let records = match outcome {
+        RowOutcome::Rejected(problems) => {
+            return RowResult::Rejected(
+                problems
+                    .into_iter()
+                    .map(
+                        |Problem {
+                             field,
+                             code,
+                             message,
+                         }| rejection(&code, field, message),
+                    )
+                    .collect(),
+            )
+        }
+        RowOutcome::Converted(records) => records,
+    };
+    let mut lines = Vec::with_capacity(records.len());
+    let mut rejections = Vec::new();
+    for output in records {
+        let record: serde_json::Value = match serde_json::from_str(&output.json) {
+            Ok(value) => value,
+            Err(e) => {
+                let message = format!(
+                    "the plugin returned a `{}` record that is not valid JSON: {e}",
+                    output.record_type
+                );
+                rejections.push(rejection(codes::PLUGIN_OUTPUT, None, message));
+                continue;
+            }
+        };
+        let validator = pack
+            .validator(&output.record_type)
+            .expect("the registry checked the declared record types");
+        if let Err(violations) = validator.validate(&record) {
+            for v in violations {
+                let at = if v.instance_path.is_empty() {
+                    "/".to_string()
+                } else {
+                    v.instance_path.clone()
+                };
+                let message = format!(
+                    "the `{}` record breaks the standard at `{at}`: {}",
+                    output.record_type, v.message
+                );
+                rejections.push(rejection(codes::SCHEMA_VIOLATION, Some(at), message));
+            }
+            continue;
+        }
+        let line_out = OutputLine {
+            record_type: output.record_type,
+            record,
+            source: Source {
+                file: file.into(),
+                line,
+            },
+        };
+        lines.push(serde_json::to_string(&line_out).expect("output lines serialize"));
+    }
+    if rejections.is_empty() {
+        RowResult::Converted(lines)
+    } else {
+        RowResult::Rejected(rejections)
+    }
+}

@@ -1,0 +1,210 @@
+//! The plugin registry: plugin folders on disk, each a `plugin.toml` and its
+//! component, found by name or by the input files they claim.
+
+use std::path::{Path, PathBuf};
+
+use conform_model::{PluginLimits, PluginManifest};
+use conform_pack::Pack;
+use conform_sandbox::{LoadedPlugin, Sandbox, SandboxError};
+use globset::{Glob, GlobMatcher};
+
+/// The most a plugin may ask for, whatever its manifest says.
+pub const HOST_MAX_LIMITS: PluginLimits = PluginLimits {
+    memory_mib: 512,
+    batch_millis: 30_000,
+    output_bytes_per_record: 1024 * 1024,
+    records_per_input: 1000,
+};
+
+/// Why a plugin cannot be found or loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// The plugins folder does not exist.
+    #[error("plugin folder `{}` does not exist: build the plugins with `cargo xtask build-plugins` or pass `--plugins DIR`", .0.display())]
+    NoPluginDir(PathBuf),
+    /// No plugin has that name.
+    #[error("no plugin named `{name}` in `{}`; available: {}", dir.display(), if known.is_empty() { "none".to_string() } else { known.join(", ") })]
+    UnknownPlugin {
+        /// The name asked for.
+        name: String,
+        /// The folder searched.
+        dir: PathBuf,
+        /// The plugins there.
+        known: Vec<String>,
+    },
+    /// A manifest is invalid.
+    #[error("plugin manifest `{}`: {message}", path.display())]
+    BadManifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The component file cannot be read.
+    #[error("cannot read the component `{}` of plugin `{plugin}`: {source}", path.display())]
+    MissingComponent {
+        /// The plugin.
+        plugin: String,
+        /// The component file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The plugin targets another pack or pack version.
+    #[error("plugin `{plugin}` targets pack `{wants}` but the loaded pack is `{pack}`; pass `--pack` with a matching pack")]
+    PackMismatch {
+        /// The plugin.
+        plugin: String,
+        /// The pack id and version range it targets.
+        wants: String,
+        /// The loaded pack's id and version.
+        pack: String,
+    },
+    /// The plugin emits a record type the pack does not have.
+    #[error(
+        "plugin `{plugin}` declares record type `{record_type}`, which pack `{pack}` does not have"
+    )]
+    UnknownRecordType {
+        /// The plugin.
+        plugin: String,
+        /// The record type.
+        record_type: String,
+        /// The pack.
+        pack: String,
+    },
+    /// The sandbox refused the component.
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+}
+
+/// One plugin folder.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The plugin's manifest.
+    pub manifest: PluginManifest,
+    /// The folder holding the manifest and the component.
+    pub dir: PathBuf,
+    claims: Vec<GlobMatcher>,
+}
+
+/// The plugins found in a folder.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    dir: PathBuf,
+    entries: Vec<Entry>,
+}
+
+impl Registry {
+    /// Reads every `*/plugin.toml` below `dir`. A broken manifest is an error
+    /// naming its file: a registry never half-loads.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Registry, RegistryError> {
+        let dir = dir.as_ref().to_path_buf();
+        let listing =
+            std::fs::read_dir(&dir).map_err(|_| RegistryError::NoPluginDir(dir.clone()))?;
+        let mut folders: Vec<PathBuf> = listing
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.join("plugin.toml").is_file())
+            .collect();
+        folders.sort();
+        let mut entries = Vec::new();
+        for folder in folders {
+            let path = folder.join("plugin.toml");
+            let bad = |message: String| RegistryError::BadManifest {
+                path: path.clone(),
+                message,
+            };
+            let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
+            let manifest = PluginManifest::from_toml(&text).map_err(|e| bad(e.to_string()))?;
+            let claims = manifest
+                .input
+                .files
+                .iter()
+                .map(|pattern| {
+                    Glob::new(pattern)
+                        .map(|g| g.compile_matcher())
+                        .map_err(|e| bad(format!("file pattern `{pattern}`: {e}")))
+                })
+                .collect::<Result<_, _>>()?;
+            entries.push(Entry {
+                manifest,
+                dir: folder,
+                claims,
+            });
+        }
+        Ok(Registry { dir, entries })
+    }
+
+    /// The plugins, in name order of their folders.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The plugin of that name.
+    pub fn get(&self, name: &str) -> Result<&Entry, RegistryError> {
+        self.entries
+            .iter()
+            .find(|e| e.manifest.name == name)
+            .ok_or_else(|| RegistryError::UnknownPlugin {
+                name: name.into(),
+                dir: self.dir.clone(),
+                known: self
+                    .entries
+                    .iter()
+                    .map(|e| e.manifest.name.clone())
+                    .collect(),
+            })
+    }
+
+    /// The plugin whose manifest claims a file name (the first, in name order).
+    pub fn claiming(&self, file_name: &str) -> Option<&Entry> {
+        self.entries
+            .iter()
+            .find(|e| e.claims.iter().any(|g| g.is_match(file_name)))
+    }
+
+    /// Checks a plugin against the pack and loads it into the sandbox.
+    pub fn load(
+        &self,
+        entry: &Entry,
+        sandbox: &Sandbox,
+        pack: &Pack,
+    ) -> Result<LoadedPlugin, RegistryError> {
+        let manifest = &entry.manifest;
+        let pack_manifest = pack.manifest();
+        if manifest.target.pack != pack_manifest.id
+            || !manifest.target.versions.matches(&pack_manifest.version)
+        {
+            return Err(RegistryError::PackMismatch {
+                plugin: manifest.name.clone(),
+                wants: format!("{} {}", manifest.target.pack, manifest.target.versions),
+                pack: format!("{} {}", pack_manifest.id, pack_manifest.version),
+            });
+        }
+        if let Some(record_type) = manifest
+            .target
+            .record_types
+            .iter()
+            .find(|t| pack.validator(t).is_none())
+        {
+            return Err(RegistryError::UnknownRecordType {
+                plugin: manifest.name.clone(),
+                record_type: record_type.clone(),
+                pack: pack_manifest.id.clone(),
+            });
+        }
+        let path = entry.dir.join(&manifest.component.file);
+        let wasm = std::fs::read(&path).map_err(|source| RegistryError::MissingComponent {
+            plugin: manifest.name.clone(),
+            path: path.clone(),
+            source,
+        })?;
+        Ok(sandbox.load(
+            &manifest.name,
+            &wasm,
+            &manifest.component.sha256,
+            manifest.limits.capped_by(HOST_MAX_LIMITS),
+            manifest.target.record_types.clone(),
+        )?)
+    }
+}

@@ -1,0 +1,247 @@
+//! CSV: a header row, then one record per row. Quoted fields may span lines;
+//! a row with another number of fields than the header is rejected, not dropped.
+
+use std::io::Read;
+
+use conform_model::codes;
+use conform_model::plugin::CsvOptions;
+use serde_json::{Map, Value};
+
+use crate::lines::LineIndex;
+use crate::{
+    encoding_error, has_replacement, DecodeError, DecodeLimits, Decoded, RawRecord, RowError,
+};
+
+pub(crate) struct CsvRows {
+    reader: csv::Reader<LineIndex<Box<dyn Read + Send>>>,
+    header: Option<Vec<String>>,
+    record: csv::ByteRecord,
+    ordinal: u64,
+    limits: DecodeLimits,
+    flag_replacement: bool,
+    done: bool,
+}
+
+impl CsvRows {
+    pub(crate) fn new(
+        text: Box<dyn Read + Send>,
+        options: &CsvOptions,
+        limits: DecodeLimits,
+        flag_replacement: bool,
+    ) -> CsvRows {
+        let reader = csv::ReaderBuilder::new()
+            .delimiter(options.delimiter as u8)
+            .quote(options.quote as u8)
+            .flexible(true)
+            .has_headers(false)
+            .from_reader(LineIndex::new(text));
+        CsvRows {
+            reader,
+            header: None,
+            record: csv::ByteRecord::new(),
+            ordinal: 0,
+            limits,
+            flag_replacement,
+            done: false,
+        }
+    }
+
+    fn read_header(&mut self) -> Result<bool, DecodeError> {
+        if !self
+            .reader
+            .read_byte_record(&mut self.record)
+            .map_err(csv_fatal)?
+        {
+            return Ok(false);
+        }
+        let mut names = Vec::with_capacity(self.record.len());
+        for (i, field) in self.record.iter().enumerate() {
+            let name = std::str::from_utf8(field)
+                .map_err(|_| {
+                    DecodeError::Structure(
+                        "the header row is not valid UTF-8: check the file's encoding".into(),
+                    )
+                })?
+                .trim()
+                .to_string();
+            if name.is_empty() {
+                return Err(DecodeError::Structure(format!(
+                    "column {} of the header row has no name",
+                    i + 1
+                )));
+            }
+            names.push(name);
+        }
+        self.header = Some(names);
+        Ok(true)
+    }
+
+    fn row(&mut self) -> Decoded {
+        self.ordinal += 1;
+        let ordinal = self.ordinal;
+        // The csv crate's own line count lags behind on CRLF files: map the
+        // record's byte offset instead. A record never starts with a newline,
+        // so a newline at the offset is the end of the previous row's CRLF.
+        let offset = self.record.position().map_or(0, |p| p.byte());
+        let line = self.reader.get_mut().line_at(offset + 1);
+        let header = self.header.as_ref().expect("header is read first");
+        if self.record.len() != header.len() {
+            return Decoded::Rejected(RowError {
+                ordinal,
+                line,
+                code: codes::CSV_FIELD_COUNT,
+                message: format!(
+                    "the row has {} fields where the header has {}: check for a missing or extra delimiter",
+                    self.record.len(),
+                    header.len()
+                ),
+            });
+        }
+        if self.record.as_slice().len() > self.limits.max_record_bytes {
+            return Decoded::Rejected(RowError {
+                ordinal,
+                line,
+                code: codes::RECORD_TOO_LARGE,
+                message: format!(
+                    "the row is larger than {} bytes",
+                    self.limits.max_record_bytes
+                ),
+            });
+        }
+        let mut object = Map::with_capacity(header.len());
+        for (name, cell) in header.iter().zip(self.record.iter()) {
+            let Ok(cell) = std::str::from_utf8(cell) else {
+                return Decoded::Rejected(encoding_error(ordinal, line));
+            };
+            if self.flag_replacement && has_replacement(cell) {
+                return Decoded::Rejected(encoding_error(ordinal, line));
+            }
+            object.insert(name.clone(), Value::String(cell.to_string()));
+        }
+        Decoded::Record(RawRecord {
+            ordinal,
+            line,
+            fields: Value::Object(object).to_string(),
+        })
+    }
+}
+
+fn csv_fatal(e: csv::Error) -> DecodeError {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => DecodeError::Io(io),
+        other => DecodeError::Structure(format!("cannot read the CSV: {other:?}")),
+    }
+}
+
+impl Iterator for CsvRows {
+    type Item = Result<Decoded, DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        if self.header.is_none() {
+            match self.read_header() {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.done = true;
+                    return None;
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        match self.reader.read_byte_record(&mut self.record) {
+            Ok(true) => Some(Ok(self.row())),
+            Ok(false) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(csv_fatal(e)))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode;
+    use conform_model::{InputFormat, TextEncoding};
+
+    fn rows(text: &str) -> Vec<Decoded> {
+        let input = std::io::Cursor::new(text.as_bytes().to_vec());
+        decode(
+            input,
+            &InputFormat::Csv(CsvOptions::default()),
+            TextEncoding::Utf8,
+            DecodeLimits::default(),
+        )
+        .map(Result::unwrap)
+        .collect()
+    }
+
+    fn record(d: &Decoded) -> (u64, u64, Value) {
+        match d {
+            Decoded::Record(r) => (r.ordinal, r.line, serde_json::from_str(&r.fields).unwrap()),
+            Decoded::Rejected(e) => panic!("rejected: {e:?}"),
+        }
+    }
+
+    #[test]
+    fn quoted_fields_span_lines_and_lines_are_where_rows_start() {
+        let out = rows("a,b\r\n1,\"x, \"\"y\"\"\r\nz\"\r\n2,w\r\n");
+        assert_eq!(out.len(), 2);
+        let (ordinal, line, value) = record(&out[0]);
+        assert_eq!((ordinal, line), (1, 2));
+        assert_eq!(value["b"], "x, \"y\"\r\nz");
+        let (ordinal, line, _) = record(&out[1]);
+        assert_eq!((ordinal, line), (2, 4));
+    }
+
+    #[test]
+    fn ragged_rows_are_rejected_with_their_line() {
+        let out = rows("a,b,c\n1,2,3\n4,5\n6,7,8,9\n");
+        assert_eq!(out.len(), 3);
+        match &out[1] {
+            Decoded::Rejected(e) => {
+                assert_eq!((e.ordinal, e.line, e.code), (2, 3, codes::CSV_FIELD_COUNT));
+                assert!(e.message.contains("2 fields where the header has 3"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(&out[2], Decoded::Rejected(e) if e.line == 4));
+    }
+
+    #[test]
+    fn empty_file_and_header_only_have_no_rows() {
+        assert!(rows("").is_empty());
+        assert!(rows("a,b\r\n").is_empty());
+    }
+
+    #[test]
+    fn invalid_gb18030_bytes_reject_the_row() {
+        let mut bytes = encoding_rs::GB18030
+            .encode("名称,数量\r\n螺栓,1\r\n")
+            .0
+            .into_owned();
+        bytes.extend_from_slice(b"\x81\x20,2\r\n");
+        let input = std::io::Cursor::new(bytes);
+        let out: Vec<_> = decode(
+            input,
+            &InputFormat::Csv(CsvOptions::default()),
+            TextEncoding::Gb18030,
+            DecodeLimits::default(),
+        )
+        .map(Result::unwrap)
+        .collect();
+        assert!(matches!(&out[0], Decoded::Record(_)));
+        assert!(
+            matches!(&out[1], Decoded::Rejected(e) if e.code == codes::ENCODING && e.line == 3)
+        );
+    }
+}

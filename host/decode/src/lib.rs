@@ -1,0 +1,149 @@
+//! Streaming decoders: enterprise files in, numbered records out.
+//!
+//! A decoder reads its input as a stream and yields one [`Decoded`] per row:
+//! a [`RawRecord`] (the row as a JSON object, with its ordinal and the line
+//! it starts on) or a [`RowError`] for a row that cannot be decoded (a ragged
+//! CSV row, a truncated NDJSON line). A bad row never stops the rest of the
+//! file, and never disappears: it is a row like any other, rejected.
+//!
+//! Memory is bounded by the largest record, never by the file: no decoder
+//! holds more than one record (and its reader's buffer) at a time.
+//!
+//! Text is transcoded to UTF-8 first ([`text`]): UTF-8 with or without BOM,
+//! GB18030 and GBK.
+
+mod csv_format;
+mod json_array;
+mod lines;
+mod ndjson;
+pub mod text;
+mod xml;
+
+use std::io::Read;
+
+use conform_model::{InputFormat, TextEncoding};
+
+pub use text::text_reader;
+
+/// A decoded row: its place in the file and its fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawRecord {
+    /// 1-based position among the file's rows.
+    pub ordinal: u64,
+    /// 1-based line on which the row starts.
+    pub line: u64,
+    /// The row as a JSON object, as text.
+    pub fields: String,
+}
+
+/// A row that could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// 1-based position among the file's rows.
+    pub ordinal: u64,
+    /// 1-based line on which the row starts.
+    pub line: u64,
+    /// Stable code (see `conform_model::codes`).
+    pub code: &'static str,
+    /// What a person should fix.
+    pub message: String,
+}
+
+/// One row of the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoded {
+    /// A row to convert.
+    Record(RawRecord),
+    /// A row rejected by the decoder.
+    Rejected(RowError),
+}
+
+impl Decoded {
+    /// The row's 1-based position.
+    pub fn ordinal(&self) -> u64 {
+        match self {
+            Decoded::Record(r) => r.ordinal,
+            Decoded::Rejected(r) => r.ordinal,
+        }
+    }
+}
+
+/// A failure that stops the whole file (the rows before it stay decoded).
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// Reading the input failed.
+    #[error("cannot read the input: {0}")]
+    Io(#[from] std::io::Error),
+    /// The file's header or outer structure is unusable.
+    #[error("{0}")]
+    Structure(String),
+}
+
+/// Limits that keep a hostile file from taking unbounded memory.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeLimits {
+    /// The largest record, in bytes of UTF-8 text.
+    pub max_record_bytes: usize,
+    /// The deepest nesting of JSON or XML inside a record.
+    pub max_depth: usize,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        DecodeLimits {
+            max_record_bytes: 4 * 1024 * 1024,
+            max_depth: 64,
+        }
+    }
+}
+
+/// The stream of rows of one file.
+pub type Rows = Box<dyn Iterator<Item = Result<Decoded, DecodeError>> + Send>;
+
+/// Opens a decoder over `input` for a format and encoding.
+pub fn decode(
+    input: impl Read + Send + 'static,
+    format: &InputFormat,
+    encoding: TextEncoding,
+    limits: DecodeLimits,
+) -> Rows {
+    let text = text_reader(input, encoding);
+    let flag_replacement = encoding != TextEncoding::Utf8;
+    match format {
+        InputFormat::Csv(options) => Box::new(csv_format::CsvRows::new(
+            text,
+            options,
+            limits,
+            flag_replacement,
+        )),
+        InputFormat::Xml(options) => Box::new(xml::XmlRows::new(
+            text,
+            &options.record_path,
+            limits,
+            flag_replacement,
+        )),
+        InputFormat::Json => Box::new(json_array::JsonArrayRows::new(
+            text,
+            limits,
+            flag_replacement,
+        )),
+        InputFormat::Ndjson => Box::new(ndjson::NdjsonRows::new(text, limits, flag_replacement)),
+    }
+}
+
+/// The message for a row holding bytes invalid in the declared encoding.
+pub(crate) fn encoding_error(ordinal: u64, line: u64) -> RowError {
+    RowError {
+        ordinal,
+        line,
+        code: conform_model::codes::ENCODING,
+        message: "the row holds bytes that are invalid in the declared encoding; re-export the file in that encoding"
+            .into(),
+    }
+}
+
+/// Whether decoded text shows that the source bytes were invalid (the
+/// decoder writes U+FFFD for each invalid sequence).
+pub(crate) fn has_replacement(text: &str) -> bool {
+    text.contains('\u{FFFD}')
+}

@@ -1,0 +1,190 @@
+//! NDJSON: one JSON object per line. Blank lines are not rows; a line that is
+//! not JSON is rejected with its line and the rest of the file goes on.
+
+use std::io::{BufRead, BufReader, Read};
+
+use conform_model::codes;
+use serde_json::Value;
+
+use crate::{
+    encoding_error, has_replacement, DecodeError, DecodeLimits, Decoded, RawRecord, RowError,
+};
+
+pub(crate) struct NdjsonRows {
+    reader: BufReader<Box<dyn Read + Send>>,
+    buf: Vec<u8>,
+    line: u64,
+    ordinal: u64,
+    limits: DecodeLimits,
+    flag_replacement: bool,
+    done: bool,
+}
+
+impl NdjsonRows {
+    pub(crate) fn new(
+        text: Box<dyn Read + Send>,
+        limits: DecodeLimits,
+        flag_replacement: bool,
+    ) -> NdjsonRows {
+        NdjsonRows {
+            reader: BufReader::with_capacity(64 * 1024, text),
+            buf: Vec::new(),
+            line: 0,
+            ordinal: 0,
+            limits,
+            flag_replacement,
+            done: false,
+        }
+    }
+
+    /// Reads one line into `buf` (without its end), keeping at most the
+    /// record limit and skipping the rest. Returns false at the end of input,
+    /// and whether the line was cut.
+    fn read_line(&mut self) -> std::io::Result<Option<bool>> {
+        self.buf.clear();
+        let mut any = false;
+        let mut cut = false;
+        loop {
+            let available = self.reader.fill_buf()?;
+            if available.is_empty() {
+                break;
+            }
+            any = true;
+            let (chunk, found) = match available.iter().position(|&b| b == b'\n') {
+                Some(i) => (&available[..i], Some(i)),
+                None => (available, None),
+            };
+            let room = (self.limits.max_record_bytes + 1).saturating_sub(self.buf.len());
+            if chunk.len() > room {
+                cut = true;
+            }
+            self.buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            let used = found.map_or(available.len(), |i| i + 1);
+            self.reader.consume(used);
+            if found.is_some() {
+                break;
+            }
+        }
+        if !any {
+            return Ok(None);
+        }
+        if self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+        }
+        Ok(Some(cut || self.buf.len() > self.limits.max_record_bytes))
+    }
+}
+
+impl Iterator for NdjsonRows {
+    type Item = Result<Decoded, DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.done {
+                return None;
+            }
+            let cut = match self.read_line() {
+                Ok(Some(cut)) => cut,
+                Ok(None) => {
+                    self.done = true;
+                    return None;
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e.into()));
+                }
+            };
+            self.line += 1;
+            if !cut && self.buf.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            self.ordinal += 1;
+            let (ordinal, line) = (self.ordinal, self.line);
+            let reject = |code, message: String| {
+                Some(Ok(Decoded::Rejected(RowError {
+                    ordinal,
+                    line,
+                    code,
+                    message,
+                })))
+            };
+            if cut {
+                return reject(
+                    codes::RECORD_TOO_LARGE,
+                    format!(
+                        "the line is longer than {} bytes",
+                        self.limits.max_record_bytes
+                    ),
+                );
+            }
+            let Ok(text) = std::str::from_utf8(&self.buf) else {
+                return Some(Ok(Decoded::Rejected(encoding_error(ordinal, line))));
+            };
+            if self.flag_replacement && has_replacement(text) {
+                return Some(Ok(Decoded::Rejected(encoding_error(ordinal, line))));
+            }
+            return match serde_json::from_str::<Value>(text) {
+                Ok(value @ Value::Object(_)) => Some(Ok(Decoded::Record(RawRecord {
+                    ordinal,
+                    line,
+                    fields: value.to_string(),
+                }))),
+                Ok(_) => reject(
+                    codes::JSON_NOT_OBJECT,
+                    "the line is JSON but not an object".into(),
+                ),
+                Err(e) => reject(
+                    codes::JSON_SYNTAX,
+                    format!("the line is not valid JSON ({e}): fix or remove it"),
+                ),
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode;
+    use conform_model::{InputFormat, TextEncoding};
+
+    fn rows(text: &str, limits: DecodeLimits) -> Vec<Decoded> {
+        decode(
+            std::io::Cursor::new(text.as_bytes().to_vec()),
+            &InputFormat::Ndjson,
+            TextEncoding::Utf8,
+            limits,
+        )
+        .map(Result::unwrap)
+        .collect()
+    }
+
+    #[test]
+    fn blank_lines_are_skipped_and_bad_lines_rejected() {
+        let out = rows(
+            "{\"a\":1}\n{\"a\":\n\n  \n{\"a\":3}\r\n[1]\n",
+            DecodeLimits::default(),
+        );
+        assert_eq!(out.len(), 4);
+        assert!(matches!(&out[0], Decoded::Record(r) if r.line == 1 && r.ordinal == 1));
+        assert!(
+            matches!(&out[1], Decoded::Rejected(e) if e.line == 2 && e.code == codes::JSON_SYNTAX)
+        );
+        assert!(matches!(&out[2], Decoded::Record(r) if r.line == 5 && r.ordinal == 3));
+        assert!(matches!(&out[3], Decoded::Rejected(e) if e.code == codes::JSON_NOT_OBJECT));
+    }
+
+    #[test]
+    fn overlong_lines_are_rejected_and_skipped() {
+        let long = format!("{{\"a\":\"{}\"}}\n{{\"b\":1}}\n", "x".repeat(200));
+        let out = rows(
+            &long,
+            DecodeLimits {
+                max_record_bytes: 64,
+                ..DecodeLimits::default()
+            },
+        );
+        assert!(matches!(&out[0], Decoded::Rejected(e) if e.code == codes::RECORD_TOO_LARGE));
+        assert!(matches!(&out[1], Decoded::Record(r) if r.line == 2));
+    }
+}

@@ -1,0 +1,328 @@
+//! The plugin manifest: what a provider declares about a converter plugin.
+
+use schemars::JsonSchema;
+use semver::{Version, VersionReq};
+use serde::{Deserialize, Serialize};
+
+use crate::ManifestError;
+
+/// The manifest shipped beside a plugin's component (`plugin.toml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PluginManifest {
+    /// The plugin's name: lowercase letters, digits and `-`.
+    pub name: String,
+    /// The plugin's own version (semver).
+    #[schemars(with = "String")]
+    pub version: Version,
+    /// Who wrote and maintains the plugin.
+    pub provider: String,
+    /// What the plugin converts, for people.
+    #[serde(default)]
+    pub description: String,
+    /// The WebAssembly component and its digest.
+    pub component: ComponentRef,
+    /// The enterprise format the plugin reads.
+    pub input: InputSpec,
+    /// The pack and record types the plugin emits.
+    pub target: TargetSpec,
+    /// Limits the plugin asks for; the host caps each with its own maximum.
+    #[serde(default)]
+    pub limits: PluginLimits,
+}
+
+/// The component file of a plugin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentRef {
+    /// File name of the component, relative to the manifest.
+    pub file: String,
+    /// Lowercase hex SHA-256 of the component's bytes.
+    pub sha256: String,
+}
+
+/// How the host decodes the plugin's input files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InputSpec {
+    /// Character encoding of the files.
+    #[serde(default)]
+    pub encoding: TextEncoding,
+    /// Glob patterns of file names this plugin claims when converting a folder.
+    #[serde(default)]
+    pub files: Vec<String>,
+    /// The file format and its options.
+    pub format: InputFormat,
+}
+
+/// Character encodings the host decodes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TextEncoding {
+    /// UTF-8, with or without a byte-order mark.
+    #[default]
+    #[serde(rename = "utf-8")]
+    Utf8,
+    /// GB18030, the default of Chinese-locale spreadsheet programs (a BOM, if any, wins).
+    Gb18030,
+    /// GBK, the two-byte subset of GB18030.
+    Gbk,
+}
+
+/// A file format with its options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum InputFormat {
+    /// Delimited text with a header row.
+    Csv(CsvOptions),
+    /// XML with one record per element at a path.
+    Xml(XmlOptions),
+    /// One JSON array whose elements are the records.
+    Json,
+    /// One JSON value per line; blank lines are not records.
+    Ndjson,
+}
+
+/// Options of the CSV format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CsvOptions {
+    /// The field delimiter, one ASCII character.
+    #[serde(default = "default_delimiter")]
+    pub delimiter: char,
+    /// The quote character, one ASCII character.
+    #[serde(default = "default_quote")]
+    pub quote: char,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            delimiter: default_delimiter(),
+            quote: default_quote(),
+        }
+    }
+}
+
+fn default_delimiter() -> char {
+    ','
+}
+
+fn default_quote() -> char {
+    '"'
+}
+
+/// Options of the XML format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct XmlOptions {
+    /// Element names from the root to the record element, joined by `/`
+    /// (`PartCatalog/Part`).
+    pub record_path: String,
+}
+
+/// The pack a plugin targets and what it emits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSpec {
+    /// The pack's id.
+    pub pack: String,
+    /// The pack versions the plugin works with (a semver requirement, `^1.0`).
+    #[schemars(with = "String")]
+    pub versions: VersionReq,
+    /// The record types the plugin emits; anything else is refused.
+    pub record_types: Vec<String>,
+}
+
+/// Resource limits of a plugin. Missing values take the defaults below; the
+/// host caps every value at its own maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginLimits {
+    /// Linear memory of one instance, in MiB (default 64).
+    pub memory_mib: u32,
+    /// Wall time of one batch call, in milliseconds (default 2000).
+    pub batch_millis: u32,
+    /// Bytes of output the plugin may return per input record (default 64 KiB).
+    pub output_bytes_per_record: u32,
+    /// Records the plugin may emit per input record (default 16).
+    pub records_per_input: u32,
+}
+
+impl Default for PluginLimits {
+    fn default() -> Self {
+        PluginLimits {
+            memory_mib: 64,
+            batch_millis: 2000,
+            output_bytes_per_record: 64 * 1024,
+            records_per_input: 16,
+        }
+    }
+}
+
+impl PluginLimits {
+    /// Each limit lowered to `cap`'s where `cap` is stricter.
+    pub fn capped_by(self, cap: PluginLimits) -> PluginLimits {
+        PluginLimits {
+            memory_mib: self.memory_mib.min(cap.memory_mib),
+            batch_millis: self.batch_millis.min(cap.batch_millis),
+            output_bytes_per_record: self
+                .output_bytes_per_record
+                .min(cap.output_bytes_per_record),
+            records_per_input: self.records_per_input.min(cap.records_per_input),
+        }
+    }
+}
+
+impl PluginManifest {
+    /// Parses and checks a manifest from TOML text.
+    pub fn from_toml(text: &str) -> Result<Self, ManifestError> {
+        let manifest: PluginManifest = toml::from_str(text)?;
+        manifest.check()?;
+        Ok(manifest)
+    }
+
+    /// Checks the rules serde cannot express.
+    pub fn check(&self) -> Result<(), ManifestError> {
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= 64
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !name_ok {
+            return Err(ManifestError::Invalid(format!(
+                "plugin name `{}` must be 1 to 64 lowercase letters, digits or `-`",
+                self.name
+            )));
+        }
+        let sha_ok = self.component.sha256.len() == 64
+            && self
+                .component
+                .sha256
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase());
+        if !sha_ok {
+            return Err(ManifestError::Invalid(format!(
+                "component.sha256 `{}` must be 64 lowercase hex digits",
+                self.component.sha256
+            )));
+        }
+        if self.component.file.contains('/')
+            || self.component.file.contains('\\')
+            || self.component.file.starts_with('.')
+        {
+            return Err(ManifestError::Invalid(format!(
+                "component.file `{}` must be a plain file name beside the manifest",
+                self.component.file
+            )));
+        }
+        if self.target.record_types.is_empty() {
+            return Err(ManifestError::Invalid(
+                "target.record_types must name at least one record type".into(),
+            ));
+        }
+        if let InputFormat::Csv(csv) = &self.input.format {
+            for (what, c) in [("delimiter", csv.delimiter), ("quote", csv.quote)] {
+                if !c.is_ascii() {
+                    return Err(ManifestError::Invalid(format!(
+                        "csv {what} `{c}` must be one ASCII character"
+                    )));
+                }
+            }
+        }
+        if let InputFormat::Xml(xml) = &self.input.format {
+            if xml.record_path.split('/').any(str::is_empty) {
+                return Err(ManifestError::Invalid(format!(
+                    "xml record_path `{}` must be element names joined by `/`",
+                    xml.record_path
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+name = "demo"
+version = "0.1.0"
+provider = "Example"
+[component]
+file = "demo.wasm"
+sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+[input]
+format = "ndjson"
+[target]
+pack = "sample-regional"
+versions = "^1"
+record_types = ["part"]
+"#;
+
+    #[test]
+    fn minimal_manifest_takes_defaults() {
+        let m = PluginManifest::from_toml(MINIMAL).unwrap();
+        assert_eq!(m.input.encoding, TextEncoding::Utf8);
+        assert_eq!(m.input.format, InputFormat::Ndjson);
+        assert_eq!(m.limits, PluginLimits::default());
+    }
+
+    #[test]
+    fn unknown_field_is_an_error_naming_it() {
+        let text = MINIMAL.replace(
+            "provider = \"Example\"",
+            "provider = \"Example\"\nauthor = \"x\"",
+        );
+        let err = PluginManifest::from_toml(&text).unwrap_err().to_string();
+        assert!(err.contains("unknown field `author`"), "{err}");
+    }
+
+    #[test]
+    fn csv_options_parse() {
+        let text = MINIMAL.replace(
+            "format = \"ndjson\"",
+            "encoding = \"gb18030\"\n[input.format.csv]\ndelimiter = \";\"",
+        );
+        let m = PluginManifest::from_toml(&text).unwrap();
+        assert_eq!(m.input.encoding, TextEncoding::Gb18030);
+        assert_eq!(
+            m.input.format,
+            InputFormat::Csv(CsvOptions {
+                delimiter: ';',
+                quote: '"'
+            })
+        );
+    }
+
+    #[test]
+    fn bad_digest_and_name_are_refused() {
+        let text = MINIMAL.replace(
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "abc",
+        );
+        assert!(PluginManifest::from_toml(&text)
+            .unwrap_err()
+            .to_string()
+            .contains("sha256"));
+        let text = MINIMAL.replace("name = \"demo\"", "name = \"Demo Plugin\"");
+        assert!(PluginManifest::from_toml(&text)
+            .unwrap_err()
+            .to_string()
+            .contains("plugin name"));
+    }
+
+    #[test]
+    fn limits_are_capped() {
+        let asked = PluginLimits {
+            memory_mib: 4096,
+            batch_millis: 10,
+            ..PluginLimits::default()
+        };
+        let capped = asked.capped_by(PluginLimits::default());
+        assert_eq!(capped.memory_mib, 64);
+        assert_eq!(capped.batch_millis, 10);
+    }
+}

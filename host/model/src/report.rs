@@ -1,0 +1,128 @@
+//! The lines of a conversion's output, its error report and its summary.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Where an output record came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Source {
+    /// The input file's name.
+    pub file: String,
+    /// 1-based line on which the input row starts.
+    pub line: u64,
+}
+
+/// One line of the records output (NDJSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OutputLine {
+    /// The pack's record type.
+    pub record_type: String,
+    /// The record, valid against the record type's schema.
+    pub record: serde_json::Value,
+    /// The input row it came from.
+    pub source: Source,
+}
+
+/// One line of the error report (NDJSON): an input row that was not converted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Rejection {
+    /// The input file's name.
+    pub file: String,
+    /// 1-based line on which the row starts.
+    pub line: u64,
+    /// 1-based position of the row in its file.
+    pub ordinal: u64,
+    /// A stable, machine-readable code (see [`codes`] for the host's own).
+    pub code: String,
+    /// The field at fault: an input field, or a JSON pointer into the output
+    /// record for schema violations (`/length_mm`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub field: Option<String>,
+    /// What a person should fix.
+    pub message: String,
+}
+
+/// Counts for one converted file. `rows_in = converted + rejected` always.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FileSummary {
+    /// The input file's name.
+    pub file: String,
+    /// The plugin that converted it.
+    pub plugin: String,
+    /// Rows read from the file.
+    pub rows_in: u64,
+    /// Rows that became records.
+    pub converted: u64,
+    /// Rows rejected, each in the error report.
+    pub rejected: u64,
+    /// Records written (a row may become several).
+    pub records_out: u64,
+    /// Why the file stopped early, if it did; the counts cover the rows before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Counts for a whole conversion.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    /// Rows read from all files.
+    pub rows_in: u64,
+    /// Rows converted.
+    pub converted: u64,
+    /// Rows rejected.
+    pub rejected: u64,
+    /// Per file, in the order converted.
+    pub files: Vec<FileSummary>,
+    /// Files that could not be converted at all, with the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<FailedFile>,
+}
+
+/// A file that was not converted at all (no plugin claims it, it cannot be read).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FailedFile {
+    /// The input file's name.
+    pub file: String,
+    /// Why, and what to do.
+    pub message: String,
+}
+
+impl Summary {
+    /// Adds a file's counts to the totals.
+    pub fn add(&mut self, file: FileSummary) {
+        self.rows_in += file.rows_in;
+        self.converted += file.converted;
+        self.rejected += file.rejected;
+        self.files.push(file);
+    }
+}
+
+/// The codes the host itself gives rejections. Plugins add their own
+/// (`missing-field`, `not-a-number`, …); these are reserved.
+pub mod codes {
+    /// A CSV row has another number of fields than the header.
+    pub const CSV_FIELD_COUNT: &str = "csv-field-count";
+    /// A CSV row cannot be parsed (e.g. an unclosed quote).
+    pub const CSV_SYNTAX: &str = "csv-syntax";
+    /// An NDJSON line or JSON array element is not valid JSON.
+    pub const JSON_SYNTAX: &str = "json-syntax";
+    /// A JSON record is not an object.
+    pub const JSON_NOT_OBJECT: &str = "json-not-object";
+    /// The XML around a record is malformed.
+    pub const XML_SYNTAX: &str = "xml-syntax";
+    /// A record is larger than the decoder accepts.
+    pub const RECORD_TOO_LARGE: &str = "record-too-large";
+    /// The bytes are not valid in the declared encoding.
+    pub const ENCODING: &str = "encoding";
+    /// An output record breaks its record type's JSON Schema.
+    pub const SCHEMA_VIOLATION: &str = "schema-violation";
+    /// The plugin trapped (panicked, hit `unreachable`) while converting the row.
+    pub const PLUGIN_TRAP: &str = "plugin-trap";
+    /// The plugin ran out of its time per batch.
+    pub const PLUGIN_TIMEOUT: &str = "plugin-timeout";
+    /// The plugin tried to grow its memory past its limit.
+    pub const PLUGIN_MEMORY: &str = "plugin-memory";
+    /// The plugin returned something the contract does not allow: wrong
+    /// count, invalid JSON, an undeclared record type, too many bytes or records.
+    pub const PLUGIN_OUTPUT: &str = "plugin-output";
+}

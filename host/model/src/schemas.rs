@@ -1,0 +1,48 @@
+//! The JSON Schemas of Conform's documents, as published in `schemas/`.
+
+use schemars::{schema_for, JsonSchema};
+use serde_json::Value;
+
+use crate::pack::{GradingTable, PackagingTable, ServiceLevelTable, TimeTable, UnitsTable};
+use crate::{FileSummary, OutputLine, PackManifest, PluginManifest, Rejection, Summary};
+
+fn schema<T: JsonSchema>() -> Value {
+    serde_json::to_value(schema_for!(T)).expect("schemas serialize")
+}
+
+/// Every schema with its file name in `schemas/`.
+pub fn all() -> Vec<(&'static str, Value)> {
+    vec![
+        ("plugin-manifest.schema.json", schema::<PluginManifest>()),
+        ("pack-manifest.schema.json", schema::<PackManifest>()),
+        ("pack-units.schema.json", schema::<UnitsTable>()),
+        ("pack-grading.schema.json", schema::<GradingTable>()),
+        (
+            "pack-service-levels.schema.json",
+            schema::<ServiceLevelTable>(),
+        ),
+        ("pack-packaging.schema.json", schema::<PackagingTable>()),
+        ("pack-time.schema.json", schema::<TimeTable>()),
+        ("output-line.schema.json", schema::<OutputLine>()),
+        ("rejection.schema.json", schema::<Rejection>()),
+        ("file-summary.schema.json", schema::<FileSummary>()),
+        ("summary.schema.json", schema::<Summary>()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    /// The committed schemas match the types (`cargo xtask schemas` regenerates them).
+    #[test]
+    fn committed_schemas_are_fresh() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+        for (name, schema) in super::all() {
+            let expected = format!("{}\n", serde_json::to_string_pretty(&schema).unwrap());
+            let actual = std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+            assert!(
+                actual == expected,
+                "schemas/{name} is stale: run `cargo xtask schemas`"
+            );
+        }
+    }
+}

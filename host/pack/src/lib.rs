@@ -1,0 +1,144 @@
+//! Schema packs: the unified standard as data.
+//!
+//! A pack is a folder with a manifest (`pack.toml`), one JSON Schema per
+//! record type and the rule tables. [`Pack::load`] reads it, compiles every
+//! schema (formats asserted) and checks every table, so that an error in a
+//! pack surfaces when it is published or loaded, naming the file and entry,
+//! never halfway through a conversion.
+//!
+//! The [`Standard`] built from a pack serves the rules — unit conversion,
+//! grading, service levels, package codes, times — once, for every plugin.
+//!
+//! This crate knows nothing of wasmtime or HTTP: it is the pack model and its
+//! services as plain Rust.
+
+mod error;
+mod grading;
+mod number;
+mod packaging;
+mod service_levels;
+mod standard;
+mod time;
+mod units;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use conform_model::PackManifest;
+use serde::de::DeserializeOwned;
+
+pub use error::PackError;
+pub use grading::Grade;
+pub use service_levels::Service;
+pub use standard::{ErrorCode, Standard, StandardError};
+pub use units::Dimension;
+pub use validate::{RecordValidator, Violation};
+
+/// A loaded, checked schema pack.
+pub struct Pack {
+    manifest: PackManifest,
+    dir: PathBuf,
+    validators: BTreeMap<String, RecordValidator>,
+    standard: Arc<Standard>,
+}
+
+impl std::fmt::Debug for Pack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pack")
+            .field("id", &self.manifest.id)
+            .field("version", &self.manifest.version)
+            .finish()
+    }
+}
+
+impl Pack {
+    /// Loads the pack in `dir`: reads the manifest, compiles every record
+    /// type's schema and checks every rule table.
+    pub fn load(dir: impl AsRef<Path>) -> Result<Pack, PackError> {
+        let dir = dir.as_ref().to_path_buf();
+        let manifest_path = dir.join("pack.toml");
+        let text = read_text(&manifest_path)?;
+        let manifest = PackManifest::from_toml(&text).map_err(|source| PackError::Manifest {
+            path: manifest_path.clone(),
+            source,
+        })?;
+
+        let mut validators = BTreeMap::new();
+        for (record_type, file) in &manifest.record_types {
+            let path = dir.join(file);
+            let validator = RecordValidator::load(&path, record_type)?;
+            validators.insert(record_type.clone(), validator);
+        }
+
+        let rules = &manifest.rules;
+        let units_path = dir.join(&rules.units);
+        let units = units::Units::from_table(&units_path, read_table(&units_path)?)?;
+        units.check_fields(&units_path, &validators)?;
+        let grading_path = dir.join(&rules.grading);
+        let grading = grading::Grading::from_table(&grading_path, read_table(&grading_path)?)?;
+        let levels_path = dir.join(&rules.service_levels);
+        let service_levels =
+            service_levels::ServiceLevels::from_table(&levels_path, read_table(&levels_path)?)?;
+        let packaging_path = dir.join(&rules.packaging);
+        let packaging =
+            packaging::Packaging::from_table(&packaging_path, read_table(&packaging_path)?)?;
+        let time_path = dir.join(&rules.time);
+        let time = time::TimeRules::from_table(&time_path, read_table(&time_path)?)?;
+
+        let standard = Arc::new(Standard::new(
+            units,
+            grading,
+            service_levels,
+            packaging,
+            time,
+        ));
+        Ok(Pack {
+            manifest,
+            dir,
+            validators,
+            standard,
+        })
+    }
+
+    /// The pack's manifest.
+    pub fn manifest(&self) -> &PackManifest {
+        &self.manifest
+    }
+
+    /// The folder the pack was loaded from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The pack's standard services.
+    pub fn standard(&self) -> &Arc<Standard> {
+        &self.standard
+    }
+
+    /// The validator of a record type, if the pack has it.
+    pub fn validator(&self, record_type: &str) -> Option<&RecordValidator> {
+        self.validators.get(record_type)
+    }
+
+    /// The record types of the pack, in name order.
+    pub fn record_types(&self) -> impl Iterator<Item = &str> {
+        self.validators.keys().map(String::as_str)
+    }
+}
+
+fn read_text(path: &Path) -> Result<String, PackError> {
+    std::fs::read_to_string(path).map_err(|source| PackError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn read_table<T: DeserializeOwned>(path: &Path) -> Result<T, PackError> {
+    let text = read_text(path)?;
+    toml::from_str(&text).map_err(|source| PackError::RuleSyntax {
+        path: path.to_path_buf(),
+        source,
+    })
+}

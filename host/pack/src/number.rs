@@ -1,0 +1,64 @@
+//! Strict decimal text: what enterprises' numbers must look like.
+
+use rust_decimal::Decimal;
+
+/// Parses plain decimal text (`-12.5`, `0.125`, `+3`): an optional sign,
+/// digits, an optional point and digits. Refuses everything else — decimal
+/// commas, exponents, thousands separators, words — rather than guess.
+pub(crate) fn parse_decimal(text: &str) -> Option<Decimal> {
+    let t = text.trim();
+    let body = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let (int, frac) = match body.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (body, None),
+    };
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let ok = digits(int)
+        && frac.is_none_or(|f| !f.is_empty() && digits(f))
+        && !(int.is_empty() && frac.is_none())
+        && int.len() + frac.map_or(0, str::len) <= 28;
+    if !ok {
+        return None;
+    }
+    t.parse::<Decimal>().ok()
+}
+
+/// Parses a fraction (`1/30`) or a decimal (`0.5`) into numerator and denominator.
+pub(crate) fn parse_ratio(text: &str) -> Option<(Decimal, Decimal)> {
+    match text.split_once('/') {
+        Some((n, d)) => {
+            let (n, d) = (parse_decimal(n)?, parse_decimal(d)?);
+            (!d.is_zero()).then_some((n, d))
+        }
+        None => Some((parse_decimal(text)?, Decimal::ONE)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_decimals_parse() {
+        assert_eq!(parse_decimal("0.125").unwrap().to_string(), "0.125");
+        assert_eq!(parse_decimal(" -2.0 ").unwrap().to_string(), "-2.0");
+        assert_eq!(parse_decimal("+3").unwrap().to_string(), "3");
+        assert_eq!(parse_decimal(".5").unwrap().to_string(), "0.5");
+    }
+
+    #[test]
+    fn anything_else_is_refused() {
+        for bad in [
+            "0,052", "N/A", "四十", "", "1e3", "1_000", "1.", "-", "1.2.3", "0x10", "١٢",
+        ] {
+            assert!(parse_decimal(bad).is_none(), "{bad:?} parsed");
+        }
+    }
+
+    #[test]
+    fn ratios() {
+        let (n, d) = parse_ratio("1/30").unwrap();
+        assert_eq!((n.to_string(), d.to_string()), ("1".into(), "30".into()));
+        assert!(parse_ratio("1/0").is_none());
+    }
+}

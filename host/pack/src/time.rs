@@ -1,0 +1,202 @@
+//! Times and dates in the standard's format: RFC 3339 with seconds and the
+//! pack's fixed offset. Local times without a zone are read in that offset.
+
+use std::path::Path;
+
+use chrono::format::{Item, StrftimeItems};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeDelta};
+use conform_model::pack::TimeTable;
+
+use crate::standard::{ErrorCode, StandardError};
+use crate::PackError;
+
+const OUTPUT: &str = "%Y-%m-%dT%H:%M:%S%:z";
+
+/// The checked time table.
+#[derive(Debug, Clone)]
+pub(crate) struct TimeRules {
+    offset: FixedOffset,
+}
+
+impl TimeRules {
+    pub(crate) fn from_table(path: &Path, table: TimeTable) -> Result<TimeRules, PackError> {
+        let offset: FixedOffset = table.offset.parse().map_err(|_| {
+            PackError::table(
+                path,
+                "offset",
+                format!("offset `{}` must look like `+08:00`", table.offset),
+            )
+        })?;
+        Ok(TimeRules { offset })
+    }
+
+    fn format(&self, time: DateTime<FixedOffset>) -> String {
+        time.with_timezone(&self.offset).format(OUTPUT).to_string()
+    }
+
+    pub(crate) fn parse_time(&self, text: &str, format: &str) -> Result<String, StandardError> {
+        let text = text.trim();
+        let invalid = |why: String| StandardError::new(ErrorCode::InvalidTime, why);
+        let epoch = |scale: i64| -> Result<String, StandardError> {
+            let n: i64 = text
+                .parse()
+                .map_err(|_| invalid(format!("`{text}` is not a whole number of epoch units")))?;
+            let millis = n
+                .checked_mul(scale)
+                .ok_or_else(|| invalid(format!("`{text}` is out of range")))?;
+            let utc = DateTime::from_timestamp_millis(millis)
+                .ok_or_else(|| invalid(format!("`{text}` is out of range")))?;
+            Ok(self.format(utc.fixed_offset()))
+        };
+        match format {
+            "unix-ms" => return epoch(1),
+            "unix-s" => return epoch(1000),
+            _ => {}
+        }
+        check_format(format)?;
+        if format.contains("%z") || format.contains("%:z") || format.contains("%#z") {
+            let time = DateTime::parse_from_str(text, format).map_err(|e| {
+                invalid(format!("`{text}` is not a time of format `{format}` ({e}): check that the day and time exist"))
+            })?;
+            return Ok(self.format(time));
+        }
+        let naive = NaiveDateTime::parse_from_str(text, format)
+            .map_err(|e| invalid(format!("`{text}` is not a time of format `{format}` ({e}): check that the day and time exist")))?;
+        let local = naive
+            .and_local_timezone(self.offset)
+            .single()
+            .ok_or_else(|| invalid(format!("`{text}` is not a valid local time")))?;
+        Ok(self.format(local))
+    }
+
+    pub(crate) fn parse_date(&self, text: &str, format: &str) -> Result<String, StandardError> {
+        let text = text.trim();
+        check_format(format)?;
+        let date = NaiveDate::parse_from_str(text, format).map_err(|e| {
+            StandardError::new(
+                ErrorCode::InvalidTime,
+                format!(
+                    "`{text}` is not a date of format `{format}` ({e}): check that the day exists"
+                ),
+            )
+        })?;
+        Ok(date.format("%Y-%m-%d").to_string())
+    }
+
+    pub(crate) fn add_hours(&self, time: &str, hours: u32) -> Result<String, StandardError> {
+        let parsed = DateTime::parse_from_rfc3339(time.trim()).map_err(|e| {
+            StandardError::new(
+                ErrorCode::InvalidTime,
+                format!("`{time}` is not an RFC 3339 time: {e}"),
+            )
+        })?;
+        let later = parsed
+            .checked_add_signed(TimeDelta::hours(i64::from(hours)))
+            .ok_or_else(|| {
+                StandardError::new(
+                    ErrorCode::InvalidTime,
+                    format!("`{time}` + {hours} h is out of range"),
+                )
+            })?;
+        Ok(self.format(later))
+    }
+}
+
+fn check_format(format: &str) -> Result<(), StandardError> {
+    if format.is_empty() || StrftimeItems::new(format).any(|item| matches!(item, Item::Error)) {
+        return Err(StandardError::new(
+            ErrorCode::InvalidFormat,
+            format!("`{format}` is not a strftime pattern"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> TimeRules {
+        TimeRules::from_table(
+            Path::new("time.toml"),
+            TimeTable {
+                offset: "+08:00".into(),
+                zone_name: String::new(),
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn local_times_are_china_standard_time() {
+        assert_eq!(
+            rules()
+                .parse_time("2026/11/03 14:05", "%Y/%m/%d %H:%M")
+                .unwrap(),
+            "2026-11-03T14:05:00+08:00"
+        );
+    }
+
+    #[test]
+    fn epoch_millis_are_utc() {
+        // 2026-11-03T17:20:00Z is 2026-11-04T01:20:00+08:00: the date moves.
+        assert_eq!(
+            rules().parse_time("1793726400000", "unix-ms").unwrap(),
+            "2026-11-04T01:20:00+08:00"
+        );
+    }
+
+    #[test]
+    fn zoned_times_are_moved_to_the_offset() {
+        let t = rules()
+            .parse_time("2026-11-03T00:00:00+00:00", "%Y-%m-%dT%H:%M:%S%:z")
+            .unwrap();
+        assert_eq!(t, "2026-11-03T08:00:00+08:00");
+    }
+
+    #[test]
+    fn impossible_days_are_errors() {
+        let r = rules();
+        assert_eq!(
+            r.parse_time("2026/11/31 10:00", "%Y/%m/%d %H:%M")
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidTime
+        );
+        assert_eq!(
+            r.parse_date("2026年13月1日", "%Y年%m月%d日")
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidTime
+        );
+        assert_eq!(
+            r.parse_date("13/07/2026", "%m/%d/%Y").unwrap_err().code,
+            ErrorCode::InvalidTime
+        );
+        assert_eq!(
+            r.parse_date("x", "%Q").unwrap_err().code,
+            ErrorCode::InvalidFormat
+        );
+    }
+
+    #[test]
+    fn chinese_dates_and_us_dates() {
+        let r = rules();
+        assert_eq!(
+            r.parse_date("2026年10月8日", "%Y年%m月%d日").unwrap(),
+            "2026-10-08"
+        );
+        assert_eq!(
+            r.parse_date("10/05/2026", "%m/%d/%Y").unwrap(),
+            "2026-10-05"
+        );
+    }
+
+    #[test]
+    fn hours_are_added() {
+        assert_eq!(
+            rules().add_hours("2026-11-03T23:30:00+08:00", 48).unwrap(),
+            "2026-11-05T23:30:00+08:00"
+        );
+    }
+}

@@ -1,0 +1,220 @@
+//! The sandbox: untrusted plugin components under wasmtime, with limits.
+//!
+//! [`Sandbox`] owns the wasmtime engine. [`Sandbox::load`] checks a plugin's
+//! component (its digest, that it imports the contract and nothing else),
+//! compiles it once — caching the machine code on disk, keyed by the wasm's
+//! SHA-256 and the engine — and prepares an `InstancePre`. A [`Worker`] holds
+//! one store and instance for one thread of one job and converts batches.
+//!
+//! A plugin never brings the host down: a trap, a timeout or a memory limit
+//! turns the affected rows into rejections with a host code
+//! (`plugin-trap`, `plugin-timeout`, `plugin-memory`, `plugin-output`), and
+//! the next batch runs in a fresh instance.
+
+mod bindings;
+mod cache;
+mod host;
+mod worker;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use conform_model::PluginLimits;
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine};
+
+pub use bindings::InputRecord;
+pub use worker::{OutputRecord, Problem, RowOutcome, Worker};
+
+use host::HostState;
+
+/// The component-model names a plugin may import: the contract's interfaces.
+pub const ALLOWED_IMPORTS: [&str; 2] = [
+    "conform:plugin/types@0.1.0",
+    "conform:plugin/standard@0.1.0",
+];
+
+/// How often the epoch advances; time limits are multiples of it.
+const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Why a plugin cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// The engine could not be created.
+    #[error("cannot start the WebAssembly engine: {0:#}")]
+    Engine(wasmtime::Error),
+    /// The component's bytes do not match the manifest's digest.
+    #[error("plugin `{plugin}`: the component's sha256 is `{actual}` but the manifest says `{expected}`; rebuild the plugin or fix its manifest")]
+    DigestMismatch {
+        /// The plugin.
+        plugin: String,
+        /// The digest in the manifest.
+        expected: String,
+        /// The digest of the bytes.
+        actual: String,
+    },
+    /// The bytes are not a valid component.
+    #[error("plugin `{plugin}`: not a valid WebAssembly component: {source:#}")]
+    Invalid {
+        /// The plugin.
+        plugin: String,
+        /// What wasmtime said.
+        source: wasmtime::Error,
+    },
+    /// The component imports something beyond the contract.
+    #[error("plugin `{plugin}` imports `{import}`, which the contract does not offer: a plugin may import only {allowed}", allowed = ALLOWED_IMPORTS.join(" and "))]
+    ForbiddenImport {
+        /// The plugin.
+        plugin: String,
+        /// The refused import.
+        import: String,
+    },
+    /// The component does not implement the `converter` world.
+    #[error("plugin `{plugin}` does not implement the `conform:plugin/converter@0.1.0` world: {source:#}")]
+    WrongWorld {
+        /// The plugin.
+        plugin: String,
+        /// What wasmtime said.
+        source: wasmtime::Error,
+    },
+}
+
+/// Settings of the sandbox.
+#[derive(Debug, Clone, Default)]
+pub struct SandboxConfig {
+    /// Where compiled components are cached; `None` compiles every time.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// The wasmtime engine and the linker that serves the standard services.
+pub struct Sandbox {
+    engine: Engine,
+    linker: Linker<HostState>,
+    cache_dir: Option<PathBuf>,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Sandbox {
+    /// Starts the engine and its epoch ticker.
+    pub fn new(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        let mut wasm = Config::new();
+        wasm.wasm_component_model(true);
+        wasm.epoch_interruption(true);
+        wasm.max_wasm_stack(1024 * 1024);
+        let engine = Engine::new(&wasm).map_err(SandboxError::Engine)?;
+        let mut linker = Linker::new(&engine);
+        bindings::add_to_linker(&mut linker).map_err(SandboxError::Engine)?;
+
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let (ticking_engine, stop) = (engine.clone(), ticker_stop.clone());
+        std::thread::Builder::new()
+            .name("conform-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    ticking_engine.increment_epoch();
+                }
+            })
+            .map_err(|e| SandboxError::Engine(e.into()))?;
+        Ok(Sandbox {
+            engine,
+            linker,
+            cache_dir: config.cache_dir,
+            ticker_stop,
+        })
+    }
+
+    /// Checks and compiles a plugin's component.
+    ///
+    /// `declared` are the record types the plugin's manifest says it emits;
+    /// anything else it returns is refused row by row.
+    pub fn load(
+        &self,
+        plugin: &str,
+        wasm: &[u8],
+        expected_sha256: &str,
+        limits: PluginLimits,
+        declared: Vec<String>,
+    ) -> Result<LoadedPlugin, SandboxError> {
+        let actual = hex::encode(Sha256::digest(wasm));
+        if actual != expected_sha256 {
+            return Err(SandboxError::DigestMismatch {
+                plugin: plugin.into(),
+                expected: expected_sha256.into(),
+                actual,
+            });
+        }
+        let component = cache::compile(&self.engine, self.cache_dir.as_deref(), &actual, wasm)
+            .map_err(|source| SandboxError::Invalid {
+                plugin: plugin.into(),
+                source,
+            })?;
+        check_imports(&self.engine, plugin, &component)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .and_then(bindings::ConverterPre::new)
+            .map_err(|source| SandboxError::WrongWorld {
+                plugin: plugin.into(),
+                source,
+            })?;
+        Ok(LoadedPlugin {
+            inner: Arc::new(worker::Plugin {
+                name: plugin.into(),
+                engine: self.engine.clone(),
+                pre,
+                limits,
+                declared,
+            }),
+        })
+    }
+
+    /// The engine, for tools that inspect components.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn check_imports(engine: &Engine, plugin: &str, component: &Component) -> Result<(), SandboxError> {
+    for (name, _) in component.component_type().imports(engine) {
+        if !ALLOWED_IMPORTS.contains(&name) {
+            return Err(SandboxError::ForbiddenImport {
+                plugin: plugin.into(),
+                import: name.into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A checked, compiled plugin, ready to instantiate. Cheap to clone.
+#[derive(Clone)]
+pub struct LoadedPlugin {
+    inner: Arc<worker::Plugin>,
+}
+
+impl LoadedPlugin {
+    /// A worker with its own store, serving the given standard.
+    pub fn worker(&self, standard: Arc<conform_pack::Standard>) -> Worker {
+        Worker::new(self.inner.clone(), standard)
+    }
+
+    /// The plugin's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> PluginLimits {
+        self.inner.limits
+    }
+}

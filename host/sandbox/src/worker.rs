@@ -1,0 +1,287 @@
+//! A worker: one store and instance of a plugin, converting batches.
+
+use std::sync::Arc;
+
+use conform_model::{codes, PluginLimits};
+use conform_pack::Standard;
+use wasmtime::Store;
+
+use crate::bindings::{self, Converter, ConverterPre, InputRecord};
+use crate::host::{HostState, Limiter};
+use crate::EPOCH_TICK;
+
+/// Longest problem message kept from a plugin.
+const MAX_MESSAGE_BYTES: usize = 1024;
+
+/// A compiled plugin, shared by its workers.
+pub(crate) struct Plugin {
+    pub(crate) name: Arc<str>,
+    pub(crate) engine: wasmtime::Engine,
+    pub(crate) pre: ConverterPre<HostState>,
+    pub(crate) limits: PluginLimits,
+    pub(crate) declared: Vec<String>,
+}
+
+/// A record of the standard as a plugin returned it (JSON text, not yet validated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputRecord {
+    /// The record type, one the plugin declared.
+    pub record_type: String,
+    /// The record as JSON text.
+    pub json: String,
+}
+
+/// Why a row was not converted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The input field at fault, if one applies.
+    pub field: Option<String>,
+    /// Stable code.
+    pub code: String,
+    /// What a person should fix.
+    pub message: String,
+}
+
+impl Problem {
+    fn host(code: &str, message: impl Into<String>) -> Problem {
+        Problem {
+            field: None,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What became of one input row inside the sandbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowOutcome {
+    /// The plugin converted the row into these records.
+    Converted(Vec<OutputRecord>),
+    /// The row is rejected, by the plugin or because the plugin failed on it.
+    Rejected(Vec<Problem>),
+}
+
+/// A failure of the plugin itself, as opposed to a bad row.
+enum Fault {
+    Timeout,
+    Memory,
+    Trap(String),
+    Output(String),
+}
+
+impl Fault {
+    fn problem(&self, plugin: &str, limits: &PluginLimits) -> Problem {
+        match self {
+            Fault::Timeout => Problem::host(
+                codes::PLUGIN_TIMEOUT,
+                format!("plugin `{plugin}` did not finish its batch within {} ms; the rows of that batch are not converted", limits.batch_millis),
+            ),
+            Fault::Memory => Problem::host(
+                codes::PLUGIN_MEMORY,
+                format!("plugin `{plugin}` needed more than its {} MiB of memory on this row", limits.memory_mib),
+            ),
+            Fault::Trap(why) => Problem::host(codes::PLUGIN_TRAP, format!("plugin `{plugin}` failed on this row: {why}")),
+            Fault::Output(why) => Problem::host(codes::PLUGIN_OUTPUT, format!("plugin `{plugin}` broke the contract: {why}")),
+        }
+    }
+}
+
+/// One store and instance of a plugin, for one thread of one job.
+pub struct Worker {
+    plugin: Arc<Plugin>,
+    standard: Arc<Standard>,
+    live: Option<(Store<HostState>, Converter)>,
+}
+
+impl Worker {
+    pub(crate) fn new(plugin: Arc<Plugin>, standard: Arc<Standard>) -> Worker {
+        Worker {
+            plugin,
+            standard,
+            live: None,
+        }
+    }
+
+    /// Converts a batch: exactly one outcome per input record, in order.
+    ///
+    /// When the plugin fails on a batch, the batch is retried one record at a
+    /// time in fresh instances, so that only the records it fails on are
+    /// rejected. A timeout rejects the whole batch (retrying would multiply
+    /// the time).
+    pub fn convert(&mut self, batch: &[InputRecord]) -> Vec<RowOutcome> {
+        let limits = self.plugin.limits;
+        match self.call(batch) {
+            Ok(outcomes) => outcomes,
+            Err(Fault::Timeout) => {
+                let problem = Fault::Timeout.problem(&self.plugin.name, &limits);
+                vec![RowOutcome::Rejected(vec![problem]); batch.len()]
+            }
+            Err(fault) if batch.len() == 1 => vec![RowOutcome::Rejected(vec![
+                fault.problem(&self.plugin.name, &limits)
+            ])],
+            Err(_) => batch
+                .iter()
+                .map(|record| match self.call(std::slice::from_ref(record)) {
+                    Ok(mut one) => one.pop().expect("one outcome per record"),
+                    Err(fault) => {
+                        RowOutcome::Rejected(vec![fault.problem(&self.plugin.name, &limits)])
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    fn instantiate(&self) -> Result<(Store<HostState>, Converter), Fault> {
+        let limits = self.plugin.limits;
+        let state = HostState {
+            plugin: self.plugin.name.clone(),
+            standard: self.standard.clone(),
+            limiter: Limiter {
+                max_memory_bytes: limits.memory_mib as usize * 1024 * 1024,
+                hit: false,
+            },
+        };
+        let mut store = Store::new(&self.plugin.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(deadline_ticks(limits.batch_millis));
+        let converter = self
+            .plugin
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| classify(&e, store.data().limiter.hit))?;
+        Ok((store, converter))
+    }
+
+    fn call(&mut self, batch: &[InputRecord]) -> Result<Vec<RowOutcome>, Fault> {
+        let (mut store, converter) = match self.live.take() {
+            Some(live) => live,
+            None => self.instantiate()?,
+        };
+        store.set_epoch_deadline(deadline_ticks(self.plugin.limits.batch_millis));
+        store.data_mut().limiter.hit = false;
+        let outcomes = match converter.call_convert(&mut store, batch) {
+            Ok(outcomes) => outcomes,
+            // The instance is dropped with the store: the next call starts fresh.
+            Err(e) => return Err(classify(&e, store.data().limiter.hit)),
+        };
+        if outcomes.len() != batch.len() {
+            return Err(Fault::Output(format!(
+                "it returned {} outcomes for {} records",
+                outcomes.len(),
+                batch.len()
+            )));
+        }
+        self.live = Some((store, converter));
+        Ok(outcomes.into_iter().map(|o| self.check(o)).collect())
+    }
+
+    /// Applies the per-record limits and the declared record types.
+    fn check(&self, outcome: bindings::Outcome) -> RowOutcome {
+        let plugin = &self.plugin;
+        let limits = plugin.limits;
+        let broke = |why: String| {
+            RowOutcome::Rejected(vec![Fault::Output(why).problem(&plugin.name, &limits)])
+        };
+        match outcome {
+            bindings::Outcome::Converted(records) => {
+                if records.is_empty() {
+                    return broke("it converted the row into no records".into());
+                }
+                if records.len() > limits.records_per_input as usize {
+                    return broke(format!(
+                        "it emitted {} records for one row, more than its limit of {}",
+                        records.len(),
+                        limits.records_per_input
+                    ));
+                }
+                let bytes: usize = records
+                    .iter()
+                    .map(|r| r.json.len() + r.record_type.len())
+                    .sum();
+                if bytes > limits.output_bytes_per_record as usize {
+                    return broke(format!(
+                        "it returned {bytes} bytes for one row, more than its limit of {}",
+                        limits.output_bytes_per_record
+                    ));
+                }
+                if let Some(r) = records
+                    .iter()
+                    .find(|r| !plugin.declared.contains(&r.record_type))
+                {
+                    return broke(format!(
+                        "it emitted record type `{}`, which its manifest does not declare",
+                        truncate(&r.record_type, 64)
+                    ));
+                }
+                RowOutcome::Converted(
+                    records
+                        .into_iter()
+                        .map(|r| OutputRecord {
+                            record_type: r.record_type,
+                            json: r.json,
+                        })
+                        .collect(),
+                )
+            }
+            bindings::Outcome::Rejected(problems) if problems.is_empty() => {
+                broke("it rejected the row without saying why".into())
+            }
+            bindings::Outcome::Rejected(problems) => RowOutcome::Rejected(
+                problems
+                    .into_iter()
+                    .map(|p| Problem {
+                        field: p.field.map(|f| truncate(&f, 200)),
+                        code: sanitize_code(&p.code),
+                        message: truncate(&p.message, MAX_MESSAGE_BYTES),
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
+fn deadline_ticks(batch_millis: u32) -> u64 {
+    (u64::from(batch_millis) / EPOCH_TICK.as_millis() as u64).max(1) + 1
+}
+
+fn classify(error: &wasmtime::Error, memory_limit_hit: bool) -> Fault {
+    if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
+        if *trap == wasmtime::Trap::Interrupt {
+            return Fault::Timeout;
+        }
+        if memory_limit_hit {
+            return Fault::Memory;
+        }
+        return Fault::Trap(trap.to_string());
+    }
+    if memory_limit_hit {
+        return Fault::Memory;
+    }
+    Fault::Trap(truncate(&format!("{error:#}"), MAX_MESSAGE_BYTES))
+}
+
+/// Codes are kebab-case ASCII of at most 64 bytes; anything else is replaced.
+fn sanitize_code(code: &str) -> String {
+    let ok = !code.is_empty()
+        && code.len() <= 64
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        code.to_string()
+    } else {
+        "plugin-invalid-code".to_string()
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}…", &text[..cut])
+}

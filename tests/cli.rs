@@ -1,0 +1,307 @@
+//! The CLI end to end: bad input gets a one-line message that says what to
+//! do and a non-zero exit; folders are routed by the plugins' claims; a
+//! misbehaving plugin costs only the rows it fails on.
+
+mod support;
+
+use std::path::Path;
+
+use support::*;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_folder_is_routed_to_the_plugins_that_claim_its_files() {
+    let out = tempfile::tempdir().unwrap();
+    let output = conform()
+        .args(["convert", "--summary", "json", "--output-dir"])
+        .arg(out.path())
+        .arg("tests/fixtures/samples")
+        .output()
+        .unwrap();
+    expect_exit(&output, 0);
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        (
+            summary["rows_in"].as_u64(),
+            summary["converted"].as_u64(),
+            summary["rejected"].as_u64()
+        ),
+        (Some(59), Some(35), Some(24))
+    );
+    assert_eq!(summary["files"].as_array().unwrap().len(), 6);
+    let records =
+        std::fs::read_to_string(out.path().join("hengtai-parts.xml.records.ndjson")).unwrap();
+    assert_eq!(ndjson(&records).len(), 6);
+    for line in ndjson(&records) {
+        assert_eq!(line["record_type"], "part");
+        assert_eq!(line["source"]["file"], "hengtai-parts.xml");
+        assert!(line["source"]["line"].as_u64().unwrap() > 1);
+    }
+}
+
+#[test]
+fn an_unclaimed_file_is_reported_and_the_others_still_convert() {
+    let input = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        sample("swift-express.ndjson"),
+        input.path().join("swift-express.ndjson"),
+    )
+    .unwrap();
+    std::fs::write(input.path().join("notes.txt"), "hello").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let output = conform()
+        .args(["convert", "--output-dir"])
+        .arg(out.path())
+        .arg(input.path())
+        .output()
+        .unwrap();
+    expect_exit(&output, 1);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("notes.txt") && stderr.contains("no plugin claims this file name"),
+        "{stderr}"
+    );
+    assert!(out
+        .path()
+        .join("swift-express.ndjson.records.ndjson")
+        .is_file());
+}
+
+#[test]
+fn a_missing_file_says_so() {
+    let output = conform()
+        .args([
+            "convert",
+            "--plugin",
+            "swift-express",
+            "no/such/file.ndjson",
+        ])
+        .output()
+        .unwrap();
+    expect_exit(&output, 1);
+    assert!(
+        text(&output.stderr).contains("cannot read `no/such/file.ndjson`"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn an_unknown_plugin_lists_the_known_ones() {
+    let output = conform()
+        .args(["convert", "--plugin", "nope"])
+        .arg(sample("swift-express.ndjson"))
+        .output()
+        .unwrap();
+    expect_exit(&output, 1);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("no plugin named `nope`") && stderr.contains("swift-express"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_component_that_does_not_match_its_digest_is_refused() {
+    let plugins = tempfile::tempdir().unwrap();
+    copy_dir(
+        &plugins_dir().join("swift-express"),
+        &plugins.path().join("swift-express"),
+    );
+    let wasm = plugins.path().join("swift-express/swift-express.wasm");
+    let mut bytes = std::fs::read(&wasm).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&wasm, bytes).unwrap();
+    let output = conform()
+        .env("CONFORM_PLUGINS", plugins.path())
+        .args(["convert", "--plugin", "swift-express"])
+        .arg(sample("swift-express.ndjson"))
+        .output()
+        .unwrap();
+    expect_exit(&output, 1);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("sha256") && stderr.contains("rebuild the plugin"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_pack_that_does_not_load_names_the_file_and_entry() {
+    let pack = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("standards/sample-regional"), pack.path());
+    let grading = pack.path().join("rules/grading.toml");
+    let text_in = std::fs::read_to_string(&grading)
+        .unwrap()
+        .replace("\"一级\" = \"R2\"", "\"一级\" = \"R9\"");
+    std::fs::write(&grading, text_in).unwrap();
+    let output = conform()
+        .args(["convert", "--plugin", "swift-express", "--pack"])
+        .arg(pack.path())
+        .arg(sample("swift-express.ndjson"))
+        .output()
+        .unwrap();
+    expect_exit(&output, 1);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("grading.toml")
+            && stderr.contains("systems.sd-2019.crosswalk.一级")
+            && stderr.contains("`R9`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_output_that_cannot_be_written_fails_before_converting() {
+    let output = conform()
+        .args([
+            "convert",
+            "--plugin",
+            "swift-express",
+            "--output",
+            "/nonexistent-dir/records.ndjson",
+        ])
+        .arg(sample("swift-express.ndjson"))
+        .output()
+        .unwrap();
+    expect_exit(&output, 1);
+    assert!(
+        text(&output.stderr).contains("cannot write `/nonexistent-dir/records.ndjson`"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let output = conform().args(["--help"]).output().unwrap();
+    expect_exit(&output, 0);
+    assert!(text(&output.stdout).contains("Exit codes:"));
+}
+
+/// Converts rows asking the hostile test plugin to misbehave.
+fn hostile(
+    actions: &[&str],
+    batch_size: usize,
+) -> (
+    Vec<serde_json::Value>,
+    Vec<serde_json::Value>,
+    std::process::Output,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("hostile.ndjson");
+    let rows: Vec<String> = actions
+        .iter()
+        .map(|a| format!("{{\"action\":\"{a}\"}}"))
+        .collect();
+    std::fs::write(&input, rows.join("\n")).unwrap();
+    let (records, errors) = (dir.path().join("r.ndjson"), dir.path().join("e.ndjson"));
+    let output = conform()
+        .env("CONFORM_PLUGINS", test_plugins_dir())
+        .args([
+            "convert",
+            "--plugin",
+            "hostile",
+            "--batch-size",
+            &batch_size.to_string(),
+            "--output",
+        ])
+        .arg(&records)
+        .arg("--errors")
+        .arg(&errors)
+        .arg(&input)
+        .output()
+        .unwrap();
+    (
+        ndjson(&std::fs::read_to_string(records).unwrap()),
+        ndjson(&std::fs::read_to_string(errors).unwrap()),
+        output,
+    )
+}
+
+fn codes_by_line(errors: &[serde_json::Value]) -> Vec<(u64, String)> {
+    errors
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_plugin_that_traps_or_breaks_the_contract_costs_only_those_rows() {
+    let actions = [
+        "ok",
+        "panic",
+        "ok",
+        "grow",
+        "ok",
+        "undeclared",
+        "invalid",
+        "huge",
+        "many",
+        "garbage",
+        "ok",
+    ];
+    let (records, errors, output) = hostile(&actions, 256);
+    expect_exit(&output, 0);
+    let converted: Vec<u64> = records
+        .iter()
+        .map(|r| r["source"]["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(converted, [1, 3, 5, 11], "the good rows survive, in order");
+    assert_eq!(
+        codes_by_line(&errors),
+        [
+            (2, "plugin-trap".to_string()),
+            (4, "plugin-memory".to_string()),
+            (6, "plugin-output".to_string()),
+            (7, "schema-violation".to_string()),
+            (8, "plugin-output".to_string()),
+            (9, "plugin-output".to_string()),
+            (10, "unknown-field".to_string()),
+        ]
+    );
+    let trap = &errors[0]["message"];
+    assert!(
+        trap.as_str()
+            .unwrap()
+            .contains("plugin `hostile` failed on this row"),
+        "{trap}"
+    );
+}
+
+#[test]
+fn a_plugin_that_loops_is_stopped_and_only_its_batch_is_lost() {
+    let (records, errors, output) = hostile(&["ok", "ok", "loop", "ok", "ok"], 2);
+    expect_exit(&output, 0);
+    let converted: Vec<u64> = records
+        .iter()
+        .map(|r| r["source"]["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(converted, [1, 2, 5]);
+    assert_eq!(
+        codes_by_line(&errors),
+        [
+            (3, "plugin-timeout".to_string()),
+            (4, "plugin-timeout".to_string())
+        ]
+    );
+    assert!(errors[0]["message"].as_str().unwrap().contains("300 ms"));
+}
