@@ -218,3 +218,87 @@ impl LoadedPlugin {
         self.inner.limits
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sha(bytes: &[u8]) -> String {
+        hex::encode(Sha256::digest(bytes))
+    }
+
+    fn load(sandbox: &Sandbox, wasm: &[u8]) -> Result<LoadedPlugin, SandboxError> {
+        sandbox.load(
+            "probe",
+            wasm,
+            &sha(wasm),
+            PluginLimits::default(),
+            vec!["part".into()],
+        )
+    }
+
+    #[test]
+    fn a_component_importing_wasi_is_refused_naming_the_import() {
+        let sandbox = Sandbox::new(SandboxConfig::default()).unwrap();
+        for import in [
+            "wasi:filesystem/preopens@0.2.0",
+            "wasi:sockets/tcp@0.2.0",
+            "wasi:cli/environment@0.2.0",
+        ] {
+            let wasm =
+                wat::parse_str(format!("(component (import \"{import}\" (instance)))")).unwrap();
+            let err = load(&sandbox, &wasm).err().expect("refused").to_string();
+            assert!(err.contains(&format!("imports `{import}`")), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_component_of_another_world_is_refused() {
+        let sandbox = Sandbox::new(SandboxConfig::default()).unwrap();
+        let wasm = wat::parse_str("(component)").unwrap();
+        let err = load(&sandbox, &wasm).err().expect("refused").to_string();
+        assert!(
+            err.contains("does not implement the `conform:plugin/converter@0.1.0` world"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bytes_that_are_no_component_or_do_not_match_the_digest_are_refused() {
+        let sandbox = Sandbox::new(SandboxConfig::default()).unwrap();
+        let err = load(&sandbox, b"not wasm")
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(err.contains("not a valid WebAssembly component"), "{err}");
+        let err = sandbox
+            .load("probe", b"x", &sha(b"y"), PluginLimits::default(), vec![])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("sha256") && err.contains("rebuild the plugin"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn compiled_components_are_cached_by_digest_and_engine() {
+        let cache = tempfile::tempdir().unwrap();
+        let sandbox = Sandbox::new(SandboxConfig {
+            cache_dir: Some(cache.path().to_path_buf()),
+        })
+        .unwrap();
+        let wasm = wat::parse_str("(component)").unwrap();
+        let _ = load(&sandbox, &wasm);
+        let cached: Vec<_> = std::fs::read_dir(cache.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(cached.len(), 1);
+        assert!(cached[0].to_string_lossy().starts_with(&sha(&wasm)));
+        // A second load deserializes the cached code and reaches the same verdict.
+        let err = load(&sandbox, &wasm).err().expect("refused").to_string();
+        assert!(err.contains("does not implement"), "{err}");
+    }
+}
