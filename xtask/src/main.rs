@@ -7,6 +7,8 @@
 //!   checks that it is fresh.
 //! - `demo`: builds the plugins and converts the sample exports into `target/demo/`.
 //! - `test`: builds the plugins and runs every test of the workspace.
+//! - `bench [--smoke]`: builds everything in release mode (dev for `--smoke`)
+//!   and runs `conform-bench run`, writing `BENCHMARKS.md` unless `--smoke`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,8 +39,9 @@ fn main() -> Result<()> {
         Some("schemas") => schemas(&root, args.iter().any(|a| a == "--check")),
         Some("demo") => demo(&root),
         Some("test") => test(&root),
+        Some("bench") => bench(&root, &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <build-plugins | schemas [--check] | demo | test>");
+            eprintln!("usage: cargo xtask <build-plugins | schemas [--check] | demo | test | bench [--smoke] [ARGS…]>");
             std::process::exit(2);
         }
     }
@@ -197,13 +200,14 @@ fn schemas(root: &Path, check: bool) -> Result<()> {
 
 fn demo(root: &Path) -> Result<()> {
     build_plugins(root)?;
-    let mut convert = cargo();
+    // Built together with the benchmark, so that the two share one build.
+    let mut build = cargo();
+    build
+        .current_dir(root)
+        .args(["build", "--quiet", "-p", "conform", "-p", "conform-bench"]);
+    run(build)?;
+    let mut convert = Command::new(root.join("target/debug/conform"));
     convert.current_dir(root).args([
-        "run",
-        "--quiet",
-        "-p",
-        "conform",
-        "--",
         "convert",
         "--output-dir",
         "target/demo",
@@ -219,4 +223,33 @@ fn test(root: &Path) -> Result<()> {
     let mut test = cargo();
     test.current_dir(root).arg("test");
     run(test)
+}
+
+fn bench(root: &Path, args: &[String]) -> Result<()> {
+    build_plugins(root)?;
+    let smoke = args.iter().any(|a| a == "--smoke");
+    let profile = if smoke { "dev" } else { "release" };
+    let mut build = cargo();
+    build.current_dir(root).args([
+        "build",
+        "--profile",
+        profile,
+        "-p",
+        "conform",
+        "-p",
+        "conform-bench",
+    ]);
+    run(build)?;
+    let dir = if smoke { "debug" } else { "release" };
+    let mut bench = Command::new(root.join("target").join(dir).join("conform-bench"));
+    bench.current_dir(root).arg("run").args(args);
+    let shown = std::iter::once("cargo xtask bench".to_string())
+        .chain(args.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    bench.args(["--command-line", &shown]);
+    if !smoke && !args.iter().any(|a| a == "--write") {
+        bench.args(["--write", "BENCHMARKS.md"]);
+    }
+    run(bench)
 }

@@ -15,10 +15,12 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::sync::Arc;
 
 use conform_decode::{DecodeError, DecodeLimits, Decoded, RowError};
 use conform_model::{codes, FileSummary, OutputLine, PluginManifest, Rejection, Source};
 use conform_pack::Pack;
+use conform_pack::Standard;
 use conform_sandbox::{InputRecord, LoadedPlugin, Problem, RowOutcome, Worker};
 use crossbeam_channel::bounded;
 
@@ -53,6 +55,31 @@ pub enum PipelineError {
     Output(#[from] std::io::Error),
 }
 
+/// Converts batches of decoded rows for one worker thread.
+pub trait BatchConverter: Send {
+    /// Exactly one outcome per record, in order.
+    fn convert(&mut self, batch: &[InputRecord]) -> Vec<RowOutcome>;
+}
+
+/// Makes a [`BatchConverter`] per worker: a sandboxed plugin, or native code
+/// (the benchmark's baseline).
+pub trait Converters: Sync {
+    /// A converter with its own state, serving `standard`.
+    fn worker(&self, standard: Arc<Standard>) -> Box<dyn BatchConverter>;
+}
+
+impl BatchConverter for Worker {
+    fn convert(&mut self, batch: &[InputRecord]) -> Vec<RowOutcome> {
+        Worker::convert(self, batch)
+    }
+}
+
+impl Converters for LoadedPlugin {
+    fn worker(&self, standard: Arc<Standard>) -> Box<dyn BatchConverter> {
+        Box::new(LoadedPlugin::worker(self, standard))
+    }
+}
+
 /// What became of one row, ready to write.
 enum RowResult {
     Converted(Vec<String>),
@@ -74,7 +101,7 @@ pub fn convert(
     input: impl Read + Send + 'static,
     file_name: &str,
     pack: &Pack,
-    plugin: &LoadedPlugin,
+    plugin: &dyn Converters,
     manifest: &PluginManifest,
     options: &ConvertOptions,
     sink: &mut dyn Sink,
@@ -144,7 +171,7 @@ pub fn convert(
             let mut worker = plugin.worker(pack.standard().clone());
             scope.spawn(move || {
                 for batch in batch_rx {
-                    let results = process(batch.rows, &mut worker, pack, file_name);
+                    let results = process(batch.rows, worker.as_mut(), pack, file_name);
                     if result_tx.send((batch.index, results)).is_err() {
                         return;
                     }
@@ -199,7 +226,12 @@ fn write(
 }
 
 /// Runs one batch through the plugin and validates what it returns.
-fn process(rows: Vec<Decoded>, worker: &mut Worker, pack: &Pack, file: &str) -> Vec<RowResult> {
+fn process(
+    rows: Vec<Decoded>,
+    worker: &mut dyn BatchConverter,
+    pack: &Pack,
+    file: &str,
+) -> Vec<RowResult> {
     let mut places = Vec::with_capacity(rows.len());
     let mut inputs = Vec::with_capacity(rows.len());
     let mut results: Vec<Option<RowResult>> = Vec::with_capacity(rows.len());

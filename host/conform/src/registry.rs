@@ -10,7 +10,7 @@ use globset::{Glob, GlobMatcher};
 
 /// The most a plugin may ask for, whatever its manifest says.
 pub const HOST_MAX_LIMITS: PluginLimits = PluginLimits {
-    memory_mib: 512,
+    memory_mib: conform_model::plugin::MAX_MEMORY_MIB,
     batch_millis: 30_000,
     output_bytes_per_record: 1024 * 1024,
     records_per_input: 1000,

@@ -134,6 +134,9 @@ pub struct TargetSpec {
     pub record_types: Vec<String>,
 }
 
+/// The most memory any plugin instance may have, whatever the configuration (MiB).
+pub const MAX_MEMORY_MIB: u32 = 512;
+
 /// Resource limits of a plugin. Missing values take the defaults below; the
 /// host caps every value at its own maximum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

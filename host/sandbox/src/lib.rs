@@ -87,7 +87,13 @@ pub enum SandboxError {
 pub struct SandboxConfig {
     /// Where compiled components are cached; `None` compiles every time.
     pub cache_dir: Option<PathBuf>,
+    /// Pre-allocate instance slots (wasmtime's pooling allocator): faster
+    /// instantiation, fixed virtual memory up front.
+    pub pooling: bool,
 }
+
+/// Instance slots of the pooling allocator.
+const POOL_SLOTS: u32 = 64;
 
 /// The wasmtime engine and the linker that serves the standard services.
 pub struct Sandbox {
@@ -104,6 +110,15 @@ impl Sandbox {
         wasm.wasm_component_model(true);
         wasm.epoch_interruption(true);
         wasm.max_wasm_stack(1024 * 1024);
+        if config.pooling {
+            let mut pool = wasmtime::PoolingAllocationConfig::default();
+            pool.total_component_instances(POOL_SLOTS)
+                .total_core_instances(POOL_SLOTS)
+                .total_memories(POOL_SLOTS)
+                .total_tables(POOL_SLOTS)
+                .max_memory_size(conform_model::plugin::MAX_MEMORY_MIB as usize * 1024 * 1024);
+            wasm.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+        }
         let engine = Engine::new(&wasm).map_err(SandboxError::Engine)?;
         let mut linker = Linker::new(&engine);
         bindings::add_to_linker(&mut linker).map_err(SandboxError::Engine)?;
@@ -217,6 +232,16 @@ impl LoadedPlugin {
     pub fn limits(&self) -> PluginLimits {
         self.inner.limits
     }
+
+    /// Creates a store, instantiates the plugin and drops both: what each
+    /// worker pays once, measured by the benchmark.
+    pub fn instantiate_once(&self, standard: Arc<conform_pack::Standard>) -> Result<(), String> {
+        let worker = Worker::new(self.inner.clone(), standard);
+        worker
+            .instantiate()
+            .map(drop)
+            .map_err(|fault| fault.problem(&self.inner.name, &self.inner.limits).message)
+    }
 }
 
 #[cfg(test)]
@@ -287,6 +312,7 @@ mod tests {
         let cache = tempfile::tempdir().unwrap();
         let sandbox = Sandbox::new(SandboxConfig {
             cache_dir: Some(cache.path().to_path_buf()),
+            pooling: false,
         })
         .unwrap();
         let wasm = wat::parse_str("(component)").unwrap();

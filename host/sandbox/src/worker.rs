@@ -62,7 +62,7 @@ pub enum RowOutcome {
 }
 
 /// A failure of the plugin itself, as opposed to a bad row.
-enum Fault {
+pub(crate) enum Fault {
     Timeout,
     Memory,
     Trap(String),
@@ -70,7 +70,7 @@ enum Fault {
 }
 
 impl Fault {
-    fn problem(&self, plugin: &str, limits: &PluginLimits) -> Problem {
+    pub(crate) fn problem(&self, plugin: &str, limits: &PluginLimits) -> Problem {
         match self {
             Fault::Timeout => Problem::host(
                 codes::PLUGIN_TIMEOUT,
@@ -131,7 +131,7 @@ impl Worker {
         }
     }
 
-    fn instantiate(&self) -> Result<(Store<HostState>, Converter), Fault> {
+    pub(crate) fn instantiate(&self) -> Result<(Store<HostState>, Converter), Fault> {
         let limits = self.plugin.limits;
         let state = HostState {
             plugin: self.plugin.name.clone(),

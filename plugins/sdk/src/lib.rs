@@ -34,6 +34,8 @@ pub mod bindings {
     });
 }
 
+#[cfg(feature = "native")]
+pub mod native;
 mod row;
 pub mod standard;
 
@@ -94,6 +96,7 @@ pub fn run_batch<P: Plugin>(batch: Vec<wit::InputRecord>) -> Vec<wit::Outcome> {
 }
 
 /// Exports a type implementing [`Plugin`] as the component's `convert`.
+#[cfg(not(feature = "native"))]
 #[macro_export]
 macro_rules! export_plugin {
     ($plugin:ty) => {
@@ -108,5 +111,20 @@ macro_rules! export_plugin {
         }
 
         $crate::bindings::__export_converter!(__ConformPluginExport with_types_in $crate::bindings);
+    };
+}
+
+/// With the `native` feature: exposes the plugin as a plain function
+/// `native_convert` for the benchmark's native baseline.
+#[cfg(feature = "native")]
+#[macro_export]
+macro_rules! export_plugin {
+    ($plugin:ty) => {
+        /// Converts a batch natively (benchmark baseline).
+        pub fn native_convert(
+            batch: ::std::vec::Vec<$crate::bindings::conform::plugin::types::InputRecord>,
+        ) -> ::std::vec::Vec<$crate::bindings::conform::plugin::types::Outcome> {
+            $crate::run_batch::<$plugin>(batch)
+        }
     };
 }

@@ -5,8 +5,11 @@
 
 use serde_json::{Number, Value};
 
+#[cfg(not(feature = "native"))]
 use crate::bindings::conform::plugin::standard as host;
 use crate::bindings::conform::plugin::types::{ErrorCode, Level, StandardError};
+#[cfg(feature = "native")]
+use crate::native as host;
 use crate::Problem;
 
 pub use crate::bindings::conform::plugin::types::{Grading, Service};

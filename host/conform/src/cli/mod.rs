@@ -70,7 +70,10 @@ impl Locations {
                 .unwrap_or_else(|| self.plugins.join(".cache")),
         );
         Ok(conform_sandbox::Sandbox::new(
-            conform_sandbox::SandboxConfig { cache_dir },
+            conform_sandbox::SandboxConfig {
+                cache_dir,
+                pooling: false,
+            },
         )?)
     }
 

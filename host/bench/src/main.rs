@@ -1,0 +1,154 @@
+//! `conform-bench`: the benchmark of Conform, side by side with its native
+//! baseline and the tools users reach for today. Run it with
+//! `cargo xtask bench` (release build; `--smoke` for a small, quick run).
+//!
+//! Every variant runs as its own process on the same generated files, so
+//! that wall time and peak RSS (from `wait4`) are measured alike. Results are
+//! reported as ratios: absolute times on a shared machine are noise.
+
+mod generate;
+mod native;
+mod report;
+mod run;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "conform-bench")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Writes a large sample export of one format.
+    Generate {
+        /// The plugin whose format to write (`jinggong-parts`, …).
+        #[arg(long)]
+        kind: String,
+        /// Data rows.
+        #[arg(long)]
+        rows: u64,
+        /// The file to write.
+        out: PathBuf,
+    },
+    /// Converts a file with the native build of a plugin, in the same pipeline.
+    Native {
+        /// The plugin.
+        #[arg(long)]
+        plugin: String,
+        /// Worker threads.
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+        /// The input file.
+        file: PathBuf,
+    },
+    /// Measures instantiation from an `InstancePre`, default and pooling allocators.
+    Instantiate {
+        /// Instantiations per allocator.
+        #[arg(long, default_value_t = 2000)]
+        iterations: usize,
+    },
+    /// Runs every variant side by side and reports.
+    Run(run::RunArgs),
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the repository root exists")
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Generate { kind, rows, out } => {
+            let file = std::fs::File::create(&out)
+                .with_context(|| format!("cannot write `{}`", out.display()))?;
+            let mut writer = std::io::BufWriter::new(file);
+            generate::generate(&kind, rows, &mut writer)?;
+            std::io::Write::flush(&mut writer)?;
+            Ok(())
+        }
+        Command::Native {
+            plugin,
+            workers,
+            file,
+        } => native_convert(&plugin, workers, &file),
+        Command::Instantiate { iterations } => instantiate(iterations),
+        Command::Run(args) => run::run(args),
+    }
+}
+
+fn native_convert(plugin: &str, workers: usize, file: &Path) -> Result<()> {
+    let pack = conform_pack::Pack::load(root().join("standards/sample-regional"))?;
+    let registry = conform::Registry::open(root().join("target/plugins"))?;
+    let manifest = &registry.get(plugin)?.manifest;
+    let converters = native::NativePlugin::named(plugin)?;
+    let options = conform::ConvertOptions {
+        workers,
+        ..conform::ConvertOptions::default()
+    };
+    let input = std::fs::File::open(file)?;
+    let mut sink = conform::sink::NdjsonSink::new(std::io::sink(), std::io::sink());
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let summary = conform::convert(
+        input,
+        &name,
+        &pack,
+        &converters,
+        manifest,
+        &options,
+        &mut sink,
+        &mut |_| {},
+    )?;
+    println!("{}", serde_json::to_string(&summary)?);
+    Ok(())
+}
+
+fn instantiate(iterations: usize) -> Result<()> {
+    let pack = conform_pack::Pack::load(root().join("standards/sample-regional"))?;
+    let registry = conform::Registry::open(root().join("target/plugins"))?;
+    let entry = registry.get("jinggong-parts")?;
+    let mut report = serde_json::Map::new();
+    for (name, pooling) in [("default", false), ("pooling", true)] {
+        let sandbox = conform_sandbox::Sandbox::new(conform_sandbox::SandboxConfig {
+            cache_dir: None,
+            pooling,
+        })?;
+        let plugin = registry.load(entry, &sandbox, &pack)?;
+        let standard: Arc<conform_pack::Standard> = pack.standard().clone();
+        for _ in 0..iterations.min(100) {
+            plugin
+                .instantiate_once(standard.clone())
+                .map_err(anyhow::Error::msg)?;
+        }
+        let mut micros: Vec<f64> = (0..iterations)
+            .map(|_| {
+                let start = Instant::now();
+                plugin
+                    .instantiate_once(standard.clone())
+                    .expect("instantiates");
+                start.elapsed().as_secs_f64() * 1e6
+            })
+            .collect();
+        micros.sort_by(f64::total_cmp);
+        report.insert(format!("{name}_median_us"), micros[micros.len() / 2].into());
+        report.insert(
+            format!("{name}_p99_us"),
+            micros[micros.len() * 99 / 100].into(),
+        );
+    }
+    println!("{}", serde_json::Value::Object(report));
+    Ok(())
+}

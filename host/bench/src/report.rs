@@ -1,0 +1,253 @@
+//! The report: a table for the terminal and `BENCHMARKS.md`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+/// One measured variant.
+pub struct Variant {
+    pub name: String,
+    pub rows: u64,
+    pub secs: f64,
+    pub max_rss_kib: u64,
+    pub note: String,
+}
+
+impl Variant {
+    fn rate(&self) -> f64 {
+        self.rows as f64 / self.secs
+    }
+}
+
+/// Everything measured in one run.
+pub struct Report {
+    command_line: String,
+    rows: u64,
+    variants: Vec<Variant>,
+    skipped: Vec<(String, String)>,
+    startup: (f64, f64),
+    big: (u64, u64),
+    formats: Vec<(String, u64, f64, f64)>,
+    instantiation: serde_json::Value,
+}
+
+const BEGIN: &str = "<!-- results:begin -->";
+const END: &str = "<!-- results:end -->";
+
+impl Report {
+    pub fn new(command_line: &str, rows: u64) -> Report {
+        Report {
+            command_line: command_line.into(),
+            rows,
+            variants: Vec::new(),
+            skipped: Vec::new(),
+            startup: (0.0, 0.0),
+            big: (0, 0),
+            formats: Vec::new(),
+            instantiation: serde_json::Value::Null,
+        }
+    }
+
+    pub fn add(&mut self, variant: Variant) {
+        eprintln!(
+            "  {:<44} {:>10.0} rows/s  {:>7.1} MiB",
+            variant.name,
+            variant.rate(),
+            variant.max_rss_kib as f64 / 1024.0
+        );
+        self.variants.push(variant);
+    }
+
+    pub fn skipped(&mut self, name: &str, why: &str) {
+        eprintln!("  {name}: skipped, {why}");
+        self.skipped.push((name.into(), why.into()));
+    }
+
+    pub fn startup(&mut self, cold: f64, warm: f64) {
+        self.startup = (cold, warm);
+    }
+
+    pub fn memory(&mut self, rows: u64, max_rss_kib: u64) {
+        self.big = (rows, max_rss_kib);
+    }
+
+    pub fn format(&mut self, kind: &str, rows: u64, wasm_secs: f64, native_secs: f64) {
+        self.formats
+            .push((kind.into(), rows, wasm_secs, native_secs));
+    }
+
+    pub fn instantiation(&mut self, value: serde_json::Value) {
+        self.instantiation = value;
+    }
+
+    fn find(&self, prefix: &str) -> Option<&Variant> {
+        self.variants.iter().find(|v| v.name.starts_with(prefix))
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut md = String::new();
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|c| {
+                c.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+            })
+            .unwrap_or_else(|| "unknown CPU".into());
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let _ = writeln!(
+            md,
+            "Produced by `{}` on {cores} cores ({cpu}).\n",
+            self.command_line
+        );
+
+        let native2 = self
+            .find("Native Rust, same pipeline, 2")
+            .map(Variant::rate);
+        let _ = writeln!(
+            md,
+            "### Throughput: Jinggong parts, GB18030 CSV, inch/lb → mm/g, {} rows, 1 in 20 bad\n",
+            self.rows
+        );
+        let _ = writeln!(
+            md,
+            "| variant | rows | seconds | rows/s | peak RSS (MiB) | × native (2 workers) | note |"
+        );
+        let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: | ---: | --- |");
+        for v in &self.variants {
+            let ratio = native2.map_or("".into(), |n| format!("{:.2}", v.rate() / n));
+            let _ = writeln!(
+                md,
+                "| {} | {} | {:.2} | {:.0} | {:.1} | {ratio} | {} |",
+                v.name,
+                v.rows,
+                v.secs,
+                v.rate(),
+                v.max_rss_kib as f64 / 1024.0,
+                v.note
+            );
+        }
+        for (name, why) in &self.skipped {
+            let _ = writeln!(md, "| {name} | | | | | | skipped: {why} |");
+        }
+
+        let wasm2 = self
+            .find("Conform, wasm plugin, 2")
+            .map(Variant::rate)
+            .unwrap_or(0.0);
+        let wasm1 = self
+            .find("Conform, wasm plugin, 1")
+            .map(Variant::rate)
+            .unwrap_or(0.0);
+        let main_rss = self
+            .find("Conform, wasm plugin, 2")
+            .map_or(0, |v| v.max_rss_kib);
+        let peers: Vec<&Variant> = self
+            .variants
+            .iter()
+            .filter(|v| !v.name.starts_with("Conform") && !v.name.starts_with("Native"))
+            .collect();
+        let best_peer = peers.iter().map(|v| v.rate()).fold(0.0, f64::max);
+        let pooling = self.instantiation["pooling_median_us"]
+            .as_f64()
+            .unwrap_or(f64::NAN);
+        let mark = |ok: bool| if ok { "met" } else { "**not met**" };
+
+        let _ = writeln!(md, "\n### Targets\n");
+        let _ = writeln!(md, "| target | measured | |");
+        let _ = writeln!(md, "| --- | --- | --- |");
+        if let Some(n) = native2 {
+            let r = wasm2 / n;
+            let _ = writeln!(
+                md,
+                "| wasm pipeline ≥ 60% of native (2 workers) | {:.0}% | {} |",
+                r * 100.0,
+                mark(r >= 0.6)
+            );
+        }
+        if !peers.is_empty() {
+            let r = wasm2 / best_peer;
+            let _ = writeln!(
+                md,
+                "| ahead of every peer | {r:.1}× the fastest peer | {} |",
+                mark(r > 1.0)
+            );
+        }
+        let scale = wasm2 / wasm1;
+        let _ = writeln!(
+            md,
+            "| ≥ 1.7× from 1 worker to 2, order kept | {scale:.2}× | {} |",
+            mark(scale >= 1.7)
+        );
+        let (big_rows, big_rss) = self.big;
+        let growth = big_rss as f64 / main_rss as f64;
+        let _ = writeln!(
+            md,
+            "| peak RSS for {big_rows} rows within 10% of {} rows | {:.1} MiB vs {:.1} MiB ({:+.0}%) | {} |",
+            self.rows,
+            big_rss as f64 / 1024.0,
+            main_rss as f64 / 1024.0,
+            (growth - 1.0) * 100.0,
+            mark(growth <= 1.1)
+        );
+        let _ = writeln!(md, "| `InstancePre` instantiation, pooling allocator, median < 10 µs | {pooling:.1} µs | {} |", mark(pooling < 10.0));
+        let (cold, warm) = self.startup;
+        let _ = writeln!(
+            md,
+            "| start-up, warm precompiled cache vs cold (sample file, whole process) | {:.0} ms vs {:.0} ms ({:.1}× faster) | |",
+            warm * 1000.0,
+            cold * 1000.0,
+            cold / warm
+        );
+
+        let _ = writeln!(
+            md,
+            "\n### Six formats, wasm plugin vs native build of the same plugin (2 workers)\n"
+        );
+        let _ = writeln!(
+            md,
+            "| format | rows | wasm rows/s | native rows/s | wasm / native |"
+        );
+        let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: |");
+        for (kind, rows, wasm, native) in &self.formats {
+            let (w, n) = (*rows as f64 / wasm, *rows as f64 / native);
+            let _ = writeln!(
+                md,
+                "| {kind} | {rows} | {w:.0} | {n:.0} | {:.0}% |",
+                w / n * 100.0
+            );
+        }
+
+        let _ = writeln!(
+            md,
+            "\n### Instantiation from `InstancePre` (store + instance, jinggong-parts)\n"
+        );
+        let _ = writeln!(md, "| allocator | median (µs) | p99 (µs) |");
+        let _ = writeln!(md, "| --- | ---: | ---: |");
+        for name in ["default", "pooling"] {
+            let median = self.instantiation[format!("{name}_median_us")]
+                .as_f64()
+                .unwrap_or(f64::NAN);
+            let p99 = self.instantiation[format!("{name}_p99_us")]
+                .as_f64()
+                .unwrap_or(f64::NAN);
+            let _ = writeln!(md, "| {name} | {median:.1} | {p99:.1} |");
+        }
+        md
+    }
+}
+
+/// Replaces what stands between the result markers of `path` (or appends them).
+pub fn write_between_markers(path: &Path, results: &str) -> Result<()> {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let new = match (old.find(BEGIN), old.find(END)) {
+        (Some(b), Some(e)) if b < e => format!(
+            "{}{BEGIN}\n{results}{END}{}",
+            &old[..b],
+            &old[e + END.len()..]
+        ),
+        _ => format!("{old}\n{BEGIN}\n{results}{END}\n"),
+    };
+    std::fs::write(path, new).with_context(|| format!("cannot write `{}`", path.display()))
+}
