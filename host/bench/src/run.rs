@@ -22,7 +22,7 @@ pub struct RunArgs {
     #[arg(long)]
     big_rows: Option<u64>,
     /// Rows for the slow Python peer (pandas + pint + jsonschema).
-    #[arg(long, default_value_t = 200_000)]
+    #[arg(long, default_value_t = 20_000)]
     python_rows: u64,
     /// Rows per file of the six-format run.
     #[arg(long, default_value_t = 200_000)]

@@ -3,10 +3,12 @@
 //!
 //! The library behind the `conform` binary. [`registry`] finds plugins and
 //! loads them into the sandbox; [`pipeline`] streams one input through
-//! decode → plugin → validation into [`sink`]s, accounting for every row.
+//! decode → plugin → validation into [`sink`]s, accounting for every row;
+//! [`server`] serves the same over HTTP.
 
 pub mod pipeline;
 pub mod registry;
+pub mod server;
 pub mod sink;
 
 pub use pipeline::{convert, ConvertOptions, PipelineError};

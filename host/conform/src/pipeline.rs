@@ -18,7 +18,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use conform_decode::{DecodeError, DecodeLimits, Decoded, RowError};
-use conform_model::{codes, FileSummary, OutputLine, PluginManifest, Rejection, Source};
+use conform_model::{codes, FileSummary, PluginManifest, Rejection};
 use conform_pack::Pack;
 use conform_pack::Standard;
 use conform_sandbox::{InputRecord, LoadedPlugin, Problem, RowOutcome, Worker};
@@ -265,6 +265,33 @@ fn process(
         .collect()
 }
 
+/// One records line: `{"record_type":…,"record":…,"source":{"file":…,"line":…}}`
+/// (the shape of [`conform_model::OutputLine`]). The plugin's JSON text is kept as it is
+/// when it is one line — it has just been parsed — and re-serialized otherwise.
+fn output_line(
+    record_type: &str,
+    raw: &str,
+    record: &serde_json::Value,
+    file: &str,
+    line: u64,
+) -> String {
+    let mut out = String::with_capacity(raw.len() + record_type.len() + file.len() + 64);
+    out.push_str("{\"record_type\":");
+    out.push_str(&serde_json::Value::from(record_type).to_string());
+    out.push_str(",\"record\":");
+    if raw.contains(['\n', '\r']) {
+        out.push_str(&record.to_string());
+    } else {
+        out.push_str(raw.trim());
+    }
+    out.push_str(",\"source\":{\"file\":");
+    out.push_str(&serde_json::Value::from(file).to_string());
+    out.push_str(",\"line\":");
+    out.push_str(&line.to_string());
+    out.push_str("}}");
+    out
+}
+
 fn decode_rejection(error: RowError, file: &str) -> Rejection {
     Rejection {
         file: file.into(),
@@ -335,19 +362,40 @@ fn finish(outcome: RowOutcome, pack: &Pack, file: &str, ordinal: u64, line: u64)
             }
             continue;
         }
-        let line_out = OutputLine {
-            record_type: output.record_type,
-            record,
-            source: Source {
-                file: file.into(),
-                line,
-            },
-        };
-        lines.push(serde_json::to_string(&line_out).expect("output lines serialize"));
+        lines.push(output_line(
+            &output.record_type,
+            &output.json,
+            &record,
+            file,
+            line,
+        ));
     }
     if rejections.is_empty() {
         RowResult::Converted(lines)
     } else {
         RowResult::Rejected(rejections)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use conform_model::OutputLine;
+
+    #[test]
+    fn output_lines_have_the_documented_shape() {
+        let raw = "{\"a\": 1}";
+        let record: serde_json::Value = serde_json::from_str(raw).unwrap();
+        let line = output_line("part", raw, &record, "x \"y\".csv", 7);
+        let parsed: OutputLine = serde_json::from_str(&line).unwrap();
+        assert_eq!(parsed.record_type, "part");
+        assert_eq!(parsed.record, record);
+        assert_eq!(
+            (parsed.source.file.as_str(), parsed.source.line),
+            ("x \"y\".csv", 7)
+        );
+        let multi = "{\"a\":\n1}";
+        let line = output_line("part", multi, &record, "f", 1);
+        assert!(!line.contains('\n'), "one line per record: {line}");
     }
 }

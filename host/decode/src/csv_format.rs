@@ -5,7 +5,7 @@ use std::io::Read;
 
 use conform_model::codes;
 use conform_model::plugin::CsvOptions;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::lines::LineIndex;
 use crate::{
@@ -15,6 +15,8 @@ use crate::{
 pub(crate) struct CsvRows {
     reader: csv::Reader<LineIndex<Box<dyn Read + Send>>>,
     header: Option<Vec<String>>,
+    /// Each header name as a JSON object key with its colon (`"名称":`).
+    keys: Vec<String>,
     record: csv::ByteRecord,
     ordinal: u64,
     limits: DecodeLimits,
@@ -38,6 +40,7 @@ impl CsvRows {
         CsvRows {
             reader,
             header: None,
+            keys: Vec::new(),
             record: csv::ByteRecord::new(),
             ordinal: 0,
             limits,
@@ -72,6 +75,10 @@ impl CsvRows {
             }
             names.push(name);
         }
+        self.keys = names
+            .iter()
+            .map(|n| format!("{}:", Value::String(n.clone())))
+            .collect();
         self.header = Some(names);
         Ok(true)
     }
@@ -108,20 +115,28 @@ impl CsvRows {
                 ),
             });
         }
-        let mut object = Map::with_capacity(header.len());
-        for (name, cell) in header.iter().zip(self.record.iter()) {
+        // The JSON object is written directly: no map, no second pass.
+        let mut json = Vec::with_capacity(self.record.as_slice().len() + 16 * header.len() + 2);
+        json.push(b'{');
+        for (i, (key, cell)) in self.keys.iter().zip(self.record.iter()).enumerate() {
             let Ok(cell) = std::str::from_utf8(cell) else {
                 return Decoded::Rejected(encoding_error(ordinal, line));
             };
             if self.flag_replacement && has_replacement(cell) {
                 return Decoded::Rejected(encoding_error(ordinal, line));
             }
-            object.insert(name.clone(), Value::String(cell.to_string()));
+            if i > 0 {
+                json.push(b',');
+            }
+            json.extend_from_slice(key.as_bytes());
+            serde_json::to_writer(&mut json, cell).expect("writing to a Vec cannot fail");
         }
+        json.push(b'}');
+        let fields = String::from_utf8(json).expect("JSON written from UTF-8 text is UTF-8");
         Decoded::Record(RawRecord {
             ordinal,
             line,
-            fields: Value::Object(object).to_string(),
+            fields,
         })
     }
 }

@@ -5,7 +5,6 @@
 use std::io::{BufReader, Bytes, Read};
 
 use conform_model::codes;
-use serde_json::Value;
 
 use crate::{
     encoding_error, has_replacement, DecodeError, DecodeLimits, Decoded, RawRecord, RowError,
@@ -178,12 +177,14 @@ impl Iterator for JsonArrayRows {
                 if self.flag_replacement && has_replacement(text) {
                     return Some(Ok(Decoded::Rejected(encoding_error(ordinal, start_line))));
                 }
-                Some(Ok(match serde_json::from_str::<Value>(text) {
-                    Ok(value @ Value::Object(_)) => {
-                        Decoded::Record(RawRecord { ordinal, line: start_line, fields: value.to_string() })
+                Some(Ok(match crate::json_object(text) {
+                    Ok(()) => Decoded::Record(RawRecord { ordinal, line: start_line, fields: text.trim().to_string() }),
+                    Err(crate::NotObject::Other) => {
+                        Decoded::Rejected(reject(codes::JSON_NOT_OBJECT, "the element is not a JSON object".into()))
                     }
-                    Ok(_) => Decoded::Rejected(reject(codes::JSON_NOT_OBJECT, "the element is not a JSON object".into())),
-                    Err(e) => Decoded::Rejected(reject(codes::JSON_SYNTAX, format!("the element is not valid JSON: {e}"))),
+                    Err(crate::NotObject::Syntax(e)) => {
+                        Decoded::Rejected(reject(codes::JSON_SYNTAX, format!("the element is not valid JSON: {e}")))
+                    }
                 }))
             }
         }
@@ -195,6 +196,7 @@ mod tests {
     use super::*;
     use crate::decode;
     use conform_model::{InputFormat, TextEncoding};
+    use serde_json::Value;
 
     fn rows(text: &str) -> Vec<Result<Decoded, DecodeError>> {
         decode(

@@ -147,3 +147,23 @@ pub(crate) fn encoding_error(ordinal: u64, line: u64) -> RowError {
 pub(crate) fn has_replacement(text: &str) -> bool {
     text.contains('\u{FFFD}')
 }
+
+/// Why a JSON text is not a record.
+pub(crate) enum NotObject {
+    /// It is not JSON.
+    Syntax(serde_json::Error),
+    /// It is JSON but not an object.
+    Other,
+}
+
+/// Checks that `text` is one JSON object, without building it: the text is
+/// passed on as it is.
+pub(crate) fn json_object(text: &str) -> Result<(), NotObject> {
+    use serde::de::IgnoredAny;
+    serde_json::from_str::<IgnoredAny>(text).map_err(NotObject::Syntax)?;
+    if text.trim_start().starts_with('{') {
+        Ok(())
+    } else {
+        Err(NotObject::Other)
+    }
+}

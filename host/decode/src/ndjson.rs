@@ -4,7 +4,6 @@
 use std::io::{BufRead, BufReader, Read};
 
 use conform_model::codes;
-use serde_json::Value;
 
 use crate::{
     encoding_error, has_replacement, DecodeError, DecodeLimits, Decoded, RawRecord, RowError,
@@ -123,17 +122,17 @@ impl Iterator for NdjsonRows {
             if self.flag_replacement && has_replacement(text) {
                 return Some(Ok(Decoded::Rejected(encoding_error(ordinal, line))));
             }
-            return match serde_json::from_str::<Value>(text) {
-                Ok(value @ Value::Object(_)) => Some(Ok(Decoded::Record(RawRecord {
+            return match crate::json_object(text) {
+                Ok(()) => Some(Ok(Decoded::Record(RawRecord {
                     ordinal,
                     line,
-                    fields: value.to_string(),
+                    fields: text.trim().to_string(),
                 }))),
-                Ok(_) => reject(
+                Err(crate::NotObject::Other) => reject(
                     codes::JSON_NOT_OBJECT,
                     "the line is JSON but not an object".into(),
                 ),
-                Err(e) => reject(
+                Err(crate::NotObject::Syntax(e)) => reject(
                     codes::JSON_SYNTAX,
                     format!("the line is not valid JSON ({e}): fix or remove it"),
                 ),

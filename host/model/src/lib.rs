@@ -9,6 +9,7 @@
 //! Every manifest type rejects unknown fields, so that a typo in a manifest is
 //! an error rather than a silently ignored setting.
 
+pub mod api;
 pub mod pack;
 pub mod plugin;
 pub mod report;

@@ -27,6 +27,7 @@ pub fn all() -> Vec<(&'static str, Value)> {
         ("rejection.schema.json", schema::<Rejection>()),
         ("file-summary.schema.json", schema::<FileSummary>()),
         ("summary.schema.json", schema::<Summary>()),
+        ("api-error.schema.json", schema::<crate::api::ErrorBody>()),
     ]
 }
 

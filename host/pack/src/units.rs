@@ -78,8 +78,8 @@ pub(crate) fn builtin_units() -> Vec<(&'static str, Dimension, &'static str)> {
 #[derive(Debug, Clone)]
 pub(crate) struct Units {
     units: BTreeMap<String, Unit>,
-    /// (record type, field) → (canonical unit, decimals)
-    fields: BTreeMap<(String, String), (String, Unit, u32)>,
+    /// record type → field → (canonical unit, its definition, decimals)
+    fields: BTreeMap<String, BTreeMap<String, (String, Unit, u32)>>,
 }
 
 impl Units {
@@ -158,7 +158,7 @@ impl Units {
             pending = rest;
         }
 
-        let mut fields = BTreeMap::new();
+        let mut fields: BTreeMap<String, BTreeMap<String, (String, Unit, u32)>> = BTreeMap::new();
         for (record_type, table_fields) in &table.fields {
             for (field, canonical) in table_fields {
                 let entry = format!("fields.{record_type}.{field}");
@@ -172,8 +172,8 @@ impl Units {
                 if canonical.decimals > 12 {
                     return Err(PackError::table(path, entry, "decimals must be at most 12"));
                 }
-                fields.insert(
-                    (record_type.clone(), field.clone()),
+                fields.entry(record_type.clone()).or_default().insert(
+                    field.clone(),
                     (canonical.unit.clone(), *unit, canonical.decimals),
                 );
             }
@@ -187,7 +187,11 @@ impl Units {
         path: &Path,
         validators: &BTreeMap<String, RecordValidator>,
     ) -> Result<(), PackError> {
-        for (record_type, field) in self.fields.keys() {
+        for (record_type, field) in self
+            .fields
+            .iter()
+            .flat_map(|(t, fs)| fs.keys().map(move |f| (t, f)))
+        {
             let entry = format!("fields.{record_type}.{field}");
             let Some(validator) = validators.get(record_type) else {
                 return Err(PackError::table(
@@ -215,9 +219,8 @@ impl Units {
         record_type: &str,
         field: &str,
     ) -> Result<Decimal, StandardError> {
-        let Some((target_symbol, target, decimals)) = self
-            .fields
-            .get(&(record_type.to_string(), field.to_string()))
+        let Some((target_symbol, target, decimals)) =
+            self.fields.get(record_type).and_then(|fs| fs.get(field))
         else {
             return Err(StandardError::new(
                 ErrorCode::UnknownField,

@@ -2,6 +2,7 @@
 
 mod convert;
 mod plugins;
+mod serve;
 mod summary;
 
 use std::path::PathBuf;
@@ -37,6 +38,8 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// List the plugins found and whether each loads against the pack.
     Plugins(plugins::PluginsArgs),
+    /// Serve the HTTP API (see the README's API section).
+    Serve(serve::ServeArgs),
     /// Load a schema pack, compiling every schema and checking every table.
     CheckPack {
         /// The pack's folder.
@@ -99,6 +102,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Convert(args) => convert::run(args),
         Command::Plugins(args) => plugins::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::CheckPack { dir } => {
             let pack = conform_pack::Pack::load(&dir)?;
             let m = pack.manifest();

@@ -1,0 +1,120 @@
+//! `conform serve`: the HTTP API.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use conform::server::{self, AppState, ServerConfig};
+
+use super::EXIT_OK;
+
+/// Arguments of `conform serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The data directory. A fresh one is set up with the seed pack and
+    /// plugins and one admin token, printed once.
+    #[arg(long, env = "CONFORM_DATA", default_value = "target/conform-data")]
+    data: PathBuf,
+    /// Address to listen on, overriding the configuration (default `127.0.0.1:8080`).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// The pack copied into a fresh data directory.
+    #[arg(long, default_value = "standards/sample-regional")]
+    seed_pack: PathBuf,
+    /// The plugins copied into a fresh data directory.
+    #[arg(long, default_value = "target/plugins")]
+    seed_plugins: PathBuf,
+}
+
+pub fn run(args: ServeArgs) -> Result<ExitCode> {
+    if !args.data.join("conform.toml").is_file() {
+        init(&args)?;
+    }
+    let mut config = ServerConfig::load(&args.data)?;
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    let listen = config.listen;
+    let state = Arc::new(AppState::open(&args.data, config)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        eprintln!("conform: listening on http://{}", listener.local_addr()?);
+        server::run(listener, state, shutdown_signal())
+            .await
+            .context("the server stopped")
+    })?;
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    eprintln!("conform: shutting down; finishing requests in flight");
+}
+
+/// Sets up a fresh data directory: the seed pack and plugins, one admin token.
+fn init(args: &ServeArgs) -> Result<()> {
+    let data = &args.data;
+    copy_dir(&args.seed_pack, &data.join("packs/sample-regional"))
+        .with_context(|| format!("cannot copy the seed pack `{}`", args.seed_pack.display()))?;
+    let plugins = data.join("plugins");
+    std::fs::create_dir_all(&plugins)?;
+    let seeds = std::fs::read_dir(&args.seed_plugins).with_context(|| {
+        format!(
+            "no plugins in `{}`: build them with `cargo xtask build-plugins`",
+            args.seed_plugins.display()
+        )
+    })?;
+    for entry in seeds {
+        let path = entry?.path();
+        if path.join("plugin.toml").is_file() {
+            copy_dir(
+                &path,
+                &plugins.join(path.file_name().expect("a folder has a name")),
+            )?;
+        }
+    }
+    let token = server::new_token()?;
+    let config = ServerConfig::fresh(server::hash_token(&token));
+    std::fs::write(data.join("conform.toml"), toml::to_string(&config)?)?;
+    eprintln!(
+        "conform: set up `{}` with the sample pack and plugins",
+        data.display()
+    );
+    eprintln!("conform: admin token (shown once, stored hashed): {token}");
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}

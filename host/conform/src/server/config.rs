@@ -1,0 +1,124 @@
+//! The server's configuration (`conform.toml` in the data directory).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Converts files and sees its own jobs.
+    Uploader,
+    /// Publishes plugins.
+    Provider,
+    /// Publishes packs.
+    Publisher,
+    /// Everything.
+    Admin,
+}
+
+impl Role {
+    /// The role's name in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Uploader => "uploader",
+            Role::Provider => "provider",
+            Role::Publisher => "publisher",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// One API token: its name, SHA-256 digest and roles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// A name for logs and ownership (`acme-uploads`).
+    pub name: String,
+    /// Lowercase hex SHA-256 of the token.
+    pub sha256: String,
+    /// What it may do.
+    pub roles: Vec<Role>,
+}
+
+/// Limits of the server. Each answers with a JSON error when hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerLimits {
+    /// Largest request body, in bytes (default 4 GiB).
+    pub max_body_bytes: u64,
+    /// Conversions running at once per token (default 4).
+    pub concurrent_per_token: u32,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            max_body_bytes: 4 << 30,
+            concurrent_per_token: 4,
+        }
+    }
+}
+
+/// The configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on (default loopback only: `127.0.0.1:8080`).
+    #[serde(default = "default_listen")]
+    #[schemars(with = "String")]
+    pub listen: SocketAddr,
+    /// The schema pack's folder, relative to the data directory.
+    #[serde(default = "default_pack")]
+    pub pack: PathBuf,
+    /// The plugins' folder, relative to the data directory.
+    #[serde(default = "default_plugins")]
+    pub plugins: PathBuf,
+    /// API tokens.
+    #[serde(default)]
+    pub tokens: Vec<TokenConfig>,
+    /// Limits.
+    #[serde(default)]
+    pub limits: ServerLimits,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn default_pack() -> PathBuf {
+    PathBuf::from("packs/sample-regional")
+}
+
+fn default_plugins() -> PathBuf {
+    PathBuf::from("plugins")
+}
+
+impl ServerConfig {
+    /// Reads `conform.toml` of a data directory.
+    pub fn load(data_dir: &Path) -> anyhow::Result<ServerConfig> {
+        let path = data_dir.join("conform.toml");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
+        let config: ServerConfig =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))?;
+        Ok(config)
+    }
+
+    /// The configuration of a fresh data directory: one admin token.
+    pub fn fresh(admin_token_sha256: String) -> ServerConfig {
+        ServerConfig {
+            listen: default_listen(),
+            pack: default_pack(),
+            plugins: default_plugins(),
+            tokens: vec![TokenConfig {
+                name: "admin".into(),
+                sha256: admin_token_sha256,
+                roles: vec![Role::Admin],
+            }],
+            limits: ServerLimits::default(),
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! `POST /v1/convert?plugin=NAME`: streaming conversion.
+//!
+//! The request body is the file. The response is NDJSON, streamed while the
+//! body is still arriving: record lines (`{"record_type":…,"record":…,"source":…}`,
+//! as the CLI writes them), rejection lines (`{"rejection":{…}}`), and a last
+//! line `{"summary":{…}}` with the counts. If the summary has an `error`, the
+//! upload stopped early (too large, the client went away) and the counts cover
+//! the rows before.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::io::{self, Read};
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use conform_model::Rejection;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+use super::auth::Caller;
+use super::config::Role;
+use super::error::ApiError;
+use super::state::AppState;
+use crate::pipeline::ConvertOptions;
+use crate::sink::Sink;
+
+/// Query of `POST /v1/convert`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ConvertQuery {
+    /// The plugin that reads the body.
+    plugin: String,
+}
+
+/// A running conversion of one token; dropping it frees the place.
+struct Slot {
+    running: Arc<AppState>,
+    name: String,
+}
+
+impl Slot {
+    fn take(state: &Arc<AppState>, name: &str) -> Result<Slot, ApiError> {
+        let limit = state.config.limits.concurrent_per_token;
+        let mut running: std::sync::MutexGuard<'_, HashMap<String, u32>> =
+            state.running.lock().expect("not poisoned");
+        let count = running.entry(name.to_string()).or_insert(0);
+        if *count >= limit {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-conversions",
+                format!("token `{name}` already runs {limit} conversions; wait for one to finish"),
+            ));
+        }
+        *count += 1;
+        Ok(Slot {
+            running: state.clone(),
+            name: name.into(),
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(count) = self
+            .running
+            .running
+            .lock()
+            .expect("not poisoned")
+            .get_mut(&self.name)
+        {
+            *count = count.saturating_sub(1);
+        }
+    }
+}
+
+/// The body's chunks as a blocking reader, for the pipeline's decoder thread.
+struct ChannelReader {
+    chunks: mpsc::Receiver<io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.chunks.blocking_recv() {
+                Some(Ok(chunk)) => self.current = chunk,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        self.current = self.current.slice(n..);
+        Ok(n)
+    }
+}
+
+/// Writes output lines into the response stream, a few KiB at a time.
+struct StreamSink {
+    out: mpsc::Sender<Bytes>,
+    buf: Vec<u8>,
+}
+
+const FLUSH_AT: usize = 16 * 1024;
+
+impl StreamSink {
+    fn line(&mut self, line: &[u8]) -> io::Result<()> {
+        self.buf.extend_from_slice(line);
+        self.buf.push(b'\n');
+        if self.buf.len() >= FLUSH_AT {
+            self.send()?;
+        }
+        Ok(())
+    }
+
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::take(&mut self.buf));
+        self.out
+            .blocking_send(chunk)
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
+    }
+}
+
+impl Sink for StreamSink {
+    fn record(&mut self, line: &str) -> io::Result<()> {
+        self.line(line.as_bytes())
+    }
+
+    fn rejection(&mut self, rejection: &Rejection) -> io::Result<()> {
+        let line = serde_json::to_vec(&serde_json::json!({ "rejection": rejection }))?;
+        self.line(&line)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send()
+    }
+}
+
+pub(crate) async fn convert(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(query): Query<ConvertQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    caller.require(Role::Uploader)?;
+    let entry = state.registry.get(&query.plugin).map_err(|e| {
+        ApiError::new(StatusCode::NOT_FOUND, "unknown-plugin", e.to_string())
+            .with_details(serde_json::json!({ "plugin": query.plugin }))
+    })?;
+    let max = state.config.limits.max_body_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max) {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            format!("the body is larger than this server's limit of {max} bytes; split the file"),
+        )
+        .with_details(serde_json::json!({ "limit_bytes": max })));
+    }
+    let plugin = state.plugin(entry)?;
+    let manifest = entry.manifest.clone();
+    let slot = Slot::take(&state, &caller.name)?;
+
+    let (chunk_tx, chunk_rx) = mpsc::channel::<io::Result<Bytes>>(8);
+    tokio::spawn(async move {
+        let mut stream = body.into_data_stream();
+        let mut total: u64 = 0;
+        while let Some(chunk) = stream.next().await {
+            let item = match chunk {
+                Ok(bytes) => {
+                    total += bytes.len() as u64;
+                    if total > max {
+                        Err(io::Error::other(format!(
+                            "the body is larger than this server's limit of {max} bytes"
+                        )))
+                    } else {
+                        Ok(bytes)
+                    }
+                }
+                Err(e) => Err(io::Error::other(format!("the upload broke off: {e}"))),
+            };
+            let stop = item.is_err();
+            if chunk_tx.send(item).await.is_err() || stop {
+                return;
+            }
+        }
+    });
+
+    let (out_tx, out_rx) = mpsc::channel::<Bytes>(16);
+    let worker_state = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        let reader = ChannelReader {
+            chunks: chunk_rx,
+            current: Bytes::new(),
+        };
+        let mut sink = StreamSink {
+            out: out_tx,
+            buf: Vec::new(),
+        };
+        let file = format!("upload.{}", manifest.name);
+        let options = ConvertOptions::default();
+        let result = crate::convert(
+            reader,
+            &file,
+            &worker_state.pack,
+            &plugin,
+            &manifest,
+            &options,
+            &mut sink,
+            &mut |_| {},
+        );
+        let trailer = match result {
+            Ok(summary) => serde_json::json!({ "summary": summary }),
+            Err(e) => serde_json::json!({ "summary": { "error": e.to_string() } }),
+        };
+        let _ = sink
+            .line(trailer.to_string().as_bytes())
+            .and_then(|()| sink.send());
+    });
+
+    let stream = tokio_stream::wrappers::ReceiverStream::new(out_rx).map(Ok::<_, Infallible>);
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}

@@ -1,0 +1,53 @@
+//! The HTTP server: `conform serve`.
+//!
+//! axum on tokio. [`app`] builds the router over an [`AppState`]; [`run`]
+//! serves it on a listener until a shutdown signal. Conversions run on
+//! blocking threads through the same pipeline as the CLI; request bodies
+//! stream in and records stream out, so memory stays bounded whatever the
+//! upload's size.
+//!
+//! Every error answers with a JSON body ([`error::ApiError`], schema
+//! `schemas/api-error.schema.json`): a stable `code`, a `message` for a
+//! person, and `details`.
+
+mod auth;
+pub mod config;
+mod convert;
+pub mod error;
+mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+pub use auth::{hash_token, new_token, Caller};
+pub use config::{Role, ServerConfig, TokenConfig};
+pub use state::AppState;
+
+/// The router of the API.
+pub fn app(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(state::ready))
+        .route("/v1/convert", post(convert::convert))
+        .route("/v1/plugins", get(state::list_plugins))
+        .route("/v1/packs", get(state::list_packs))
+        .fallback(|| async {
+            error::ApiError::not_found("no such route: see the README's API section")
+        })
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown` completes; in-flight
+/// requests finish first.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

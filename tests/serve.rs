@@ -1,0 +1,282 @@
+//! The HTTP API against a real `conform serve` on 127.0.0.1:0.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::*;
+
+const UPLOADER: &str = "cf_test_uploader_token";
+const PROVIDER: &str = "cf_test_provider_token";
+
+struct Server {
+    child: Child,
+    base: String,
+    stderr: Vec<String>,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sha256(text: &str) -> String {
+    conform::server::hash_token(text)
+}
+
+/// Starts the real binary on a port of the kernel's choosing. `config`
+/// (TOML) is written first when given; otherwise the data directory is fresh.
+fn start(config: Option<String>) -> Server {
+    let data = tempfile::tempdir().unwrap();
+    if let Some(config) = config {
+        copy_dir(
+            &root().join("standards/sample-regional"),
+            &data.path().join("packs/sample-regional"),
+        );
+        copy_dir(&plugins_dir(), &data.path().join("plugins"));
+        std::fs::write(data.path().join("conform.toml"), config).unwrap();
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_conform"))
+        .current_dir(root())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data.path())
+        .arg("--seed-plugins")
+        .arg(plugins_dir())
+        .env_remove("CONFORM_DATA")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut stderr = Vec::new();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("the server prints where it listens")
+            .unwrap();
+        stderr.push(line.clone());
+        if let Some(addr) = line.strip_prefix("conform: listening on ") {
+            break addr.to_string();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    Server {
+        child,
+        base,
+        stderr,
+        _data: data,
+    }
+}
+
+fn configured(extra: &str) -> Server {
+    start(Some(format!(
+        "[[tokens]]\nname = \"uploads\"\nsha256 = \"{}\"\nroles = [\"uploader\"]\n\n[[tokens]]\nname = \"provider\"\nsha256 = \"{}\"\nroles = [\"provider\"]\n{extra}",
+        sha256(UPLOADER),
+        sha256(PROVIDER)
+    )))
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn post(server: &Server, path: &str, token: Option<&str>, body: &[u8]) -> (u16, String) {
+    let mut request = agent().post(format!("{}{path}", server.base));
+    if let Some(token) = token {
+        request = request.header("Authorization", format!("Bearer {token}"));
+    }
+    let response = request.send(body).unwrap();
+    let status = response.status().as_u16();
+    (status, response.into_body().read_to_string().unwrap())
+}
+
+fn error_code(body: &str) -> String {
+    let v: Value =
+        serde_json::from_str(body).unwrap_or_else(|_| panic!("a JSON error body, got {body:?}"));
+    assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    v["code"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_fresh_data_directory_serves_the_samples_on_loopback_with_a_printed_admin_token() {
+    let server = start(None);
+    assert!(
+        server.base.starts_with("http://127.0.0.1:"),
+        "{}",
+        server.base
+    );
+    let token = server
+        .stderr
+        .iter()
+        .find_map(|l| l.split("admin token (shown once, stored hashed): ").nth(1))
+        .expect("the admin token is printed")
+        .to_string();
+    let response = agent()
+        .get(format!("{}/v1/plugins", server.base))
+        .header("Authorization", format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let plugins: Value =
+        serde_json::from_str(&response.into_body().read_to_string().unwrap()).unwrap();
+    assert_eq!(plugins["plugins"].as_array().unwrap().len(), 6);
+    let health = agent()
+        .get(format!("{}/healthz", server.base))
+        .call()
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+}
+
+#[test]
+fn a_file_converts_over_http_with_records_rejections_and_a_summary() {
+    let server = configured("");
+    let body = std::fs::read(sample("jinggong-parts.csv")).unwrap();
+    let (status, text) = post(
+        &server,
+        "/v1/convert?plugin=jinggong-parts",
+        Some(UPLOADER),
+        &body,
+    );
+    assert_eq!(status, 200, "{text}");
+    let lines = ndjson(&text);
+    let records = lines
+        .iter()
+        .filter(|l| l.get("record_type").is_some())
+        .count();
+    let rejected_lines: Vec<u64> = lines
+        .iter()
+        .filter_map(|l| l.get("rejection"))
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(records, 6);
+    assert_eq!(rejected_lines, [5, 7, 8, 9, 11, 13, 14]);
+    let summary = &lines.last().unwrap()["summary"];
+    assert_eq!(
+        (
+            summary["rows_in"].as_u64(),
+            summary["converted"].as_u64(),
+            summary["rejected"].as_u64()
+        ),
+        (Some(13), Some(6), Some(7))
+    );
+}
+
+#[test]
+fn tokens_and_roles_are_enforced_with_json_errors() {
+    let server = configured("");
+    let body = b"{}";
+    let (status, text) = post(&server, "/v1/convert?plugin=swift-express", None, body);
+    assert_eq!(
+        (status, error_code(&text).as_str()),
+        (401, "unauthenticated")
+    );
+    let (status, text) = post(
+        &server,
+        "/v1/convert?plugin=swift-express",
+        Some("cf_wrong"),
+        body,
+    );
+    assert_eq!(
+        (status, error_code(&text).as_str()),
+        (401, "unauthenticated")
+    );
+    let (status, text) = post(
+        &server,
+        "/v1/convert?plugin=swift-express",
+        Some(PROVIDER),
+        body,
+    );
+    assert_eq!((status, error_code(&text).as_str()), (403, "forbidden"));
+    let (status, text) = post(&server, "/v1/convert?plugin=nope", Some(UPLOADER), body);
+    assert_eq!(
+        (status, error_code(&text).as_str()),
+        (404, "unknown-plugin")
+    );
+    let (status, text) = post(&server, "/v1/nowhere", Some(UPLOADER), body);
+    assert_eq!((status, error_code(&text).as_str()), (404, "not-found"));
+}
+
+#[test]
+fn a_body_over_the_limit_is_refused_with_413() {
+    let server = configured("[limits]\nmax_body_bytes = 2000\n");
+    let body = vec![b'x'; 5000];
+    let (status, text) = post(
+        &server,
+        "/v1/convert?plugin=swift-express",
+        Some(UPLOADER),
+        &body,
+    );
+    assert_eq!(
+        (status, error_code(&text).as_str()),
+        (413, "body-too-large")
+    );
+    // The server keeps serving.
+    let small = std::fs::read(sample("swift-express.ndjson")).unwrap();
+    let (status, _) = post(
+        &server,
+        "/v1/convert?plugin=swift-express",
+        Some(UPLOADER),
+        &small,
+    );
+    assert_eq!(status, 200);
+}
+
+/// Records come back while the body is still being sent.
+#[test]
+fn records_stream_back_before_the_upload_ends() {
+    let server = configured("");
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let mut socket = TcpStream::connect(&addr).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let head = format!(
+        "POST /v1/convert?plugin=swift-express HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {UPLOADER}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    socket.write_all(head.as_bytes()).unwrap();
+    let row = "{\"waybill\":\"SWX1\",\"service\":\"next-day\",\"picked_up_ms\":1793664300000,\"from\":\"370200\",\"to\":\"310000\",\"weight_lb\":22.0,\"pieces\":2,\"pkg\":\"carton\"}\n";
+    let chunk = row.repeat(2000);
+    write!(socket, "{:x}\r\n{chunk}\r\n", chunk.len()).unwrap();
+    socket.flush().unwrap();
+    // The body is not finished, yet records arrive.
+    let mut received = Vec::new();
+    let mut buf = [0u8; 65536];
+    while !String::from_utf8_lossy(&received).contains("\"record_type\":\"shipment\"") {
+        let n = socket
+            .read(&mut buf)
+            .expect("records arrive before the body ends");
+        assert!(n > 0, "the server closed the connection early");
+        received.extend_from_slice(&buf[..n]);
+    }
+    socket.write_all(b"0\r\n\r\n").unwrap();
+    let mut rest = Vec::new();
+    let _ = socket.read_to_end(&mut rest);
+    received.extend_from_slice(&rest);
+    assert!(String::from_utf8_lossy(&received).contains("\"summary\""));
+}
