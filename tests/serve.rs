@@ -18,7 +18,16 @@ struct Server {
     child: Child,
     base: String,
     stderr: Vec<String>,
-    _data: tempfile::TempDir,
+    data: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// Kills the process at once (SIGKILL), keeping the data directory.
+    fn crash(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.data.take().expect("the data directory is kept")
+    }
 }
 
 impl Drop for Server {
@@ -35,7 +44,11 @@ fn sha256(text: &str) -> String {
 /// Starts the real binary on a port of the kernel's choosing. `config`
 /// (TOML) is written first when given; otherwise the data directory is fresh.
 fn start(config: Option<String>) -> Server {
-    let data = tempfile::tempdir().unwrap();
+    start_in(tempfile::tempdir().unwrap(), config)
+}
+
+/// Starts the server on a data directory (kept, for a restart).
+fn start_in(data: tempfile::TempDir, config: Option<String>) -> Server {
     if let Some(config) = config {
         copy_dir(
             &root().join("standards/sample-regional"),
@@ -71,7 +84,7 @@ fn start(config: Option<String>) -> Server {
         child,
         base,
         stderr,
-        _data: data,
+        data: Some(data),
     }
 }
 
@@ -279,4 +292,161 @@ fn records_stream_back_before_the_upload_ends() {
     let _ = socket.read_to_end(&mut rest);
     received.extend_from_slice(&rest);
     assert!(String::from_utf8_lossy(&received).contains("\"summary\""));
+}
+
+fn get(server: &Server, path: &str, token: &str) -> (u16, String) {
+    let response = agent()
+        .get(format!("{}{path}", server.base))
+        .header("Authorization", format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    let status = response.status().as_u16();
+    (
+        status,
+        response
+            .into_body()
+            .with_config()
+            .limit(1 << 30)
+            .read_to_string()
+            .unwrap(),
+    )
+}
+
+fn wait_for(server: &Server, id: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let (status, text) = get(server, &format!("/v1/jobs/{id}"), token);
+        assert_eq!(status, 200, "{text}");
+        let job: Value = serde_json::from_str(&text).unwrap();
+        if done(&job) {
+            return job;
+        }
+        assert!(std::time::Instant::now() < deadline, "job stuck: {job}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+const OTHER_UPLOADER: &str = "cf_test_other_uploader";
+
+#[test]
+fn a_bulk_job_converts_as_the_cli_does_and_only_its_owner_sees_it() {
+    let server = configured(&format!(
+        "[[tokens]]\nname = \"other\"\nsha256 = \"{}\"\nroles = [\"uploader\"]\n",
+        sha256(OTHER_UPLOADER)
+    ));
+    let body = std::fs::read(sample("jinggong-parts.csv")).unwrap();
+    let (status, text) = post(
+        &server,
+        "/v1/jobs?plugin=jinggong-parts&name=jinggong-parts.csv",
+        Some(UPLOADER),
+        &body,
+    );
+    assert_eq!(status, 202, "{text}");
+    let id = serde_json::from_str::<Value>(&text).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let job = wait_for(&server, &id, UPLOADER, |j| j["state"] == "done");
+    assert_eq!(
+        (
+            job["rows_in"].as_u64(),
+            job["converted"].as_u64(),
+            job["rejected"].as_u64()
+        ),
+        (Some(13), Some(6), Some(7))
+    );
+
+    let (status, records) = get(&server, &format!("/v1/jobs/{id}/records"), UPLOADER);
+    assert_eq!(status, 200);
+    assert_eq!(
+        records,
+        std::fs::read_to_string(root().join("tests/golden/jinggong-parts/expected.ndjson"))
+            .unwrap()
+    );
+    let (_, errors) = get(&server, &format!("/v1/jobs/{id}/errors"), UPLOADER);
+    assert_eq!(
+        errors,
+        std::fs::read_to_string(root().join("tests/golden/jinggong-parts/expected.errors.ndjson"))
+            .unwrap()
+    );
+
+    let (_, list) = get(&server, "/v1/jobs", UPLOADER);
+    assert_eq!(
+        serde_json::from_str::<Value>(&list).unwrap()["jobs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let (_, list) = get(&server, "/v1/jobs", OTHER_UPLOADER);
+    assert!(serde_json::from_str::<Value>(&list).unwrap()["jobs"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let (status, text) = get(&server, &format!("/v1/jobs/{id}"), OTHER_UPLOADER);
+    assert_eq!((status, error_code(&text).as_str()), (404, "unknown-job"));
+    let (status, _) = get(&server, &format!("/v1/jobs/{id}/records"), OTHER_UPLOADER);
+    assert_eq!(status, 404);
+}
+
+/// A job accepted before a crash finishes after a restart, with the output
+/// of an uninterrupted run.
+#[test]
+fn a_job_interrupted_by_a_crash_finishes_after_restart_with_identical_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("swift-express-big.ndjson");
+    let mut text = String::new();
+    for i in 0..120_000u64 {
+        let service = ["next-day", "2-day", "economy", "same-day"][(i % 4) as usize];
+        text += &format!(
+            "{{\"waybill\":\"SWX{i:010}\",\"service\":\"{service}\",\"picked_up_ms\":{},\"from\":\"370200\",\"to\":\"310000\",\"weight_lb\":{}.5,\"pieces\":1,\"pkg\":\"carton\"}}\n",
+            1_793_664_300_000 + i * 60_000,
+            i % 900
+        );
+    }
+    std::fs::write(&input, &text).unwrap();
+
+    let server = configured("");
+    let (status, body) = post(
+        &server,
+        "/v1/jobs?plugin=swift-express&name=swift-express-big.ndjson",
+        Some(UPLOADER),
+        text.as_bytes(),
+    );
+    assert_eq!(status, 202, "{body}");
+    let id = serde_json::from_str::<Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_for(&server, &id, UPLOADER, |j| {
+        j["state"] == "running" && j["rows_in"].as_u64() > Some(0)
+    });
+    let data = server.crash();
+
+    let server = start_in(data, None);
+    let job = wait_for(&server, &id, UPLOADER, |j| j["state"] == "done");
+    assert_eq!(job["rows_in"].as_u64(), Some(120_000));
+    let (_, records) = get(&server, &format!("/v1/jobs/{id}/records"), UPLOADER);
+
+    let expected = dir.path().join("expected.ndjson");
+    let output = conform()
+        .args([
+            "convert",
+            "--plugin",
+            "swift-express",
+            "--errors",
+            "/dev/null",
+            "--output",
+        ])
+        .arg(&expected)
+        .arg(&input)
+        .output()
+        .unwrap();
+    expect_exit(&output, 0);
+    let expected = std::fs::read_to_string(expected).unwrap();
+    assert_eq!(records.len(), expected.len());
+    assert!(
+        records == expected,
+        "the records after a restart differ from an uninterrupted run"
+    );
 }

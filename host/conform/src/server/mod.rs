@@ -14,6 +14,8 @@ mod auth;
 pub mod config;
 mod convert;
 pub mod error;
+pub mod jobs;
+mod jobs_api;
 mod state;
 
 use std::future::Future;
@@ -32,6 +34,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(state::ready))
         .route("/v1/convert", post(convert::convert))
+        .route("/v1/jobs", post(jobs_api::submit).get(jobs_api::list))
+        .route("/v1/jobs/{id}", get(jobs_api::get).delete(jobs_api::cancel))
+        .route("/v1/jobs/{id}/records", get(jobs_api::records))
+        .route("/v1/jobs/{id}/errors", get(jobs_api::errors))
         .route("/v1/plugins", get(state::list_plugins))
         .route("/v1/packs", get(state::list_packs))
         .fallback(|| async {
@@ -41,12 +47,13 @@ pub fn app(state: Arc<AppState>) -> Router {
 }
 
 /// Serves the API on `listener` until `shutdown` completes; in-flight
-/// requests finish first.
+/// requests finish first. Starts the job runner.
 pub async fn run(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    jobs::spawn_runner(state.clone());
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await

@@ -26,6 +26,8 @@ pub struct AppState {
     loaded: Mutex<HashMap<String, LoadedPlugin>>,
     /// Conversions running per token name.
     pub(crate) running: Mutex<HashMap<String, u32>>,
+    /// Bulk jobs.
+    pub(crate) jobs: Arc<super::jobs::JobStore>,
 }
 
 impl AppState {
@@ -46,6 +48,7 @@ impl AppState {
             sandbox,
             loaded: Mutex::new(HashMap::new()),
             running: Mutex::new(HashMap::new()),
+            jobs: Arc::new(super::jobs::JobStore::open(data_dir)?),
         };
         // Compile every plugin at start-up, so that a broken one is known now.
         for entry in state.registry.entries() {
