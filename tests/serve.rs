@@ -450,3 +450,70 @@ fn a_job_interrupted_by_a_crash_finishes_after_restart_with_identical_output() {
         "the records after a restart differ from an uninterrupted run"
     );
 }
+
+#[test]
+fn conversions_over_the_per_token_limit_get_429_and_others_go_on() {
+    let server = configured("[limits]\nconcurrent_per_token = 1\n");
+    let addr = server.base.trim_start_matches("http://").to_string();
+    // One streaming conversion held open: its body is not finished.
+    let mut open = TcpStream::connect(&addr).unwrap();
+    let head = format!(
+        "POST /v1/convert?plugin=swift-express HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {UPLOADER}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    open.write_all(head.as_bytes()).unwrap();
+    open.write_all(b"1\r\n\n\r\n").unwrap();
+    open.flush().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let (status, text) = loop {
+        let (status, text) = post(
+            &server,
+            "/v1/convert?plugin=swift-express",
+            Some(UPLOADER),
+            b"",
+        );
+        if status == 429 || std::time::Instant::now() > deadline {
+            break (status, text);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(
+        (status, error_code(&text).as_str()),
+        (429, "too-many-conversions")
+    );
+    // Bulk jobs queue instead: the streaming limit does not refuse them.
+    let body = std::fs::read(sample("swift-express.ndjson")).unwrap();
+    let (status, _) = post(
+        &server,
+        "/v1/jobs?plugin=swift-express",
+        Some(UPLOADER),
+        &body,
+    );
+    assert_eq!(status, 202, "jobs are not streaming conversions");
+    drop(open);
+}
+
+#[test]
+fn metrics_count_rows_per_plugin() {
+    let server = configured("");
+    let body = std::fs::read(sample("eastroute-waybills.csv")).unwrap();
+    let (status, _) = post(
+        &server,
+        "/v1/convert?plugin=eastroute-waybills",
+        Some(UPLOADER),
+        &body,
+    );
+    assert_eq!(status, 200);
+    let response = agent()
+        .get(format!("{}/metrics", server.base))
+        .call()
+        .unwrap();
+    let text = response.into_body().read_to_string().unwrap();
+    assert!(
+        text.contains("conform_rows_total{plugin=\"eastroute-waybills\",outcome=\"converted\"} 5"),
+        "{text}"
+    );
+    assert!(
+        text.contains("conform_rows_total{plugin=\"eastroute-waybills\",outcome=\"rejected\"} 3"),
+        "{text}"
+    );
+}

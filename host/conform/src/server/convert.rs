@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 use super::auth::Caller;
 use super::config::Role;
 use super::error::ApiError;
+use super::metrics::FaultCounter;
 use super::state::AppState;
 use crate::pipeline::ConvertOptions;
 use crate::sink::Sink;
@@ -150,22 +151,9 @@ pub(crate) async fn convert(
     body: Body,
 ) -> Result<Response, ApiError> {
     caller.require(Role::Uploader)?;
-    let entry = state.registry.get(&query.plugin).map_err(|e| {
-        ApiError::new(StatusCode::NOT_FOUND, "unknown-plugin", e.to_string())
-            .with_details(serde_json::json!({ "plugin": query.plugin }))
-    })?;
+    let entry = state.entry(&query.plugin)?;
     let max = state.config.limits.max_body_bytes;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > max) {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body-too-large",
-            format!("the body is larger than this server's limit of {max} bytes; split the file"),
-        )
-        .with_details(serde_json::json!({ "limit_bytes": max })));
-    }
+    ApiError::check_declared_length(&headers, max)?;
     let plugin = state.plugin(entry)?;
     let manifest = entry.manifest.clone();
     let slot = Slot::take(&state, &caller.name)?;
@@ -209,6 +197,10 @@ pub(crate) async fn convert(
         };
         let file = format!("upload.{}", manifest.name);
         let options = ConvertOptions::default();
+        let mut counted = FaultCounter {
+            inner: &mut sink,
+            faults: Default::default(),
+        };
         let result = crate::convert(
             reader,
             &file,
@@ -216,9 +208,12 @@ pub(crate) async fn convert(
             &plugin,
             &manifest,
             &options,
-            &mut sink,
+            &mut counted,
             &mut |_| {},
         );
+        if let Ok(summary) = &result {
+            worker_state.metrics.record_file(summary, &counted.faults);
+        }
         let trailer = match result {
             Ok(summary) => serde_json::json!({ "summary": summary }),
             Err(e) => serde_json::json!({ "summary": { "error": e.to_string() } }),

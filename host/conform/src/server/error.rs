@@ -38,6 +38,30 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not-found", message)
     }
 
+    /// 413 for a body over the server's limit.
+    pub fn body_too_large(limit: u64) -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            format!("the body is larger than this server's limit of {limit} bytes; split the file"),
+        )
+        .with_details(serde_json::json!({ "limit_bytes": limit }))
+    }
+
+    /// Refuses, before reading it, a body whose declared length is over `limit`.
+    pub fn check_declared_length(
+        headers: &axum::http::HeaderMap,
+        limit: u64,
+    ) -> Result<(), ApiError> {
+        let declared = headers
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        match declared {
+            Some(len) if len > limit => Err(ApiError::body_too_large(limit)),
+            _ => Ok(()),
+        }
+    }
+
     /// 500 for a fault of the server; the message never leaks internals.
     pub fn internal(what: &str, error: &dyn std::fmt::Display) -> ApiError {
         tracing::error!(%error, "{what}");

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
+use super::metrics::FaultCounter;
 use crate::pipeline::ConvertOptions;
 use crate::sink::NdjsonSink;
 
@@ -286,6 +287,7 @@ pub fn spawn_runner(state: Arc<super::AppState>) {
 
 fn run_job(state: &Arc<super::AppState>, job: Job) {
     let store = state.jobs.clone();
+    let started = Instant::now();
     let result = convert_job(state, &job);
     let (final_state, error) = match result {
         Ok(_) if store.is_cancelled(&job.id) => (
@@ -295,6 +297,9 @@ fn run_job(state: &Arc<super::AppState>, job: Job) {
         Ok(summary) => (JobState::Done, summary.error),
         Err(e) => (JobState::Failed, Some(e)),
     };
+    state
+        .metrics
+        .record_job(final_state.as_str(), started.elapsed().as_secs_f64());
     if let Err(e) = store.finish(&job.id, final_state, error) {
         tracing::error!(job = %job.id, error = %e, "cannot record the end of a job");
     }
@@ -316,7 +321,11 @@ fn convert_job(
     );
     let records = File::create(&records_part).map_err(|e| e.to_string())?;
     let errors = File::create(&errors_part).map_err(|e| e.to_string())?;
-    let mut sink = NdjsonSink::new(records, errors);
+    let mut ndjson = NdjsonSink::new(records, errors);
+    let mut sink = FaultCounter {
+        inner: &mut ndjson,
+        faults: Default::default(),
+    };
     let reader = CancellableReader {
         file: upload,
         store: store.clone(),
@@ -341,7 +350,8 @@ fn convert_job(
         &mut progress,
     )
     .map_err(|e| e.to_string())?;
-    drop(sink);
+    state.metrics.record_file(&summary, &sink.faults);
+    drop(ndjson);
     store
         .progress(
             &job.id,

@@ -66,24 +66,9 @@ pub(crate) async fn submit(
     body: Body,
 ) -> Result<(StatusCode, Json<Job>), ApiError> {
     caller.require(Role::Uploader)?;
-    state
-        .registry
-        .get(&query.plugin)
-        .map_err(|e| ApiError::new(StatusCode::NOT_FOUND, "unknown-plugin", e.to_string()))?;
+    state.entry(&query.plugin)?;
     let max = state.config.limits.max_body_bytes;
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body-too-large",
-            format!("the body is larger than this server's limit of {max} bytes; split the file"),
-        )
-    };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > max) {
-        return Err(too_large());
-    }
+    ApiError::check_declared_length(&headers, max)?;
     let file_name = query.name.unwrap_or_else(|| "upload".into());
     if file_name.is_empty() || file_name.len() > 255 || file_name.contains(['/', '\\', '\n']) {
         return Err(ApiError::new(
@@ -117,7 +102,7 @@ pub(crate) async fn submit(
         total += chunk.len() as u64;
         if total > max {
             let _ = tokio::fs::remove_dir_all(&folder).await;
-            return Err(too_large());
+            return Err(ApiError::body_too_large(max));
         }
         file.write_all(&chunk).await.map_err(write_error)?;
     }

@@ -16,6 +16,7 @@ mod convert;
 pub mod error;
 pub mod jobs;
 mod jobs_api;
+pub mod metrics;
 mod state;
 
 use std::future::Future;
@@ -33,6 +34,7 @@ pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(state::ready))
+        .route("/metrics", get(metrics::metrics))
         .route("/v1/convert", post(convert::convert))
         .route("/v1/jobs", post(jobs_api::submit).get(jobs_api::list))
         .route("/v1/jobs/{id}", get(jobs_api::get).delete(jobs_api::cancel))

@@ -28,6 +28,8 @@ pub struct AppState {
     pub(crate) running: Mutex<HashMap<String, u32>>,
     /// Bulk jobs.
     pub(crate) jobs: Arc<super::jobs::JobStore>,
+    /// Counters for `/metrics`.
+    pub(crate) metrics: super::metrics::Metrics,
 }
 
 impl AppState {
@@ -49,6 +51,7 @@ impl AppState {
             loaded: Mutex::new(HashMap::new()),
             running: Mutex::new(HashMap::new()),
             jobs: Arc::new(super::jobs::JobStore::open(data_dir)?),
+            metrics: super::metrics::Metrics::default(),
         };
         // Compile every plugin at start-up, so that a broken one is known now.
         for entry in state.registry.entries() {
@@ -57,6 +60,14 @@ impl AppState {
             }
         }
         Ok(state)
+    }
+
+    /// The registry entry of a plugin, or 404.
+    pub(crate) fn entry(&self, plugin: &str) -> Result<&Entry, ApiError> {
+        self.registry.get(plugin).map_err(|e| {
+            ApiError::new(StatusCode::NOT_FOUND, "unknown-plugin", e.to_string())
+                .with_details(serde_json::json!({ "plugin": plugin }))
+        })
     }
 
     /// A plugin, loaded once.

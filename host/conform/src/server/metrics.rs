@@ -1,0 +1,135 @@
+//! Prometheus metrics: `GET /metrics`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use conform_model::{FileSummary, Rejection};
+
+use super::state::AppState;
+use crate::sink::Sink;
+
+/// Counters of the server.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    inner: Mutex<Counters>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    /// (plugin, outcome) → rows
+    rows: BTreeMap<(String, &'static str), u64>,
+    /// (plugin, code) → rows rejected because the plugin failed (`plugin-*` codes)
+    plugin_faults: BTreeMap<(String, String), u64>,
+    /// final state → jobs
+    jobs: BTreeMap<&'static str, u64>,
+    job_seconds_sum: f64,
+    job_seconds_count: u64,
+}
+
+impl Metrics {
+    /// Counts a converted file's rows and the plugin faults seen in it.
+    pub fn record_file(&self, summary: &FileSummary, faults: &BTreeMap<String, u64>) {
+        let mut c = self.inner.lock().expect("not poisoned");
+        *c.rows
+            .entry((summary.plugin.clone(), "converted"))
+            .or_default() += summary.converted;
+        *c.rows
+            .entry((summary.plugin.clone(), "rejected"))
+            .or_default() += summary.rejected;
+        for (code, n) in faults {
+            *c.plugin_faults
+                .entry((summary.plugin.clone(), code.clone()))
+                .or_default() += n;
+        }
+    }
+
+    /// Counts a finished job and its duration.
+    pub fn record_job(&self, state: &'static str, seconds: f64) {
+        let mut c = self.inner.lock().expect("not poisoned");
+        *c.jobs.entry(state).or_default() += 1;
+        c.job_seconds_sum += seconds;
+        c.job_seconds_count += 1;
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let c = self.inner.lock().expect("not poisoned");
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP conform_rows_total Input rows by plugin and outcome."
+        );
+        let _ = writeln!(out, "# TYPE conform_rows_total counter");
+        for ((plugin, outcome), n) in &c.rows {
+            let _ = writeln!(
+                out,
+                "conform_rows_total{{plugin=\"{plugin}\",outcome=\"{outcome}\"}} {n}"
+            );
+        }
+        let _ = writeln!(out, "# HELP conform_plugin_faults_total Rows rejected because the plugin trapped, timed out, ran out of memory or broke the contract.");
+        let _ = writeln!(out, "# TYPE conform_plugin_faults_total counter");
+        for ((plugin, code), n) in &c.plugin_faults {
+            let _ = writeln!(
+                out,
+                "conform_plugin_faults_total{{plugin=\"{plugin}\",code=\"{code}\"}} {n}"
+            );
+        }
+        let _ = writeln!(out, "# HELP conform_jobs_total Bulk jobs by final state.");
+        let _ = writeln!(out, "# TYPE conform_jobs_total counter");
+        for (state, n) in &c.jobs {
+            let _ = writeln!(out, "conform_jobs_total{{state=\"{state}\"}} {n}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP conform_job_duration_seconds Time from start to end of bulk jobs."
+        );
+        let _ = writeln!(out, "# TYPE conform_job_duration_seconds summary");
+        let _ = writeln!(
+            out,
+            "conform_job_duration_seconds_sum {}",
+            c.job_seconds_sum
+        );
+        let _ = writeln!(
+            out,
+            "conform_job_duration_seconds_count {}",
+            c.job_seconds_count
+        );
+        out
+    }
+}
+
+/// Passes everything to a sink and counts the plugin faults among the rejections.
+pub(crate) struct FaultCounter<'a> {
+    pub(crate) inner: &'a mut dyn Sink,
+    pub(crate) faults: BTreeMap<String, u64>,
+}
+
+impl Sink for FaultCounter<'_> {
+    fn record(&mut self, line: &str) -> io::Result<()> {
+        self.inner.record(line)
+    }
+
+    fn rejection(&mut self, rejection: &Rejection) -> io::Result<()> {
+        if rejection.code.starts_with("plugin-") {
+            *self.faults.entry(rejection.code.clone()).or_default() += 1;
+        }
+        self.inner.rejection(rejection)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// `GET /metrics`.
+pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}
