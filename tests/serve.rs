@@ -517,3 +517,145 @@ fn metrics_count_rows_per_plugin() {
         "{text}"
     );
 }
+
+/// The curl examples of the README's API section, run as written against a
+/// fresh server (only its address, the token and the job id substituted).
+#[test]
+fn the_readme_curl_examples_work_as_written() {
+    let server = start(None);
+    let token = server
+        .stderr
+        .iter()
+        .find_map(|l| l.split("admin token (shown once, stored hashed): ").nth(1))
+        .unwrap()
+        .to_string();
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = readme
+        .split("## The HTTP API")
+        .nth(1)
+        .unwrap()
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let mut commands = Vec::new();
+    let mut current = String::new();
+    for line in section.lines().map(str::trim) {
+        if current.is_empty() && !line.starts_with("curl ") {
+            continue;
+        }
+        let line = line.split("   #").next().unwrap().trim_end();
+        match line.strip_suffix('\\') {
+            Some(start) => current += start,
+            None => {
+                current += line;
+                commands.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    assert!(commands.len() >= 6, "{commands:?}");
+    let mut job_id = String::new();
+    for command in commands {
+        let command = command
+            .replace("http://127.0.0.1:8080", &server.base)
+            .replace("/v1/jobs/ID", &format!("/v1/jobs/{job_id}"));
+        if command.contains("/records") {
+            wait_for(&server, &job_id, &token, |j| j["state"] == "done");
+        }
+        let output = Command::new("sh")
+            .arg("-c")
+            .arg(&command)
+            .current_dir(root())
+            .env("TOKEN", &token)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{command}: {}",
+            text(&output.stderr)
+        );
+        let out = text(&output.stdout);
+        assert!(!out.trim().is_empty(), "{command} printed nothing");
+        let first: Value = serde_json::from_str(out.lines().next().unwrap())
+            .unwrap_or_else(|_| panic!("{command}: {out}"));
+        let api_error = first.get("code").is_some() && first.get("line").is_none();
+        assert!(!api_error, "{command} answered an error: {out}");
+        if command.contains("/v1/jobs?plugin=") {
+            job_id = first["id"].as_str().unwrap().to_string();
+        }
+    }
+}
+
+/// A body of several hundred MB streams through with flat memory.
+#[test]
+fn a_large_streaming_body_converts_in_bounded_memory() {
+    let data = tempfile::tempdir().unwrap();
+    copy_dir(
+        &root().join("standards/sample-regional"),
+        &data.path().join("packs/sample-regional"),
+    );
+    copy_dir(&test_plugins_dir(), &data.path().join("plugins"));
+    std::fs::write(
+        data.path().join("conform.toml"),
+        format!(
+            "[[tokens]]\nname = \"uploads\"\nsha256 = \"{}\"\nroles = [\"uploader\"]\n",
+            sha256(UPLOADER)
+        ),
+    )
+    .unwrap();
+    let server = start_in(data, None);
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let mut socket = TcpStream::connect(&addr).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let head = format!(
+        "POST /v1/convert?plugin=hostile HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {UPLOADER}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    socket.write_all(head.as_bytes()).unwrap();
+    // 300 MB: 30 000 rows of 10 KB, sent while the response is read.
+    let row = format!(
+        "{{\"action\":\"ok\",\"padding\":\"{}\"}}\n",
+        "x".repeat(10_000)
+    );
+    let chunk = row.repeat(100);
+    let mut reader = socket.try_clone().unwrap();
+    let drain = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        reader.read_to_end(&mut all).unwrap();
+        all
+    });
+    for _ in 0..300 {
+        write!(socket, "{:x}\r\n{chunk}\r\n", chunk.len()).unwrap();
+    }
+    socket.write_all(b"0\r\n\r\n").unwrap();
+    let response = String::from_utf8_lossy(&drain.join().unwrap()).into_owned();
+    let summary_line = response
+        .lines()
+        .find(|l| l.starts_with("{\"summary\""))
+        .expect("a summary line");
+    let summary: Value = serde_json::from_str(summary_line).unwrap();
+    assert_eq!(
+        summary["summary"]["rows_in"].as_u64(),
+        Some(30_000),
+        "{summary}"
+    );
+    assert_eq!(
+        summary["summary"]["converted"].as_u64(),
+        Some(30_000),
+        "{summary}"
+    );
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    let peak_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .unwrap()
+        .trim()
+        .trim_end_matches(" kB")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        peak_kib < 200 * 1024,
+        "peak RSS {peak_kib} KiB for a 300 MB body"
+    );
+}
