@@ -36,7 +36,11 @@ impl CsvRows {
             .quote(options.quote as u8)
             .flexible(true)
             .has_headers(false)
-            .from_reader(LineIndex::new(text));
+            .from_reader({
+                let mut text = LineIndex::new(text);
+                text.allow(read_budget(&limits));
+                text
+            });
         CsvRows {
             reader,
             header: None,
@@ -141,6 +145,11 @@ impl CsvRows {
     }
 }
 
+/// What may be read beyond the last record: one record and the reader's read-ahead.
+fn read_budget(limits: &DecodeLimits) -> u64 {
+    limits.max_record_bytes as u64 + 256 * 1024
+}
+
 fn csv_fatal(e: csv::Error) -> DecodeError {
     match e.into_kind() {
         csv::ErrorKind::Io(io) => DecodeError::Io(io),
@@ -169,7 +178,11 @@ impl Iterator for CsvRows {
             }
         }
         match self.reader.read_byte_record(&mut self.record) {
-            Ok(true) => Some(Ok(self.row())),
+            Ok(true) => {
+                let budget = read_budget(&self.limits);
+                self.reader.get_mut().allow(budget);
+                Some(Ok(self.row()))
+            }
             Ok(false) => {
                 self.done = true;
                 None
@@ -230,6 +243,31 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(&out[2], Decoded::Rejected(e) if e.line == 4));
+    }
+
+    #[test]
+    fn a_row_over_the_limit_stops_the_file_without_holding_it() {
+        let text = format!("a,b\n1,2\n3,\"{}\"\n5,6\n", "x".repeat(3 << 20));
+        let limits = DecodeLimits {
+            max_record_bytes: 1 << 20,
+            ..DecodeLimits::default()
+        };
+        let out: Vec<_> = decode(
+            std::io::Cursor::new(text.into_bytes()),
+            &InputFormat::Csv(CsvOptions::default()),
+            TextEncoding::Utf8,
+            limits,
+        )
+        .collect();
+        assert!(matches!(&out[0], Ok(Decoded::Record(r)) if r.line == 2));
+        match &out[1] {
+            Err(e) => assert!(
+                e.to_string().contains("larger than this decoder accepts"),
+                "{e}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(out.len(), 2);
     }
 
     #[test]

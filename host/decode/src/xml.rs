@@ -15,7 +15,7 @@ use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::Reader;
 use serde_json::{Map, Value};
 
-use crate::lines::LineIndex;
+use crate::lines::{LineIndex, RecordTooLarge};
 use crate::{has_replacement, DecodeError, DecodeLimits, Decoded, RawRecord, RowError};
 
 type Source = BufReader<LineIndex<Box<dyn Read + Send>>>;
@@ -240,9 +240,10 @@ fn read_element(
     loop {
         buf.clear();
         let before = reader.buffer_position();
-        let event = reader
-            .read_event_into(&mut buf)
-            .map_err(|e| RecordError::Xml(format!("malformed XML: {e}")))?;
+        let event = reader.read_event_into(&mut buf).map_err(|e| match e {
+            quick_xml::Error::Io(io) if RecordTooLarge::is(&io) => RecordError::TooLarge,
+            e => RecordError::Xml(format!("malformed XML: {e}")),
+        })?;
         let used = (reader.buffer_position() - before) as usize;
         *budget = budget.checked_sub(used).ok_or(RecordError::TooLarge)?;
         match event {
@@ -285,9 +286,22 @@ impl Iterator for XmlRows {
     fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
             self.buf.clear();
+            let budget = self.limits.max_record_bytes as u64 + 256 * 1024;
+            self.reader.get_mut().get_mut().allow(budget);
             let before = self.reader.buffer_position();
             let event = match self.reader.read_event_into(&mut self.buf) {
                 Ok(event) => event.into_owned(),
+                Err(quick_xml::Error::Io(e)) if RecordTooLarge::is(&e) => {
+                    let line = self.line_at(before);
+                    self.done = true;
+                    self.ordinal += 1;
+                    return Some(Ok(Decoded::Rejected(RowError {
+                        ordinal: self.ordinal,
+                        line,
+                        code: codes::RECORD_TOO_LARGE,
+                        message: e.to_string(),
+                    })));
+                }
                 Err(e) => {
                     let line = self.line_at(before);
                     return self.fail(line, format!("malformed XML: {e}"));
@@ -374,6 +388,35 @@ mod tests {
         assert_eq!(b["Name"], "M8 & co");
         let (line, c) = record(&out[2]);
         assert_eq!((line, &c["@id"]), (10, &Value::from("C")));
+    }
+
+    #[test]
+    fn a_huge_element_is_rejected_without_being_held() {
+        let xml = format!(
+            "<r><p><n>1</n></p><p><n>{}</n></p><p/></r>",
+            "x".repeat(3 << 20)
+        );
+        let format = InputFormat::Xml(XmlOptions {
+            record_path: "r/p".into(),
+        });
+        let limits = DecodeLimits {
+            max_record_bytes: 1 << 20,
+            ..DecodeLimits::default()
+        };
+        let out: Vec<_> = decode(
+            std::io::Cursor::new(xml.into_bytes()),
+            &format,
+            TextEncoding::Utf8,
+            limits,
+        )
+        .collect();
+        assert!(matches!(&out[0], Ok(Decoded::Record(_))));
+        assert!(
+            matches!(&out[1], Ok(Decoded::Rejected(e)) if e.code == codes::RECORD_TOO_LARGE),
+            "{:?}",
+            out[1]
+        );
+        assert_eq!(out.len(), 2);
     }
 
     #[test]
