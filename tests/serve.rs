@@ -659,3 +659,71 @@ fn a_large_streaming_body_converts_in_bounded_memory() {
         "peak RSS {peak_kib} KiB for a 300 MB body"
     );
 }
+
+/// Every operation of `/openapi.json` is served by the real router, and the
+/// router serves nothing undocumented among the routes probed.
+#[test]
+fn the_openapi_document_matches_the_routes() {
+    let server = start(None);
+    let token = server
+        .stderr
+        .iter()
+        .find_map(|l| l.split("admin token (shown once, stored hashed): ").nth(1))
+        .unwrap()
+        .to_string();
+    let doc: Value = serde_json::from_str(
+        &agent()
+            .get(format!("{}/openapi.json", server.base))
+            .call()
+            .unwrap()
+            .into_body()
+            .read_to_string()
+            .unwrap(),
+    )
+    .unwrap();
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut operations = 0;
+    for (path, methods) in paths {
+        for method in methods.as_object().unwrap().keys() {
+            operations += 1;
+            let url = format!(
+                "{}{}",
+                server.base,
+                path.replace("{id}", "0123456789abcdef0123456789abcdef")
+            );
+            let request = match method.as_str() {
+                "get" => agent()
+                    .get(&url)
+                    .header("Authorization", format!("Bearer {token}"))
+                    .call(),
+                "delete" => agent()
+                    .delete(&url)
+                    .header("Authorization", format!("Bearer {token}"))
+                    .call(),
+                "post" => agent()
+                    .post(&url)
+                    .header("Authorization", format!("Bearer {token}"))
+                    .send(&b""[..]),
+                other => panic!("undocumented method {other}"),
+            };
+            let response = request.unwrap();
+            let status = response.status().as_u16();
+            let body = response.into_body().read_to_string().unwrap_or_default();
+            assert_ne!(status, 405, "{method} {path} is documented but not routed");
+            if status >= 400 {
+                let error: Value = serde_json::from_str(&body)
+                    .unwrap_or_else(|_| panic!("{method} {path}: a JSON error body, got {body:?}"));
+                assert!(error["code"].is_string(), "{method} {path}: {body}");
+            }
+            let fallback = status == 404
+                && serde_json::from_str::<Value>(&body).is_ok_and(|v| v["code"] == "not-found");
+            assert!(
+                !fallback,
+                "{method} {path} is documented but not routed: {body}"
+            );
+        }
+    }
+    assert_eq!(operations, 13, "documented operations");
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+}

@@ -13,6 +13,7 @@ use std::io::{self, Read};
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -143,14 +144,31 @@ impl Sink for StreamSink {
     }
 }
 
+/// Streaming conversion: the body is the file; records, rejections and a
+/// summary stream back as NDJSON.
+#[utoipa::path(
+    post,
+    path = "/v1/convert",
+    params(("plugin" = String, Query, description = "The plugin that reads the body")),
+    request_body(content = String, content_type = "application/octet-stream", description = "The file as the enterprise exports it"),
+    responses(
+        (status = 200, description = "Record lines, `{\"rejection\":…}` lines and a last `{\"summary\":…}` line", content_type = "application/x-ndjson", body = String),
+        (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::server::openapi::ErrorDoc),
+        (status = 404, description = "No such plugin", body = crate::server::openapi::ErrorDoc),
+        (status = 413, description = "The body is over the limit", body = crate::server::openapi::ErrorDoc),
+        (status = 429, description = "Too many conversions of this token", body = crate::server::openapi::ErrorDoc),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn convert(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Query(query): Query<ConvertQuery>,
+    query: Result<Query<ConvertQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     caller.require(Role::Uploader)?;
+    let Query(query) = query.map_err(ApiError::bad_query)?;
     let entry = state.entry(&query.plugin)?;
     let max = state.config.limits.max_body_bytes;
     ApiError::check_declared_length(&headers, max)?;

@@ -38,6 +38,18 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not-found", message)
     }
 
+    /// 400 for a query string that does not parse.
+    pub fn bad_query(rejection: axum::extract::rejection::QueryRejection) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-query",
+            format!(
+                "{}: pass `?plugin=NAME` (see /openapi.json)",
+                rejection.body_text()
+            ),
+        )
+    }
+
     /// 413 for a body over the server's limit.
     pub fn body_too_large(limit: u64) -> ApiError {
         ApiError::new(

@@ -18,7 +18,7 @@ use crate::pipeline::ConvertOptions;
 use crate::sink::NdjsonSink;
 
 /// Where a job is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JobState {
     /// Accepted, waiting for the runner.
@@ -56,7 +56,7 @@ impl JobState {
 }
 
 /// A job as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Job {
     /// The job's id.
     pub id: String,

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -58,14 +59,31 @@ fn owned(state: &AppState, caller: &Caller, id: &str) -> Result<Job, ApiError> {
 }
 
 /// `POST /v1/jobs?plugin=NAME[&name=FILE]`: stores the body and queues a job (202).
+#[utoipa::path(
+    post,
+    path = "/v1/jobs",
+    params(
+        ("plugin" = String, Query, description = "The plugin that reads the body"),
+        ("name" = Option<String>, Query, description = "The file name recorded as the records' source"),
+    ),
+    request_body(content = String, content_type = "application/octet-stream", description = "The file as the enterprise exports it"),
+    responses(
+        (status = 202, description = "Accepted and queued", body = Job),
+        (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::server::openapi::ErrorDoc),
+        (status = 404, description = "No such plugin", body = crate::server::openapi::ErrorDoc),
+        (status = 413, description = "The body is over the limit", body = crate::server::openapi::ErrorDoc),
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn submit(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Query(query): Query<SubmitQuery>,
+    query: Result<Query<SubmitQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Job>), ApiError> {
     caller.require(Role::Uploader)?;
+    let Query(query) = query.map_err(ApiError::bad_query)?;
     state.entry(&query.plugin)?;
     let max = state.config.limits.max_body_bytes;
     ApiError::check_declared_length(&headers, max)?;
@@ -117,17 +135,26 @@ pub(crate) async fn submit(
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
 
+/// The jobs of a listing.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct JobList {
+    /// Newest first.
+    jobs: Vec<Job>,
+}
+
 /// `GET /v1/jobs`: the caller's jobs (an admin's: all), newest first.
+#[utoipa::path(get, path = "/v1/jobs", responses((status = 200, description = "The caller's jobs", body = JobList), (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::server::openapi::ErrorDoc)), security(("bearer" = [])))]
 pub(crate) async fn list(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<JobList>, ApiError> {
     let owner = (!caller.roles.contains(&Role::Admin)).then_some(caller.name.as_str());
     let jobs = state.jobs.list(owner).map_err(store_error)?;
-    Ok(Json(serde_json::json!({ "jobs": jobs })))
+    Ok(Json(JobList { jobs }))
 }
 
 /// `GET /v1/jobs/{id}`: state and progress.
+#[utoipa::path(get, path = "/v1/jobs/{id}", params(("id" = String, Path, description = "The job id")), responses((status = 200, description = "The job", body = Job), (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::server::openapi::ErrorDoc), (status = 404, description = "No such job of the caller", body = crate::server::openapi::ErrorDoc)), security(("bearer" = [])))]
 pub(crate) async fn get(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -137,6 +164,7 @@ pub(crate) async fn get(
 }
 
 /// `DELETE /v1/jobs/{id}`: cancels a queued or running job.
+#[utoipa::path(delete, path = "/v1/jobs/{id}", params(("id" = String, Path, description = "The job id")), responses((status = 200, description = "The job, cancelled if it was queued or running", body = Job), (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::server::openapi::ErrorDoc), (status = 404, description = "No such job of the caller", body = crate::server::openapi::ErrorDoc)), security(("bearer" = [])))]
 pub(crate) async fn cancel(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -177,6 +205,7 @@ async fn download(
 }
 
 /// `GET /v1/jobs/{id}/records`: the records, NDJSON.
+#[utoipa::path(get, path = "/v1/jobs/{id}/records", params(("id" = String, Path, description = "The job id")), responses((status = 200, description = "The job's records, NDJSON", content_type = "application/x-ndjson", body = String), (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::server::openapi::ErrorDoc), (status = 404, description = "No such job of the caller", body = crate::server::openapi::ErrorDoc), (status = 409, description = "The job is not done", body = crate::server::openapi::ErrorDoc)), security(("bearer" = [])))]
 pub(crate) async fn records(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -186,6 +215,7 @@ pub(crate) async fn records(
 }
 
 /// `GET /v1/jobs/{id}/errors`: the error report, NDJSON.
+#[utoipa::path(get, path = "/v1/jobs/{id}/errors", params(("id" = String, Path, description = "The job id")), responses((status = 200, description = "The job's errors, NDJSON", content_type = "application/x-ndjson", body = String), (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::server::openapi::ErrorDoc), (status = 404, description = "No such job of the caller", body = crate::server::openapi::ErrorDoc), (status = 409, description = "The job is not done", body = crate::server::openapi::ErrorDoc)), security(("bearer" = [])))]
 pub(crate) async fn errors(
     State(state): State<Arc<AppState>>,
     caller: Caller,

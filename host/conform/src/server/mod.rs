@@ -17,6 +17,7 @@ pub mod error;
 pub mod jobs;
 mod jobs_api;
 pub mod metrics;
+pub mod openapi;
 mod state;
 
 use std::future::Future;
@@ -32,7 +33,8 @@ pub use state::AppState;
 /// The router of the API.
 pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(openapi::health))
+        .route("/openapi.json", get(openapi::openapi_json))
         .route("/readyz", get(state::ready))
         .route("/metrics", get(metrics::metrics))
         .route("/v1/convert", post(convert::convert))

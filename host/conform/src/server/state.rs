@@ -95,6 +95,7 @@ impl AppState {
 }
 
 /// `GET /readyz`: the pack and plugins are loaded.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "The pack and plugins are loaded")))]
 pub(crate) async fn ready(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
     let loaded = state.loaded.lock().expect("not poisoned").len();
     Json(
@@ -103,6 +104,7 @@ pub(crate) async fn ready(State(state): State<Arc<AppState>>) -> Json<serde_json
 }
 
 /// `GET /v1/plugins`: the plugins and what they convert.
+#[utoipa::path(get, path = "/v1/plugins", responses((status = 200, description = "The plugins and what they convert"), (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc)), security(("bearer" = [])))]
 pub(crate) async fn list_plugins(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
@@ -124,6 +126,7 @@ pub(crate) async fn list_plugins(
 }
 
 /// `GET /v1/packs`: the packs loaded.
+#[utoipa::path(get, path = "/v1/packs", responses((status = 200, description = "The packs loaded"), (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc)), security(("bearer" = [])))]
 pub(crate) async fn list_packs(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
