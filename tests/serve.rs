@@ -4,7 +4,6 @@ mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -88,28 +87,22 @@ fn start_in(data: tempfile::TempDir, config: Option<String>) -> Server {
     }
 }
 
+/// The admin token a fresh server printed.
+fn admin_token(server: &Server) -> String {
+    server
+        .stderr
+        .iter()
+        .find_map(|l| l.split("admin token (shown once, stored hashed): ").nth(1))
+        .expect("a fresh server prints its admin token")
+        .to_string()
+}
+
 fn configured(extra: &str) -> Server {
     start(Some(format!(
         "[[tokens]]\nname = \"uploads\"\nsha256 = \"{}\"\nroles = [\"uploader\"]\n\n[[tokens]]\nname = \"provider\"\nsha256 = \"{}\"\nroles = [\"provider\"]\n{extra}",
         sha256(UPLOADER),
         sha256(PROVIDER)
     )))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn agent() -> ureq::Agent {
@@ -144,12 +137,7 @@ fn a_fresh_data_directory_serves_the_samples_on_loopback_with_a_printed_admin_to
         "{}",
         server.base
     );
-    let token = server
-        .stderr
-        .iter()
-        .find_map(|l| l.split("admin token (shown once, stored hashed): ").nth(1))
-        .expect("the admin token is printed")
-        .to_string();
+    let token = admin_token(&server);
     let response = agent()
         .get(format!("{}/v1/plugins", server.base))
         .header("Authorization", format!("Bearer {token}"))
@@ -523,12 +511,7 @@ fn metrics_count_rows_per_plugin() {
 #[test]
 fn the_readme_curl_examples_work_as_written() {
     let server = start(None);
-    let token = server
-        .stderr
-        .iter()
-        .find_map(|l| l.split("admin token (shown once, stored hashed): ").nth(1))
-        .unwrap()
-        .to_string();
+    let token = admin_token(&server);
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let section = readme
         .split("## The HTTP API")
@@ -665,12 +648,7 @@ fn a_large_streaming_body_converts_in_bounded_memory() {
 #[test]
 fn the_openapi_document_matches_the_routes() {
     let server = start(None);
-    let token = server
-        .stderr
-        .iter()
-        .find_map(|l| l.split("admin token (shown once, stored hashed): ").nth(1))
-        .unwrap()
-        .to_string();
+    let token = admin_token(&server);
     let doc: Value = serde_json::from_str(
         &agent()
             .get(format!("{}/openapi.json", server.base))
