@@ -87,6 +87,21 @@ fn start_in(data: tempfile::TempDir, config: Option<String>) -> Server {
     }
 }
 
+/// Opens `POST /v1/convert?plugin=…` with a chunked body, as the uploader;
+/// the caller writes the chunks and reads the response.
+fn chunked_upload(server: &Server, plugin: &str, read_timeout_secs: u64) -> TcpStream {
+    let addr = server.base.trim_start_matches("http://");
+    let mut socket = TcpStream::connect(addr).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(read_timeout_secs)))
+        .unwrap();
+    let head = format!(
+        "POST /v1/convert?plugin={plugin} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {UPLOADER}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    socket.write_all(head.as_bytes()).unwrap();
+    socket
+}
+
 /// The admin token a fresh server printed.
 fn admin_token(server: &Server) -> String {
     server
@@ -252,15 +267,7 @@ fn a_body_over_the_limit_is_refused_with_413() {
 #[test]
 fn records_stream_back_before_the_upload_ends() {
     let server = configured("");
-    let addr = server.base.trim_start_matches("http://").to_string();
-    let mut socket = TcpStream::connect(&addr).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    let head = format!(
-        "POST /v1/convert?plugin=swift-express HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {UPLOADER}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
-    );
-    socket.write_all(head.as_bytes()).unwrap();
+    let mut socket = chunked_upload(&server, "swift-express", 20);
     let row = "{\"waybill\":\"SWX1\",\"service\":\"next-day\",\"picked_up_ms\":1793664300000,\"from\":\"370200\",\"to\":\"310000\",\"weight_lb\":22.0,\"pieces\":2,\"pkg\":\"carton\"}\n";
     let chunk = row.repeat(2000);
     write!(socket, "{:x}\r\n{chunk}\r\n", chunk.len()).unwrap();
@@ -442,13 +449,8 @@ fn a_job_interrupted_by_a_crash_finishes_after_restart_with_identical_output() {
 #[test]
 fn conversions_over_the_per_token_limit_get_429_and_others_go_on() {
     let server = configured("[limits]\nconcurrent_per_token = 1\n");
-    let addr = server.base.trim_start_matches("http://").to_string();
     // One streaming conversion held open: its body is not finished.
-    let mut open = TcpStream::connect(&addr).unwrap();
-    let head = format!(
-        "POST /v1/convert?plugin=swift-express HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {UPLOADER}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
-    );
-    open.write_all(head.as_bytes()).unwrap();
+    let mut open = chunked_upload(&server, "swift-express", 20);
     open.write_all(b"1\r\n\n\r\n").unwrap();
     open.flush().unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -586,15 +588,7 @@ fn a_large_streaming_body_converts_in_bounded_memory() {
     )
     .unwrap();
     let server = start_in(data, None);
-    let addr = server.base.trim_start_matches("http://").to_string();
-    let mut socket = TcpStream::connect(&addr).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    let head = format!(
-        "POST /v1/convert?plugin=hostile HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {UPLOADER}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
-    );
-    socket.write_all(head.as_bytes()).unwrap();
+    let mut socket = chunked_upload(&server, "hostile", 60);
     // 300 MB: 30 000 rows of 10 KB, sent while the response is read.
     let row = format!(
         "{{\"action\":\"ok\",\"padding\":\"{}\"}}\n",
