@@ -51,7 +51,7 @@ fn start_in(data: tempfile::TempDir, config: Option<String>) -> Server {
     if let Some(config) = config {
         copy_dir(
             &root().join("standards/sample-regional"),
-            &data.path().join("packs/sample-regional"),
+            &data.path().join("packs/sample-regional/1.0.0"),
         );
         copy_dir(&plugins_dir(), &data.path().join("plugins"));
         std::fs::write(data.path().join("conform.toml"), config).unwrap();
@@ -576,7 +576,7 @@ fn a_large_streaming_body_converts_in_bounded_memory() {
     let data = tempfile::tempdir().unwrap();
     copy_dir(
         &root().join("standards/sample-regional"),
-        &data.path().join("packs/sample-regional"),
+        &data.path().join("packs/sample-regional/1.0.0"),
     );
     copy_dir(&test_plugins_dir(), &data.path().join("plugins"));
     std::fs::write(
@@ -609,7 +609,12 @@ fn a_large_streaming_body_converts_in_bounded_memory() {
     let summary_line = response
         .lines()
         .find(|l| l.starts_with("{\"summary\""))
-        .expect("a summary line");
+        .unwrap_or_else(|| {
+            panic!(
+                "a summary line in {}",
+                &response[response.len().saturating_sub(2000)..]
+            )
+        });
     let summary: Value = serde_json::from_str(summary_line).unwrap();
     assert_eq!(
         summary["summary"]["rows_in"].as_u64(),
@@ -662,6 +667,8 @@ fn the_openapi_document_matches_the_routes() {
                 "{}{}",
                 server.base,
                 path.replace("{id}", "0123456789abcdef0123456789abcdef")
+                    .replace("{name}", "no-such-plugin")
+                    .replace("{version}", "1.0.0")
             );
             let request = match method.as_str() {
                 "get" => agent()
@@ -695,7 +702,7 @@ fn the_openapi_document_matches_the_routes() {
             );
         }
     }
-    assert_eq!(operations, 13, "documented operations");
+    assert_eq!(operations, 17, "documented operations");
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
 }

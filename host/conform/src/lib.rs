@@ -4,8 +4,10 @@
 //! The library behind the `conform` binary. [`registry`] finds plugins and
 //! loads them into the sandbox; [`pipeline`] streams one input through
 //! decode → plugin → validation into [`sink`]s, accounting for every row;
+//! [`packs`] keeps pack versions side by side;
 //! [`server`] serves the same over HTTP.
 
+pub mod packs;
 pub mod pipeline;
 pub mod registry;
 pub mod server;

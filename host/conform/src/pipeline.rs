@@ -16,6 +16,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use conform_decode::{DecodeError, DecodeLimits, Decoded, RowError};
 use conform_model::{codes, FileSummary, PluginManifest, Rejection};
@@ -35,6 +36,12 @@ pub struct ConvertOptions {
     pub batch_size: usize,
     /// Limits of the decoder.
     pub decode_limits: DecodeLimits,
+    /// The most rows one conversion takes; the file stops with `rows-limit`
+    /// at the row after (`None`: no limit).
+    pub max_rows: Option<u64>,
+    /// How long one conversion may run; the file stops with `time-limit`
+    /// at the first row read after it (`None`: no limit).
+    pub max_duration: Option<Duration>,
 }
 
 impl Default for ConvertOptions {
@@ -43,6 +50,29 @@ impl Default for ConvertOptions {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             batch_size: 256,
             decode_limits: DecodeLimits::default(),
+            max_rows: None,
+            max_duration: None,
+        }
+    }
+}
+
+/// Why the decoder stopped before the end of the file.
+#[derive(Debug, thiserror::Error)]
+enum Stop {
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error("the file has more than {0} rows, the most one conversion takes here; split it")]
+    Rows(u64),
+    #[error("the conversion ran longer than {} s, the most one conversion may run here; split the file", .0.as_secs())]
+    Time(Duration),
+}
+
+impl Stop {
+    fn code(&self) -> &'static str {
+        match self {
+            Stop::Decode(_) => codes::INPUT_UNREADABLE,
+            Stop::Rows(_) => codes::ROWS_LIMIT,
+            Stop::Time(_) => codes::TIME_LIMIT,
         }
     }
 }
@@ -130,19 +160,35 @@ pub fn convert(
         let (batch_tx, batch_rx) = bounded::<Batch>(in_flight);
         let (result_tx, result_rx) = bounded::<(u64, Vec<RowResult>)>(in_flight);
 
-        let decoder = scope.spawn(move || -> Result<(), DecodeError> {
+        let (max_rows, deadline) = (
+            options.max_rows,
+            options.max_duration.map(|d| (Instant::now() + d, d)),
+        );
+        let decoder = scope.spawn(move || -> Result<(), Stop> {
             let mut rows = rows;
             let mut index = 0;
+            let mut count: u64 = 0;
             loop {
                 let mut batch = Vec::with_capacity(batch_size);
                 let mut failure = None;
                 for row in rows.by_ref() {
-                    match row {
-                        Ok(row) => batch.push(row),
-                        Err(e) => {
-                            failure = Some(e);
-                            break;
+                    let stop = match (row, deadline) {
+                        (Err(e), _) => Some(Stop::Decode(e)),
+                        (Ok(_), Some((at, limit))) if Instant::now() > at => {
+                            Some(Stop::Time(limit))
                         }
+                        (Ok(_), _) if max_rows.is_some_and(|max| count >= max) => {
+                            Some(Stop::Rows(count))
+                        }
+                        (Ok(row), _) => {
+                            count += 1;
+                            batch.push(row);
+                            None
+                        }
+                    };
+                    if stop.is_some() {
+                        failure = stop;
+                        break;
                     }
                     if batch.len() == batch_size {
                         break;
@@ -193,6 +239,7 @@ pub fn convert(
         }
         if let Err(e) = decoder.join().expect("the decoder thread does not panic") {
             summary.error = Some(e.to_string());
+            summary.error_code = Some(e.code().into());
         }
         sink.flush()?;
         Ok(summary)

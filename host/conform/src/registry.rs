@@ -7,6 +7,7 @@ use conform_model::{PluginLimits, PluginManifest};
 use conform_pack::Pack;
 use conform_sandbox::{LoadedPlugin, Sandbox, SandboxError};
 use globset::{Glob, GlobMatcher};
+use semver::Version;
 
 /// The most a plugin may ask for, whatever its manifest says.
 pub const HOST_MAX_LIMITS: PluginLimits = PluginLimits {
@@ -72,6 +73,18 @@ pub enum RegistryError {
         /// The pack.
         pack: String,
     },
+    /// Two folders hold the same plugin name and version.
+    #[error("plugin `{plugin}` {version} is in both `{}` and `{}`; versions are immutable, remove one", first.display(), second.display())]
+    Duplicate {
+        /// The plugin.
+        plugin: String,
+        /// Its version.
+        version: Version,
+        /// The first folder.
+        first: PathBuf,
+        /// The second folder.
+        second: PathBuf,
+    },
     /// The sandbox refused the component.
     #[error(transparent)]
     Sandbox(#[from] SandboxError),
@@ -107,53 +120,102 @@ impl Registry {
             .filter(|p| p.join("plugin.toml").is_file())
             .collect();
         folders.sort();
-        let mut entries = Vec::new();
+        let mut registry = Registry {
+            dir,
+            entries: Vec::new(),
+        };
         for folder in folders {
-            let path = folder.join("plugin.toml");
-            let bad = |message: String| RegistryError::BadManifest {
-                path: path.clone(),
-                message,
-            };
-            let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
-            let manifest = PluginManifest::from_toml(&text).map_err(|e| bad(e.to_string()))?;
-            let claims = manifest
-                .input
-                .files
-                .iter()
-                .map(|pattern| {
-                    Glob::new(pattern)
-                        .map(|g| g.compile_matcher())
-                        .map_err(|e| bad(format!("file pattern `{pattern}`: {e}")))
-                })
-                .collect::<Result<_, _>>()?;
-            entries.push(Entry {
-                manifest,
-                dir: folder,
-                claims,
-            });
+            let entry = Registry::read_entry(&folder)?;
+            registry.insert(entry)?;
         }
-        Ok(Registry { dir, entries })
+        Ok(registry)
     }
 
-    /// The plugins, in name order of their folders.
+    /// Reads the plugin in `folder` (its `plugin.toml`), without loading it.
+    pub fn read_entry(folder: &Path) -> Result<Entry, RegistryError> {
+        let path = folder.join("plugin.toml");
+        let bad = |message: String| RegistryError::BadManifest {
+            path: path.clone(),
+            message,
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
+        let manifest = PluginManifest::from_toml(&text).map_err(|e| bad(e.to_string()))?;
+        let claims = manifest
+            .input
+            .files
+            .iter()
+            .map(|pattern| {
+                Glob::new(pattern)
+                    .map(|g| g.compile_matcher())
+                    .map_err(|e| bad(format!("file pattern `{pattern}`: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Entry {
+            manifest,
+            dir: folder.to_path_buf(),
+            claims,
+        })
+    }
+
+    /// Adds a plugin; a second copy of a name and version is refused.
+    pub fn insert(&mut self, entry: Entry) -> Result<(), RegistryError> {
+        let m = &entry.manifest;
+        if let Some(existing) = self
+            .entries
+            .iter()
+            .find(|e| e.manifest.name == m.name && e.manifest.version == m.version)
+        {
+            return Err(RegistryError::Duplicate {
+                plugin: m.name.clone(),
+                version: m.version.clone(),
+                first: existing.dir.clone(),
+                second: entry.dir.clone(),
+            });
+        }
+        self.entries.push(entry);
+        Ok(())
+    }
+
+    /// The folder the registry reads.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The plugins: those read at open in name order of their folders, then
+    /// those inserted since.
     pub fn entries(&self) -> &[Entry] {
         &self.entries
     }
 
-    /// The plugin of that name.
+    /// The plugin of that name, its newest version if there are several.
     pub fn get(&self, name: &str) -> Result<&Entry, RegistryError> {
         self.entries
             .iter()
-            .find(|e| e.manifest.name == name)
-            .ok_or_else(|| RegistryError::UnknownPlugin {
-                name: name.into(),
-                dir: self.dir.clone(),
-                known: self
-                    .entries
-                    .iter()
-                    .map(|e| e.manifest.name.clone())
-                    .collect(),
-            })
+            .filter(|e| e.manifest.name == name)
+            .max_by(|a, b| a.manifest.version.cmp(&b.manifest.version))
+            .ok_or_else(|| self.unknown(name))
+    }
+
+    /// One version of a plugin.
+    pub fn get_version(&self, name: &str, version: &Version) -> Result<&Entry, RegistryError> {
+        self.entries
+            .iter()
+            .find(|e| e.manifest.name == name && &e.manifest.version == version)
+            .ok_or_else(|| self.unknown(&format!("{name}@{version}")))
+    }
+
+    fn unknown(&self, name: &str) -> RegistryError {
+        let mut known: Vec<String> = self
+            .entries
+            .iter()
+            .map(|e| e.manifest.name.clone())
+            .collect();
+        known.dedup();
+        RegistryError::UnknownPlugin {
+            name: name.into(),
+            dir: self.dir.clone(),
+            known,
+        }
     }
 
     /// The plugin whose manifest claims a file name (the first, in name order).

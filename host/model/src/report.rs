@@ -60,6 +60,10 @@ pub struct FileSummary {
     /// Why the file stopped early, if it did; the counts cover the rows before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The stable code of `error` (`input-unreadable`, `rows-limit`,
+    /// `time-limit`, or the server's `body-too-large`, `upload-too-slow` …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
 }
 
 /// Counts for a whole conversion.
@@ -125,4 +129,13 @@ pub mod codes {
     /// The plugin returned something the contract does not allow: wrong
     /// count, invalid JSON, an undeclared record type, too many bytes or records.
     pub const PLUGIN_OUTPUT: &str = "plugin-output";
+
+    // Why a whole file stopped early (`error_code` of a file summary).
+
+    /// The input could not be read on, or its outer structure is unusable.
+    pub const INPUT_UNREADABLE: &str = "input-unreadable";
+    /// The file has more rows than one conversion may take.
+    pub const ROWS_LIMIT: &str = "rows-limit";
+    /// The conversion ran longer than it may.
+    pub const TIME_LIMIT: &str = "time-limit";
 }

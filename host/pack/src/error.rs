@@ -57,6 +57,9 @@ pub enum PackError {
         /// What is wrong and how to fix it.
         message: String,
     },
+    /// More than one of the above, in the order found.
+    #[error("{} problems:\n{}", .0.len(), .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
+    Several(Vec<PackError>),
 }
 
 impl PackError {

@@ -55,38 +55,86 @@ impl std::fmt::Debug for Pack {
 
 impl Pack {
     /// Loads the pack in `dir`: reads the manifest, compiles every record
-    /// type's schema and checks every rule table.
+    /// type's schema and checks every rule table. Every problem found is
+    /// reported, not only the first ([`PackError::Several`]).
     pub fn load(dir: impl AsRef<Path>) -> Result<Pack, PackError> {
+        Pack::check(dir).map_err(|mut errors| {
+            if errors.len() == 1 {
+                errors.remove(0)
+            } else {
+                PackError::Several(errors)
+            }
+        })
+    }
+
+    /// Like [`Pack::load`], with every problem as its own entry: what a
+    /// publisher is shown when a pack is refused.
+    pub fn check(dir: impl AsRef<Path>) -> Result<Pack, Vec<PackError>> {
         let dir = dir.as_ref().to_path_buf();
         let manifest_path = dir.join("pack.toml");
-        let text = read_text(&manifest_path)?;
-        let manifest = PackManifest::from_toml(&text).map_err(|source| PackError::Manifest {
-            path: manifest_path.clone(),
-            source,
+        let text = read_text(&manifest_path).map_err(|e| vec![e])?;
+        let manifest = PackManifest::from_toml(&text).map_err(|source| {
+            vec![PackError::Manifest {
+                path: manifest_path.clone(),
+                source,
+            }]
         })?;
 
+        let mut errors = Vec::new();
         let mut validators = BTreeMap::new();
         for (record_type, file) in &manifest.record_types {
-            let path = dir.join(file);
-            let validator = RecordValidator::load(&path, record_type)?;
-            validators.insert(record_type.clone(), validator);
+            match RecordValidator::load(&dir.join(file), record_type) {
+                Ok(validator) => {
+                    validators.insert(record_type.clone(), validator);
+                }
+                Err(e) => errors.push(e),
+            }
         }
 
         let rules = &manifest.rules;
         let units_path = dir.join(&rules.units);
-        let units = units::Units::from_table(&units_path, read_table(&units_path)?)?;
-        units.check_fields(&units_path, &validators)?;
+        let schemas_compiled = errors.is_empty();
+        let units = read_table(&units_path)
+            .and_then(|table| units::Units::from_table(&units_path, table))
+            .and_then(|units| {
+                // Fields are checked against schemas that compiled; a broken
+                // schema is reported once, not again for each of its fields.
+                if schemas_compiled {
+                    units.check_fields(&units_path, &validators)?;
+                }
+                Ok(units)
+            });
         let grading_path = dir.join(&rules.grading);
-        let grading = grading::Grading::from_table(&grading_path, read_table(&grading_path)?)?;
+        let grading = read_table(&grading_path)
+            .and_then(|table| grading::Grading::from_table(&grading_path, table));
         let levels_path = dir.join(&rules.service_levels);
-        let service_levels =
-            service_levels::ServiceLevels::from_table(&levels_path, read_table(&levels_path)?)?;
+        let service_levels = read_table(&levels_path)
+            .and_then(|table| service_levels::ServiceLevels::from_table(&levels_path, table));
         let packaging_path = dir.join(&rules.packaging);
-        let packaging =
-            packaging::Packaging::from_table(&packaging_path, read_table(&packaging_path)?)?;
+        let packaging = read_table(&packaging_path)
+            .and_then(|table| packaging::Packaging::from_table(&packaging_path, table));
         let time_path = dir.join(&rules.time);
-        let time = time::TimeRules::from_table(&time_path, read_table(&time_path)?)?;
+        let time =
+            read_table(&time_path).and_then(|table| time::TimeRules::from_table(&time_path, table));
 
+        fn keep<T>(result: Result<T, PackError>, errors: &mut Vec<PackError>) -> Option<T> {
+            result.map_err(|e| errors.push(e)).ok()
+        }
+        let tables = (
+            keep(units, &mut errors),
+            keep(grading, &mut errors),
+            keep(service_levels, &mut errors),
+            keep(packaging, &mut errors),
+            keep(time, &mut errors),
+        );
+        let (Some(units), Some(grading), Some(service_levels), Some(packaging), Some(time)) =
+            tables
+        else {
+            return Err(errors);
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
         let standard = Arc::new(Standard::new(
             units,
             grading,

@@ -122,6 +122,27 @@ fn an_unknown_manifest_field_is_refused() {
 }
 
 #[test]
+fn every_problem_of_a_pack_is_listed_not_only_the_first() {
+    let (dir, _) = broken("rules/packaging.toml", |t| {
+        t.replace("\"bulk\" = \"NE\"", "\"bulk\" = \"ZZ\"")
+    });
+    let schema = dir.path().join("schemas/part.schema.json");
+    let text = std::fs::read_to_string(&schema).unwrap();
+    std::fs::write(
+        &schema,
+        text.replace("\"type\": \"object\"", "\"type\": 12"),
+    )
+    .unwrap();
+    let errors = Pack::check(dir.path()).expect_err("two problems");
+    let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(messages.len(), 2, "{messages:#?}");
+    assert!(messages[0].contains("part.schema.json"), "{messages:#?}");
+    assert!(messages[1].contains("terms.bulk"), "{messages:#?}");
+    let joined = Pack::load(dir.path()).unwrap_err().to_string();
+    assert!(joined.starts_with("2 problems"), "{joined}");
+}
+
+#[test]
 fn grading_takes_the_lower_class() {
     let pack = Pack::load(sample_pack()).unwrap();
     let std = pack.standard();

@@ -25,9 +25,18 @@ Exit codes:
 #[derive(Debug, Parser)]
 #[command(name = "conform", version, after_help = EXIT_CODES)]
 pub struct Cli {
-    /// Log filter (tracing syntax: `info`, `conform=debug`).
-    #[arg(long, global = true, env = "CONFORM_LOG", default_value = "warn")]
-    pub log: String,
+    /// Log filter (tracing syntax: `info`, `conform=debug`) [default: `info`
+    /// for `serve`, `warn` otherwise].
+    #[arg(long, global = true, env = "CONFORM_LOG")]
+    pub log: Option<String>,
+    /// Log lines as `text` or `json` (one object per line, for collectors).
+    #[arg(
+        long,
+        global = true,
+        env = "CONFORM_LOG_FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -87,14 +96,30 @@ impl Locations {
     }
 }
 
-/// Logs to stderr, filtered by `filter`.
-pub fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    /// For people.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logs to stderr, filtered by `--log` (the server logs requests at `info`).
+pub fn init_logging(cli: &Cli) {
+    let default = match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(cli.log.as_deref().unwrap_or(default))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
 }
 
 /// Runs the command.

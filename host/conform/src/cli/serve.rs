@@ -75,8 +75,14 @@ async fn shutdown_signal() {
 /// Sets up a fresh data directory: the seed pack and plugins, one admin token.
 fn init(args: &ServeArgs) -> Result<()> {
     let data = &args.data;
-    copy_dir(&args.seed_pack, &data.join("packs/sample-regional"))
-        .with_context(|| format!("cannot copy the seed pack `{}`", args.seed_pack.display()))?;
+    let seed = conform_pack::Pack::load(&args.seed_pack)
+        .with_context(|| format!("the seed pack `{}` does not load", args.seed_pack.display()))?;
+    let m = seed.manifest();
+    copy_dir(
+        &args.seed_pack,
+        &data.join("packs").join(&m.id).join(m.version.to_string()),
+    )
+    .with_context(|| format!("cannot copy the seed pack `{}`", args.seed_pack.display()))?;
     let plugins = data.join("plugins");
     std::fs::create_dir_all(&plugins)?;
     let seeds = std::fs::read_dir(&args.seed_plugins).with_context(|| {

@@ -47,10 +47,32 @@ pub struct TokenConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerLimits {
-    /// Largest request body, in bytes (default 4 GiB).
+    /// Largest upload to convert, in bytes (default 4 GiB): 413 `body-too-large`.
     pub max_body_bytes: u64,
-    /// Conversions running at once per token (default 4).
+    /// Streaming conversions running at once per token (default 4): 429
+    /// `too-many-conversions`.
     pub concurrent_per_token: u32,
+    /// Bulk jobs queued or running at once per token (default 16): 429
+    /// `too-many-jobs`.
+    pub jobs_per_token: u32,
+    /// Rows one conversion or job takes (default 100 000 000); the file stops
+    /// there with `rows-limit`.
+    pub max_rows_per_job: u64,
+    /// Seconds one conversion or job may run (default 3600); it stops there
+    /// with `time-limit`.
+    pub max_job_seconds: u64,
+    /// Slowest accepted upload, in bytes per second averaged from the start
+    /// (default 1024), after a grace period: 408 `upload-too-slow`.
+    pub min_upload_bytes_per_second: u64,
+    /// Seconds an upload may take before its speed is judged (default 30).
+    pub upload_grace_seconds: u64,
+    /// Largest plugin or pack upload, in bytes (default 64 MiB): 413.
+    pub max_publish_bytes: u64,
+    /// Largest unpacked size of a pack archive, in bytes (default 256 MiB):
+    /// 413 `archive-too-large`.
+    pub max_pack_unpacked_bytes: u64,
+    /// Most files in a pack archive (default 10 000): 413 `archive-too-large`.
+    pub max_pack_files: u32,
 }
 
 impl Default for ServerLimits {
@@ -58,6 +80,14 @@ impl Default for ServerLimits {
         ServerLimits {
             max_body_bytes: 4 << 30,
             concurrent_per_token: 4,
+            jobs_per_token: 16,
+            max_rows_per_job: 100_000_000,
+            max_job_seconds: 3600,
+            min_upload_bytes_per_second: 1024,
+            upload_grace_seconds: 30,
+            max_publish_bytes: 64 << 20,
+            max_pack_unpacked_bytes: 256 << 20,
+            max_pack_files: 10_000,
         }
     }
 }
@@ -70,9 +100,9 @@ pub struct ServerConfig {
     #[serde(default = "default_listen")]
     #[schemars(with = "String")]
     pub listen: SocketAddr,
-    /// The schema pack's folder, relative to the data directory.
-    #[serde(default = "default_pack")]
-    pub pack: PathBuf,
+    /// The pack store (`<id>/<version>/` folders), relative to the data directory.
+    #[serde(default = "default_packs")]
+    pub packs: PathBuf,
     /// The plugins' folder, relative to the data directory.
     #[serde(default = "default_plugins")]
     pub plugins: PathBuf,
@@ -88,8 +118,8 @@ fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
 }
 
-fn default_pack() -> PathBuf {
-    PathBuf::from("packs/sample-regional")
+fn default_packs() -> PathBuf {
+    PathBuf::from("packs")
 }
 
 fn default_plugins() -> PathBuf {
@@ -111,7 +141,7 @@ impl ServerConfig {
     pub fn fresh(admin_token_sha256: String) -> ServerConfig {
         ServerConfig {
             listen: default_listen(),
-            pack: default_pack(),
+            packs: default_packs(),
             plugins: default_plugins(),
             tokens: vec![TokenConfig {
                 name: "admin".into(),

@@ -3,14 +3,15 @@
 //! The request body is the file. The response is NDJSON, streamed while the
 //! body is still arriving: record lines (`{"record_type":…,"record":…,"source":…}`,
 //! as the CLI writes them), rejection lines (`{"rejection":{…}}`), and a last
-//! line `{"summary":{…}}` with the counts. If the summary has an `error`, the
-//! upload stopped early (too large, the client went away) and the counts cover
-//! the rows before.
+//! line `{"summary":{…}}` with the counts and the pack version used
+//! (`summary.pack`). If the summary has an `error` (and `error_code`: `body-too-large`,
+//! `upload-too-slow`, `rows-limit`, `time-limit`, `input-unreadable` …), the
+//! conversion stopped early and the counts cover the rows before.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io::{self, Read};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
@@ -27,7 +28,7 @@ use super::config::Role;
 use super::error::ApiError;
 use super::metrics::FaultCounter;
 use super::state::AppState;
-use crate::pipeline::ConvertOptions;
+use super::upload::{Upload, UploadLimits};
 use crate::sink::Sink;
 
 /// Query of `POST /v1/convert`.
@@ -169,31 +170,23 @@ pub(crate) async fn convert(
 ) -> Result<Response, ApiError> {
     caller.require(Role::Uploader)?;
     let Query(query) = query.map_err(ApiError::bad_query)?;
-    let entry = state.entry(&query.plugin)?;
-    let max = state.config.limits.max_body_bytes;
-    ApiError::check_declared_length(&headers, max)?;
-    let plugin = state.plugin(entry)?;
-    let manifest = entry.manifest.clone();
+    let resolved = state.resolve(&query.plugin, None, None)?;
+    let limits = UploadLimits::for_files(&state.config.limits);
+    ApiError::check_declared_length(&headers, limits.max_bytes)?;
     let slot = Slot::take(&state, &caller.name)?;
 
+    // A limit the upload breaks stops the reader; the trailer names it.
+    let broken: Arc<Mutex<Option<ApiError>>> = Arc::default();
     let (chunk_tx, chunk_rx) = mpsc::channel::<io::Result<Bytes>>(8);
+    let upload_broken = broken.clone();
     tokio::spawn(async move {
-        let mut stream = body.into_data_stream();
-        let mut total: u64 = 0;
-        while let Some(chunk) = stream.next().await {
-            let item = match chunk {
-                Ok(bytes) => {
-                    total += bytes.len() as u64;
-                    if total > max {
-                        Err(io::Error::other(format!(
-                            "the body is larger than this server's limit of {max} bytes"
-                        )))
-                    } else {
-                        Ok(bytes)
-                    }
-                }
-                Err(e) => Err(io::Error::other(format!("the upload broke off: {e}"))),
-            };
+        let mut upload = Upload::new(body.into_data_stream(), limits);
+        while let Some(chunk) = upload.next().await {
+            let item = chunk.map_err(|e| {
+                let error = io::Error::other(e.body.message.clone());
+                *upload_broken.lock().expect("not poisoned") = Some(e);
+                error
+            });
             let stop = item.is_err();
             if chunk_tx.send(item).await.is_err() || stop {
                 return;
@@ -213,8 +206,8 @@ pub(crate) async fn convert(
             out: out_tx,
             buf: Vec::new(),
         };
-        let file = format!("upload.{}", manifest.name);
-        let options = ConvertOptions::default();
+        let file = format!("upload.{}", resolved.manifest.name);
+        let options = worker_state.convert_options();
         let mut counted = FaultCounter {
             inner: &mut sink,
             faults: Default::default(),
@@ -222,19 +215,29 @@ pub(crate) async fn convert(
         let result = crate::convert(
             reader,
             &file,
-            &worker_state.pack,
-            &plugin,
-            &manifest,
+            &resolved.pack,
+            &resolved.plugin,
+            &resolved.manifest,
             &options,
             &mut counted,
             &mut |_| {},
         );
-        if let Ok(summary) = &result {
-            worker_state.metrics.record_file(summary, &counted.faults);
-        }
         let trailer = match result {
-            Ok(summary) => serde_json::json!({ "summary": summary }),
-            Err(e) => serde_json::json!({ "summary": { "error": e.to_string() } }),
+            Ok(mut summary) => {
+                if let Some(e) = broken.lock().expect("not poisoned").take() {
+                    summary.error = Some(e.body.message);
+                    summary.error_code = Some(e.body.code);
+                }
+                worker_state.metrics.record_file(&summary, &counted.faults);
+                let pack = resolved.pack.manifest();
+                let mut summary = serde_json::to_value(&summary).unwrap_or_default();
+                summary["pack"] =
+                    serde_json::json!({ "id": pack.id, "version": pack.version.to_string() });
+                serde_json::json!({ "summary": summary })
+            }
+            Err(e) => {
+                serde_json::json!({ "summary": { "error": e.to_string(), "error_code": "output-failed" } })
+            }
         };
         let _ = sink
             .line(trailer.to_string().as_bytes())

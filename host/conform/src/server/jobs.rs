@@ -14,7 +14,6 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::metrics::FaultCounter;
-use crate::pipeline::ConvertOptions;
 use crate::sink::NdjsonSink;
 
 /// Where a job is.
@@ -29,7 +28,9 @@ pub enum JobState {
     Done,
     /// Stopped by its owner.
     Cancelled,
-    /// Could not run (the plugin no longer loads, the upload is unreadable).
+    /// Stopped early (a limit, an unreadable upload: `error_code` says
+    /// which) or could not run; the output of the rows before the stop can
+    /// be downloaded.
     Failed,
 }
 
@@ -64,6 +65,10 @@ pub struct Job {
     pub owner: String,
     /// The plugin that converts it.
     pub plugin: String,
+    /// The plugin's version, fixed when the job was accepted.
+    pub plugin_version: String,
+    /// The pack version it converts to, fixed when the job was accepted.
+    pub pack_version: String,
     /// The file name recorded as each record's source.
     pub file: String,
     /// Where it is.
@@ -79,6 +84,26 @@ pub struct Job {
     /// Why the job failed or stopped early, if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The stable code of `error` (`rows-limit`, `time-limit`, `cancelled` …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+}
+
+/// A job whose upload is stored, to record.
+#[derive(Debug)]
+pub struct NewJob<'a> {
+    /// Its id (its folder's name).
+    pub id: &'a str,
+    /// The token name that submitted it.
+    pub owner: &'a str,
+    /// The plugin.
+    pub plugin: &'a str,
+    /// The plugin's version.
+    pub plugin_version: &'a str,
+    /// The pack version.
+    pub pack_version: &'a str,
+    /// The file name recorded as the records' source.
+    pub file: &'a str,
 }
 
 /// The job table and the job folders.
@@ -110,9 +135,19 @@ impl JobStore {
                  id TEXT PRIMARY KEY, owner TEXT NOT NULL, plugin TEXT NOT NULL, file TEXT NOT NULL,
                  state TEXT NOT NULL, created_at INTEGER NOT NULL,
                  rows_in INTEGER NOT NULL DEFAULT 0, converted INTEGER NOT NULL DEFAULT 0,
-                 rejected INTEGER NOT NULL DEFAULT 0, error TEXT);
+                 rejected INTEGER NOT NULL DEFAULT 0, error TEXT,
+                 plugin_version TEXT NOT NULL DEFAULT '', pack_version TEXT NOT NULL DEFAULT '',
+                 error_code TEXT);
              UPDATE jobs SET state = 'queued', rows_in = 0, converted = 0, rejected = 0 WHERE state = 'running';",
         )?;
+        // Stores made before these columns existed gain them.
+        for column in [
+            "plugin_version TEXT NOT NULL DEFAULT ''",
+            "pack_version TEXT NOT NULL DEFAULT ''",
+            "error_code TEXT",
+        ] {
+            let _ = db.execute(&format!("ALTER TABLE jobs ADD COLUMN {column}"), []);
+        }
         Ok(JobStore {
             db: Mutex::new(db),
             dir,
@@ -128,10 +163,11 @@ impl JobStore {
     }
 
     /// Records a job whose upload is complete in its folder, and wakes the runner.
-    pub fn accept(&self, id: &str, owner: &str, plugin: &str, file: &str) -> rusqlite::Result<Job> {
+    pub fn accept(&self, new: &NewJob<'_>) -> rusqlite::Result<Job> {
+        let id = new.id;
         self.db.lock().expect("not poisoned").execute(
-            "INSERT INTO jobs (id, owner, plugin, file, state, created_at) VALUES (?1, ?2, ?3, ?4, 'queued', ?5)",
-            params![id, owner, plugin, file, now() as i64],
+            "INSERT INTO jobs (id, owner, plugin, file, state, created_at, plugin_version, pack_version) VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7)",
+            params![id, new.owner, new.plugin, new.file, now() as i64, new.plugin_version, new.pack_version],
         )?;
         *self.wake_lock.lock().expect("not poisoned") = true;
         self.wake.notify_all();
@@ -150,11 +186,23 @@ impl JobStore {
             converted: row.get::<_, i64>(7)? as u64,
             rejected: row.get::<_, i64>(8)? as u64,
             error: row.get(9)?,
+            plugin_version: row.get(10)?,
+            pack_version: row.get(11)?,
+            error_code: row.get(12)?,
         })
     }
 
     const COLUMNS: &'static str =
-        "id, owner, plugin, file, state, created_at, rows_in, converted, rejected, error";
+        "id, owner, plugin, file, state, created_at, rows_in, converted, rejected, error, plugin_version, pack_version, error_code";
+
+    /// Jobs of an owner that are queued or running.
+    pub fn active(&self, owner: &str) -> rusqlite::Result<u64> {
+        self.db.lock().expect("not poisoned").query_row(
+            "SELECT COUNT(*) FROM jobs WHERE owner = ?1 AND state IN ('queued', 'running')",
+            [owner],
+            |r| r.get::<_, i64>(0).map(|n| n as u64),
+        )
+    }
 
     /// A job by id.
     pub fn get(&self, id: &str) -> rusqlite::Result<Option<Job>> {
@@ -214,10 +262,16 @@ impl JobStore {
         Ok(())
     }
 
-    fn finish(&self, id: &str, state: JobState, error: Option<String>) -> rusqlite::Result<()> {
+    fn finish(
+        &self,
+        id: &str,
+        state: JobState,
+        error: Option<(String, String)>,
+    ) -> rusqlite::Result<()> {
+        let (code, message) = error.unzip();
         self.db.lock().expect("not poisoned").execute(
-            "UPDATE jobs SET state = ?2, error = ?3 WHERE id = ?1",
-            params![id, state.as_str(), error],
+            "UPDATE jobs SET state = ?2, error = ?3, error_code = ?4 WHERE id = ?1",
+            params![id, state.as_str(), message, code],
         )?;
         Ok(())
     }
@@ -292,10 +346,16 @@ fn run_job(state: &Arc<super::AppState>, job: Job) {
     let (final_state, error) = match result {
         Ok(_) if store.is_cancelled(&job.id) => (
             JobState::Cancelled,
-            Some("cancelled by its owner".to_string()),
+            Some((
+                "cancelled".to_string(),
+                "cancelled by its owner".to_string(),
+            )),
         ),
-        Ok(summary) => (JobState::Done, summary.error),
-        Err(e) => (JobState::Failed, Some(e)),
+        Ok(summary) if summary.error_code.is_some() => {
+            (JobState::Failed, summary.error_code.zip(summary.error))
+        }
+        Ok(_) => (JobState::Done, None),
+        Err(e) => (JobState::Failed, Some(("job-failed".to_string(), e))),
     };
     state
         .metrics
@@ -303,6 +363,7 @@ fn run_job(state: &Arc<super::AppState>, job: Job) {
     if let Err(e) = store.finish(&job.id, final_state, error) {
         tracing::error!(job = %job.id, error = %e, "cannot record the end of a job");
     }
+    tracing::info!(job = %job.id, plugin = %job.plugin, state = final_state.as_str(), seconds = started.elapsed().as_secs_f64(), "job ended");
 }
 
 fn convert_job(
@@ -310,8 +371,14 @@ fn convert_job(
     job: &Job,
 ) -> Result<conform_model::FileSummary, String> {
     let store = state.jobs.clone();
-    let entry = state.registry.get(&job.plugin).map_err(|e| e.to_string())?;
-    let plugin = state.plugin(entry).map_err(|e| e.body.message)?;
+    let version = |v: &str| semver::Version::parse(v).map_err(|e| format!("job record: {e}"));
+    let resolved = state
+        .resolve(
+            &job.plugin,
+            Some(&version(&job.plugin_version)?),
+            Some(&version(&job.pack_version)?),
+        )
+        .map_err(|e| e.body.message)?;
     let folder = store.folder(&job.id);
     let upload =
         File::open(folder.join("upload")).map_err(|e| format!("the upload is unreadable: {e}"))?;
@@ -338,13 +405,13 @@ fn convert_job(
             let _ = store.progress(&job.id, s.rows_in, s.converted, s.rejected);
         }
     };
-    let options = ConvertOptions::default();
+    let options = state.convert_options();
     let summary = crate::convert(
         reader,
         &job.file,
-        &state.pack,
-        &plugin,
-        &entry.manifest,
+        &resolved.pack,
+        &resolved.plugin,
+        &resolved.manifest,
         &options,
         &mut sink,
         &mut progress,

@@ -4,19 +4,19 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use futures_util::StreamExt;
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
 use super::auth::Caller;
 use super::config::Role;
 use super::error::ApiError;
-use super::jobs::{Job, JobState};
+use super::jobs::{Job, JobState, NewJob};
 use super::state::AppState;
+use super::upload::{Upload, UploadLimits};
 
 /// Query of `POST /v1/jobs`.
 #[derive(Debug, Deserialize)]
@@ -58,20 +58,24 @@ fn owned(state: &AppState, caller: &Caller, id: &str) -> Result<Job, ApiError> {
     Ok(job)
 }
 
-/// `POST /v1/jobs?plugin=NAME[&name=FILE]`: stores the body and queues a job (202).
+/// `POST /v1/jobs?plugin=NAME[&name=FILE]`: stores the upload and queues a job (202).
 #[utoipa::path(
     post,
     path = "/v1/jobs",
     params(
-        ("plugin" = String, Query, description = "The plugin that reads the body"),
-        ("name" = Option<String>, Query, description = "The file name recorded as the records' source"),
+        ("plugin" = String, Query, description = "The plugin that reads the file"),
+        ("name" = Option<String>, Query, description = "The file name recorded as the records' source (default: the multipart part's file name, else `upload`)"),
     ),
-    request_body(content = String, content_type = "application/octet-stream", description = "The file as the enterprise exports it"),
+    request_body(content = String, content_type = "application/octet-stream", description = "The file as the enterprise exports it: the raw body, or multipart/form-data with the file in a part named `file`"),
     responses(
         (status = 202, description = "Accepted and queued", body = Job),
+        (status = 400, description = "Bad query, name or multipart body", body = crate::server::openapi::ErrorDoc),
         (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::server::openapi::ErrorDoc),
         (status = 404, description = "No such plugin", body = crate::server::openapi::ErrorDoc),
+        (status = 408, description = "The upload is slower than the server's minimum rate", body = crate::server::openapi::ErrorDoc),
         (status = 413, description = "The body is over the limit", body = crate::server::openapi::ErrorDoc),
+        (status = 422, description = "The plugin cannot run (no matching pack)", body = crate::server::openapi::ErrorDoc),
+        (status = 429, description = "Too many queued or running jobs of this token", body = crate::server::openapi::ErrorDoc),
     ),
     security(("bearer" = []))
 )]
@@ -79,15 +83,68 @@ pub(crate) async fn submit(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     query: Result<Query<SubmitQuery>, QueryRejection>,
-    headers: HeaderMap,
-    body: Body,
+    request: Request,
 ) -> Result<(StatusCode, Json<Job>), ApiError> {
     caller.require(Role::Uploader)?;
     let Query(query) = query.map_err(ApiError::bad_query)?;
-    state.entry(&query.plugin)?;
-    let max = state.config.limits.max_body_bytes;
-    ApiError::check_declared_length(&headers, max)?;
-    let file_name = query.name.unwrap_or_else(|| "upload".into());
+    let resolved = state.resolve(&query.plugin, None, None)?;
+    let limits = UploadLimits::for_files(&state.config.limits);
+    ApiError::check_declared_length(request.headers(), limits.max_bytes)?;
+    let max_jobs = state.config.limits.jobs_per_token;
+    if state.jobs.active(&caller.name).map_err(store_error)? >= u64::from(max_jobs) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-jobs",
+            format!(
+                "token `{}` has {max_jobs} jobs queued or running, the most this server takes; wait for one to finish",
+                caller.name
+            ),
+        )
+        .with_details(serde_json::json!({ "limit": max_jobs })));
+    }
+
+    let id = new_id()?;
+    let folder = state.jobs.folder(&id);
+    let stored = Stored::new(folder.clone());
+    let write_error = |e: std::io::Error| ApiError::internal("cannot store the upload", &e);
+    tokio::fs::create_dir_all(&folder)
+        .await
+        .map_err(write_error)?;
+    let part = folder.join("upload.part");
+    let mut file = tokio::fs::File::create(&part).await.map_err(write_error)?;
+
+    let is_multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let mut part_name = None;
+    if is_multipart {
+        let mut multipart = Multipart::from_request(request, &state)
+            .await
+            .map_err(|e| bad_multipart(e.body_text()))?;
+        let field = multipart
+            .next_field()
+            .await
+            .map_err(|e| bad_multipart(e.body_text()))?
+            .ok_or_else(|| bad_multipart("the body has no parts".into()))?;
+        if field.name() != Some("file") {
+            return Err(bad_multipart(format!(
+                "unexpected part `{}`",
+                field.name().unwrap_or("")
+            )));
+        }
+        part_name = field.file_name().map(str::to_owned);
+        copy_upload(Upload::new(field, limits), &mut file).await?;
+    } else {
+        copy_upload(
+            Upload::new(request.into_body().into_data_stream(), limits),
+            &mut file,
+        )
+        .await?;
+    }
+
+    let file_name = query.name.or(part_name).unwrap_or_else(|| "upload".into());
     if file_name.is_empty() || file_name.len() > 255 || file_name.contains(['/', '\\', '\n']) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -95,44 +152,69 @@ pub(crate) async fn submit(
             "`name` must be a plain file name",
         ));
     }
-    let id = new_id()?;
-    let folder = state.jobs.folder(&id);
-    let write_error = |e: std::io::Error| ApiError::internal("cannot store the upload", &e);
-    tokio::fs::create_dir_all(&folder)
-        .await
-        .map_err(write_error)?;
-    let part = folder.join("upload.part");
-    let mut file = tokio::fs::File::create(&part).await.map_err(write_error)?;
-    let mut stream = body.into_data_stream();
-    let mut total: u64 = 0;
-    while let Some(chunk) = stream.next().await {
-        let chunk = match chunk {
-            Ok(chunk) => chunk,
-            Err(e) => {
-                let _ = tokio::fs::remove_dir_all(&folder).await;
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "upload-broken",
-                    format!("the upload broke off: {e}"),
-                ));
-            }
-        };
-        total += chunk.len() as u64;
-        if total > max {
-            let _ = tokio::fs::remove_dir_all(&folder).await;
-            return Err(ApiError::body_too_large(max));
-        }
-        file.write_all(&chunk).await.map_err(write_error)?;
-    }
     file.sync_all().await.map_err(write_error)?;
     tokio::fs::rename(&part, folder.join("upload"))
         .await
         .map_err(write_error)?;
     let job = state
         .jobs
-        .accept(&id, &caller.name, &query.plugin, &file_name)
+        .accept(&NewJob {
+            id: &id,
+            owner: &caller.name,
+            plugin: &resolved.manifest.name,
+            plugin_version: &resolved.manifest.version.to_string(),
+            pack_version: &resolved.pack.manifest().version.to_string(),
+            file: &file_name,
+        })
         .map_err(store_error)?;
+    stored.keep();
+    tracing::info!(job = %job.id, plugin = %job.plugin, owner = %job.owner, "job accepted");
     Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// A job folder being written, removed if the upload does not complete.
+struct Stored(Option<std::path::PathBuf>);
+
+impl Stored {
+    fn new(folder: std::path::PathBuf) -> Stored {
+        Stored(Some(folder))
+    }
+
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Stored {
+    fn drop(&mut self) {
+        if let Some(folder) = self.0.take() {
+            let _ = std::fs::remove_dir_all(folder);
+        }
+    }
+}
+
+fn bad_multipart(message: String) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "bad-multipart",
+        format!("{message}: send the file in a multipart/form-data part named `file`, or as the raw body"),
+    )
+}
+
+async fn copy_upload<S, E>(
+    mut upload: Upload<S>,
+    file: &mut tokio::fs::File,
+) -> Result<(), ApiError>
+where
+    S: futures_util::Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    while let Some(chunk) = upload.next().await {
+        file.write_all(&chunk?)
+            .await
+            .map_err(|e| ApiError::internal("cannot store the upload", &e))?;
+    }
+    Ok(())
 }
 
 /// The jobs of a listing.
@@ -177,49 +259,90 @@ pub(crate) async fn cancel(
     owned(&state, &caller, &id).map(Json)
 }
 
+/// Query of the downloads.
+#[derive(Debug, Deserialize)]
+pub(crate) struct DownloadQuery {
+    /// `ndjson` (default) or `csv`.
+    format: Option<String>,
+}
+
 async fn download(
     state: &AppState,
     caller: &Caller,
     id: &str,
-    file: &str,
+    stem: &str,
+    query: Result<Query<DownloadQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(ApiError::bad_query)?;
     let job = owned(state, caller, id)?;
-    if job.state != JobState::Done {
+    let folder = state.jobs.folder(id);
+    let ndjson = folder.join(format!("{stem}.ndjson"));
+    // A job that stopped early keeps the output of the rows before the stop.
+    let ready = job.state == JobState::Done || (job.state == JobState::Failed && ndjson.is_file());
+    if !ready {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "job-not-done",
             format!(
-                "job `{id}` is {:?}; its output is ready when it is done",
-                job.state
-            )
-            .to_lowercase(),
+                "job `{id}` is {}; its output is ready when it is done",
+                serde_json::to_value(job.state)
+                    .unwrap_or_default()
+                    .as_str()
+                    .unwrap_or("")
+            ),
         )
         .with_details(serde_json::json!({ "state": job.state })));
     }
-    let path = state.jobs.folder(id).join(file);
+    let (path, content_type) = match query.format.as_deref() {
+        None | Some("ndjson") => (ndjson, "application/x-ndjson"),
+        Some("csv") => {
+            let csv = folder.join(format!("{stem}.csv"));
+            if !csv.is_file() {
+                let part = folder.join(format!("{stem}.csv.part"));
+                let target = csv.clone();
+                tokio::task::spawn_blocking(move || {
+                    super::csv_export::ndjson_to_csv(&ndjson, &part)
+                        .and_then(|()| std::fs::rename(&part, &target))
+                })
+                .await
+                .map_err(|e| ApiError::internal("cannot write the CSV", &e))?
+                .map_err(|e| ApiError::internal("cannot write the CSV", &e))?;
+            }
+            (csv, "text/csv; charset=utf-8")
+        }
+        Some(other) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad-query",
+                format!("format `{other}` is not offered: use `ndjson` or `csv`"),
+            ))
+        }
+    };
     let file = tokio::fs::File::open(&path)
         .await
         .map_err(|e| ApiError::internal("cannot read the job's output", &e))?;
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response())
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
 }
 
-/// `GET /v1/jobs/{id}/records`: the records, NDJSON.
-#[utoipa::path(get, path = "/v1/jobs/{id}/records", params(("id" = String, Path, description = "The job id")), responses((status = 200, description = "The job's records, NDJSON", content_type = "application/x-ndjson", body = String), (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::server::openapi::ErrorDoc), (status = 404, description = "No such job of the caller", body = crate::server::openapi::ErrorDoc), (status = 409, description = "The job is not done", body = crate::server::openapi::ErrorDoc)), security(("bearer" = [])))]
+/// `GET /v1/jobs/{id}/records[?format=csv]`: the records, NDJSON or CSV.
+#[utoipa::path(get, path = "/v1/jobs/{id}/records", params(("id" = String, Path, description = "The job id"), ("format" = Option<String>, Query, description = "`ndjson` (default) or `csv`")), responses((status = 200, description = "The job's records, NDJSON or CSV", content_type = "application/x-ndjson", body = String), (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::server::openapi::ErrorDoc), (status = 404, description = "No such job of the caller", body = crate::server::openapi::ErrorDoc), (status = 409, description = "The job is not done", body = crate::server::openapi::ErrorDoc)), security(("bearer" = [])))]
 pub(crate) async fn records(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
+    query: Result<Query<DownloadQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    download(&state, &caller, &id, "records.ndjson").await
+    download(&state, &caller, &id, "records", query).await
 }
 
-/// `GET /v1/jobs/{id}/errors`: the error report, NDJSON.
-#[utoipa::path(get, path = "/v1/jobs/{id}/errors", params(("id" = String, Path, description = "The job id")), responses((status = 200, description = "The job's errors, NDJSON", content_type = "application/x-ndjson", body = String), (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::server::openapi::ErrorDoc), (status = 404, description = "No such job of the caller", body = crate::server::openapi::ErrorDoc), (status = 409, description = "The job is not done", body = crate::server::openapi::ErrorDoc)), security(("bearer" = [])))]
+/// `GET /v1/jobs/{id}/errors[?format=csv]`: the error report, NDJSON or CSV.
+#[utoipa::path(get, path = "/v1/jobs/{id}/errors", params(("id" = String, Path, description = "The job id"), ("format" = Option<String>, Query, description = "`ndjson` (default) or `csv`")), responses((status = 200, description = "The job's errors, NDJSON or CSV", content_type = "application/x-ndjson", body = String), (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::server::openapi::ErrorDoc), (status = 404, description = "No such job of the caller", body = crate::server::openapi::ErrorDoc), (status = 409, description = "The job is not done", body = crate::server::openapi::ErrorDoc)), security(("bearer" = [])))]
 pub(crate) async fn errors(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
+    query: Result<Query<DownloadQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    download(&state, &caller, &id, "errors.ndjson").await
+    download(&state, &caller, &id, "errors", query).await
 }

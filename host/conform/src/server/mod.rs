@@ -10,21 +10,28 @@
 //! `schemas/api-error.schema.json`): a stable `code`, a `message` for a
 //! person, and `details`.
 
+mod archive;
 mod auth;
+mod catalog_api;
 pub mod config;
 mod convert;
+mod csv_export;
 pub mod error;
 pub mod jobs;
 mod jobs_api;
 pub mod metrics;
 pub mod openapi;
 mod state;
+mod upload;
 
 use std::future::Future;
 use std::sync::Arc;
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 pub use auth::{hash_token, new_token, Caller};
 pub use config::{Role, ServerConfig, TokenConfig};
@@ -32,21 +39,57 @@ pub use state::AppState;
 
 /// The router of the API.
 pub fn app(state: Arc<AppState>) -> Router {
+    let publish_limit =
+        usize::try_from(state.config.limits.max_publish_bytes).unwrap_or(usize::MAX);
     Router::new()
         .route("/healthz", get(openapi::health))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/readyz", get(state::ready))
         .route("/metrics", get(metrics::metrics))
         .route("/v1/convert", post(convert::convert))
-        .route("/v1/jobs", post(jobs_api::submit).get(jobs_api::list))
+        .route(
+            "/v1/jobs",
+            post(jobs_api::submit)
+                .get(jobs_api::list)
+                .layer(DefaultBodyLimit::disable()),
+        )
         .route("/v1/jobs/{id}", get(jobs_api::get).delete(jobs_api::cancel))
         .route("/v1/jobs/{id}/records", get(jobs_api::records))
         .route("/v1/jobs/{id}/errors", get(jobs_api::errors))
-        .route("/v1/plugins", get(state::list_plugins))
-        .route("/v1/packs", get(state::list_packs))
+        .route(
+            "/v1/plugins",
+            get(catalog_api::list_plugins)
+                .post(catalog_api::publish_plugin)
+                .layer(DefaultBodyLimit::max(publish_limit)),
+        )
+        .route("/v1/plugins/{name}", get(catalog_api::get_plugin))
+        .route(
+            "/v1/packs",
+            get(catalog_api::list_packs).post(catalog_api::publish_pack),
+        )
+        .route("/v1/packs/{id}/{version}", get(catalog_api::get_pack))
         .fallback(|| async {
             error::ApiError::not_found("no such route: see the README's API section")
         })
+        // One log line per request (method, path, status, latency, request
+        // id), and an `x-request-id` on every response, given or generated.
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|request: &axum::extract::Request| {
+                            let id = request
+                                .headers()
+                                .get("x-request-id")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("");
+                            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+                        })
+                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::x_request_id()),
+        )
         .with_state(state)
 }
 

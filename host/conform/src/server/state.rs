@@ -1,28 +1,48 @@
-//! What the server holds: configuration, the pack, the plugins, the sandbox.
+//! What the server holds: configuration, the packs and plugins (a catalog
+//! that grows as they are published), the sandbox, the jobs.
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use conform_model::PluginManifest;
 use conform_pack::Pack;
 use conform_sandbox::{LoadedPlugin, Sandbox, SandboxConfig};
+use semver::Version;
 
-use super::auth::Caller;
 use super::config::ServerConfig;
 use super::error::ApiError;
+use crate::packs::PackStore;
 use crate::registry::Entry;
 use crate::Registry;
+
+/// The packs and plugins the server knows. Published ones are added; none
+/// is ever edited or removed, so a job recorded against versions can rerun.
+pub(crate) struct Catalog {
+    /// Every pack version.
+    pub packs: PackStore,
+    /// Every plugin version.
+    pub plugins: Registry,
+}
+
+/// A plugin ready to convert: its manifest, the pack version it runs
+/// against, the compiled component.
+pub(crate) struct Resolved {
+    pub manifest: PluginManifest,
+    pub pack: Arc<Pack>,
+    pub plugin: LoadedPlugin,
+}
 
 /// The server's shared state.
 pub struct AppState {
     /// The configuration.
     pub config: ServerConfig,
-    pub(crate) pack: Arc<Pack>,
-    pub(crate) registry: Registry,
-    sandbox: Sandbox,
+    catalog: RwLock<Catalog>,
+    pub(crate) sandbox: Sandbox,
+    /// Compiled plugins by component digest.
     loaded: Mutex<HashMap<String, LoadedPlugin>>,
     /// Conversions running per token name.
     pub(crate) running: Mutex<HashMap<String, u32>>,
@@ -33,20 +53,19 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Loads the pack and the plugins named by the configuration, relative to `data_dir`.
+    /// Loads the packs and plugins named by the configuration, relative to `data_dir`.
     pub fn open(data_dir: &Path, config: ServerConfig) -> anyhow::Result<AppState> {
-        let pack = Pack::load(data_dir.join(&config.pack))
-            .map_err(|e| anyhow::anyhow!("the pack does not load: {e}"))?;
-        let plugins = data_dir.join(&config.plugins);
-        let registry = Registry::open(&plugins)?;
+        let packs = PackStore::open(data_dir.join(&config.packs))?;
+        let plugins_dir = data_dir.join(&config.plugins);
+        std::fs::create_dir_all(&plugins_dir)?;
+        let plugins = Registry::open(&plugins_dir)?;
         let sandbox = Sandbox::new(SandboxConfig {
             cache_dir: Some(data_dir.join("cache")),
             pooling: false,
         })?;
         let state = AppState {
             config,
-            pack: Arc::new(pack),
-            registry,
+            catalog: RwLock::new(Catalog { packs, plugins }),
             sandbox,
             loaded: Mutex::new(HashMap::new()),
             running: Mutex::new(HashMap::new()),
@@ -54,86 +73,134 @@ impl AppState {
             metrics: super::metrics::Metrics::default(),
         };
         // Compile every plugin at start-up, so that a broken one is known now.
-        for entry in state.registry.entries() {
-            if let Err(e) = state.plugin(entry) {
-                tracing::warn!(plugin = %entry.manifest.name, error = %e.body.message, "plugin does not load");
+        let names: Vec<String> = state
+            .catalog()
+            .plugins
+            .entries()
+            .iter()
+            .map(|e| e.manifest.name.clone())
+            .collect();
+        for name in names {
+            if let Err(e) = state.resolve(&name, None, None) {
+                tracing::warn!(plugin = %name, error = %e.body.message, "plugin does not load");
             }
         }
         Ok(state)
     }
 
-    /// The registry entry of a plugin, or 404.
-    pub(crate) fn entry(&self, plugin: &str) -> Result<&Entry, ApiError> {
-        self.registry.get(plugin).map_err(|e| {
+    /// How conversions and jobs run: all cores, the configured limits.
+    pub(crate) fn convert_options(&self) -> crate::ConvertOptions {
+        let limits = &self.config.limits;
+        crate::ConvertOptions {
+            max_rows: Some(limits.max_rows_per_job),
+            max_duration: Some(std::time::Duration::from_secs(limits.max_job_seconds)),
+            ..crate::ConvertOptions::default()
+        }
+    }
+
+    /// The catalog, for reading.
+    pub(crate) fn catalog(&self) -> RwLockReadGuard<'_, Catalog> {
+        self.catalog.read().expect("not poisoned")
+    }
+
+    /// The catalog, for publishing.
+    pub(crate) fn catalog_mut(&self) -> RwLockWriteGuard<'_, Catalog> {
+        self.catalog.write().expect("not poisoned")
+    }
+
+    /// A plugin (its newest version, or `version`) with the pack it runs
+    /// against (the newest in its range, or `pack_version`), compiled once.
+    pub(crate) fn resolve(
+        &self,
+        name: &str,
+        version: Option<&Version>,
+        pack_version: Option<&Version>,
+    ) -> Result<Resolved, ApiError> {
+        let catalog = self.catalog();
+        let entry = match version {
+            Some(v) => catalog.plugins.get_version(name, v),
+            None => catalog.plugins.get(name),
+        }
+        .map_err(|e| {
             ApiError::new(StatusCode::NOT_FOUND, "unknown-plugin", e.to_string())
-                .with_details(serde_json::json!({ "plugin": plugin }))
+                .with_details(serde_json::json!({ "plugin": name }))
+        })?;
+        let pack = pack_for(&catalog.packs, &entry.manifest, pack_version)?.clone();
+        let plugin = self.compiled(&catalog.plugins, entry, &pack)?;
+        Ok(Resolved {
+            manifest: entry.manifest.clone(),
+            pack,
+            plugin,
         })
     }
 
-    /// A plugin, loaded once.
-    pub(crate) fn plugin(&self, entry: &Entry) -> Result<LoadedPlugin, ApiError> {
-        let name = &entry.manifest.name;
-        if let Some(p) = self.loaded.lock().expect("not poisoned").get(name) {
+    /// The compiled component of a plugin, compiled at its first use.
+    pub(crate) fn compiled(
+        &self,
+        registry: &Registry,
+        entry: &Entry,
+        pack: &Pack,
+    ) -> Result<LoadedPlugin, ApiError> {
+        let digest = &entry.manifest.component.sha256;
+        if let Some(p) = self.loaded.lock().expect("not poisoned").get(digest) {
             return Ok(p.clone());
         }
-        let plugin = self
-            .registry
-            .load(entry, &self.sandbox, &self.pack)
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "plugin-unusable",
-                    format!("{e}"),
-                )
-            })?;
+        let plugin = registry.load(entry, &self.sandbox, pack).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "plugin-unusable",
+                e.to_string(),
+            )
+        })?;
         self.loaded
             .lock()
             .expect("not poisoned")
-            .insert(name.clone(), plugin.clone());
+            .insert(digest.clone(), plugin.clone());
         Ok(plugin)
     }
 }
 
-/// `GET /readyz`: the pack and plugins are loaded.
-#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "The pack and plugins are loaded")))]
+/// The pack a plugin runs against: `exact` if given, else the newest
+/// version within the plugin's range.
+pub(crate) fn pack_for<'a>(
+    packs: &'a PackStore,
+    manifest: &PluginManifest,
+    exact: Option<&Version>,
+) -> Result<&'a Arc<Pack>, ApiError> {
+    let target = &manifest.target;
+    let found = match exact {
+        Some(v) => packs.get(&target.pack, v),
+        None => packs.newest(&target.pack, &target.versions),
+    };
+    found.ok_or_else(|| {
+        let installed: Vec<String> = packs
+            .versions(&target.pack)
+            .iter()
+            .map(|p| p.manifest().version.to_string())
+            .collect();
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no-matching-pack",
+            format!(
+                "plugin `{}` targets pack `{}` {}, and no installed version matches (installed: {}); publish a matching pack first",
+                manifest.name,
+                target.pack,
+                exact.map_or_else(|| target.versions.to_string(), |v| format!("={v}")),
+                if installed.is_empty() { "none".into() } else { installed.join(", ") },
+            ),
+        )
+        .with_details(serde_json::json!({ "pack": target.pack, "versions": target.versions.to_string(), "installed": installed }))
+    })
+}
+
+/// `GET /readyz`: the packs and plugins are loaded.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "The packs and plugins are loaded")))]
 pub(crate) async fn ready(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
     let loaded = state.loaded.lock().expect("not poisoned").len();
-    Json(
-        serde_json::json!({ "status": "ready", "plugins_loaded": loaded, "pack": state.pack.manifest().id }),
-    )
-}
-
-/// `GET /v1/plugins`: the plugins and what they convert.
-#[utoipa::path(get, path = "/v1/plugins", responses((status = 200, description = "The plugins and what they convert"), (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc)), security(("bearer" = [])))]
-pub(crate) async fn list_plugins(
-    State(state): State<Arc<AppState>>,
-    _caller: Caller,
-) -> Json<serde_json::Value> {
-    let plugins: Vec<_> = state
-        .registry
-        .entries()
-        .iter()
-        .map(|e| {
-            let m = &e.manifest;
-            serde_json::json!({
-                "name": m.name, "version": m.version.to_string(), "provider": m.provider,
-                "description": m.description, "files": m.input.files, "pack": m.target.pack,
-                "pack_versions": m.target.versions.to_string(), "record_types": m.target.record_types,
-            })
-        })
-        .collect();
-    Json(serde_json::json!({ "plugins": plugins }))
-}
-
-/// `GET /v1/packs`: the packs loaded.
-#[utoipa::path(get, path = "/v1/packs", responses((status = 200, description = "The packs loaded"), (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc)), security(("bearer" = [])))]
-pub(crate) async fn list_packs(
-    State(state): State<Arc<AppState>>,
-    _caller: Caller,
-) -> Json<serde_json::Value> {
-    let m = state.pack.manifest();
-    Json(serde_json::json!({ "packs": [{
-        "id": m.id, "version": m.version.to_string(), "publisher": m.publisher,
-        "record_types": state.pack.record_types().collect::<Vec<_>>(),
-    }]}))
+    let catalog = state.catalog();
+    Json(serde_json::json!({
+        "status": "ready",
+        "plugins_loaded": loaded,
+        "packs": catalog.packs.ids().collect::<Vec<_>>(),
+    }))
 }
