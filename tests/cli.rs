@@ -273,20 +273,37 @@ fn a_plugin_that_traps_or_breaks_the_contract_costs_only_those_rows() {
 }
 
 #[test]
-fn a_plugin_that_loops_is_stopped_and_only_its_batch_is_lost() {
+fn a_plugin_that_loops_is_stopped_and_only_that_row_is_lost() {
     let (records, errors, output) = hostile(&["ok", "ok", "loop", "ok", "ok"], 2);
     expect_exit(&output, 0);
     let converted: Vec<u64> = records
         .iter()
         .map(|r| r["source"]["line"].as_u64().unwrap())
         .collect();
-    assert_eq!(converted, [1, 2, 5]);
-    assert_eq!(
-        codes_by_line(&errors),
-        [
-            (3, "plugin-timeout".to_string()),
-            (4, "plugin-timeout".to_string())
-        ]
-    );
+    assert_eq!(converted, [1, 2, 4, 5]);
+    assert_eq!(codes_by_line(&errors), [(3, "plugin-timeout".to_string())]);
     assert!(errors[0]["message"].as_str().unwrap().contains("300 ms"));
+}
+
+#[test]
+fn a_plugin_looping_on_every_row_costs_a_bounded_time_per_batch() {
+    let started = std::time::Instant::now();
+    let (records, errors, output) = hostile(&["loop"; 20], 20);
+    expect_exit(&output, 0);
+    assert!(records.is_empty());
+    assert_eq!(errors.len(), 20);
+    assert!(
+        errors.iter().all(|e| e["code"] == "plugin-timeout"),
+        "{errors:#?}"
+    );
+    assert!(errors[19]["message"]
+        .as_str()
+        .unwrap()
+        .contains("the rest of the batch was not tried"));
+    // The batch, then two rows alone: about 3 × 300 ms, not 20 ×.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 }

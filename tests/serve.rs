@@ -2,147 +2,13 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::io::{Read, Write};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
+use support::server::*;
 use support::*;
-
-const UPLOADER: &str = "cf_test_uploader_token";
-const PROVIDER: &str = "cf_test_provider_token";
-
-struct Server {
-    child: Child,
-    base: String,
-    stderr: Vec<String>,
-    data: Option<tempfile::TempDir>,
-}
-
-impl Server {
-    /// Kills the process at once (SIGKILL), keeping the data directory.
-    fn crash(mut self) -> tempfile::TempDir {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.data.take().expect("the data directory is kept")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn sha256(text: &str) -> String {
-    conform::server::hash_token(text)
-}
-
-/// Starts the real binary on a port of the kernel's choosing. `config`
-/// (TOML) is written first when given; otherwise the data directory is fresh.
-fn start(config: Option<String>) -> Server {
-    start_in(tempfile::tempdir().unwrap(), config)
-}
-
-/// Starts the server on a data directory (kept, for a restart).
-fn start_in(data: tempfile::TempDir, config: Option<String>) -> Server {
-    if let Some(config) = config {
-        copy_dir(
-            &root().join("standards/sample-regional"),
-            &data.path().join("packs/sample-regional/1.0.0"),
-        );
-        copy_dir(&plugins_dir(), &data.path().join("plugins"));
-        std::fs::write(data.path().join("conform.toml"), config).unwrap();
-    }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_conform"))
-        .current_dir(root())
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data.path())
-        .arg("--seed-plugins")
-        .arg(plugins_dir())
-        .env_remove("CONFORM_DATA")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut stderr = Vec::new();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("the server prints where it listens")
-            .unwrap();
-        stderr.push(line.clone());
-        if let Some(addr) = line.strip_prefix("conform: listening on ") {
-            break addr.to_string();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    Server {
-        child,
-        base,
-        stderr,
-        data: Some(data),
-    }
-}
-
-/// Opens `POST /v1/convert?plugin=…` with a chunked body, as the uploader;
-/// the caller writes the chunks and reads the response.
-fn chunked_upload(server: &Server, plugin: &str, read_timeout_secs: u64) -> TcpStream {
-    let addr = server.base.trim_start_matches("http://");
-    let mut socket = TcpStream::connect(addr).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(read_timeout_secs)))
-        .unwrap();
-    let head = format!(
-        "POST /v1/convert?plugin={plugin} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {UPLOADER}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
-    );
-    socket.write_all(head.as_bytes()).unwrap();
-    socket
-}
-
-/// The admin token a fresh server printed.
-fn admin_token(server: &Server) -> String {
-    server
-        .stderr
-        .iter()
-        .find_map(|l| l.split("admin token (shown once, stored hashed): ").nth(1))
-        .expect("a fresh server prints its admin token")
-        .to_string()
-}
-
-fn configured(extra: &str) -> Server {
-    start(Some(format!(
-        "[[tokens]]\nname = \"uploads\"\nsha256 = \"{}\"\nroles = [\"uploader\"]\n\n[[tokens]]\nname = \"provider\"\nsha256 = \"{}\"\nroles = [\"provider\"]\n{extra}",
-        sha256(UPLOADER),
-        sha256(PROVIDER)
-    )))
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
-
-fn post(server: &Server, path: &str, token: Option<&str>, body: &[u8]) -> (u16, String) {
-    let mut request = agent().post(format!("{}{path}", server.base));
-    if let Some(token) = token {
-        request = request.header("Authorization", format!("Bearer {token}"));
-    }
-    let response = request.send(body).unwrap();
-    let status = response.status().as_u16();
-    (status, response.into_body().read_to_string().unwrap())
-}
-
-fn error_code(body: &str) -> String {
-    let v: Value =
-        serde_json::from_str(body).unwrap_or_else(|_| panic!("a JSON error body, got {body:?}"));
-    assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
-    v["code"].as_str().unwrap().to_string()
-}
 
 #[test]
 fn a_fresh_data_directory_serves_the_samples_on_loopback_with_a_printed_admin_token() {
@@ -287,38 +153,6 @@ fn records_stream_back_before_the_upload_ends() {
     let _ = socket.read_to_end(&mut rest);
     received.extend_from_slice(&rest);
     assert!(String::from_utf8_lossy(&received).contains("\"summary\""));
-}
-
-fn get(server: &Server, path: &str, token: &str) -> (u16, String) {
-    let response = agent()
-        .get(format!("{}{path}", server.base))
-        .header("Authorization", format!("Bearer {token}"))
-        .call()
-        .unwrap();
-    let status = response.status().as_u16();
-    (
-        status,
-        response
-            .into_body()
-            .with_config()
-            .limit(1 << 30)
-            .read_to_string()
-            .unwrap(),
-    )
-}
-
-fn wait_for(server: &Server, id: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        let (status, text) = get(server, &format!("/v1/jobs/{id}"), token);
-        assert_eq!(status, 200, "{text}");
-        let job: Value = serde_json::from_str(&text).unwrap();
-        if done(&job) {
-            return job;
-        }
-        assert!(std::time::Instant::now() < deadline, "job stuck: {job}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 const OTHER_UPLOADER: &str = "cf_test_other_uploader";
@@ -705,4 +539,81 @@ fn the_openapi_document_matches_the_routes() {
     assert_eq!(operations, 17, "documented operations");
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+}
+
+#[test]
+fn a_job_sent_as_multipart_downloads_as_csv_too() {
+    let server = configured("");
+    let file = std::fs::read(sample("jinggong-parts.csv")).unwrap();
+    let (content_type, body) = multipart(&[("file", Some("jinggong-parts.csv"), &file)]);
+    let (status, text) = post_typed(
+        &server,
+        "/v1/jobs?plugin=jinggong-parts",
+        UPLOADER,
+        &content_type,
+        &body,
+    );
+    assert_eq!(status, 202, "{text}");
+    let job: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        job["file"], "jinggong-parts.csv",
+        "the part's file name is kept"
+    );
+    let id = job["id"].as_str().unwrap();
+    let job = wait_for(&server, id, UPLOADER, |j| j["state"] == "done");
+    assert_eq!(job["converted"], 6);
+
+    // The NDJSON equals the CLI's golden output; the CSV holds the same records.
+    let (_, records) = get(&server, &format!("/v1/jobs/{id}/records"), UPLOADER);
+    let golden = root().join("tests/golden/jinggong-parts/expected.ndjson");
+    assert_eq!(records, std::fs::read_to_string(golden).unwrap());
+    let response = agent()
+        .get(format!("{}/v1/jobs/{id}/records?format=csv", server.base))
+        .header("Authorization", format!("Bearer {UPLOADER}"))
+        .call()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv_text = response.into_body().read_to_string().unwrap();
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 6);
+    let jg = rows
+        .iter()
+        .find(|r| &r[column("record.part_no")] == "JG-10024")
+        .unwrap();
+    assert_eq!(&jg[column("record.length_mm")], "31.75");
+    assert_eq!(&jg[column("record.name")], "垫圈, 加厚");
+    assert_eq!(&jg[column("source.line")], "3");
+
+    let (status, errors_csv) = get(
+        &server,
+        &format!("/v1/jobs/{id}/errors?format=csv"),
+        UPLOADER,
+    );
+    assert_eq!(status, 200);
+    let mut reader = csv::Reader::from_reader(errors_csv.as_bytes());
+    assert!(reader.headers().unwrap().iter().any(|h| h == "code"));
+    assert_eq!(reader.records().count(), 7);
+
+    let (status, text) = get(
+        &server,
+        &format!("/v1/jobs/{id}/records?format=xlsx"),
+        UPLOADER,
+    );
+    assert_eq!((status, error_code(&text).as_str()), (400, "bad-query"));
+    let (content_type, wrong) = multipart(&[("attachment", Some("x.csv"), b"a")]);
+    let (status, text) = post_typed(
+        &server,
+        "/v1/jobs?plugin=jinggong-parts",
+        UPLOADER,
+        &content_type,
+        &wrong,
+    );
+    assert_eq!((status, error_code(&text).as_str()), (400, "bad-multipart"));
 }

@@ -90,3 +90,4 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+pub mod server;

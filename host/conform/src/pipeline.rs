@@ -228,16 +228,26 @@ pub fn convert(
 
         let mut pending: BTreeMap<u64, Vec<RowResult>> = BTreeMap::new();
         let mut next = 0;
-        for (index, results) in result_rx.iter() {
+        let mut out_of_time = None;
+        'results: for (index, results) in result_rx.iter() {
             pending.insert(index, results);
             while let Some(results) = pending.remove(&next) {
                 write(results, sink, &mut summary)?;
                 next += 1;
                 let _ = permit_tx.send(());
                 progress(&summary);
+                // Rows already decoded stop here too: the time limit holds
+                // even when every row was read before it passed.
+                if let Some((_, limit)) = deadline.filter(|(at, _)| Instant::now() > *at) {
+                    out_of_time = Some(Stop::Time(limit));
+                    break 'results;
+                }
             }
         }
-        if let Err(e) = decoder.join().expect("the decoder thread does not panic") {
+        // Whatever is still in flight is not wanted: the threads see closed channels.
+        drop((result_rx, permit_tx));
+        let decoded = decoder.join().expect("the decoder thread does not panic");
+        if let Some(e) = out_of_time.or(decoded.err()) {
             summary.error = Some(e.to_string());
             summary.error_code = Some(e.code().into());
         }

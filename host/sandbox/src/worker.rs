@@ -10,6 +10,10 @@ use crate::bindings::{self, Converter, ConverterPre, InputRecord};
 use crate::host::{HostState, Limiter};
 use crate::EPOCH_TICK;
 
+/// Rows of one batch that may time out on their own before the rest of the
+/// batch is given up.
+pub const MAX_RETRY_TIMEOUTS: usize = 2;
+
 /// Longest problem message kept from a plugin.
 const MAX_MESSAGE_BYTES: usize = 1024;
 
@@ -74,14 +78,26 @@ impl Fault {
         match self {
             Fault::Timeout => Problem::host(
                 codes::PLUGIN_TIMEOUT,
-                format!("plugin `{plugin}` did not finish its batch within {} ms; the rows of that batch are not converted", limits.batch_millis),
+                format!(
+                    "plugin `{plugin}` did not finish this row within {} ms",
+                    limits.batch_millis
+                ),
             ),
             Fault::Memory => Problem::host(
                 codes::PLUGIN_MEMORY,
-                format!("plugin `{plugin}` needed more than its {} MiB of memory on this row", limits.memory_mib),
+                format!(
+                    "plugin `{plugin}` needed more than its {} MiB of memory on this row",
+                    limits.memory_mib
+                ),
             ),
-            Fault::Trap(why) => Problem::host(codes::PLUGIN_TRAP, format!("plugin `{plugin}` failed on this row: {why}")),
-            Fault::Output(why) => Problem::host(codes::PLUGIN_OUTPUT, format!("plugin `{plugin}` broke the contract: {why}")),
+            Fault::Trap(why) => Problem::host(
+                codes::PLUGIN_TRAP,
+                format!("plugin `{plugin}` failed on this row: {why}"),
+            ),
+            Fault::Output(why) => Problem::host(
+                codes::PLUGIN_OUTPUT,
+                format!("plugin `{plugin}` broke the contract: {why}"),
+            ),
         }
     }
 }
@@ -104,30 +120,42 @@ impl Worker {
 
     /// Converts a batch: exactly one outcome per input record, in order.
     ///
-    /// When the plugin fails on a batch, the batch is retried one record at a
-    /// time in fresh instances, so that only the records it fails on are
-    /// rejected. A timeout rejects the whole batch (retrying would multiply
-    /// the time).
+    /// When the plugin fails on a batch (a trap, a timeout, memory, the
+    /// contract), the batch is retried one record at a time in fresh
+    /// instances, so that only the records it fails on are rejected. A slow
+    /// plugin whose batch overran its time therefore still converts row by
+    /// row. Retries that time out are capped at [`MAX_RETRY_TIMEOUTS`] per
+    /// batch, so that a plugin looping on every row costs a bounded time;
+    /// the rows after the cap are rejected as `plugin-timeout`.
     pub fn convert(&mut self, batch: &[InputRecord]) -> Vec<RowOutcome> {
         let limits = self.plugin.limits;
         match self.call(batch) {
             Ok(outcomes) => outcomes,
-            Err(Fault::Timeout) => {
-                let problem = Fault::Timeout.problem(&self.plugin.name, &limits);
-                vec![RowOutcome::Rejected(vec![problem]); batch.len()]
-            }
             Err(fault) if batch.len() == 1 => vec![RowOutcome::Rejected(vec![
                 fault.problem(&self.plugin.name, &limits)
             ])],
-            Err(_) => batch
-                .iter()
-                .map(|record| match self.call(std::slice::from_ref(record)) {
-                    Ok(mut one) => one.pop().expect("one outcome per record"),
-                    Err(fault) => {
-                        RowOutcome::Rejected(vec![fault.problem(&self.plugin.name, &limits)])
-                    }
-                })
-                .collect(),
+            Err(_) => {
+                let mut timeouts = 0;
+                batch
+                    .iter()
+                    .map(|record| {
+                        if timeouts >= MAX_RETRY_TIMEOUTS {
+                            let problem = Fault::Timeout.problem(&self.plugin.name, &limits);
+                            return RowOutcome::Rejected(vec![Problem {
+                                message: format!("{} (it timed out on {MAX_RETRY_TIMEOUTS} other rows of this batch, so the rest of the batch was not tried)", problem.message),
+                                ..problem
+                            }]);
+                        }
+                        match self.call(std::slice::from_ref(record)) {
+                            Ok(mut one) => one.pop().expect("one outcome per record"),
+                            Err(fault) => {
+                                timeouts += usize::from(matches!(fault, Fault::Timeout));
+                                RowOutcome::Rejected(vec![fault.problem(&self.plugin.name, &limits)])
+                            }
+                        }
+                    })
+                    .collect()
+            }
         }
     }
 

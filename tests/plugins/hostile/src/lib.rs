@@ -36,6 +36,15 @@ impl Plugin for Hostile {
                     std::hint::black_box(&hoard);
                 }
             }
+            "slow" => {
+                // Merely slow: about 10 ms of work, well inside the batch limit
+                // for one row, then a valid part.
+                let mut n: u64 = 0;
+                for _ in 0..20_000_000u64 {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+                Ok(Records::one("part", part(row)))
+            }
             "undeclared" => Ok(Records::one("shipment", part(row))),
             "invalid" => {
                 let mut record = part(row);

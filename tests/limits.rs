@@ -1,0 +1,332 @@
+//! The server's limits and isolation against a real server: each limit
+//! answers with a JSON error (or, once a stream has started, a summary that
+//! names it), and the server keeps serving everyone else.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::server::*;
+use support::*;
+
+fn submit(server: &Server, plugin: &str, name: &str, body: &[u8]) -> Value {
+    let (status, text) = post(
+        server,
+        &format!("/v1/jobs?plugin={plugin}&name={name}"),
+        Some(UPLOADER),
+        body,
+    );
+    assert_eq!(status, 202, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+fn finished(job: &Value) -> bool {
+    !matches!(job["state"].as_str(), Some("queued" | "running"))
+}
+
+#[test]
+fn a_file_over_the_row_limit_stops_there_and_keeps_the_rows_before() {
+    let server = configured("[limits]\nmax_rows_per_job = 5\n");
+    let file = std::fs::read(sample("jinggong-parts.csv")).unwrap();
+
+    let job = submit(&server, "jinggong-parts", "jinggong-parts.csv", &file);
+    let job = wait_for(&server, job["id"].as_str().unwrap(), UPLOADER, finished);
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(job["error_code"], "rows-limit", "{job}");
+    assert!(
+        job["error"].as_str().unwrap().contains("more than 5 rows"),
+        "{job}"
+    );
+    assert_eq!(job["rows_in"], 5, "{job}");
+    // The rows before the stop are there to download.
+    let (status, records) = get(
+        &server,
+        &format!("/v1/jobs/{}/records", job["id"].as_str().unwrap()),
+        UPLOADER,
+    );
+    assert_eq!(status, 200, "{records}");
+    let (status, errors) = get(
+        &server,
+        &format!("/v1/jobs/{}/errors", job["id"].as_str().unwrap()),
+        UPLOADER,
+    );
+    assert_eq!(status, 200, "{errors}");
+    assert_eq!(
+        ndjson(&records).len() as u64 + ndjson(&errors).len() as u64,
+        5,
+        "each of the 5 rows is a record or a rejection here"
+    );
+
+    let (status, text) = post(
+        &server,
+        "/v1/convert?plugin=jinggong-parts",
+        Some(UPLOADER),
+        &file,
+    );
+    assert_eq!(status, 200);
+    let summary = ndjson(&text).pop().unwrap()["summary"].clone();
+    assert_eq!(
+        (summary["error_code"].as_str(), summary["rows_in"].as_u64()),
+        (Some("rows-limit"), Some(5)),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_job_over_the_time_limit_stops_with_time_limit_and_a_slow_plugin_is_not_an_error() {
+    let server = configured_with_hostile("[limits]\nmax_job_seconds = 1\n");
+    // About 10 ms of plugin work per row: 400 rows take well over a second.
+    let slow = hostile_rows(&["slow"; 400]);
+    let started = Instant::now();
+    let job = submit(&server, "hostile", "hostile.ndjson", &slow);
+    let job = wait_for(&server, job["id"].as_str().unwrap(), UPLOADER, finished);
+    assert_eq!(
+        (job["state"].as_str(), job["error_code"].as_str()),
+        (Some("failed"), Some("time-limit")),
+        "{job}"
+    );
+    let rows_in = job["rows_in"].as_u64().unwrap();
+    assert!(rows_in > 0 && rows_in < 400, "{job}");
+    // Slow rows are converted, not rejected.
+    assert_eq!(job["rejected"], 0, "{job}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+
+    // A few slow rows finish well inside the limit.
+    let (status, text) = post(
+        &server,
+        "/v1/convert?plugin=hostile",
+        Some(UPLOADER),
+        &hostile_rows(&["slow"; 4]),
+    );
+    assert_eq!(status, 200);
+    let summary = ndjson(&text).pop().unwrap()["summary"].clone();
+    assert_eq!(
+        (summary["converted"].as_u64(), summary.get("error_code")),
+        (Some(4), None),
+        "{summary}"
+    );
+}
+
+#[test]
+fn jobs_over_the_per_token_limit_get_429() {
+    let server = configured_with_hostile("[limits]\njobs_per_token = 1\n");
+    let job = submit(
+        &server,
+        "hostile",
+        "hostile.ndjson",
+        &hostile_rows(&["slow"; 200]),
+    );
+    let (status, text) = post(
+        &server,
+        "/v1/jobs?plugin=hostile",
+        Some(UPLOADER),
+        &hostile_rows(&["ok"]),
+    );
+    assert_eq!(
+        (status, error_code(&text).as_str()),
+        (429, "too-many-jobs"),
+        "{text}"
+    );
+    // Once the first is done, the token may submit again.
+    wait_for(&server, job["id"].as_str().unwrap(), UPLOADER, finished);
+    let (status, text) = post(
+        &server,
+        "/v1/jobs?plugin=hostile",
+        Some(UPLOADER),
+        &hostile_rows(&["ok"]),
+    );
+    assert_eq!(status, 202, "{text}");
+}
+
+/// Sends a request head declaring `length` bytes, then one byte every
+/// `every`, until the server answers; returns the answer.
+fn trickle(server: &Server, path: &str, length: usize, every: Duration) -> String {
+    let addr = server.base.trim_start_matches("http://");
+    let mut socket = TcpStream::connect(addr).unwrap();
+    socket.set_read_timeout(Some(every)).unwrap();
+    write!(
+        socket,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {UPLOADER}\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        match socket.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(_) => {
+                // Nothing to read yet: send the next byte (the server may have closed).
+                if socket.write_all(b"{").is_err() && !answer.is_empty() {
+                    break;
+                }
+            }
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn a_client_sending_a_byte_a_second_is_cut_off_and_others_are_served_meanwhile() {
+    let server =
+        configured("[limits]\nmin_upload_bytes_per_second = 100\nupload_grace_seconds = 1\n");
+    let started = Instant::now();
+    let slow_job = {
+        let base = server.base.clone();
+        let _ = base;
+        trickle(
+            &server,
+            "/v1/jobs?plugin=swift-express",
+            1_000_000,
+            Duration::from_millis(500),
+        )
+    };
+    assert!(slow_job.starts_with("HTTP/1.1 408"), "{slow_job}");
+    assert!(
+        slow_job.contains("\"code\":\"upload-too-slow\""),
+        "{slow_job}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A streaming conversion has answered 200 already: the summary names the stop.
+    let slow_stream = trickle(
+        &server,
+        "/v1/convert?plugin=swift-express",
+        1_000_000,
+        Duration::from_millis(500),
+    );
+    assert!(
+        slow_stream.contains("\"error_code\":\"upload-too-slow\""),
+        "{slow_stream}"
+    );
+
+    // Nothing was queued, and the server serves on.
+    let (_, text) = get(&server, "/v1/jobs", UPLOADER);
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap()["jobs"],
+        serde_json::json!([])
+    );
+    let small = std::fs::read(sample("swift-express.ndjson")).unwrap();
+    let (status, _) = post(
+        &server,
+        "/v1/convert?plugin=swift-express",
+        Some(UPLOADER),
+        &small,
+    );
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn a_hostile_plugin_running_beside_a_good_job_leaves_its_output_unchanged() {
+    let server = configured_with_hostile("");
+    let mut actions = ["ok", "grow", "panic", "huge", "many", "garbage", "ok"].repeat(4);
+    actions.extend(["loop", "ok"]);
+    let hostile = hostile_rows(&actions);
+    let hostile_runs = {
+        let base = server.base.clone();
+        std::thread::spawn(move || {
+            (0..3)
+                .map(|_| {
+                    let response = agent()
+                        .post(format!("{base}/v1/convert?plugin=hostile"))
+                        .header("Authorization", format!("Bearer {UPLOADER}"))
+                        .send(&hostile[..])
+                        .unwrap();
+                    response.into_body().read_to_string().unwrap()
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let file = std::fs::read(sample("jinggong-parts.csv")).unwrap();
+    let job = submit(&server, "jinggong-parts", "jinggong-parts.csv", &file);
+    let id = job["id"].as_str().unwrap().to_string();
+    let job = wait_for(&server, &id, UPLOADER, finished);
+    assert_eq!(job["state"], "done", "{job}");
+    let (_, records) = get(&server, &format!("/v1/jobs/{id}/records"), UPLOADER);
+    let (_, errors) = get(&server, &format!("/v1/jobs/{id}/errors"), UPLOADER);
+    let golden = root().join("tests/golden/jinggong-parts");
+    assert_eq!(
+        records,
+        std::fs::read_to_string(golden.join("expected.ndjson")).unwrap()
+    );
+    assert_eq!(
+        errors,
+        std::fs::read_to_string(golden.join("expected.errors.ndjson")).unwrap()
+    );
+
+    for output in hostile_runs.join().unwrap() {
+        let lines = ndjson(&output);
+        let summary = &lines.last().unwrap()["summary"];
+        assert_eq!(summary["rows_in"], 30, "{summary}");
+        assert_eq!(
+            summary["converted"], 9,
+            "only the `ok` rows convert: {summary}"
+        );
+    }
+}
+
+#[test]
+fn graceful_shutdown_loses_no_accepted_job() {
+    let server = configured_with_hostile("");
+    let job = submit(
+        &server,
+        "hostile",
+        "hostile.ndjson",
+        &hostile_rows(&["slow"; 300]),
+    );
+    let id = job["id"].as_str().unwrap().to_string();
+    wait_for(&server, &id, UPLOADER, |j| j["state"] == "running");
+    let (status, data) = server.terminate();
+    assert!(status.success(), "a clean exit on SIGTERM: {status}");
+    let server = start_in(data, None);
+    let job = wait_for(&server, &id, UPLOADER, finished);
+    assert_eq!(
+        (job["state"].as_str(), job["converted"].as_u64()),
+        (Some("done"), Some(300)),
+        "{job}"
+    );
+}
+
+#[test]
+fn each_request_is_logged_with_its_status_and_a_request_id() {
+    let server = configured("");
+    let response = agent()
+        .get(format!("{}/v1/plugins", server.base))
+        .header("Authorization", format!("Bearer {UPLOADER}"))
+        .header("x-request-id", "trace-me-42")
+        .call()
+        .unwrap();
+    assert_eq!(
+        response.headers().get("x-request-id").unwrap(),
+        "trace-me-42"
+    );
+    let generated = agent()
+        .get(format!("{}/healthz", server.base))
+        .call()
+        .unwrap();
+    assert!(generated.headers().get("x-request-id").is_some());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let lines = server.log_lines();
+        let logged = lines
+            .iter()
+            .find(|l| l.contains("trace-me-42") && l.contains("status=200"));
+        if let Some(line) = logged {
+            assert!(line.contains("path=/v1/plugins"), "{line}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no request log line in {lines:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

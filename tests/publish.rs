@@ -1,0 +1,426 @@
+//! Publishing over HTTP against a real server: providers publish plugins,
+//! publishers publish packs; every check answers with a JSON error; pack
+//! versions live side by side and a plugin runs against the newest in its
+//! range.
+
+mod support;
+
+use std::io::Write;
+
+use serde_json::Value;
+use support::server::*;
+use support::*;
+
+const PUBLISHER: &str = "cf_test_publisher_token";
+
+fn server_with_publisher(extra: &str) -> Server {
+    configured(&format!(
+        "[[tokens]]\nname = \"standards-office\"\nsha256 = \"{}\"\nroles = [\"publisher\"]\n{extra}",
+        conform::server::hash_token(PUBLISHER)
+    ))
+}
+
+/// The built plugin `name`: its manifest text and component.
+fn built_plugin(name: &str) -> (String, Vec<u8>) {
+    let dir = plugins_dir().join(name);
+    let manifest = std::fs::read_to_string(dir.join("plugin.toml")).unwrap();
+    let component = std::fs::read(dir.join(format!("{name}.wasm"))).unwrap();
+    (manifest, component)
+}
+
+fn publish_plugin(server: &Server, token: &str, manifest: &str, component: &[u8]) -> (u16, Value) {
+    let (content_type, body) = multipart(&[
+        ("manifest", None, manifest.as_bytes()),
+        ("component", Some("plugin.wasm"), component),
+    ]);
+    let (status, text) = post_typed(server, "/v1/plugins", token, &content_type, &body);
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON, got {text:?}")),
+    )
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+#[test]
+fn a_published_plugin_is_checked_listed_kept_across_restarts_and_converts() {
+    let server = server_with_publisher("");
+    let (manifest, component) = built_plugin("jinggong-parts");
+    let renamed = manifest
+        .replace(
+            "name = \"jinggong-parts\"",
+            "name = \"jinggong-parts-acme\"",
+        )
+        .replace("version = \"0.1.0\"", "version = \"1.2.0\"");
+
+    // Only providers publish.
+    let (status, body) = publish_plugin(&server, UPLOADER, &renamed, &component);
+    assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
+
+    let (status, body) = publish_plugin(&server, PROVIDER, &renamed, &component);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["name"], "jinggong-parts-acme");
+    assert_eq!(body["version"], "1.2.0");
+    assert_eq!(body["runs_against"], "1.0.0");
+
+    // Versions are immutable.
+    let (status, body) = publish_plugin(&server, PROVIDER, &renamed, &component);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("plugin-exists"))
+    );
+
+    let (status, text) = get(&server, "/v1/plugins/jinggong-parts-acme", UPLOADER);
+    assert_eq!(status, 200, "{text}");
+    let shown: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(shown["versions"], serde_json::json!(["1.2.0"]));
+    assert_eq!(shown["sha256"], sha256_hex(&component));
+
+    let file = std::fs::read(sample("jinggong-parts.csv")).unwrap();
+    let (status, text) = post(
+        &server,
+        "/v1/convert?plugin=jinggong-parts-acme",
+        Some(UPLOADER),
+        &file,
+    );
+    assert_eq!(status, 200, "{text}");
+    let summary = ndjson(&text).pop().unwrap()["summary"].clone();
+    assert_eq!(
+        (summary["converted"].as_u64(), summary["rejected"].as_u64()),
+        (Some(6), Some(7)),
+        "{summary}"
+    );
+
+    // After a restart the published plugin is still there.
+    let data = server.crash();
+    let server = start_in(data, None);
+    let (status, text) = get(&server, "/v1/plugins/jinggong-parts-acme", UPLOADER);
+    assert_eq!(status, 200, "{text}");
+}
+
+#[test]
+fn a_plugin_failing_a_check_is_refused_naming_the_check() {
+    let server = server_with_publisher("");
+    let (manifest, component) = built_plugin("jinggong-parts");
+    let named =
+        |name: &str| manifest.replace("name = \"jinggong-parts\"", &format!("name = \"{name}\""));
+
+    // The component is not the one the manifest describes.
+    let mut tampered = component.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    let (status, body) = publish_plugin(&server, PROVIDER, &named("tampered"), &tampered);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("digest-mismatch")),
+        "{body}"
+    );
+    assert_eq!(body["details"]["actual"], sha256_hex(&tampered));
+
+    // A component importing WASI: refused, naming the import.
+    let wasi = wat::parse_str("(component (import \"wasi:filesystem/preopens@0.2.0\" (instance)))")
+        .unwrap();
+    let wasi_manifest = named("reads-files").replace(&sha256_hex(&component), &sha256_hex(&wasi));
+    let (status, body) = publish_plugin(&server, PROVIDER, &wasi_manifest, &wasi);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("plugin-imports")),
+        "{body}"
+    );
+    assert_eq!(body["details"]["import"], "wasi:filesystem/preopens@0.2.0");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("wasi:filesystem/preopens"));
+
+    // A component that is not the converter world.
+    let empty = wat::parse_str("(component)").unwrap();
+    let empty_manifest =
+        named("does-nothing").replace(&sha256_hex(&component), &sha256_hex(&empty));
+    let (status, body) = publish_plugin(&server, PROVIDER, &empty_manifest, &empty);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("plugin-world")),
+        "{body}"
+    );
+
+    // No installed pack version in the plugin's range.
+    let future = named("for-pack-three").replace("versions = \"^1.0\"", "versions = \"^3\"");
+    let (status, body) = publish_plugin(&server, PROVIDER, &future, &component);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("no-matching-pack")),
+        "{body}"
+    );
+    assert_eq!(body["details"]["installed"], serde_json::json!(["1.0.0"]));
+
+    // A record type the pack does not have.
+    let odd = named("emits-invoices")
+        .replace("record_types = [\"part\"]", "record_types = [\"invoice\"]");
+    let (status, body) = publish_plugin(&server, PROVIDER, &odd, &component);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("unknown-record-type")),
+        "{body}"
+    );
+
+    // An invalid manifest, and parts missing.
+    let (status, body) = publish_plugin(&server, PROVIDER, "name = \"x\"", &component);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("bad-manifest")),
+        "{body}"
+    );
+    let (content_type, only_manifest) = multipart(&[("manifest", None, manifest.as_bytes())]);
+    let (status, text) = post_typed(
+        &server,
+        "/v1/plugins",
+        PROVIDER,
+        &content_type,
+        &only_manifest,
+    );
+    assert_eq!((status, error_code(&text).as_str()), (400, "bad-multipart"));
+
+    // None of them was stored; the server serves on.
+    let (_, text) = get(&server, "/v1/plugins", UPLOADER);
+    let listed: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(listed["plugins"].as_array().unwrap().len(), 6, "{listed}");
+    let staged = server_data_entries(&server, "plugins/.staging");
+    assert_eq!(staged, 0, "staging folders are cleaned up");
+}
+
+/// Entries in a folder of the server's data directory (0 if it is missing).
+fn server_data_entries(server: &Server, sub: &str) -> usize {
+    std::fs::read_dir(server.data_dir().join(sub)).map_or(0, |d| d.count())
+}
+
+/// The sample pack as a tar.gz, with `edit` applied to (relative path, text).
+fn pack_archive(edit: impl Fn(&str, String) -> String) -> Vec<u8> {
+    let source = root().join("standards/sample-regional");
+    let mut tar = tar::Builder::new(Vec::new());
+    for sub in ["", "schemas", "rules"] {
+        let mut names: Vec<_> = std::fs::read_dir(source.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().unwrap().is_file())
+            .map(|e| e.file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        for name in names {
+            let relative = if sub.is_empty() {
+                name.clone()
+            } else {
+                format!("{sub}/{name}")
+            };
+            let text = std::fs::read_to_string(source.join(&relative)).unwrap();
+            let data = edit(&relative, text).into_bytes();
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            tar.append_data(
+                &mut header,
+                format!("sample-regional/{relative}"),
+                &data[..],
+            )
+            .unwrap();
+        }
+    }
+    gzip(&tar.into_inner().unwrap())
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+/// A version of the sample pack with another rounding of parts' lengths.
+fn pack_version(version: &str, length_decimals: u32) -> Vec<u8> {
+    pack_archive(|path, text| match path {
+        "pack.toml" => text.replace("version = \"1.0.0\"", &format!("version = \"{version}\"")),
+        "rules/units.toml" => text.replace(
+            "length_mm = { unit = \"mm\", decimals = 2 }",
+            &format!("length_mm = {{ unit = \"mm\", decimals = {length_decimals} }}"),
+        ),
+        _ => text,
+    })
+}
+
+fn publish_pack(server: &Server, token: &str, archive: &[u8]) -> (u16, Value) {
+    let (status, text) = post_typed(server, "/v1/packs", token, "application/gzip", archive);
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON, got {text:?}")),
+    )
+}
+
+/// The length of part JG-10024 (1.25 in) and the pack version used, by a
+/// streaming conversion.
+fn converted_length(server: &Server) -> (f64, String) {
+    let file = std::fs::read(sample("jinggong-parts.csv")).unwrap();
+    let (status, text) = post(
+        server,
+        "/v1/convert?plugin=jinggong-parts",
+        Some(UPLOADER),
+        &file,
+    );
+    assert_eq!(status, 200, "{text}");
+    let lines = ndjson(&text);
+    let part = lines
+        .iter()
+        .find(|l| l["record"]["part_no"] == "JG-10024")
+        .expect("part JG-10024 converts");
+    let summary = &lines.last().unwrap()["summary"];
+    (
+        part["record"]["length_mm"].as_f64().unwrap(),
+        summary["pack"]["version"].as_str().unwrap().to_string(),
+    )
+}
+
+#[test]
+fn pack_versions_coexist_and_plugins_use_the_newest_in_their_range() {
+    let server = server_with_publisher("");
+    assert_eq!(converted_length(&server), (31.75, "1.0.0".into()));
+
+    // Only publishers publish packs.
+    let (status, body) = publish_pack(&server, PROVIDER, &pack_version("1.1.0", 1));
+    assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
+
+    let (status, body) = publish_pack(&server, PUBLISHER, &pack_version("1.1.0", 1));
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        (body["id"].as_str(), body["version"].as_str()),
+        (Some("sample-regional"), Some("1.1.0"))
+    );
+    // 31.75 rounded half to even at one decimal.
+    assert_eq!(converted_length(&server), (31.8, "1.1.0".into()));
+
+    // 2.0.0 is outside the plugin's `^1.0`: it stays on 1.1.0.
+    let (status, body) = publish_pack(&server, PUBLISHER, &pack_version("2.0.0", 0));
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(converted_length(&server), (31.8, "1.1.0".into()));
+
+    let (status, body) = publish_pack(&server, PUBLISHER, &pack_version("1.1.0", 3));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("pack-exists")),
+        "{body}"
+    );
+
+    let (_, text) = get(&server, "/v1/packs", UPLOADER);
+    let packs: Value = serde_json::from_str(&text).unwrap();
+    let versions: Vec<&str> = packs["packs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["1.0.0", "1.1.0", "2.0.0"]);
+    let (status, text) = get(&server, "/v1/packs/sample-regional/2.0.0", UPLOADER);
+    assert_eq!(status, 200, "{text}");
+    let (status, text) = get(&server, "/v1/packs/sample-regional/9.9.9", UPLOADER);
+    assert_eq!((status, error_code(&text).as_str()), (404, "unknown-pack"));
+
+    // A job records the pack version it was accepted against.
+    let file = std::fs::read(sample("jinggong-parts.csv")).unwrap();
+    let (status, text) = post(
+        &server,
+        "/v1/jobs?plugin=jinggong-parts",
+        Some(UPLOADER),
+        &file,
+    );
+    assert_eq!(status, 202, "{text}");
+    let job: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(job["pack_version"], "1.1.0");
+
+    // The versions survive a restart.
+    let server = start_in(server.crash(), None);
+    assert_eq!(converted_length(&server), (31.8, "1.1.0".into()));
+}
+
+#[test]
+fn a_broken_pack_is_refused_with_every_problem_listed() {
+    let server = server_with_publisher("[limits]\nmax_pack_unpacked_bytes = 1000000\n");
+    let broken = pack_archive(|path, text| match path {
+        "pack.toml" => text.replace("version = \"1.0.0\"", "version = \"1.5.0\""),
+        "schemas/part.schema.json" => text.replace("\"type\": \"object\"", "\"type\": 12"),
+        "rules/packaging.toml" => text.replace("\"bulk\" = \"NE\"", "\"bulk\" = \"ZZ\""),
+        _ => text,
+    });
+    let (status, body) = publish_pack(&server, PUBLISHER, &broken);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("pack-invalid")),
+        "{body}"
+    );
+    let errors: Vec<&str> = body["details"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(
+        errors[0].contains("schemas/part.schema.json"),
+        "{errors:#?}"
+    );
+    assert!(
+        errors[1].contains("rules/packaging.toml") && errors[1].contains("terms.bulk"),
+        "{errors:#?}"
+    );
+    assert!(
+        errors.iter().all(|e| !e.contains(".staging")),
+        "messages name the archive's paths, not the server's: {errors:#?}"
+    );
+
+    // An entry escaping the folder.
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(1);
+    header.set_mode(0o644);
+    header.as_old_mut().name[..14].copy_from_slice(b"../escape.toml");
+    header.set_cksum();
+    tar.append(&header, &b"x"[..]).unwrap();
+    let (status, body) = publish_pack(&server, PUBLISHER, &gzip(&tar.into_inner().unwrap()));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("bad-archive")),
+        "{body}"
+    );
+
+    // A gzip bomb: 8 MB of zeros in a few KB, over the 1 MB unpacked limit.
+    let mut tar = tar::Builder::new(Vec::new());
+    let zeros = vec![0u8; 8 << 20];
+    let mut header = tar::Header::new_gnu();
+    header.set_size(zeros.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "pack.toml", &zeros[..])
+        .unwrap();
+    let bomb = gzip(&tar.into_inner().unwrap());
+    assert!(bomb.len() < 100_000);
+    let (status, body) = publish_pack(&server, PUBLISHER, &bomb);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("archive-too-large")),
+        "{body}"
+    );
+
+    // Not an archive at all.
+    let (status, text) = post_typed(&server, "/v1/packs", PUBLISHER, "text/plain", b"hello");
+    assert_eq!(
+        (status, error_code(&text).as_str()),
+        (415, "unsupported-media-type")
+    );
+
+    // Nothing was installed, nothing is left in staging, the server serves on.
+    let (_, text) = get(&server, "/v1/packs", UPLOADER);
+    let packs: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(packs["packs"].as_array().unwrap().len(), 1, "{packs}");
+    assert_eq!(server_data_entries(&server, "packs/.staging"), 0);
+    assert_eq!(converted_length(&server), (31.75, "1.0.0".into()));
+}

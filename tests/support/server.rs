@@ -1,0 +1,277 @@
+//! A real `conform serve` on 127.0.0.1:0 and an HTTP client for it.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::*;
+
+pub const UPLOADER: &str = "cf_test_uploader_token";
+pub const PROVIDER: &str = "cf_test_provider_token";
+
+pub struct Server {
+    /// The process.
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// What it printed up to the listening line.
+    pub stderr: Vec<String>,
+    /// What it printed since (logs).
+    pub log: Arc<Mutex<Vec<String>>>,
+    data: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// Kills the process at once (SIGKILL), keeping the data directory.
+    pub fn crash(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.data.take().expect("the data directory is kept")
+    }
+
+    /// Asks the process to stop (SIGTERM) and waits for it, keeping the
+    /// data directory.
+    pub fn terminate(mut self) -> (std::process::ExitStatus, tempfile::TempDir) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success(), "kill -TERM {pid}");
+        let status = self.child.wait().unwrap();
+        (
+            status,
+            self.data.take().expect("the data directory is kept"),
+        )
+    }
+
+    /// The server's data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data
+            .as_ref()
+            .expect("the data directory is kept")
+            .path()
+    }
+
+    /// The log lines printed so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn sha256(text: &str) -> String {
+    conform::server::hash_token(text)
+}
+
+/// Starts the real binary on a port of the kernel's choosing. `config`
+/// (TOML) is written first when given; otherwise the data directory is fresh.
+pub fn start(config: Option<String>) -> Server {
+    start_in(tempfile::tempdir().unwrap(), config)
+}
+
+/// Starts the server on a data directory (kept, for a restart).
+pub fn start_in(data: tempfile::TempDir, config: Option<String>) -> Server {
+    if let Some(config) = config {
+        copy_dir(
+            &root().join("standards/sample-regional"),
+            &data.path().join("packs/sample-regional/1.0.0"),
+        );
+        copy_dir(&plugins_dir(), &data.path().join("plugins"));
+        std::fs::write(data.path().join("conform.toml"), config).unwrap();
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_conform"))
+        .current_dir(root())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data.path())
+        .arg("--seed-plugins")
+        .arg(plugins_dir())
+        .env_remove("CONFORM_DATA")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut stderr = Vec::new();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("the server prints where it listens")
+            .unwrap();
+        stderr.push(line.clone());
+        if let Some(addr) = line.strip_prefix("conform: listening on ") {
+            break addr.to_string();
+        }
+    };
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    Server {
+        child,
+        base,
+        stderr,
+        log,
+        data: Some(data),
+    }
+}
+
+/// Opens `POST /v1/convert?plugin=…` with a chunked body, as the uploader;
+/// the caller writes the chunks and reads the response.
+pub fn chunked_upload(server: &Server, plugin: &str, read_timeout_secs: u64) -> TcpStream {
+    let addr = server.base.trim_start_matches("http://");
+    let mut socket = TcpStream::connect(addr).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(read_timeout_secs)))
+        .unwrap();
+    let head = format!(
+        "POST /v1/convert?plugin={plugin} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {UPLOADER}\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    socket.write_all(head.as_bytes()).unwrap();
+    socket
+}
+
+/// The admin token a fresh server printed.
+pub fn admin_token(server: &Server) -> String {
+    server
+        .stderr
+        .iter()
+        .find_map(|l| l.split("admin token (shown once, stored hashed): ").nth(1))
+        .expect("a fresh server prints its admin token")
+        .to_string()
+}
+
+pub fn configured(extra: &str) -> Server {
+    start(Some(format!(
+        "[[tokens]]\nname = \"uploads\"\nsha256 = \"{}\"\nroles = [\"uploader\"]\n\n[[tokens]]\nname = \"provider\"\nsha256 = \"{}\"\nroles = [\"provider\"]\n{extra}",
+        sha256(UPLOADER),
+        sha256(PROVIDER)
+    )))
+}
+
+/// Like [`configured`], with the hostile test plugin installed too.
+pub fn configured_with_hostile(extra: &str) -> Server {
+    let data = tempfile::tempdir().unwrap();
+    copy_dir(&test_plugins_dir(), &data.path().join("plugins"));
+    start_in(
+        data,
+        Some(format!(
+            "[[tokens]]\nname = \"uploads\"\nsha256 = \"{}\"\nroles = [\"uploader\"]\n{extra}",
+            sha256(UPLOADER)
+        )),
+    )
+}
+
+/// Rows for the hostile plugin, one per action.
+pub fn hostile_rows(actions: &[&str]) -> Vec<u8> {
+    actions
+        .iter()
+        .map(|a| format!("{{\"action\":\"{a}\"}}\n"))
+        .collect::<String>()
+        .into_bytes()
+}
+
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+pub fn post(server: &Server, path: &str, token: Option<&str>, body: &[u8]) -> (u16, String) {
+    let mut request = agent().post(format!("{}{path}", server.base));
+    if let Some(token) = token {
+        request = request.header("Authorization", format!("Bearer {token}"));
+    }
+    let response = request.send(body).unwrap();
+    let status = response.status().as_u16();
+    (status, response.into_body().read_to_string().unwrap())
+}
+
+pub fn error_code(body: &str) -> String {
+    let v: Value =
+        serde_json::from_str(body).unwrap_or_else(|_| panic!("a JSON error body, got {body:?}"));
+    assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    v["code"].as_str().unwrap().to_string()
+}
+
+pub fn get(server: &Server, path: &str, token: &str) -> (u16, String) {
+    let response = agent()
+        .get(format!("{}{path}", server.base))
+        .header("Authorization", format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    let status = response.status().as_u16();
+    (
+        status,
+        response
+            .into_body()
+            .with_config()
+            .limit(1 << 30)
+            .read_to_string()
+            .unwrap(),
+    )
+}
+
+pub fn wait_for(server: &Server, id: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let (status, text) = get(server, &format!("/v1/jobs/{id}"), token);
+        assert_eq!(status, 200, "{text}");
+        let job: Value = serde_json::from_str(&text).unwrap();
+        if done(&job) {
+            return job;
+        }
+        assert!(std::time::Instant::now() < deadline, "job stuck: {job}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A multipart/form-data body of `(name, file name, bytes)` parts, and its
+/// content type.
+pub fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "conform-test-boundary-7d1f";
+    let mut body = Vec::new();
+    for (name, file_name, bytes) in parts {
+        write!(
+            body,
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\""
+        )
+        .unwrap();
+        if let Some(file_name) = file_name {
+            write!(body, "; filename=\"{file_name}\"").unwrap();
+        }
+        body.extend_from_slice(b"\r\nContent-Type: application/octet-stream\r\n\r\n");
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    write!(body, "--{boundary}--\r\n").unwrap();
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// POSTs a body with a content type, as `token`.
+pub fn post_typed(
+    server: &Server,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    body: &[u8],
+) -> (u16, String) {
+    let response = agent()
+        .post(format!("{}{path}", server.base))
+        .header("Authorization", format!("Bearer {token}"))
+        .header("Content-Type", content_type)
+        .send(body)
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.into_body().read_to_string().unwrap())
+}
