@@ -73,6 +73,18 @@ fn a_file_over_the_row_limit_stops_there_and_keeps_the_rows_before() {
         (Some("rows-limit"), Some(5)),
         "{summary}"
     );
+    // Both stops are counted.
+    let metrics = agent()
+        .get(format!("{}/metrics", server.base))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        metrics.contains("conform_limit_hits_total{code=\"rows-limit\"} 2"),
+        "{metrics}"
+    );
 }
 
 #[test]

@@ -5,8 +5,6 @@
 
 mod support;
 
-use std::io::Write;
-
 use serde_json::Value;
 use support::server::*;
 use support::*;
@@ -195,59 +193,6 @@ fn a_plugin_failing_a_check_is_refused_naming_the_check() {
 /// Entries in a folder of the server's data directory (0 if it is missing).
 fn server_data_entries(server: &Server, sub: &str) -> usize {
     std::fs::read_dir(server.data_dir().join(sub)).map_or(0, |d| d.count())
-}
-
-/// The sample pack as a tar.gz, with `edit` applied to (relative path, text).
-fn pack_archive(edit: impl Fn(&str, String) -> String) -> Vec<u8> {
-    let source = root().join("standards/sample-regional");
-    let mut tar = tar::Builder::new(Vec::new());
-    for sub in ["", "schemas", "rules"] {
-        let mut names: Vec<_> = std::fs::read_dir(source.join(sub))
-            .unwrap()
-            .map(|e| e.unwrap())
-            .filter(|e| e.file_type().unwrap().is_file())
-            .map(|e| e.file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        for name in names {
-            let relative = if sub.is_empty() {
-                name.clone()
-            } else {
-                format!("{sub}/{name}")
-            };
-            let text = std::fs::read_to_string(source.join(&relative)).unwrap();
-            let data = edit(&relative, text).into_bytes();
-            let mut header = tar::Header::new_gnu();
-            header.set_size(data.len() as u64);
-            header.set_mode(0o644);
-            header.set_cksum();
-            tar.append_data(
-                &mut header,
-                format!("sample-regional/{relative}"),
-                &data[..],
-            )
-            .unwrap();
-        }
-    }
-    gzip(&tar.into_inner().unwrap())
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(bytes).unwrap();
-    gz.finish().unwrap()
-}
-
-/// A version of the sample pack with another rounding of parts' lengths.
-fn pack_version(version: &str, length_decimals: u32) -> Vec<u8> {
-    pack_archive(|path, text| match path {
-        "pack.toml" => text.replace("version = \"1.0.0\"", &format!("version = \"{version}\"")),
-        "rules/units.toml" => text.replace(
-            "length_mm = { unit = \"mm\", decimals = 2 }",
-            &format!("length_mm = {{ unit = \"mm\", decimals = {length_decimals} }}"),
-        ),
-        _ => text,
-    })
 }
 
 fn publish_pack(server: &Server, token: &str, archive: &[u8]) -> (u16, Value) {

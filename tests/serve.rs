@@ -127,6 +127,17 @@ fn a_body_over_the_limit_is_refused_with_413() {
         &small,
     );
     assert_eq!(status, 200);
+    let metrics = agent()
+        .get(format!("{}/metrics", server.base))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        metrics.contains("conform_limit_hits_total{code=\"body-too-large\"} 1"),
+        "{metrics}"
+    );
 }
 
 /// Records come back while the body is still being sent.
@@ -348,6 +359,28 @@ fn metrics_count_rows_per_plugin() {
 fn the_readme_curl_examples_work_as_written() {
     let server = start(None);
     let token = admin_token(&server);
+    // The files the examples name: the fixtures, a plugin and a pack to publish.
+    let work = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(root().join("tests"), work.path().join("tests")).unwrap();
+    let built = plugins_dir().join("jinggong-parts");
+    let manifest = std::fs::read_to_string(built.join("plugin.toml")).unwrap();
+    std::fs::write(
+        work.path().join("plugin.toml"),
+        manifest
+            .replace("name = \"jinggong-parts\"", "name = \"my-plugin\"")
+            .replace(
+                "file = \"jinggong-parts.wasm\"",
+                "file = \"my-plugin.wasm\"",
+            ),
+    )
+    .unwrap();
+    std::fs::copy(
+        built.join("jinggong-parts.wasm"),
+        work.path().join("my-plugin.wasm"),
+    )
+    .unwrap();
+    std::fs::write(work.path().join("my-pack.tar.gz"), pack_version("1.1.0", 1)).unwrap();
+
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let section = readme
         .split("## The HTTP API")
@@ -371,7 +404,7 @@ fn the_readme_curl_examples_work_as_written() {
             }
         }
     }
-    assert!(commands.len() >= 6, "{commands:?}");
+    assert!(commands.len() >= 10, "{commands:?}");
     let mut job_id = String::new();
     for command in commands {
         let command = command
@@ -383,7 +416,7 @@ fn the_readme_curl_examples_work_as_written() {
         let output = Command::new("sh")
             .arg("-c")
             .arg(&command)
-            .current_dir(root())
+            .current_dir(work.path())
             .env("TOKEN", &token)
             .output()
             .unwrap();
@@ -394,12 +427,22 @@ fn the_readme_curl_examples_work_as_written() {
         );
         let out = text(&output.stdout);
         assert!(!out.trim().is_empty(), "{command} printed nothing");
+        if command.contains("format=csv") {
+            assert!(
+                out.lines().next().unwrap().contains("record.part_no"),
+                "{command}: {out}"
+            );
+            continue;
+        }
         let first: Value = serde_json::from_str(out.lines().next().unwrap())
             .unwrap_or_else(|_| panic!("{command}: {out}"));
         let api_error = first.get("code").is_some() && first.get("line").is_none();
         assert!(!api_error, "{command} answered an error: {out}");
         if command.contains("/v1/jobs?plugin=") {
             job_id = first["id"].as_str().unwrap().to_string();
+        }
+        if command.ends_with("/v1/packs") && !command.contains("--data-binary") {
+            assert_eq!(first["packs"].as_array().unwrap().len(), 2, "{out}");
         }
     }
 }

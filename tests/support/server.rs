@@ -275,3 +275,56 @@ pub fn post_typed(
     let status = response.status().as_u16();
     (status, response.into_body().read_to_string().unwrap())
 }
+
+/// The sample pack as a tar.gz, with `edit` applied to (relative path, text).
+pub fn pack_archive(edit: impl Fn(&str, String) -> String) -> Vec<u8> {
+    let source = root().join("standards/sample-regional");
+    let mut tar = tar::Builder::new(Vec::new());
+    for sub in ["", "schemas", "rules"] {
+        let mut names: Vec<_> = std::fs::read_dir(source.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().unwrap().is_file())
+            .map(|e| e.file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        for name in names {
+            let relative = if sub.is_empty() {
+                name.clone()
+            } else {
+                format!("{sub}/{name}")
+            };
+            let text = std::fs::read_to_string(source.join(&relative)).unwrap();
+            let data = edit(&relative, text).into_bytes();
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            tar.append_data(
+                &mut header,
+                format!("sample-regional/{relative}"),
+                &data[..],
+            )
+            .unwrap();
+        }
+    }
+    gzip(&tar.into_inner().unwrap())
+}
+
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+/// A version of the sample pack with another rounding of parts' lengths.
+pub fn pack_version(version: &str, length_decimals: u32) -> Vec<u8> {
+    pack_archive(|path, text| match path {
+        "pack.toml" => text.replace("version = \"1.0.0\"", &format!("version = \"{version}\"")),
+        "rules/units.toml" => text.replace(
+            "length_mm = { unit = \"mm\", decimals = 2 }",
+            &format!("length_mm = {{ unit = \"mm\", decimals = {length_decimals} }}"),
+        ),
+        _ => text,
+    })
+}

@@ -10,6 +10,8 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use conform_model::{FileSummary, Rejection};
 
+#[cfg(doc)]
+use super::error::ApiError;
 use super::state::AppState;
 use crate::sink::Sink;
 
@@ -29,11 +31,36 @@ struct Counters {
     jobs: BTreeMap<&'static str, u64>,
     job_seconds_sum: f64,
     job_seconds_count: u64,
+    /// limit code → times hit
+    limit_hits: BTreeMap<String, u64>,
 }
 
+/// The error codes that mean a limit of the server was hit.
+pub const LIMIT_CODES: [&str; 7] = [
+    "body-too-large",
+    "too-many-conversions",
+    "too-many-jobs",
+    "upload-too-slow",
+    "rows-limit",
+    "time-limit",
+    "archive-too-large",
+];
+
 impl Metrics {
-    /// Counts a converted file's rows and the plugin faults seen in it.
+    /// Counts a limit hit, if `code` is one of [`LIMIT_CODES`].
+    pub fn record_limit(&self, code: &str) {
+        if LIMIT_CODES.contains(&code) {
+            let mut c = self.inner.lock().expect("not poisoned");
+            *c.limit_hits.entry(code.to_string()).or_default() += 1;
+        }
+    }
+
+    /// Counts a converted file's rows, the plugin faults seen in it and the
+    /// limit that stopped it, if one did.
     pub fn record_file(&self, summary: &FileSummary, faults: &BTreeMap<String, u64>) {
+        if let Some(code) = &summary.error_code {
+            self.record_limit(code);
+        }
         let mut c = self.inner.lock().expect("not poisoned");
         *c.rows
             .entry((summary.plugin.clone(), "converted"))
@@ -99,6 +126,14 @@ impl Metrics {
             "conform_job_duration_seconds_count {}",
             c.job_seconds_count
         );
+        let _ = writeln!(
+            out,
+            "# HELP conform_limit_hits_total Requests, conversions and jobs stopped by a limit, by error code."
+        );
+        let _ = writeln!(out, "# TYPE conform_limit_hits_total counter");
+        for (code, n) in &c.limit_hits {
+            let _ = writeln!(out, "conform_limit_hits_total{{code=\"{code}\"}} {n}");
+        }
         out
     }
 }
@@ -125,6 +160,24 @@ impl Sink for FaultCounter<'_> {
         self.inner.flush()
     }
 }
+
+/// Counts the limit errors the API answers with (see [`ApiError`]'s
+/// response extension).
+pub(crate) async fn count_limit_hits(
+    State(state): State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let response = next.run(request).await;
+    if let Some(ErrorCode(code)) = response.extensions().get::<ErrorCode>() {
+        state.metrics.record_limit(code);
+    }
+    response
+}
+
+/// The `code` of an error response, for middleware.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorCode(pub String);
 
 /// `GET /metrics`.
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String)))]

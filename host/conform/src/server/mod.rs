@@ -90,6 +90,10 @@ pub fn app(state: Arc<AppState>) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::x_request_id()),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count_limit_hits,
+        ))
         .with_state(state)
 }
 
