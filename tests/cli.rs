@@ -307,3 +307,36 @@ fn a_plugin_looping_on_every_row_costs_a_bounded_time_per_batch() {
         started.elapsed()
     );
 }
+
+#[test]
+fn an_unclosed_quote_is_reported_on_its_line_with_the_lines_it_swallowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = std::fs::read(sample("eastroute-waybills.csv")).unwrap();
+    let (text, _, _) = encoding_rs::GBK.decode(&sample);
+    let mut lines: Vec<String> = text.lines().take(5).map(str::to_string).collect();
+    // Line 3 opens a quote in its first field and never closes it.
+    lines[2] = format!("\"{}", lines[2]);
+    let joined = lines.join("\r\n") + "\r\n";
+    let (bytes, _, _) = encoding_rs::GBK.encode(&joined);
+    let input = dir.path().join("eastroute-waybills.csv");
+    std::fs::write(&input, &bytes).unwrap();
+    let output = conform()
+        .args(["convert", "--summary", "json", "--output-dir"])
+        .arg(dir.path().join("out"))
+        .arg(&input)
+        .output()
+        .unwrap();
+    expect_exit(&output, 0);
+    let errors =
+        std::fs::read_to_string(dir.path().join("out/eastroute-waybills.csv.errors.ndjson"))
+            .unwrap();
+    let errors = ndjson(&errors);
+    assert_eq!(codes_by_line(&errors), [(3, "csv-syntax".to_string())]);
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(message.contains("lines 3 to 5"), "{message}");
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        (summary["converted"].as_u64(), summary["rejected"].as_u64()),
+        (Some(1), Some(1))
+    );
+}

@@ -342,3 +342,35 @@ fn each_request_is_logged_with_its_status_and_a_request_id() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn the_server_caps_what_a_plugin_manifest_asks_for() {
+    // The hostile plugin's manifest asks for 300 ms per call and 16 MiB.
+    let server = configured_with_hostile("[plugin_limits]\nbatch_millis = 100\nmemory_mib = 8\n");
+    let (status, text) = get(&server, "/v1/plugins/hostile", UPLOADER);
+    assert_eq!(status, 200, "{text}");
+    let plugin: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(plugin["limits"]["batch_millis"], 100, "{plugin}");
+    assert_eq!(plugin["limits"]["memory_mib"], 8, "{plugin}");
+    // A limit the manifest sets lower than the cap stays as it is.
+    assert_eq!(plugin["limits"]["records_per_input"], 4, "{plugin}");
+
+    let (status, text) = post(
+        &server,
+        "/v1/convert?plugin=hostile",
+        Some(UPLOADER),
+        &hostile_rows(&["ok", "loop", "ok"]),
+    );
+    assert_eq!(status, 200);
+    let lines = ndjson(&text);
+    let rejection = lines
+        .iter()
+        .find_map(|l| l.get("rejection"))
+        .expect("the looping row is rejected");
+    assert_eq!(rejection["code"], "plugin-timeout");
+    assert!(
+        rejection["message"].as_str().unwrap().contains("100 ms"),
+        "{rejection}"
+    );
+    assert_eq!(lines.last().unwrap()["summary"]["converted"], 2);
+}

@@ -105,6 +105,7 @@ pub struct Entry {
 pub struct Registry {
     dir: PathBuf,
     entries: Vec<Entry>,
+    cap: PluginLimits,
 }
 
 impl Registry {
@@ -123,6 +124,7 @@ impl Registry {
         let mut registry = Registry {
             dir,
             entries: Vec::new(),
+            cap: HOST_MAX_LIMITS,
         };
         for folder in folders {
             let entry = Registry::read_entry(&folder)?;
@@ -174,6 +176,18 @@ impl Registry {
         }
         self.entries.push(entry);
         Ok(())
+    }
+
+    /// Caps every plugin's limits at `cap` (itself capped at
+    /// [`HOST_MAX_LIMITS`]) from here on.
+    pub fn cap_limits(mut self, cap: PluginLimits) -> Registry {
+        self.cap = cap.capped_by(HOST_MAX_LIMITS);
+        self
+    }
+
+    /// The limits a plugin runs with: its manifest's, capped.
+    pub fn limits_of(&self, entry: &Entry) -> PluginLimits {
+        entry.manifest.limits.capped_by(self.cap)
     }
 
     /// The folder the registry reads.
@@ -265,7 +279,7 @@ impl Registry {
             &manifest.name,
             &wasm,
             &manifest.component.sha256,
-            manifest.limits.capped_by(HOST_MAX_LIMITS),
+            self.limits_of(entry),
             manifest.target.record_types.clone(),
         )?)
     }

@@ -37,7 +37,7 @@ impl CsvRows {
             .flexible(true)
             .has_headers(false)
             .from_reader({
-                let mut text = LineIndex::new(text);
+                let mut text = LineIndex::new(text).count_quotes(options.quote as u8);
                 text.allow(read_budget(&limits));
                 text
             });
@@ -96,6 +96,21 @@ impl CsvRows {
         let offset = self.record.position().map_or(0, |p| p.byte());
         let line = self.reader.get_mut().line_at(offset + 1);
         let header = self.header.as_ref().expect("header is read first");
+        let text = self.reader.get_ref();
+        // A row that ran to the end of the file with an odd number of
+        // quotes opened a quote it never closed: the rest of the file was
+        // read into it. Say so, with the lines, rather than a field count.
+        if text.ended() && text.quotes_since_line_start() % 2 == 1 && text.last_line() > line {
+            let last = text.last_line();
+            return Decoded::Rejected(RowError {
+                ordinal,
+                line,
+                code: codes::CSV_SYNTAX,
+                message: format!(
+                    "a quote opened on line {line} is never closed, so lines {line} to {last} (the rest of the file) were read as one row; close the quote, or double a quote meant inside a field"
+                ),
+            });
+        }
         if self.record.len() != header.len() {
             return Decoded::Rejected(RowError {
                 ordinal,
@@ -243,6 +258,39 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(&out[2], Decoded::Rejected(e) if e.line == 4));
+    }
+
+    #[test]
+    fn an_unclosed_quote_names_the_line_it_opened_and_the_lines_it_swallowed() {
+        // The quote opened on line 3 runs to the end; a last row whose quoted
+        // field legitimately spans lines is not mistaken for one.
+        for (text, last_line) in [
+            ("a,b\n1,2\n3,\"x\n5,6\n7,8\n", 5),
+            ("a,b\n1,2\n3,\"x\n5,6\n7,8", 5),
+            ("a,b\n1,2\n\"3,x\n5,6\n", 4),
+        ] {
+            let out = rows(text);
+            assert_eq!(out.len(), 2, "{text:?}");
+            record(&out[0]);
+            match &out[1] {
+                Decoded::Rejected(e) => {
+                    assert_eq!(
+                        (e.ordinal, e.line, e.code),
+                        (2, 3, codes::CSV_SYNTAX),
+                        "{text:?}"
+                    );
+                    assert!(
+                        e.message.contains(&format!("lines 3 to {last_line}")),
+                        "{text:?}: {}",
+                        e.message
+                    );
+                }
+                other => panic!("{text:?}: {other:?}"),
+            }
+        }
+        let fine = rows("a,b\n1,2\n3,\"x\ny \"\"z\"\"\"\n");
+        let (_, line, value) = record(&fine[1]);
+        assert_eq!((line, value["b"].as_str()), (3, Some("x\ny \"z\"")));
     }
 
     #[test]

@@ -34,10 +34,20 @@ impl RecordTooLarge {
 pub(crate) struct LineIndex<R> {
     inner: R,
     read: u64,
-    newlines: VecDeque<u64>,
+    /// Offsets of newlines not yet passed, each with the count of quote
+    /// bytes read up to and including it.
+    newlines: VecDeque<(u64, u64)>,
     passed: u64,
     /// Reading past this offset fails: no record may grow without bound.
     limit: Option<u64>,
+    /// The quote byte counted, if any.
+    quote: Option<u8>,
+    quotes: u64,
+    quotes_passed: u64,
+    /// The inner reader said end of input.
+    ended: bool,
+    /// The last byte read.
+    last_byte: Option<u8>,
 }
 
 impl<R: Read> LineIndex<R> {
@@ -48,7 +58,37 @@ impl<R: Read> LineIndex<R> {
             newlines: VecDeque::new(),
             passed: 0,
             limit: None,
+            quote: None,
+            quotes: 0,
+            quotes_passed: 0,
+            ended: false,
+            last_byte: None,
         }
+    }
+
+    /// Counts `quote` bytes as they are read (see [`LineIndex::quotes_since_line_start`]).
+    pub(crate) fn count_quotes(mut self, quote: u8) -> Self {
+        self.quote = Some(quote);
+        self
+    }
+
+    /// Quote bytes read since the start of the line last asked for with
+    /// [`LineIndex::line_at`]: odd after a record that ran to the end of the
+    /// input means an opening quote was never closed.
+    pub(crate) fn quotes_since_line_start(&self) -> u64 {
+        self.quotes - self.quotes_passed
+    }
+
+    /// Whether the inner reader has reported the end of its input.
+    pub(crate) fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// The 1-based number of the last line read so far (a final newline
+    /// ends its line; it does not start another).
+    pub(crate) fn last_line(&self) -> u64 {
+        let after = u64::from(self.last_byte != Some(b'\n'));
+        (self.passed + self.newlines.len() as u64 + after).max(1)
     }
 
     /// Allows `bytes` more to be read from here; reading further fails with
@@ -60,9 +100,10 @@ impl<R: Read> LineIndex<R> {
 
     /// The 1-based line of the byte at `offset`.
     pub(crate) fn line_at(&mut self, offset: u64) -> u64 {
-        while self.newlines.front().is_some_and(|&n| n < offset) {
+        while let Some(&(_, quotes)) = self.newlines.front().filter(|(n, _)| *n < offset) {
             self.newlines.pop_front();
             self.passed += 1;
+            self.quotes_passed = quotes;
         }
         self.passed + 1
     }
@@ -88,8 +129,17 @@ impl<R: Read> Read for LineIndex<R> {
             None => buf,
         };
         let n = self.inner.read(buf)?;
-        for (i, _) in buf[..n].iter().enumerate().filter(|(_, &b)| b == b'\n') {
-            self.newlines.push_back(self.read + i as u64);
+        self.ended |= n == 0 && !buf.is_empty();
+        if n > 0 {
+            self.last_byte = Some(buf[n - 1]);
+        }
+        let quote = self.quote;
+        for (i, &b) in buf[..n].iter().enumerate() {
+            if Some(b) == quote {
+                self.quotes += 1;
+            } else if b == b'\n' {
+                self.newlines.push_back((self.read + i as u64, self.quotes));
+            }
         }
         self.read += n as u64;
         Ok(n)

@@ -269,6 +269,8 @@ mod tests {
             "wasi:filesystem/preopens@0.2.0",
             "wasi:sockets/tcp@0.2.0",
             "wasi:cli/environment@0.2.0",
+            "wasi:clocks/wall-clock@0.2.0",
+            "wasi:random/random@0.2.0",
         ] {
             let wasm =
                 wat::parse_str(format!("(component (import \"{import}\" (instance)))")).unwrap();

@@ -43,7 +43,7 @@ fn plugin_json(catalog: &Catalog, entry: &Entry) -> serde_json::Value {
         "description": m.description, "files": m.input.files, "pack": m.target.pack,
         "pack_versions": m.target.versions.to_string(), "runs_against": runs_against,
         "record_types": m.target.record_types, "sha256": m.component.sha256,
-        "limits": m.limits.capped_by(crate::registry::HOST_MAX_LIMITS),
+        "limits": catalog.plugins.limits_of(entry),
     })
 }
 

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use conform_model::PluginLimits;
 use serde::{Deserialize, Serialize};
 
 /// What a token may do.
@@ -92,6 +93,40 @@ impl Default for ServerLimits {
     }
 }
 
+/// Caps on what any plugin's manifest may ask for (`[plugin_limits]`); an
+/// unset cap is the host's maximum ([`crate::registry::HOST_MAX_LIMITS`]),
+/// and no cap can exceed it.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginCaps {
+    /// Linear memory of one instance, in MiB (host maximum 512).
+    pub memory_mib: Option<u32>,
+    /// Wall time of one plugin call, in milliseconds (host maximum 30 000).
+    pub batch_millis: Option<u32>,
+    /// Bytes of output per input row (host maximum 1 MiB).
+    pub output_bytes_per_record: Option<u32>,
+    /// Records per input row (host maximum 1000).
+    pub records_per_input: Option<u32>,
+}
+
+impl PluginCaps {
+    /// The caps as limits, each at most the host's maximum.
+    pub fn limits(&self) -> PluginLimits {
+        let host = crate::registry::HOST_MAX_LIMITS;
+        PluginLimits {
+            memory_mib: self.memory_mib.unwrap_or(host.memory_mib),
+            batch_millis: self.batch_millis.unwrap_or(host.batch_millis),
+            output_bytes_per_record: self
+                .output_bytes_per_record
+                .unwrap_or(host.output_bytes_per_record),
+            records_per_input: self.records_per_input.unwrap_or(host.records_per_input),
+        }
+        .capped_by(host)
+    }
+}
+
 /// The configuration file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -112,6 +147,9 @@ pub struct ServerConfig {
     /// Limits.
     #[serde(default)]
     pub limits: ServerLimits,
+    /// Caps on plugins' own limits.
+    #[serde(default)]
+    pub plugin_limits: PluginCaps,
 }
 
 fn default_listen() -> SocketAddr {
@@ -149,6 +187,7 @@ impl ServerConfig {
                 roles: vec![Role::Admin],
             }],
             limits: ServerLimits::default(),
+            plugin_limits: PluginCaps::default(),
         }
     }
 }

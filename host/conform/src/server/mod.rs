@@ -34,7 +34,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 pub use auth::{hash_token, new_token, Caller};
-pub use config::{Role, ServerConfig, TokenConfig};
+pub use config::{PluginCaps, Role, ServerConfig, TokenConfig};
 pub use state::AppState;
 
 /// The router of the API.

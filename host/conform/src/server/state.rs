@@ -58,7 +58,7 @@ impl AppState {
         let packs = PackStore::open(data_dir.join(&config.packs))?;
         let plugins_dir = data_dir.join(&config.plugins);
         std::fs::create_dir_all(&plugins_dir)?;
-        let plugins = Registry::open(&plugins_dir)?;
+        let plugins = Registry::open(&plugins_dir)?.cap_limits(config.plugin_limits.limits());
         let sandbox = Sandbox::new(SandboxConfig {
             cache_dir: Some(data_dir.join("cache")),
             pooling: false,
