@@ -133,12 +133,21 @@ impl<R: Read> Read for LineIndex<R> {
         if n > 0 {
             self.last_byte = Some(buf[n - 1]);
         }
-        let quote = self.quote;
-        for (i, &b) in buf[..n].iter().enumerate() {
-            if Some(b) == quote {
-                self.quotes += 1;
-            } else if b == b'\n' {
-                self.newlines.push_back((self.read + i as u64, self.quotes));
+        let read = &buf[..n];
+        match self.quote {
+            Some(quote) => {
+                for i in memchr::memchr2_iter(b'\n', quote, read) {
+                    if read[i] == quote {
+                        self.quotes += 1;
+                    } else {
+                        self.newlines.push_back((self.read + i as u64, self.quotes));
+                    }
+                }
+            }
+            None => {
+                for i in memchr::memchr_iter(b'\n', read) {
+                    self.newlines.push_back((self.read + i as u64, 0));
+                }
             }
         }
         self.read += n as u64;
