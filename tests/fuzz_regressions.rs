@@ -6,7 +6,17 @@
 #[path = "fuzz/src/lib.rs"]
 mod fuzz_checks;
 
-mod support;
+use std::path::PathBuf;
+
+/// The repository root.
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A sample export shipped as a fixture.
+fn sample(name: &str) -> PathBuf {
+    root().join("tests/fixtures/samples").join(name)
+}
 
 type Check = fn(&[u8]);
 
@@ -21,7 +31,7 @@ const TARGETS: [(&str, Check); 6] = [
 
 #[test]
 fn every_saved_input_passes_its_target_checks() {
-    let dir = support::root().join("tests/fuzz/regressions");
+    let dir = root().join("tests/fuzz/regressions");
     let mut replayed = 0;
     for (target, check) in TARGETS {
         let Ok(entries) = std::fs::read_dir(dir.join(target)) else {
@@ -52,13 +62,12 @@ fn the_checks_pass_on_the_sample_exports() {
         "eastroute-waybills.csv",
     ] {
         let mut data = vec![1u8]; // GB18030 or UTF-8 alike decode as text here
-        data.extend(std::fs::read(support::sample(name)).unwrap());
+        data.extend(std::fs::read(sample(name)).unwrap());
         fuzz_checks::csv(&data);
     }
     let mut data = vec![0u8];
-    data.extend(std::fs::read(support::sample("swift-express.ndjson")).unwrap());
+    data.extend(std::fs::read(sample("swift-express.ndjson")).unwrap());
     fuzz_checks::ndjson(&data);
-    let manifest =
-        std::fs::read(support::root().join("standards/sample-regional/pack.toml")).unwrap();
+    let manifest = std::fs::read(root().join("standards/sample-regional/pack.toml")).unwrap();
     fuzz_checks::pack_manifest(&manifest);
 }

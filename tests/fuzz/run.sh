@@ -8,7 +8,7 @@
 # Each target starts from a corpus seeded with the sample exports and
 # manifests (in target/fuzz-corpus/, not committed). A crash is copied into
 # regressions/<target>/; rename it after what it found, fix the bug, and
-# `cargo test --test fuzz_regressions` replays it from then on.
+# `cargo test -p conform-decode --test fuzz_regressions` replays it from then on.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"

@@ -180,6 +180,17 @@ pub fn hostile_rows(actions: &[&str]) -> Vec<u8> {
         .into_bytes()
 }
 
+/// The Prometheus text of `/metrics`.
+pub fn metrics(server: &Server) -> String {
+    agent()
+        .get(format!("{}/metrics", server.base))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap()
+}
+
 pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)

@@ -1,14 +1,12 @@
-//! The HTTP API against a real `conform serve` on 127.0.0.1:0.
-
-mod support;
+//! Conversions and jobs over HTTP against a real `conform serve`.
 
 use std::io::{Read, Write};
 use std::process::Command;
 use std::time::Duration;
 
+use crate::support::server::*;
+use crate::support::*;
 use serde_json::Value;
-use support::server::*;
-use support::*;
 
 #[test]
 fn a_fresh_data_directory_serves_the_samples_on_loopback_with_a_printed_admin_token() {
@@ -127,13 +125,7 @@ fn a_body_over_the_limit_is_refused_with_413() {
         &small,
     );
     assert_eq!(status, 200);
-    let metrics = agent()
-        .get(format!("{}/metrics", server.base))
-        .call()
-        .unwrap()
-        .into_body()
-        .read_to_string()
-        .unwrap();
+    let metrics = metrics(&server);
     assert!(
         metrics.contains("conform_limit_hits_total{code=\"body-too-large\"} 1"),
         "{metrics}"
@@ -346,11 +338,7 @@ fn metrics_count_rows_per_plugin() {
         &body,
     );
     assert_eq!(status, 200);
-    let response = agent()
-        .get(format!("{}/metrics", server.base))
-        .call()
-        .unwrap();
-    let text = response.into_body().read_to_string().unwrap();
+    let text = metrics(&server);
     assert!(
         text.contains("conform_rows_total{plugin=\"eastroute-waybills\",outcome=\"converted\"} 5"),
         "{text}"

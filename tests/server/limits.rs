@@ -2,15 +2,13 @@
 //! answers with a JSON error (or, once a stream has started, a summary that
 //! names it), and the server keeps serving everyone else.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use crate::support::server::*;
+use crate::support::*;
 use serde_json::Value;
-use support::server::*;
-use support::*;
 
 fn submit(server: &Server, plugin: &str, name: &str, body: &[u8]) -> Value {
     let (status, text) = post(
@@ -74,13 +72,7 @@ fn a_file_over_the_row_limit_stops_there_and_keeps_the_rows_before() {
         "{summary}"
     );
     // Both stops are counted.
-    let metrics = agent()
-        .get(format!("{}/metrics", server.base))
-        .call()
-        .unwrap()
-        .into_body()
-        .read_to_string()
-        .unwrap();
+    let metrics = metrics(&server);
     assert!(
         metrics.contains("conform_limit_hits_total{code=\"rows-limit\"} 2"),
         "{metrics}"

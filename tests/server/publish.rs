@@ -3,11 +3,9 @@
 //! versions live side by side and a plugin runs against the newest in its
 //! range.
 
-mod support;
-
+use crate::support::server::*;
+use crate::support::*;
 use serde_json::Value;
-use support::server::*;
-use support::*;
 
 const PUBLISHER: &str = "cf_test_publisher_token";
 
