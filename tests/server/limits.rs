@@ -366,3 +366,45 @@ fn the_server_caps_what_a_plugin_manifest_asks_for() {
     );
     assert_eq!(lines.last().unwrap()["summary"]["converted"], 2);
 }
+
+#[test]
+fn a_client_dribbling_its_request_head_is_disconnected() {
+    let server = configured("[limits]\nheader_read_seconds = 1\n");
+    let addr = server.base.trim_start_matches("http://");
+    let mut socket = TcpStream::connect(addr).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    write!(socket, "GET /healthz HTTP/1.1\r\nHost: {addr}\r\n").unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 1024];
+    let closed = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "still connected after 10 s"
+        );
+        // One more header byte, then see whether the server hung up.
+        if socket.write_all(b"X").is_err() {
+            break true;
+        }
+        match socket.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => break String::from_utf8_lossy(&buf[..n]).contains(" 408 "),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => break true, // reset
+        }
+    };
+    assert!(closed, "the server answers 408 or closes the connection");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // Everyone else is served meanwhile and after.
+    let (status, _) = get(&server, "/v1/plugins", UPLOADER);
+    assert_eq!(status, 200);
+}

@@ -67,6 +67,9 @@ pub struct ServerLimits {
     pub min_upload_bytes_per_second: u64,
     /// Seconds an upload may take before its speed is judged (default 30).
     pub upload_grace_seconds: u64,
+    /// Seconds a client has to send a request's head (default 30); the
+    /// connection is closed after that.
+    pub header_read_seconds: u64,
     /// Largest plugin or pack upload, in bytes (default 64 MiB): 413.
     pub max_publish_bytes: u64,
     /// Largest unpacked size of a pack archive, in bytes (default 256 MiB):
@@ -86,6 +89,7 @@ impl Default for ServerLimits {
             max_job_seconds: 3600,
             min_upload_bytes_per_second: 1024,
             upload_grace_seconds: 30,
+            header_read_seconds: 30,
             max_publish_bytes: 64 << 20,
             max_pack_unpacked_bytes: 256 << 20,
             max_pack_files: 10_000,

@@ -99,13 +99,55 @@ pub fn app(state: Arc<AppState>) -> Router {
 
 /// Serves the API on `listener` until `shutdown` completes; in-flight
 /// requests finish first. Starts the job runner.
+///
+/// The accept loop is hyper's with a timer, so that a client dribbling its
+/// request head (slowloris) is cut off after `limits.header_read_seconds`;
+/// `axum::serve` installs no timer, which leaves hyper's header timeout inert.
 pub async fn run(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+
     jobs::spawn_runner(state.clone());
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let header_timeout = std::time::Duration::from_secs(state.config.limits.header_read_seconds);
+    let service = TowerToHyperService::new(app(state));
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait, do not spin.
+                        tracing::warn!(error = %e, "cannot accept a connection");
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let connection = builder
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service.clone())
+                    .into_owned();
+                let connection = graceful.watch(connection);
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
