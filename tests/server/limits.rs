@@ -58,12 +58,7 @@ fn a_file_over_the_row_limit_stops_there_and_keeps_the_rows_before() {
         "each of the 5 rows is a record or a rejection here"
     );
 
-    let (status, text) = post(
-        &server,
-        "/v1/convert?plugin=jinggong-parts",
-        Some(UPLOADER),
-        &file,
-    );
+    let (status, text) = convert(&server, "jinggong-parts", &file);
     assert_eq!(status, 200);
     let summary = ndjson(&text).pop().unwrap()["summary"].clone();
     assert_eq!(
@@ -99,12 +94,7 @@ fn a_job_over_the_time_limit_stops_with_time_limit_and_a_slow_plugin_is_not_an_e
     assert!(started.elapsed() < Duration::from_secs(30));
 
     // A few slow rows finish well inside the limit.
-    let (status, text) = post(
-        &server,
-        "/v1/convert?plugin=hostile",
-        Some(UPLOADER),
-        &hostile_rows(&["slow"; 4]),
-    );
+    let (status, text) = convert(&server, "hostile", &hostile_rows(&["slow"; 4]));
     assert_eq!(status, 200);
     let summary = ndjson(&text).pop().unwrap()["summary"].clone();
     assert_eq!(
@@ -219,12 +209,7 @@ fn a_client_sending_a_byte_a_second_is_cut_off_and_others_are_served_meanwhile()
         serde_json::json!([])
     );
     let small = std::fs::read(sample("swift-express.ndjson")).unwrap();
-    let (status, _) = post(
-        &server,
-        "/v1/convert?plugin=swift-express",
-        Some(UPLOADER),
-        &small,
-    );
+    let (status, _) = convert(&server, "swift-express", &small);
     assert_eq!(status, 200);
 }
 
@@ -347,12 +332,7 @@ fn the_server_caps_what_a_plugin_manifest_asks_for() {
     // A limit the manifest sets lower than the cap stays as it is.
     assert_eq!(plugin["limits"]["records_per_input"], 4, "{plugin}");
 
-    let (status, text) = post(
-        &server,
-        "/v1/convert?plugin=hostile",
-        Some(UPLOADER),
-        &hostile_rows(&["ok", "loop", "ok"]),
-    );
+    let (status, text) = convert(&server, "hostile", &hostile_rows(&["ok", "loop", "ok"]));
     assert_eq!(status, 200);
     let lines = ndjson(&text);
     let rejection = lines

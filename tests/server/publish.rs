@@ -76,12 +76,7 @@ fn a_published_plugin_is_checked_listed_kept_across_restarts_and_converts() {
     assert_eq!(shown["sha256"], sha256_hex(&component));
 
     let file = std::fs::read(sample("jinggong-parts.csv")).unwrap();
-    let (status, text) = post(
-        &server,
-        "/v1/convert?plugin=jinggong-parts-acme",
-        Some(UPLOADER),
-        &file,
-    );
+    let (status, text) = convert(&server, "jinggong-parts-acme", &file);
     assert_eq!(status, 200, "{text}");
     let summary = ndjson(&text).pop().unwrap()["summary"].clone();
     assert_eq!(
@@ -205,12 +200,7 @@ fn publish_pack(server: &Server, token: &str, archive: &[u8]) -> (u16, Value) {
 /// streaming conversion.
 fn converted_length(server: &Server) -> (f64, String) {
     let file = std::fs::read(sample("jinggong-parts.csv")).unwrap();
-    let (status, text) = post(
-        server,
-        "/v1/convert?plugin=jinggong-parts",
-        Some(UPLOADER),
-        &file,
-    );
+    let (status, text) = convert(server, "jinggong-parts", &file);
     assert_eq!(status, 200, "{text}");
     let lines = ndjson(&text);
     let part = lines

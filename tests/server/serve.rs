@@ -37,12 +37,7 @@ fn a_fresh_data_directory_serves_the_samples_on_loopback_with_a_printed_admin_to
 fn a_file_converts_over_http_with_records_rejections_and_a_summary() {
     let server = configured("");
     let body = std::fs::read(sample("jinggong-parts.csv")).unwrap();
-    let (status, text) = post(
-        &server,
-        "/v1/convert?plugin=jinggong-parts",
-        Some(UPLOADER),
-        &body,
-    );
+    let (status, text) = convert(&server, "jinggong-parts", &body);
     assert_eq!(status, 200, "{text}");
     let lines = ndjson(&text);
     let records = lines
@@ -93,7 +88,7 @@ fn tokens_and_roles_are_enforced_with_json_errors() {
         body,
     );
     assert_eq!((status, error_code(&text).as_str()), (403, "forbidden"));
-    let (status, text) = post(&server, "/v1/convert?plugin=nope", Some(UPLOADER), body);
+    let (status, text) = convert(&server, "nope", body);
     assert_eq!(
         (status, error_code(&text).as_str()),
         (404, "unknown-plugin")
@@ -106,24 +101,14 @@ fn tokens_and_roles_are_enforced_with_json_errors() {
 fn a_body_over_the_limit_is_refused_with_413() {
     let server = configured("[limits]\nmax_body_bytes = 2000\n");
     let body = vec![b'x'; 5000];
-    let (status, text) = post(
-        &server,
-        "/v1/convert?plugin=swift-express",
-        Some(UPLOADER),
-        &body,
-    );
+    let (status, text) = convert(&server, "swift-express", &body);
     assert_eq!(
         (status, error_code(&text).as_str()),
         (413, "body-too-large")
     );
     // The server keeps serving.
     let small = std::fs::read(sample("swift-express.ndjson")).unwrap();
-    let (status, _) = post(
-        &server,
-        "/v1/convert?plugin=swift-express",
-        Some(UPLOADER),
-        &small,
-    );
+    let (status, _) = convert(&server, "swift-express", &small);
     assert_eq!(status, 200);
     let metrics = metrics(&server);
     assert!(
@@ -300,12 +285,7 @@ fn conversions_over_the_per_token_limit_get_429_and_others_go_on() {
     assert!(head.starts_with(b"HTTP/1.1 200"), "{}", text(&head));
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let (status, text) = loop {
-        let (status, text) = post(
-            &server,
-            "/v1/convert?plugin=swift-express",
-            Some(UPLOADER),
-            b"",
-        );
+        let (status, text) = convert(&server, "swift-express", b"");
         if status == 429 || std::time::Instant::now() > deadline {
             break (status, text);
         }
@@ -331,12 +311,7 @@ fn conversions_over_the_per_token_limit_get_429_and_others_go_on() {
 fn metrics_count_rows_per_plugin() {
     let server = configured("");
     let body = std::fs::read(sample("eastroute-waybills.csv")).unwrap();
-    let (status, _) = post(
-        &server,
-        "/v1/convert?plugin=eastroute-waybills",
-        Some(UPLOADER),
-        &body,
-    );
+    let (status, _) = convert(&server, "eastroute-waybills", &body);
     assert_eq!(status, 200);
     let text = metrics(&server);
     assert!(

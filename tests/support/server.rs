@@ -180,6 +180,16 @@ pub fn hostile_rows(actions: &[&str]) -> Vec<u8> {
         .into_bytes()
 }
 
+/// `POST /v1/convert?plugin=…` with `body`, as the uploader.
+pub fn convert(server: &Server, plugin: &str, body: &[u8]) -> (u16, String) {
+    post(
+        server,
+        &format!("/v1/convert?plugin={plugin}"),
+        Some(UPLOADER),
+        body,
+    )
+}
+
 /// The Prometheus text of `/metrics`.
 pub fn metrics(server: &Server) -> String {
     agent()
