@@ -357,3 +357,36 @@ fn a_broken_pack_is_refused_with_every_problem_listed() {
     assert_eq!(server_data_entries(&server, "packs/.staging"), 0);
     assert_eq!(converted_length(&server), (31.75, "1.0.0".into()));
 }
+
+/// Two plugins built from the same component are still two plugins: each
+/// runs with its own name and limits.
+#[test]
+fn plugins_sharing_a_component_keep_their_own_name_and_limits() {
+    let server = server_with_publisher("");
+    let dir = test_plugins_dir().join("hostile");
+    let manifest = std::fs::read_to_string(dir.join("plugin.toml")).unwrap();
+    let component = std::fs::read(dir.join("hostile.wasm")).unwrap();
+    let strict = manifest
+        .replace("name = \"hostile\"", "name = \"hostile-strict\"")
+        .replace("batch_millis = 300", "batch_millis = 100");
+    assert_ne!(strict, manifest);
+    for text in [&manifest, &strict] {
+        let (status, body) = publish_plugin(&server, PROVIDER, text, &component);
+        assert_eq!(status, 201, "{body}");
+    }
+    for (plugin, millis) in [("hostile", 300), ("hostile-strict", 100), ("hostile", 300)] {
+        let (status, text) = convert(&server, plugin, &hostile_rows(&["ok", "loop"]));
+        assert_eq!(status, 200, "{text}");
+        let lines = ndjson(&text);
+        let rejection = lines
+            .iter()
+            .find_map(|l| l.get("rejection"))
+            .expect("the looping row is rejected");
+        let message = rejection["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("plugin `{plugin}`"))
+                && message.contains(&format!("{millis} ms")),
+            "{plugin}: {message}"
+        );
+    }
+}

@@ -631,3 +631,29 @@ fn a_job_sent_as_multipart_downloads_as_csv_too() {
     );
     assert_eq!((status, error_code(&text).as_str()), (400, "bad-multipart"));
 }
+
+#[test]
+fn a_job_name_with_a_folder_is_refused_before_the_upload_is_stored() {
+    let server = configured("");
+    let body = std::fs::read(sample("swift-express.ndjson")).unwrap();
+    let (status, text) = post(
+        &server,
+        "/v1/jobs?plugin=swift-express&name=../x.ndjson",
+        Some(UPLOADER),
+        &body,
+    );
+    assert_eq!((status, error_code(&text).as_str()), (400, "bad-name"));
+    let (content_type, multipart_body) = multipart(&[("file", Some("a\\b.ndjson"), &body)]);
+    let (status, text) = post_typed(
+        &server,
+        "/v1/jobs?plugin=swift-express",
+        UPLOADER,
+        &content_type,
+        &multipart_body,
+    );
+    assert_eq!((status, error_code(&text).as_str()), (400, "bad-name"));
+    let left: Vec<_> = std::fs::read_dir(server.data_dir().join("jobs"))
+        .unwrap()
+        .collect();
+    assert!(left.is_empty(), "nothing is stored: {left:?}");
+}

@@ -62,10 +62,6 @@ impl PackStore {
     /// misplaced pack is an error: the store never half-loads.
     pub fn open(root: impl AsRef<Path>) -> Result<PackStore, PackStoreError> {
         let root = root.as_ref().to_path_buf();
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| PackStoreError::Io { path, source }
-        };
         std::fs::create_dir_all(&root).map_err(io(&root))?;
         let mut store = PackStore {
             root: root.clone(),
@@ -121,10 +117,6 @@ impl PackStore {
         }
         let id_dir = self.root.join(&id);
         let target = id_dir.join(version.to_string());
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| PackStoreError::Io { path, source }
-        };
         std::fs::create_dir_all(&id_dir).map_err(io(&id_dir))?;
         std::fs::rename(checked.dir(), &target).map_err(io(&target))?;
         let pack = Pack::load(&target).map_err(|source| PackStoreError::Broken {
@@ -161,6 +153,12 @@ impl PackStore {
     pub fn ids(&self) -> impl Iterator<Item = &str> {
         self.packs.keys().map(String::as_str)
     }
+}
+
+/// The store error of an I/O failure on `path`.
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PackStoreError {
+    let path = path.to_path_buf();
+    move |source| PackStoreError::Io { path, source }
 }
 
 /// Sub-folders whose names do not start with `.` (staging and the like).

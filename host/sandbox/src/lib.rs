@@ -82,6 +82,24 @@ pub enum SandboxError {
     },
 }
 
+/// Checks that `wasm` is the component a manifest describes (its SHA-256
+/// is `expected_sha256`); returns the digest.
+pub fn verify_digest(
+    plugin: &str,
+    wasm: &[u8],
+    expected_sha256: &str,
+) -> Result<String, SandboxError> {
+    let actual = hex::encode(Sha256::digest(wasm));
+    if actual != expected_sha256 {
+        return Err(SandboxError::DigestMismatch {
+            plugin: plugin.into(),
+            expected: expected_sha256.into(),
+            actual,
+        });
+    }
+    Ok(actual)
+}
+
 /// Settings of the sandbox.
 #[derive(Debug, Clone, Default)]
 pub struct SandboxConfig {
@@ -154,14 +172,7 @@ impl Sandbox {
         limits: PluginLimits,
         declared: Vec<String>,
     ) -> Result<LoadedPlugin, SandboxError> {
-        let actual = hex::encode(Sha256::digest(wasm));
-        if actual != expected_sha256 {
-            return Err(SandboxError::DigestMismatch {
-                plugin: plugin.into(),
-                expected: expected_sha256.into(),
-                actual,
-            });
-        }
+        let actual = verify_digest(plugin, wasm, expected_sha256)?;
         let component = cache::compile(&self.engine, self.cache_dir.as_deref(), &actual, wasm)
             .map_err(|source| SandboxError::Invalid {
                 plugin: plugin.into(),

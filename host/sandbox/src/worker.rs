@@ -140,11 +140,13 @@ impl Worker {
                     .iter()
                     .map(|record| {
                         if timeouts >= MAX_RETRY_TIMEOUTS {
-                            let problem = Fault::Timeout.problem(&self.plugin.name, &limits);
-                            return RowOutcome::Rejected(vec![Problem {
-                                message: format!("{} (it timed out on {MAX_RETRY_TIMEOUTS} other rows of this batch, so the rest of the batch was not tried)", problem.message),
-                                ..problem
-                            }]);
+                            return RowOutcome::Rejected(vec![Problem::host(
+                                codes::PLUGIN_TIMEOUT,
+                                format!(
+                                    "plugin `{}` timed out ({} ms each) on {MAX_RETRY_TIMEOUTS} other rows of this batch, so the rest of the batch was not tried",
+                                    self.plugin.name, limits.batch_millis
+                                ),
+                            )]);
                         }
                         match self.call(std::slice::from_ref(record)) {
                             Ok(mut one) => one.pop().expect("one outcome per record"),

@@ -7,11 +7,11 @@
 //! checked, and all its problems are listed if it is refused. Versions are
 //! immutable: publishing an existing version answers 409.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::multipart::MultipartRejection;
+use axum::extract::multipart::{MultipartError, MultipartRejection};
 use axum::extract::{Multipart, Path as UrlPath, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
@@ -20,12 +20,12 @@ use conform_pack::Pack;
 use conform_sandbox::SandboxError;
 use futures_util::StreamExt;
 use semver::Version;
-use sha2::{Digest, Sha256};
 
 use super::archive::{self, ArchiveError, UnpackLimits};
 use super::auth::Caller;
 use super::config::Role;
 use super::error::ApiError;
+use super::scratch::{random_hex, ScratchFolder};
 use super::state::{pack_for, AppState, Catalog};
 use crate::packs::PackStoreError;
 use crate::registry::{Entry, RegistryError};
@@ -135,22 +135,6 @@ pub(crate) async fn get_pack(
     Ok(Json(pack_json(pack)))
 }
 
-fn random_name() -> Result<String, ApiError> {
-    let mut bytes = [0u8; 12];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| ApiError::internal("no randomness for a folder name", &e))?;
-    Ok(hex::encode(bytes))
-}
-
-/// A staging folder removed when dropped, unless it was moved into place.
-struct Staging(PathBuf);
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn multipart_error(e: impl std::fmt::Display, status: StatusCode) -> ApiError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
@@ -189,29 +173,12 @@ pub(crate) async fn publish_plugin(
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     caller.require(Role::Provider)?;
     let mut multipart = multipart.map_err(|e| multipart_error(e.body_text(), e.status()))?;
+    let field_error = |e: MultipartError| multipart_error(e.body_text(), e.status());
     let (mut manifest, mut component) = (None, None);
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| multipart_error(e.body_text(), e.status()))?
-    {
+    while let Some(field) = multipart.next_field().await.map_err(field_error)? {
         match field.name() {
-            Some("manifest") => {
-                manifest = Some(
-                    field
-                        .text()
-                        .await
-                        .map_err(|e| multipart_error(e.body_text(), e.status()))?,
-                )
-            }
-            Some("component") => {
-                component = Some(
-                    field
-                        .bytes()
-                        .await
-                        .map_err(|e| multipart_error(e.body_text(), e.status()))?,
-                )
-            }
+            Some("manifest") => manifest = Some(field.text().await.map_err(field_error)?),
+            Some("component") => component = Some(field.bytes().await.map_err(field_error)?),
             other => {
                 return Err(multipart_error(
                     format!("unexpected part `{}`", other.unwrap_or("")),
@@ -249,17 +216,8 @@ fn publish_plugin_checked(
 ) -> Result<Entry, ApiError> {
     let manifest = PluginManifest::from_toml(manifest_text)
         .map_err(|e| unprocessable("bad-manifest", format!("plugin.toml: {e}")))?;
-    let actual = hex::encode(Sha256::digest(component));
-    if actual != manifest.component.sha256 {
-        return Err(unprocessable(
-            "digest-mismatch",
-            format!(
-                "the component's sha256 is `{actual}` but the manifest says `{}`; publish the component the manifest describes",
-                manifest.component.sha256
-            ),
-        )
-        .with_details(serde_json::json!({ "expected": manifest.component.sha256, "actual": actual })));
-    }
+    conform_sandbox::verify_digest(&manifest.name, component, &manifest.component.sha256)
+        .map_err(|e| refusal(RegistryError::Sandbox(e)))?;
     let exists = |catalog: &Catalog| {
         catalog
             .plugins
@@ -284,39 +242,44 @@ fn publish_plugin_checked(
         catalog.plugins.dir().to_path_buf()
     };
 
-    let staging = Staging(plugins_dir.join(".staging").join(random_name()?));
+    let staging = ScratchFolder::new(plugins_dir.join(".staging").join(random_hex::<12>()?));
     let write = |path: &Path, bytes: &[u8]| {
-        std::fs::create_dir_all(&staging.0)
+        std::fs::create_dir_all(staging.path())
             .and_then(|()| std::fs::write(path, bytes))
             .map_err(|e| ApiError::internal("cannot store the plugin", &e))
     };
-    write(&staging.0.join("plugin.toml"), manifest_text.as_bytes())?;
-    write(&staging.0.join(&manifest.component.file), component)?;
-    let mut entry = Registry::read_entry(&staging.0)
+    write(
+        &staging.path().join("plugin.toml"),
+        manifest_text.as_bytes(),
+    )?;
+    write(&staging.path().join(&manifest.component.file), component)?;
+    let mut entry = Registry::read_entry(staging.path())
         .map_err(|e| unprocessable("bad-manifest", e.to_string()))?;
 
     // Checks against the pack and compilation happen outside the write lock.
-    {
+    let compiled = {
         let catalog = state.catalog();
         let pack = pack_for(&catalog.packs, &entry.manifest, None)?;
         catalog
             .plugins
             .load(&entry, &state.sandbox, pack)
-            .map_err(refusal)?;
-    }
+            .map_err(refusal)?
+    };
 
     let mut catalog = state.catalog_mut();
     if exists(&catalog) {
         return Err(conflict());
     }
     let target = plugins_dir.join(format!("{}-{}", manifest.name, manifest.version));
-    std::fs::rename(&staging.0, &target)
+    std::fs::rename(staging.path(), &target)
         .map_err(|e| ApiError::internal("cannot store the plugin", &e))?;
+    staging.keep();
     entry.dir = target;
     catalog
         .plugins
         .insert(entry.clone())
         .map_err(|e| ApiError::internal("cannot register the plugin", &e))?;
+    state.remember(&entry, compiled);
     Ok(entry)
 }
 
@@ -328,6 +291,10 @@ fn refusal(e: RegistryError) -> ApiError {
             unprocessable("plugin-imports", message)
                 .with_details(serde_json::json!({ "import": import }))
         }
+        RegistryError::Sandbox(SandboxError::DigestMismatch {
+            expected, actual, ..
+        }) => unprocessable("digest-mismatch", message)
+            .with_details(serde_json::json!({ "expected": expected, "actual": actual })),
         RegistryError::Sandbox(SandboxError::WrongWorld { .. }) => {
             unprocessable("plugin-world", message)
         }
@@ -408,12 +375,19 @@ pub(crate) async fn publish_pack(
 }
 
 fn install_pack(state: &AppState, archive: &[u8]) -> Result<serde_json::Value, ApiError> {
-    let staging = Staging(state.catalog().packs.staging_dir().join(random_name()?));
+    // Removed whatever happens: an installed pack has been moved out of it.
+    let staging = ScratchFolder::new(
+        state
+            .catalog()
+            .packs
+            .staging_dir()
+            .join(random_hex::<12>()?),
+    );
     let limits = UnpackLimits {
         bytes: state.config.limits.max_pack_unpacked_bytes,
         files: state.config.limits.max_pack_files,
     };
-    let root = archive::unpack(archive, &staging.0, limits).map_err(|e| match e {
+    let root = archive::unpack(archive, staging.path(), limits).map_err(|e| match e {
         ArchiveError::TooLarge { .. } => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "archive-too-large",

@@ -15,6 +15,7 @@ use super::auth::Caller;
 use super::config::Role;
 use super::error::ApiError;
 use super::jobs::{Job, JobState, NewJob};
+use super::scratch::{random_hex, ScratchFolder};
 use super::state::AppState;
 use super::upload::{Upload, UploadLimits};
 
@@ -29,13 +30,6 @@ pub(crate) struct SubmitQuery {
 
 fn store_error(e: rusqlite::Error) -> ApiError {
     ApiError::internal("the job store failed", &e)
-}
-
-fn new_id() -> Result<String, ApiError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| ApiError::internal("no randomness for a job id", &e))?;
-    Ok(hex::encode(bytes))
 }
 
 /// The caller's job, or 404: another's job does not exist for them.
@@ -87,6 +81,10 @@ pub(crate) async fn submit(
 ) -> Result<(StatusCode, Json<Job>), ApiError> {
     caller.require(Role::Uploader)?;
     let Query(query) = query.map_err(ApiError::bad_query)?;
+    // Checked before the upload is read; a multipart part's name after.
+    if let Some(name) = &query.name {
+        plain_file_name(name)?;
+    }
     let resolved = state.resolve(&query.plugin, None, None)?;
     let limits = UploadLimits::for_files(&state.config.limits);
     ApiError::check_declared_length(request.headers(), limits.max_bytes)?;
@@ -103,9 +101,10 @@ pub(crate) async fn submit(
         .with_details(serde_json::json!({ "limit": max_jobs })));
     }
 
-    let id = new_id()?;
+    let id = random_hex::<16>()?;
     let folder = state.jobs.folder(&id);
-    let stored = Stored::new(folder.clone());
+    // Removed unless the job is accepted.
+    let stored = ScratchFolder::new(folder.clone());
     let write_error = |e: std::io::Error| ApiError::internal("cannot store the upload", &e);
     tokio::fs::create_dir_all(&folder)
         .await
@@ -145,13 +144,7 @@ pub(crate) async fn submit(
     }
 
     let file_name = query.name.or(part_name).unwrap_or_else(|| "upload".into());
-    if file_name.is_empty() || file_name.len() > 255 || file_name.contains(['/', '\\', '\n']) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad-name",
-            "`name` must be a plain file name",
-        ));
-    }
+    plain_file_name(&file_name)?;
     file.sync_all().await.map_err(write_error)?;
     tokio::fs::rename(&part, folder.join("upload"))
         .await
@@ -172,25 +165,16 @@ pub(crate) async fn submit(
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
 
-/// A job folder being written, removed if the upload does not complete.
-struct Stored(Option<std::path::PathBuf>);
-
-impl Stored {
-    fn new(folder: std::path::PathBuf) -> Stored {
-        Stored(Some(folder))
+/// `Ok` for a name that can be a record's source file: no folders, one line.
+fn plain_file_name(name: &str) -> Result<(), ApiError> {
+    if name.is_empty() || name.len() > 255 || name.contains(['/', '\\', '\n']) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-name",
+            "`name` must be a plain file name",
+        ));
     }
-
-    fn keep(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for Stored {
-    fn drop(&mut self) {
-        if let Some(folder) = self.0.take() {
-            let _ = std::fs::remove_dir_all(folder);
-        }
-    }
+    Ok(())
 }
 
 fn bad_multipart(message: String) -> ApiError {

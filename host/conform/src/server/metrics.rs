@@ -41,8 +41,8 @@ pub const LIMIT_CODES: [&str; 7] = [
     "too-many-conversions",
     "too-many-jobs",
     "upload-too-slow",
-    "rows-limit",
-    "time-limit",
+    conform_model::codes::ROWS_LIMIT,
+    conform_model::codes::TIME_LIMIT,
     "archive-too-large",
 ];
 

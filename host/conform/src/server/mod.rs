@@ -21,6 +21,7 @@ pub mod jobs;
 mod jobs_api;
 pub mod metrics;
 pub mod openapi;
+mod scratch;
 mod state;
 mod upload;
 

@@ -42,8 +42,10 @@ pub struct AppState {
     pub config: ServerConfig,
     catalog: RwLock<Catalog>,
     pub(crate) sandbox: Sandbox,
-    /// Compiled plugins by component digest.
-    loaded: Mutex<HashMap<String, LoadedPlugin>>,
+    /// Compiled plugins by name and version: a published version never
+    /// changes, and its limits, record types and name are compiled in
+    /// (two plugins sharing a component are still two plugins).
+    loaded: Mutex<HashMap<(String, Version), LoadedPlugin>>,
     /// Conversions running per token name.
     pub(crate) running: Mutex<HashMap<String, u32>>,
     /// Bulk jobs.
@@ -72,17 +74,18 @@ impl AppState {
             jobs: Arc::new(super::jobs::JobStore::open(data_dir)?),
             metrics: super::metrics::Metrics::default(),
         };
-        // Compile every plugin at start-up, so that a broken one is known now.
-        let names: Vec<String> = state
+        // Compile every plugin version at start-up, so that a broken one is
+        // known now (from the on-disk cache, this is quick).
+        let versions: Vec<(String, Version)> = state
             .catalog()
             .plugins
             .entries()
             .iter()
-            .map(|e| e.manifest.name.clone())
+            .map(|e| (e.manifest.name.clone(), e.manifest.version.clone()))
             .collect();
-        for name in names {
-            if let Err(e) = state.resolve(&name, None, None) {
-                tracing::warn!(plugin = %name, error = %e.body.message, "plugin does not load");
+        for (name, version) in versions {
+            if let Err(e) = state.resolve(&name, Some(&version), None) {
+                tracing::warn!(plugin = %name, %version, error = %e.body.message, "plugin does not load");
             }
         }
         Ok(state)
@@ -135,14 +138,13 @@ impl AppState {
     }
 
     /// The compiled component of a plugin, compiled at its first use.
-    pub(crate) fn compiled(
+    fn compiled(
         &self,
         registry: &Registry,
         entry: &Entry,
         pack: &Pack,
     ) -> Result<LoadedPlugin, ApiError> {
-        let digest = &entry.manifest.component.sha256;
-        if let Some(p) = self.loaded.lock().expect("not poisoned").get(digest) {
+        if let Some(p) = self.loaded.lock().expect("not poisoned").get(&key(entry)) {
             return Ok(p.clone());
         }
         let plugin = registry.load(entry, &self.sandbox, pack).map_err(|e| {
@@ -152,12 +154,22 @@ impl AppState {
                 e.to_string(),
             )
         })?;
+        self.remember(entry, plugin.clone());
+        Ok(plugin)
+    }
+
+    /// Keeps a plugin compiled (by [`AppState::compiled`] or at publishing).
+    pub(crate) fn remember(&self, entry: &Entry, plugin: LoadedPlugin) {
         self.loaded
             .lock()
             .expect("not poisoned")
-            .insert(digest.clone(), plugin.clone());
-        Ok(plugin)
+            .insert(key(entry), plugin);
     }
+}
+
+/// What identifies a compiled plugin.
+fn key(entry: &Entry) -> (String, Version) {
+    (entry.manifest.name.clone(), entry.manifest.version.clone())
 }
 
 /// The pack a plugin runs against: `exact` if given, else the newest
