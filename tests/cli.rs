@@ -340,3 +340,228 @@ fn an_unclosed_quote_is_reported_on_its_line_with_the_lines_it_swallowed() {
         (Some(1), Some(1))
     );
 }
+
+/// A copy of the sample pack in a fresh folder, with `edit` applied to its
+/// manifest's text.
+fn edited_pack(edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("standards/sample-regional"), dir.path());
+    let manifest = dir.path().join("pack.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, edit(text)).unwrap();
+    dir
+}
+
+#[test]
+fn check_pack_refuses_files_outside_the_pack_naming_the_entry() {
+    let absolute = edited_pack(|t| t.replace("rules/time.toml", "/proc/self/environ"));
+    let climbing = edited_pack(|t| t.replace("rules/units.toml", "../../../../../../etc/hostname"));
+    let linked = edited_pack(|t| t);
+    let schema = linked.path().join("schemas/part.schema.json");
+    std::fs::remove_file(&schema).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", &schema).unwrap();
+    let zero = edited_pack(|t| t);
+    let table = zero.path().join("rules/packaging.toml");
+    std::fs::remove_file(&table).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &table).unwrap();
+    for (pack, entry) in [
+        (&absolute, "rules.time"),
+        (&climbing, "rules.units"),
+        (&linked, "record_types.part"),
+        (&zero, "rules.packaging"),
+    ] {
+        let output = conform()
+            .arg("check-pack")
+            .arg(pack.path())
+            .output()
+            .unwrap();
+        expect_exit(&output, 1);
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains(entry), "names `{entry}`: {stderr}");
+        assert!(!stderr.contains("PATH="), "{stderr}");
+    }
+}
+
+#[test]
+fn a_plugin_version_is_pinned_with_name_at_version() {
+    let output = conform()
+        .args(["convert", "--plugin", "jinggong-parts@0.1.0"])
+        .arg(sample("jinggong-parts.csv"))
+        .output()
+        .unwrap();
+    expect_exit(&output, 0);
+    let output = conform()
+        .args(["convert", "--plugin", "jinggong-parts@9.9.9"])
+        .arg(sample("jinggong-parts.csv"))
+        .output()
+        .unwrap();
+    expect_exit(&output, 1);
+    assert!(
+        text(&output.stderr).contains("jinggong-parts@9.9.9"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn the_cli_never_overwrites_its_input_or_truncates_on_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("jinggong-parts.csv");
+    std::fs::copy(sample("jinggong-parts.csv"), &input).unwrap();
+    let original = std::fs::read(&input).unwrap();
+    let link = dir.path().join("link.ndjson");
+    std::os::unix::fs::symlink(&input, &link).unwrap();
+    let other = dir.path().join("out.ndjson");
+    for args in [
+        vec!["--output".to_string(), input.display().to_string()],
+        vec!["--errors".to_string(), input.display().to_string()],
+        vec!["--output".to_string(), link.display().to_string()],
+        vec![
+            "--output".to_string(),
+            other.display().to_string(),
+            "--errors".to_string(),
+            other.display().to_string(),
+        ],
+    ] {
+        let output = conform()
+            .arg("convert")
+            .args(&args)
+            .arg(&input)
+            .output()
+            .unwrap();
+        expect_exit(&output, 1);
+        assert_eq!(std::fs::read(&input).unwrap(), original, "{args:?}");
+        assert!(!other.exists(), "nothing was opened for writing: {args:?}");
+    }
+    // Devices are written in place, and may be named twice.
+    let output = conform()
+        .args(["convert", "--output", "/dev/null", "--errors", "/dev/null"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    expect_exit(&output, 0);
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata("/dev/null")
+        .unwrap()
+        .file_type()
+        .is_char_device());
+    // An existing output survives a failure after it would have been opened.
+    let records = dir.path().join("records.ndjson");
+    std::fs::write(&records, "precious\n").unwrap();
+    let output = conform()
+        .arg("convert")
+        .arg("--output")
+        .arg(&records)
+        .arg("--errors")
+        .arg(dir.path().join("no-such-folder/errors.ndjson"))
+        .arg(&input)
+        .output()
+        .unwrap();
+    expect_exit(&output, 1);
+    assert_eq!(std::fs::read_to_string(&records).unwrap(), "precious\n");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn special_files_in_a_folder_are_skipped_and_listed() {
+    let input = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        sample("swift-express.ndjson"),
+        input.path().join("swift-express.ndjson"),
+    )
+    .unwrap();
+    let fifo = input.path().join("swift-pipe.ndjson");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::os::unix::fs::symlink(
+        input.path().join("gone"),
+        input.path().join("dangling.ndjson"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(input.path().join("loop-b"), input.path().join("loop-a")).unwrap();
+    std::os::unix::fs::symlink(input.path().join("loop-a"), input.path().join("loop-b")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let output = conform()
+        .args(["convert", "--summary", "json", "--output-dir"])
+        .arg(out.path())
+        .arg(input.path())
+        .output()
+        .unwrap();
+    expect_exit(&output, 1);
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["files"].as_array().unwrap().len(), 1, "{summary}");
+    let skipped: Vec<(String, String)> = summary["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["file"].as_str().unwrap().into(),
+                s["message"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = skipped.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(
+        names,
+        ["dangling.ndjson", "loop-a", "loop-b", "swift-pipe.ndjson"]
+    );
+    assert!(skipped[3].1.contains("named pipe"), "{skipped:?}");
+    assert!(skipped[0].1.contains("symbolic link"), "{skipped:?}");
+}
+
+#[test]
+fn a_cached_component_not_written_for_that_plugin_is_never_run() {
+    let cache = tempfile::tempdir().unwrap();
+    let run = |plugin: &str, file: &str| {
+        conform()
+            .env("CONFORM_CACHE", cache.path())
+            .args(["convert", "--plugin", plugin])
+            .arg(sample(file))
+            .output()
+            .unwrap()
+    };
+    let hengtai = run("hengtai-parts", "hengtai-parts.xml");
+    expect_exit(&hengtai, 0);
+    expect_exit(&run("jinggong-parts", "jinggong-parts.csv"), 0);
+    let digest = |name: &str| {
+        let manifest =
+            std::fs::read_to_string(plugins_dir().join(name).join("plugin.toml")).unwrap();
+        let m: toml::Value = toml::from_str(&manifest).unwrap();
+        m["component"]["sha256"].as_str().unwrap().to_string()
+    };
+    let entry = |sha: &str| {
+        std::fs::read_dir(cache.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(sha))
+            .unwrap_or_else(|| panic!("no cache entry for {sha}"))
+    };
+    let (hengtai_entry, jinggong_entry) = (
+        entry(&digest("hengtai-parts")),
+        entry(&digest("jinggong-parts")),
+    );
+    // Another plugin's compiled code under hengtai's name: ignored, recompiled.
+    std::fs::copy(&jinggong_entry, &hengtai_entry).unwrap();
+    let again = run("hengtai-parts", "hengtai-parts.xml");
+    expect_exit(&again, 0);
+    assert_eq!(again.stdout, hengtai.stdout, "hengtai's own code ran");
+    assert!(
+        text(&again.stderr).contains("did not write"),
+        "{}",
+        text(&again.stderr)
+    );
+    // Bytes nobody compiled: the same.
+    std::fs::write(&hengtai_entry, vec![7u8; 4096]).unwrap();
+    let again = run("hengtai-parts", "hengtai-parts.xml");
+    expect_exit(&again, 0);
+    assert_eq!(again.stdout, hengtai.stdout);
+}

@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod hostile;
 mod limits;
 mod publish;
 mod serve;

@@ -7,40 +7,6 @@ use crate::support::server::*;
 use crate::support::*;
 use serde_json::Value;
 
-const PUBLISHER: &str = "cf_test_publisher_token";
-
-fn server_with_publisher(extra: &str) -> Server {
-    configured(&format!(
-        "[[tokens]]\nname = \"standards-office\"\nsha256 = \"{}\"\nroles = [\"publisher\"]\n{extra}",
-        conform::server::hash_token(PUBLISHER)
-    ))
-}
-
-/// The built plugin `name`: its manifest text and component.
-fn built_plugin(name: &str) -> (String, Vec<u8>) {
-    let dir = plugins_dir().join(name);
-    let manifest = std::fs::read_to_string(dir.join("plugin.toml")).unwrap();
-    let component = std::fs::read(dir.join(format!("{name}.wasm"))).unwrap();
-    (manifest, component)
-}
-
-fn publish_plugin(server: &Server, token: &str, manifest: &str, component: &[u8]) -> (u16, Value) {
-    let (content_type, body) = multipart(&[
-        ("manifest", None, manifest.as_bytes()),
-        ("component", Some("plugin.wasm"), component),
-    ]);
-    let (status, text) = post_typed(server, "/v1/plugins", token, &content_type, &body);
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON, got {text:?}")),
-    )
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
-}
-
 #[test]
 fn a_published_plugin_is_checked_listed_kept_across_restarts_and_converts() {
     let server = server_with_publisher("");
@@ -186,14 +152,6 @@ fn a_plugin_failing_a_check_is_refused_naming_the_check() {
 /// Entries in a folder of the server's data directory (0 if it is missing).
 fn server_data_entries(server: &Server, sub: &str) -> usize {
     std::fs::read_dir(server.data_dir().join(sub)).map_or(0, |d| d.count())
-}
-
-fn publish_pack(server: &Server, token: &str, archive: &[u8]) -> (u16, Value) {
-    let (status, text) = post_typed(server, "/v1/packs", token, "application/gzip", archive);
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON, got {text:?}")),
-    )
 }
 
 /// The length of part JG-10024 (1.25 in) and the pack version used, by a

@@ -531,6 +531,10 @@ fn the_openapi_document_matches_the_routes() {
                     .post(&url)
                     .header("Authorization", format!("Bearer {token}"))
                     .send(&b""[..]),
+                "put" => agent()
+                    .put(&url)
+                    .header("Authorization", format!("Bearer {token}"))
+                    .send(&b""[..]),
                 other => panic!("undocumented method {other}"),
             };
             let response = request.unwrap();
@@ -550,7 +554,7 @@ fn the_openapi_document_matches_the_routes() {
             );
         }
     }
-    assert_eq!(operations, 17, "documented operations");
+    assert_eq!(operations, 18, "documented operations");
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
 }

@@ -12,6 +12,7 @@ use super::*;
 
 pub const UPLOADER: &str = "cf_test_uploader_token";
 pub const PROVIDER: &str = "cf_test_provider_token";
+pub const METRICS: &str = "cf_test_metrics_token";
 
 pub struct Server {
     /// The process.
@@ -140,35 +141,39 @@ pub fn chunked_upload(server: &Server, plugin: &str, read_timeout_secs: u64) -> 
     socket
 }
 
-/// The admin token a fresh server printed.
+/// The admin token a fresh server wrote to its data directory (never to
+/// the log stream).
 pub fn admin_token(server: &Server) -> String {
-    server
-        .stderr
-        .iter()
-        .find_map(|l| l.split("admin token (shown once, stored hashed): ").nth(1))
-        .expect("a fresh server prints its admin token")
-        .to_string()
+    let text = std::fs::read_to_string(server.data_dir().join("admin.token"))
+        .expect("a fresh server writes its admin token to `admin.token`");
+    let token = text.trim().to_string();
+    assert!(
+        !server.stderr.iter().any(|l| l.contains(&token)),
+        "the admin token is not on the log stream"
+    );
+    token
+}
+
+/// The tokens every configured test server has: an uploader, a provider
+/// and a metrics reader.
+pub fn test_tokens() -> String {
+    format!(
+        "[[tokens]]\nname = \"uploads\"\nsha256 = \"{}\"\nroles = [\"uploader\"]\n\n[[tokens]]\nname = \"provider\"\nsha256 = \"{}\"\nroles = [\"provider\"]\n\n[[tokens]]\nname = \"metrics\"\nsha256 = \"{}\"\nroles = [\"metrics\"]\n",
+        sha256(UPLOADER),
+        sha256(PROVIDER),
+        sha256(METRICS)
+    )
 }
 
 pub fn configured(extra: &str) -> Server {
-    start(Some(format!(
-        "[[tokens]]\nname = \"uploads\"\nsha256 = \"{}\"\nroles = [\"uploader\"]\n\n[[tokens]]\nname = \"provider\"\nsha256 = \"{}\"\nroles = [\"provider\"]\n{extra}",
-        sha256(UPLOADER),
-        sha256(PROVIDER)
-    )))
+    start(Some(format!("{}{extra}", test_tokens())))
 }
 
 /// Like [`configured`], with the hostile test plugin installed too.
 pub fn configured_with_hostile(extra: &str) -> Server {
     let data = tempfile::tempdir().unwrap();
     copy_dir(&test_plugins_dir(), &data.path().join("plugins"));
-    start_in(
-        data,
-        Some(format!(
-            "[[tokens]]\nname = \"uploads\"\nsha256 = \"{}\"\nroles = [\"uploader\"]\n{extra}",
-            sha256(UPLOADER)
-        )),
-    )
+    start_in(data, Some(format!("{}{extra}", test_tokens())))
 }
 
 /// Rows for the hostile plugin, one per action.
@@ -194,6 +199,7 @@ pub fn convert(server: &Server, plugin: &str, body: &[u8]) -> (u16, String) {
 pub fn metrics(server: &Server) -> String {
     agent()
         .get(format!("{}/metrics", server.base))
+        .header("Authorization", format!("Bearer {METRICS}"))
         .call()
         .unwrap()
         .into_body()
@@ -348,4 +354,55 @@ pub fn pack_version(version: &str, length_decimals: u32) -> Vec<u8> {
         ),
         _ => text,
     })
+}
+
+pub const PUBLISHER: &str = "cf_test_publisher_token";
+
+/// A configured server with a publisher token too.
+pub fn server_with_publisher(extra: &str) -> Server {
+    configured(&format!(
+        "[[tokens]]\nname = \"standards-office\"\nsha256 = \"{}\"\nroles = [\"publisher\"]\n{extra}",
+        conform::server::hash_token(PUBLISHER)
+    ))
+}
+
+/// The built plugin `name`: its manifest text and component.
+pub fn built_plugin(name: &str) -> (String, Vec<u8>) {
+    let dir = plugins_dir().join(name);
+    let manifest = std::fs::read_to_string(dir.join("plugin.toml")).unwrap();
+    let component = std::fs::read(dir.join(format!("{name}.wasm"))).unwrap();
+    (manifest, component)
+}
+
+/// `POST /v1/plugins` with a manifest and a component, as `token`.
+pub fn publish_plugin(
+    server: &Server,
+    token: &str,
+    manifest: &str,
+    component: &[u8],
+) -> (u16, Value) {
+    let (content_type, body) = multipart(&[
+        ("manifest", None, manifest.as_bytes()),
+        ("component", Some("plugin.wasm"), component),
+    ]);
+    let (status, text) = post_typed(server, "/v1/plugins", token, &content_type, &body);
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON, got {text:?}")),
+    )
+}
+
+/// Lowercase hex SHA-256 of bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// `POST /v1/packs` with a tar.gz, as `token`.
+pub fn publish_pack(server: &Server, token: &str, archive: &[u8]) -> (u16, Value) {
+    let (status, text) = post_typed(server, "/v1/packs", token, "application/gzip", archive);
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON, got {text:?}")),
+    )
 }

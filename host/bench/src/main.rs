@@ -125,6 +125,7 @@ fn instantiate(iterations: usize) -> Result<()> {
         let sandbox = conform_sandbox::Sandbox::new(conform_sandbox::SandboxConfig {
             cache_dir: None,
             pooling,
+            ..conform_sandbox::SandboxConfig::default()
         })?;
         let plugin = registry.load(entry, &sandbox, &pack)?;
         let standard: Arc<conform_pack::Standard> = pack.standard().clone();

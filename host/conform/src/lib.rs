@@ -14,4 +14,20 @@ pub mod server;
 pub mod sink;
 
 pub use pipeline::{convert, ConvertOptions, PipelineError};
+
+/// How the `conform` binary compiles untrusted components: in a child
+/// process of itself (`conform compile-component`), capped in time and
+/// memory. Outside that binary, [`conform_sandbox::Compiler::InProcess`].
+pub fn subprocess_compiler() -> conform_sandbox::Compiler {
+    let program = std::env::current_exe()
+        .ok()
+        .filter(|p| p.file_stem().is_some_and(|stem| stem == "conform"));
+    match program {
+        Some(program) => conform_sandbox::Compiler::Subprocess {
+            program,
+            args: vec!["compile-component".into()],
+        },
+        None => conform_sandbox::Compiler::InProcess,
+    }
+}
 pub use registry::{Registry, RegistryError};

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use conform_decode::{DecodeError, DecodeLimits, Decoded, RowError};
-use conform_model::{codes, FileSummary, PluginManifest, Rejection};
+use conform_model::{codes, FileSummary, PluginManifest, Rejection, MAX_PROBLEMS_PER_ROW};
 use conform_pack::Pack;
 use conform_pack::Standard;
 use conform_sandbox::{InputRecord, LoadedPlugin, Problem, RowOutcome, Worker};
@@ -40,9 +40,16 @@ pub struct ConvertOptions {
     /// at the row after (`None`: no limit).
     pub max_rows: Option<u64>,
     /// How long one conversion may run; the file stops with `time-limit`
-    /// at the first row read after it (`None`: no limit).
+    /// at the first row read after it, and inside a batch at the row being
+    /// validated or converted then (`None`: no limit).
     pub max_duration: Option<Duration>,
+    /// The most error-report lines of one code per file; the rest are
+    /// counted in one `report-truncated` line per code (`None`: no limit).
+    pub max_report_lines_per_code: Option<u64>,
 }
+
+/// The default of [`ConvertOptions::max_report_lines_per_code`].
+pub const DEFAULT_REPORT_LINES_PER_CODE: u64 = 1000;
 
 impl Default for ConvertOptions {
     fn default() -> Self {
@@ -52,6 +59,7 @@ impl Default for ConvertOptions {
             decode_limits: DecodeLimits::default(),
             max_rows: None,
             max_duration: None,
+            max_report_lines_per_code: Some(DEFAULT_REPORT_LINES_PER_CODE),
         }
     }
 }
@@ -89,6 +97,11 @@ pub enum PipelineError {
 pub trait BatchConverter: Send {
     /// Exactly one outcome per record, in order.
     fn convert(&mut self, batch: &[InputRecord]) -> Vec<RowOutcome>;
+
+    /// When the whole conversion must stop: a converter that can be
+    /// interrupted stops its calls there (what it returns after that point
+    /// is discarded).
+    fn set_deadline(&mut self, _deadline: Option<Instant>) {}
 }
 
 /// Makes a [`BatchConverter`] per worker: a sandboxed plugin, or native code
@@ -101,6 +114,10 @@ pub trait Converters: Sync {
 impl BatchConverter for Worker {
     fn convert(&mut self, batch: &[InputRecord]) -> Vec<RowOutcome> {
         Worker::convert(self, batch)
+    }
+
+    fn set_deadline(&mut self, deadline: Option<Instant>) {
+        Worker::set_deadline(self, deadline);
     }
 }
 
@@ -158,7 +175,7 @@ pub fn convert(
             permit_tx.send(()).expect("the permit channel has room");
         }
         let (batch_tx, batch_rx) = bounded::<Batch>(in_flight);
-        let (result_tx, result_rx) = bounded::<(u64, Vec<RowResult>)>(in_flight);
+        let (result_tx, result_rx) = bounded::<(u64, Processed)>(in_flight);
 
         let (max_rows, deadline) = (
             options.max_rows,
@@ -215,6 +232,7 @@ pub fn convert(
         for _ in 0..workers {
             let (batch_rx, result_tx) = (batch_rx.clone(), result_tx.clone());
             let mut worker = plugin.worker(pack.standard().clone());
+            worker.set_deadline(deadline.map(|(at, _)| at));
             scope.spawn(move || {
                 for batch in batch_rx {
                     let results = process(batch.rows, worker.as_mut(), pack, file_name);
@@ -226,19 +244,23 @@ pub fn convert(
         }
         drop((batch_rx, result_tx));
 
-        let mut pending: BTreeMap<u64, Vec<RowResult>> = BTreeMap::new();
+        let mut pending: BTreeMap<u64, Processed> = BTreeMap::new();
+        let mut report = ReportCap::new(options.max_report_lines_per_code);
         let mut next = 0;
         let mut out_of_time = None;
-        'results: for (index, results) in result_rx.iter() {
-            pending.insert(index, results);
-            while let Some(results) = pending.remove(&next) {
-                write(results, sink, &mut summary)?;
+        'results: for (index, processed) in result_rx.iter() {
+            pending.insert(index, processed);
+            while let Some(processed) = pending.remove(&next) {
+                write(processed.results, sink, &mut summary, &mut report)?;
                 next += 1;
                 let _ = permit_tx.send(());
                 progress(&summary);
                 // Rows already decoded stop here too: the time limit holds
-                // even when every row was read before it passed.
-                if let Some((_, limit)) = deadline.filter(|(at, _)| Instant::now() > *at) {
+                // even when every row was read before it passed, and inside
+                // a batch that was stopped halfway.
+                if let Some((_, limit)) =
+                    deadline.filter(|(at, _)| processed.out_of_time || Instant::now() > *at)
+                {
                     out_of_time = Some(Stop::Time(limit));
                     break 'results;
                 }
@@ -251,6 +273,7 @@ pub fn convert(
             summary.error = Some(e.to_string());
             summary.error_code = Some(e.code().into());
         }
+        report.finish(file_name, sink)?;
         sink.flush()?;
         Ok(summary)
     })
@@ -260,6 +283,7 @@ fn write(
     results: Vec<RowResult>,
     sink: &mut dyn Sink,
     summary: &mut FileSummary,
+    report: &mut ReportCap,
 ) -> Result<(), PipelineError> {
     for result in results {
         summary.rows_in += 1;
@@ -274,7 +298,11 @@ fn write(
             RowResult::Rejected(rejections) => {
                 summary.rejected += 1;
                 for rejection in &rejections {
-                    sink.rejection(rejection)?;
+                    if report.admit(rejection) {
+                        sink.rejection(rejection)?;
+                    } else {
+                        summary.rejections_omitted += 1;
+                    }
                 }
             }
         }
@@ -282,13 +310,81 @@ fn write(
     Ok(())
 }
 
-/// Runs one batch through the plugin and validates what it returns.
+/// Keeps a file's error report to a bounded number of lines per code.
+struct ReportCap {
+    max: Option<u64>,
+    /// code → lines listed, and the first row left out with how many were.
+    codes: BTreeMap<String, (u64, Option<Omitted>)>,
+}
+
+struct Omitted {
+    line: u64,
+    ordinal: u64,
+    count: u64,
+}
+
+impl ReportCap {
+    fn new(max: Option<u64>) -> ReportCap {
+        ReportCap {
+            max,
+            codes: BTreeMap::new(),
+        }
+    }
+
+    /// Whether the rejection is listed; if not, it is counted.
+    fn admit(&mut self, rejection: &Rejection) -> bool {
+        let Some(max) = self.max else { return true };
+        let (listed, omitted) = self.codes.entry(rejection.code.clone()).or_default();
+        if *listed < max {
+            *listed += 1;
+            return true;
+        }
+        omitted
+            .get_or_insert(Omitted {
+                line: rejection.line,
+                ordinal: rejection.ordinal,
+                count: 0,
+            })
+            .count += 1;
+        false
+    }
+
+    /// One `report-truncated` line per code that had lines left out.
+    fn finish(self, file: &str, sink: &mut dyn Sink) -> Result<(), PipelineError> {
+        let max = self.max.unwrap_or(0);
+        for (code, (_, omitted)) in self.codes {
+            let Some(omitted) = omitted else { continue };
+            sink.rejection(&Rejection {
+                file: file.into(),
+                line: omitted.line,
+                ordinal: omitted.ordinal,
+                code: codes::REPORT_TRUNCATED.into(),
+                field: Some(code.clone()),
+                message: format!(
+                    "{} more rejections with code `{code}`, from line {} on, are not listed: the report lists the first {max} of each code; fix those and convert again",
+                    omitted.count, omitted.line
+                ),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// A batch's results in row order, and whether the conversion's time ran
+/// out inside it (the rows after that point are left out).
+struct Processed {
+    results: Vec<RowResult>,
+    out_of_time: bool,
+}
+
+/// Runs one batch through the plugin and validates what it returns, up to
+/// the first row the plugin did not get to before the conversion's deadline.
 fn process(
     rows: Vec<Decoded>,
     worker: &mut dyn BatchConverter,
     pack: &Pack,
     file: &str,
-) -> Vec<RowResult> {
+) -> Processed {
     let mut places = Vec::with_capacity(rows.len());
     let mut inputs = Vec::with_capacity(rows.len());
     let mut results: Vec<Option<RowResult>> = Vec::with_capacity(rows.len());
@@ -313,34 +409,64 @@ fn process(
     if !inputs.is_empty() {
         let outcomes = worker.convert(&inputs);
         for ((slot, ordinal, line), outcome) in places.into_iter().zip(outcomes) {
+            if matches!(outcome, RowOutcome::Stopped) {
+                // The conversion's time ran out inside the plugin call: the
+                // rows before are kept, this one and those after stop.
+                results.truncate(slot);
+                return Processed {
+                    results: results
+                        .into_iter()
+                        .map(|r| r.expect("rows before have results"))
+                        .collect(),
+                    out_of_time: true,
+                };
+            }
             results[slot] = Some(finish(outcome, pack, file, ordinal, line));
         }
     }
-    results
-        .into_iter()
-        .map(|r| r.expect("every row has a result"))
-        .collect()
+    Processed {
+        results: results
+            .into_iter()
+            .map(|r| r.expect("every row has a result"))
+            .collect(),
+        out_of_time: false,
+    }
+}
+
+/// At most [`MAX_PROBLEMS_PER_ROW`] problems of a row, the last of them
+/// saying how many more there were.
+fn cap_problems(mut rejections: Vec<Rejection>) -> Vec<Rejection> {
+    if rejections.len() <= MAX_PROBLEMS_PER_ROW {
+        return rejections;
+    }
+    let more = rejections.len() - (MAX_PROBLEMS_PER_ROW - 1);
+    rejections.truncate(MAX_PROBLEMS_PER_ROW - 1);
+    let first = &rejections[0];
+    let summary = Rejection {
+        file: first.file.clone(),
+        line: first.line,
+        ordinal: first.ordinal,
+        code: codes::MORE_PROBLEMS.into(),
+        field: None,
+        message: format!(
+            "{more} more problems of this row are not listed; fix those above and convert again"
+        ),
+    };
+    rejections.push(summary);
+    rejections
 }
 
 /// One records line: `{"record_type":…,"record":…,"source":{"file":…,"line":…}}`
-/// (the shape of [`conform_model::OutputLine`]). The plugin's JSON text is kept as it is
-/// when it is one line — it has just been parsed — and re-serialized otherwise.
-fn output_line(
-    record_type: &str,
-    raw: &str,
-    record: &serde_json::Value,
-    file: &str,
-    line: u64,
-) -> String {
-    let mut out = String::with_capacity(raw.len() + record_type.len() + file.len() + 64);
+/// (the shape of [`conform_model::OutputLine`]). The record is the value that
+/// was validated, serialized afresh: never the plugin's own text, which could
+/// say something else (duplicate keys, numbers a float rounds).
+fn output_line(record_type: &str, record: &serde_json::Value, file: &str, line: u64) -> String {
+    let record = record.to_string();
+    let mut out = String::with_capacity(record.len() + record_type.len() + file.len() + 64);
     out.push_str("{\"record_type\":");
     out.push_str(&serde_json::Value::from(record_type).to_string());
     out.push_str(",\"record\":");
-    if raw.contains(['\n', '\r']) {
-        out.push_str(&record.to_string());
-    } else {
-        out.push_str(raw.trim());
-    }
+    out.push_str(&record);
     out.push_str(",\"source\":{\"file\":");
     out.push_str(&serde_json::Value::from(file).to_string());
     out.push_str(",\"line\":");
@@ -372,7 +498,7 @@ fn finish(outcome: RowOutcome, pack: &Pack, file: &str, ordinal: u64, line: u64)
     };
     let records = match outcome {
         RowOutcome::Rejected(problems) => {
-            return RowResult::Rejected(
+            return RowResult::Rejected(cap_problems(
                 problems
                     .into_iter()
                     .map(
@@ -383,18 +509,19 @@ fn finish(outcome: RowOutcome, pack: &Pack, file: &str, ordinal: u64, line: u64)
                          }| rejection(&code, field, message),
                     )
                     .collect(),
-            )
+            ))
         }
         RowOutcome::Converted(records) => records,
+        RowOutcome::Stopped => unreachable!("stopped rows end the batch in `process`"),
     };
     let mut lines = Vec::with_capacity(records.len());
     let mut rejections = Vec::new();
     for output in records {
-        let record: serde_json::Value = match serde_json::from_str(&output.json) {
+        let mut record = match conform_pack::parse_record(&output.json) {
             Ok(value) => value,
             Err(e) => {
                 let message = format!(
-                    "the plugin returned a `{}` record that is not valid JSON: {e}",
+                    "the plugin returned a `{}` record that is not valid JSON or not exact: {e}",
                     output.record_type
                 );
                 rejections.push(rejection(codes::PLUGIN_OUTPUT, None, message));
@@ -419,18 +546,13 @@ fn finish(outcome: RowOutcome, pack: &Pack, file: &str, ordinal: u64, line: u64)
             }
             continue;
         }
-        lines.push(output_line(
-            &output.record_type,
-            &output.json,
-            &record,
-            file,
-            line,
-        ));
+        validator.normalize(&mut record);
+        lines.push(output_line(&output.record_type, &record, file, line));
     }
     if rejections.is_empty() {
         RowResult::Converted(lines)
     } else {
-        RowResult::Rejected(rejections)
+        RowResult::Rejected(cap_problems(rejections))
     }
 }
 
@@ -443,7 +565,7 @@ mod tests {
     fn output_lines_have_the_documented_shape() {
         let raw = "{\"a\": 1}";
         let record: serde_json::Value = serde_json::from_str(raw).unwrap();
-        let line = output_line("part", raw, &record, "x \"y\".csv", 7);
+        let line = output_line("part", &record, "x \"y\".csv", 7);
         let parsed: OutputLine = serde_json::from_str(&line).unwrap();
         assert_eq!(parsed.record_type, "part");
         assert_eq!(parsed.record, record);
@@ -451,8 +573,7 @@ mod tests {
             (parsed.source.file.as_str(), parsed.source.line),
             ("x \"y\".csv", 7)
         );
-        let multi = "{\"a\":\n1}";
-        let line = output_line("part", multi, &record, "f", 1);
+        let line = output_line("part", &record, "f", 1);
         assert!(!line.contains('\n'), "one line per record: {line}");
     }
 }

@@ -246,41 +246,64 @@ impl Registry {
         sandbox: &Sandbox,
         pack: &Pack,
     ) -> Result<LoadedPlugin, RegistryError> {
-        let manifest = &entry.manifest;
-        let pack_manifest = pack.manifest();
-        if manifest.target.pack != pack_manifest.id
-            || !manifest.target.versions.matches(&pack_manifest.version)
-        {
-            return Err(RegistryError::PackMismatch {
-                plugin: manifest.name.clone(),
-                wants: format!("{} {}", manifest.target.pack, manifest.target.versions),
-                pack: format!("{} {}", pack_manifest.id, pack_manifest.version),
-            });
-        }
-        if let Some(record_type) = manifest
-            .target
-            .record_types
-            .iter()
-            .find(|t| pack.validator(t).is_none())
-        {
-            return Err(RegistryError::UnknownRecordType {
-                plugin: manifest.name.clone(),
-                record_type: record_type.clone(),
-                pack: pack_manifest.id.clone(),
-            });
-        }
-        let path = entry.dir.join(&manifest.component.file);
-        let wasm = std::fs::read(&path).map_err(|source| RegistryError::MissingComponent {
+        load(entry, self.limits_of(entry), sandbox, pack)
+    }
+}
+
+/// Checks a plugin against the pack and loads it into the sandbox with
+/// `limits`; needs no registry, so that a caller can compile without
+/// holding one.
+pub fn load(
+    entry: &Entry,
+    limits: PluginLimits,
+    sandbox: &Sandbox,
+    pack: &Pack,
+) -> Result<LoadedPlugin, RegistryError> {
+    let manifest = &entry.manifest;
+    let pack_manifest = pack.manifest();
+    if manifest.target.pack != pack_manifest.id
+        || !manifest.target.versions.matches(&pack_manifest.version)
+    {
+        return Err(RegistryError::PackMismatch {
             plugin: manifest.name.clone(),
-            path: path.clone(),
-            source,
-        })?;
-        Ok(sandbox.load(
-            &manifest.name,
-            &wasm,
-            &manifest.component.sha256,
-            self.limits_of(entry),
-            manifest.target.record_types.clone(),
-        )?)
+            wants: format!("{} {}", manifest.target.pack, manifest.target.versions),
+            pack: format!("{} {}", pack_manifest.id, pack_manifest.version),
+        });
+    }
+    if let Some(record_type) = manifest
+        .target
+        .record_types
+        .iter()
+        .find(|t| pack.validator(t).is_none())
+    {
+        return Err(RegistryError::UnknownRecordType {
+            plugin: manifest.name.clone(),
+            record_type: record_type.clone(),
+            pack: pack_manifest.id.clone(),
+        });
+    }
+    let path = entry.dir.join(&manifest.component.file);
+    let wasm = std::fs::read(&path).map_err(|source| RegistryError::MissingComponent {
+        plugin: manifest.name.clone(),
+        path: path.clone(),
+        source,
+    })?;
+    Ok(sandbox.load(
+        &manifest.name,
+        &wasm,
+        &manifest.component.sha256,
+        limits,
+        manifest.target.record_types.clone(),
+    )?)
+}
+
+/// A plugin reference as users write it: `NAME` (the newest version) or
+/// `NAME@VERSION`.
+pub fn parse_reference(text: &str) -> Result<(&str, Option<Version>), String> {
+    match text.split_once('@') {
+        None => Ok((text, None)),
+        Some((name, version)) => Version::parse(version)
+            .map(|v| (name, Some(v)))
+            .map_err(|e| format!("`{text}`: `{version}` is not a version ({e}); write NAME@1.2.3")),
     }
 }

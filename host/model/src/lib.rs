@@ -17,7 +17,9 @@ pub mod schemas;
 
 pub use pack::{PackManifest, RuleFiles};
 pub use plugin::{InputFormat, PluginLimits, PluginManifest, TextEncoding};
-pub use report::{codes, FailedFile, FileSummary, OutputLine, Rejection, Source, Summary};
+pub use report::{
+    codes, FailedFile, FileSummary, OutputLine, Rejection, Source, Summary, MAX_PROBLEMS_PER_ROW,
+};
 
 /// A manifest that could not be read.
 #[derive(Debug, thiserror::Error)]

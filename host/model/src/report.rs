@@ -64,7 +64,20 @@ pub struct FileSummary {
     /// `time-limit`, or the server's `body-too-large`, `upload-too-slow` …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
+    /// Rejection lines left out of the error report because their code
+    /// already had the most lines one report lists; a `report-truncated`
+    /// line per such code says how many. The rows are counted in `rejected`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rejections_omitted: u64,
 }
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// The most problems one rejected row lists; a `more-problems` line says
+/// how many more there were.
+pub const MAX_PROBLEMS_PER_ROW: usize = 16;
 
 /// Counts for a whole conversion.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -80,6 +93,10 @@ pub struct Summary {
     /// Files that could not be converted at all, with the reason.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed: Vec<FailedFile>,
+    /// Entries of an input folder that are not regular files (named pipes,
+    /// devices, sockets, dangling or looping symbolic links), with the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<FailedFile>,
 }
 
 /// A file that was not converted at all (no plugin claims it, it cannot be read).
@@ -129,6 +146,16 @@ pub mod codes {
     /// The plugin returned something the contract does not allow: wrong
     /// count, invalid JSON, an undeclared record type, too many bytes or records.
     pub const PLUGIN_OUTPUT: &str = "plugin-output";
+    /// A row had more problems than one row lists; this one says how many
+    /// were left out.
+    pub const MORE_PROBLEMS: &str = "more-problems";
+    /// The error report lists the first rejections of each code; this line
+    /// says how many more rows were rejected with `field` = that code.
+    pub const REPORT_TRUNCATED: &str = "report-truncated";
+
+    /// The codes of a plugin's own failures, as `/metrics` counts them.
+    pub const PLUGIN_FAULTS: [&str; 4] =
+        [PLUGIN_TRAP, PLUGIN_TIMEOUT, PLUGIN_MEMORY, PLUGIN_OUTPUT];
 
     // Why a whole file stopped early (`error_code` of a file summary).
 

@@ -13,6 +13,32 @@ pub enum PackError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A manifest entry names a path outside the pack folder.
+    #[error("manifest entry `{entry}` = `{path}` is refused: {why}; name a file inside the pack folder, relative to it")]
+    OutsidePack {
+        /// The manifest entry (`rules.time`, `record_types.part`).
+        entry: String,
+        /// The path as the manifest gives it.
+        path: String,
+        /// Why it is refused.
+        why: String,
+    },
+    /// A file of the pack is larger than a pack file may be.
+    #[error("`{}` is larger than {limit} bytes, the most a pack file may hold", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// A file of the pack is not UTF-8 text.
+    #[error("`{}` is not UTF-8 text (invalid bytes after byte {offset}); save it as UTF-8", path.display())]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// Bytes before the first invalid one.
+        offset: usize,
+    },
     /// The manifest is invalid.
     #[error("`{}`: {source}", path.display())]
     Manifest {

@@ -13,9 +13,11 @@
 //! services as plain Rust.
 
 mod error;
+mod files;
 mod grading;
 mod number;
 mod packaging;
+mod record_json;
 mod service_levels;
 mod standard;
 mod time;
@@ -30,7 +32,9 @@ use conform_model::PackManifest;
 use serde::de::DeserializeOwned;
 
 pub use error::PackError;
+pub use files::MAX_PACK_FILE_BYTES;
 pub use grading::Grade;
+pub use record_json::parse_record;
 pub use service_levels::Service;
 pub use standard::{ErrorCode, Standard, StandardError};
 pub use units::Dimension;
@@ -70,9 +74,10 @@ impl Pack {
     /// Like [`Pack::load`], with every problem as its own entry: what a
     /// publisher is shown when a pack is refused.
     pub fn check(dir: impl AsRef<Path>) -> Result<Pack, Vec<PackError>> {
-        let dir = dir.as_ref().to_path_buf();
+        let folder = files::PackFolder::open(dir.as_ref()).map_err(|e| vec![e])?;
+        let dir = folder.dir().to_path_buf();
         let manifest_path = dir.join("pack.toml");
-        let text = read_text(&manifest_path).map_err(|e| vec![e])?;
+        let text = folder.read_path(&manifest_path).map_err(|e| vec![e])?;
         let manifest = PackManifest::from_toml(&text).map_err(|source| {
             vec![PackError::Manifest {
                 path: manifest_path.clone(),
@@ -83,7 +88,11 @@ impl Pack {
         let mut errors = Vec::new();
         let mut validators = BTreeMap::new();
         for (record_type, file) in &manifest.record_types {
-            match RecordValidator::load(&dir.join(file), record_type) {
+            let entry = format!("record_types.{record_type}");
+            match folder
+                .read(&entry, file)
+                .and_then(|(path, text)| RecordValidator::load(&path, &text, record_type))
+            {
                 Ok(validator) => {
                     validators.insert(record_type.clone(), validator);
                 }
@@ -92,30 +101,24 @@ impl Pack {
         }
 
         let rules = &manifest.rules;
-        let units_path = dir.join(&rules.units);
         let schemas_compiled = errors.is_empty();
-        let units = read_table(&units_path)
-            .and_then(|table| units::Units::from_table(&units_path, table))
-            .and_then(|units| {
-                // Fields are checked against schemas that compiled; a broken
-                // schema is reported once, not again for each of its fields.
-                if schemas_compiled {
-                    units.check_fields(&units_path, &validators)?;
-                }
-                Ok(units)
-            });
-        let grading_path = dir.join(&rules.grading);
-        let grading = read_table(&grading_path)
-            .and_then(|table| grading::Grading::from_table(&grading_path, table));
-        let levels_path = dir.join(&rules.service_levels);
-        let service_levels = read_table(&levels_path)
-            .and_then(|table| service_levels::ServiceLevels::from_table(&levels_path, table));
-        let packaging_path = dir.join(&rules.packaging);
-        let packaging = read_table(&packaging_path)
-            .and_then(|table| packaging::Packaging::from_table(&packaging_path, table));
-        let time_path = dir.join(&rules.time);
-        let time =
-            read_table(&time_path).and_then(|table| time::TimeRules::from_table(&time_path, table));
+        let units = read_table(&folder, "rules.units", &rules.units).and_then(|(path, table)| {
+            let units = units::Units::from_table(&path, table)?;
+            // Fields are checked against schemas that compiled; a broken
+            // schema is reported once, not again for each of its fields.
+            if schemas_compiled {
+                units.check_fields(&path, &validators)?;
+            }
+            Ok(units)
+        });
+        let grading = read_table(&folder, "rules.grading", &rules.grading)
+            .and_then(|(path, table)| grading::Grading::from_table(&path, table));
+        let service_levels = read_table(&folder, "rules.service_levels", &rules.service_levels)
+            .and_then(|(path, table)| service_levels::ServiceLevels::from_table(&path, table));
+        let packaging = read_table(&folder, "rules.packaging", &rules.packaging)
+            .and_then(|(path, table)| packaging::Packaging::from_table(&path, table));
+        let time = read_table(&folder, "rules.time", &rules.time)
+            .and_then(|(path, table)| time::TimeRules::from_table(&path, table));
 
         fn keep<T>(result: Result<T, PackError>, errors: &mut Vec<PackError>) -> Option<T> {
             result.map_err(|e| errors.push(e)).ok()
@@ -176,17 +179,16 @@ impl Pack {
     }
 }
 
-fn read_text(path: &Path) -> Result<String, PackError> {
-    std::fs::read_to_string(path).map_err(|source| PackError::Io {
-        path: path.to_path_buf(),
+/// Reads and parses the rule table a manifest entry names.
+fn read_table<T: DeserializeOwned>(
+    folder: &files::PackFolder,
+    entry: &str,
+    relative: &str,
+) -> Result<(PathBuf, T), PackError> {
+    let (path, text) = folder.read(entry, relative)?;
+    let table = toml::from_str(&text).map_err(|source| PackError::RuleSyntax {
+        path: path.clone(),
         source,
-    })
-}
-
-fn read_table<T: DeserializeOwned>(path: &Path) -> Result<T, PackError> {
-    let text = read_text(path)?;
-    toml::from_str(&text).map_err(|source| PackError::RuleSyntax {
-        path: path.to_path_buf(),
-        source,
-    })
+    })?;
+    Ok((path, table))
 }

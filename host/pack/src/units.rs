@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use conform_model::pack::UnitsTable;
+use conform_model::pack::{UnitDefinition, UnitsTable};
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::number::{parse_decimal, parse_ratio};
@@ -99,64 +99,7 @@ impl Units {
             })
             .collect();
 
-        // Definitions may build on each other in any order: resolve until no progress.
-        let mut pending: Vec<(&String, &conform_model::pack::UnitDefinition)> =
-            table.units.iter().collect();
-        while !pending.is_empty() {
-            let before = pending.len();
-            let mut rest = Vec::new();
-            for (symbol, def) in pending {
-                let entry = format!("units.{symbol}");
-                if units.contains_key(symbol.as_str()) && !table.units.contains_key(symbol.as_str())
-                {
-                    return Err(PackError::table(
-                        path,
-                        entry,
-                        format!("`{symbol}` is a built-in unit and cannot be redefined"),
-                    ));
-                }
-                let Some((n, d)) = parse_ratio(&def.factor) else {
-                    return Err(PackError::table(
-                        path,
-                        entry,
-                        format!(
-                            "factor `{}` must be a decimal (`0.5`) or a fraction (`1/30`)",
-                            def.factor
-                        ),
-                    ));
-                };
-                if n <= Decimal::ZERO || d <= Decimal::ZERO {
-                    return Err(PackError::table(
-                        path,
-                        entry,
-                        format!("factor `{}` must be positive", def.factor),
-                    ));
-                }
-                match units.get(&def.unit) {
-                    Some(base) => {
-                        let unit = Unit {
-                            dimension: base.dimension,
-                            num: n * base.num,
-                            den: d * base.den,
-                        };
-                        units.insert(symbol.clone(), unit);
-                    }
-                    None => rest.push((symbol, def)),
-                }
-            }
-            if rest.len() == before {
-                let (symbol, def) = rest[0];
-                return Err(PackError::table(
-                    path,
-                    format!("units.{symbol}"),
-                    format!(
-                        "unit `{}` is unknown: use a built-in unit or one defined in this table",
-                        def.unit
-                    ),
-                ));
-            }
-            pending = rest;
-        }
+        resolve_definitions(path, &table.units, &mut units)?;
 
         let mut fields: BTreeMap<String, BTreeMap<String, (String, Unit, u32)>> = BTreeMap::new();
         for (record_type, table_fields) in &table.fields {
@@ -269,6 +212,88 @@ impl Units {
     }
 }
 
+/// Adds the pack's unit definitions to `units`. Definitions may build on
+/// each other in any order and chain to any depth: each chain is followed
+/// once, iteratively, and every unit is resolved once, so the work is linear
+/// in the table's size. A factor whose product overflows exact decimal
+/// arithmetic, a cycle, an unknown unit or a redefined built-in unit is an
+/// error naming the entry.
+fn resolve_definitions(
+    path: &Path,
+    definitions: &BTreeMap<String, UnitDefinition>,
+    units: &mut BTreeMap<String, Unit>,
+) -> Result<(), PackError> {
+    let entry = |symbol: &str| format!("units.{symbol}");
+    if let Some(symbol) = definitions.keys().find(|s| units.contains_key(s.as_str())) {
+        return Err(PackError::table(
+            path,
+            entry(symbol),
+            format!("`{symbol}` is a built-in unit and cannot be redefined"),
+        ));
+    }
+    for start in definitions.keys() {
+        if units.contains_key(start) {
+            continue;
+        }
+        // Follow the chain down to a unit already known.
+        let mut chain: Vec<&str> = vec![start];
+        let mut on_chain: std::collections::HashSet<&str> = [start.as_str()].into();
+        loop {
+            let symbol = *chain.last().expect("the chain starts with one unit");
+            let base = definitions[symbol].unit.as_str();
+            if units.contains_key(base) {
+                break;
+            }
+            if !definitions.contains_key(base) {
+                return Err(PackError::table(
+                    path,
+                    entry(symbol),
+                    format!("unit `{base}` is unknown: use a built-in unit or one defined in this table"),
+                ));
+            }
+            if !on_chain.insert(base) {
+                return Err(PackError::table(
+                    path,
+                    entry(symbol),
+                    format!("unit `{base}` is defined in terms of itself (a cycle): define one unit of the cycle by a built-in unit"),
+                ));
+            }
+            chain.push(base);
+        }
+        // Resolve it back up, each unit from the one below it.
+        for symbol in chain.into_iter().rev() {
+            let definition = &definitions[symbol];
+            let base = units[definition.unit.as_str()];
+            let unit = define(&definition.factor, base)
+                .map_err(|why| PackError::table(path, entry(symbol), why))?;
+            units.insert(symbol.to_string(), unit);
+        }
+    }
+    Ok(())
+}
+
+/// The unit `factor` × `base`, exact, or why it cannot be.
+fn define(factor: &str, base: Unit) -> Result<Unit, String> {
+    let Some((n, d)) = parse_ratio(factor) else {
+        return Err(format!(
+            "factor `{factor}` must be a decimal (`0.5`) or a fraction (`1/30`)"
+        ));
+    };
+    if n <= Decimal::ZERO || d <= Decimal::ZERO {
+        return Err(format!("factor `{factor}` must be positive"));
+    }
+    let (Some(num), Some(den)) = (n.checked_mul(base.num), d.checked_mul(base.den)) else {
+        return Err(format!(
+            "factor `{factor}` times its unit's own factor is beyond exact decimal arithmetic (28 digits): define the unit from a closer one"
+        ));
+    };
+    Ok(Unit {
+        dimension: base.dimension,
+        num,
+        den,
+    })
+}
+
 /// Rounds to `decimals` places, half to even (GB/T 8170 "四舍六入五成双"),
 /// keeping the trailing zeros so that the text shows the precision.
 pub(crate) fn round_half_even(value: Decimal, decimals: u32) -> Decimal {
@@ -280,7 +305,7 @@ pub(crate) fn round_half_even(value: Decimal, decimals: u32) -> Decimal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use conform_model::pack::{CanonicalUnit, UnitDefinition};
+    use conform_model::pack::CanonicalUnit;
 
     fn units(extra: &[(&str, &str, &str)]) -> Result<Units, PackError> {
         let mut table = UnitsTable {
@@ -375,6 +400,54 @@ mod tests {
         assert!(err.contains("units.斤") && err.contains("`catty`"), "{err}");
         let err = units(&[("斤", "half", "kg")]).unwrap_err().to_string();
         assert!(err.contains("factor `half`"), "{err}");
+    }
+
+    #[test]
+    fn long_chains_in_any_order_resolve_in_linear_time() {
+        // u0 = 1 g, u1 = 1 u0, …: listed so that each names one defined later.
+        let n = 100_000;
+        let chain: Vec<(String, String, String)> = (0..n)
+            .map(|i| {
+                let base = if i == 0 {
+                    "g".to_string()
+                } else {
+                    format!("u{:06}", i - 1)
+                };
+                (format!("u{i:06}"), "1".to_string(), base)
+            })
+            .rev()
+            .collect();
+        let extra: Vec<(&str, &str, &str)> = chain
+            .iter()
+            .map(|(s, f, u)| (s.as_str(), f.as_str(), u.as_str()))
+            .collect();
+        let started = std::time::Instant::now();
+        let u = units(&extra).unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        assert_eq!(convert(&u, "2", "u099999", "mass_g").unwrap(), "2.0");
+    }
+
+    #[test]
+    fn overflowing_factors_cycles_and_redefinitions_name_the_entry() {
+        let err = units(&[
+            ("a", "10000000000000000", "kg"),
+            ("b", "10000000000000000", "a"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("units.b") && err.contains("beyond exact"),
+            "{err}"
+        );
+        let err = units(&[("a", "1", "b"), ("b", "1", "a")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cycle"), "{err}");
+        let err = units(&[("kg", "1", "g")]).unwrap_err().to_string();
+        assert!(
+            err.contains("units.kg") && err.contains("built-in"),
+            "{err}"
+        );
     }
 
     #[test]

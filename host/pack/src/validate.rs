@@ -16,24 +16,38 @@ pub struct Violation {
     pub message: String,
 }
 
+/// The most bytes a compiled `pattern` may take: patterns run on the
+/// linear-time `regex` engine, and this bounds their size as well.
+const PATTERN_SIZE_LIMIT: usize = 1 << 20;
+
 /// A record type's compiled schema, formats asserted.
 pub struct RecordValidator {
     validator: Validator,
     properties: Vec<String>,
+    /// Where the schema asks for an integer: written as one.
+    integer_paths: Vec<Vec<Step>>,
+}
+
+/// One step of a path into a record, as the schema describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    /// A property of an object.
+    Property(String),
+    /// Every item of an array.
+    Items,
 }
 
 impl RecordValidator {
-    /// Reads and compiles the schema at `path`.
-    pub(crate) fn load(path: &Path, record_type: &str) -> Result<RecordValidator, PackError> {
-        let text = std::fs::read_to_string(path).map_err(|source| PackError::Io {
+    /// Compiles the schema `text`, read from `path`.
+    pub(crate) fn load(
+        path: &Path,
+        text: &str,
+        record_type: &str,
+    ) -> Result<RecordValidator, PackError> {
+        let schema: Value = serde_json::from_str(text).map_err(|source| PackError::SchemaJson {
             path: path.to_path_buf(),
             source,
         })?;
-        let schema: Value =
-            serde_json::from_str(&text).map_err(|source| PackError::SchemaJson {
-                path: path.to_path_buf(),
-                source,
-            })?;
         Self::compile(&schema).map_err(|message| PackError::SchemaCompile {
             path: path.to_path_buf(),
             record_type: record_type.to_string(),
@@ -43,8 +57,16 @@ impl RecordValidator {
 
     /// Compiles a schema held in memory.
     pub fn compile(schema: &Value) -> Result<RecordValidator, String> {
+        // `regex`, not the backtracking `fancy-regex`: a pattern runs in time
+        // linear in its input, and a pattern that needs backtracking
+        // (look-around, back-references) does not compile.
         let validator = jsonschema::options()
             .should_validate_formats(true)
+            .with_pattern_options(
+                jsonschema::PatternOptions::regex()
+                    .size_limit(PATTERN_SIZE_LIMIT)
+                    .dfa_size_limit(PATTERN_SIZE_LIMIT),
+            )
             .build(schema)
             .map_err(|e| e.to_string())?;
         let properties = schema
@@ -52,10 +74,22 @@ impl RecordValidator {
             .and_then(Value::as_object)
             .map(|p| p.keys().cloned().collect())
             .unwrap_or_default();
+        let mut integer_paths = Vec::new();
+        collect_integer_paths(schema, &mut Vec::new(), &mut integer_paths, 0);
         Ok(RecordValidator {
             validator,
             properties,
+            integer_paths,
         })
+    }
+
+    /// Writes integral numbers where the schema asks for an integer as
+    /// integers (`20.0` → `20`), so that the text written is an integer
+    /// wherever the standard promises one.
+    pub fn normalize(&self, record: &mut Value) {
+        for path in &self.integer_paths {
+            normalize_at(record, path);
+        }
     }
 
     /// Whether the schema declares a top-level property of that name.
@@ -76,5 +110,115 @@ impl RecordValidator {
                 message: e.to_string(),
             })
             .collect())
+    }
+}
+
+/// Deepest schema nesting followed when looking for integer fields.
+const MAX_SCHEMA_DEPTH: usize = 32;
+
+fn collect_integer_paths(
+    schema: &Value,
+    at: &mut Vec<Step>,
+    found: &mut Vec<Vec<Step>>,
+    depth: usize,
+) {
+    if depth > MAX_SCHEMA_DEPTH {
+        return;
+    }
+    let is_integer = match schema.get("type") {
+        Some(Value::String(t)) => t == "integer",
+        Some(Value::Array(types)) => types.iter().any(|t| t == "integer"),
+        _ => false,
+    };
+    if is_integer && !at.is_empty() {
+        found.push(at.clone());
+    }
+    if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+        for (name, sub) in properties {
+            at.push(Step::Property(name.clone()));
+            collect_integer_paths(sub, at, found, depth + 1);
+            at.pop();
+        }
+    }
+    if let Some(items) = schema.get("items").filter(|i| i.is_object()) {
+        at.push(Step::Items);
+        collect_integer_paths(items, at, found, depth + 1);
+        at.pop();
+    }
+}
+
+fn normalize_at(value: &mut Value, path: &[Step]) {
+    let Some((step, rest)) = path.split_first() else {
+        if let Some(integer) = value
+            .as_f64()
+            .filter(|_| value.is_f64())
+            .and_then(exact_integer)
+        {
+            *value = Value::from(integer);
+        }
+        return;
+    };
+    match (step, value) {
+        (Step::Property(name), Value::Object(object)) => {
+            if let Some(v) = object.get_mut(name) {
+                normalize_at(v, rest);
+            }
+        }
+        (Step::Items, Value::Array(items)) => {
+            for item in items {
+                normalize_at(item, rest);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `x` as an integer when it is one and a float holds it exactly.
+fn exact_integer(x: f64) -> Option<i64> {
+    (x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0).then_some(x as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn integral_numbers_of_integer_fields_are_written_as_integers() {
+        let validator = RecordValidator::compile(&json!({
+            "type": "object",
+            "properties": {
+                "count": { "type": "integer" },
+                "mass": { "type": "number" },
+                "lines": { "type": "array", "items": { "type": "object", "properties": { "n": { "type": ["integer", "null"] } } } }
+            }
+        }))
+        .unwrap();
+        let mut record =
+            json!({ "count": 20.0, "mass": 20.0, "lines": [{ "n": 3.0 }, { "n": null }] });
+        validator.validate(&record).unwrap();
+        validator.normalize(&mut record);
+        assert_eq!(
+            record.to_string(),
+            r#"{"count":20,"lines":[{"n":3},{"n":null}],"mass":20.0}"#
+        );
+    }
+
+    #[test]
+    fn patterns_run_in_linear_time_and_backtracking_ones_are_refused() {
+        let validator = RecordValidator::compile(&json!({
+            "type": "object",
+            "properties": { "code": { "type": "string", "pattern": "^(a+)+$" } }
+        }))
+        .unwrap();
+        let evil = format!("{}b", "a".repeat(10_000));
+        let started = std::time::Instant::now();
+        assert!(validator.validate(&json!({ "code": evil })).is_err());
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        let err = RecordValidator::compile(&json!({
+            "type": "object",
+            "properties": { "code": { "type": "string", "pattern": "^(a)\\1$" } }
+        }));
+        assert!(err.is_err(), "a back-reference needs backtracking");
     }
 }

@@ -11,11 +11,81 @@ use crate::bindings::{ErrorCode, Grading, Level, Service, StandardError};
 /// Longest log message kept from a plugin; the rest is cut.
 const MAX_LOG_BYTES: usize = 1024;
 
+/// Log messages a plugin may write per call (one batch); the rest are
+/// counted and reported in one line when the call ends.
+pub const MAX_LOG_LINES_PER_CALL: u32 = 20;
+
 /// Per-store state: the standard services and the limits.
 pub(crate) struct HostState {
     pub(crate) plugin: Arc<str>,
     pub(crate) standard: Arc<Standard>,
     pub(crate) limiter: Limiter,
+    pub(crate) log: PluginLog,
+}
+
+/// A plugin's log budget for the current call.
+#[derive(Debug, Default)]
+pub(crate) struct PluginLog {
+    written: u32,
+    dropped: u64,
+    plugin: Option<Arc<str>>,
+}
+
+impl PluginLog {
+    /// A call begins: the budget is full again.
+    pub(crate) fn start_call(&mut self) {
+        self.written = 0;
+        self.dropped = 0;
+    }
+
+    /// A call ended: says how many messages were dropped, if any.
+    pub(crate) fn end_call(&mut self) {
+        if self.dropped > 0 {
+            let plugin = self.plugin.as_deref().unwrap_or("");
+            tracing::warn!(
+                plugin,
+                dropped = self.dropped,
+                "plugin log messages dropped: more than {MAX_LOG_LINES_PER_CALL} in one call"
+            );
+            self.dropped = 0;
+        }
+    }
+
+    /// Whether one more message may be written now.
+    fn admit(&mut self, plugin: &Arc<str>) -> bool {
+        if self.plugin.is_none() {
+            self.plugin = Some(plugin.clone());
+        }
+        if self.written < MAX_LOG_LINES_PER_CALL {
+            self.written += 1;
+            true
+        } else {
+            self.dropped += 1;
+            false
+        }
+    }
+}
+
+/// A plugin's message made safe for one log line: cut to [`MAX_LOG_BYTES`],
+/// newlines and other control characters escaped (`\n`, `\u{1b}`), so that
+/// a plugin can neither forge log lines nor send terminal escapes.
+pub(crate) fn escape_log(message: &str) -> String {
+    let mut cut = message.len().min(MAX_LOG_BYTES);
+    while !message.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut out = String::with_capacity(cut + 8);
+    for c in message[..cut].chars() {
+        if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202e}') {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if cut < message.len() {
+        out.push('…');
+    }
+    out
 }
 
 /// Memory and table limits of one store. Records whether a limit was hit so
@@ -143,14 +213,10 @@ impl standard::Host for HostState {
     }
 
     fn log(&mut self, level: Level, message: String) {
-        let mut message = message;
-        if message.len() > MAX_LOG_BYTES {
-            let mut cut = MAX_LOG_BYTES;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
+        if !self.log.admit(&self.plugin) {
+            return;
         }
+        let message = escape_log(&message);
         let plugin = &*self.plugin;
         match level {
             Level::Debug => tracing::debug!(plugin, "{message}"),
@@ -158,5 +224,32 @@ impl standard::Host for HostState {
             Level::Warn => tracing::warn!(plugin, "{message}"),
             Level::Error => tracing::error!(plugin, "{message}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_messages_cannot_forge_lines_or_send_escapes() {
+        assert_eq!(
+            escape_log("ok\nINFO forged line\r\u{1b}[31mred"),
+            "ok\\nINFO forged line\\r\\u{1b}[31mred"
+        );
+        let long = "x".repeat(5000);
+        assert!(escape_log(&long).len() <= MAX_LOG_BYTES + '…'.len_utf8());
+    }
+
+    #[test]
+    fn a_call_logs_a_bounded_number_of_lines() {
+        let plugin: Arc<str> = "p".into();
+        let mut log = PluginLog::default();
+        log.start_call();
+        let admitted = (0..1000).filter(|_| log.admit(&plugin)).count();
+        assert_eq!(admitted, MAX_LOG_LINES_PER_CALL as usize);
+        assert_eq!(log.dropped, 1000 - u64::from(MAX_LOG_LINES_PER_CALL));
+        log.start_call();
+        assert!(log.admit(&plugin));
     }
 }

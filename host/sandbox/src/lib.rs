@@ -13,6 +13,7 @@
 
 mod bindings;
 mod cache;
+mod compile;
 mod host;
 mod worker;
 
@@ -27,6 +28,8 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
 pub use bindings::InputRecord;
+pub use compile::{compile_component_main, CompileLimits, Compiler};
+pub use host::MAX_LOG_LINES_PER_CALL;
 pub use worker::{OutputRecord, Problem, RowOutcome, Worker};
 
 use host::HostState;
@@ -72,6 +75,19 @@ pub enum SandboxError {
         /// The refused import.
         import: String,
     },
+    /// The component is over a size, time or memory cap of compiling.
+    #[error(
+        "plugin `{plugin}` is too complex to accept: {why}; make the component smaller or simpler"
+    )]
+    TooComplex {
+        /// The plugin.
+        plugin: String,
+        /// Which cap it broke.
+        why: String,
+    },
+    /// The compiled-code cache cannot be opened.
+    #[error("cannot open the compiled-plugin cache: {0}")]
+    Cache(std::io::Error),
     /// The component does not implement the `converter` world.
     #[error("plugin `{plugin}` does not implement the `conform:plugin/converter@0.1.0` world: {source:#}")]
     WrongWorld {
@@ -108,6 +124,11 @@ pub struct SandboxConfig {
     /// Pre-allocate instance slots (wasmtime's pooling allocator): faster
     /// instantiation, fixed virtual memory up front.
     pub pooling: bool,
+    /// Where components are compiled: in a capped child process for
+    /// untrusted components.
+    pub compiler: Compiler,
+    /// Caps on compiling one component.
+    pub compile_limits: CompileLimits,
 }
 
 /// Instance slots of the pooling allocator.
@@ -117,27 +138,41 @@ const POOL_SLOTS: u32 = 64;
 pub struct Sandbox {
     engine: Engine,
     linker: Linker<HostState>,
-    cache_dir: Option<PathBuf>,
+    cache: Option<cache::Cache>,
+    compiler: Compiler,
+    compile_limits: CompileLimits,
     ticker_stop: Arc<AtomicBool>,
+}
+
+/// The engine settings every sandbox uses; a compiling child process makes
+/// its engine with the same, so that its machine code loads here.
+pub fn engine(pooling: bool) -> Result<Engine, SandboxError> {
+    let mut wasm = Config::new();
+    wasm.wasm_component_model(true);
+    wasm.epoch_interruption(true);
+    wasm.max_wasm_stack(1024 * 1024);
+    if pooling {
+        let mut pool = wasmtime::PoolingAllocationConfig::default();
+        pool.total_component_instances(POOL_SLOTS)
+            .total_core_instances(POOL_SLOTS)
+            .total_memories(POOL_SLOTS)
+            .total_tables(POOL_SLOTS)
+            .max_memory_size(conform_model::plugin::MAX_MEMORY_MIB as usize * 1024 * 1024);
+        wasm.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+    }
+    Engine::new(&wasm).map_err(SandboxError::Engine)
 }
 
 impl Sandbox {
     /// Starts the engine and its epoch ticker.
     pub fn new(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
-        let mut wasm = Config::new();
-        wasm.wasm_component_model(true);
-        wasm.epoch_interruption(true);
-        wasm.max_wasm_stack(1024 * 1024);
-        if config.pooling {
-            let mut pool = wasmtime::PoolingAllocationConfig::default();
-            pool.total_component_instances(POOL_SLOTS)
-                .total_core_instances(POOL_SLOTS)
-                .total_memories(POOL_SLOTS)
-                .total_tables(POOL_SLOTS)
-                .max_memory_size(conform_model::plugin::MAX_MEMORY_MIB as usize * 1024 * 1024);
-            wasm.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
-        }
-        let engine = Engine::new(&wasm).map_err(SandboxError::Engine)?;
+        let engine = engine(config.pooling)?;
+        let cache = config
+            .cache_dir
+            .as_deref()
+            .map(|dir| cache::Cache::open(dir, &engine))
+            .transpose()
+            .map_err(SandboxError::Cache)?;
         let mut linker = Linker::new(&engine);
         bindings::add_to_linker(&mut linker).map_err(SandboxError::Engine)?;
 
@@ -155,7 +190,9 @@ impl Sandbox {
         Ok(Sandbox {
             engine,
             linker,
-            cache_dir: config.cache_dir,
+            cache,
+            compiler: config.compiler,
+            compile_limits: config.compile_limits,
             ticker_stop,
         })
     }
@@ -173,11 +210,37 @@ impl Sandbox {
         declared: Vec<String>,
     ) -> Result<LoadedPlugin, SandboxError> {
         let actual = verify_digest(plugin, wasm, expected_sha256)?;
-        let component = cache::compile(&self.engine, self.cache_dir.as_deref(), &actual, wasm)
-            .map_err(|source| SandboxError::Invalid {
-                plugin: plugin.into(),
-                source,
-            })?;
+        let cached = self
+            .cache
+            .as_ref()
+            .and_then(|c| c.lookup(&self.engine, &actual));
+        let (component, fresh_code) = match cached {
+            Some(component) => (component, None),
+            None => {
+                let code =
+                    compile::precompile(&self.engine, &self.compiler, self.compile_limits, wasm)
+                        .map_err(|e| match e {
+                            compile::CompileError::TooComplex(why) => SandboxError::TooComplex {
+                                plugin: plugin.into(),
+                                why,
+                            },
+                            compile::CompileError::Invalid(message) => SandboxError::Invalid {
+                                plugin: plugin.into(),
+                                source: wasmtime::Error::msg(message),
+                            },
+                        })?;
+                // SAFETY: `code` is what `Engine::precompile_component` made
+                // of these bytes, here or in a child with the same settings.
+                let component =
+                    unsafe { Component::deserialize(&self.engine, &code) }.map_err(|source| {
+                        SandboxError::Invalid {
+                            plugin: plugin.into(),
+                            source,
+                        }
+                    })?;
+                (component, Some(code))
+            }
+        };
         check_imports(&self.engine, plugin, &component)?;
         let pre = self
             .linker
@@ -187,6 +250,11 @@ impl Sandbox {
                 plugin: plugin.into(),
                 source,
             })?;
+        // Cached only once every check passed: a refused component leaves
+        // nothing behind.
+        if let (Some(cache), Some(code)) = (&self.cache, fresh_code) {
+            cache.store(&actual, &code);
+        }
         Ok(LoadedPlugin {
             inner: Arc::new(worker::Plugin {
                 name: plugin.into(),
@@ -320,24 +388,51 @@ mod tests {
         );
     }
 
+    fn cached_sandbox(dir: &std::path::Path) -> Sandbox {
+        Sandbox::new(SandboxConfig {
+            cache_dir: Some(dir.to_path_buf()),
+            ..SandboxConfig::default()
+        })
+        .unwrap()
+    }
+
+    fn entries(dir: &std::path::Path) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
+            .collect();
+        found.sort();
+        found
+    }
+
     #[test]
-    fn compiled_components_are_cached_by_digest_and_engine() {
+    fn refused_components_leave_nothing_in_the_cache() {
         let cache = tempfile::tempdir().unwrap();
+        let sandbox = cached_sandbox(cache.path());
+        let wasm = wat::parse_str("(component)").unwrap();
+        assert!(load(&sandbox, &wasm).is_err());
+        assert!(entries(cache.path()).is_empty());
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(cache.path().join("cache.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "the cache key is private");
+    }
+
+    #[test]
+    fn oversized_components_are_refused_before_compiling() {
         let sandbox = Sandbox::new(SandboxConfig {
-            cache_dir: Some(cache.path().to_path_buf()),
-            pooling: false,
+            compile_limits: CompileLimits {
+                max_component_bytes: 4,
+                ..CompileLimits::default()
+            },
+            ..SandboxConfig::default()
         })
         .unwrap();
         let wasm = wat::parse_str("(component)").unwrap();
-        let _ = load(&sandbox, &wasm);
-        let cached: Vec<_> = std::fs::read_dir(cache.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(cached.len(), 1);
-        assert!(cached[0].to_string_lossy().starts_with(&sha(&wasm)));
-        // A second load deserializes the cached code and reaches the same verdict.
-        let err = load(&sandbox, &wasm).err().expect("refused").to_string();
-        assert!(err.contains("does not implement"), "{err}");
+        let err = load(&sandbox, &wasm).err().expect("refused");
+        assert!(matches!(err, SandboxError::TooComplex { .. }), "{err}");
     }
 }

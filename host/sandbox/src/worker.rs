@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use conform_model::{codes, PluginLimits};
+use std::time::Instant;
+
+use conform_model::{codes, PluginLimits, MAX_PROBLEMS_PER_ROW};
 use conform_pack::Standard;
 use wasmtime::Store;
 
@@ -63,6 +65,9 @@ pub enum RowOutcome {
     Converted(Vec<OutputRecord>),
     /// The row is rejected, by the plugin or because the plugin failed on it.
     Rejected(Vec<Problem>),
+    /// The row was not converted: the conversion's deadline
+    /// ([`Worker::set_deadline`]) passed first. The conversion stops here.
+    Stopped,
 }
 
 /// A failure of the plugin itself, as opposed to a bad row.
@@ -107,6 +112,8 @@ pub struct Worker {
     plugin: Arc<Plugin>,
     standard: Arc<Standard>,
     live: Option<(Store<HostState>, Converter)>,
+    /// When the whole conversion must stop; calls are interrupted there.
+    deadline: Option<Instant>,
 }
 
 impl Worker {
@@ -115,6 +122,29 @@ impl Worker {
             plugin,
             standard,
             live: None,
+            deadline: None,
+        }
+    }
+
+    /// Interrupts calls at `deadline` too, not only at the plugin's own
+    /// time limit: the conversion's time limit holds inside a batch.
+    pub fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.deadline = deadline;
+    }
+
+    fn past_deadline(&self) -> bool {
+        self.deadline.is_some_and(|at| Instant::now() >= at)
+    }
+
+    /// Epoch ticks until the sooner of the plugin's time limit and the deadline.
+    fn ticks(&self) -> u64 {
+        let limit = deadline_ticks(self.plugin.limits.batch_millis);
+        match self.deadline {
+            Some(at) => {
+                let left = at.saturating_duration_since(Instant::now()).as_millis() as u64;
+                limit.min(left / EPOCH_TICK.as_millis() as u64 + 1)
+            }
+            None => limit,
         }
     }
 
@@ -131,6 +161,8 @@ impl Worker {
         let limits = self.plugin.limits;
         match self.call(batch) {
             Ok(outcomes) => outcomes,
+            // Interrupted by the conversion's deadline, not by its own limit.
+            Err(Fault::Timeout) if self.past_deadline() => vec![RowOutcome::Stopped; batch.len()],
             Err(fault) if batch.len() == 1 => vec![RowOutcome::Rejected(vec![
                 fault.problem(&self.plugin.name, &limits)
             ])],
@@ -139,6 +171,9 @@ impl Worker {
                 batch
                     .iter()
                     .map(|record| {
+                        if self.past_deadline() {
+                            return RowOutcome::Stopped;
+                        }
                         if timeouts >= MAX_RETRY_TIMEOUTS {
                             return RowOutcome::Rejected(vec![Problem::host(
                                 codes::PLUGIN_TIMEOUT,
@@ -150,6 +185,7 @@ impl Worker {
                         }
                         match self.call(std::slice::from_ref(record)) {
                             Ok(mut one) => one.pop().expect("one outcome per record"),
+                            Err(Fault::Timeout) if self.past_deadline() => RowOutcome::Stopped,
                             Err(fault) => {
                                 timeouts += usize::from(matches!(fault, Fault::Timeout));
                                 RowOutcome::Rejected(vec![fault.problem(&self.plugin.name, &limits)])
@@ -166,6 +202,7 @@ impl Worker {
         let state = HostState {
             plugin: self.plugin.name.clone(),
             standard: self.standard.clone(),
+            log: crate::host::PluginLog::default(),
             limiter: Limiter {
                 max_memory_bytes: limits.memory_mib as usize * 1024 * 1024,
                 hit: false,
@@ -174,7 +211,7 @@ impl Worker {
         let mut store = Store::new(&self.plugin.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_trap();
-        store.set_epoch_deadline(deadline_ticks(limits.batch_millis));
+        store.set_epoch_deadline(self.ticks());
         let converter = self
             .plugin
             .pre
@@ -188,9 +225,12 @@ impl Worker {
             Some(live) => live,
             None => self.instantiate()?,
         };
-        store.set_epoch_deadline(deadline_ticks(self.plugin.limits.batch_millis));
+        store.set_epoch_deadline(self.ticks());
         store.data_mut().limiter.hit = false;
-        let outcomes = match converter.call_convert(&mut store, batch) {
+        store.data_mut().log.start_call();
+        let called = converter.call_convert(&mut store, batch);
+        store.data_mut().log.end_call();
+        let outcomes = match called {
             Ok(outcomes) => outcomes,
             // The instance is dropped with the store: the next call starts fresh.
             Err(e) => return Err(classify(&e, store.data().limiter.hit)),
@@ -257,16 +297,34 @@ impl Worker {
             bindings::Outcome::Rejected(problems) if problems.is_empty() => {
                 broke("it rejected the row without saying why".into())
             }
-            bindings::Outcome::Rejected(problems) => RowOutcome::Rejected(
-                problems
+            bindings::Outcome::Rejected(problems) => {
+                // Over the cap, the last place says how many more there were.
+                let shown = if problems.len() > MAX_PROBLEMS_PER_ROW {
+                    MAX_PROBLEMS_PER_ROW - 1
+                } else {
+                    problems.len()
+                };
+                let more = problems.len() - shown;
+                let mut kept: Vec<Problem> = problems
                     .into_iter()
+                    .take(shown)
                     .map(|p| Problem {
                         field: p.field.map(|f| truncate(&f, 200)),
                         code: sanitize_code(&p.code),
                         message: truncate(&p.message, MAX_MESSAGE_BYTES),
                     })
-                    .collect(),
-            ),
+                    .collect();
+                if more > 0 {
+                    kept.push(Problem::host(
+                        codes::MORE_PROBLEMS,
+                        format!(
+                            "plugin `{}` gave {more} more problems for this row",
+                            plugin.name
+                        ),
+                    ));
+                }
+                RowOutcome::Rejected(kept)
+            }
         }
     }
 }

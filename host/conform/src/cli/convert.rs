@@ -35,7 +35,8 @@ pub struct ConvertArgs {
     /// A file to convert, or a folder whose files are each routed to the
     /// plugin whose manifest claims the file name.
     input: PathBuf,
-    /// The plugin to use (default: the plugin that claims each file's name).
+    /// The plugin to use, `NAME` (its newest version) or `NAME@VERSION`
+    /// (default: the plugin that claims each file's name).
     #[arg(long)]
     plugin: Option<String>,
     /// Records output, NDJSON, for a single file [default: stdout].
@@ -70,14 +71,24 @@ struct Loaded<'a> {
 
 impl Loaded<'_> {
     fn get(&mut self, entry: &Entry) -> Result<LoadedPlugin> {
-        if let Some((_, p)) = self.plugins.iter().find(|(n, _)| *n == entry.manifest.name) {
+        let key = format!("{}@{}", entry.manifest.name, entry.manifest.version);
+        if let Some((_, p)) = self.plugins.iter().find(|(k, _)| *k == key) {
             return Ok(p.clone());
         }
         let plugin = self.registry.load(entry, self.sandbox, self.pack)?;
-        self.plugins
-            .push((entry.manifest.name.clone(), plugin.clone()));
+        self.plugins.push((key, plugin.clone()));
         Ok(plugin)
     }
+}
+
+/// The plugin `--plugin` names: `NAME` or `NAME@VERSION`.
+fn pinned<'r>(registry: &'r Registry, reference: &str) -> Result<&'r Entry> {
+    let (name, version) =
+        conform::registry::parse_reference(reference).map_err(anyhow::Error::msg)?;
+    Ok(match version {
+        Some(v) => registry.get_version(name, &v)?,
+        None => registry.get(name)?,
+    })
 }
 
 pub fn run(args: ConvertArgs) -> Result<ExitCode> {
@@ -85,9 +96,10 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
         .with_context(|| format!("cannot read `{}`: check the path", args.input.display()))?;
     let pack = args.locations.pack()?;
     let registry = Registry::open(&args.locations.plugins)?;
-    if let Some(name) = &args.plugin {
-        registry.get(name)?;
+    if let Some(reference) = &args.plugin {
+        pinned(&registry, reference)?;
     }
+
     let sandbox = args.locations.sandbox()?;
     let mut loaded = Loaded {
         registry: &registry,
@@ -113,10 +125,26 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
         std::fs::create_dir_all(out_dir)
             .with_context(|| format!("cannot create `{}`", out_dir.display()))?;
         records_on_stdout = false;
-        for path in files_in(&args.input)? {
+        let listing = files_in(&args.input)?;
+        total.skipped = listing.skipped;
+        let inputs = listing.files;
+        for path in &inputs {
+            let name = file_name(path);
+            for output in [".records.ndjson", ".errors.ndjson"] {
+                let target = out_dir.join(format!("{name}{output}"));
+                if let Some(input) = inputs.iter().find(|i| same_file(i, &target)) {
+                    bail!(
+                        "`{}` would overwrite the input `{}`: choose another `--output-dir`",
+                        target.display(),
+                        input.display()
+                    );
+                }
+            }
+        }
+        for path in inputs {
             let name = file_name(&path);
             let entry = match &args.plugin {
-                Some(plugin) => registry.get(plugin)?,
+                Some(plugin) => pinned(&registry, plugin)?,
                 None => match registry.claiming(&name) {
                     Some(entry) => entry,
                     None => {
@@ -148,7 +176,7 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
     } else {
         let name = file_name(&args.input);
         let entry = match &args.plugin {
-            Some(plugin) => registry.get(plugin)?,
+            Some(plugin) => pinned(&registry, plugin)?,
             None => registry.claiming(&name).with_context(|| {
                 format!("no plugin claims `{name}`: pass `--plugin NAME` (see `conform plugins`)")
             })?,
@@ -164,6 +192,7 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
             }
             None => (args.output.clone(), args.errors.clone()),
         };
+        refuse_overwriting_input(&args.input, records.as_deref(), errors.as_deref())?;
         records_on_stdout = records.is_none();
         let file_summary = convert_file(
             &args.input,
@@ -188,22 +217,171 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
         }
     }
     let stopped = total.files.iter().any(|f| f.error.is_some());
-    Ok(ExitCode::from(if total.failed.is_empty() && !stopped {
-        EXIT_OK
-    } else {
-        EXIT_FAILURE
-    }))
+    Ok(ExitCode::from(
+        if total.failed.is_empty() && total.skipped.is_empty() && !stopped {
+            EXIT_OK
+        } else {
+            EXIT_FAILURE
+        },
+    ))
 }
 
-/// The regular, visible files of a folder, sorted by name.
-fn files_in(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot list `{}`", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && !file_name(p).starts_with('.'))
-        .collect();
-    files.sort();
-    Ok(files)
+/// What a folder holds for conversion.
+struct Listing {
+    /// Its regular, visible files (symbolic links to them included), by name.
+    files: Vec<PathBuf>,
+    /// Visible entries that are neither files nor folders, with the reason.
+    skipped: Vec<FailedFile>,
+}
+
+/// The regular, visible files of a folder, sorted by name; sub-folders are
+/// not descended into, and special files are listed as skipped, never opened.
+fn files_in(dir: &Path) -> Result<Listing> {
+    let mut listing = Listing {
+        files: Vec::new(),
+        skipped: Vec::new(),
+    };
+    for entry in
+        std::fs::read_dir(dir).with_context(|| format!("cannot list `{}`", dir.display()))?
+    {
+        let path = entry
+            .with_context(|| format!("cannot list `{}`", dir.display()))?
+            .path();
+        let name = file_name(&path);
+        if name.starts_with('.') {
+            continue;
+        }
+        let reason = match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => {
+                listing.files.push(path);
+                continue;
+            }
+            Ok(m) if m.is_dir() => continue,
+            Ok(m) => special_file(&m),
+            Err(e) => format!("a symbolic link that leads nowhere or in a loop ({e})"),
+        };
+        listing.skipped.push(FailedFile {
+            file: name,
+            message: format!("{reason}; only regular files are converted"),
+        });
+    }
+    listing.files.sort();
+    listing.skipped.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok(listing)
+}
+
+/// What kind of special file `metadata` describes.
+fn special_file(metadata: &std::fs::Metadata) -> String {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = metadata.file_type();
+    if kind.is_fifo() {
+        "a named pipe (FIFO)".into()
+    } else if kind.is_socket() {
+        "a socket".into()
+    } else if kind.is_block_device() || kind.is_char_device() {
+        "a device".into()
+    } else {
+        "not a regular file".into()
+    }
+}
+
+/// Whether two paths name the same regular file: the same inode if both
+/// exist, else the same path once their folders are resolved. Devices and
+/// pipes (`/dev/null`) may be named twice.
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+        return ma.is_file() && ma.dev() == mb.dev() && ma.ino() == mb.ino();
+    }
+    let resolved = |p: &Path| -> Option<PathBuf> {
+        let parent = match p.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.canonicalize().ok()?,
+            _ => std::env::current_dir().ok()?,
+        };
+        Some(parent.join(p.file_name()?))
+    };
+    matches!((resolved(a), resolved(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// Refuses, before anything is opened for writing, outputs that would
+/// overwrite the input or each other.
+fn refuse_overwriting_input(
+    input: &Path,
+    output: Option<&Path>,
+    errors: Option<&Path>,
+) -> Result<()> {
+    for (flag, path) in [("--output", output), ("--errors", errors)] {
+        if let Some(path) = path {
+            if same_file(input, path) {
+                bail!(
+                    "{flag} `{}` is the input file: write the output elsewhere",
+                    path.display()
+                );
+            }
+        }
+    }
+    if let (Some(output), Some(errors)) = (output, errors) {
+        if same_file(output, errors) {
+            bail!(
+                "--output and --errors both name `{}`: give them different files",
+                output.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A file written under a temporary name beside its target and renamed
+/// over it only when the conversion succeeded: a failure never truncates
+/// an existing file.
+struct PendingFile {
+    tmp: PathBuf,
+    target: PathBuf,
+    done: bool,
+}
+
+impl PendingFile {
+    /// The file to write for `target`: a temporary one beside it, or, for a
+    /// device or pipe (`/dev/null`), the target itself.
+    fn create(target: &Path) -> Result<(Option<PendingFile>, File)> {
+        if std::fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(target)
+                .with_context(|| format!("cannot write `{}`", target.display()))?;
+            return Ok((None, file));
+        }
+        // Through a symbolic link to the file it names, which is replaced.
+        let target = &target
+            .canonicalize()
+            .unwrap_or_else(|_| target.to_path_buf());
+        let name = file_name(target);
+        let tmp = target.with_file_name(format!(".{name}.{}.part", std::process::id()));
+        let file = create(&tmp).with_context(|| format!("cannot write `{}`", target.display()))?;
+        Ok((
+            Some(PendingFile {
+                tmp,
+                target: target.to_path_buf(),
+                done: false,
+            }),
+            file,
+        ))
+    }
+
+    fn commit(mut self) -> Result<()> {
+        std::fs::rename(&self.tmp, &self.target)
+            .with_context(|| format!("cannot write `{}`", self.target.display()))?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for PendingFile {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 fn file_name(path: &Path) -> String {
@@ -233,12 +411,21 @@ fn convert_file(
     let plugin = loaded.get(entry)?;
     let input = File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
     let size = input.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut pending = Vec::new();
     let records: Box<dyn Write> = match records {
-        Some(p) => Box::new(create(p)?),
+        Some(p) => {
+            let (file, writer) = PendingFile::create(p)?;
+            pending.extend(file);
+            Box::new(writer)
+        }
         None => Box::new(std::io::stdout().lock()),
     };
     let errors: Box<dyn Write> = match errors {
-        Some(p) => Box::new(create(p)?),
+        Some(p) => {
+            let (file, writer) = PendingFile::create(p)?;
+            pending.extend(file);
+            Box::new(writer)
+        }
         None => Box::new(std::io::stderr()),
     };
     let mut sink = NdjsonSink::new(records, errors);
@@ -276,6 +463,10 @@ fn convert_file(
         &mut progress,
     )
     .with_context(|| format!("converting `{}`", path.display()))?;
+    drop(sink);
+    for file in pending {
+        file.commit()?;
+    }
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

@@ -54,6 +54,13 @@ enum Command {
         /// The pack's folder.
         dir: PathBuf,
     },
+    /// Internal: compiles a component read on stdin to machine code on
+    /// stdout, its data memory capped at MEMORY_MIB (run by the sandbox).
+    #[command(hide = true)]
+    CompileComponent {
+        /// The memory cap in MiB.
+        memory_mib: u64,
+    },
 }
 
 /// Where plugins and the pack are found; shared by the commands.
@@ -84,7 +91,8 @@ impl Locations {
         Ok(conform_sandbox::Sandbox::new(
             conform_sandbox::SandboxConfig {
                 cache_dir,
-                pooling: false,
+                compiler: conform::subprocess_compiler(),
+                ..conform_sandbox::SandboxConfig::default()
             },
         )?)
     }
@@ -129,6 +137,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Convert(args) => convert::run(args),
         Command::Plugins(args) => plugins::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::CompileComponent { memory_mib } => {
+            let engine = conform_sandbox::engine(false)?;
+            let code = conform_sandbox::compile_component_main(&engine, memory_mib);
+            Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+        }
         Command::CheckPack { dir } => {
             let pack = conform_pack::Pack::load(&dir)?;
             let m = pack.manifest();

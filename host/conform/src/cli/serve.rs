@@ -10,6 +10,9 @@ use conform::server::{self, AppState, ServerConfig};
 
 use super::EXIT_OK;
 
+/// The file of a fresh data directory that holds the admin token.
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+
 /// Arguments of `conform serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -29,9 +32,14 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
+    // Everything the server creates is the operator's alone: 0600 files,
+    // 0700 folders (uploads, outputs, plugins, packs, the databases).
+    // SAFETY: umask only sets the process's file-creation mask.
+    unsafe { libc::umask(0o077) };
     if !args.data.join("conform.toml").is_file() {
         init(&args)?;
     }
+    server::redact::hide_data_dir(&args.data);
     let mut config = ServerConfig::load(&args.data)?;
     if let Some(listen) = args.listen {
         config.listen = listen;
@@ -103,15 +111,23 @@ fn init(args: &ServeArgs) -> Result<()> {
     let token = server::new_token()?;
     let config = ServerConfig::fresh(server::hash_token(&token));
     std::fs::write(data.join("conform.toml"), toml::to_string(&config)?)?;
+    // Not on stderr: that is the log stream, which collectors keep.
+    let token_file = data.join(ADMIN_TOKEN_FILE);
+    std::fs::write(&token_file, format!("{token}\n"))
+        .with_context(|| format!("cannot write `{}`", token_file.display()))?;
     eprintln!(
         "conform: set up `{}` with the sample pack and plugins",
         data.display()
     );
-    eprintln!("conform: admin token (shown once, stored hashed): {token}");
+    eprintln!(
+        "conform: the admin token is in `{}` (readable by this user only; it is stored hashed in conform.toml): keep it elsewhere and delete the file",
+        token_file.display()
+    );
     Ok(())
 }
 
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
@@ -119,7 +135,9 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
         if entry.file_type()?.is_dir() {
             copy_dir(&entry.path(), &target)?;
         } else {
-            std::fs::copy(entry.path(), target)?;
+            // `fs::copy` keeps the source's permissions; the copy is private.
+            std::fs::copy(entry.path(), &target)?;
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600))?;
         }
     }
     Ok(())

@@ -20,6 +20,9 @@ pub fn table(summary: &Summary) -> String {
     for f in &summary.failed {
         out += &format!("{:<32} not converted: {}\n", f.file, f.message);
     }
+    for f in &summary.skipped {
+        out += &format!("{:<32} skipped: {}\n", f.file, f.message);
+    }
     out += &format!(
         "{:<32} {:<22} {:>9} {:>9} {:>9}\n",
         "total", "", summary.rows_in, summary.converted, summary.rejected

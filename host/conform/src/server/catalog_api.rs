@@ -25,6 +25,7 @@ use super::archive::{self, ArchiveError, UnpackLimits};
 use super::auth::Caller;
 use super::config::Role;
 use super::error::ApiError;
+use super::owners::OPERATOR;
 use super::scratch::{random_hex, ScratchFolder};
 use super::state::{pack_for, AppState, Catalog};
 use crate::packs::PackStoreError;
@@ -94,6 +95,10 @@ pub(crate) async fn get_plugin(
         .collect();
     versions.sort();
     let mut shown = plugin_json(&catalog, newest);
+    shown["owner"] = serde_json::json!(state
+        .owners
+        .owner_of(&name)
+        .map_err(|e| ApiError::internal("the catalog store failed", &e))?);
     shown["versions"] =
         serde_json::json!(versions.iter().map(ToString::to_string).collect::<Vec<_>>());
     Ok(Json(shown))
@@ -193,8 +198,9 @@ pub(crate) async fn publish_plugin(
             StatusCode::BAD_REQUEST,
         ));
     };
+    let claimant = owner_name(&caller);
     let published = tokio::task::spawn_blocking(move || {
-        publish_plugin_checked(&state, &manifest, &component).map(|entry| {
+        publish_plugin_checked(&state, &claimant, &manifest, &component).map(|entry| {
             let catalog = state.catalog();
             plugin_json(&catalog, &entry)
         })
@@ -209,13 +215,45 @@ fn unprocessable(code: &str, message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
 }
 
+/// Who a caller publishes as: its token's name, or the operator for admins.
+fn owner_name(caller: &Caller) -> String {
+    if caller.roles.contains(&Role::Admin) {
+        OPERATOR.to_string()
+    } else {
+        caller.name.clone()
+    }
+}
+
 fn publish_plugin_checked(
     state: &AppState,
+    claimant: &str,
     manifest_text: &str,
     component: &[u8],
 ) -> Result<Entry, ApiError> {
     let manifest = PluginManifest::from_toml(manifest_text)
         .map_err(|e| unprocessable("bad-manifest", format!("plugin.toml: {e}")))?;
+    // The name first: nothing of another's plugin is compiled or stored.
+    // It is claimed only once every check passed (below).
+    let owned_by_another = || {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "plugin-owned",
+            format!(
+                "plugin name `{}` belongs to another provider; publish under a name of your own, or ask an admin to transfer this one",
+                manifest.name
+            ),
+        )
+        .with_details(serde_json::json!({ "plugin": manifest.name }))
+    };
+    let store_failed = |e: rusqlite::Error| ApiError::internal("the catalog store failed", &e);
+    match state
+        .owners
+        .owner_of(&manifest.name)
+        .map_err(store_failed)?
+    {
+        Some(owner) if owner != claimant => return Err(owned_by_another()),
+        _ => {}
+    }
     conform_sandbox::verify_digest(&manifest.name, component, &manifest.component.sha256)
         .map_err(|e| refusal(RegistryError::Sandbox(e)))?;
     let exists = |catalog: &Catalog| {
@@ -270,6 +308,14 @@ fn publish_plugin_checked(
     if exists(&catalog) {
         return Err(conflict());
     }
+    if state
+        .owners
+        .claim(&manifest.name, claimant)
+        .map_err(store_failed)?
+        .is_err()
+    {
+        return Err(owned_by_another());
+    }
     let target = plugins_dir.join(format!("{}-{}", manifest.name, manifest.version));
     std::fs::rename(staging.path(), &target)
         .map_err(|e| ApiError::internal("cannot store the plugin", &e))?;
@@ -300,6 +346,10 @@ fn refusal(e: RegistryError) -> ApiError {
         }
         RegistryError::Sandbox(SandboxError::Invalid { .. }) => {
             unprocessable("plugin-invalid", message)
+        }
+        RegistryError::Sandbox(SandboxError::TooComplex { why, .. }) => {
+            unprocessable("plugin-too-complex", message)
+                .with_details(serde_json::json!({ "why": why }))
         }
         RegistryError::UnknownRecordType { record_type, .. } => {
             unprocessable("unknown-record-type", message)
@@ -423,4 +473,67 @@ fn install_pack(state: &AppState, archive: &[u8]) -> Result<serde_json::Value, A
             other => ApiError::internal("cannot install the pack", &other),
         })?;
     Ok(pack_json(&installed))
+}
+
+/// Body of `PUT /v1/plugins/{name}/owner`.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewOwner {
+    /// A provider token's name, or `operator` (every admin token).
+    owner: String,
+}
+
+/// `PUT /v1/plugins/{name}/owner`: an admin gives a plugin name to another
+/// provider token (or to the operator).
+#[utoipa::path(
+    put,
+    path = "/v1/plugins/{name}/owner",
+    params(("name" = String, Path, description = "The plugin's name")),
+    request_body = NewOwner,
+    responses(
+        (status = 200, description = "The name and its new owner"),
+        (status = 400, description = "The new owner is not a provider token", body = crate::server::openapi::ErrorDoc),
+        (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc),
+        (status = 403, description = "The token is not an admin", body = crate::server::openapi::ErrorDoc),
+        (status = 404, description = "No such plugin", body = crate::server::openapi::ErrorDoc),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn transfer_plugin(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    UrlPath(name): UrlPath<String>,
+    body: Result<Json<NewOwner>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Role::Admin)?;
+    let Json(NewOwner { owner }) = body.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-body",
+            format!("{}: send {{\"owner\": \"TOKEN-NAME\"}}", e.body_text()),
+        )
+    })?;
+    if state.catalog().plugins.get(&name).is_err() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown-plugin",
+            format!("no plugin `{name}` here"),
+        ));
+    }
+    let is_provider = state.config.tokens.iter().any(|t| {
+        t.name == owner && (t.roles.contains(&Role::Provider) || t.roles.contains(&Role::Admin))
+    });
+    if owner != OPERATOR && !is_provider {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-owner",
+            format!("`{owner}` is neither a provider token's name nor `{OPERATOR}`"),
+        ));
+    }
+    state
+        .owners
+        .transfer(&name, &owner)
+        .map_err(|e| ApiError::internal("the catalog store failed", &e))?;
+    tracing::info!(plugin = %name, %owner, by = %caller.name, "plugin name transferred");
+    Ok(Json(serde_json::json!({ "plugin": name, "owner": owner })))
 }

@@ -16,6 +16,8 @@ pub enum Role {
     Provider,
     /// Publishes packs.
     Publisher,
+    /// Reads `/metrics`.
+    Metrics,
     /// Everything.
     Admin,
 }
@@ -27,6 +29,7 @@ impl Role {
             Role::Uploader => "uploader",
             Role::Provider => "provider",
             Role::Publisher => "publisher",
+            Role::Metrics => "metrics",
             Role::Admin => "admin",
         }
     }
@@ -77,6 +80,18 @@ pub struct ServerLimits {
     pub max_pack_unpacked_bytes: u64,
     /// Most files in a pack archive (default 10 000): 413 `archive-too-large`.
     pub max_pack_files: u32,
+    /// Largest plugin component, in bytes (default 32 MiB): 422
+    /// `plugin-too-complex`.
+    pub max_component_bytes: u64,
+    /// Seconds compiling one component may take (default 60): 422
+    /// `plugin-too-complex`. Compiling runs in a child process.
+    pub compile_seconds: u64,
+    /// Data memory compiling one component may use, in MiB (default 2048):
+    /// 422 `plugin-too-complex`.
+    pub compile_memory_mib: u64,
+    /// Error-report lines of one code per file (default 1000); the rest are
+    /// counted in a `report-truncated` line.
+    pub max_report_lines_per_code: u64,
 }
 
 impl Default for ServerLimits {
@@ -93,6 +108,10 @@ impl Default for ServerLimits {
             max_publish_bytes: 64 << 20,
             max_pack_unpacked_bytes: 256 << 20,
             max_pack_files: 10_000,
+            max_component_bytes: 32 << 20,
+            compile_seconds: 60,
+            compile_memory_mib: 2048,
+            max_report_lines_per_code: crate::pipeline::DEFAULT_REPORT_LINES_PER_CODE,
         }
     }
 }
@@ -169,14 +188,47 @@ fn default_plugins() -> PathBuf {
 }
 
 impl ServerConfig {
-    /// Reads `conform.toml` of a data directory.
+    /// Reads `conform.toml` of a data directory and checks it.
     pub fn load(data_dir: &Path) -> anyhow::Result<ServerConfig> {
         let path = data_dir.join("conform.toml");
         let text = std::fs::read_to_string(&path)
             .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
         let config: ServerConfig =
             toml::from_str(&text).map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))?;
+        config
+            .check()
+            .map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))?;
         Ok(config)
+    }
+
+    /// Checks what TOML cannot: every token's digest is 64 lowercase hex
+    /// digits, names are unique and not reserved, every token has a role.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let mut names = std::collections::HashSet::new();
+        for (i, token) in self.tokens.iter().enumerate() {
+            let at = format!("tokens[{i}] (name `{}`)", token.name);
+            let hex = token.sha256.len() == 64
+                && token
+                    .sha256
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if !hex {
+                anyhow::bail!("{at}: sha256 must be 64 lowercase hex digits, the SHA-256 of the token (`printf %s TOKEN | sha256sum`)");
+            }
+            if token.name.is_empty() || token.name == super::owners::OPERATOR {
+                anyhow::bail!(
+                    "{at}: a token needs a name other than `{}`, which stands for the operator",
+                    super::owners::OPERATOR
+                );
+            }
+            if !names.insert(token.name.as_str()) {
+                anyhow::bail!("{at}: another token has this name; names must be unique");
+            }
+            if token.roles.is_empty() {
+                anyhow::bail!("{at}: give the token at least one role");
+            }
+        }
+        Ok(())
     }
 
     /// The configuration of a fresh data directory: one admin token.

@@ -31,11 +31,16 @@ use super::state::AppState;
 use super::upload::{Upload, UploadLimits};
 use crate::sink::Sink;
 
-/// Query of `POST /v1/convert`.
+/// Query of `POST /v1/convert`. Unknown parameters are refused.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ConvertQuery {
-    /// The plugin that reads the body.
+    /// The plugin that reads the body: `NAME` (its newest version) or
+    /// `NAME@VERSION`.
     plugin: String,
+    /// The pack version to convert to, `ID@VERSION` (default: the newest
+    /// the plugin accepts).
+    pack: Option<String>,
 }
 
 /// A running conversion of one token; dropping it frees the place.
@@ -150,7 +155,10 @@ impl Sink for StreamSink {
 #[utoipa::path(
     post,
     path = "/v1/convert",
-    params(("plugin" = String, Query, description = "The plugin that reads the body")),
+    params(
+        ("plugin" = String, Query, description = "The plugin that reads the body: `NAME` (newest version) or `NAME@VERSION`"),
+        ("pack" = Option<String>, Query, description = "The pack version, `ID@VERSION` (default: the newest the plugin accepts)"),
+    ),
     request_body(content = String, content_type = "application/octet-stream", description = "The file as the enterprise exports it"),
     responses(
         (status = 200, description = "Record lines, `{\"rejection\":…}` lines and a last `{\"summary\":…}` line", content_type = "application/x-ndjson", body = String),
@@ -170,7 +178,8 @@ pub(crate) async fn convert(
 ) -> Result<Response, ApiError> {
     caller.require(Role::Uploader)?;
     let Query(query) = query.map_err(ApiError::bad_query)?;
-    let resolved = state.resolve(&query.plugin, None, None)?;
+    let resolved =
+        super::pins::resolve_pinned(&state, &query.plugin, query.pack.as_deref()).await?;
     let limits = UploadLimits::for_files(&state.config.limits);
     ApiError::check_declared_length(&headers, limits.max_bytes)?;
     let slot = Slot::take(&state, &caller.name)?;
@@ -231,6 +240,8 @@ pub(crate) async fn convert(
                 worker_state.metrics.record_file(&summary, &counted.faults);
                 let pack = resolved.pack.manifest();
                 let mut summary = serde_json::to_value(&summary).unwrap_or_default();
+                summary["plugin_version"] =
+                    serde_json::json!(resolved.manifest.version.to_string());
                 summary["pack"] =
                     serde_json::json!({ "id": pack.id, "version": pack.version.to_string() });
                 serde_json::json!({ "summary": summary })

@@ -86,8 +86,13 @@ impl ApiError {
 }
 
 impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+    fn into_response(mut self) -> Response {
         let code = super::metrics::ErrorCode(self.body.code.clone());
+        self.body.message = super::redact::redact(&self.body.message);
+        if !self.body.details.is_null() {
+            let details = super::redact::redact(&self.body.details.to_string());
+            self.body.details = serde_json::from_str(&details).unwrap_or_default();
+        }
         let mut response = (self.status, Json(self.body)).into_response();
         response.extensions_mut().insert(code);
         response

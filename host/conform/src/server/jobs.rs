@@ -56,6 +56,12 @@ impl JobState {
     }
 }
 
+/// Times a job is started before a crash during it makes it `failed`.
+pub const MAX_ATTEMPTS: i64 = 2;
+
+/// The code of a job that was running each time the process died.
+pub const JOB_CRASHED: &str = "job-crashed";
+
 /// A job as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Job {
@@ -137,17 +143,33 @@ impl JobStore {
                  rows_in INTEGER NOT NULL DEFAULT 0, converted INTEGER NOT NULL DEFAULT 0,
                  rejected INTEGER NOT NULL DEFAULT 0, error TEXT,
                  plugin_version TEXT NOT NULL DEFAULT '', pack_version TEXT NOT NULL DEFAULT '',
-                 error_code TEXT);
-             UPDATE jobs SET state = 'queued', rows_in = 0, converted = 0, rejected = 0 WHERE state = 'running';",
+                 error_code TEXT, attempts INTEGER NOT NULL DEFAULT 0);",
         )?;
         // Stores made before these columns existed gain them.
         for column in [
             "plugin_version TEXT NOT NULL DEFAULT ''",
             "pack_version TEXT NOT NULL DEFAULT ''",
             "error_code TEXT",
+            "attempts INTEGER NOT NULL DEFAULT 0",
         ] {
             let _ = db.execute(&format!("ALTER TABLE jobs ADD COLUMN {column}"), []);
         }
+        // A job still `running` was running when the process died. Once it
+        // has been tried MAX_ATTEMPTS times it may be what kills the
+        // process: it fails rather than crash every restart.
+        db.execute(
+            "UPDATE jobs SET state = 'failed', error_code = ?1, error = ?2
+             WHERE state = 'running' AND attempts >= ?3",
+            params![
+                JOB_CRASHED,
+                format!("the server stopped while running this job, {MAX_ATTEMPTS} times; it is not tried again: check the file and the plugin, or split the file"),
+                MAX_ATTEMPTS
+            ],
+        )?;
+        db.execute(
+            "UPDATE jobs SET state = 'queued', rows_in = 0, converted = 0, rejected = 0 WHERE state = 'running'",
+            [],
+        )?;
         Ok(JobStore {
             db: Mutex::new(db),
             dir,
@@ -238,7 +260,10 @@ impl JobStore {
                 )
                 .optional()?;
             if let Some(id) = &id {
-                db.execute("UPDATE jobs SET state = 'running' WHERE id = ?1", [id])?;
+                db.execute(
+                    "UPDATE jobs SET state = 'running', attempts = attempts + 1 WHERE id = ?1",
+                    [id],
+                )?;
             }
             id
         };
@@ -342,7 +367,12 @@ pub fn spawn_runner(state: Arc<super::AppState>) {
 fn run_job(state: &Arc<super::AppState>, job: Job) {
     let store = state.jobs.clone();
     let started = Instant::now();
-    let result = convert_job(state, &job);
+    // A panic in a conversion fails that job; the runner goes on.
+    let result =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| convert_job(state, &job)))
+            .unwrap_or_else(|_| {
+                Err("the conversion failed inside the server; the log has details".to_string())
+            });
     let (final_state, error) = match result {
         Ok(_) if store.is_cancelled(&job.id) => (
             JobState::Cancelled,
@@ -355,7 +385,10 @@ fn run_job(state: &Arc<super::AppState>, job: Job) {
             (JobState::Failed, summary.error_code.zip(summary.error))
         }
         Ok(_) => (JobState::Done, None),
-        Err(e) => (JobState::Failed, Some(("job-failed".to_string(), e))),
+        Err(e) => (
+            JobState::Failed,
+            Some(("job-failed".to_string(), super::redact::redact(&e))),
+        ),
     };
     state
         .metrics

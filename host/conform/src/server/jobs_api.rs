@@ -19,11 +19,14 @@ use super::scratch::{random_hex, ScratchFolder};
 use super::state::AppState;
 use super::upload::{Upload, UploadLimits};
 
-/// Query of `POST /v1/jobs`.
+/// Query of `POST /v1/jobs`. Unknown parameters are refused.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct SubmitQuery {
-    /// The plugin that reads the body.
+    /// The plugin that reads the body: `NAME` or `NAME@VERSION`.
     plugin: String,
+    /// The pack version, `ID@VERSION` (default: the newest the plugin accepts).
+    pack: Option<String>,
     /// The file name recorded as the records' source (default `upload`).
     name: Option<String>,
 }
@@ -57,7 +60,8 @@ fn owned(state: &AppState, caller: &Caller, id: &str) -> Result<Job, ApiError> {
     post,
     path = "/v1/jobs",
     params(
-        ("plugin" = String, Query, description = "The plugin that reads the file"),
+        ("plugin" = String, Query, description = "The plugin that reads the file: `NAME` (newest version) or `NAME@VERSION`"),
+        ("pack" = Option<String>, Query, description = "The pack version, `ID@VERSION` (default: the newest the plugin accepts)"),
         ("name" = Option<String>, Query, description = "The file name recorded as the records' source (default: the multipart part's file name, else `upload`)"),
     ),
     request_body(content = String, content_type = "application/octet-stream", description = "The file as the enterprise exports it: the raw body, or multipart/form-data with the file in a part named `file`"),
@@ -85,7 +89,8 @@ pub(crate) async fn submit(
     if let Some(name) = &query.name {
         plain_file_name(name)?;
     }
-    let resolved = state.resolve(&query.plugin, None, None)?;
+    let resolved =
+        super::pins::resolve_pinned(&state, &query.plugin, query.pack.as_deref()).await?;
     let limits = UploadLimits::for_files(&state.config.limits);
     ApiError::check_declared_length(request.headers(), limits.max_bytes)?;
     let max_jobs = state.config.limits.jobs_per_token;
@@ -243,8 +248,9 @@ pub(crate) async fn cancel(
     owned(&state, &caller, &id).map(Json)
 }
 
-/// Query of the downloads.
+/// Query of the downloads. Unknown parameters are refused.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct DownloadQuery {
     /// `ndjson` (default) or `csv`.
     format: Option<String>,

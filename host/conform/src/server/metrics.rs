@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use conform_model::{FileSummary, Rejection};
+use conform_model::{codes, FileSummary, Rejection};
 
 #[cfg(doc)]
 use super::error::ApiError;
@@ -26,7 +26,7 @@ struct Counters {
     /// (plugin, outcome) → rows
     rows: BTreeMap<(String, &'static str), u64>,
     /// (plugin, code) → rows rejected because the plugin failed (`plugin-*` codes)
-    plugin_faults: BTreeMap<(String, String), u64>,
+    plugin_faults: BTreeMap<(String, &'static str), u64>,
     /// final state → jobs
     jobs: BTreeMap<&'static str, u64>,
     job_seconds_sum: f64,
@@ -57,7 +57,7 @@ impl Metrics {
 
     /// Counts a converted file's rows, the plugin faults seen in it and the
     /// limit that stopped it, if one did.
-    pub fn record_file(&self, summary: &FileSummary, faults: &BTreeMap<String, u64>) {
+    pub fn record_file(&self, summary: &FileSummary, faults: &BTreeMap<&'static str, u64>) {
         if let Some(code) = &summary.error_code {
             self.record_limit(code);
         }
@@ -70,7 +70,7 @@ impl Metrics {
             .or_default() += summary.rejected;
         for (code, n) in faults {
             *c.plugin_faults
-                .entry((summary.plugin.clone(), code.clone()))
+                .entry((summary.plugin.clone(), *code))
                 .or_default() += n;
         }
     }
@@ -141,7 +141,7 @@ impl Metrics {
 /// Passes everything to a sink and counts the plugin faults among the rejections.
 pub(crate) struct FaultCounter<'a> {
     pub(crate) inner: &'a mut dyn Sink,
-    pub(crate) faults: BTreeMap<String, u64>,
+    pub(crate) faults: BTreeMap<&'static str, u64>,
 }
 
 impl Sink for FaultCounter<'_> {
@@ -150,8 +150,15 @@ impl Sink for FaultCounter<'_> {
     }
 
     fn rejection(&mut self, rejection: &Rejection) -> io::Result<()> {
+        // Only the host's own fault codes become labels: a plugin choosing
+        // `plugin-<anything>` counts as `other`, so labels stay few.
         if rejection.code.starts_with("plugin-") {
-            *self.faults.entry(rejection.code.clone()).or_default() += 1;
+            let code = codes::PLUGIN_FAULTS
+                .iter()
+                .find(|c| **c == rejection.code)
+                .copied()
+                .unwrap_or("other");
+            *self.faults.entry(code).or_default() += 1;
         }
         self.inner.rejection(rejection)
     }
@@ -180,10 +187,14 @@ pub(crate) async fn count_limit_hits(
 pub(crate) struct ErrorCode(pub String);
 
 /// `GET /metrics`.
-#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String)))]
-pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    (
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String), (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc), (status = 403, description = "The token has neither the metrics nor the admin role", body = crate::server::openapi::ErrorDoc)), security(("bearer" = [])))]
+pub(crate) async fn metrics(
+    State(state): State<Arc<AppState>>,
+    caller: super::auth::Caller,
+) -> Result<impl IntoResponse, super::error::ApiError> {
+    caller.require(super::config::Role::Metrics)?;
+    Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
-    )
+    ))
 }

@@ -21,6 +21,9 @@ pub mod jobs;
 mod jobs_api;
 pub mod metrics;
 pub mod openapi;
+pub mod owners;
+mod pins;
+pub mod redact;
 mod scratch;
 mod state;
 mod upload;
@@ -64,6 +67,10 @@ pub fn app(state: Arc<AppState>) -> Router {
                 .layer(DefaultBodyLimit::max(publish_limit)),
         )
         .route("/v1/plugins/{name}", get(catalog_api::get_plugin))
+        .route(
+            "/v1/plugins/{name}/owner",
+            axum::routing::put(catalog_api::transfer_plugin),
+        )
         .route(
             "/v1/packs",
             get(catalog_api::list_packs).post(catalog_api::publish_pack),
@@ -113,6 +120,7 @@ pub async fn run(
     use hyper_util::server::conn::auto::Builder;
     use hyper_util::service::TowerToHyperService;
 
+    state.warm_up();
     jobs::spawn_runner(state.clone());
     let header_timeout = std::time::Duration::from_secs(state.config.limits.header_read_seconds);
     let service = TowerToHyperService::new(app(state));

@@ -25,11 +25,12 @@ use utoipa::OpenApi;
         super::catalog_api::list_plugins,
         super::catalog_api::get_plugin,
         super::catalog_api::publish_plugin,
+        super::catalog_api::transfer_plugin,
         super::catalog_api::list_packs,
         super::catalog_api::get_pack,
         super::catalog_api::publish_pack,
     ),
-    components(schemas(ErrorDoc, super::jobs::Job, super::jobs::JobState, super::jobs_api::JobList)),
+    components(schemas(ErrorDoc, super::jobs::Job, super::jobs::JobState, super::jobs_api::JobList, super::catalog_api::NewOwner)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

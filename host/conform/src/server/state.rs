@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use conform_model::PluginManifest;
+use conform_model::{PluginLimits, PluginManifest};
 use conform_pack::Pack;
-use conform_sandbox::{LoadedPlugin, Sandbox, SandboxConfig};
+use conform_sandbox::{CompileLimits, LoadedPlugin, Sandbox, SandboxConfig};
 use semver::Version;
 
 use super::config::ServerConfig;
@@ -45,7 +45,12 @@ pub struct AppState {
     /// Compiled plugins by name and version: a published version never
     /// changes, and its limits, record types and name are compiled in
     /// (two plugins sharing a component are still two plugins).
-    loaded: Mutex<HashMap<(String, Version), LoadedPlugin>>,
+    loaded: Mutex<HashMap<PluginKey, LoadedPlugin>>,
+    /// One lock per plugin version being compiled, so that it is compiled
+    /// once however many requests want it; no other lock is held meanwhile.
+    compiling: Mutex<HashMap<PluginKey, Arc<Mutex<()>>>>,
+    /// Who owns each plugin name.
+    pub(crate) owners: super::owners::Owners,
     /// Conversions running per token name.
     pub(crate) running: Mutex<HashMap<String, u32>>,
     /// Bulk jobs.
@@ -55,40 +60,66 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Loads the packs and plugins named by the configuration, relative to `data_dir`.
+    /// Loads the packs and plugins named by the configuration, relative to
+    /// `data_dir`. Nothing is compiled here: [`AppState::warm_up`] compiles
+    /// in the background, and a request compiles what it needs first.
     pub fn open(data_dir: &Path, config: ServerConfig) -> anyhow::Result<AppState> {
+        config.check()?;
         let packs = PackStore::open(data_dir.join(&config.packs))?;
         let plugins_dir = data_dir.join(&config.plugins);
         std::fs::create_dir_all(&plugins_dir)?;
         let plugins = Registry::open(&plugins_dir)?.cap_limits(config.plugin_limits.limits());
+        let limits = &config.limits;
         let sandbox = Sandbox::new(SandboxConfig {
             cache_dir: Some(data_dir.join("cache")),
             pooling: false,
+            compiler: crate::subprocess_compiler(),
+            compile_limits: CompileLimits {
+                max_component_bytes: limits.max_component_bytes,
+                seconds: limits.compile_seconds,
+                memory_mib: limits.compile_memory_mib,
+            },
         })?;
-        let state = AppState {
+        let owners = super::owners::Owners::open(data_dir)?;
+        owners.seed(plugins.entries().iter().map(|e| e.manifest.name.as_str()))?;
+        Ok(AppState {
             config,
             catalog: RwLock::new(Catalog { packs, plugins }),
             sandbox,
             loaded: Mutex::new(HashMap::new()),
+            compiling: Mutex::new(HashMap::new()),
+            owners,
             running: Mutex::new(HashMap::new()),
             jobs: Arc::new(super::jobs::JobStore::open(data_dir)?),
             metrics: super::metrics::Metrics::default(),
-        };
-        // Compile every plugin version at start-up, so that a broken one is
-        // known now (from the on-disk cache, this is quick).
-        let versions: Vec<(String, Version)> = state
-            .catalog()
-            .plugins
-            .entries()
-            .iter()
-            .map(|e| (e.manifest.name.clone(), e.manifest.version.clone()))
-            .collect();
-        for (name, version) in versions {
-            if let Err(e) = state.resolve(&name, Some(&version), None) {
-                tracing::warn!(plugin = %name, %version, error = %e.body.message, "plugin does not load");
-            }
+        })
+    }
+
+    /// Compiles every plugin version in a background thread (from the
+    /// on-disk cache this is quick), so that a broken one is logged early
+    /// and first requests find their plugin ready. The server answers
+    /// meanwhile.
+    pub fn warm_up(self: &Arc<Self>) {
+        let state = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("conform-warm-up".into())
+            .spawn(move || {
+                let versions: Vec<(String, Version)> = state
+                    .catalog()
+                    .plugins
+                    .entries()
+                    .iter()
+                    .map(|e| (e.manifest.name.clone(), e.manifest.version.clone()))
+                    .collect();
+                for (name, version) in versions {
+                    if let Err(e) = state.resolve(&name, Some(&version), None) {
+                        tracing::warn!(plugin = %name, %version, error = %e.body.message, "plugin does not load");
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot start the warm-up; plugins compile at first use");
         }
-        Ok(state)
     }
 
     /// How conversions and jobs run: all cores, the configured limits.
@@ -97,6 +128,7 @@ impl AppState {
         crate::ConvertOptions {
             max_rows: Some(limits.max_rows_per_job),
             max_duration: Some(std::time::Duration::from_secs(limits.max_job_seconds)),
+            max_report_lines_per_code: Some(limits.max_report_lines_per_code),
             ..crate::ConvertOptions::default()
         }
     }
@@ -111,27 +143,45 @@ impl AppState {
         self.catalog.write().expect("not poisoned")
     }
 
+    /// [`AppState::resolve`] on a blocking thread: compiling a plugin at its
+    /// first use never blocks an async worker.
+    pub(crate) async fn resolve_async(
+        self: &Arc<Self>,
+        name: String,
+        version: Option<Version>,
+        pack_version: Option<Version>,
+    ) -> Result<Resolved, ApiError> {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || {
+            state.resolve(&name, version.as_ref(), pack_version.as_ref())
+        })
+        .await
+        .map_err(|e| ApiError::internal("resolving the plugin stopped", &e))?
+    }
+
     /// A plugin (its newest version, or `version`) with the pack it runs
-    /// against (the newest in its range, or `pack_version`), compiled once.
+    /// against (the newest in its range, or `pack_version`, which must be in
+    /// its range), compiled once. The catalog is read under its lock;
+    /// compiling happens after the lock is released.
     pub(crate) fn resolve(
         &self,
         name: &str,
         version: Option<&Version>,
         pack_version: Option<&Version>,
     ) -> Result<Resolved, ApiError> {
-        let catalog = self.catalog();
-        let entry = match version {
-            Some(v) => catalog.plugins.get_version(name, v),
-            None => catalog.plugins.get(name),
-        }
-        .map_err(|e| {
-            ApiError::new(StatusCode::NOT_FOUND, "unknown-plugin", e.to_string())
-                .with_details(serde_json::json!({ "plugin": name }))
-        })?;
-        let pack = pack_for(&catalog.packs, &entry.manifest, pack_version)?.clone();
-        let plugin = self.compiled(&catalog.plugins, entry, &pack)?;
+        let (entry, pack, limits) = {
+            let catalog = self.catalog();
+            let entry = match version {
+                Some(v) => catalog.plugins.get_version(name, v),
+                None => catalog.plugins.get(name),
+            }
+            .map_err(|_| unknown_plugin(&catalog, name, version))?;
+            let pack = pack_for(&catalog.packs, &entry.manifest, pack_version)?.clone();
+            (entry.clone(), pack, catalog.plugins.limits_of(entry))
+        };
+        let plugin = self.compiled(&entry, limits, &pack)?;
         Ok(Resolved {
-            manifest: entry.manifest.clone(),
+            manifest: entry.manifest,
             pack,
             plugin,
         })
@@ -140,18 +190,36 @@ impl AppState {
     /// The compiled component of a plugin, compiled at its first use.
     fn compiled(
         &self,
-        registry: &Registry,
         entry: &Entry,
+        limits: PluginLimits,
         pack: &Pack,
     ) -> Result<LoadedPlugin, ApiError> {
-        if let Some(p) = self.loaded.lock().expect("not poisoned").get(&key(entry)) {
+        let key = key(entry);
+        if let Some(p) = self.loaded.lock().expect("not poisoned").get(&key) {
             return Ok(p.clone());
         }
-        let plugin = registry.load(entry, &self.sandbox, pack).map_err(|e| {
+        let gate = self
+            .compiling
+            .lock()
+            .expect("not poisoned")
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let _compiling = gate.lock().expect("not poisoned");
+        if let Some(p) = self.loaded.lock().expect("not poisoned").get(&key) {
+            return Ok(p.clone());
+        }
+        let plugin = crate::registry::load(entry, limits, &self.sandbox, pack).map_err(|e| {
+            tracing::warn!(plugin = %entry.manifest.name, error = %e, "plugin does not load");
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "plugin-unusable",
-                e.to_string(),
+                format!(
+                    "plugin `{}` {} cannot run here: {}",
+                    entry.manifest.name,
+                    entry.manifest.version,
+                    super::redact::redact(&e.to_string())
+                ),
             )
         })?;
         self.remember(entry, plugin.clone());
@@ -165,10 +233,47 @@ impl AppState {
             .expect("not poisoned")
             .insert(key(entry), plugin);
     }
+
+    /// How many plugin versions are compiled and ready.
+    pub(crate) fn compiled_count(&self) -> usize {
+        self.loaded.lock().expect("not poisoned").len()
+    }
 }
 
-/// What identifies a compiled plugin.
-fn key(entry: &Entry) -> (String, Version) {
+/// 404 for a plugin name (or version) that is not installed, listing what is.
+fn unknown_plugin(catalog: &Catalog, name: &str, version: Option<&Version>) -> ApiError {
+    let mut known: Vec<&str> = catalog
+        .plugins
+        .entries()
+        .iter()
+        .map(|e| e.manifest.name.as_str())
+        .collect();
+    known.sort_unstable();
+    known.dedup();
+    let asked = match version {
+        Some(v) => format!("{name}@{v}"),
+        None => name.to_string(),
+    };
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "unknown-plugin",
+        format!(
+            "no plugin `{asked}` here; installed: {}",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        ),
+    )
+    .with_details(serde_json::json!({ "plugin": name, "installed": known }))
+}
+
+/// What identifies a compiled plugin: its name and version.
+type PluginKey = (String, Version);
+
+/// The key of a plugin version.
+fn key(entry: &Entry) -> PluginKey {
     (entry.manifest.name.clone(), entry.manifest.version.clone())
 }
 
@@ -181,7 +286,8 @@ pub(crate) fn pack_for<'a>(
 ) -> Result<&'a Arc<Pack>, ApiError> {
     let target = &manifest.target;
     let found = match exact {
-        Some(v) => packs.get(&target.pack, v),
+        Some(v) if target.versions.matches(v) => packs.get(&target.pack, v),
+        Some(_) => None,
         None => packs.newest(&target.pack, &target.versions),
     };
     found.ok_or_else(|| {
@@ -197,7 +303,7 @@ pub(crate) fn pack_for<'a>(
                 "plugin `{}` targets pack `{}` {}, and no installed version matches (installed: {}); publish a matching pack first",
                 manifest.name,
                 target.pack,
-                exact.map_or_else(|| target.versions.to_string(), |v| format!("={v}")),
+                exact.map_or_else(|| target.versions.to_string(), |v| format!("{} and ={v}", target.versions)),
                 if installed.is_empty() { "none".into() } else { installed.join(", ") },
             ),
         )
@@ -208,7 +314,7 @@ pub(crate) fn pack_for<'a>(
 /// `GET /readyz`: the packs and plugins are loaded.
 #[utoipa::path(get, path = "/readyz", responses((status = 200, description = "The packs and plugins are loaded")))]
 pub(crate) async fn ready(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
-    let loaded = state.loaded.lock().expect("not poisoned").len();
+    let loaded = state.compiled_count();
     let catalog = state.catalog();
     Json(serde_json::json!({
         "status": "ready",
