@@ -429,7 +429,16 @@ fn cached_entries(server: &Server) -> usize {
 
 #[test]
 fn compiling_is_capped_off_the_request_path_and_refusals_leave_nothing() {
+    // With a cold cache the server answers at once and compiles in the
+    // background (before, it compiled every plugin before listening).
+    let started = Instant::now();
     let server = configured("[limits]\ncompile_seconds = 2\nmax_component_bytes = 3000000\n");
+    assert_eq!(get(&server, "/healthz", UPLOADER).0, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "up after {:?}",
+        started.elapsed()
+    );
     // Let the warm-up finish, so that the cache is counted after it.
     let file = std::fs::read(sample("jinggong-parts.csv")).unwrap();
     assert_eq!(convert(&server, "jinggong-parts", &file).0, 200);

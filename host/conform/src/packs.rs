@@ -119,10 +119,10 @@ impl PackStore {
         let target = id_dir.join(version.to_string());
         std::fs::create_dir_all(&id_dir).map_err(io(&id_dir))?;
         std::fs::rename(checked.dir(), &target).map_err(io(&target))?;
-        let pack = Pack::load(&target).map_err(|source| PackStoreError::Broken {
-            path: target.clone(),
-            source: Box::new(source),
-        })?;
+        // Checked already: not loaded again, so that installing (under the
+        // catalog's write lock) costs a rename, whatever the pack's size.
+        let mut pack = checked;
+        pack.moved_to(target);
         Ok(self.insert(pack))
     }
 

@@ -163,6 +163,12 @@ impl Pack {
         &self.dir
     }
 
+    /// Records that the pack's folder was moved (renamed) to `dir`, as the
+    /// pack store does when it installs a checked pack.
+    pub fn moved_to(&mut self, dir: PathBuf) {
+        self.dir = dir;
+    }
+
     /// The pack's standard services.
     pub fn standard(&self) -> &Arc<Standard> {
         &self.standard

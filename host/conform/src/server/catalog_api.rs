@@ -294,15 +294,14 @@ fn publish_plugin_checked(
     let mut entry = Registry::read_entry(staging.path())
         .map_err(|e| unprocessable("bad-manifest", e.to_string()))?;
 
-    // Checks against the pack and compilation happen outside the write lock.
-    let compiled = {
+    // Checks against the pack and compilation happen outside any lock: a
+    // waiting writer would otherwise hold up every request behind it.
+    let (pack, limits) = {
         let catalog = state.catalog();
-        let pack = pack_for(&catalog.packs, &entry.manifest, None)?;
-        catalog
-            .plugins
-            .load(&entry, &state.sandbox, pack)
-            .map_err(refusal)?
+        let pack = pack_for(&catalog.packs, &entry.manifest, None)?.clone();
+        (pack, catalog.plugins.limits_of(&entry))
     };
+    let compiled = crate::registry::load(&entry, limits, &state.sandbox, &pack).map_err(refusal)?;
 
     let mut catalog = state.catalog_mut();
     if exists(&catalog) {
