@@ -164,7 +164,9 @@ fn an_output_that_cannot_be_written_fails_before_converting() {
         .unwrap();
     expect_exit(&output, 1);
     assert!(
-        text(&output.stderr).contains("cannot write `/nonexistent-dir/records.ndjson`"),
+        text(&output.stderr).contains(
+            "`/nonexistent-dir/records.ndjson`: its folder does not exist; create it first"
+        ),
         "{}",
         text(&output.stderr)
     );
@@ -445,6 +447,85 @@ fn the_cli_never_overwrites_its_input_or_truncates_on_failure() {
         .unwrap()
         .file_type()
         .is_char_device());
+    // The streams are the process's own: appending to a file keeps it, and
+    // a redirection onto the input is refused.
+    let all = dir.path().join("all.ndjson");
+    std::fs::write(&all, "kept\n").unwrap();
+    let shell = |script: &str| {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .env("CONFORM", env!("CARGO_BIN_EXE_conform"))
+            .env("CONFORM_PLUGINS", plugins_dir())
+            .current_dir(root())
+            .output()
+            .unwrap()
+    };
+    let appended = shell(&format!(
+        "\"$CONFORM\" convert --output /dev/stdout --errors /dev/null '{}' >> '{}'",
+        input.display(),
+        all.display()
+    ));
+    expect_exit(&appended, 0);
+    let kept = std::fs::read_to_string(&all).unwrap();
+    assert!(
+        kept.starts_with("kept\n") && kept.lines().count() > 1,
+        "{kept}"
+    );
+    let onto_input = shell(&format!(
+        "\"$CONFORM\" convert --errors /dev/null '{0}' >> '{0}'",
+        input.display()
+    ));
+    expect_exit(&onto_input, 1);
+    assert!(
+        text(&onto_input.stderr).contains("is the input file"),
+        "{}",
+        text(&onto_input.stderr)
+    );
+    assert_eq!(std::fs::read(&input).unwrap(), original);
+    // A link planted at the output is replaced, never followed.
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "untouched\n").unwrap();
+    let planted = dir.path().join("planted.ndjson");
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    let output = conform()
+        .arg("convert")
+        .arg("--output")
+        .arg(&planted)
+        .args(["--errors", "/dev/null"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    expect_exit(&output, 0);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched\n");
+    assert!(!std::fs::symlink_metadata(&planted).unwrap().is_symlink());
+    // A folder as an output, or as the output folder of its own files.
+    let output = conform()
+        .arg("convert")
+        .arg("--output")
+        .arg(dir.path())
+        .arg(&input)
+        .output()
+        .unwrap();
+    expect_exit(&output, 1);
+    assert!(
+        text(&output.stderr).contains("is a folder"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = conform()
+        .arg("convert")
+        .arg("--output-dir")
+        .arg(dir.path())
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    expect_exit(&output, 1);
+    assert!(
+        text(&output.stderr).contains("is the input folder"),
+        "{}",
+        text(&output.stderr)
+    );
     // An existing output survives a failure after it would have been opened.
     let records = dir.path().join("records.ndjson");
     std::fs::write(&records, "precious\n").unwrap();
@@ -459,6 +540,11 @@ fn the_cli_never_overwrites_its_input_or_truncates_on_failure() {
         .unwrap();
     expect_exit(&output, 1);
     assert_eq!(std::fs::read_to_string(&records).unwrap(), "precious\n");
+    assert!(
+        text(&output.stderr).contains("its folder does not exist"),
+        "{}",
+        text(&output.stderr)
+    );
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -559,6 +645,18 @@ fn a_cached_component_not_written_for_that_plugin_is_never_run() {
         "{}",
         text(&again.stderr)
     );
+    // A key readable by others is not trusted: the run stops and says why.
+    let key = cache.path().join("cache.key");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let refused = run("hengtai-parts", "hengtai-parts.xml");
+    expect_exit(&refused, 1);
+    assert!(
+        text(&refused.stderr).contains("not a private file"),
+        "{}",
+        text(&refused.stderr)
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     // Bytes nobody compiled: the same.
     std::fs::write(&hengtai_entry, vec![7u8; 4096]).unwrap();
     let again = run("hengtai-parts", "hengtai-parts.xml");

@@ -11,15 +11,14 @@ use crate::support::server::*;
 use crate::support::*;
 use serde_json::Value;
 
-const RIVAL: &str = "cf_test_rival_provider_token";
-const ROOT: &str = "cf_test_root_admin_token";
+const RIVAL: &str = "cf_test_rival_token";
+const ROOT: &str = ADMIN;
 
-/// Tokens beyond the test defaults: a second provider and an admin.
-fn rival_and_root() -> String {
+/// A token beyond the test defaults: a second provider and publisher.
+fn rival() -> String {
     format!(
-        "[[tokens]]\nname = \"rival\"\nsha256 = \"{}\"\nroles = [\"provider\"]\n\n[[tokens]]\nname = \"root\"\nsha256 = \"{}\"\nroles = [\"admin\"]\n",
-        sha256(RIVAL),
-        sha256(ROOT)
+        "[[tokens]]\nname = \"rival\"\nsha256 = \"{}\"\nroles = [\"provider\", \"publisher\"]\n",
+        sha256(RIVAL)
     )
 }
 
@@ -33,17 +32,6 @@ fn variant_of(name: &str, new_name: &str, version: &str) -> (String, Vec<u8>) {
         )
         .replace("version = \"0.1.0\"", &format!("version = \"{version}\""));
     (manifest, component)
-}
-
-fn put_json(server: &Server, path: &str, token: &str, body: &str) -> (u16, String) {
-    let response = agent()
-        .put(format!("{}{path}", server.base))
-        .header("Authorization", format!("Bearer {token}"))
-        .header("Content-Type", "application/json")
-        .send(body)
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.into_body().read_to_string().unwrap())
 }
 
 fn summary_of(text: &str) -> Value {
@@ -103,7 +91,7 @@ fn a_pack_naming_files_outside_itself_is_refused_without_quoting_them() {
 
 #[test]
 fn plugin_names_belong_to_their_first_provider_across_restarts() {
-    let server = configured(&rival_and_root());
+    let server = configured(&rival());
     let (manifest, component) = variant_of("jinggong-parts", "acme-parts", "1.0.0");
     let (status, body) = publish_plugin(&server, PROVIDER, &manifest, &component);
     assert_eq!(status, 201, "{body}");
@@ -169,8 +157,54 @@ fn plugin_names_belong_to_their_first_provider_across_restarts() {
 }
 
 #[test]
+fn pack_ids_belong_to_their_first_publisher() {
+    let server = server_with_publisher(&rival());
+    // The sample pack's id is the standards office's: a rival cannot slip a
+    // new version under every conversion that uses it.
+    let (status, body) = publish_pack(&server, RIVAL, &pack_version("1.1.0", 0));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("pack-owned")),
+        "{body}"
+    );
+    let (status, _) = get(&server, "/v1/packs/sample-regional/1.1.0", UPLOADER);
+    assert_eq!(status, 404);
+    let (status, body) = publish_pack(&server, PUBLISHER, &pack_version("1.1.0", 1));
+    assert_eq!(status, 201, "{body}");
+    // A new id belongs to whoever publishes it first.
+    let acme = |version: &str| {
+        pack_archive(|path, text| match path {
+            "pack.toml" => text
+                .replace("id = \"sample-regional\"", "id = \"acme-standard\"")
+                .replace("version = \"1.0.0\"", &format!("version = \"{version}\"")),
+            _ => text,
+        })
+    };
+    let (status, body) = publish_pack(&server, RIVAL, &acme("1.0.0"));
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = publish_pack(&server, PUBLISHER, &acme("1.0.1"));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("pack-owned")),
+        "{body}"
+    );
+    // A name given to an admin token would be stranded: refused.
+    let (status, text) = put_json(
+        &server,
+        "/v1/packs/acme-standard/owner",
+        ROOT,
+        r#"{"owner":"root"}"#,
+    );
+    assert_eq!(
+        (status, error_code(&text).as_str()),
+        (400, "bad-owner"),
+        "{text}"
+    );
+}
+
+#[test]
 fn uploaders_pin_the_plugin_and_pack_versions_that_run() {
-    let server = server_with_publisher(&rival_and_root());
+    let server = server_with_publisher(&rival());
     let (status, body) = publish_pack(&server, PUBLISHER, &pack_version("1.1.0", 1));
     assert_eq!(status, 201, "{body}");
     let (manifest, component) = variant_of("jinggong-parts", "jinggong-parts", "0.2.0");
@@ -230,6 +264,16 @@ fn uploaders_pin_the_plugin_and_pack_versions_that_run() {
                 "{route}?{query}: {text}"
             );
         }
+    }
+
+    // Every route refuses a parameter it does not take.
+    for path in ["/v1/plugins?evil=1", "/v1/jobs?state=done", "/healthz?x=1"] {
+        let (status, text) = get(&server, path, UPLOADER);
+        assert_eq!(
+            (status, error_code(&text).as_str()),
+            (400, "bad-query"),
+            "{path}: {text}"
+        );
     }
 
     // A job records the pinned versions.
@@ -299,6 +343,20 @@ fn a_plugin_flooding_problems_costs_only_its_rows_and_reports_are_capped() {
         (Some(22), Some(1), Some(21))
     );
     assert_eq!(summary["rejections_omitted"], 25);
+    // Codes invented row by row share one bucket: the report stays bounded.
+    let rows = hostile_rows(&vec!["fake-fault-codes"; 200]);
+    let (status, text) = convert(&server, "hostile", &rows);
+    assert_eq!(status, 200);
+    let lines = ndjson(&text);
+    let rejections: Vec<&Value> = lines.iter().filter_map(|l| l.get("rejection")).collect();
+    assert!(rejections.len() <= 20 + 33, "{} lines", rejections.len());
+    assert!(
+        rejections
+            .iter()
+            .any(|r| r["code"] == "report-truncated" && r["field"] == "(other codes)"),
+        "{rejections:?}"
+    );
+    assert_eq!(summary_of(&text)["rejected"], 200);
     let (status, _) = get(&server, "/healthz", UPLOADER);
     assert_eq!(status, 200, "the server keeps serving");
 }
@@ -306,10 +364,19 @@ fn a_plugin_flooding_problems_costs_only_its_rows_and_reports_are_capped() {
 #[test]
 fn metrics_and_logs_carry_no_plugin_chosen_text() {
     let server = configured_with_hostile("");
-    let rows = hostile_rows(&["fake-fault-codes", "fake-fault-codes", "flood-log", "ok"]);
+    // The trap makes the batch run again row by row: the log budget holds
+    // for the whole batch, retries included.
+    let rows = hostile_rows(&[
+        "fake-fault-codes",
+        "fake-fault-codes",
+        "flood-log",
+        "flood-log",
+        "panic",
+        "ok",
+    ]);
     let (status, text) = convert(&server, "hostile", &rows);
     assert_eq!(status, 200, "{text}");
-    assert_eq!(summary_of(&text)["converted"], 2);
+    assert_eq!(summary_of(&text)["converted"], 3);
 
     let response = agent()
         .get(format!("{}/metrics", server.base))
@@ -340,13 +407,13 @@ fn metrics_and_logs_carry_no_plugin_chosen_text() {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert!(dropped.contains("9980"), "{dropped}");
+    assert!(dropped.contains("39980"), "{dropped}");
     let lines = server.log_lines();
     let from_plugin = lines
         .iter()
         .filter(|l| l.contains("FORGED-LOG-LINE"))
         .count();
-    assert_eq!(from_plugin, 20, "at most 20 messages per call");
+    assert_eq!(from_plugin, 20, "at most 20 messages per batch");
     for line in &lines {
         assert!(
             !line.trim_start().starts_with("FORGED"),

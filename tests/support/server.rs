@@ -13,6 +13,8 @@ use super::*;
 pub const UPLOADER: &str = "cf_test_uploader_token";
 pub const PROVIDER: &str = "cf_test_provider_token";
 pub const METRICS: &str = "cf_test_metrics_token";
+/// An admin token (named `root`) every configured test server has.
+pub const ADMIN: &str = "cf_test_root_admin_token";
 
 pub struct Server {
     /// The process.
@@ -154,14 +156,15 @@ pub fn admin_token(server: &Server) -> String {
     token
 }
 
-/// The tokens every configured test server has: an uploader, a provider
-/// and a metrics reader.
+/// The tokens every configured test server has: an uploader, a provider,
+/// a metrics reader and an admin.
 pub fn test_tokens() -> String {
     format!(
-        "[[tokens]]\nname = \"uploads\"\nsha256 = \"{}\"\nroles = [\"uploader\"]\n\n[[tokens]]\nname = \"provider\"\nsha256 = \"{}\"\nroles = [\"provider\"]\n\n[[tokens]]\nname = \"metrics\"\nsha256 = \"{}\"\nroles = [\"metrics\"]\n",
+        "[[tokens]]\nname = \"uploads\"\nsha256 = \"{}\"\nroles = [\"uploader\"]\n\n[[tokens]]\nname = \"provider\"\nsha256 = \"{}\"\nroles = [\"provider\"]\n\n[[tokens]]\nname = \"metrics\"\nsha256 = \"{}\"\nroles = [\"metrics\"]\n\n[[tokens]]\nname = \"root\"\nsha256 = \"{}\"\nroles = [\"admin\"]\n",
         sha256(UPLOADER),
         sha256(PROVIDER),
-        sha256(METRICS)
+        sha256(METRICS),
+        sha256(ADMIN)
     )
 }
 
@@ -358,12 +361,33 @@ pub fn pack_version(version: &str, length_decimals: u32) -> Vec<u8> {
 
 pub const PUBLISHER: &str = "cf_test_publisher_token";
 
-/// A configured server with a publisher token too.
+/// A configured server with a publisher token too, `standards-office`,
+/// which owns the sample pack's id (the operator gave it).
 pub fn server_with_publisher(extra: &str) -> Server {
-    configured(&format!(
+    let server = configured(&format!(
         "[[tokens]]\nname = \"standards-office\"\nsha256 = \"{}\"\nroles = [\"publisher\"]\n{extra}",
         conform::server::hash_token(PUBLISHER)
-    ))
+    ));
+    let (status, text) = put_json(
+        &server,
+        "/v1/packs/sample-regional/owner",
+        ADMIN,
+        r#"{"owner":"standards-office"}"#,
+    );
+    assert_eq!(status, 200, "{text}");
+    server
+}
+
+/// `PUT` of a JSON body, as `token`.
+pub fn put_json(server: &Server, path: &str, token: &str, body: &str) -> (u16, String) {
+    let response = agent()
+        .put(format!("{}{path}", server.base))
+        .header("Authorization", format!("Bearer {token}"))
+        .header("Content-Type", "application/json")
+        .send(body)
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.into_body().read_to_string().unwrap())
 }
 
 /// The built plugin `name`: its manifest text and component.

@@ -40,8 +40,8 @@ pub struct ConvertOptions {
     /// at the row after (`None`: no limit).
     pub max_rows: Option<u64>,
     /// How long one conversion may run; the file stops with `time-limit`
-    /// at the first row read after it, and inside a batch at the row being
-    /// validated or converted then (`None`: no limit).
+    /// at the first row read after it, inside a plugin call running then,
+    /// and in validation a second after it (`None`: no limit).
     pub max_duration: Option<Duration>,
     /// The most error-report lines of one code per file; the rest are
     /// counted in one `report-truncated` line per code (`None`: no limit).
@@ -233,9 +233,10 @@ pub fn convert(
             let (batch_rx, result_tx) = (batch_rx.clone(), result_tx.clone());
             let mut worker = plugin.worker(pack.standard().clone());
             worker.set_deadline(deadline.map(|(at, _)| at));
+            let deadline = deadline.map(|(at, _)| at);
             scope.spawn(move || {
                 for batch in batch_rx {
-                    let results = process(batch.rows, worker.as_mut(), pack, file_name);
+                    let results = process(batch.rows, worker.as_mut(), pack, file_name, deadline);
                     if result_tx.send((batch.index, results)).is_err() {
                         return;
                     }
@@ -310,9 +311,19 @@ fn write(
     Ok(())
 }
 
-/// Keeps a file's error report to a bounded number of lines per code.
+/// Distinct codes a file's report tracks; rejections with further codes
+/// share one bucket, so that a plugin inventing a code per row gains nothing.
+const MAX_REPORT_CODES: usize = 32;
+
+/// The bucket of codes beyond [`MAX_REPORT_CODES`].
+const OTHER_CODES: &str = "(other codes)";
+
+/// Keeps a file's error report to a bounded size: at most `max` lines per
+/// code, at most [`MAX_REPORT_CODES`] codes (the rest share a bucket), and
+/// at most `4 × max` lines in all.
 struct ReportCap {
     max: Option<u64>,
+    listed: u64,
     /// code → lines listed, and the first row left out with how many were.
     codes: BTreeMap<String, (u64, Option<Omitted>)>,
 }
@@ -327,6 +338,7 @@ impl ReportCap {
     fn new(max: Option<u64>) -> ReportCap {
         ReportCap {
             max,
+            listed: 0,
             codes: BTreeMap::new(),
         }
     }
@@ -334,9 +346,19 @@ impl ReportCap {
     /// Whether the rejection is listed; if not, it is counted.
     fn admit(&mut self, rejection: &Rejection) -> bool {
         let Some(max) = self.max else { return true };
-        let (listed, omitted) = self.codes.entry(rejection.code.clone()).or_default();
-        if *listed < max {
+        let known = self.codes.contains_key(&rejection.code);
+        let code = if known || self.codes.len() < MAX_REPORT_CODES {
+            rejection.code.as_str()
+        } else {
+            OTHER_CODES
+        };
+        if !self.codes.contains_key(code) {
+            self.codes.insert(code.to_string(), (0, None));
+        }
+        let (listed, omitted) = self.codes.get_mut(code).expect("just inserted");
+        if *listed < max && self.listed < max.saturating_mul(4) {
             *listed += 1;
+            self.listed += 1;
             return true;
         }
         omitted
@@ -354,6 +376,11 @@ impl ReportCap {
         let max = self.max.unwrap_or(0);
         for (code, (_, omitted)) in self.codes {
             let Some(omitted) = omitted else { continue };
+            let which = if code == OTHER_CODES {
+                format!("with codes beyond the first {MAX_REPORT_CODES} of this file")
+            } else {
+                format!("with code `{code}`")
+            };
             sink.rejection(&Rejection {
                 file: file.into(),
                 line: omitted.line,
@@ -361,8 +388,10 @@ impl ReportCap {
                 code: codes::REPORT_TRUNCATED.into(),
                 field: Some(code.clone()),
                 message: format!(
-                    "{} more rejections with code `{code}`, from line {} on, are not listed: the report lists the first {max} of each code; fix those and convert again",
-                    omitted.count, omitted.line
+                    "{} more rejections {which}, from line {} on, are not listed: a report lists the first {max} of each code and {} in all; fix those and convert again",
+                    omitted.count,
+                    omitted.line,
+                    max.saturating_mul(4)
                 ),
             })?;
         }
@@ -377,14 +406,21 @@ struct Processed {
     out_of_time: bool,
 }
 
+/// How long past the conversion's deadline rows the plugin converted in
+/// time are still validated and kept; validation stops after that.
+const VALIDATION_GRACE: Duration = Duration::from_secs(1);
+
 /// Runs one batch through the plugin and validates what it returns, up to
-/// the first row the plugin did not get to before the conversion's deadline.
+/// the first row the plugin did not get to before the conversion's deadline,
+/// or that could not be validated within [`VALIDATION_GRACE`] after it.
 fn process(
     rows: Vec<Decoded>,
     worker: &mut dyn BatchConverter,
     pack: &Pack,
     file: &str,
+    deadline: Option<Instant>,
 ) -> Processed {
+    let validation_over = || deadline.is_some_and(|at| Instant::now() > at + VALIDATION_GRACE);
     let mut places = Vec::with_capacity(rows.len());
     let mut inputs = Vec::with_capacity(rows.len());
     let mut results: Vec<Option<RowResult>> = Vec::with_capacity(rows.len());
@@ -409,9 +445,10 @@ fn process(
     if !inputs.is_empty() {
         let outcomes = worker.convert(&inputs);
         for ((slot, ordinal, line), outcome) in places.into_iter().zip(outcomes) {
-            if matches!(outcome, RowOutcome::Stopped) {
-                // The conversion's time ran out inside the plugin call: the
-                // rows before are kept, this one and those after stop.
+            if matches!(outcome, RowOutcome::Stopped) || validation_over() {
+                // The conversion's time ran out inside the plugin call (or
+                // validating took too long after it): the rows before are
+                // kept, this one and those after stop.
                 results.truncate(slot);
                 return Processed {
                     results: results
@@ -431,6 +468,22 @@ fn process(
             .collect(),
         out_of_time: false,
     }
+}
+
+/// The longest message a rejection carries; a validator's message quoting
+/// a long value is cut (the value is the plugin's output, not the input).
+const MAX_MESSAGE_BYTES: usize = 1024;
+
+fn cap_message(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE_BYTES {
+        let mut cut = MAX_MESSAGE_BYTES;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push('…');
+    }
+    message
 }
 
 /// At most [`MAX_PROBLEMS_PER_ROW`] problems of a row, the last of them
@@ -524,7 +577,7 @@ fn finish(outcome: RowOutcome, pack: &Pack, file: &str, ordinal: u64, line: u64)
                     "the plugin returned a `{}` record that is not valid JSON or not exact: {e}",
                     output.record_type
                 );
-                rejections.push(rejection(codes::PLUGIN_OUTPUT, None, message));
+                rejections.push(rejection(codes::PLUGIN_OUTPUT, None, cap_message(message)));
                 continue;
             }
         };
@@ -538,10 +591,10 @@ fn finish(outcome: RowOutcome, pack: &Pack, file: &str, ordinal: u64, line: u64)
                 } else {
                     v.instance_path.clone()
                 };
-                let message = format!(
+                let message = cap_message(format!(
                     "the `{}` record breaks the standard at `{at}`: {}",
                     output.record_type, v.message
-                );
+                ));
                 rejections.push(rejection(codes::SCHEMA_VIOLATION, Some(at), message));
             }
             continue;
@@ -560,6 +613,105 @@ fn finish(outcome: RowOutcome, pack: &Pack, file: &str, ordinal: u64, line: u64)
 mod tests {
     use super::*;
     use conform_model::OutputLine;
+    use std::path::Path;
+
+    /// Converts every row at once into a part whose name is long.
+    struct LongNames;
+
+    impl BatchConverter for LongNames {
+        fn convert(&mut self, batch: &[InputRecord]) -> Vec<RowOutcome> {
+            let part = serde_json::json!({
+                "part_no": "P-1", "name": "ab".repeat(10_000), "supplier_code": "91370200MA3C1234X5",
+                "length_mm": 1.0, "width_mm": 1.0, "height_mm": 1.0, "tolerance_mm": 0.0,
+                "mass_g": 1.0, "packaging": "CT", "quantity_per_package": 1
+            });
+            batch
+                .iter()
+                .map(|_| {
+                    RowOutcome::Converted(vec![conform_sandbox::OutputRecord {
+                        record_type: "part".into(),
+                        json: part.to_string(),
+                    }])
+                })
+                .collect()
+        }
+    }
+
+    impl Converters for LongNames {
+        fn worker(&self, _standard: Arc<Standard>) -> Box<dyn BatchConverter> {
+            Box::new(LongNames)
+        }
+    }
+
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn the_time_limit_holds_while_records_are_validated() {
+        // A pack whose part names are checked against many patterns that a
+        // DFA cannot hold: linear, but slow on long names.
+        let dir = tempfile::tempdir().unwrap();
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../standards/sample-regional");
+        copy(&sample, dir.path());
+        let schema = dir.path().join("schemas/part.schema.json");
+        let patterns = (0..400)
+            .map(|i| format!("{{\"pattern\": \"(a|b)*a(a|b){{{}}}c\"}}", 12 + i % 4))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let text = std::fs::read_to_string(&schema).unwrap().replacen(
+            "\"name\": { \"type\": \"string\",",
+            &format!("\"name\": {{ \"type\": \"string\", \"allOf\": [{patterns}],"),
+            1,
+        );
+        std::fs::write(&schema, text).unwrap();
+        let pack = Pack::load(dir.path()).unwrap();
+        let manifest = PluginManifest::from_toml(
+            "name = \"long\"\nversion = \"1.0.0\"\nprovider = \"tests\"\n[input]\nformat = \"ndjson\"\n[target]\npack = \"sample-regional\"\nversions = \"^1\"\nrecord_types = [\"part\"]\n[component]\nfile = \"x.wasm\"\nsha256 = \"0000000000000000000000000000000000000000000000000000000000000000\"\n",
+        )
+        .unwrap();
+        let rows = "{}\n".repeat(2000);
+        let options = ConvertOptions {
+            workers: 1,
+            max_duration: Some(Duration::from_secs(1)),
+            ..ConvertOptions::default()
+        };
+        let mut sink = crate::sink::MemorySink::default();
+        let started = Instant::now();
+        let summary = convert(
+            std::io::Cursor::new(rows.into_bytes()),
+            "long.ndjson",
+            &pack,
+            &LongNames,
+            &manifest,
+            &options,
+            &mut sink,
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(
+            summary.error_code.as_deref(),
+            Some(codes::TIME_LIMIT),
+            "{summary:?}"
+        );
+        // Unchecked, one batch of 256 rows takes over 15 s to validate here.
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "stopped after {:?} with {} rows",
+            started.elapsed(),
+            summary.rows_in
+        );
+        assert_eq!(summary.rows_in, summary.converted + summary.rejected);
+    }
 
     #[test]
     fn output_lines_have_the_documented_shape() {

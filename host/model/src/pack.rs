@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::ManifestError;
 
+/// The most record types one pack may have.
+pub const MAX_RECORD_TYPES: usize = 256;
+
 /// The manifest of a schema pack (`pack.toml`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -61,6 +64,12 @@ impl PackManifest {
             return Err(ManifestError::Invalid(format!(
                 "pack id `{}` must be lowercase letters, digits or `-`",
                 manifest.id
+            )));
+        }
+        if manifest.record_types.len() > MAX_RECORD_TYPES {
+            return Err(ManifestError::Invalid(format!(
+                "record_types names {} record types, more than the {MAX_RECORD_TYPES} a pack may have",
+                manifest.record_types.len()
             )));
         }
         if manifest.record_types.is_empty() {

@@ -31,6 +31,22 @@ pub enum PackError {
         /// The limit in bytes.
         limit: u64,
     },
+    /// The pack's files, all together, are more than one check reads.
+    #[error("the pack's files add up to more than {limit} bytes (a file named by several entries counts each time), the most a pack may hold; make it smaller")]
+    PackTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// A file a manifest entry names cannot be read.
+    #[error("manifest entry `{entry}` names `{path}`, which cannot be read ({source}); add the file to the pack or fix the entry")]
+    MissingFile {
+        /// The manifest entry.
+        entry: String,
+        /// The path as the manifest gives it.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// A file of the pack is not UTF-8 text.
     #[error("`{}` is not UTF-8 text (invalid bytes after byte {offset}); save it as UTF-8", path.display())]
     NotUtf8 {

@@ -8,12 +8,18 @@
 //! costs nothing. No error quotes bytes of a file outside the pack.
 
 use std::io::Read;
+use std::os::fd::AsRawFd;
 use std::path::{Component, Path, PathBuf};
 
 use crate::PackError;
 
 /// The largest file a pack may hold: its manifest, a schema or a rule table.
 pub const MAX_PACK_FILE_BYTES: u64 = 16 << 20;
+
+/// The most bytes one check of a pack reads, all files together (a file
+/// named by several entries counts each time): checking a pack costs a
+/// bounded multiple of this, whatever its manifest says.
+pub const MAX_PACK_READ_BYTES: u64 = 64 << 20;
 
 /// A pack's folder, resolved once, through which its files are read.
 #[derive(Debug, Clone)]
@@ -22,6 +28,8 @@ pub(crate) struct PackFolder {
     dir: PathBuf,
     /// The same folder with every symbolic link resolved.
     resolved: PathBuf,
+    /// Bytes read so far.
+    read: std::cell::Cell<u64>,
 }
 
 impl PackFolder {
@@ -34,6 +42,7 @@ impl PackFolder {
         Ok(PackFolder {
             dir: dir.to_path_buf(),
             resolved,
+            read: std::cell::Cell::new(0),
         })
     }
 
@@ -78,9 +87,16 @@ impl PackFolder {
     }
 
     fn read_inside(&self, path: &Path, entry: Option<(&str, &str)>) -> Result<String, PackError> {
-        let io = |source: std::io::Error| PackError::Io {
-            path: path.to_path_buf(),
-            source,
+        let io = |source: std::io::Error| match entry {
+            Some((entry, relative)) => PackError::MissingFile {
+                entry: entry.to_string(),
+                path: relative.to_string(),
+                source,
+            },
+            None => PackError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
         };
         let refuse = |why: &str| match entry {
             Some((entry, relative)) => PackError::OutsidePack {
@@ -97,10 +113,31 @@ impl PackFolder {
         if !resolved.starts_with(&self.resolved) {
             return Err(refuse("a symbolic link leads out of the pack folder"));
         }
-        let file = std::fs::File::open(&resolved).map_err(io)?;
+        // Not blocking on a FIFO, not following a link swapped in since.
+        let file = {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+                .open(&resolved)
+                .map_err(io)?
+        };
         let metadata = file.metadata().map_err(io)?;
         if !metadata.is_file() {
             return Err(refuse("it is not a regular file"));
+        }
+        // What was opened is still inside the pack (no folder of the path
+        // was swapped for a link between the check and the open).
+        if let Ok(opened) = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())) {
+            if !opened.starts_with(&self.resolved) {
+                return Err(refuse("a symbolic link leads out of the pack folder"));
+            }
+        }
+        let budget = MAX_PACK_READ_BYTES.saturating_sub(self.read.get());
+        if metadata.len() > budget {
+            return Err(PackError::PackTooLarge {
+                limit: MAX_PACK_READ_BYTES,
+            });
         }
         if metadata.len() > MAX_PACK_FILE_BYTES {
             return Err(PackError::TooLarge {
@@ -116,6 +153,12 @@ impl PackFolder {
             return Err(PackError::TooLarge {
                 path: path.to_path_buf(),
                 limit: MAX_PACK_FILE_BYTES,
+            });
+        }
+        self.read.set(self.read.get() + bytes.len() as u64);
+        if self.read.get() > MAX_PACK_READ_BYTES {
+            return Err(PackError::PackTooLarge {
+                limit: MAX_PACK_READ_BYTES,
             });
         }
         String::from_utf8(bytes).map_err(|e| PackError::NotUtf8 {
@@ -166,6 +209,36 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("rules.units"), "{err}");
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_waiting_for_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe.toml");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let folder = PackFolder::open(dir.path()).unwrap();
+        let err = folder
+            .read("rules.time", "pipe.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+    }
+
+    #[test]
+    fn one_file_named_many_times_counts_each_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = std::fs::File::create(dir.path().join("big.json")).unwrap();
+        schema.set_len(MAX_PACK_FILE_BYTES).unwrap();
+        let folder = PackFolder::open(dir.path()).unwrap();
+        let reads: Vec<_> = (0..5)
+            .map(|_| folder.read("record_types.x", "big.json"))
+            .collect();
+        assert!(reads[..4].iter().all(Result::is_ok));
+        assert!(matches!(reads[4], Err(PackError::PackTooLarge { .. })));
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub struct RecordValidator {
 enum Step {
     /// A property of an object.
     Property(String),
+    /// Every property of an object (`patternProperties`,
+    /// `additionalProperties`).
+    AnyProperty,
     /// Every item of an array.
     Items,
 }
@@ -75,7 +78,7 @@ impl RecordValidator {
             .map(|p| p.keys().cloned().collect())
             .unwrap_or_default();
         let mut integer_paths = Vec::new();
-        collect_integer_paths(schema, &mut Vec::new(), &mut integer_paths, 0);
+        collect_integer_paths(schema, schema, &mut Vec::new(), &mut integer_paths, 0);
         Ok(RecordValidator {
             validator,
             properties,
@@ -113,11 +116,17 @@ impl RecordValidator {
     }
 }
 
-/// Deepest schema nesting followed when looking for integer fields.
+/// Deepest schema nesting (and `$ref` chain) followed when looking for
+/// integer fields.
 const MAX_SCHEMA_DEPTH: usize = 32;
 
+/// Every place in a record where `schema` (whose document is `root`) says
+/// a value is an integer: through `properties`, `patternProperties`,
+/// `additionalProperties`, `items`, `prefixItems`, `allOf`/`anyOf`/`oneOf`,
+/// `if`/`then`/`else` and local `$ref`s.
 fn collect_integer_paths(
     schema: &Value,
+    root: &Value,
     at: &mut Vec<Step>,
     found: &mut Vec<Vec<Step>>,
     depth: usize,
@@ -130,20 +139,69 @@ fn collect_integer_paths(
         Some(Value::Array(types)) => types.iter().any(|t| t == "integer"),
         _ => false,
     };
-    if is_integer && !at.is_empty() {
+    if is_integer && !at.is_empty() && !found.contains(at) {
         found.push(at.clone());
     }
-    if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
-        for (name, sub) in properties {
-            at.push(Step::Property(name.clone()));
-            collect_integer_paths(sub, at, found, depth + 1);
-            at.pop();
+    let here = |sub: &Value, found: &mut Vec<Vec<Step>>, at: &mut Vec<Step>| {
+        collect_integer_paths(sub, root, at, found, depth + 1)
+    };
+    if let Some(target) = schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix('#'))
+        .and_then(|pointer| root.pointer(pointer))
+    {
+        here(target, found, at);
+    }
+    for keyword in ["allOf", "anyOf", "oneOf"] {
+        for sub in schema
+            .get(keyword)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            here(sub, found, at);
         }
     }
-    if let Some(items) = schema.get("items").filter(|i| i.is_object()) {
-        at.push(Step::Items);
-        collect_integer_paths(items, at, found, depth + 1);
+    for keyword in ["if", "then", "else"] {
+        if let Some(sub) = schema.get(keyword) {
+            here(sub, found, at);
+        }
+    }
+    let mut below = |step: Step, sub: &Value, found: &mut Vec<Vec<Step>>| {
+        at.push(step);
+        collect_integer_paths(sub, root, at, found, depth + 1);
         at.pop();
+    };
+    if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+        for (name, sub) in properties {
+            below(Step::Property(name.clone()), sub, found);
+        }
+    }
+    if let Some(patterns) = schema.get("patternProperties").and_then(Value::as_object) {
+        for sub in patterns.values() {
+            below(Step::AnyProperty, sub, found);
+        }
+    }
+    if let Some(sub) = schema.get("additionalProperties").filter(|s| s.is_object()) {
+        below(Step::AnyProperty, sub, found);
+    }
+    match schema.get("items") {
+        Some(sub @ Value::Object(_)) => below(Step::Items, sub, found),
+        Some(Value::Array(tuple)) => {
+            for sub in tuple {
+                below(Step::Items, sub, found);
+            }
+        }
+        _ => {}
+    }
+    for sub in schema
+        .get("prefixItems")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        below(Step::Items, sub, found);
     }
 }
 
@@ -161,6 +219,11 @@ fn normalize_at(value: &mut Value, path: &[Step]) {
     match (step, value) {
         (Step::Property(name), Value::Object(object)) => {
             if let Some(v) = object.get_mut(name) {
+                normalize_at(v, rest);
+            }
+        }
+        (Step::AnyProperty, Value::Object(object)) => {
+            for v in object.values_mut() {
                 normalize_at(v, rest);
             }
         }

@@ -120,17 +120,37 @@ fn compatibility(engine: &Engine) -> Vec<u8> {
     bytes.0
 }
 
+/// Creates the cache folder (0700), or checks that an existing one is a
+/// real folder of this user that no one else can write: a cache someone
+/// else controls could hold their key and their code.
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)?;
-    let mode = std::fs::metadata(dir)?.permissions().mode();
-    if mode & 0o077 != 0 {
+    let meta = std::fs::symlink_metadata(dir)?;
+    let refuse = |why: &str| {
+        std::io::Error::other(format!(
+            "`{}` {why}; remove it (it is only a cache) or choose another cache folder",
+            dir.display()
+        ))
+    };
+    if !meta.is_dir() {
+        return Err(refuse("is not a folder (a symbolic link?)"));
+    }
+    if meta.uid() != effective_uid() {
+        return Err(refuse("belongs to another user"));
+    }
+    if meta.permissions().mode() & 0o077 != 0 {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     }
     Ok(())
+}
+
+fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
 }
 
 fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
@@ -142,9 +162,35 @@ fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
         .open(path)
 }
 
+/// The key file's text, if it exists: read only if it is a plain file of
+/// this user that no one else can read or write.
+fn read_private(path: &Path) -> std::io::Result<Option<String>> {
+    use std::io::Read;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path);
+    let mut file = match file {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.uid() != effective_uid() || meta.permissions().mode() & 0o077 != 0 {
+        return Err(std::io::Error::other(format!(
+            "`{}` is not a private file of this user; delete it to start a fresh cache",
+            path.display()
+        )));
+    }
+    let mut text = String::new();
+    (&mut file).take(256).read_to_string(&mut text)?;
+    Ok(Some(text))
+}
+
 fn load_or_create_key(path: &Path) -> std::io::Result<[u8; 32]> {
     let parse = |text: &str| -> Option<[u8; 32]> { hex::decode(text.trim()).ok()?.try_into().ok() };
-    if let Ok(text) = std::fs::read_to_string(path) {
+    if let Some(text) = read_private(path)? {
         return parse(&text).ok_or_else(|| {
             std::io::Error::other(format!(
                 "`{}` is not a cache key: delete it to start a fresh cache",
@@ -162,7 +208,7 @@ fn load_or_create_key(path: &Path) -> std::io::Result<[u8; 32]> {
         }
         // Another process made it first: use theirs.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let text = std::fs::read_to_string(path)?;
+            let text = read_private(path)?.unwrap_or_default();
             parse(&text).ok_or_else(|| std::io::Error::other("the cache key is being written"))
         }
         Err(e) => Err(e),

@@ -37,6 +37,51 @@ impl Default for CompileLimits {
     }
 }
 
+/// Compilations running at once: each takes every core it can, so more
+/// would only make each slower. Beyond them, a compilation waits for a slot
+/// at most as long as one may take, then is refused as busy.
+pub(crate) struct Slots {
+    free: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+impl Slots {
+    /// `n` slots (at least one).
+    pub(crate) fn new(n: usize) -> Slots {
+        Slots {
+            free: std::sync::Mutex::new(n.max(1)),
+            freed: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Waits up to `patience` for a slot; `None` if none was freed.
+    pub(crate) fn take(&self, patience: Duration) -> Option<SlotGuard<'_>> {
+        let deadline = Instant::now() + patience;
+        let mut free = self.free.lock().expect("not poisoned");
+        while *free == 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            free = self.freed.wait_timeout(free, left).expect("not poisoned").0;
+        }
+        *free -= 1;
+        Some(SlotGuard { slots: self })
+    }
+}
+
+/// A compilation slot, given back when dropped.
+pub(crate) struct SlotGuard<'a> {
+    slots: &'a Slots,
+}
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        *self.slots.free.lock().expect("not poisoned") += 1;
+        self.slots.freed.notify_one();
+    }
+}
+
 /// How components are compiled.
 #[derive(Debug, Clone, Default)]
 pub enum Compiler {
@@ -104,14 +149,24 @@ fn in_child(
     let mut stdin = child.stdin.take().expect("piped");
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
-    let output_cap = limits.memory_mib.saturating_mul(1 << 20);
+    // Machine code is a few times the size of the wasm; far more is refused
+    // rather than held.
+    let output_cap = limits
+        .memory_mib
+        .saturating_mul(1 << 20)
+        .min((wasm.len() as u64).saturating_mul(64).max(64 << 20));
+    let overflow = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
         scope.spawn(move || {
             let _ = stdin.write_all(wasm);
         });
+        let overflow = &overflow;
         let code = scope.spawn(move || {
             let mut code = Vec::new();
-            let _ = (&mut stdout).take(output_cap).read_to_end(&mut code);
+            let _ = (&mut stdout).take(output_cap + 1).read_to_end(&mut code);
+            if code.len() as u64 > output_cap {
+                overflow.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
             code
         });
         let message = scope.spawn(move || {
@@ -123,7 +178,10 @@ fn in_child(
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break Some(status),
-                Ok(None) if Instant::now() >= deadline => {
+                Ok(None)
+                    if Instant::now() >= deadline
+                        || overflow.load(std::sync::atomic::Ordering::Relaxed) =>
+                {
                     let _ = child.kill();
                     let _ = child.wait();
                     break None;
@@ -139,10 +197,18 @@ fn in_child(
         let code = code.join().unwrap_or_default();
         let message = message.join().unwrap_or_default();
         match status {
+            None if code.len() as u64 > output_cap => Err(CompileError::TooComplex(format!(
+                "its machine code is larger than {output_cap} bytes"
+            ))),
             None => Err(CompileError::TooComplex(format!(
                 "compiling it took longer than {} s",
                 limits.seconds
             ))),
+            Some(status) if status.success() && code.len() as u64 > output_cap => {
+                Err(CompileError::TooComplex(format!(
+                    "its machine code is larger than {output_cap} bytes"
+                )))
+            }
             Some(status) if status.success() => Ok(code),
             Some(_)
                 if message.contains("memory allocation") || message.contains("out of memory") =>

@@ -1,6 +1,7 @@
 //! What the host serves a plugin: the pack's standard services, a log, and
 //! the store's resource limits.
 
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use conform_pack::Standard;
@@ -11,56 +12,51 @@ use crate::bindings::{ErrorCode, Grading, Level, Service, StandardError};
 /// Longest log message kept from a plugin; the rest is cut.
 const MAX_LOG_BYTES: usize = 1024;
 
-/// Log messages a plugin may write per call (one batch); the rest are
-/// counted and reported in one line when the call ends.
-pub const MAX_LOG_LINES_PER_CALL: u32 = 20;
+/// Log messages a plugin may write per batch, retries included; the rest
+/// are counted and reported in one line when the batch ends.
+pub const MAX_LOG_LINES_PER_BATCH: u32 = 20;
 
 /// Per-store state: the standard services and the limits.
 pub(crate) struct HostState {
     pub(crate) plugin: Arc<str>,
     pub(crate) standard: Arc<Standard>,
     pub(crate) limiter: Limiter,
-    pub(crate) log: PluginLog,
+    pub(crate) log: Arc<LogBudget>,
 }
 
-/// A plugin's log budget for the current call.
+/// A worker's log budget for the batch it converts, shared by the stores
+/// the batch runs in (a batch retried row by row runs in several).
 #[derive(Debug, Default)]
-pub(crate) struct PluginLog {
-    written: u32,
-    dropped: u64,
-    plugin: Option<Arc<str>>,
+pub(crate) struct LogBudget {
+    written: AtomicU32,
+    dropped: AtomicU64,
 }
 
-impl PluginLog {
-    /// A call begins: the budget is full again.
-    pub(crate) fn start_call(&mut self) {
-        self.written = 0;
-        self.dropped = 0;
+impl LogBudget {
+    /// A batch begins: the budget is full again.
+    pub(crate) fn start_batch(&self) {
+        self.written.store(0, Ordering::Relaxed);
+        self.dropped.store(0, Ordering::Relaxed);
     }
 
-    /// A call ended: says how many messages were dropped, if any.
-    pub(crate) fn end_call(&mut self) {
-        if self.dropped > 0 {
-            let plugin = self.plugin.as_deref().unwrap_or("");
+    /// A batch ended: says how many messages were dropped, if any.
+    pub(crate) fn end_batch(&self, plugin: &str) {
+        let dropped = self.dropped.swap(0, Ordering::Relaxed);
+        if dropped > 0 {
             tracing::warn!(
                 plugin,
-                dropped = self.dropped,
-                "plugin log messages dropped: more than {MAX_LOG_LINES_PER_CALL} in one call"
+                dropped,
+                "plugin log messages dropped: more than {MAX_LOG_LINES_PER_BATCH} in one batch"
             );
-            self.dropped = 0;
         }
     }
 
     /// Whether one more message may be written now.
-    fn admit(&mut self, plugin: &Arc<str>) -> bool {
-        if self.plugin.is_none() {
-            self.plugin = Some(plugin.clone());
-        }
-        if self.written < MAX_LOG_LINES_PER_CALL {
-            self.written += 1;
+    fn admit(&self) -> bool {
+        if self.written.fetch_add(1, Ordering::Relaxed) < MAX_LOG_LINES_PER_BATCH {
             true
         } else {
-            self.dropped += 1;
+            self.dropped.fetch_add(1, Ordering::Relaxed);
             false
         }
     }
@@ -76,7 +72,10 @@ pub(crate) fn escape_log(message: &str) -> String {
     }
     let mut out = String::with_capacity(cut + 8);
     for c in message[..cut].chars() {
-        if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202e}') {
+        // Control characters, line and paragraph separators, bidirectional
+        // overrides and invisible characters.
+        let invisible = matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}');
+        if c.is_control() || invisible {
             out.extend(c.escape_default());
         } else {
             out.push(c);
@@ -213,7 +212,7 @@ impl standard::Host for HostState {
     }
 
     fn log(&mut self, level: Level, message: String) {
-        if !self.log.admit(&self.plugin) {
+        if !self.log.admit() {
             return;
         }
         let message = escape_log(&message);
@@ -242,14 +241,22 @@ mod tests {
     }
 
     #[test]
-    fn a_call_logs_a_bounded_number_of_lines() {
-        let plugin: Arc<str> = "p".into();
-        let mut log = PluginLog::default();
-        log.start_call();
-        let admitted = (0..1000).filter(|_| log.admit(&plugin)).count();
-        assert_eq!(admitted, MAX_LOG_LINES_PER_CALL as usize);
-        assert_eq!(log.dropped, 1000 - u64::from(MAX_LOG_LINES_PER_CALL));
-        log.start_call();
-        assert!(log.admit(&plugin));
+    fn a_batch_logs_a_bounded_number_of_lines() {
+        let budget = LogBudget::default();
+        budget.start_batch();
+        let admitted = (0..1000).filter(|_| budget.admit()).count();
+        assert_eq!(admitted, MAX_LOG_LINES_PER_BATCH as usize);
+        assert_eq!(
+            budget.dropped.load(Ordering::Relaxed),
+            1000 - u64::from(MAX_LOG_LINES_PER_BATCH)
+        );
+        budget.start_batch();
+        assert!(budget.admit());
+    }
+
+    #[test]
+    fn invisible_and_bidirectional_characters_are_escaped() {
+        let escaped = escape_log("a\u{202e}b\u{2066}c\u{200b}d\u{feff}");
+        assert!(escaped.is_ascii(), "{escaped}");
     }
 }

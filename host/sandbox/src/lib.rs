@@ -29,7 +29,7 @@ use wasmtime::{Config, Engine};
 
 pub use bindings::InputRecord;
 pub use compile::{compile_component_main, CompileLimits, Compiler};
-pub use host::MAX_LOG_LINES_PER_CALL;
+pub use host::MAX_LOG_LINES_PER_BATCH;
 pub use worker::{OutputRecord, Problem, RowOutcome, Worker};
 
 use host::HostState;
@@ -84,6 +84,12 @@ pub enum SandboxError {
         plugin: String,
         /// Which cap it broke.
         why: String,
+    },
+    /// Every compilation slot stayed taken while this one waited.
+    #[error("plugin `{plugin}` cannot be compiled now: the server is compiling other plugins; try again in a minute")]
+    Busy {
+        /// The plugin.
+        plugin: String,
     },
     /// The compiled-code cache cannot be opened.
     #[error("cannot open the compiled-plugin cache: {0}")]
@@ -141,6 +147,7 @@ pub struct Sandbox {
     cache: Option<cache::Cache>,
     compiler: Compiler,
     compile_limits: CompileLimits,
+    compile_slots: compile::Slots,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -193,6 +200,9 @@ impl Sandbox {
             cache,
             compiler: config.compiler,
             compile_limits: config.compile_limits,
+            compile_slots: compile::Slots::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get() / 2),
+            ),
             ticker_stop,
         })
     }
@@ -217,6 +227,13 @@ impl Sandbox {
         let (component, fresh_code) = match cached {
             Some(component) => (component, None),
             None => {
+                let patience = Duration::from_secs(self.compile_limits.seconds);
+                let _slot =
+                    self.compile_slots
+                        .take(patience)
+                        .ok_or_else(|| SandboxError::Busy {
+                            plugin: plugin.into(),
+                        })?;
                 let code =
                     compile::precompile(&self.engine, &self.compiler, self.compile_limits, wasm)
                         .map_err(|e| match e {

@@ -114,6 +114,8 @@ pub struct Worker {
     live: Option<(Store<HostState>, Converter)>,
     /// When the whole conversion must stop; calls are interrupted there.
     deadline: Option<Instant>,
+    /// The plugin's log budget for the batch being converted.
+    log: Arc<crate::host::LogBudget>,
 }
 
 impl Worker {
@@ -123,6 +125,7 @@ impl Worker {
             standard,
             live: None,
             deadline: None,
+            log: Arc::default(),
         }
     }
 
@@ -158,6 +161,13 @@ impl Worker {
     /// batch, so that a plugin looping on every row costs a bounded time;
     /// the rows after the cap are rejected as `plugin-timeout`.
     pub fn convert(&mut self, batch: &[InputRecord]) -> Vec<RowOutcome> {
+        self.log.start_batch();
+        let outcomes = self.convert_batch(batch);
+        self.log.end_batch(&self.plugin.name);
+        outcomes
+    }
+
+    fn convert_batch(&mut self, batch: &[InputRecord]) -> Vec<RowOutcome> {
         let limits = self.plugin.limits;
         match self.call(batch) {
             Ok(outcomes) => outcomes,
@@ -202,7 +212,7 @@ impl Worker {
         let state = HostState {
             plugin: self.plugin.name.clone(),
             standard: self.standard.clone(),
-            log: crate::host::PluginLog::default(),
+            log: self.log.clone(),
             limiter: Limiter {
                 max_memory_bytes: limits.memory_mib as usize * 1024 * 1024,
                 hit: false,
@@ -227,9 +237,7 @@ impl Worker {
         };
         store.set_epoch_deadline(self.ticks());
         store.data_mut().limiter.hit = false;
-        store.data_mut().log.start_call();
         let called = converter.call_convert(&mut store, batch);
-        store.data_mut().log.end_call();
         let outcomes = match called {
             Ok(outcomes) => outcomes,
             // The instance is dropped with the store: the next call starts fresh.

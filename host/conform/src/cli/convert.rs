@@ -1,7 +1,7 @@
 //! `conform convert`: a file or a folder of files into records of the standard.
 
 use std::fs::File;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +17,7 @@ use conform_pack::Pack;
 use conform_sandbox::{LoadedPlugin, Sandbox};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::outputs::{self, Target};
 use super::{summary, Locations, EXIT_FAILURE, EXIT_OK};
 
 /// How the summary is printed.
@@ -92,6 +93,7 @@ fn pinned<'r>(registry: &'r Registry, reference: &str) -> Result<&'r Entry> {
 }
 
 pub fn run(args: ConvertArgs) -> Result<ExitCode> {
+    outputs::remove_pending_on_interrupt();
     let metadata = std::fs::metadata(&args.input)
         .with_context(|| format!("cannot read `{}`: check the path", args.input.display()))?;
     let pack = args.locations.pack()?;
@@ -122,6 +124,7 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
                 args.input.display()
             );
         };
+        outputs::check_output_dir(&args.input, out_dir)?;
         std::fs::create_dir_all(out_dir)
             .with_context(|| format!("cannot create `{}`", out_dir.display()))?;
         records_on_stdout = false;
@@ -132,7 +135,7 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
             let name = file_name(path);
             for output in [".records.ndjson", ".errors.ndjson"] {
                 let target = out_dir.join(format!("{name}{output}"));
-                if let Some(input) = inputs.iter().find(|i| same_file(i, &target)) {
+                if let Some(input) = inputs.iter().find(|i| outputs::same_file(i, &target)) {
                     bail!(
                         "`{}` would overwrite the input `{}`: choose another `--output-dir`",
                         target.display(),
@@ -156,16 +159,9 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
                     }
                 },
             };
-            let records = out_dir.join(format!("{name}.records.ndjson"));
-            let errors = out_dir.join(format!("{name}.errors.ndjson"));
-            match convert_file(
-                &path,
-                entry,
-                &mut loaded,
-                &options,
-                Some(&records),
-                Some(&errors),
-            ) {
+            let records = Target::Path(out_dir.join(format!("{name}.records.ndjson")));
+            let errors = Target::Path(out_dir.join(format!("{name}.errors.ndjson")));
+            match convert_file(&path, entry, &mut loaded, &options, &records, &errors) {
                 Ok(file_summary) => total.add(file_summary),
                 Err(e) => total.failed.push(FailedFile {
                     file: name,
@@ -192,16 +188,15 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
             }
             None => (args.output.clone(), args.errors.clone()),
         };
-        refuse_overwriting_input(&args.input, records.as_deref(), errors.as_deref())?;
-        records_on_stdout = records.is_none();
-        let file_summary = convert_file(
+        let records = Target::of(records.as_deref(), Target::Stdout);
+        let errors = Target::of(errors.as_deref(), Target::Stderr);
+        outputs::check(
             &args.input,
-            entry,
-            &mut loaded,
-            &options,
-            records.as_deref(),
-            errors.as_deref(),
+            &[("--output", &records), ("--errors", &errors)],
         )?;
+        records_on_stdout = records == Target::Stdout;
+        let file_summary =
+            convert_file(&args.input, entry, &mut loaded, &options, &records, &errors)?;
         total.add(file_summary);
     }
 
@@ -285,105 +280,6 @@ fn special_file(metadata: &std::fs::Metadata) -> String {
     }
 }
 
-/// Whether two paths name the same regular file: the same inode if both
-/// exist, else the same path once their folders are resolved. Devices and
-/// pipes (`/dev/null`) may be named twice.
-fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    if let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) {
-        return ma.is_file() && ma.dev() == mb.dev() && ma.ino() == mb.ino();
-    }
-    let resolved = |p: &Path| -> Option<PathBuf> {
-        let parent = match p.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent.canonicalize().ok()?,
-            _ => std::env::current_dir().ok()?,
-        };
-        Some(parent.join(p.file_name()?))
-    };
-    matches!((resolved(a), resolved(b)), (Some(x), Some(y)) if x == y)
-}
-
-/// Refuses, before anything is opened for writing, outputs that would
-/// overwrite the input or each other.
-fn refuse_overwriting_input(
-    input: &Path,
-    output: Option<&Path>,
-    errors: Option<&Path>,
-) -> Result<()> {
-    for (flag, path) in [("--output", output), ("--errors", errors)] {
-        if let Some(path) = path {
-            if same_file(input, path) {
-                bail!(
-                    "{flag} `{}` is the input file: write the output elsewhere",
-                    path.display()
-                );
-            }
-        }
-    }
-    if let (Some(output), Some(errors)) = (output, errors) {
-        if same_file(output, errors) {
-            bail!(
-                "--output and --errors both name `{}`: give them different files",
-                output.display()
-            );
-        }
-    }
-    Ok(())
-}
-
-/// A file written under a temporary name beside its target and renamed
-/// over it only when the conversion succeeded: a failure never truncates
-/// an existing file.
-struct PendingFile {
-    tmp: PathBuf,
-    target: PathBuf,
-    done: bool,
-}
-
-impl PendingFile {
-    /// The file to write for `target`: a temporary one beside it, or, for a
-    /// device or pipe (`/dev/null`), the target itself.
-    fn create(target: &Path) -> Result<(Option<PendingFile>, File)> {
-        if std::fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .open(target)
-                .with_context(|| format!("cannot write `{}`", target.display()))?;
-            return Ok((None, file));
-        }
-        // Through a symbolic link to the file it names, which is replaced.
-        let target = &target
-            .canonicalize()
-            .unwrap_or_else(|_| target.to_path_buf());
-        let name = file_name(target);
-        let tmp = target.with_file_name(format!(".{name}.{}.part", std::process::id()));
-        let file = create(&tmp).with_context(|| format!("cannot write `{}`", target.display()))?;
-        Ok((
-            Some(PendingFile {
-                tmp,
-                target: target.to_path_buf(),
-                done: false,
-            }),
-            file,
-        ))
-    }
-
-    fn commit(mut self) -> Result<()> {
-        std::fs::rename(&self.tmp, &self.target)
-            .with_context(|| format!("cannot write `{}`", self.target.display()))?;
-        self.done = true;
-        Ok(())
-    }
-}
-
-impl Drop for PendingFile {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}
-
 fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(
         || path.display().to_string(),
@@ -391,43 +287,24 @@ fn file_name(path: &Path) -> String {
     )
 }
 
-fn create(path: &Path) -> Result<File> {
-    File::create(path).with_context(|| {
-        format!(
-            "cannot write `{}`: check that its folder exists and is writable",
-            path.display()
-        )
-    })
-}
-
 fn convert_file(
     path: &Path,
     entry: &Entry,
     loaded: &mut Loaded,
     options: &ConvertOptions,
-    records: Option<&Path>,
-    errors: Option<&Path>,
+    records: &Target,
+    errors: &Target,
 ) -> Result<conform_model::FileSummary> {
     let plugin = loaded.get(entry)?;
     let input = File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
     let size = input.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut pending = Vec::new();
-    let records: Box<dyn Write> = match records {
-        Some(p) => {
-            let (file, writer) = PendingFile::create(p)?;
-            pending.extend(file);
-            Box::new(writer)
-        }
-        None => Box::new(std::io::stdout().lock()),
-    };
-    let errors: Box<dyn Write> = match errors {
-        Some(p) => {
-            let (file, writer) = PendingFile::create(p)?;
-            pending.extend(file);
-            Box::new(writer)
-        }
-        None => Box::new(std::io::stderr()),
-    };
+    let records = outputs::open(records)?;
+    let errors = outputs::open(errors)?;
+    let pending: Vec<outputs::Pending> = [records.pending, errors.pending]
+        .into_iter()
+        .flatten()
+        .collect();
+    let (records, errors) = (records.writer, errors.writer);
     let mut sink = NdjsonSink::new(records, errors);
 
     let read = Arc::new(AtomicU64::new(0));

@@ -1,6 +1,7 @@
 //! Command-line parsing and the commands.
 
 mod convert;
+mod outputs;
 mod plugins;
 mod serve;
 mod summary;

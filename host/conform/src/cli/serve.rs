@@ -39,11 +39,16 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     if !args.data.join("conform.toml").is_file() {
         init(&args)?;
     }
-    server::redact::hide_data_dir(&args.data);
+    private_data_dir(&args.data)?;
     let mut config = ServerConfig::load(&args.data)?;
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
+    server::redact::hide_folders(&[
+        (&args.data.join(&config.plugins), "<plugins>"),
+        (&args.data.join(&config.packs), "<packs>"),
+        (&args.data, "<data>"),
+    ]);
     let listen = config.listen;
     let state = Arc::new(AppState::open(&args.data, config)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -54,9 +59,11 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         eprintln!("conform: listening on http://{}", listener.local_addr()?);
-        server::run(listener, state, shutdown_signal())
+        server::run(listener, state.clone(), shutdown_signal())
             .await
-            .context("the server stopped")
+            .context("the server stopped")?;
+        state.release_running_jobs();
+        Ok::<(), anyhow::Error>(())
     })?;
     Ok(ExitCode::from(EXIT_OK))
 }
@@ -78,6 +85,25 @@ async fn shutdown_signal() {
         () = term => {},
     }
     eprintln!("conform: shutting down; finishing requests in flight");
+}
+
+/// Makes the data directory the server user's alone (0700), whatever an
+/// older version or the operator left: what is inside is then private too.
+fn private_data_dir(data: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(data)
+        .with_context(|| format!("cannot read the data directory `{}`", data.display()))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(data, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot make `{}` private (0700)", data.display()))?;
+        eprintln!(
+            "conform: `{}` was readable by others; it is now private to this user (0700)",
+            data.display()
+        );
+    }
+    Ok(())
 }
 
 /// Sets up a fresh data directory: the seed pack and plugins, one admin token.

@@ -25,7 +25,7 @@ use super::archive::{self, ArchiveError, UnpackLimits};
 use super::auth::Caller;
 use super::config::Role;
 use super::error::ApiError;
-use super::owners::OPERATOR;
+use super::owners::{Kind, OPERATOR};
 use super::scratch::{random_hex, ScratchFolder};
 use super::state::{pack_for, AppState, Catalog};
 use crate::packs::PackStoreError;
@@ -82,10 +82,10 @@ pub(crate) async fn get_plugin(
     UrlPath(name): UrlPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let catalog = state.catalog();
-    let newest = catalog.plugins.get(&name).map_err(|e| {
-        ApiError::new(StatusCode::NOT_FOUND, "unknown-plugin", e.to_string())
-            .with_details(serde_json::json!({ "plugin": name }))
-    })?;
+    let newest = catalog
+        .plugins
+        .get(&name)
+        .map_err(|_| super::state::unknown_plugin(&catalog, &name, None))?;
     let mut versions: Vec<&Version> = catalog
         .plugins
         .entries()
@@ -97,7 +97,7 @@ pub(crate) async fn get_plugin(
     let mut shown = plugin_json(&catalog, newest);
     shown["owner"] = serde_json::json!(state
         .owners
-        .owner_of(&name)
+        .owner_of(Kind::Plugin, &name)
         .map_err(|e| ApiError::internal("the catalog store failed", &e))?);
     shown["versions"] =
         serde_json::json!(versions.iter().map(ToString::to_string).collect::<Vec<_>>());
@@ -248,7 +248,7 @@ fn publish_plugin_checked(
     let store_failed = |e: rusqlite::Error| ApiError::internal("the catalog store failed", &e);
     match state
         .owners
-        .owner_of(&manifest.name)
+        .owner_of(Kind::Plugin, &manifest.name)
         .map_err(store_failed)?
     {
         Some(owner) if owner != claimant => return Err(owned_by_another()),
@@ -309,7 +309,7 @@ fn publish_plugin_checked(
     }
     if state
         .owners
-        .claim(&manifest.name, claimant)
+        .claim(Kind::Plugin, &manifest.name, claimant)
         .map_err(store_failed)?
         .is_err()
     {
@@ -346,6 +346,7 @@ fn refusal(e: RegistryError) -> ApiError {
         RegistryError::Sandbox(SandboxError::Invalid { .. }) => {
             unprocessable("plugin-invalid", message)
         }
+        RegistryError::Sandbox(SandboxError::Busy { .. }) => ApiError::busy(message),
         RegistryError::Sandbox(SandboxError::TooComplex { why, .. }) => {
             unprocessable("plugin-too-complex", message)
                 .with_details(serde_json::json!({ "why": why }))
@@ -416,14 +417,19 @@ pub(crate) async fn publish_pack(
         }
         archive.extend_from_slice(&chunk);
     }
-    let published = tokio::task::spawn_blocking(move || install_pack(&state, &archive))
+    let claimant = owner_name(&caller);
+    let published = tokio::task::spawn_blocking(move || install_pack(&state, &claimant, &archive))
         .await
         .map_err(|e| ApiError::internal("publishing stopped", &e))??;
     tracing::info!(pack = %published["id"], version = %published["version"], by = %caller.name, "pack published");
     Ok((StatusCode::CREATED, Json(published)))
 }
 
-fn install_pack(state: &AppState, archive: &[u8]) -> Result<serde_json::Value, ApiError> {
+fn install_pack(
+    state: &AppState,
+    claimant: &str,
+    archive: &[u8],
+) -> Result<serde_json::Value, ApiError> {
     // Removed whatever happens: an installed pack has been moved out of it.
     let staging = ScratchFolder::new(
         state
@@ -461,24 +467,51 @@ fn install_pack(state: &AppState, archive: &[u8]) -> Result<serde_json::Value, A
         )
         .with_details(serde_json::json!({ "errors": errors }))
     })?;
-    let installed = state
-        .catalog_mut()
-        .packs
-        .install(pack)
-        .map_err(|e| match e {
-            PackStoreError::Exists { .. } => {
-                ApiError::new(StatusCode::CONFLICT, "pack-exists", e.to_string())
-            }
-            other => ApiError::internal("cannot install the pack", &other),
-        })?;
+    let id = pack.manifest().id.clone();
+    let owned_by_another = || {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "pack-owned",
+            format!(
+                "pack `{id}` belongs to another publisher; publish under an id of your own, or ask an admin to transfer this one"
+            ),
+        )
+        .with_details(serde_json::json!({ "pack": id }))
+    };
+    let store_failed = |e: rusqlite::Error| ApiError::internal("the catalog store failed", &e);
+    match state
+        .owners
+        .owner_of(Kind::Pack, &id)
+        .map_err(store_failed)?
+    {
+        Some(owner) if owner != claimant => return Err(owned_by_another()),
+        _ => {}
+    }
+    let mut catalog = state.catalog_mut();
+    if catalog.packs.get(&id, &pack.manifest().version).is_none()
+        && state
+            .owners
+            .claim(Kind::Pack, &id, claimant)
+            .map_err(store_failed)?
+            .is_err()
+    {
+        return Err(owned_by_another());
+    }
+    let installed = catalog.packs.install(pack).map_err(|e| match e {
+        PackStoreError::Exists { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "pack-exists", e.to_string())
+        }
+        other => ApiError::internal("cannot install the pack", &other),
+    })?;
     Ok(pack_json(&installed))
 }
 
-/// Body of `PUT /v1/plugins/{name}/owner`.
+/// Body of `PUT /v1/plugins/{name}/owner` and `PUT /v1/packs/{id}/owner`.
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewOwner {
-    /// A provider token's name, or `operator` (every admin token).
+    /// The name of a provider token (plugins) or publisher token (packs), or
+    /// `operator` (every admin token).
     owner: String,
 }
 
@@ -504,6 +537,45 @@ pub(crate) async fn transfer_plugin(
     UrlPath(name): UrlPath<String>,
     body: Result<Json<NewOwner>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let exists = state.catalog().plugins.get(&name).is_ok();
+    transfer(&state, &caller, Kind::Plugin, &name, exists, body)
+}
+
+/// `PUT /v1/packs/{id}/owner`: an admin gives a pack id to another
+/// publisher token (or to the operator).
+#[utoipa::path(
+    put,
+    path = "/v1/packs/{id}/owner",
+    params(("id" = String, Path, description = "The pack's id")),
+    request_body = NewOwner,
+    responses(
+        (status = 200, description = "The id and its new owner"),
+        (status = 400, description = "The new owner is not a publisher token", body = crate::server::openapi::ErrorDoc),
+        (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc),
+        (status = 403, description = "The token is not an admin", body = crate::server::openapi::ErrorDoc),
+        (status = 404, description = "No such pack", body = crate::server::openapi::ErrorDoc),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn transfer_pack(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    UrlPath(id): UrlPath<String>,
+    body: Result<Json<NewOwner>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let exists = !state.catalog().packs.versions(&id).is_empty();
+    transfer(&state, &caller, Kind::Pack, &id, exists, body)
+}
+
+/// Gives a plugin name or pack id to `body.owner`: an admin's act.
+fn transfer(
+    state: &AppState,
+    caller: &Caller,
+    kind: Kind,
+    name: &str,
+    exists: bool,
+    body: Result<Json<NewOwner>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Role::Admin)?;
     let Json(NewOwner { owner }) = body.map_err(|e| {
         ApiError::new(
@@ -512,27 +584,36 @@ pub(crate) async fn transfer_plugin(
             format!("{}: send {{\"owner\": \"TOKEN-NAME\"}}", e.body_text()),
         )
     })?;
-    if state.catalog().plugins.get(&name).is_err() {
+    let (what, role) = match kind {
+        Kind::Plugin => ("plugin", Role::Provider),
+        Kind::Pack => ("pack", Role::Publisher),
+    };
+    if !exists {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            "unknown-plugin",
-            format!("no plugin `{name}` here"),
+            format!("unknown-{what}").as_str(),
+            format!("no {what} `{name}` here"),
         ));
     }
-    let is_provider = state.config.tokens.iter().any(|t| {
-        t.name == owner && (t.roles.contains(&Role::Provider) || t.roles.contains(&Role::Admin))
-    });
-    if owner != OPERATOR && !is_provider {
+    // Admin tokens publish as the operator: a name given to one of them
+    // would belong to nobody who can publish it.
+    let token = state.config.tokens.iter().find(|t| t.name == owner);
+    let eligible =
+        token.is_some_and(|t| t.roles.contains(&role) && !t.roles.contains(&Role::Admin));
+    if owner != OPERATOR && !eligible {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad-owner",
-            format!("`{owner}` is neither a provider token's name nor `{OPERATOR}`"),
+            format!(
+                "`{owner}` is not the name of a {} token; give the {what} to such a token, or to `{OPERATOR}` for the admin tokens",
+                role.as_str()
+            ),
         ));
     }
     state
         .owners
-        .transfer(&name, &owner)
+        .transfer(kind, name, &owner)
         .map_err(|e| ApiError::internal("the catalog store failed", &e))?;
-    tracing::info!(plugin = %name, %owner, by = %caller.name, "plugin name transferred");
-    Ok(Json(serde_json::json!({ "plugin": name, "owner": owner })))
+    tracing::info!(kind = what, %name, %owner, by = %caller.name, "ownership transferred");
+    Ok(Json(serde_json::json!({ what: name, "owner": owner })))
 }

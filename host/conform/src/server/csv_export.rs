@@ -54,6 +54,18 @@ fn for_each_line(path: &Path, mut each: impl FnMut(Vec<(String, String)>)) -> io
     Ok(())
 }
 
+/// Text a spreadsheet will not run as a formula: a cell starting with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return gets a leading `'` (OWASP's
+/// advice against CSV injection; plugins choose the text of records and
+/// messages). Numbers are never strings here, so `-5` stays a number.
+fn inert(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
 fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
     use serde_json::Value;
     match value {
@@ -67,7 +79,7 @@ fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, Strin
                 flatten(&name, inner, out);
             }
         }
-        Value::String(s) => out.push((prefix.to_string(), s.clone())),
+        Value::String(s) => out.push((prefix.to_string(), inert(s))),
         Value::Null => out.push((prefix.to_string(), String::new())),
         other => out.push((prefix.to_string(), other.to_string())),
     }
@@ -76,6 +88,16 @@ fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_that_a_spreadsheet_would_run_is_made_inert() {
+        assert_eq!(
+            inert("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
+        assert_eq!(inert("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(inert("JG-10023"), "JG-10023");
+    }
 
     #[test]
     fn nested_fields_become_dotted_columns_and_missing_cells_stay_empty() {

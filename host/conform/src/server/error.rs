@@ -74,6 +74,13 @@ impl ApiError {
         }
     }
 
+    /// 503 for work the server cannot take now; `Retry-After` says when to
+    /// try again.
+    pub fn busy(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "server-busy", message)
+            .with_details(serde_json::json!({ "retry_after_seconds": 30 }))
+    }
+
     /// 500 for a fault of the server; the message never leaks internals.
     pub fn internal(what: &str, error: &dyn std::fmt::Display) -> ApiError {
         tracing::error!(%error, "{what}");
@@ -93,7 +100,14 @@ impl IntoResponse for ApiError {
             let details = super::redact::redact(&self.body.details.to_string());
             self.body.details = serde_json::from_str(&details).unwrap_or_default();
         }
+        let busy = self.status == StatusCode::SERVICE_UNAVAILABLE;
         let mut response = (self.status, Json(self.body)).into_response();
+        if busy {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("30"),
+            );
+        }
         response.extensions_mut().insert(code);
         response
     }

@@ -301,6 +301,18 @@ impl JobStore {
         Ok(())
     }
 
+    /// At a graceful shutdown: jobs still running go back to the queue,
+    /// and this start does not count as an attempt (it did not crash).
+    pub fn release_running(&self) -> rusqlite::Result<()> {
+        self.db.lock().expect("not poisoned").execute(
+            "UPDATE jobs SET state = 'queued', rows_in = 0, converted = 0, rejected = 0,
+                 attempts = MAX(attempts - 1, 0)
+             WHERE state = 'running'",
+            [],
+        )?;
+        Ok(())
+    }
+
     /// Cancels a job: a queued one at once, a running one at its next read.
     pub fn cancel(&self, id: &str) -> rusqlite::Result<()> {
         self.cancelled

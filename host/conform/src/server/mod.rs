@@ -76,6 +76,11 @@ pub fn app(state: Arc<AppState>) -> Router {
             get(catalog_api::list_packs).post(catalog_api::publish_pack),
         )
         .route("/v1/packs/{id}/{version}", get(catalog_api::get_pack))
+        .route(
+            "/v1/packs/{id}/owner",
+            axum::routing::put(catalog_api::transfer_pack),
+        )
+        .route_layer(axum::middleware::from_fn(known_query_only))
         .fallback(|| async {
             error::ApiError::not_found("no such route: see the README's API section")
         })
@@ -103,6 +108,52 @@ pub fn app(state: Arc<AppState>) -> Router {
             metrics::count_limit_hits,
         ))
         .with_state(state)
+}
+
+/// The query parameters each route takes; any other is a 400, so that a
+/// misspelt `pakc=` is not silently ignored.
+fn query_parameters(method: &axum::http::Method, route: &str) -> &'static [&'static str] {
+    match (method.as_str(), route) {
+        ("POST", "/v1/convert") => &["plugin", "pack"],
+        ("POST", "/v1/jobs") => &["plugin", "pack", "name"],
+        ("GET", "/v1/jobs/{id}/records" | "/v1/jobs/{id}/errors") => &["format"],
+        _ => &[],
+    }
+}
+
+/// Refuses a request with a query parameter its route does not take.
+async fn known_query_only(
+    matched: Option<axum::extract::MatchedPath>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if let (Some(query), Some(route)) = (request.uri().query(), matched.as_ref()) {
+        let allowed = query_parameters(request.method(), route.as_str());
+        let given: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+        if let Some((unknown, _)) = given.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+            let takes = if allowed.is_empty() {
+                "no query parameters".to_string()
+            } else {
+                allowed
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return error::ApiError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "bad-query",
+                format!(
+                    "unknown query parameter `{unknown}`: {} {} takes {takes}",
+                    request.method(),
+                    route.as_str()
+                ),
+            )
+            .into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// Serves the API on `listener` until `shutdown` completes; in-flight

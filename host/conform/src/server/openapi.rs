@@ -29,6 +29,7 @@ use utoipa::OpenApi;
         super::catalog_api::list_packs,
         super::catalog_api::get_pack,
         super::catalog_api::publish_pack,
+        super::catalog_api::transfer_pack,
     ),
     components(schemas(ErrorDoc, super::jobs::Job, super::jobs::JobState, super::jobs_api::JobList, super::catalog_api::NewOwner)),
     modifiers(&BearerAuth)

@@ -1,10 +1,11 @@
-//! Who owns a plugin name: the first provider token that published it.
+//! Who owns a plugin name or a pack id: the first token that published it.
 //!
-//! Only the owner publishes new versions of a name, so that no provider can
-//! take over another's plugin and have uploaders' files run its code. Names
-//! seeded by the operator (and published by admin tokens) belong to
-//! [`OPERATOR`], which every admin token acts for. An admin can transfer a
-//! name. Ownership is kept in `catalog.sqlite` of the data directory and
+//! Only the owner publishes new versions, so that no provider can take over
+//! another's plugin and have uploaders' files run its code, and no
+//! publisher can change another's standard under the conversions that use
+//! it. Names seeded by the operator (and published by admin tokens) belong
+//! to [`OPERATOR`], which every admin token acts for. An admin can transfer
+//! a name. Ownership is kept in `catalog.sqlite` of the data directory and
 //! survives restarts.
 
 use std::path::Path;
@@ -15,7 +16,25 @@ use rusqlite::{params, Connection, OptionalExtension};
 /// The owner of first-party names: the operator, acting through admin tokens.
 pub const OPERATOR: &str = "operator";
 
-/// The name → owner table.
+/// What is owned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A plugin name.
+    Plugin,
+    /// A pack id.
+    Pack,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Plugin => "plugin",
+            Kind::Pack => "pack",
+        }
+    }
+}
+
+/// The (kind, name) → owner table.
 pub struct Owners {
     db: Mutex<Connection>,
 }
@@ -34,49 +53,59 @@ impl Owners {
         db.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
-             CREATE TABLE IF NOT EXISTS plugin_owners (
-                 name TEXT PRIMARY KEY, owner TEXT NOT NULL);",
+             CREATE TABLE IF NOT EXISTS owners (
+                 kind TEXT NOT NULL, name TEXT NOT NULL, owner TEXT NOT NULL,
+                 PRIMARY KEY (kind, name));",
         )?;
         Ok(Owners { db: Mutex::new(db) })
     }
 
     /// Gives every name not owned yet to the operator (the seeded plugins
     /// and any installed before names were owned).
-    pub fn seed<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> rusqlite::Result<()> {
+    pub fn seed<'a>(
+        &self,
+        kind: Kind,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> rusqlite::Result<()> {
         let mut db = self.db.lock().expect("not poisoned");
         let tx = db.transaction()?;
         for name in names {
             tx.execute(
-                "INSERT OR IGNORE INTO plugin_owners (name, owner) VALUES (?1, ?2)",
-                params![name, OPERATOR],
+                "INSERT OR IGNORE INTO owners (kind, name, owner) VALUES (?1, ?2, ?3)",
+                params![kind.as_str(), name, OPERATOR],
             )?;
         }
         tx.commit()
     }
 
     /// The owner of `name`, if anyone published it.
-    pub fn owner_of(&self, name: &str) -> rusqlite::Result<Option<String>> {
+    pub fn owner_of(&self, kind: Kind, name: &str) -> rusqlite::Result<Option<String>> {
         self.db
             .lock()
             .expect("not poisoned")
             .query_row(
-                "SELECT owner FROM plugin_owners WHERE name = ?1",
-                [name],
+                "SELECT owner FROM owners WHERE kind = ?1 AND name = ?2",
+                params![kind.as_str(), name],
                 |r| r.get(0),
             )
             .optional()
     }
 
     /// Claims `name` for `owner` if nobody has it; `Err` if another owns it.
-    pub fn claim(&self, name: &str, owner: &str) -> rusqlite::Result<Result<(), OwnedByAnother>> {
+    pub fn claim(
+        &self,
+        kind: Kind,
+        name: &str,
+        owner: &str,
+    ) -> rusqlite::Result<Result<(), OwnedByAnother>> {
         let db = self.db.lock().expect("not poisoned");
         db.execute(
-            "INSERT OR IGNORE INTO plugin_owners (name, owner) VALUES (?1, ?2)",
-            params![name, owner],
+            "INSERT OR IGNORE INTO owners (kind, name, owner) VALUES (?1, ?2, ?3)",
+            params![kind.as_str(), name, owner],
         )?;
         let current: String = db.query_row(
-            "SELECT owner FROM plugin_owners WHERE name = ?1",
-            [name],
+            "SELECT owner FROM owners WHERE kind = ?1 AND name = ?2",
+            params![kind.as_str(), name],
             |r| r.get(0),
         )?;
         Ok(if current == owner {
@@ -87,11 +116,11 @@ impl Owners {
     }
 
     /// Gives `name` to `owner`.
-    pub fn transfer(&self, name: &str, owner: &str) -> rusqlite::Result<()> {
+    pub fn transfer(&self, kind: Kind, name: &str, owner: &str) -> rusqlite::Result<()> {
         self.db.lock().expect("not poisoned").execute(
-            "INSERT INTO plugin_owners (name, owner) VALUES (?1, ?2)
-             ON CONFLICT(name) DO UPDATE SET owner = excluded.owner",
-            params![name, owner],
+            "INSERT INTO owners (kind, name, owner) VALUES (?1, ?2, ?3)
+             ON CONFLICT(kind, name) DO UPDATE SET owner = excluded.owner",
+            params![kind.as_str(), name, owner],
         )?;
         Ok(())
     }
@@ -105,22 +134,31 @@ mod tests {
     fn the_first_claim_wins_and_survives_reopening() {
         let dir = tempfile::tempdir().unwrap();
         let owners = Owners::open(dir.path()).unwrap();
-        owners.seed(["jinggong-parts"]).unwrap();
-        assert!(owners.claim("acme", "provider-a").unwrap().is_ok());
-        assert!(owners.claim("acme", "provider-a").unwrap().is_ok());
-        let taken = owners.claim("acme", "provider-b").unwrap().unwrap_err();
+        let plugin = Kind::Plugin;
+        owners.seed(plugin, ["jinggong-parts"]).unwrap();
+        assert!(owners.claim(plugin, "acme", "provider-a").unwrap().is_ok());
+        assert!(owners.claim(plugin, "acme", "provider-a").unwrap().is_ok());
+        let taken = owners
+            .claim(plugin, "acme", "provider-b")
+            .unwrap()
+            .unwrap_err();
         assert_eq!(taken.owner, "provider-a");
         assert!(owners
-            .claim("jinggong-parts", "provider-a")
+            .claim(plugin, "jinggong-parts", "provider-a")
             .unwrap()
             .is_err());
+        // A pack id of the same name is another thing.
+        assert!(owners
+            .claim(Kind::Pack, "acme", "publisher-c")
+            .unwrap()
+            .is_ok());
         drop(owners);
         let owners = Owners::open(dir.path()).unwrap();
         assert_eq!(
-            owners.owner_of("acme").unwrap().as_deref(),
+            owners.owner_of(plugin, "acme").unwrap().as_deref(),
             Some("provider-a")
         );
-        owners.transfer("acme", "provider-b").unwrap();
-        assert!(owners.claim("acme", "provider-b").unwrap().is_ok());
+        owners.transfer(plugin, "acme", "provider-b").unwrap();
+        assert!(owners.claim(plugin, "acme", "provider-b").unwrap().is_ok());
     }
 }

@@ -16,8 +16,9 @@ use semver::Version;
 use super::config::ServerConfig;
 use super::error::ApiError;
 use crate::packs::PackStore;
-use crate::registry::Entry;
+use crate::registry::{Entry, RegistryError};
 use crate::Registry;
+use conform_sandbox::SandboxError;
 
 /// The packs and plugins the server knows. Published ones are added; none
 /// is ever edited or removed, so a job recorded against versions can rerun.
@@ -49,6 +50,9 @@ pub struct AppState {
     /// One lock per plugin version being compiled, so that it is compiled
     /// once however many requests want it; no other lock is held meanwhile.
     compiling: Mutex<HashMap<PluginKey, Arc<Mutex<()>>>>,
+    /// Plugin versions that failed to compile, and when: requests waiting
+    /// for one get the same answer for a while instead of compiling again.
+    failed: Mutex<HashMap<PluginKey, (std::time::Instant, ApiError)>>,
     /// Who owns each plugin name.
     pub(crate) owners: super::owners::Owners,
     /// Conversions running per token name.
@@ -70,10 +74,14 @@ impl AppState {
         std::fs::create_dir_all(&plugins_dir)?;
         let plugins = Registry::open(&plugins_dir)?.cap_limits(config.plugin_limits.limits());
         let limits = &config.limits;
+        let compiler = crate::subprocess_compiler();
+        if matches!(compiler, conform_sandbox::Compiler::InProcess) {
+            tracing::warn!("this binary is not `conform`: plugins compile in-process, without the time and memory caps of compile_seconds and compile_memory_mib");
+        }
         let sandbox = Sandbox::new(SandboxConfig {
             cache_dir: Some(data_dir.join("cache")),
             pooling: false,
-            compiler: crate::subprocess_compiler(),
+            compiler,
             compile_limits: CompileLimits {
                 max_component_bytes: limits.max_component_bytes,
                 seconds: limits.compile_seconds,
@@ -81,13 +89,18 @@ impl AppState {
             },
         })?;
         let owners = super::owners::Owners::open(data_dir)?;
-        owners.seed(plugins.entries().iter().map(|e| e.manifest.name.as_str()))?;
+        owners.seed(
+            super::owners::Kind::Plugin,
+            plugins.entries().iter().map(|e| e.manifest.name.as_str()),
+        )?;
+        owners.seed(super::owners::Kind::Pack, packs.ids())?;
         Ok(AppState {
             config,
             catalog: RwLock::new(Catalog { packs, plugins }),
             sandbox,
             loaded: Mutex::new(HashMap::new()),
             compiling: Mutex::new(HashMap::new()),
+            failed: Mutex::new(HashMap::new()),
             owners,
             running: Mutex::new(HashMap::new()),
             jobs: Arc::new(super::jobs::JobStore::open(data_dir)?),
@@ -209,7 +222,15 @@ impl AppState {
         if let Some(p) = self.loaded.lock().expect("not poisoned").get(&key) {
             return Ok(p.clone());
         }
+        if let Some((at, error)) = self.failed.lock().expect("not poisoned").get(&key) {
+            if at.elapsed() < FAILURE_MEMORY {
+                return Err(error.clone());
+            }
+        }
         let plugin = crate::registry::load(entry, limits, &self.sandbox, pack).map_err(|e| {
+            if let RegistryError::Sandbox(SandboxError::Busy { .. }) = e {
+                return ApiError::busy(e.to_string());
+            }
             tracing::warn!(plugin = %entry.manifest.name, error = %e, "plugin does not load");
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -221,7 +242,19 @@ impl AppState {
                     super::redact::redact(&e.to_string())
                 ),
             )
-        })?;
+        });
+        let plugin = match plugin {
+            Ok(plugin) => plugin,
+            Err(error) => {
+                if error.status != StatusCode::SERVICE_UNAVAILABLE {
+                    self.failed
+                        .lock()
+                        .expect("not poisoned")
+                        .insert(key, (std::time::Instant::now(), error.clone()));
+                }
+                return Err(error);
+            }
+        };
         self.remember(entry, plugin.clone());
         Ok(plugin)
     }
@@ -234,14 +267,25 @@ impl AppState {
             .insert(key(entry), plugin);
     }
 
+    /// At a graceful shutdown: running jobs go back to the queue without
+    /// counting the interrupted run as a crash.
+    pub fn release_running_jobs(&self) {
+        if let Err(e) = self.jobs.release_running() {
+            tracing::error!(error = %e, "cannot return running jobs to the queue");
+        }
+    }
+
     /// How many plugin versions are compiled and ready.
     pub(crate) fn compiled_count(&self) -> usize {
         self.loaded.lock().expect("not poisoned").len()
     }
 }
 
+/// How long a plugin version that failed to compile is answered from memory.
+const FAILURE_MEMORY: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// 404 for a plugin name (or version) that is not installed, listing what is.
-fn unknown_plugin(catalog: &Catalog, name: &str, version: Option<&Version>) -> ApiError {
+pub(crate) fn unknown_plugin(catalog: &Catalog, name: &str, version: Option<&Version>) -> ApiError {
     let mut known: Vec<&str> = catalog
         .plugins
         .entries()
@@ -296,17 +340,22 @@ pub(crate) fn pack_for<'a>(
             .iter()
             .map(|p| p.manifest().version.to_string())
             .collect();
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "no-matching-pack",
-            format!(
-                "plugin `{}` targets pack `{}` {}, and no installed version matches (installed: {}); publish a matching pack first",
-                manifest.name,
-                target.pack,
-                exact.map_or_else(|| target.versions.to_string(), |v| format!("{} and ={v}", target.versions)),
-                if installed.is_empty() { "none".into() } else { installed.join(", ") },
+        let installed_list = if installed.is_empty() {
+            "none".to_string()
+        } else {
+            installed.join(", ")
+        };
+        let message = match exact {
+            Some(v) => format!(
+                "plugin `{}` runs against pack `{}` {}, and `{}@{v}` is not one of those installed (installed: {installed_list}); pin one of them, or leave `pack` out for the newest",
+                manifest.name, target.pack, target.versions, target.pack
             ),
-        )
+            None => format!(
+                "plugin `{}` targets pack `{}` {}, and no installed version matches (installed: {installed_list}); publish a matching pack first",
+                manifest.name, target.pack, target.versions
+            ),
+        };
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no-matching-pack", message)
         .with_details(serde_json::json!({ "pack": target.pack, "versions": target.versions.to_string(), "installed": installed }))
     })
 }
