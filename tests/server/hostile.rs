@@ -59,12 +59,7 @@ fn a_pack_naming_files_outside_itself_is_refused_without_quoting_them() {
         ),
     ];
     for (from, to, entry) in attacks {
-        let archive = pack_archive(|path, text| match path {
-            "pack.toml" => text
-                .replace("version = \"1.0.0\"", "version = \"1.1.0\"")
-                .replace(from, to),
-            _ => text,
-        });
+        let archive = pack_variant("1.1.0", "pack.toml", |t| t.replace(from, to));
         let started = Instant::now();
         let (status, body) = publish_pack(&server, PUBLISHER, &archive);
         assert_eq!(
@@ -173,11 +168,8 @@ fn pack_ids_belong_to_their_first_publisher() {
     assert_eq!(status, 201, "{body}");
     // A new id belongs to whoever publishes it first.
     let acme = |version: &str| {
-        pack_archive(|path, text| match path {
-            "pack.toml" => text
-                .replace("id = \"sample-regional\"", "id = \"acme-standard\"")
-                .replace("version = \"1.0.0\"", &format!("version = \"{version}\"")),
-            _ => text,
+        pack_variant(version, "pack.toml", |t| {
+            t.replace("id = \"sample-regional\"", "id = \"acme-standard\"")
         })
     };
     let (status, body) = publish_pack(&server, RIVAL, &acme("1.0.0"));
@@ -200,6 +192,34 @@ fn pack_ids_belong_to_their_first_publisher() {
         (400, "bad-owner"),
         "{text}"
     );
+}
+
+#[test]
+fn a_compiled_plugin_is_checked_against_every_pack_it_runs_with() {
+    let server = server_with_publisher("");
+    let file = std::fs::read(sample("swift-express.ndjson")).unwrap();
+    assert_eq!(convert(&server, "swift-express", &file).0, 200);
+    // A newer pack in its range without the record type it emits: the
+    // plugin, compiled already, is refused rather than run.
+    let archive = pack_archive(|path, text| match path {
+        "pack.toml" => text
+            .replace("version = \"1.0.0\"", "version = \"1.1.0\"")
+            .replace("shipment = \"schemas/shipment.schema.json\"\n", ""),
+        "rules/units.toml" => text.split("[fields.shipment]").next().unwrap().to_string(),
+        _ => text,
+    });
+    let (status, body) = publish_pack(&server, PUBLISHER, &archive);
+    assert_eq!(status, 201, "{body}");
+    let (status, text) = convert(&server, "swift-express", &file);
+    assert_eq!(
+        (status, error_code(&text).as_str()),
+        (422, "plugin-unusable"),
+        "{text}"
+    );
+    assert!(text.contains("shipment"), "{text}");
+    // Pinned to the pack it fits, it still runs.
+    let path = "/v1/convert?plugin=swift-express&pack=sample-regional@1.0.0";
+    assert_eq!(post(&server, path, Some(UPLOADER), &file).0, 200);
 }
 
 #[test]
@@ -635,14 +655,12 @@ fn schema_patterns_run_in_linear_time_and_unit_tables_are_total() {
         .map(|i| format!("{{\"pattern\": \"^(a+)+{i}?$\"}}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let archive = pack_archive(|path, text| match path {
-        "pack.toml" => text.replace("version = \"1.0.0\"", "version = \"1.1.0\""),
-        "schemas/part.schema.json" => text.replacen(
+    let archive = pack_variant("1.1.0", "schemas/part.schema.json", |t| {
+        t.replacen(
             "\"name\": { \"type\": \"string\",",
             &format!("\"name\": {{ \"type\": \"string\", \"allOf\": [{slow}],"),
             1,
-        ),
-        _ => text,
+        )
     });
     let (status, body) = publish_pack(&server, PUBLISHER, &archive);
     assert_eq!(status, 201, "{body}");
@@ -667,43 +685,26 @@ fn schema_patterns_run_in_linear_time_and_unit_tables_are_total() {
     );
     assert_eq!(summary_of(&text)["pack"]["version"], "1.1.0");
 
-    // A pattern that needs backtracking is refused when published.
-    let archive = pack_archive(|path, text| match path {
-        "pack.toml" => text.replace("version = \"1.0.0\"", "version = \"1.2.0\""),
-        "schemas/part.schema.json" => text.replacen(
+    // A pattern that needs backtracking is refused when published; so is a
+    // unit factor beyond exact arithmetic, naming its entry.
+    let lookahead = pack_variant("1.2.0", "schemas/part.schema.json", |t| {
+        t.replacen(
             "\"name\": { \"type\": \"string\",",
             "\"name\": { \"type\": \"string\", \"pattern\": \"^(?=a)\\\\w+$\",",
             1,
-        ),
-        _ => text,
+        )
     });
-    let (status, body) = publish_pack(&server, PUBLISHER, &archive);
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (422, Some("pack-invalid")),
-        "{body}"
-    );
-    assert!(body.to_string().contains("part"), "{body}");
-
-    // A unit factor beyond exact arithmetic is a 422 naming the entry.
-    let archive = pack_archive(|path, text| {
-        match path {
-        "pack.toml" => text.replace("version = \"1.0.0\"", "version = \"1.3.0\""),
-        "rules/units.toml" => text.replacen(
-            "[units]\n",
-            "[units]\n\"big\" = { factor = \"10000000000000000\", unit = \"kg\" }\n\"bigger\" = { factor = \"10000000000000000\", unit = \"big\" }\n",
-            1,
-        ),
-        _ => text,
+    let overflow = pack_variant("1.3.0", "rules/units.toml", |t| {
+        let big = "\"big\" = { factor = \"10000000000000000\", unit = \"kg\" }";
+        let bigger = "\"bigger\" = { factor = \"10000000000000000\", unit = \"big\" }";
+        t.replacen("[units]\n", &format!("[units]\n{big}\n{bigger}\n"), 1)
+    });
+    for (archive, names) in [(lookahead, "part"), (overflow, "units.bigger")] {
+        let (status, body) = publish_pack(&server, PUBLISHER, &archive);
+        let code = body["code"].as_str();
+        assert_eq!((status, code), (422, Some("pack-invalid")), "{body}");
+        assert!(body.to_string().contains(names), "{body}");
     }
-    });
-    let (status, body) = publish_pack(&server, PUBLISHER, &archive);
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (422, Some("pack-invalid")),
-        "{body}"
-    );
-    assert!(body.to_string().contains("units.bigger"), "{body}");
     assert_eq!(get(&server, "/healthz", UPLOADER).0, 200);
 }
 
@@ -791,11 +792,8 @@ fn the_server_keeps_its_files_private_and_its_paths_to_itself() {
         .unwrap()
         .display()
         .to_string();
-    let broken = pack_archive(|path, text| match path {
-        "pack.toml" => text
-            .replace("version = \"1.0.0\"", "version = \"1.4.0\"")
-            .replace("rules/time.toml", "rules/missing.toml"),
-        _ => text,
+    let broken = pack_variant("1.4.0", "pack.toml", |t| {
+        t.replace("rules/time.toml", "rules/missing.toml")
     });
     let (_, body) = publish_pack(&server, &admin, &broken);
     let (_, unknown) = post(

@@ -347,6 +347,22 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     gz.finish().unwrap()
 }
 
+/// The sample pack at `version`, with `edit` applied to the text of `file`.
+pub fn pack_variant(version: &str, file: &str, edit: impl Fn(String) -> String) -> Vec<u8> {
+    pack_archive(|path, text| {
+        let text = if path == "pack.toml" {
+            text.replace("version = \"1.0.0\"", &format!("version = \"{version}\""))
+        } else {
+            text
+        };
+        if path == file {
+            edit(text)
+        } else {
+            text
+        }
+    })
+}
+
 /// A version of the sample pack with another rounding of parts' lengths.
 pub fn pack_version(version: &str, length_decimals: u32) -> Vec<u8> {
     pack_archive(|path, text| match path {

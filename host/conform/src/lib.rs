@@ -12,6 +12,8 @@ pub mod pipeline;
 pub mod registry;
 pub mod server;
 pub mod sink;
+#[cfg(test)]
+mod test_support;
 
 pub use pipeline::{convert, ConvertOptions, PipelineError};
 

@@ -179,13 +179,9 @@ fn visible_dirs(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 mod tests {
     use super::*;
 
-    fn sample() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../standards/sample-regional")
-    }
-
     /// A copy of the sample pack at `version`, with the decimals of parts' lengths changed.
     fn variant(into: &Path, version: &str, length_decimals: u32) {
-        copy(&sample(), into);
+        crate::test_support::copy_dir(&crate::test_support::sample_pack(), into);
         let manifest = into.join("pack.toml");
         let text = std::fs::read_to_string(&manifest).unwrap();
         std::fs::write(
@@ -203,19 +199,6 @@ mod tests {
             ),
         )
         .unwrap();
-    }
-
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            let target = to.join(entry.file_name());
-            if entry.file_type().unwrap().is_dir() {
-                copy(&entry.path(), &target);
-            } else {
-                std::fs::copy(entry.path(), target).unwrap();
-            }
-        }
     }
 
     #[test]

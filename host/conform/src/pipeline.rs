@@ -486,6 +486,19 @@ fn cap_message(mut message: String) -> String {
     message
 }
 
+/// A field (a JSON pointer into a record) cut to 200 bytes.
+fn cap_field(mut field: String) -> String {
+    if field.len() > 200 {
+        let mut cut = 200;
+        while !field.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        field.truncate(cut);
+        field.push('…');
+    }
+    field
+}
+
 /// At most [`MAX_PROBLEMS_PER_ROW`] problems of a row, the last of them
 /// saying how many more there were.
 fn cap_problems(mut rejections: Vec<Rejection>) -> Vec<Rejection> {
@@ -581,9 +594,18 @@ fn finish(outcome: RowOutcome, pack: &Pack, file: &str, ordinal: u64, line: u64)
                 continue;
             }
         };
-        let validator = pack
-            .validator(&output.record_type)
-            .expect("the registry checked the declared record types");
+        let Some(validator) = pack.validator(&output.record_type) else {
+            // Checked when the plugin was resolved against this pack; a
+            // caller that did not is answered row by row, never by a panic.
+            let message = format!(
+                "the plugin returned a `{}` record, a record type pack `{}` {} does not have",
+                output.record_type,
+                pack.manifest().id,
+                pack.manifest().version
+            );
+            rejections.push(rejection(codes::PLUGIN_OUTPUT, None, cap_message(message)));
+            continue;
+        };
         if let Err(violations) = validator.validate(&record) {
             for v in violations {
                 let at = if v.instance_path.is_empty() {
@@ -595,7 +617,11 @@ fn finish(outcome: RowOutcome, pack: &Pack, file: &str, ordinal: u64, line: u64)
                     "the `{}` record breaks the standard at `{at}`: {}",
                     output.record_type, v.message
                 ));
-                rejections.push(rejection(codes::SCHEMA_VIOLATION, Some(at), message));
+                rejections.push(rejection(
+                    codes::SCHEMA_VIOLATION,
+                    Some(cap_field(at)),
+                    message,
+                ));
             }
             continue;
         }
@@ -613,7 +639,6 @@ fn finish(outcome: RowOutcome, pack: &Pack, file: &str, ordinal: u64, line: u64)
 mod tests {
     use super::*;
     use conform_model::OutputLine;
-    use std::path::Path;
 
     /// Converts every row at once into a part whose name is long.
     struct LongNames;
@@ -643,26 +668,12 @@ mod tests {
         }
     }
 
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            let target = to.join(entry.file_name());
-            if entry.file_type().unwrap().is_dir() {
-                copy(&entry.path(), &target);
-            } else {
-                std::fs::copy(entry.path(), target).unwrap();
-            }
-        }
-    }
-
     #[test]
     fn the_time_limit_holds_while_records_are_validated() {
         // A pack whose part names are checked against many patterns that a
         // DFA cannot hold: linear, but slow on long names.
         let dir = tempfile::tempdir().unwrap();
-        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../standards/sample-regional");
-        copy(&sample, dir.path());
+        crate::test_support::copy_dir(&crate::test_support::sample_pack(), dir.path());
         let schema = dir.path().join("schemas/part.schema.json");
         let patterns = (0..400)
             .map(|i| format!("{{\"pattern\": \"(a|b)*a(a|b){{{}}}c\"}}", 12 + i % 4))

@@ -259,7 +259,27 @@ pub fn load(
     sandbox: &Sandbox,
     pack: &Pack,
 ) -> Result<LoadedPlugin, RegistryError> {
+    check_pack(&entry.manifest, pack)?;
     let manifest = &entry.manifest;
+    let path = entry.dir.join(&manifest.component.file);
+    let wasm = std::fs::read(&path).map_err(|source| RegistryError::MissingComponent {
+        plugin: manifest.name.clone(),
+        path: path.clone(),
+        source,
+    })?;
+    Ok(sandbox.load(
+        &manifest.name,
+        &wasm,
+        &manifest.component.sha256,
+        limits,
+        manifest.target.record_types.clone(),
+    )?)
+}
+
+/// Checks that `pack` is one a plugin runs against: its id and version in
+/// the plugin's target, every record type it emits in the pack. Needed for
+/// every pack a compiled plugin is used with, not only the first.
+pub fn check_pack(manifest: &PluginManifest, pack: &Pack) -> Result<(), RegistryError> {
     let pack_manifest = pack.manifest();
     if manifest.target.pack != pack_manifest.id
         || !manifest.target.versions.matches(&pack_manifest.version)
@@ -282,19 +302,7 @@ pub fn load(
             pack: pack_manifest.id.clone(),
         });
     }
-    let path = entry.dir.join(&manifest.component.file);
-    let wasm = std::fs::read(&path).map_err(|source| RegistryError::MissingComponent {
-        plugin: manifest.name.clone(),
-        path: path.clone(),
-        source,
-    })?;
-    Ok(sandbox.load(
-        &manifest.name,
-        &wasm,
-        &manifest.component.sha256,
-        limits,
-        manifest.target.record_types.clone(),
-    )?)
+    Ok(())
 }
 
 /// A plugin reference as users write it: `NAME` (the newest version) or

@@ -237,6 +237,9 @@ fn in_child(
 /// made by `engine`, writes the machine code to stdout. `memory_mib` caps
 /// the process's data memory first. Returns the process's exit code.
 pub fn compile_component_main(engine: &Engine, memory_mib: u64) -> i32 {
+    // Dies with its parent: a compilation nobody waits for stops.
+    // SAFETY: prctl with PR_SET_PDEATHSIG only sets this process's signal.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
     let bytes = memory_mib.saturating_mul(1 << 20);
     let limit = libc::rlimit {
         rlim_cur: bytes as libc::rlim_t,

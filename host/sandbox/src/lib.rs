@@ -91,9 +91,6 @@ pub enum SandboxError {
         /// The plugin.
         plugin: String,
     },
-    /// The compiled-code cache cannot be opened.
-    #[error("cannot open the compiled-plugin cache: {0}")]
-    Cache(std::io::Error),
     /// The component does not implement the `converter` world.
     #[error("plugin `{plugin}` does not implement the `conform:plugin/converter@0.1.0` world: {source:#}")]
     WrongWorld {
@@ -174,12 +171,19 @@ impl Sandbox {
     /// Starts the engine and its epoch ticker.
     pub fn new(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
         let engine = engine(config.pooling)?;
-        let cache = config
-            .cache_dir
-            .as_deref()
-            .map(|dir| cache::Cache::open(dir, &engine))
-            .transpose()
-            .map_err(SandboxError::Cache)?;
+        // A cache folder that cannot be trusted is not used: plugins are
+        // compiled every time, and the log says why.
+        let cache =
+            config
+                .cache_dir
+                .as_deref()
+                .and_then(|dir| match cache::Cache::open(dir, &engine) {
+                    Ok(cache) => Some(cache),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "compiled plugins are not cached");
+                        None
+                    }
+                });
         let mut linker = Linker::new(&engine);
         bindings::add_to_linker(&mut linker).map_err(SandboxError::Engine)?;
 

@@ -10,7 +10,9 @@
 //!   the target is replaced, never followed. A failure, Ctrl-C or `SIGTERM`
 //!   leaves the existing file as it was and removes the temporary one.
 //! - `-`, `/dev/stdout` and `/dev/stderr` are the process's own streams
-//!   (so `>> file` appends); other devices and pipes are written in place.
+//!   (so `>> file` appends, and `> log 2>&1` works); other devices and
+//!   pipes are written in place. Neither stream may be redirected onto the
+//!   input.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -106,15 +108,32 @@ pub fn check(input: &Path, outputs: &[(&str, &Target)]) -> Result<()> {
             }
         }
     }
+    // The summary, progress and logs go to stdout and stderr whatever the
+    // outputs are: neither may be redirected onto the input.
+    for (stream, fd) in [("stdout", 1), ("stderr", 2)] {
+        if same_file(input, Path::new(&format!("/proc/self/fd/{fd}"))) {
+            bail!(
+                "{stream} is redirected to the input file `{}`: redirect it elsewhere",
+                input.display()
+            );
+        }
+    }
     for (i, (flag, a)) in outputs.iter().enumerate() {
         for (other, b) in &outputs[i + 1..] {
-            if let (Some(x), Some(y)) = (a.file(), b.file()) {
-                if same_file(&x, &y) {
-                    bail!(
-                        "{flag} and {other} both name {}: give them different files",
-                        a.describe()
-                    );
-                }
+            let clash = match (a, b) {
+                // Both streams may go to one file (`> log 2>&1`), each on its own.
+                (Target::Stdout, Target::Stderr) | (Target::Stderr, Target::Stdout) => false,
+                (Target::Stdout, Target::Stdout) | (Target::Stderr, Target::Stderr) => true,
+                _ => match (a.file(), b.file()) {
+                    (Some(x), Some(y)) => same_file(&x, &y),
+                    _ => false,
+                },
+            };
+            if clash {
+                bail!(
+                    "{flag} and {other} both name {}: give them different files",
+                    a.describe()
+                );
             }
         }
     }
@@ -147,9 +166,7 @@ pub fn open(target: &Target) -> Result<Opened> {
         }
         Target::Path(path) => path,
     };
-    let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
-        || path.starts_with("/dev")
-        || path.starts_with("/proc");
+    let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
     if special {
         let file = std::fs::OpenOptions::new()
             .write(true)

@@ -164,10 +164,11 @@ fn multipart_error(e: impl std::fmt::Display, status: StatusCode) -> ApiError {
     responses(
         (status = 201, description = "Checked, compiled and stored"),
         (status = 400, description = "Not the expected multipart parts", body = crate::server::openapi::ErrorDoc),
-        (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc), (status = 403, description = "The token lacks the provider role", body = crate::server::openapi::ErrorDoc),
+        (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc), (status = 403, description = "The token lacks the provider role, or the name belongs to another provider (`plugin-owned`)", body = crate::server::openapi::ErrorDoc),
         (status = 409, description = "That name and version exist", body = crate::server::openapi::ErrorDoc),
         (status = 413, description = "Over the publishing limit", body = crate::server::openapi::ErrorDoc),
-        (status = 422, description = "The plugin fails a check: manifest, digest, world, imports, pack range, record types", body = crate::server::openapi::ErrorDoc),
+        (status = 422, description = "The plugin fails a check: manifest, digest, world, imports, pack range, record types, compile limits", body = crate::server::openapi::ErrorDoc),
+        (status = 503, description = "Every compilation slot is busy; retry after `Retry-After` seconds", body = crate::server::openapi::ErrorDoc),
     ),
     security(("bearer" = []))
 )]
@@ -367,7 +368,7 @@ fn refusal(e: RegistryError) -> ApiError {
     responses(
         (status = 201, description = "Checked and installed"),
         (status = 400, description = "Not a usable archive", body = crate::server::openapi::ErrorDoc),
-        (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc), (status = 403, description = "The token lacks the publisher role", body = crate::server::openapi::ErrorDoc),
+        (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc), (status = 403, description = "The token lacks the publisher role, or the id belongs to another publisher (`pack-owned`)", body = crate::server::openapi::ErrorDoc),
         (status = 409, description = "That id and version exist", body = crate::server::openapi::ErrorDoc),
         (status = 413, description = "Over the publishing limit, packed or unpacked", body = crate::server::openapi::ErrorDoc),
         (status = 415, description = "Not a tar or gzip body", body = crate::server::openapi::ErrorDoc),
@@ -450,6 +451,16 @@ fn install_pack(
         ),
         _ => ApiError::new(StatusCode::BAD_REQUEST, "bad-archive", e.to_string()),
     })?;
+    // The id first: nothing of another's pack is checked.
+    if let Some(id) = manifest_id(&root) {
+        let owner = state
+            .owners
+            .owner_of(Kind::Pack, &id)
+            .map_err(|e| ApiError::internal("the catalog store failed", &e))?;
+        if owner.is_some_and(|owner| owner != claimant) {
+            return Err(pack_owned(&id));
+        }
+    }
     // Paths in messages are shown relative to the archive, not the server's disk.
     let prefix = format!("{}/", root.display());
     let pack = Pack::check(&root).map_err(|errors| {
@@ -468,16 +479,7 @@ fn install_pack(
         .with_details(serde_json::json!({ "errors": errors }))
     })?;
     let id = pack.manifest().id.clone();
-    let owned_by_another = || {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "pack-owned",
-            format!(
-                "pack `{id}` belongs to another publisher; publish under an id of your own, or ask an admin to transfer this one"
-            ),
-        )
-        .with_details(serde_json::json!({ "pack": id }))
-    };
+    let owned_by_another = || pack_owned(&id);
     let store_failed = |e: rusqlite::Error| ApiError::internal("the catalog store failed", &e);
     match state
         .owners
@@ -504,6 +506,30 @@ fn install_pack(
         other => ApiError::internal("cannot install the pack", &other),
     })?;
     Ok(pack_json(&installed))
+}
+
+/// 403 for a pack id another publisher owns.
+fn pack_owned(id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "pack-owned",
+        format!(
+            "pack `{id}` belongs to another publisher; publish under an id of your own, or ask an admin to transfer this one"
+        ),
+    )
+    .with_details(serde_json::json!({ "pack": id }))
+}
+
+/// The id a pack folder's manifest gives, if it reads (the full check
+/// comes later and reports any problem).
+fn manifest_id(root: &Path) -> Option<String> {
+    let path = root.join("pack.toml");
+    let size = std::fs::symlink_metadata(&path).ok()?.len();
+    if size > conform_pack::MAX_PACK_FILE_BYTES {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(conform_model::PackManifest::from_toml(&text).ok()?.id)
 }
 
 /// Body of `PUT /v1/plugins/{name}/owner` and `PUT /v1/packs/{id}/owner`.

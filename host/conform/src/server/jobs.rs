@@ -313,6 +313,16 @@ impl JobStore {
         Ok(())
     }
 
+    /// Returns one running job to the queue without counting its start.
+    pub fn release(&self, id: &str) -> rusqlite::Result<()> {
+        self.db.lock().expect("not poisoned").execute(
+            "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0)
+             WHERE id = ?1 AND state = 'running'",
+            [id],
+        )?;
+        Ok(())
+    }
+
     /// Cancels a job: a queued one at once, a running one at its next read.
     pub fn cancel(&self, id: &str) -> rusqlite::Result<()> {
         self.cancelled
@@ -379,6 +389,18 @@ pub fn spawn_runner(state: Arc<super::AppState>) {
 fn run_job(state: &Arc<super::AppState>, job: Job) {
     let store = state.jobs.clone();
     let started = Instant::now();
+    // A plugin that cannot be compiled now (every slot busy) is not the
+    // job's fault: it goes back to the queue, and is not counted as a start.
+    if let Err(e) = state.resolve_job_plugin(&job) {
+        if e.status == axum::http::StatusCode::SERVICE_UNAVAILABLE {
+            tracing::info!(job = %job.id, "the plugin cannot be compiled now; the job waits");
+            if let Err(e) = store.release(&job.id) {
+                tracing::error!(job = %job.id, error = %e, "cannot return a job to the queue");
+            }
+            std::thread::sleep(Duration::from_secs(1));
+            return;
+        }
+    }
     // A panic in a conversion fails that job; the runner goes on.
     let result =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| convert_job(state, &job)))
@@ -416,14 +438,7 @@ fn convert_job(
     job: &Job,
 ) -> Result<conform_model::FileSummary, String> {
     let store = state.jobs.clone();
-    let version = |v: &str| semver::Version::parse(v).map_err(|e| format!("job record: {e}"));
-    let resolved = state
-        .resolve(
-            &job.plugin,
-            Some(&version(&job.plugin_version)?),
-            Some(&version(&job.pack_version)?),
-        )
-        .map_err(|e| e.body.message)?;
+    let resolved = state.resolve_job_plugin(job).map_err(|e| e.body.message)?;
     let folder = store.folder(&job.id);
     let upload =
         File::open(folder.join("upload")).map_err(|e| format!("the upload is unreadable: {e}"))?;

@@ -57,6 +57,19 @@ impl Owners {
                  kind TEXT NOT NULL, name TEXT NOT NULL, owner TEXT NOT NULL,
                  PRIMARY KEY (kind, name));",
         )?;
+        // Stores of the first version of this table kept plugin names alone.
+        let old: bool = db.query_row(
+            "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'plugin_owners'",
+            [],
+            |r| r.get(0),
+        )?;
+        if old {
+            db.execute_batch(
+                "INSERT OR IGNORE INTO owners (kind, name, owner)
+                     SELECT 'plugin', name, owner FROM plugin_owners;
+                 DROP TABLE plugin_owners;",
+            )?;
+        }
         Ok(Owners { db: Mutex::new(db) })
     }
 
@@ -160,5 +173,23 @@ mod tests {
         );
         owners.transfer(plugin, "acme", "provider-b").unwrap();
         assert!(owners.claim(plugin, "acme", "provider-b").unwrap().is_ok());
+    }
+
+    #[test]
+    fn owners_kept_by_the_first_table_survive_the_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Connection::open(dir.path().join("catalog.sqlite")).unwrap();
+        db.execute_batch(
+            "CREATE TABLE plugin_owners (name TEXT PRIMARY KEY, owner TEXT NOT NULL);
+             INSERT INTO plugin_owners VALUES ('acme', 'provider-a');",
+        )
+        .unwrap();
+        drop(db);
+        let owners = Owners::open(dir.path()).unwrap();
+        owners.seed(Kind::Plugin, ["acme"]).unwrap();
+        assert_eq!(
+            owners.owner_of(Kind::Plugin, "acme").unwrap().as_deref(),
+            Some("provider-a")
+        );
     }
 }

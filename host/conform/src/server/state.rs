@@ -52,7 +52,7 @@ pub struct AppState {
     compiling: Mutex<HashMap<PluginKey, Arc<Mutex<()>>>>,
     /// Plugin versions that failed to compile, and when: requests waiting
     /// for one get the same answer for a while instead of compiling again.
-    failed: Mutex<HashMap<PluginKey, (std::time::Instant, ApiError)>>,
+    failed: Mutex<HashMap<(PluginKey, Version), (std::time::Instant, ApiError)>>,
     /// Who owns each plugin name.
     pub(crate) owners: super::owners::Owners,
     /// Conversions running per token name.
@@ -117,13 +117,15 @@ impl AppState {
         let spawned = std::thread::Builder::new()
             .name("conform-warm-up".into())
             .spawn(move || {
-                let versions: Vec<(String, Version)> = state
+                // Newest versions first: those are what requests ask for.
+                let mut versions: Vec<(String, Version)> = state
                     .catalog()
                     .plugins
                     .entries()
                     .iter()
                     .map(|e| (e.manifest.name.clone(), e.manifest.version.clone()))
                     .collect();
+                versions.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
                 for (name, version) in versions {
                     if let Err(e) = state.resolve(&name, Some(&version), None) {
                         tracing::warn!(plugin = %name, %version, error = %e.body.message, "plugin does not load");
@@ -192,6 +194,21 @@ impl AppState {
             let pack = pack_for(&catalog.packs, &entry.manifest, pack_version)?.clone();
             (entry.clone(), pack, catalog.plugins.limits_of(entry))
         };
+        // Compiled once per plugin version, but checked against every pack
+        // version it is used with (a newer pack may lack a record type).
+        crate::registry::check_pack(&entry.manifest, &pack).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "plugin-unusable",
+                format!(
+                    "plugin `{}` {} cannot run against pack `{}` {}: {e}",
+                    entry.manifest.name,
+                    entry.manifest.version,
+                    pack.manifest().id,
+                    pack.manifest().version
+                ),
+            )
+        })?;
         let plugin = self.compiled(&entry, limits, &pack)?;
         Ok(Resolved {
             manifest: entry.manifest,
@@ -222,7 +239,8 @@ impl AppState {
         if let Some(p) = self.loaded.lock().expect("not poisoned").get(&key) {
             return Ok(p.clone());
         }
-        if let Some((at, error)) = self.failed.lock().expect("not poisoned").get(&key) {
+        let failure_key = (key.clone(), pack.manifest().version.clone());
+        if let Some((at, error)) = self.failed.lock().expect("not poisoned").get(&failure_key) {
             if at.elapsed() < FAILURE_MEMORY {
                 return Err(error.clone());
             }
@@ -250,7 +268,7 @@ impl AppState {
                     self.failed
                         .lock()
                         .expect("not poisoned")
-                        .insert(key, (std::time::Instant::now(), error.clone()));
+                        .insert(failure_key, (std::time::Instant::now(), error.clone()));
                 }
                 return Err(error);
             }
@@ -265,6 +283,20 @@ impl AppState {
             .lock()
             .expect("not poisoned")
             .insert(key(entry), plugin);
+    }
+
+    /// The plugin and pack versions a job was accepted with.
+    pub(crate) fn resolve_job_plugin(&self, job: &super::jobs::Job) -> Result<Resolved, ApiError> {
+        let version = |v: &str| {
+            Version::parse(v).map_err(|e| {
+                ApiError::internal("the job record is damaged", &format!("`{v}`: {e}"))
+            })
+        };
+        self.resolve(
+            &job.plugin,
+            Some(&version(&job.plugin_version)?),
+            Some(&version(&job.pack_version)?),
+        )
     }
 
     /// At a graceful shutdown: running jobs go back to the queue without
