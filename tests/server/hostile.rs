@@ -600,6 +600,38 @@ fn compiling_is_capped_off_the_request_path_and_refusals_leave_nothing() {
     );
 }
 
+#[test]
+fn compiling_is_capped_in_memory() {
+    let server = configured("[limits]\ncompile_memory_mib = 128\n");
+    // An ordinary plugin compiles within the cap.
+    let dir = test_plugins_dir().join("hostile");
+    let manifest = std::fs::read_to_string(dir.join("plugin.toml"))
+        .unwrap()
+        .replace("name = \"hostile\"", "name = \"ordinary\"");
+    let component = std::fs::read(dir.join("hostile.wasm")).unwrap();
+    let (status, body) = publish_plugin(&server, PROVIDER, &manifest, &component);
+    assert_eq!(status, 201, "{body}");
+    // One of 300 000 functions does not.
+    let (manifest, wasm) = heavy_component(300_000);
+    let started = Instant::now();
+    let (status, body) = publish_plugin(&server, PROVIDER, &manifest, &wasm);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("plugin-too-complex")),
+        "{body}"
+    );
+    let why = body["details"]["why"].as_str().unwrap_or_default();
+    assert!(why.contains("128 MiB"), "{body}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    // The server itself was never at risk, and goes on.
+    let file = std::fs::read(sample("jinggong-parts.csv")).unwrap();
+    assert_eq!(convert(&server, "jinggong-parts", &file).0, 200);
+}
+
 fn plugins_in(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir)
         .unwrap()
