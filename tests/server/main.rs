@@ -6,5 +6,6 @@ mod support;
 
 mod hostile;
 mod limits;
+mod load;
 mod publish;
 mod serve;

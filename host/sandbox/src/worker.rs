@@ -135,8 +135,12 @@ impl Worker {
         self.deadline = deadline;
     }
 
+    /// Whether the conversion's deadline has passed, or is so near that an
+    /// interrupt now is its doing (the epoch ticks in steps of
+    /// [`EPOCH_TICK`], so an interrupt can come a tick early).
     fn past_deadline(&self) -> bool {
-        self.deadline.is_some_and(|at| Instant::now() >= at)
+        self.deadline
+            .is_some_and(|at| Instant::now() + EPOCH_TICK * 2 >= at)
     }
 
     /// Epoch ticks until the sooner of the plugin's time limit and the deadline.

@@ -92,6 +92,30 @@ pub struct ServerLimits {
     /// Error-report lines of one code per file (default 1000); the rest are
     /// counted in a `report-truncated` line.
     pub max_report_lines_per_code: u64,
+    /// Bulk jobs running at once (default 0: one per core).
+    pub job_slots: u32,
+    /// Jobs of one token running at once (default 0: one fewer than the
+    /// slots, at least one), so that other tokens' jobs always find a slot.
+    pub running_jobs_per_token: u32,
+}
+
+impl ServerLimits {
+    /// Bulk jobs running at once: `job_slots`, or one per core.
+    pub fn job_slots(&self) -> u32 {
+        if self.job_slots > 0 {
+            return self.job_slots;
+        }
+        std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
+    }
+
+    /// Jobs of one token running at once: `running_jobs_per_token`, or one
+    /// fewer than the slots (at least one).
+    pub fn running_jobs_per_token(&self) -> u32 {
+        if self.running_jobs_per_token > 0 {
+            return self.running_jobs_per_token;
+        }
+        self.job_slots().saturating_sub(1).max(1)
+    }
 }
 
 impl Default for ServerLimits {
@@ -112,6 +136,8 @@ impl Default for ServerLimits {
             compile_seconds: 60,
             compile_memory_mib: 2048,
             max_report_lines_per_code: crate::pipeline::DEFAULT_REPORT_LINES_PER_CODE,
+            job_slots: 0,
+            running_jobs_per_token: 0,
         }
     }
 }

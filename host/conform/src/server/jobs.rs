@@ -3,7 +3,7 @@
 //! upload after a restart, and its outputs are written afresh, so they equal
 //! those of an uninterrupted run.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -81,6 +81,12 @@ pub struct Job {
     pub state: JobState,
     /// Seconds since the Unix epoch when it was accepted.
     pub created_at: u64,
+    /// Seconds since the Unix epoch when it last started running.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<u64>,
+    /// Seconds since the Unix epoch when it ended (done, failed, cancelled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<u64>,
     /// Rows read so far.
     pub rows_in: u64,
     /// Rows converted so far.
@@ -112,9 +118,17 @@ pub struct NewJob<'a> {
     pub file: &'a str,
 }
 
+/// When each token last had a job started, for round-robin scheduling.
+#[derive(Debug, Default)]
+struct Turns {
+    tick: u64,
+    turns: HashMap<String, u64>,
+}
+
 /// The job table and the job folders.
 pub struct JobStore {
     db: Mutex<Connection>,
+    served: Mutex<Turns>,
     dir: PathBuf,
     cancelled: Mutex<HashSet<String>>,
     wake: Condvar,
@@ -143,7 +157,8 @@ impl JobStore {
                  rows_in INTEGER NOT NULL DEFAULT 0, converted INTEGER NOT NULL DEFAULT 0,
                  rejected INTEGER NOT NULL DEFAULT 0, error TEXT,
                  plugin_version TEXT NOT NULL DEFAULT '', pack_version TEXT NOT NULL DEFAULT '',
-                 error_code TEXT, attempts INTEGER NOT NULL DEFAULT 0);",
+                 error_code TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+                 started_at INTEGER, finished_at INTEGER);",
         )?;
         // Stores made before these columns existed gain them.
         for column in [
@@ -151,6 +166,8 @@ impl JobStore {
             "pack_version TEXT NOT NULL DEFAULT ''",
             "error_code TEXT",
             "attempts INTEGER NOT NULL DEFAULT 0",
+            "started_at INTEGER",
+            "finished_at INTEGER",
         ] {
             let _ = db.execute(&format!("ALTER TABLE jobs ADD COLUMN {column}"), []);
         }
@@ -172,6 +189,7 @@ impl JobStore {
         )?;
         Ok(JobStore {
             db: Mutex::new(db),
+            served: Mutex::default(),
             dir,
             cancelled: Mutex::new(HashSet::new()),
             wake: Condvar::new(),
@@ -211,11 +229,13 @@ impl JobStore {
             plugin_version: row.get(10)?,
             pack_version: row.get(11)?,
             error_code: row.get(12)?,
+            started_at: row.get::<_, Option<i64>>(13)?.map(|t| t as u64),
+            finished_at: row.get::<_, Option<i64>>(14)?.map(|t| t as u64),
         })
     }
 
     const COLUMNS: &'static str =
-        "id, owner, plugin, file, state, created_at, rows_in, converted, rejected, error, plugin_version, pack_version, error_code";
+        "id, owner, plugin, file, state, created_at, rows_in, converted, rejected, error, plugin_version, pack_version, error_code, started_at, finished_at";
 
     /// Jobs of an owner that are queued or running.
     pub fn active(&self, owner: &str) -> rusqlite::Result<u64> {
@@ -241,7 +261,7 @@ impl JobStore {
     pub fn list(&self, owner: Option<&str>) -> rusqlite::Result<Vec<Job>> {
         let db = self.db.lock().expect("not poisoned");
         let sql = format!(
-            "SELECT {} FROM jobs WHERE ?1 IS NULL OR owner = ?1 ORDER BY created_at DESC, id",
+            "SELECT {} FROM jobs WHERE ?1 IS NULL OR owner = ?1 ORDER BY rowid DESC",
             Self::COLUMNS
         );
         let mut statement = db.prepare(&sql)?;
@@ -249,23 +269,42 @@ impl JobStore {
         jobs
     }
 
-    fn claim_next(&self) -> rusqlite::Result<Option<Job>> {
+    /// The next job to run, fairly: among the tokens with queued jobs and
+    /// fewer than `per_token` running, the one served least recently; its
+    /// oldest job (submission order, the table's row order) first.
+    fn claim_next(&self, per_token: u64) -> rusqlite::Result<Option<Job>> {
         let next = {
             let db = self.db.lock().expect("not poisoned");
-            let id: Option<String> = db
-                .query_row(
-                    "SELECT id FROM jobs WHERE state = 'queued' ORDER BY created_at, id LIMIT 1",
-                    [],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if let Some(id) = &id {
-                db.execute(
-                    "UPDATE jobs SET state = 'running', attempts = attempts + 1 WHERE id = ?1",
-                    [id],
-                )?;
+            let oldest: Vec<(String, i64)> = db
+                .prepare(
+                    "SELECT owner, MIN(rowid) FROM jobs WHERE state = 'queued' GROUP BY owner",
+                )?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let running: HashMap<String, u64> = db
+                .prepare("SELECT owner, COUNT(*) FROM jobs WHERE state = 'running' GROUP BY owner")?
+                .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut served = self.served.lock().expect("not poisoned");
+            let pick = oldest
+                .into_iter()
+                .filter(|(owner, _)| running.get(owner).copied().unwrap_or(0) < per_token)
+                .min_by_key(|(owner, seq)| (served.turns.get(owner).copied().unwrap_or(0), *seq));
+            match pick {
+                Some((owner, seq)) => {
+                    let id: String =
+                        db.query_row("SELECT id FROM jobs WHERE rowid = ?1", [seq], |r| r.get(0))?;
+                    db.execute(
+                        "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?2 WHERE id = ?1",
+                        params![id, now() as i64],
+                    )?;
+                    served.tick += 1;
+                    let tick = served.tick;
+                    served.turns.insert(owner, tick);
+                    Some(id)
+                }
+                None => None,
             }
-            id
         };
         match next {
             Some(id) => self.get(&id),
@@ -295,8 +334,8 @@ impl JobStore {
     ) -> rusqlite::Result<()> {
         let (code, message) = error.unzip();
         self.db.lock().expect("not poisoned").execute(
-            "UPDATE jobs SET state = ?2, error = ?3, error_code = ?4 WHERE id = ?1",
-            params![id, state.as_str(), message, code],
+            "UPDATE jobs SET state = ?2, error = ?3, error_code = ?4, finished_at = ?5 WHERE id = ?1",
+            params![id, state.as_str(), message, code, now() as i64],
         )?;
         Ok(())
     }
@@ -330,8 +369,8 @@ impl JobStore {
             .expect("not poisoned")
             .insert(id.to_string());
         self.db.lock().expect("not poisoned").execute(
-            "UPDATE jobs SET state = 'cancelled', error = 'cancelled by its owner' WHERE id = ?1 AND state = 'queued'",
-            [id],
+            "UPDATE jobs SET state = 'cancelled', error = 'cancelled by its owner', finished_at = ?2 WHERE id = ?1 AND state = 'queued'",
+            params![id, now() as i64],
         )?;
         Ok(())
     }
@@ -369,21 +408,28 @@ impl Read for CancellableReader {
     }
 }
 
-/// Runs queued jobs one at a time, each with all workers, until the process ends.
-pub fn spawn_runner(state: Arc<super::AppState>) {
-    std::thread::Builder::new()
-        .name("conform-jobs".into())
-        .spawn(move || loop {
-            match state.jobs.claim_next() {
-                Ok(Some(job)) => run_job(&state, job),
-                Ok(None) => state.jobs.wait_for_work(Duration::from_millis(500)),
-                Err(e) => {
-                    tracing::error!(error = %e, "the job store cannot be read");
-                    std::thread::sleep(Duration::from_secs(1));
+/// Runs queued jobs in `limits.job_slots` runner threads, fairly across
+/// tokens (see [`JobStore::claim_next`]), until the process ends.
+pub fn spawn_runners(state: Arc<super::AppState>) {
+    let limits = &state.config.limits;
+    let slots = limits.job_slots();
+    let per_token = u64::from(limits.running_jobs_per_token());
+    for slot in 0..slots {
+        let state = state.clone();
+        std::thread::Builder::new()
+            .name(format!("conform-jobs-{slot}"))
+            .spawn(move || loop {
+                match state.jobs.claim_next(per_token) {
+                    Ok(Some(job)) => run_job(&state, job),
+                    Ok(None) => state.jobs.wait_for_work(Duration::from_millis(500)),
+                    Err(e) => {
+                        tracing::error!(error = %e, "the job store cannot be read");
+                        std::thread::sleep(Duration::from_secs(1));
+                    }
                 }
-            }
-        })
-        .expect("a thread can be spawned");
+            })
+            .expect("a thread can be spawned");
+    }
 }
 
 fn run_job(state: &Arc<super::AppState>, job: Job) {

@@ -172,7 +172,7 @@ pub async fn run(
     use hyper_util::service::TowerToHyperService;
 
     state.warm_up();
-    jobs::spawn_runner(state.clone());
+    jobs::spawn_runners(state.clone());
     let header_timeout = std::time::Duration::from_secs(state.config.limits.header_read_seconds);
     let service = TowerToHyperService::new(app(state));
     let mut builder = Builder::new(TokioExecutor::new());
