@@ -113,17 +113,20 @@ fn jobs_over_the_per_token_limit_get_429() {
         "hostile.ndjson",
         &hostile_rows(&["slow"; 200]),
     );
-    let (status, text) = post(
-        &server,
-        "/v1/jobs?plugin=hostile",
-        Some(UPLOADER),
-        &hostile_rows(&["ok"]),
-    );
+    let response = agent()
+        .post(format!("{}/v1/jobs?plugin=hostile", server.base))
+        .header("Authorization", format!("Bearer {UPLOADER}"))
+        .send(&hostile_rows(&["ok"])[..])
+        .unwrap();
+    let status = response.status().as_u16();
+    let retry_after = response.headers().get("retry-after").cloned();
+    let text = response.into_body().read_to_string().unwrap();
     assert_eq!(
         (status, error_code(&text).as_str()),
         (429, "too-many-jobs"),
         "{text}"
     );
+    assert!(retry_after.is_some(), "429 says when to come back");
     // Once the first is done, the token may submit again.
     wait_for(&server, job["id"].as_str().unwrap(), UPLOADER, finished);
     let (status, text) = post(

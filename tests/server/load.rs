@@ -65,3 +65,81 @@ fn a_small_job_of_one_tenant_is_not_held_behind_anothers_large_jobs() {
     assert_eq!(states[2], "queued", "{states:?}");
     assert_ne!(states[0], "queued", "{states:?}");
 }
+
+#[test]
+fn errors_headers_and_pages_follow_http_conventions() {
+    let server = configured("");
+    let file = std::fs::read(sample("swift-express.ndjson")).unwrap();
+    let submit_raw = |query: &str| {
+        agent()
+            .post(format!("{}/v1/jobs?{query}", server.base))
+            .header("Authorization", format!("Bearer {UPLOADER}"))
+            .send(&file[..])
+            .unwrap()
+    };
+    // 202 says where the job is.
+    let response = submit_raw("plugin=swift-express");
+    assert_eq!(response.status().as_u16(), 202);
+    let location = response
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let job: Value = serde_json::from_str(&response.into_body().read_to_string().unwrap()).unwrap();
+    assert_eq!(
+        location,
+        format!("/v1/jobs/{}", job["id"].as_str().unwrap())
+    );
+    let (status, _) = get(&server, &location, UPLOADER);
+    assert_eq!(status, 200);
+    // A name with a control character is refused.
+    let response = submit_raw("plugin=swift-express&name=a%01b.ndjson");
+    assert_eq!(response.status().as_u16(), 400);
+    assert_eq!(
+        error_code(&response.into_body().read_to_string().unwrap()),
+        "bad-name"
+    );
+    // Pages of jobs, newest first.
+    let ids: Vec<String> = (0..2)
+        .map(|_| {
+            let text = submit_raw("plugin=swift-express")
+                .into_body()
+                .read_to_string()
+                .unwrap();
+            serde_json::from_str::<Value>(&text).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let (_, text) = get(&server, "/v1/jobs?limit=2", UPLOADER);
+    let page: Value = serde_json::from_str(&text).unwrap();
+    let listed: Vec<&str> = page["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [ids[1].as_str(), ids[0].as_str()], "{page}");
+    let next = page["next"].as_str().unwrap();
+    let (_, text) = get(&server, &format!("/v1/jobs?limit=2&after={next}"), UPLOADER);
+    let page: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(page["jobs"].as_array().unwrap().len(), 1, "{page}");
+    assert!(page.get("next").is_none(), "{page}");
+    for id in &ids {
+        wait_for(&server, id, UPLOADER, |j| j["state"] == "done");
+    }
+    // A method a route does not have is a JSON error too.
+    let response = agent()
+        .put(format!("{}/v1/jobs", server.base))
+        .header("Authorization", format!("Bearer {UPLOADER}"))
+        .send(&b""[..])
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 405);
+    assert_eq!(
+        error_code(&response.into_body().read_to_string().unwrap()),
+        "method-not-allowed"
+    );
+}

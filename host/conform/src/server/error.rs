@@ -100,12 +100,24 @@ impl IntoResponse for ApiError {
             let details = super::redact::redact(&self.body.details.to_string());
             self.body.details = serde_json::from_str(&details).unwrap_or_default();
         }
-        let busy = self.status == StatusCode::SERVICE_UNAVAILABLE;
+        // 429 and 503 say when to come back.
+        let busy = matches!(
+            self.status,
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS
+        );
+        let status = self.status;
         let mut response = (self.status, Json(self.body)).into_response();
         if busy {
+            // A conversion slot frees within seconds; a compilation slot
+            // within a minute.
+            let seconds = if status == StatusCode::TOO_MANY_REQUESTS {
+                "5"
+            } else {
+                "30"
+            };
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("30"),
+                axum::http::HeaderValue::from_static(seconds),
             );
         }
         response.extensions_mut().insert(code);

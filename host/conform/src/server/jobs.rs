@@ -259,13 +259,28 @@ impl JobStore {
 
     /// The jobs of an owner (every job for `None`), newest first.
     pub fn list(&self, owner: Option<&str>) -> rusqlite::Result<Vec<Job>> {
+        self.page(owner, None, u32::MAX)
+    }
+
+    /// At most `limit` jobs of an owner (every job for `None`), newest
+    /// first, submitted before the job `after` if given.
+    pub fn page(
+        &self,
+        owner: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> rusqlite::Result<Vec<Job>> {
         let db = self.db.lock().expect("not poisoned");
         let sql = format!(
-            "SELECT {} FROM jobs WHERE ?1 IS NULL OR owner = ?1 ORDER BY rowid DESC",
+            "SELECT {} FROM jobs WHERE (?1 IS NULL OR owner = ?1)
+               AND (?2 IS NULL OR rowid < (SELECT rowid FROM jobs WHERE id = ?2))
+             ORDER BY rowid DESC LIMIT ?3",
             Self::COLUMNS
         );
         let mut statement = db.prepare(&sql)?;
-        let jobs = statement.query_map([owner], Self::row)?.collect();
+        let jobs = statement
+            .query_map(params![owner, after, i64::from(limit)], Self::row)?
+            .collect();
         jobs
     }
 

@@ -82,7 +82,7 @@ pub(crate) async fn submit(
     caller: Caller,
     query: Result<Query<SubmitQuery>, QueryRejection>,
     request: Request,
-) -> Result<(StatusCode, Json<Job>), ApiError> {
+) -> Result<(StatusCode, [(header::HeaderName, String); 1], Json<Job>), ApiError> {
     caller.require(Role::Uploader)?;
     let Query(query) = query.map_err(ApiError::bad_query)?;
     // Checked before the upload is read; a multipart part's name after.
@@ -167,16 +167,25 @@ pub(crate) async fn submit(
         .map_err(store_error)?;
     stored.keep();
     tracing::info!(job = %job.id, plugin = %job.plugin, owner = %job.owner, "job accepted");
-    Ok((StatusCode::ACCEPTED, Json(job)))
+    let location = format!("/v1/jobs/{}", job.id);
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        Json(job),
+    ))
 }
 
 /// `Ok` for a name that can be a record's source file: no folders, one line.
 fn plain_file_name(name: &str) -> Result<(), ApiError> {
-    if name.is_empty() || name.len() > 255 || name.contains(['/', '\\', '\n']) {
+    if name.is_empty()
+        || name.len() > 255
+        || name.contains(['/', '\\'])
+        || name.chars().any(char::is_control)
+    {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad-name",
-            "`name` must be a plain file name",
+            "`name` must be a plain file name: no folders, no control characters, at most 255 bytes",
         ));
     }
     Ok(())
@@ -206,22 +215,60 @@ where
     Ok(())
 }
 
-/// The jobs of a listing.
+/// A page of jobs.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub(crate) struct JobList {
     /// Newest first.
     jobs: Vec<Job>,
+    /// The `after` of the next page, if there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
 }
 
-/// `GET /v1/jobs`: the caller's jobs (an admin's: all), newest first.
-#[utoipa::path(get, path = "/v1/jobs", responses((status = 200, description = "The caller's jobs", body = JobList), (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::server::openapi::ErrorDoc)), security(("bearer" = [])))]
+/// Query of `GET /v1/jobs`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    /// Jobs per page (default and most: 100).
+    limit: Option<u32>,
+    /// The last job of the previous page: jobs submitted before it.
+    after: Option<String>,
+}
+
+/// The most jobs one page lists.
+const PAGE: u32 = 100;
+
+/// `GET /v1/jobs[?limit=N&after=ID]`: the caller's jobs (an admin's: all),
+/// newest first, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs",
+    params(
+        ("limit" = Option<u32>, Query, description = "Jobs per page (default and most: 100)"),
+        ("after" = Option<String>, Query, description = "The `next` of the previous page"),
+    ),
+    responses((status = 200, description = "A page of the caller's jobs, newest first; `next` names the following page", body = JobList), (status = 400, description = "Bad query", body = crate::server::openapi::ErrorDoc), (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::server::openapi::ErrorDoc)),
+    security(("bearer" = []))
+)]
 pub(crate) async fn list(
     State(state): State<Arc<AppState>>,
     caller: Caller,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<JobList>, ApiError> {
+    let Query(query) = query.map_err(ApiError::bad_query)?;
+    let limit = query.limit.unwrap_or(PAGE).clamp(1, PAGE);
     let owner = (!caller.roles.contains(&Role::Admin)).then_some(caller.name.as_str());
-    let jobs = state.jobs.list(owner).map_err(store_error)?;
-    Ok(Json(JobList { jobs }))
+    let mut jobs = state
+        .jobs
+        .page(owner, query.after.as_deref(), limit + 1)
+        .map_err(store_error)?;
+    let next = if jobs.len() > limit as usize {
+        jobs.truncate(limit as usize);
+        jobs.last().map(|j| j.id.clone())
+    } else {
+        None
+    };
+    Ok(Json(JobList { jobs, next }))
 }
 
 /// `GET /v1/jobs/{id}`: state and progress.

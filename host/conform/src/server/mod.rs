@@ -84,6 +84,17 @@ pub fn app(state: Arc<AppState>) -> Router {
         .fallback(|| async {
             error::ApiError::not_found("no such route: see the README's API section")
         })
+        .method_not_allowed_fallback(|request: axum::extract::Request| async move {
+            error::ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                format!(
+                    "{} is not a method of {}: see /openapi.json",
+                    request.method(),
+                    request.uri().path()
+                ),
+            )
+        })
         // One log line per request (method, path, status, latency, request
         // id), and an `x-request-id` on every response, given or generated.
         .layer(
@@ -117,6 +128,7 @@ fn query_parameters(method: &axum::http::Method, route: &str) -> &'static [&'sta
         ("POST", "/v1/convert") => &["plugin", "pack"],
         ("POST", "/v1/jobs") => &["plugin", "pack", "name"],
         ("GET", "/v1/jobs/{id}/records" | "/v1/jobs/{id}/errors") => &["format"],
+        ("GET", "/v1/jobs") => &["limit", "after"],
         _ => &[],
     }
 }
