@@ -143,3 +143,83 @@ fn errors_headers_and_pages_follow_http_conventions() {
         "method-not-allowed"
     );
 }
+
+/// Median seconds of `n` streaming conversions of the swift-express sample
+/// over one kept-alive connection.
+fn median_reused_connection_latency(server: &Server, n: usize) -> f64 {
+    let agent = agent();
+    let file = std::fs::read(sample("swift-express.ndjson")).unwrap();
+    let mut times: Vec<f64> = (0..n)
+        .map(|_| {
+            let started = Instant::now();
+            let response = agent
+                .post(format!("{}/v1/convert?plugin=swift-express", server.base))
+                .header("Authorization", format!("Bearer {UPLOADER}"))
+                .send(&file[..])
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 200);
+            let text = response.into_body().read_to_string().unwrap();
+            assert!(text.contains("\"summary\""));
+            started.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[n / 2]
+}
+
+#[test]
+fn replies_on_a_reused_connection_are_not_held_back() {
+    let server = configured("");
+    median_reused_connection_latency(&server, 3); // compiled and warm
+    let median = median_reused_connection_latency(&server, 15);
+    // Without TCP_NODELAY each reply waited for the client's delayed
+    // acknowledgement: 40 ms or more, whatever the work.
+    eprintln!("median {:.1} ms", median * 1000.0);
+    assert!(median < 0.035, "median {:.1} ms", median * 1000.0);
+}
+
+#[test]
+fn idle_connections_are_closed_and_capped() {
+    use std::io::{Read, Write};
+    let server = configured("[limits]\nheader_read_seconds = 2\nmax_connections = 2\n");
+    let addr = server.base.trim_start_matches("http://").to_string();
+    // A kept-alive connection left idle after its request is closed.
+    let mut kept = std::net::TcpStream::connect(&addr).unwrap();
+    kept.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(kept, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut buf = [0u8; 4096];
+    assert!(kept.read(&mut buf).unwrap() > 0);
+    let started = Instant::now();
+    let mut closed = false;
+    while started.elapsed() < Duration::from_secs(8) {
+        match kept.read(&mut buf) {
+            Ok(0) => {
+                closed = true;
+                break;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                closed = true;
+                break;
+            }
+            Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    assert!(closed, "the idle connection stayed open");
+    // Two silent connections take every place; a third waits until the
+    // server drops them, then is served.
+    let silent: Vec<_> = (0..2)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let (status, _) = get(&server, "/healthz", UPLOADER);
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() > Duration::from_millis(1000),
+        "served at once, past the cap: {:?}",
+        started.elapsed()
+    );
+    drop(silent);
+}

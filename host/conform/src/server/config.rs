@@ -97,6 +97,10 @@ pub struct ServerLimits {
     /// Jobs of one token running at once (default 0: one fewer than the
     /// slots, at least one), so that other tokens' jobs always find a slot.
     pub running_jobs_per_token: u32,
+    /// Connections open at once (default 0: from the file-descriptor
+    /// limit, which is raised to its hard limit at start); more wait in the
+    /// kernel's backlog until one closes.
+    pub max_connections: u32,
 }
 
 impl ServerLimits {
@@ -138,6 +142,7 @@ impl Default for ServerLimits {
             max_report_lines_per_code: crate::pipeline::DEFAULT_REPORT_LINES_PER_CODE,
             job_slots: 0,
             running_jobs_per_token: 0,
+            max_connections: 0,
         }
     }
 }

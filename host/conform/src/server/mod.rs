@@ -168,12 +168,50 @@ async fn known_query_only(
     next.run(request).await
 }
 
+/// How many connections are served at once: `configured`, or, for 0, what
+/// the file-descriptor limit allows (raised to its hard limit first) with
+/// room left for files, databases and plugins.
+fn connection_cap(configured: u32) -> usize {
+    if configured > 0 {
+        return configured as usize;
+    }
+    let descriptors = raise_descriptor_limit();
+    (descriptors.saturating_sub(256) / 2).clamp(64, 65_536) as usize
+}
+
+/// Raises the soft limit of open files to the hard limit; returns the limit
+/// in force.
+fn raise_descriptor_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 1024;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+    }
+    limit.rlim_cur as u64
+}
+
 /// Serves the API on `listener` until `shutdown` completes; in-flight
 /// requests finish first. Starts the job runner.
 ///
 /// The accept loop is hyper's with a timer, so that a client dribbling its
-/// request head (slowloris) is cut off after `limits.header_read_seconds`;
-/// `axum::serve` installs no timer, which leaves hyper's header timeout inert.
+/// request head (slowloris) is cut off after `limits.header_read_seconds`,
+/// and so is a keep-alive connection left idle that long; `axum::serve`
+/// installs no timer, which leaves hyper's header timeout inert. At most
+/// `limits.max_connections` connections are open at once.
 pub async fn run(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
@@ -185,6 +223,9 @@ pub async fn run(
 
     state.warm_up();
     jobs::spawn_runners(state.clone());
+    let max_connections = connection_cap(state.config.limits.max_connections);
+    tracing::info!(max_connections, "accepting connections");
+    let permits = Arc::new(tokio::sync::Semaphore::new(max_connections));
     let header_timeout = std::time::Duration::from_secs(state.config.limits.header_read_seconds);
     let service = TowerToHyperService::new(app(state));
     let mut builder = Builder::new(TokioExecutor::new());
@@ -195,6 +236,12 @@ pub async fn run(
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
+        // At the cap, no more connections are accepted (they wait in the
+        // kernel's backlog) until one closes: file descriptors never run out.
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let stream = match accepted {
@@ -206,14 +253,27 @@ pub async fn run(
                         continue;
                     }
                 };
-                let connection = builder
-                    .serve_connection_with_upgrades(TokioIo::new(stream), service.clone())
-                    .into_owned();
-                let connection = graceful.watch(connection);
+                // Small streamed chunks go out at once, not after the peer's
+                // delayed acknowledgement (40 ms per reply on a reused connection).
+                if let Err(e) = stream.set_nodelay(true) {
+                    tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+                }
+                let (builder, service, watcher) = (builder.clone(), service.clone(), graceful.watcher());
                 tokio::spawn(async move {
-                    if let Err(e) = connection.await {
+                    // hyper's header timer starts at the first byte: a client
+                    // that connects and says nothing is dropped here instead.
+                    let mut first = [0u8; 1];
+                    match tokio::time::timeout(header_timeout, stream.peek(&mut first)).await {
+                        Ok(Ok(n)) if n > 0 => {}
+                        _ => return drop(permit),
+                    }
+                    let connection = builder
+                        .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                        .into_owned();
+                    if let Err(e) = watcher.watch(connection).await {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
+                    drop(permit);
                 });
             }
             () = &mut shutdown => break,
