@@ -201,7 +201,7 @@ fn raise_descriptor_limit() -> u64 {
             }
         }
     }
-    limit.rlim_cur as u64
+    limit.rlim_cur
 }
 
 /// Serves the API on `listener` until `shutdown` completes; in-flight
