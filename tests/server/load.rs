@@ -223,3 +223,72 @@ fn idle_connections_are_closed_and_capped() {
     );
     drop(silent);
 }
+
+#[test]
+fn finished_jobs_are_deleted_on_request_or_after_their_retention() {
+    let server = configured("[limits]\njob_retention_seconds = 4\n");
+    let file = std::fs::read(sample("swift-express.ndjson")).unwrap();
+    let id = submit(&server, UPLOADER, "swift-express", &file);
+    wait_for(&server, &id, UPLOADER, |j| j["state"] == "done");
+    let folder = server.data_dir().join("jobs").join(&id);
+    assert!(folder.is_dir());
+    let response = agent()
+        .delete(format!("{}/v1/jobs/{id}", server.base))
+        .header("Authorization", format!("Bearer {UPLOADER}"))
+        .call()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 204);
+    assert_eq!(get(&server, &format!("/v1/jobs/{id}"), UPLOADER).0, 404);
+    assert!(!folder.exists(), "the job's files are gone");
+    // Another is deleted once its retention has passed.
+    let id = submit(&server, UPLOADER, "swift-express", &file);
+    wait_for(&server, &id, UPLOADER, |j| j["state"] == "done");
+    let started = Instant::now();
+    while get(&server, &format!("/v1/jobs/{id}"), UPLOADER).0 != 404 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the job was kept"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(!server.data_dir().join("jobs").join(&id).exists());
+}
+
+#[test]
+fn leftovers_are_removed_at_start_and_a_full_disk_refuses_uploads() {
+    let server = configured("");
+    let orphan = server.data_dir().join("jobs/0123456789abcdef");
+    std::fs::create_dir_all(&orphan).unwrap();
+    std::fs::write(orphan.join("upload.part"), "half an upload").unwrap();
+    let (_, data) = server.terminate();
+    // Restarted with a floor of free space no disk has.
+    let config = data.path().join("conform.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{text}\n[limits]\nmin_free_disk_bytes = 1000000000000000000\n"),
+    )
+    .unwrap();
+    let server = start_in(data, None);
+    assert!(
+        !orphan.exists(),
+        "an interrupted upload's folder is removed at start"
+    );
+    let file = std::fs::read(sample("swift-express.ndjson")).unwrap();
+    let (status, text) = post(
+        &server,
+        "/v1/jobs?plugin=swift-express",
+        Some(UPLOADER),
+        &file,
+    );
+    assert_eq!(
+        (status, error_code(&text).as_str()),
+        (507, "insufficient-storage"),
+        "{text}"
+    );
+    let response = agent()
+        .get(format!("{}/readyz", server.base))
+        .call()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 503);
+}

@@ -101,6 +101,12 @@ pub struct ServerLimits {
     /// limit, which is raised to its hard limit at start); more wait in the
     /// kernel's backlog until one closes.
     pub max_connections: u32,
+    /// Seconds a finished job (its row, upload and outputs) is kept
+    /// (default 30 days); `DELETE /v1/jobs/{id}` deletes one at once.
+    pub job_retention_seconds: u64,
+    /// Free disk space, in bytes, an upload must leave (default 1 GiB):
+    /// `507 insufficient-storage`, and `/readyz` answers 503 below it.
+    pub min_free_disk_bytes: u64,
 }
 
 impl ServerLimits {
@@ -143,6 +149,8 @@ impl Default for ServerLimits {
             job_slots: 0,
             running_jobs_per_token: 0,
             max_connections: 0,
+            job_retention_seconds: 30 * 24 * 3600,
+            min_free_disk_bytes: 1 << 30,
         }
     }
 }

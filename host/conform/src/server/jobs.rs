@@ -367,6 +367,77 @@ impl JobStore {
         Ok(())
     }
 
+    /// Deletes a finished job: its row, then its folder. A queued or running
+    /// job is not deleted (`Ok(false)`).
+    pub fn delete(&self, id: &str) -> rusqlite::Result<bool> {
+        let deleted = self.db.lock().expect("not poisoned").execute(
+            "DELETE FROM jobs WHERE id = ?1 AND state IN ('done', 'failed', 'cancelled')",
+            [id],
+        )?;
+        if deleted > 0 {
+            self.cancelled.lock().expect("not poisoned").remove(id);
+            if let Err(e) = std::fs::remove_dir_all(self.folder(id)) {
+                tracing::warn!(job = %id, error = %e, "cannot remove a deleted job's folder");
+            }
+        }
+        Ok(deleted > 0)
+    }
+
+    /// Deletes the finished jobs that ended more than `retention` ago;
+    /// returns how many.
+    pub fn expire(&self, retention: Duration) -> rusqlite::Result<usize> {
+        let cutoff = now().saturating_sub(retention.as_secs()) as i64;
+        let expired: Vec<String> = {
+            let db = self.db.lock().expect("not poisoned");
+            let mut statement = db.prepare(
+                "SELECT id FROM jobs WHERE state IN ('done', 'failed', 'cancelled')
+                   AND COALESCE(finished_at, created_at) < ?1",
+            )?;
+            let ids = statement
+                .query_map([cutoff], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            ids
+        };
+        for id in &expired {
+            self.delete(id)?;
+        }
+        Ok(expired.len())
+    }
+
+    /// Removes what interrupted uploads left: job folders without a job.
+    pub fn remove_orphans(&self) -> rusqlite::Result<usize> {
+        let known: HashSet<String> = {
+            let db = self.db.lock().expect("not poisoned");
+            let mut statement = db.prepare("SELECT id FROM jobs")?;
+            let ids = statement
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            ids
+        };
+        let mut removed = 0;
+        for entry in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !known.contains(&name) && std::fs::remove_dir_all(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Whether the job table answers.
+    pub fn is_healthy(&self) -> bool {
+        self.db
+            .lock()
+            .expect("not poisoned")
+            .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+            .is_ok()
+    }
+
+    /// Bytes free on the file system of the job folders.
+    pub fn free_bytes(&self) -> std::io::Result<u64> {
+        free_bytes(&self.dir)
+    }
+
     /// Returns one running job to the queue without counting its start.
     pub fn release(&self, id: &str) -> rusqlite::Result<()> {
         self.db.lock().expect("not poisoned").execute(
@@ -404,6 +475,38 @@ impl JobStore {
                 .0;
         }
         *woken = false;
+    }
+}
+
+/// Bytes free for this user on the file system holding `path`.
+pub fn free_bytes(path: &Path) -> std::io::Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: statvfs writes into `stat`, which outlives the call.
+    if unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(stat.f_bavail as u64 * stat.f_frsize as u64)
+}
+
+/// Deletes expired jobs now and then, until the process ends.
+pub fn spawn_sweeper(state: Arc<super::AppState>) {
+    let retention = Duration::from_secs(state.config.limits.job_retention_seconds);
+    let every = (retention / 10).clamp(Duration::from_secs(1), Duration::from_secs(3600));
+    let spawned = std::thread::Builder::new()
+        .name("conform-sweeper".into())
+        .spawn(move || loop {
+            match state.jobs.expire(retention) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(jobs = n, "expired jobs deleted"),
+                Err(e) => tracing::error!(error = %e, "cannot delete expired jobs"),
+            }
+            std::thread::sleep(every);
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the sweeper; expired jobs stay");
     }
 }
 

@@ -106,6 +106,21 @@ pub(crate) async fn submit(
         .with_details(serde_json::json!({ "limit": max_jobs })));
     }
 
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .unwrap_or(0);
+    let free = state.jobs.free_bytes().unwrap_or(u64::MAX);
+    let keep = state.config.limits.min_free_disk_bytes;
+    if free < keep.saturating_add(declared) {
+        return Err(ApiError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "insufficient-storage",
+            "the server's disk is too full to store this upload; try again later, or send a smaller file",
+        )
+        .with_details(serde_json::json!({ "free_bytes": free, "kept_free_bytes": keep })));
+    }
     let id = random_hex::<16>()?;
     let folder = state.jobs.folder(&id);
     // Removed unless the job is accepted.
@@ -281,18 +296,33 @@ pub(crate) async fn get(
     owned(&state, &caller, &id).map(Json)
 }
 
-/// `DELETE /v1/jobs/{id}`: cancels a queued or running job.
-#[utoipa::path(delete, path = "/v1/jobs/{id}", params(("id" = String, Path, description = "The job id")), responses((status = 200, description = "The job, cancelled if it was queued or running", body = Job), (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::server::openapi::ErrorDoc), (status = 404, description = "No such job of the caller", body = crate::server::openapi::ErrorDoc)), security(("bearer" = [])))]
+/// `DELETE /v1/jobs/{id}`: cancels a queued or running job (200 with the
+/// job); deletes a finished one with its upload and outputs (204).
+#[utoipa::path(delete, path = "/v1/jobs/{id}", params(("id" = String, Path, description = "The job id")), responses((status = 200, description = "The job, cancelled: it was queued or running", body = Job), (status = 204, description = "The finished job and its data are deleted"), (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::server::openapi::ErrorDoc), (status = 404, description = "No such job of the caller", body = crate::server::openapi::ErrorDoc)), security(("bearer" = [])))]
 pub(crate) async fn cancel(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Job>, ApiError> {
+) -> Result<Response, ApiError> {
     let job = owned(&state, &caller, &id)?;
     if matches!(job.state, JobState::Queued | JobState::Running) {
         state.jobs.cancel(&id).map_err(store_error)?;
+        return owned(&state, &caller, &id).map(|job| Json(job).into_response());
     }
-    owned(&state, &caller, &id).map(Json)
+    let jobs = state.jobs.clone();
+    let deleted = tokio::task::spawn_blocking(move || jobs.delete(&id))
+        .await
+        .map_err(|e| ApiError::internal("deleting the job stopped", &e))?
+        .map_err(store_error)?;
+    if !deleted {
+        // It started running meanwhile: cancel it instead.
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "job-not-done",
+            "the job is running; delete it again to cancel it",
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Query of the downloads. Unknown parameters are refused.

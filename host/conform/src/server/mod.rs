@@ -223,6 +223,7 @@ pub async fn run(
 
     state.warm_up();
     jobs::spawn_runners(state.clone());
+    jobs::spawn_sweeper(state.clone());
     let max_connections = connection_cap(state.config.limits.max_connections);
     tracing::info!(max_connections, "accepting connections");
     let permits = Arc::new(tokio::sync::Semaphore::new(max_connections));

@@ -72,6 +72,14 @@ impl AppState {
         let packs = PackStore::open(data_dir.join(&config.packs))?;
         let plugins_dir = data_dir.join(&config.plugins);
         std::fs::create_dir_all(&plugins_dir)?;
+        // Publishing that a crash interrupted left its staging folders.
+        for staging in [plugins_dir.join(".staging"), packs.staging_dir()] {
+            if staging.exists() {
+                if let Err(e) = std::fs::remove_dir_all(&staging) {
+                    tracing::warn!(error = %e, "cannot remove an interrupted publication's files");
+                }
+            }
+        }
         let plugins = Registry::open(&plugins_dir)?.cap_limits(config.plugin_limits.limits());
         let limits = &config.limits;
         let compiler = crate::subprocess_compiler();
@@ -103,7 +111,7 @@ impl AppState {
             failed: Mutex::new(HashMap::new()),
             owners,
             running: Mutex::new(HashMap::new()),
-            jobs: Arc::new(super::jobs::JobStore::open(data_dir)?),
+            jobs: Arc::new(open_jobs(data_dir)?),
             metrics: super::metrics::Metrics::default(),
         })
     }
@@ -313,6 +321,19 @@ impl AppState {
     }
 }
 
+/// Opens the job store and removes what interrupted uploads left.
+fn open_jobs(data_dir: &Path) -> anyhow::Result<super::jobs::JobStore> {
+    let jobs = super::jobs::JobStore::open(data_dir)?;
+    let removed = jobs.remove_orphans()?;
+    if removed > 0 {
+        tracing::info!(
+            folders = removed,
+            "removed the leftovers of interrupted uploads"
+        );
+    }
+    Ok(jobs)
+}
+
 /// How long a plugin version that failed to compile is answered from memory.
 const FAILURE_MEMORY: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -392,14 +413,37 @@ pub(crate) fn pack_for<'a>(
     })
 }
 
-/// `GET /readyz`: the packs and plugins are loaded.
-#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "The packs and plugins are loaded")))]
-pub(crate) async fn ready(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+/// `GET /readyz`: the job store answers and the disk has room; 503 if not.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Ready: the job store answers, the disk has room"), (status = 503, description = "Not ready: the job store or the disk", body = crate::server::openapi::ErrorDoc)))]
+pub(crate) async fn ready(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let checks = state.clone();
+    let (database, free) = tokio::task::spawn_blocking(move || {
+        (
+            checks.jobs.is_healthy(),
+            checks.jobs.free_bytes().unwrap_or(0),
+        )
+    })
+    .await
+    .map_err(|e| ApiError::internal("the readiness check stopped", &e))?;
+    let min_free = state.config.limits.min_free_disk_bytes;
+    if !database {
+        return Err(ApiError::busy(
+            "the job store does not answer; the log has details",
+        ));
+    }
+    if free < min_free {
+        return Err(ApiError::busy(format!(
+            "{free} bytes free on the data disk, less than the {min_free} this server keeps free; free some space"
+        )));
+    }
     let loaded = state.compiled_count();
     let catalog = state.catalog();
-    Json(serde_json::json!({
+    Ok(Json(serde_json::json!({
         "status": "ready",
         "plugins_loaded": loaded,
         "packs": catalog.packs.ids().collect::<Vec<_>>(),
-    }))
+        "free_disk_bytes": free,
+    })))
 }
