@@ -675,3 +675,71 @@ fn a_cached_component_not_written_for_that_plugin_is_never_run() {
     expect_exit(&again, 0);
     assert_eq!(again.stdout, hengtai.stdout);
 }
+
+#[test]
+fn a_utf16_export_stops_with_encoding_and_blank_crlf_lines_keep_row_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    // Excel's "Unicode text": UTF-16 LE with a byte-order mark.
+    let utf16 = dir.path().join("jinggong-parts.csv");
+    let mut bytes = vec![0xFF, 0xFE];
+    for unit in "编号\t名称\r\nJG-1\t垫圈\r\n".encode_utf16() {
+        bytes.extend_from_slice(&unit.to_le_bytes());
+    }
+    std::fs::write(&utf16, bytes).unwrap();
+    let output = conform()
+        .args([
+            "convert",
+            "--summary",
+            "json",
+            "--output",
+            "/dev/null",
+            "--errors",
+            "/dev/null",
+        ])
+        .arg(&utf16)
+        .output()
+        .unwrap();
+    expect_exit(&output, 1);
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let file = &summary["files"][0];
+    assert_eq!(file["error_code"], "encoding", "{summary}");
+    assert!(
+        file["error"].as_str().unwrap().contains("UTF-16 LE"),
+        "{summary}"
+    );
+    assert_eq!(file["rows_in"], 0, "no rows of garbage: {summary}");
+
+    // The jinggong sample (CSV, GB18030) with CRLF line ends and a blank
+    // line after each: every row is reported on the line it is on.
+    let original = std::fs::read(sample("jinggong-parts.csv")).unwrap();
+    let mut crlf = Vec::new();
+    for line in original.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        crlf.extend_from_slice(line.strip_suffix(b"\r").unwrap_or(line));
+        crlf.extend_from_slice(b"\r\n\r\n");
+    }
+    let path = dir.path().join("jinggong-parts.csv");
+    std::fs::write(&path, crlf).unwrap();
+    let errors = dir.path().join("errors.ndjson");
+    let output = conform()
+        .arg("convert")
+        .arg(&path)
+        .arg("--errors")
+        .arg(&errors)
+        .output()
+        .unwrap();
+    expect_exit(&output, 0);
+    let mut lines: Vec<u64> = ndjson(&text(&output.stdout))
+        .iter()
+        .map(|r| r["source"]["line"].as_u64().unwrap())
+        .collect();
+    lines.extend(
+        ndjson(&std::fs::read_to_string(&errors).unwrap())
+            .iter()
+            .map(|r| r["line"].as_u64().unwrap()),
+    );
+    assert!(lines.len() >= 13, "{lines:?}");
+    assert!(
+        lines.iter().all(|l| l % 2 == 1),
+        "rows are on odd lines: {lines:?}"
+    );
+}

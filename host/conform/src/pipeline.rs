@@ -78,6 +78,7 @@ enum Stop {
 impl Stop {
     fn code(&self) -> &'static str {
         match self {
+            Stop::Decode(DecodeError::Encoding(_)) => codes::ENCODING,
             Stop::Decode(_) => codes::INPUT_UNREADABLE,
             Stop::Rows(_) => codes::ROWS_LIMIT,
             Stop::Time(_) => codes::TIME_LIMIT,

@@ -91,10 +91,11 @@ impl CsvRows {
         self.ordinal += 1;
         let ordinal = self.ordinal;
         // The csv crate's own line count lags behind on CRLF files: map the
-        // record's byte offset instead. A record never starts with a newline,
-        // so a newline at the offset is the end of the previous row's CRLF.
+        // record's byte offset instead. A record never starts with a line
+        // break, so a newline at the offset ends the previous row, and a CR
+        // there is a blank CRLF line before this one.
         let offset = self.record.position().map_or(0, |p| p.byte());
-        let line = self.reader.get_mut().line_at(offset + 1);
+        let line = self.reader.get_mut().record_line(offset);
         let header = self.header.as_ref().expect("header is read first");
         let text = self.reader.get_ref();
         // A row that ran to the end of the file with an odd number of
@@ -232,6 +233,39 @@ mod tests {
         match d {
             Decoded::Record(r) => (r.ordinal, r.line, serde_json::from_str(&r.fields).unwrap()),
             Decoded::Rejected(e) => panic!("rejected: {e:?}"),
+        }
+    }
+
+    #[test]
+    fn a_utf16_file_stops_with_an_encoding_error_naming_what_it_is() {
+        let mut bytes = vec![0xFF, 0xFE];
+        for unit in "a\tb\r\n1\t2\r\n".encode_utf16() {
+            bytes.extend_from_slice(&unit.to_le_bytes());
+        }
+        let out: Vec<_> = decode(
+            std::io::Cursor::new(bytes),
+            &InputFormat::Csv(CsvOptions::default()),
+            TextEncoding::Gb18030,
+            DecodeLimits::default(),
+        )
+        .collect();
+        assert_eq!(out.len(), 1);
+        let err = out[0].as_ref().expect_err("the file stops").to_string();
+        assert!(
+            err.contains("UTF-16 LE") && err.contains("GB18030"),
+            "{err}"
+        );
+        assert!(matches!(out[0], Err(DecodeError::Encoding(_))));
+    }
+
+    #[test]
+    fn blank_lines_do_not_shift_the_lines_of_rows_after_them() {
+        for text in [
+            "a,b\r\n1,x\r\n\r\n2,y\r\n\r\n\r\n3,z\r\n",
+            "a,b\n1,x\n\n2,y\n\n\n3,z\n",
+        ] {
+            let lines: Vec<u64> = rows(text).iter().map(|d| record(d).1).collect();
+            assert_eq!(lines, [2, 4, 7], "{text:?}");
         }
     }
 

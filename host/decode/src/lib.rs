@@ -77,6 +77,9 @@ pub enum DecodeError {
     /// The file's header or outer structure is unusable.
     #[error("{0}")]
     Structure(String),
+    /// The file is plainly in another encoding than the one declared.
+    #[error("{0}")]
+    Encoding(String),
 }
 
 /// Limits that keep a hostile file from taking unbounded memory.
@@ -100,6 +103,22 @@ impl Default for DecodeLimits {
 /// The stream of rows of one file.
 pub type Rows = Box<dyn Iterator<Item = Result<Decoded, DecodeError>> + Send>;
 
+/// The first `n` bytes of `input` (fewer at its end), and the rest.
+fn peek<R: Read>(mut input: R, n: usize) -> std::io::Result<(Vec<u8>, R)> {
+    let mut head = Vec::with_capacity(n);
+    (&mut input).take(n as u64).read_to_end(&mut head)?;
+    Ok((head, input))
+}
+
+/// The UTF-16 encoding a byte-order mark at the start names, if any.
+fn utf16_bom(head: &[u8]) -> Option<&'static str> {
+    match head {
+        [0xFF, 0xFE, ..] => Some("UTF-16 LE"),
+        [0xFE, 0xFF, ..] => Some("UTF-16 BE"),
+        _ => None,
+    }
+}
+
 /// Opens a decoder over `input` for a format and encoding.
 pub fn decode(
     input: impl Read + Send + 'static,
@@ -107,7 +126,18 @@ pub fn decode(
     encoding: TextEncoding,
     limits: DecodeLimits,
 ) -> Rows {
-    let text = text_reader(input, encoding);
+    let (head, input) = match peek(input, 4) {
+        Ok(peeked) => peeked,
+        Err(e) => return Box::new(std::iter::once(Err(DecodeError::Io(e)))),
+    };
+    if let Some(found) = utf16_bom(&head) {
+        return Box::new(std::iter::once(Err(DecodeError::Encoding(format!(
+            "the file is {found} text (it starts with that byte-order mark), but this plugin reads {}: save the file as {} (Excel: \"CSV\", not \"Unicode text\") or use a plugin for it",
+            encoding.label(),
+            encoding.label()
+        )))));
+    }
+    let text = text_reader(std::io::Cursor::new(head).chain(input), encoding);
     let flag_replacement = encoding != TextEncoding::Utf8;
     match format {
         InputFormat::Csv(options) => Box::new(csv_format::CsvRows::new(

@@ -35,8 +35,8 @@ pub(crate) struct LineIndex<R> {
     inner: R,
     read: u64,
     /// Offsets of newlines not yet passed, each with the count of quote
-    /// bytes read up to and including it.
-    newlines: VecDeque<(u64, u64)>,
+    /// bytes read up to and including it, and whether a CR precedes it.
+    newlines: VecDeque<(u64, u64, bool)>,
     passed: u64,
     /// Reading past this offset fails: no record may grow without bound.
     limit: Option<u64>,
@@ -98,9 +98,28 @@ impl<R: Read> LineIndex<R> {
         self.limit = Some(self.read + bytes);
     }
 
+    /// The 1-based line of a record a reader says starts at `offset`. A
+    /// record never starts with a line break (LF, or the CR of a CRLF), so
+    /// the line breaks at the offset belong to the lines before it.
+    pub(crate) fn record_line(&mut self, offset: u64) -> u64 {
+        // Readers report where they began looking, before any blank lines
+        // they skipped: the record starts after every line break from there.
+        let mut start = offset;
+        for &(n, _, after_cr) in self.newlines.iter().skip_while(|(n, _, _)| *n < offset) {
+            if n == start {
+                start += 1;
+            } else if n == start + 1 && after_cr {
+                start += 2;
+            } else {
+                break;
+            }
+        }
+        self.line_at(start)
+    }
+
     /// The 1-based line of the byte at `offset`.
     pub(crate) fn line_at(&mut self, offset: u64) -> u64 {
-        while let Some(&(_, quotes)) = self.newlines.front().filter(|(n, _)| *n < offset) {
+        while let Some(&(_, quotes, _)) = self.newlines.front().filter(|(n, _, _)| *n < offset) {
             self.newlines.pop_front();
             self.passed += 1;
             self.quotes_passed = quotes;
@@ -130,23 +149,33 @@ impl<R: Read> Read for LineIndex<R> {
         };
         let n = self.inner.read(buf)?;
         self.ended |= n == 0 && !buf.is_empty();
+        let before = self.last_byte;
         if n > 0 {
             self.last_byte = Some(buf[n - 1]);
         }
         let read = &buf[..n];
+        let after_cr = |i: usize| {
+            if i == 0 {
+                before == Some(b'\r')
+            } else {
+                read[i - 1] == b'\r'
+            }
+        };
         match self.quote {
             Some(quote) => {
                 for i in memchr::memchr2_iter(b'\n', quote, read) {
                     if read[i] == quote {
                         self.quotes += 1;
                     } else {
-                        self.newlines.push_back((self.read + i as u64, self.quotes));
+                        self.newlines
+                            .push_back((self.read + i as u64, self.quotes, after_cr(i)));
                     }
                 }
             }
             None => {
                 for i in memchr::memchr_iter(b'\n', read) {
-                    self.newlines.push_back((self.read + i as u64, 0));
+                    self.newlines
+                        .push_back((self.read + i as u64, 0, after_cr(i)));
                 }
             }
         }

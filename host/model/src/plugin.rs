@@ -63,10 +63,22 @@ pub enum TextEncoding {
     #[default]
     #[serde(rename = "utf-8")]
     Utf8,
-    /// GB18030, the default of Chinese-locale spreadsheet programs (a BOM, if any, wins).
+    /// GB18030, the default of Chinese-locale spreadsheet programs (a UTF-8
+    /// BOM, if any, wins; a UTF-16 one stops the file with `encoding`).
     Gb18030,
     /// GBK, the two-byte subset of GB18030.
     Gbk,
+}
+
+impl TextEncoding {
+    /// The encoding's name for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            TextEncoding::Utf8 => "UTF-8",
+            TextEncoding::Gb18030 => "GB18030",
+            TextEncoding::Gbk => "GBK",
+        }
+    }
 }
 
 /// A file format with its options.
