@@ -292,3 +292,71 @@ fn leftovers_are_removed_at_start_and_a_full_disk_refuses_uploads() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 503);
 }
+
+#[test]
+fn downloads_are_safe_under_concurrent_first_requests_and_named_sized_and_compressible() {
+    let server = configured("");
+    let file = std::fs::read(sample("jinggong-parts.csv")).unwrap();
+    let id = submit(&server, UPLOADER, "jinggong-parts", &file);
+    wait_for(&server, &id, UPLOADER, |j| j["state"] == "done");
+    let url = format!("{}/v1/jobs/{id}/records?format=csv", server.base);
+    // Three first requests at once: before, two of them got 500.
+    let downloads: Vec<_> = (0..3)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let response = agent()
+                    .get(&url)
+                    .header("Authorization", format!("Bearer {UPLOADER}"))
+                    .call()
+                    .unwrap();
+                let status = response.status().as_u16();
+                let disposition = response
+                    .headers()
+                    .get("content-disposition")
+                    .map(|v| v.to_str().unwrap().to_string());
+                let length = response
+                    .headers()
+                    .get("content-length")
+                    .map(|v| v.to_str().unwrap().parse::<usize>().unwrap());
+                let body = response.into_body().read_to_string().unwrap();
+                (status, disposition, length, body)
+            })
+        })
+        .collect();
+    let results: Vec<_> = downloads.into_iter().map(|d| d.join().unwrap()).collect();
+    for (status, disposition, length, body) in &results {
+        assert_eq!(*status, 200, "{body}");
+        assert_eq!(body, &results[0].3, "the same CSV for everyone");
+        assert_eq!(*length, Some(body.len()));
+        let disposition = disposition.as_deref().unwrap_or_default();
+        assert!(
+            disposition.starts_with("attachment; filename=\""),
+            "{disposition}"
+        );
+        assert!(disposition.ends_with(".records.csv\""), "{disposition}");
+    }
+    // Compressed when the client accepts it.
+    let response = agent()
+        .get(&url)
+        .header("Authorization", format!("Bearer {UPLOADER}"))
+        .header("Accept-Encoding", "gzip")
+        .call()
+        .unwrap();
+    assert_eq!(
+        response
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap()),
+        Some("gzip")
+    );
+    let mut compressed = Vec::new();
+    std::io::Read::read_to_end(&mut response.into_body().into_reader(), &mut compressed).unwrap();
+    let mut plain = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(&compressed[..]),
+        &mut plain,
+    )
+    .unwrap();
+    assert_eq!(plain, results[0].3);
+}

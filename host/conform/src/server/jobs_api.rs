@@ -365,7 +365,10 @@ async fn download(
         Some("csv") => {
             let csv = folder.join(format!("{stem}.csv"));
             if !csv.is_file() {
-                let part = folder.join(format!("{stem}.csv.part"));
+                // Each first request writes its own copy and renames it into
+                // place: concurrent first downloads all succeed, with the
+                // same bytes.
+                let part = folder.join(format!("{stem}.csv.{}.part", random_hex::<8>()?));
                 let target = csv.clone();
                 tokio::task::spawn_blocking(move || {
                     super::csv_export::ndjson_to_csv(&ndjson, &part)
@@ -388,8 +391,40 @@ async fn download(
     let file = tokio::fs::File::open(&path)
         .await
         .map_err(|e| ApiError::internal("cannot read the job's output", &e))?;
+    let length = file
+        .metadata()
+        .await
+        .map_err(|e| ApiError::internal("cannot read the job's output", &e))?
+        .len();
+    let extension = if content_type.starts_with("text/csv") {
+        "csv"
+    } else {
+        "ndjson"
+    };
+    // The upload's name, made safe for a header (it is a plain file name).
+    let name: String = format!("{}.{stem}.{extension}", job.file)
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CONTENT_LENGTH, length.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// `GET /v1/jobs/{id}/records[?format=csv]`: the records, NDJSON or CSV.

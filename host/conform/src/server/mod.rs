@@ -58,8 +58,14 @@ pub fn app(state: Arc<AppState>) -> Router {
                 .layer(DefaultBodyLimit::disable()),
         )
         .route("/v1/jobs/{id}", get(jobs_api::get).delete(jobs_api::cancel))
-        .route("/v1/jobs/{id}/records", get(jobs_api::records))
-        .route("/v1/jobs/{id}/errors", get(jobs_api::errors))
+        .route(
+            "/v1/jobs/{id}/records",
+            get(jobs_api::records).layer(tower_http::compression::CompressionLayer::new()),
+        )
+        .route(
+            "/v1/jobs/{id}/errors",
+            get(jobs_api::errors).layer(tower_http::compression::CompressionLayer::new()),
+        )
         .route(
             "/v1/plugins",
             get(catalog_api::list_plugins)
