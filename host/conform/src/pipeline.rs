@@ -19,7 +19,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use conform_decode::{DecodeError, DecodeLimits, Decoded, RowError};
-use conform_model::{codes, FileSummary, PluginManifest, Rejection, MAX_PROBLEMS_PER_ROW};
+use conform_model::{
+    codes, problems_listed, truncate, FileSummary, PluginManifest, Rejection, MAX_FIELD_BYTES,
+    MAX_MESSAGE_BYTES,
+};
 use conform_pack::Pack;
 use conform_pack::Standard;
 use conform_sandbox::{InputRecord, LoadedPlugin, Problem, RowOutcome, Worker};
@@ -443,6 +446,7 @@ fn process(
             }
         }
     }
+    let mut out_of_time = false;
     if !inputs.is_empty() {
         let outcomes = worker.convert(&inputs);
         for ((slot, ordinal, line), outcome) in places.into_iter().zip(outcomes) {
@@ -451,13 +455,8 @@ fn process(
                 // validating took too long after it): the rows before are
                 // kept, this one and those after stop.
                 results.truncate(slot);
-                return Processed {
-                    results: results
-                        .into_iter()
-                        .map(|r| r.expect("rows before have results"))
-                        .collect(),
-                    out_of_time: true,
-                };
+                out_of_time = true;
+                break;
             }
             results[slot] = Some(finish(outcome, pack, file, ordinal, line));
         }
@@ -465,49 +464,27 @@ fn process(
     Processed {
         results: results
             .into_iter()
-            .map(|r| r.expect("every row has a result"))
+            .map(|r| r.expect("every row kept has a result"))
             .collect(),
-        out_of_time: false,
+        out_of_time,
     }
 }
 
-/// The longest message a rejection carries; a validator's message quoting
-/// a long value is cut (the value is the plugin's output, not the input).
-const MAX_MESSAGE_BYTES: usize = 1024;
-
-fn cap_message(mut message: String) -> String {
-    if message.len() > MAX_MESSAGE_BYTES {
-        let mut cut = MAX_MESSAGE_BYTES;
-        while !message.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        message.truncate(cut);
-        message.push('…');
-    }
-    message
+/// A host message cut to [`MAX_MESSAGE_BYTES`]: a validator's message can
+/// quote a long value (the plugin's output, not the input).
+fn cap_message(message: String) -> String {
+    truncate(&message, MAX_MESSAGE_BYTES)
 }
 
-/// A field (a JSON pointer into a record) cut to 200 bytes.
-fn cap_field(mut field: String) -> String {
-    if field.len() > 200 {
-        let mut cut = 200;
-        while !field.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        field.truncate(cut);
-        field.push('…');
-    }
-    field
-}
-
-/// At most [`MAX_PROBLEMS_PER_ROW`] problems of a row, the last of them
+/// At most [`conform_model::MAX_PROBLEMS_PER_ROW`] problems of a row, the last of them
 /// saying how many more there were.
 fn cap_problems(mut rejections: Vec<Rejection>) -> Vec<Rejection> {
-    if rejections.len() <= MAX_PROBLEMS_PER_ROW {
+    let listed = problems_listed(rejections.len());
+    if listed == rejections.len() {
         return rejections;
     }
-    let more = rejections.len() - (MAX_PROBLEMS_PER_ROW - 1);
-    rejections.truncate(MAX_PROBLEMS_PER_ROW - 1);
+    let more = rejections.len() - listed;
+    rejections.truncate(listed);
     let first = &rejections[0];
     let summary = Rejection {
         file: first.file.clone(),
@@ -620,7 +597,7 @@ fn finish(outcome: RowOutcome, pack: &Pack, file: &str, ordinal: u64, line: u64)
                 ));
                 rejections.push(rejection(
                     codes::SCHEMA_VIOLATION,
-                    Some(cap_field(at)),
+                    Some(truncate(&at, MAX_FIELD_BYTES)),
                     message,
                 ));
             }

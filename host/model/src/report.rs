@@ -79,6 +79,36 @@ fn is_zero(n: &u64) -> bool {
 /// how many more there were.
 pub const MAX_PROBLEMS_PER_ROW: usize = 16;
 
+/// How many of a row's `total` problems are listed as they are: all of
+/// them up to [`MAX_PROBLEMS_PER_ROW`]; over it, one fewer, the last place
+/// going to the `more-problems` line that counts the rest.
+pub fn problems_listed(total: usize) -> usize {
+    if total > MAX_PROBLEMS_PER_ROW {
+        MAX_PROBLEMS_PER_ROW - 1
+    } else {
+        total
+    }
+}
+
+/// The longest message a rejection or a plugin's log line carries.
+pub const MAX_MESSAGE_BYTES: usize = 1024;
+
+/// The longest `field` a rejection carries.
+pub const MAX_FIELD_BYTES: usize = 200;
+
+/// `text` cut to at most `max` bytes at a character boundary, with `…`
+/// added when anything was cut.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}…", &text[..cut])
+}
+
 /// Counts for a whole conversion.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {

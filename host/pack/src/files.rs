@@ -133,33 +133,31 @@ impl PackFolder {
                 return Err(refuse("a symbolic link leads out of the pack folder"));
             }
         }
-        let budget = MAX_PACK_READ_BYTES.saturating_sub(self.read.get());
-        if metadata.len() > budget {
-            return Err(PackError::PackTooLarge {
-                limit: MAX_PACK_READ_BYTES,
-            });
+        let too_large = || PackError::TooLarge {
+            path: path.to_path_buf(),
+            limit: MAX_PACK_FILE_BYTES,
+        };
+        let pack_too_large = || PackError::PackTooLarge {
+            limit: MAX_PACK_READ_BYTES,
+        };
+        // Refused by its declared size before reading, and by what was
+        // read after (a file may grow meanwhile).
+        if metadata.len() > MAX_PACK_READ_BYTES.saturating_sub(self.read.get()) {
+            return Err(pack_too_large());
         }
         if metadata.len() > MAX_PACK_FILE_BYTES {
-            return Err(PackError::TooLarge {
-                path: path.to_path_buf(),
-                limit: MAX_PACK_FILE_BYTES,
-            });
+            return Err(too_large());
         }
         let mut bytes = Vec::new();
         file.take(MAX_PACK_FILE_BYTES + 1)
             .read_to_end(&mut bytes)
             .map_err(io)?;
         if bytes.len() as u64 > MAX_PACK_FILE_BYTES {
-            return Err(PackError::TooLarge {
-                path: path.to_path_buf(),
-                limit: MAX_PACK_FILE_BYTES,
-            });
+            return Err(too_large());
         }
         self.read.set(self.read.get() + bytes.len() as u64);
         if self.read.get() > MAX_PACK_READ_BYTES {
-            return Err(PackError::PackTooLarge {
-                limit: MAX_PACK_READ_BYTES,
-            });
+            return Err(pack_too_large());
         }
         String::from_utf8(bytes).map_err(|e| PackError::NotUtf8 {
             path: path.to_path_buf(),

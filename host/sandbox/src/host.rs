@@ -10,7 +10,7 @@ use crate::bindings::conform::plugin::{standard, types};
 use crate::bindings::{ErrorCode, Grading, Level, Service, StandardError};
 
 /// Longest log message kept from a plugin; the rest is cut.
-const MAX_LOG_BYTES: usize = 1024;
+const MAX_LOG_BYTES: usize = conform_model::MAX_MESSAGE_BYTES;
 
 /// Log messages a plugin may write per batch, retries included; the rest
 /// are counted and reported in one line when the batch ends.
@@ -66,12 +66,9 @@ impl LogBudget {
 /// newlines and other control characters escaped (`\n`, `\u{1b}`), so that
 /// a plugin can neither forge log lines nor send terminal escapes.
 pub(crate) fn escape_log(message: &str) -> String {
-    let mut cut = message.len().min(MAX_LOG_BYTES);
-    while !message.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let mut out = String::with_capacity(cut + 8);
-    for c in message[..cut].chars() {
+    let message = conform_model::truncate(message, MAX_LOG_BYTES);
+    let mut out = String::with_capacity(message.len() + 8);
+    for c in message.chars() {
         // Control characters, line and paragraph separators, bidirectional
         // overrides and invisible characters.
         let invisible = matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}');
@@ -80,9 +77,6 @@ pub(crate) fn escape_log(message: &str) -> String {
         } else {
             out.push(c);
         }
-    }
-    if cut < message.len() {
-        out.push('…');
     }
     out
 }

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use std::time::Instant;
 
-use conform_model::{codes, PluginLimits, MAX_PROBLEMS_PER_ROW};
+use conform_model::{
+    codes, problems_listed, truncate, PluginLimits, MAX_FIELD_BYTES, MAX_MESSAGE_BYTES,
+};
 use conform_pack::Standard;
 use wasmtime::Store;
 
@@ -15,9 +17,6 @@ use crate::EPOCH_TICK;
 /// Rows of one batch that may time out on their own before the rest of the
 /// batch is given up.
 pub const MAX_RETRY_TIMEOUTS: usize = 2;
-
-/// Longest problem message kept from a plugin.
-const MAX_MESSAGE_BYTES: usize = 1024;
 
 /// A compiled plugin, shared by its workers.
 pub(crate) struct Plugin {
@@ -311,17 +310,13 @@ impl Worker {
             }
             bindings::Outcome::Rejected(problems) => {
                 // Over the cap, the last place says how many more there were.
-                let shown = if problems.len() > MAX_PROBLEMS_PER_ROW {
-                    MAX_PROBLEMS_PER_ROW - 1
-                } else {
-                    problems.len()
-                };
+                let shown = problems_listed(problems.len());
                 let more = problems.len() - shown;
                 let mut kept: Vec<Problem> = problems
                     .into_iter()
                     .take(shown)
                     .map(|p| Problem {
-                        field: p.field.map(|f| truncate(&f, 200)),
+                        field: p.field.map(|f| truncate(&f, MAX_FIELD_BYTES)),
                         code: sanitize_code(&p.code),
                         message: truncate(&p.message, MAX_MESSAGE_BYTES),
                     })
@@ -373,15 +368,4 @@ fn sanitize_code(code: &str) -> String {
     } else {
         "plugin-invalid-code".to_string()
     }
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_string();
-    }
-    let mut cut = max;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}…", &text[..cut])
 }

@@ -132,9 +132,8 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
         total.skipped = listing.skipped;
         let inputs = listing.files;
         for path in &inputs {
-            let name = file_name(path);
-            for output in [".records.ndjson", ".errors.ndjson"] {
-                let target = out_dir.join(format!("{name}{output}"));
+            let (records, errors) = outputs_in(out_dir, &file_name(path));
+            for target in [records, errors] {
                 if let Some(input) = inputs.iter().find(|i| outputs::same_file(i, &target)) {
                     bail!(
                         "`{}` would overwrite the input `{}`: choose another `--output-dir`",
@@ -159,8 +158,8 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
                     }
                 },
             };
-            let records = Target::Path(out_dir.join(format!("{name}.records.ndjson")));
-            let errors = Target::Path(out_dir.join(format!("{name}.errors.ndjson")));
+            let (records, errors) = outputs_in(out_dir, &name);
+            let (records, errors) = (Target::Path(records), Target::Path(errors));
             match convert_file(&path, entry, &mut loaded, &options, &records, &errors) {
                 Ok(file_summary) => total.add(file_summary),
                 Err(e) => total.failed.push(FailedFile {
@@ -181,10 +180,8 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
             Some(dir) => {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("cannot create `{}`", dir.display()))?;
-                (
-                    Some(dir.join(format!("{name}.records.ndjson"))),
-                    Some(dir.join(format!("{name}.errors.ndjson"))),
-                )
+                let (records, errors) = outputs_in(dir, &name);
+                (Some(records), Some(errors))
             }
             None => (args.output.clone(), args.errors.clone()),
         };
@@ -278,6 +275,14 @@ fn special_file(metadata: &std::fs::Metadata) -> String {
     } else {
         "not a regular file".into()
     }
+}
+
+/// The records and error report of input `name` in an output folder.
+fn outputs_in(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    (
+        dir.join(format!("{name}.records.ndjson")),
+        dir.join(format!("{name}.errors.ndjson")),
+    )
 }
 
 fn file_name(path: &Path) -> String {

@@ -235,26 +235,7 @@ fn publish_plugin_checked(
         .map_err(|e| unprocessable("bad-manifest", format!("plugin.toml: {e}")))?;
     // The name first: nothing of another's plugin is compiled or stored.
     // It is claimed only once every check passed (below).
-    let owned_by_another = || {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "plugin-owned",
-            format!(
-                "plugin name `{}` belongs to another provider; publish under a name of your own, or ask an admin to transfer this one",
-                manifest.name
-            ),
-        )
-        .with_details(serde_json::json!({ "plugin": manifest.name }))
-    };
-    let store_failed = |e: rusqlite::Error| ApiError::internal("the catalog store failed", &e);
-    match state
-        .owners
-        .owner_of(Kind::Plugin, &manifest.name)
-        .map_err(store_failed)?
-    {
-        Some(owner) if owner != claimant => return Err(owned_by_another()),
-        _ => {}
-    }
+    may_publish(state, Kind::Plugin, &manifest.name, claimant, false)?;
     conform_sandbox::verify_digest(&manifest.name, component, &manifest.component.sha256)
         .map_err(|e| refusal(RegistryError::Sandbox(e)))?;
     let exists = |catalog: &Catalog| {
@@ -308,14 +289,7 @@ fn publish_plugin_checked(
     if exists(&catalog) {
         return Err(conflict());
     }
-    if state
-        .owners
-        .claim(Kind::Plugin, &manifest.name, claimant)
-        .map_err(store_failed)?
-        .is_err()
-    {
-        return Err(owned_by_another());
-    }
+    may_publish(state, Kind::Plugin, &manifest.name, claimant, true)?;
     let target = plugins_dir.join(format!("{}-{}", manifest.name, manifest.version));
     std::fs::rename(staging.path(), &target)
         .map_err(|e| ApiError::internal("cannot store the plugin", &e))?;
@@ -453,13 +427,7 @@ fn install_pack(
     })?;
     // The id first: nothing of another's pack is checked.
     if let Some(id) = manifest_id(&root) {
-        let owner = state
-            .owners
-            .owner_of(Kind::Pack, &id)
-            .map_err(|e| ApiError::internal("the catalog store failed", &e))?;
-        if owner.is_some_and(|owner| owner != claimant) {
-            return Err(pack_owned(&id));
-        }
+        may_publish(state, Kind::Pack, &id, claimant, false)?;
     }
     // Paths in messages are shown relative to the archive, not the server's disk.
     let prefix = format!("{}/", root.display());
@@ -479,25 +447,9 @@ fn install_pack(
         .with_details(serde_json::json!({ "errors": errors }))
     })?;
     let id = pack.manifest().id.clone();
-    let owned_by_another = || pack_owned(&id);
-    let store_failed = |e: rusqlite::Error| ApiError::internal("the catalog store failed", &e);
-    match state
-        .owners
-        .owner_of(Kind::Pack, &id)
-        .map_err(store_failed)?
-    {
-        Some(owner) if owner != claimant => return Err(owned_by_another()),
-        _ => {}
-    }
     let mut catalog = state.catalog_mut();
-    if catalog.packs.get(&id, &pack.manifest().version).is_none()
-        && state
-            .owners
-            .claim(Kind::Pack, &id, claimant)
-            .map_err(store_failed)?
-            .is_err()
-    {
-        return Err(owned_by_another());
+    if catalog.packs.get(&id, &pack.manifest().version).is_none() {
+        may_publish(state, Kind::Pack, &id, claimant, true)?;
     }
     let installed = catalog.packs.install(pack).map_err(|e| match e {
         PackStoreError::Exists { .. } => {
@@ -508,16 +460,37 @@ fn install_pack(
     Ok(pack_json(&installed))
 }
 
-/// 403 for a pack id another publisher owns.
-fn pack_owned(id: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        "pack-owned",
-        format!(
-            "pack `{id}` belongs to another publisher; publish under an id of your own, or ask an admin to transfer this one"
-        ),
-    )
-    .with_details(serde_json::json!({ "pack": id }))
+/// `Ok` if `claimant` may publish under `name`: nobody else owns it. With
+/// `claim`, the name becomes the claimant's if it was nobody's (done only
+/// once every other check passed); else `403 plugin-owned`/`pack-owned`.
+fn may_publish(
+    state: &AppState,
+    kind: Kind,
+    name: &str,
+    claimant: &str,
+    claim: bool,
+) -> Result<(), ApiError> {
+    let owners = &state.owners;
+    let verdict = if claim {
+        owners.claim(kind, name, claimant)
+    } else {
+        owners.check(kind, name, claimant)
+    }
+    .map_err(|e| ApiError::internal("the catalog store failed", &e))?;
+    verdict.map_err(|_| {
+        let (what, who, own, code) = match kind {
+            Kind::Plugin => ("plugin name", "provider", "a name", "plugin-owned"),
+            Kind::Pack => ("pack", "publisher", "an id", "pack-owned"),
+        };
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            code,
+            format!(
+                "{what} `{name}` belongs to another {who}; publish under {own} of your own, or ask an admin to transfer this one"
+            ),
+        )
+        .with_details(serde_json::json!({ kind.as_str(): name }))
+    })
 }
 
 /// The id a pack folder's manifest gives, if it reads (the full check

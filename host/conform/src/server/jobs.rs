@@ -555,8 +555,8 @@ fn run_job(state: &Arc<super::AppState>, job: Job) {
     let started = Instant::now();
     // A plugin that cannot be compiled now (every slot busy) is not the
     // job's fault: it goes back to the queue, and is not counted as a start.
-    if let Err(e) = state.resolve_job_plugin(&job) {
-        if e.status == axum::http::StatusCode::SERVICE_UNAVAILABLE {
+    let result = match state.resolve_job_plugin(&job) {
+        Err(e) if e.status == axum::http::StatusCode::SERVICE_UNAVAILABLE => {
             tracing::info!(job = %job.id, "the plugin cannot be compiled now; the job waits");
             if let Err(e) = store.release(&job.id) {
                 tracing::error!(job = %job.id, error = %e, "cannot return a job to the queue");
@@ -564,13 +564,15 @@ fn run_job(state: &Arc<super::AppState>, job: Job) {
             std::thread::sleep(Duration::from_secs(1));
             return;
         }
-    }
-    // A panic in a conversion fails that job; the runner goes on.
-    let result =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| convert_job(state, &job)))
-            .unwrap_or_else(|_| {
-                Err("the conversion failed inside the server; the log has details".to_string())
-            });
+        Err(e) => Err(e.body.message),
+        // A panic in a conversion fails that job; the runner goes on.
+        Ok(resolved) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            convert_job(state, &job, &resolved)
+        }))
+        .unwrap_or_else(|_| {
+            Err("the conversion failed inside the server; the log has details".to_string())
+        }),
+    };
     let (final_state, error) = match result {
         Ok(_) if store.is_cancelled(&job.id) => (
             JobState::Cancelled,
@@ -600,9 +602,9 @@ fn run_job(state: &Arc<super::AppState>, job: Job) {
 fn convert_job(
     state: &Arc<super::AppState>,
     job: &Job,
+    resolved: &super::state::Resolved,
 ) -> Result<conform_model::FileSummary, String> {
     let store = state.jobs.clone();
-    let resolved = state.resolve_job_plugin(job).map_err(|e| e.body.message)?;
     let folder = store.folder(&job.id);
     let upload =
         File::open(folder.join("upload")).map_err(|e| format!("the upload is unreadable: {e}"))?;

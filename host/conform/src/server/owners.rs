@@ -26,7 +26,9 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn as_str(self) -> &'static str {
+    /// What is owned, as the table and the API's `details` name it
+    /// (`plugin`, `pack`).
+    pub fn as_str(self) -> &'static str {
         match self {
             Kind::Plugin => "plugin",
             Kind::Pack => "pack",
@@ -102,6 +104,19 @@ impl Owners {
                 |r| r.get(0),
             )
             .optional()
+    }
+
+    /// `Err` if someone other than `claimant` owns `name`; claims nothing.
+    pub fn check(
+        &self,
+        kind: Kind,
+        name: &str,
+        claimant: &str,
+    ) -> rusqlite::Result<Result<(), OwnedByAnother>> {
+        Ok(match self.owner_of(kind, name)? {
+            Some(owner) if owner != claimant => Err(OwnedByAnother { owner }),
+            _ => Ok(()),
+        })
     }
 
     /// Claims `name` for `owner` if nobody has it; `Err` if another owns it.
