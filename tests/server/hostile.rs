@@ -297,10 +297,8 @@ fn uploaders_pin_the_plugin_and_pack_versions_that_run() {
     }
 
     // A job records the pinned versions.
-    let path = "/v1/jobs?plugin=jinggong-parts@0.1.0&pack=sample-regional@1.0.0";
-    let (status, text) = post(&server, path, Some(UPLOADER), &file);
-    assert_eq!(status, 202, "{text}");
-    let job: Value = serde_json::from_str(&text).unwrap();
+    let query = "plugin=jinggong-parts@0.1.0&pack=sample-regional@1.0.0";
+    let job = submit_job(&server, UPLOADER, query, &file);
     assert_eq!(
         (job["plugin_version"].as_str(), job["pack_version"].as_str()),
         (Some("0.1.0"), Some("1.0.0"))
@@ -653,17 +651,8 @@ fn the_job_time_limit_holds_inside_a_plugin_call() {
     let (status, body) = publish_plugin(&server, PROVIDER, &manifest, &component);
     assert_eq!(status, 201, "{body}");
     let started = Instant::now();
-    let (status, text) = post(
-        &server,
-        "/v1/jobs?plugin=slowpoke",
-        Some(UPLOADER),
-        &hostile_rows(&["ok", "loop", "ok"]),
-    );
-    assert_eq!(status, 202, "{text}");
-    let id = serde_json::from_str::<Value>(&text).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let rows = hostile_rows(&["ok", "loop", "ok"]);
+    let id = job_id(&submit_job(&server, UPLOADER, "plugin=slowpoke", &rows));
     let job = wait_for(&server, &id, UPLOADER, |j| {
         j["state"] != "queued" && j["state"] != "running"
     });
@@ -744,12 +733,7 @@ fn schema_patterns_run_in_linear_time_and_unit_tables_are_total() {
 fn a_job_running_whenever_the_server_dies_fails_after_two_attempts() {
     let server = configured_with_hostile("");
     let rows = hostile_rows(&vec!["slow"; 5000]);
-    let (status, text) = post(&server, "/v1/jobs?plugin=hostile", Some(UPLOADER), &rows);
-    assert_eq!(status, 202, "{text}");
-    let id = serde_json::from_str::<Value>(&text).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = job_id(&submit_job(&server, UPLOADER, "plugin=hostile", &rows));
     let mut server = server;
     for _ in 0..2 {
         wait_for(&server, &id, UPLOADER, |j| j["state"] == "running");
@@ -774,17 +758,7 @@ fn the_server_keeps_its_files_private_and_its_paths_to_itself() {
     let server = start(None);
     let admin = admin_token(&server);
     let file = std::fs::read(sample("jinggong-parts.csv")).unwrap();
-    let (status, text) = post(
-        &server,
-        "/v1/jobs?plugin=jinggong-parts",
-        Some(&admin),
-        &file,
-    );
-    assert_eq!(status, 202, "{text}");
-    let id = serde_json::from_str::<Value>(&text).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = job_id(&submit_job(&server, &admin, "plugin=jinggong-parts", &file));
     wait_for(&server, &id, &admin, |j| j["state"] == "done");
     let (status, _) = get(
         &server,

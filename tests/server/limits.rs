@@ -11,14 +11,12 @@ use crate::support::*;
 use serde_json::Value;
 
 fn submit(server: &Server, plugin: &str, name: &str, body: &[u8]) -> Value {
-    let (status, text) = post(
+    submit_job(
         server,
-        &format!("/v1/jobs?plugin={plugin}&name={name}"),
-        Some(UPLOADER),
+        UPLOADER,
+        &format!("plugin={plugin}&name={name}"),
         body,
-    );
-    assert_eq!(status, 202, "{text}");
-    serde_json::from_str(&text).unwrap()
+    )
 }
 
 fn finished(job: &Value) -> bool {

@@ -10,17 +10,12 @@ use serde_json::Value;
 const TENANT_B: &str = "cf_test_tenant_b_token";
 
 fn submit(server: &Server, token: &str, plugin: &str, body: &[u8]) -> String {
-    let (status, text) = post(
+    job_id(&submit_job(
         server,
-        &format!("/v1/jobs?plugin={plugin}"),
-        Some(token),
+        token,
+        &format!("plugin={plugin}"),
         body,
-    );
-    assert_eq!(status, 202, "{text}");
-    serde_json::from_str::<Value>(&text).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    ))
 }
 
 fn state_of(server: &Server, token: &str, id: &str) -> String {
@@ -104,14 +99,12 @@ fn errors_headers_and_pages_follow_http_conventions() {
     // Pages of jobs, newest first.
     let ids: Vec<String> = (0..2)
         .map(|_| {
-            let text = submit_raw("plugin=swift-express")
-                .into_body()
-                .read_to_string()
-                .unwrap();
-            serde_json::from_str::<Value>(&text).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
+            job_id(&submit_job(
+                &server,
+                UPLOADER,
+                "plugin=swift-express",
+                &file,
+            ))
         })
         .collect();
     let (_, text) = get(&server, "/v1/jobs?limit=2", UPLOADER);

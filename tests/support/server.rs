@@ -227,6 +227,19 @@ pub fn post(server: &Server, path: &str, token: Option<&str>, body: &[u8]) -> (u
     (status, response.into_body().read_to_string().unwrap())
 }
 
+/// `POST /v1/jobs?{query}` with `body` as `token`, which must be accepted
+/// (202); the job.
+pub fn submit_job(server: &Server, token: &str, query: &str, body: &[u8]) -> Value {
+    let (status, text) = post(server, &format!("/v1/jobs?{query}"), Some(token), body);
+    assert_eq!(status, 202, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The id of a job as the API shows it.
+pub fn job_id(job: &Value) -> String {
+    job["id"].as_str().expect("a job has an id").to_string()
+}
+
 pub fn error_code(body: &str) -> String {
     let v: Value =
         serde_json::from_str(body).unwrap_or_else(|_| panic!("a JSON error body, got {body:?}"));
