@@ -353,3 +353,219 @@ fn downloads_are_safe_under_concurrent_first_requests_and_named_sized_and_compre
     .unwrap();
     assert_eq!(plain, results[0].3);
 }
+
+/// `n` copies of the jinggong sample's rows under its header, and the
+/// number of rows.
+fn repeated_jinggong(min_bytes: usize) -> (Vec<u8>, u64) {
+    let sample = std::fs::read(sample("jinggong-parts.csv")).unwrap();
+    let header_end = sample.iter().position(|b| *b == b'\n').unwrap() + 1;
+    let (header, rows) = sample.split_at(header_end);
+    let per_copy = rows.iter().filter(|b| **b == b'\n').count() as u64;
+    let mut body = header.to_vec();
+    let mut copies = 0;
+    while body.len() < min_bytes {
+        body.extend_from_slice(rows);
+        copies += 1;
+    }
+    (body, copies * per_copy)
+}
+
+/// Sends a whole `POST /v1/convert` with its body before reading anything,
+/// as `requests.post(url, data=f)` does.
+fn send_whole_conversion(server: &Server, plugin: &str, body: &[u8]) -> std::net::TcpStream {
+    use std::io::Write;
+    let addr = server.base.trim_start_matches("http://");
+    let mut socket = std::net::TcpStream::connect(addr).unwrap();
+    socket
+        .set_write_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
+    write!(
+        socket,
+        "POST /v1/convert?plugin={plugin} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {UPLOADER}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    // Before the upload was spooled, this write blocked for ever once the
+    // unread answer filled the socket (here, the write timeout fails it).
+    socket
+        .write_all(body)
+        .expect("the server reads the whole upload while its answer waits");
+    socket
+}
+
+/// The payload of a chunked HTTP/1.1 answer (head included in `raw`).
+fn dechunk(raw: &[u8]) -> Vec<u8> {
+    let start = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let (mut at, mut out) = (start, Vec::new());
+    loop {
+        let line_end = at + raw[at..].windows(2).position(|w| w == b"\r\n").unwrap();
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&raw[at..line_end]).unwrap(), 16).unwrap();
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&raw[line_end + 2..line_end + 2 + size]);
+        at = line_end + 2 + size + 2;
+    }
+}
+
+#[test]
+fn a_client_that_sends_its_whole_upload_before_reading_gets_the_whole_answer() {
+    use std::io::Read;
+    let server = configured("");
+    // Far more than the socket buffers hold either way.
+    let (body, rows) = repeated_jinggong(24 << 20);
+    let mut socket = send_whole_conversion(&server, "jinggong-parts", &body);
+    let mut raw = Vec::new();
+    socket.read_to_end(&mut raw).unwrap();
+    let answer = dechunk(&raw);
+    let last = answer
+        .split(|b| *b == b'\n')
+        .rfind(|l| !l.is_empty())
+        .unwrap();
+    let summary: Value = serde_json::from_slice(last).unwrap();
+    let summary = &summary["summary"];
+    assert!(summary["error"].is_null(), "{summary}");
+    assert_eq!(summary["rows_in"], rows, "{summary}");
+    assert_eq!(
+        summary["converted"].as_u64().unwrap() + summary["rejected"].as_u64().unwrap(),
+        rows,
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_client_that_never_reads_its_answer_loses_its_connection_and_frees_its_slot() {
+    let server = configured("[limits]\nwrite_stall_seconds = 2\nconcurrent_per_token = 1\n");
+    let (body, _) = repeated_jinggong(24 << 20);
+    let stalled = send_whole_conversion(&server, "jinggong-parts", &body);
+    // The one conversion place of the token is taken…
+    let (status, text) = convert(&server, "swift-express", b"");
+    assert_eq!(status, 429, "{text}");
+    // …until the stalled answer is given up.
+    let started = Instant::now();
+    loop {
+        let (status, text) = convert(&server, "swift-express", b"");
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 429, "{text}");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the stalled client still holds the slot"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    drop(stalled);
+}
+
+#[test]
+fn an_http2_connection_without_a_request_is_closed_however_it_pings() {
+    use std::io::{Read, Write};
+    let server = configured("[limits]\nheader_read_seconds = 2\n");
+    let addr = server.base.trim_start_matches("http://");
+    let mut socket = std::net::TcpStream::connect(addr).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    // The HTTP/2 preface and an empty SETTINGS frame: a real h2 client.
+    socket
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .unwrap();
+    socket.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 4096];
+    let mut answered = false;
+    let closed = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the idle HTTP/2 connection stayed open"
+        );
+        // A PING every 300 ms: bytes flow, yet no request comes.
+        let ping = [0, 0, 8, 6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8];
+        if socket.write_all(&ping).is_err() {
+            break started.elapsed();
+        }
+        match socket.read(&mut buf) {
+            Ok(0) => break started.elapsed(),
+            Ok(_) => answered = true,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => break started.elapsed(),
+        }
+    };
+    assert!(answered, "the server spoke HTTP/2");
+    assert!(
+        closed >= Duration::from_millis(1500),
+        "closed early: {closed:?}"
+    );
+}
+
+#[test]
+fn work_beyond_the_plugin_memory_budget_waits_or_is_refused_with_retry_after() {
+    use std::io::{Read, Write};
+    // Room for one instance of the hostile plugin (16 MiB), no more.
+    let server = configured_with_hostile(
+        "[limits]\nplugin_memory_mib = 16\n\n[plugin_limits]\nmemory_mib = 16\n",
+    );
+    let mut holding = chunked_upload(&server, "hostile", 60);
+    let rows = String::from_utf8(hostile_rows(&["ok"; 10])).unwrap();
+    write!(holding, "{:x}\r\n{rows}\r\n", rows.len()).unwrap();
+    holding.flush().unwrap();
+    let mut first = [0u8; 1];
+    holding.read_exact(&mut first).unwrap(); // it runs
+
+    let response = agent()
+        .post(&format!("{}/v1/convert?plugin=hostile", server.base))
+        .header("Authorization", format!("Bearer {UPLOADER}"))
+        .send(&hostile_rows(&["ok"])[..])
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 503);
+    assert!(response.headers().get("retry-after").is_some());
+    let text = response.into_body().read_to_string().unwrap();
+    assert_eq!(error_code(&text), "memory-busy", "{text}");
+
+    let job = submit(&server, UPLOADER, "hostile", &hostile_rows(&["ok"; 3]));
+    std::thread::sleep(Duration::from_secs(2));
+    let (_, waiting) = get(&server, &format!("/v1/jobs/{job}"), UPLOADER);
+    let waiting: Value = serde_json::from_str(&waiting).unwrap();
+    assert_ne!(waiting["state"], "done", "{waiting}");
+    assert_eq!(waiting["converted"], 0, "{waiting}");
+    // The stream ends and gives its memory back: the job runs.
+    holding.write_all(b"0\r\n\r\n").unwrap();
+    let mut rest = Vec::new();
+    holding.read_to_end(&mut rest).unwrap();
+    assert!(String::from_utf8_lossy(&rest).contains("\"summary\""));
+    let done = wait_for(&server, &job, UPLOADER, |j| j["state"] == "done");
+    assert_eq!(done["converted"], 3, "{done}");
+}
+
+#[test]
+fn a_shutdown_lets_requests_finish_until_its_deadline_then_ends_open_streams_with_an_error_line() {
+    use std::io::{Read, Write};
+    let server = configured("[limits]\nshutdown_seconds = 2\n");
+    let mut open = chunked_upload(&server, "swift-express", 30);
+    let row = "{\"waybill\":\"SWX1\",\"service\":\"next-day\",\"picked_up_ms\":1793664300000,\"from\":\"370200\",\"to\":\"310000\",\"weight_lb\":22.0,\"pieces\":2,\"pkg\":\"carton\"}\n";
+    write!(open, "{:x}\r\n{row}\r\n", row.len()).unwrap();
+    open.flush().unwrap();
+    let mut first = [0u8; 1];
+    open.read_exact(&mut first).unwrap(); // it runs; the upload stays open
+    let started = Instant::now();
+    let (status, _) = server.terminate();
+    let waited = started.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        waited >= Duration::from_millis(1500) && waited < Duration::from_secs(15),
+        "the open request was given the deadline, no more: {waited:?}"
+    );
+    let mut rest = Vec::new();
+    let _ = open.read_to_end(&mut rest);
+    let text = String::from_utf8_lossy(&rest);
+    assert!(
+        text.contains("\"error_code\":\"shutting-down\""),
+        "the stream ends with a summary naming the shutdown: {text}"
+    );
+}

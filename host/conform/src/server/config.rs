@@ -107,6 +107,19 @@ pub struct ServerLimits {
     /// Free disk space, in bytes, an upload must leave (default 1 GiB):
     /// `507 insufficient-storage`, and `/readyz` answers 503 below it.
     pub min_free_disk_bytes: u64,
+    /// Seconds an answer may go unread while the client sends nothing
+    /// either (default 60); the connection is closed and its conversion
+    /// stops.
+    pub write_stall_seconds: u64,
+    /// Seconds requests in flight get to finish after a shutdown signal
+    /// (default 30); conversions still running then end with a
+    /// `shutting-down` summary line.
+    pub shutdown_seconds: u64,
+    /// Memory for plugin instances of all conversions and jobs together, in
+    /// MiB (default 0: half the machine's memory). A conversion reserves its
+    /// instances' memory limit before it starts; when the rest is too small,
+    /// a streaming conversion gets 503 `memory-busy` and a job waits.
+    pub plugin_memory_mib: u64,
 }
 
 impl ServerLimits {
@@ -151,6 +164,9 @@ impl Default for ServerLimits {
             max_connections: 0,
             job_retention_seconds: 30 * 24 * 3600,
             min_free_disk_bytes: 1 << 30,
+            write_stall_seconds: 60,
+            shutdown_seconds: 30,
+            plugin_memory_mib: 0,
         }
     }
 }
@@ -266,6 +282,11 @@ impl ServerConfig {
             if token.roles.is_empty() {
                 anyhow::bail!("{at}: give the token at least one role");
             }
+        }
+        let budget = self.limits.plugin_memory_mib;
+        let instance = u64::from(self.plugin_limits.limits().memory_mib);
+        if budget > 0 && budget < instance {
+            anyhow::bail!("limits.plugin_memory_mib ({budget}) is below the memory one plugin instance may take (plugin_limits.memory_mib, {instance}): raise it, or lower plugin_limits.memory_mib");
         }
         Ok(())
     }

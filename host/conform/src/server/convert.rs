@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::io::{self, Read};
+use std::io;
 use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
@@ -19,7 +19,6 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use conform_model::Rejection;
-use futures_util::StreamExt;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
@@ -27,9 +26,11 @@ use super::auth::Caller;
 use super::config::Role;
 use super::error::ApiError;
 use super::metrics::FaultCounter;
+use super::spool::{spool, PushError, SpoolWriter};
 use super::state::AppState;
 use super::upload::{Upload, UploadLimits};
 use crate::sink::Sink;
+use futures_util::StreamExt;
 
 /// Query of `POST /v1/convert`. Unknown parameters are refused.
 #[derive(Debug, Deserialize)]
@@ -81,28 +82,6 @@ impl Drop for Slot {
         {
             *count = count.saturating_sub(1);
         }
-    }
-}
-
-/// The body's chunks as a blocking reader, for the pipeline's decoder thread.
-struct ChannelReader {
-    chunks: mpsc::Receiver<io::Result<Bytes>>,
-    current: Bytes,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.current.is_empty() {
-            match self.chunks.blocking_recv() {
-                Some(Ok(chunk)) => self.current = chunk,
-                Some(Err(e)) => return Err(e),
-                None => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current[..n]);
-        self.current = self.current.slice(n..);
-        Ok(n)
     }
 }
 
@@ -183,40 +162,35 @@ pub(crate) async fn convert(
     let limits = UploadLimits::for_files(&state.config.limits);
     ApiError::check_declared_length(&headers, limits.max_bytes)?;
     let slot = Slot::take(&state, &caller.name)?;
+    let mut options = state.convert_options();
+    let memory = state
+        .memory
+        .try_reserve(
+            u64::from(resolved.plugin.limits().memory_mib),
+            options.workers,
+        )
+        .ok_or_else(ApiError::memory_busy)?;
+    options.workers = memory.instances;
 
     // A limit the upload breaks stops the reader; the trailer names it.
     let broken: Arc<Mutex<Option<ApiError>>> = Arc::default();
-    let (chunk_tx, chunk_rx) = mpsc::channel::<io::Result<Bytes>>(8);
-    let upload_broken = broken.clone();
-    tokio::spawn(async move {
-        let mut upload = Upload::new(body.into_data_stream(), limits);
-        while let Some(chunk) = upload.next().await {
-            let item = chunk.map_err(|e| {
-                let error = io::Error::other(e.body.message.clone());
-                *upload_broken.lock().expect("not poisoned") = Some(e);
-                error
-            });
-            let stop = item.is_err();
-            if chunk_tx.send(item).await.is_err() || stop {
-                return;
-            }
-        }
-    });
+    let (writer, reader) = spool(state.spool_disk());
+    tokio::spawn(read_upload(
+        Upload::new(body.into_data_stream(), limits),
+        writer,
+        broken.clone(),
+        state.clone(),
+    ));
 
     let (out_tx, out_rx) = mpsc::channel::<Bytes>(16);
     let worker_state = state.clone();
     tokio::task::spawn_blocking(move || {
-        let _slot = slot;
-        let reader = ChannelReader {
-            chunks: chunk_rx,
-            current: Bytes::new(),
-        };
+        let (_slot, _memory) = (slot, memory);
         let mut sink = StreamSink {
             out: out_tx,
             buf: Vec::new(),
         };
         let file = format!("upload.{}", resolved.manifest.name);
-        let options = worker_state.convert_options();
         let mut counted = FaultCounter {
             inner: &mut sink,
             faults: Default::default(),
@@ -261,4 +235,39 @@ pub(crate) async fn convert(
         Body::from_stream(stream),
     )
         .into_response())
+}
+
+/// Reads the upload into the spool as fast as the client sends it, until
+/// its end, a broken limit, the conversion's stop or the server's shutdown
+/// deadline; a broken limit is kept in `broken` for the trailer.
+async fn read_upload<S, E>(
+    mut upload: Upload<S>,
+    writer: SpoolWriter,
+    broken: Arc<Mutex<Option<ApiError>>>,
+    state: Arc<AppState>,
+) where
+    S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    loop {
+        let next = tokio::select! {
+            next = upload.next() => next,
+            () = state.stopping() => Some(Err(ApiError::shutting_down())),
+        };
+        let error = match next {
+            None => return writer.finish(Ok(())),
+            Some(Ok(chunk)) => match writer.push(chunk).await {
+                Ok(()) => continue,
+                Err(PushError::ReaderGone) => return,
+                Err(PushError::Disk(e)) => {
+                    tracing::warn!(error = %e, "cannot spool an upload to disk");
+                    ApiError::insufficient_storage()
+                }
+            },
+            Some(Err(e)) => e,
+        };
+        let message = error.body.message.clone();
+        *broken.lock().expect("not poisoned") = Some(error);
+        return writer.finish(Err(message));
+    }
 }

@@ -81,6 +81,33 @@ impl ApiError {
             .with_details(serde_json::json!({ "retry_after_seconds": 30 }))
     }
 
+    /// 507 for an upload the disk cannot take now.
+    pub fn insufficient_storage() -> ApiError {
+        ApiError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "insufficient-storage",
+            "the server's disk is too full to store this upload; try again later, or send a smaller file",
+        )
+    }
+
+    /// 503 for a conversion the plugin memory budget has no room for now.
+    pub fn memory_busy() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "memory-busy",
+            "the server's memory for plugins is taken by other conversions; try again shortly",
+        )
+    }
+
+    /// 503 for work cut off by the server's shutdown deadline.
+    pub fn shutting_down() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting-down",
+            "the server is shutting down and stopped this conversion; send the file again in a moment",
+        )
+    }
+
     /// 500 for a fault of the server; the message never leaks internals.
     pub fn internal(what: &str, error: &dyn std::fmt::Display) -> ApiError {
         tracing::error!(%error, "{what}");

@@ -441,7 +441,7 @@ impl JobStore {
     /// Returns one running job to the queue without counting its start.
     pub fn release(&self, id: &str) -> rusqlite::Result<()> {
         self.db.lock().expect("not poisoned").execute(
-            "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0)
+            "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), started_at = NULL
              WHERE id = ?1 AND state = 'running'",
             [id],
         )?;
@@ -553,25 +553,32 @@ pub fn spawn_runners(state: Arc<super::AppState>) {
 fn run_job(state: &Arc<super::AppState>, job: Job) {
     let store = state.jobs.clone();
     let started = Instant::now();
-    // A plugin that cannot be compiled now (every slot busy) is not the
-    // job's fault: it goes back to the queue, and is not counted as a start.
+    // A plugin that cannot be compiled now (every slot busy), or memory
+    // that other conversions hold, is not the job's fault: it goes back to
+    // the queue, and is not counted as a start.
     let result = match state.resolve_job_plugin(&job) {
         Err(e) if e.status == axum::http::StatusCode::SERVICE_UNAVAILABLE => {
-            tracing::info!(job = %job.id, "the plugin cannot be compiled now; the job waits");
-            if let Err(e) = store.release(&job.id) {
-                tracing::error!(job = %job.id, error = %e, "cannot return a job to the queue");
-            }
-            std::thread::sleep(Duration::from_secs(1));
-            return;
+            back_to_queue(&store, &job, "the plugin cannot be compiled now");
+            return std::thread::sleep(Duration::from_secs(1));
         }
         Err(e) => Err(e.body.message),
-        // A panic in a conversion fails that job; the runner goes on.
-        Ok(resolved) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            convert_job(state, &job, &resolved)
-        }))
-        .unwrap_or_else(|_| {
-            Err("the conversion failed inside the server; the log has details".to_string())
-        }),
+        Ok(resolved) => {
+            let wanted = state.convert_options().workers;
+            let per_instance = u64::from(resolved.plugin.limits().memory_mib);
+            let Some(memory) = state.memory.try_reserve(per_instance, wanted) else {
+                back_to_queue(&store, &job, "the plugin memory budget is taken");
+                return state
+                    .memory
+                    .wait_for_room(per_instance, Duration::from_secs(1));
+            };
+            // A panic in a conversion fails that job; the runner goes on.
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                convert_job(state, &job, &resolved, memory.instances)
+            }))
+            .unwrap_or_else(|_| {
+                Err("the conversion failed inside the server; the log has details".to_string())
+            })
+        }
     };
     let (final_state, error) = match result {
         Ok(_) if store.is_cancelled(&job.id) => (
@@ -599,10 +606,22 @@ fn run_job(state: &Arc<super::AppState>, job: Job) {
     tracing::info!(job = %job.id, plugin = %job.plugin, state = final_state.as_str(), seconds = started.elapsed().as_secs_f64(), "job ended");
 }
 
+/// Puts a claimed job back in the queue, unstarted, for a reason of the
+/// server's (`why`).
+fn back_to_queue(store: &JobStore, job: &Job, why: &str) {
+    tracing::debug!(job = %job.id, "{why}; the job waits");
+    if let Err(e) = store.release(&job.id) {
+        tracing::error!(job = %job.id, error = %e, "cannot return a job to the queue");
+    }
+}
+
+/// Converts a job's upload with `workers` plugin instances into its
+/// outputs, renamed into place when complete.
 fn convert_job(
     state: &Arc<super::AppState>,
     job: &Job,
     resolved: &super::state::Resolved,
+    workers: usize,
 ) -> Result<conform_model::FileSummary, String> {
     let store = state.jobs.clone();
     let folder = store.folder(&job.id);
@@ -631,7 +650,10 @@ fn convert_job(
             let _ = store.progress(&job.id, s.rows_in, s.converted, s.rejected);
         }
     };
-    let options = state.convert_options();
+    let options = crate::ConvertOptions {
+        workers,
+        ..state.convert_options()
+    };
     let summary = crate::convert(
         reader,
         &job.file,

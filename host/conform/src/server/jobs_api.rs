@@ -114,12 +114,8 @@ pub(crate) async fn submit(
     let free = state.jobs.free_bytes().unwrap_or(u64::MAX);
     let keep = state.config.limits.min_free_disk_bytes;
     if free < keep.saturating_add(declared) {
-        return Err(ApiError::new(
-            StatusCode::INSUFFICIENT_STORAGE,
-            "insufficient-storage",
-            "the server's disk is too full to store this upload; try again later, or send a smaller file",
-        )
-        .with_details(serde_json::json!({ "free_bytes": free, "kept_free_bytes": keep })));
+        return Err(ApiError::insufficient_storage()
+            .with_details(serde_json::json!({ "free_bytes": free, "kept_free_bytes": keep })));
     }
     let id = random_hex::<16>()?;
     let folder = state.jobs.folder(&id);

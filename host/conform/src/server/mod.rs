@@ -14,17 +14,20 @@ mod archive;
 mod auth;
 mod catalog_api;
 pub mod config;
+mod connection;
 mod convert;
 mod csv_export;
 pub mod error;
 pub mod jobs;
 mod jobs_api;
+mod memory;
 pub mod metrics;
 pub mod openapi;
 pub mod owners;
 mod pins;
 pub mod redact;
 mod scratch;
+mod spool;
 mod state;
 mod upload;
 
@@ -210,36 +213,40 @@ fn raise_descriptor_limit() -> u64 {
     limit.rlim_cur
 }
 
-/// Serves the API on `listener` until `shutdown` completes; in-flight
-/// requests finish first. Starts the job runner.
+/// Serves the API on `listener` until `shutdown` completes, then lets the
+/// requests in flight finish for `limits.shutdown_seconds`; conversions
+/// still running then end with a `shutting-down` summary. Starts the job
+/// runners.
 ///
-/// The accept loop is hyper's with a timer, so that a client dribbling its
-/// request head (slowloris) is cut off after `limits.header_read_seconds`,
-/// and so is a keep-alive connection left idle that long; `axum::serve`
-/// installs no timer, which leaves hyper's header timeout inert. At most
+/// The accept loop is hyper's, with the limits of [`connection`]: a
+/// connection without a request in flight must send a request head within
+/// `limits.header_read_seconds` (HTTP/1 and HTTP/2), and an answer the
+/// client does not read fails after `limits.write_stall_seconds`. At most
 /// `limits.max_connections` connections are open at once.
 pub async fn run(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::rt::{TokioExecutor, TokioTimer};
     use hyper_util::server::conn::auto::Builder;
-    use hyper_util::service::TowerToHyperService;
 
     state.warm_up();
     jobs::spawn_runners(state.clone());
     jobs::spawn_sweeper(state.clone());
-    let max_connections = connection_cap(state.config.limits.max_connections);
+    let limits = state.config.limits;
+    let max_connections = connection_cap(limits.max_connections);
     tracing::info!(max_connections, "accepting connections");
     let permits = Arc::new(tokio::sync::Semaphore::new(max_connections));
-    let header_timeout = std::time::Duration::from_secs(state.config.limits.header_read_seconds);
-    let service = TowerToHyperService::new(app(state));
+    let header_timeout = std::time::Duration::from_secs(limits.header_read_seconds);
+    let write_stall = std::time::Duration::from_secs(limits.write_stall_seconds);
+    let router = app(state.clone());
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout);
+    builder.http2().timer(TokioTimer::new());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -249,44 +256,81 @@ pub async fn run(
             permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
             () = &mut shutdown => break,
         };
-        tokio::select! {
-            accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _)) => stream,
-                    Err(e) => {
-                        // Out of file descriptors and the like: wait, do not spin.
-                        tracing::warn!(error = %e, "cannot accept a connection");
-                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                        continue;
-                    }
-                };
-                // Small streamed chunks go out at once, not after the peer's
-                // delayed acknowledgement (40 ms per reply on a reused connection).
-                if let Err(e) = stream.set_nodelay(true) {
-                    tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, do not spin.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
                 }
-                let (builder, service, watcher) = (builder.clone(), service.clone(), graceful.watcher());
-                tokio::spawn(async move {
-                    // hyper's header timer starts at the first byte: a client
-                    // that connects and says nothing is dropped here instead.
-                    let mut first = [0u8; 1];
-                    match tokio::time::timeout(header_timeout, stream.peek(&mut first)).await {
-                        Ok(Ok(n)) if n > 0 => {}
-                        _ => return drop(permit),
-                    }
-                    let connection = builder
-                        .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                        .into_owned();
-                    if let Err(e) = watcher.watch(connection).await {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    }
-                    drop(permit);
-                });
-            }
+            },
             () = &mut shutdown => break,
+        };
+        // Small streamed chunks go out at once, not after the peer's
+        // delayed acknowledgement (40 ms per reply on a reused connection).
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
+        let activity = connection::Activity::new();
+        let io = hyper_util::rt::TokioIo::new(connection::Watched::new(
+            stream,
+            activity.clone(),
+            write_stall,
+        ));
+        let service = tracked_service(router.clone(), activity.clone());
+        let connection = builder
+            .serve_connection_with_upgrades(io, service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            tokio::select! {
+                ended = connection => if let Err(e) = ended {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                },
+                () = activity.idle_for(header_timeout) => {
+                    tracing::debug!("closed a connection without a request in flight");
+                }
+            }
+            drop(permit);
+        });
     }
     drop(listener);
-    graceful.shutdown().await;
+    let deadline = std::time::Duration::from_secs(limits.shutdown_seconds);
+    let mut drained = std::pin::pin!(graceful.shutdown());
+    if tokio::time::timeout(deadline, &mut drained).await.is_err() {
+        tracing::warn!(
+            seconds = limits.shutdown_seconds,
+            "requests still running at the shutdown deadline; stopping them"
+        );
+        state.stop_conversions();
+        // Long enough for the stopped conversions to write their summary.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drained).await;
+    }
     Ok(())
+}
+
+/// The router as a hyper service whose requests count as in flight on
+/// `activity` until their answer is written.
+fn tracked_service(
+    router: Router,
+    activity: Arc<connection::Activity>,
+) -> impl hyper::service::Service<
+    axum::http::Request<hyper::body::Incoming>,
+    Response = axum::http::Response<connection::Tracked>,
+    Error = std::convert::Infallible,
+    Future = impl Future<
+        Output = Result<axum::http::Response<connection::Tracked>, std::convert::Infallible>,
+    > + Send,
+> + Clone {
+    hyper::service::service_fn(move |request: axum::http::Request<hyper::body::Incoming>| {
+        use tower::ServiceExt;
+        let in_flight = activity.begin();
+        let answer = router.clone().oneshot(request.map(axum::body::Body::new));
+        async move {
+            let response = answer.await?;
+            Ok(response.map(|body| connection::Tracked::new(body, in_flight)))
+        }
+    })
 }

@@ -61,6 +61,12 @@ pub struct AppState {
     pub(crate) jobs: Arc<super::jobs::JobStore>,
     /// Counters for `/metrics`.
     pub(crate) metrics: super::metrics::Metrics,
+    /// Where uploads of streaming conversions spool (see [`super::spool`]).
+    spool_folder: std::path::PathBuf,
+    /// The memory plugin instances may take, all conversions together.
+    pub(crate) memory: Arc<super::memory::MemoryBudget>,
+    /// Set at the shutdown deadline: conversions still running stop.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -97,11 +103,19 @@ impl AppState {
             },
         })?;
         let owners = super::owners::Owners::open(data_dir)?;
+        // Spooled uploads are unnamed files: nothing is left to clean up.
+        let spool_folder = data_dir.join("spool");
+        std::fs::create_dir_all(&spool_folder)?;
         owners.seed(
             super::owners::Kind::Plugin,
             plugins.entries().iter().map(|e| e.manifest.name.as_str()),
         )?;
         owners.seed(super::owners::Kind::Pack, packs.ids())?;
+        let memory = super::memory::MemoryBudget::new(
+            config.limits.plugin_memory_mib,
+            u64::from(config.plugin_limits.limits().memory_mib),
+        );
+        tracing::info!(mib = memory.total_mib(), "plugin memory budget");
         Ok(AppState {
             config,
             catalog: RwLock::new(Catalog { packs, plugins }),
@@ -113,6 +127,9 @@ impl AppState {
             running: Mutex::new(HashMap::new()),
             jobs: Arc::new(open_jobs(data_dir)?),
             metrics: super::metrics::Metrics::default(),
+            memory,
+            spool_folder,
+            stopping: tokio::sync::watch::Sender::new(false),
         })
     }
 
@@ -146,6 +163,26 @@ impl AppState {
     }
 
     /// How conversions and jobs run: all cores, the configured limits.
+    /// Where streaming conversions spool the upload they have not read yet.
+    pub(crate) fn spool_disk(&self) -> super::spool::SpoolDisk {
+        super::spool::SpoolDisk {
+            folder: self.spool_folder.clone(),
+            min_free_bytes: self.config.limits.min_free_disk_bytes,
+        }
+    }
+
+    /// Stops the conversions still running: the shutdown deadline has come.
+    pub fn stop_conversions(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Completes once [`AppState::stop_conversions`] was called.
+    pub(crate) async fn stopping(&self) {
+        let mut stopping = self.stopping.subscribe();
+        // The sender lives as long as `self`: `wait_for` cannot fail here.
+        let _ = stopping.wait_for(|stop| *stop).await;
+    }
+
     pub(crate) fn convert_options(&self) -> crate::ConvertOptions {
         let limits = &self.config.limits;
         crate::ConvertOptions {

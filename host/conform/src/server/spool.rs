@@ -1,0 +1,288 @@
+//! An upload's bytes on their way from the connection to the conversion.
+//!
+//! The upload is always read as fast as the client sends it, whatever the
+//! conversion does meanwhile: bytes the conversion has not taken yet wait
+//! in memory (up to [`MEMORY_BYTES`]) and then in an unnamed file on the
+//! data disk. A client that sends its whole body before it reads the answer
+//! (Python's `requests.post(url, data=f)`, curl with a file) therefore gets
+//! its complete result: without the spool, the conversion would stop when
+//! the unread answer fills the socket, stop reading the upload, and both
+//! sides would wait for ever.
+//!
+//! Order is kept: once bytes go to the file, later bytes follow them there
+//! until the reader has caught up. The file is truncated whenever the
+//! reader has caught up, and removed by the kernel when the spool is dropped.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex};
+
+use axum::body::Bytes;
+
+/// Bytes an upload may hold in memory before it spools to disk.
+pub(crate) const MEMORY_BYTES: usize = 1024 * 1024;
+
+/// Where spooled bytes go, and how much disk they must leave free.
+#[derive(Debug, Clone)]
+pub(crate) struct SpoolDisk {
+    /// The folder of the unnamed files.
+    pub folder: PathBuf,
+    /// Free bytes the disk must keep; spooling stops with an error below.
+    pub min_free_bytes: u64,
+}
+
+/// The writing end (the task reading the upload).
+pub(crate) struct SpoolWriter {
+    shared: Arc<Shared>,
+    disk: SpoolDisk,
+}
+
+/// The reading end (the conversion's decoder), a blocking [`Read`].
+pub(crate) struct SpoolReader {
+    shared: Arc<Shared>,
+    current: Bytes,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    memory: VecDeque<Bytes>,
+    memory_bytes: usize,
+    file: Option<File>,
+    /// Bytes written to and read from the file.
+    written: u64,
+    read: u64,
+    /// How the upload ended, once it has: `Ok` or the error the reader gets
+    /// after the bytes before it.
+    end: Option<Result<(), String>>,
+    /// The reader is gone: the conversion stopped, later bytes are not wanted.
+    reader_gone: bool,
+}
+
+impl State {
+    fn file_behind(&self) -> bool {
+        self.written > self.read
+    }
+}
+
+/// A new spool: its writing and reading ends.
+pub(crate) fn spool(disk: SpoolDisk) -> (SpoolWriter, SpoolReader) {
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State::default()),
+        changed: Condvar::new(),
+    });
+    (
+        SpoolWriter {
+            shared: shared.clone(),
+            disk,
+        },
+        SpoolReader {
+            shared,
+            current: Bytes::new(),
+        },
+    )
+}
+
+/// Why a chunk was not taken.
+#[derive(Debug)]
+pub(crate) enum PushError {
+    /// The conversion stopped reading; stop reading the upload.
+    ReaderGone,
+    /// The disk cannot take the bytes.
+    Disk(io::Error),
+}
+
+impl SpoolWriter {
+    /// Hands a chunk to the conversion: in memory if there is room and
+    /// nothing is waiting on disk, else appended to the file (on a blocking
+    /// thread).
+    pub async fn push(&self, chunk: Bytes) -> Result<(), PushError> {
+        {
+            let mut state = self.shared.lock();
+            if state.reader_gone {
+                return Err(PushError::ReaderGone);
+            }
+            if !state.file_behind() && state.memory_bytes + chunk.len() <= MEMORY_BYTES {
+                state.memory_bytes += chunk.len();
+                state.memory.push_back(chunk);
+                self.shared.changed.notify_all();
+                return Ok(());
+            }
+        }
+        let (shared, disk) = (self.shared.clone(), self.disk.clone());
+        tokio::task::spawn_blocking(move || shared.append_to_file(&disk, &chunk))
+            .await
+            .map_err(|e| PushError::Disk(io::Error::other(e.to_string())))?
+    }
+
+    /// Ends the upload: the reader gets the rest and then the end, or the
+    /// error after the bytes before it.
+    pub fn finish(self, outcome: Result<(), String>) {
+        let mut state = self.shared.lock();
+        state.end = Some(outcome);
+        self.shared.changed.notify_all();
+    }
+}
+
+impl Drop for SpoolWriter {
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        if state.end.is_none() {
+            state.end = Some(Err("the upload was broken off".into()));
+            self.shared.changed.notify_all();
+        }
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("not poisoned")
+    }
+
+    fn append_to_file(&self, disk: &SpoolDisk, chunk: &[u8]) -> Result<(), PushError> {
+        let mut state = self.lock();
+        if state.reader_gone {
+            return Err(PushError::ReaderGone);
+        }
+        if state.file.is_none() {
+            let free = super::jobs::free_bytes(&disk.folder).map_err(PushError::Disk)?;
+            if free < disk.min_free_bytes.saturating_add(MEMORY_BYTES as u64) {
+                return Err(PushError::Disk(io::Error::new(
+                    io::ErrorKind::StorageFull,
+                    "the server's disk is nearly full",
+                )));
+            }
+            state.file = Some(tempfile::tempfile_in(&disk.folder).map_err(PushError::Disk)?);
+        }
+        let at = state.written;
+        let file = state.file.as_ref().expect("created above");
+        file.write_all_at(chunk, at).map_err(PushError::Disk)?;
+        state.written += chunk.len() as u64;
+        self.changed.notify_all();
+        Ok(())
+    }
+}
+
+impl SpoolReader {
+    /// The next bytes: memory first (it is older), then the file; waits
+    /// while there are none and the upload goes on.
+    fn next_chunk(&mut self, want: usize) -> io::Result<Option<Bytes>> {
+        let mut state = self.shared.lock();
+        loop {
+            if let Some(chunk) = state.memory.pop_front() {
+                state.memory_bytes -= chunk.len();
+                return Ok(Some(chunk));
+            }
+            if state.file_behind() {
+                let len = (state.written - state.read).min(want.max(64 * 1024) as u64) as usize;
+                let mut buf = vec![0; len];
+                let at = state.read;
+                state
+                    .file
+                    .as_ref()
+                    .expect("bytes were written to it")
+                    .read_exact_at(&mut buf, at)?;
+                state.read += len as u64;
+                if !state.file_behind() {
+                    // Caught up: give the disk space back.
+                    if let Some(file) = &state.file {
+                        file.set_len(0)?;
+                    }
+                    state.written = 0;
+                    state.read = 0;
+                }
+                return Ok(Some(Bytes::from(buf)));
+            }
+            match &state.end {
+                Some(Ok(())) => return Ok(None),
+                Some(Err(message)) => return Err(io::Error::other(message.clone())),
+                None => state = self.shared.changed.wait(state).expect("not poisoned"),
+            }
+        }
+    }
+}
+
+impl Read for SpoolReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.current.is_empty() {
+            match self.next_chunk(buf.len())? {
+                Some(chunk) => self.current = chunk,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        self.current = self.current.slice(n..);
+        Ok(n)
+    }
+}
+
+impl Drop for SpoolReader {
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        state.reader_gone = true;
+        state.memory.clear();
+        state.file = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn disk(dir: &tempfile::TempDir) -> SpoolDisk {
+        SpoolDisk {
+            folder: dir.path().to_path_buf(),
+            min_free_bytes: 0,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn bytes_arrive_in_order_through_memory_and_disk_while_the_reader_is_away() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, mut reader) = spool(disk(&dir));
+        // Three times what memory holds, all written before anything is
+        // read: the half-duplex client.
+        let chunks: Vec<Bytes> = (0..48u32)
+            .map(|i| Bytes::from(vec![(i % 251) as u8; 64 * 1024 + i as usize]))
+            .collect();
+        for chunk in &chunks {
+            writer.push(chunk.clone()).await.unwrap();
+        }
+        writer.finish(Ok(()));
+        let read = tokio::task::spawn_blocking(move || {
+            let mut all = Vec::new();
+            reader.read_to_end(&mut all).unwrap();
+            all
+        })
+        .await
+        .unwrap();
+        assert_eq!(read, chunks.concat());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_error_reaches_the_reader_after_the_bytes_before_it_and_a_gone_reader_stops_the_writer(
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, mut reader) = spool(disk(&dir));
+        writer.push(Bytes::from_static(b"a,b\n")).await.unwrap();
+        writer.finish(Err("too slow".into()));
+        let mut buf = [0u8; 16];
+        assert_eq!(reader.read(&mut buf).unwrap(), 4);
+        assert_eq!(reader.read(&mut buf).unwrap_err().to_string(), "too slow");
+
+        let (writer, reader) = spool(disk(&dir));
+        drop(reader);
+        assert!(matches!(
+            writer.push(Bytes::from_static(b"x")).await,
+            Err(PushError::ReaderGone)
+        ));
+    }
+}
