@@ -321,7 +321,7 @@ fn downloads_are_safe_under_concurrent_first_requests_and_named_sized_and_compre
     for (status, disposition, length, body) in &results {
         assert_eq!(*status, 200, "{body}");
         assert_eq!(body, &results[0].3, "the same CSV for everyone");
-        assert_eq!(*length, Some(body.len()));
+        assert_eq!(*length, None, "CSV streams from its first byte");
         let disposition = disposition.as_deref().unwrap_or_default();
         assert!(
             disposition.starts_with("attachment; filename=\""),
@@ -329,6 +329,26 @@ fn downloads_are_safe_under_concurrent_first_requests_and_named_sized_and_compre
         );
         assert!(disposition.ends_with(".records.csv\""), "{disposition}");
     }
+    // Each CSV download is made as it is sent: none is kept on disk.
+    let kept: Vec<_> = std::fs::read_dir(server.data_dir().join("jobs").join(&id))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".csv"))
+        .collect();
+    assert!(kept.is_empty(), "{kept:?}");
+    assert!(results[0].3.starts_with("record."), "{}", results[0].3);
+    // NDJSON is a file of known length.
+    let response = agent()
+        .get(&url.replace("?format=csv", ""))
+        .header("Authorization", format!("Bearer {UPLOADER}"))
+        .call()
+        .unwrap();
+    let length = response.headers().get("content-length").cloned();
+    let ndjson = response.into_body().read_to_string().unwrap();
+    assert_eq!(
+        length.map(|v| v.to_str().unwrap().parse::<usize>().unwrap()),
+        Some(ndjson.len())
+    );
     // Compressed when the client accepts it.
     let response = agent()
         .get(&url)

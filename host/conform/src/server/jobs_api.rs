@@ -356,25 +356,29 @@ async fn download(
         )
         .with_details(serde_json::json!({ "state": job.state })));
     }
-    let (path, content_type) = match query.format.as_deref() {
-        None | Some("ndjson") => (ndjson, "application/x-ndjson"),
-        Some("csv") => {
-            let csv = folder.join(format!("{stem}.csv"));
-            if !csv.is_file() {
-                // Each first request writes its own copy and renames it into
-                // place: concurrent first downloads all succeed, with the
-                // same bytes.
-                let part = folder.join(format!("{stem}.csv.{}.part", random_hex::<8>()?));
-                let target = csv.clone();
-                tokio::task::spawn_blocking(move || {
-                    super::csv_export::ndjson_to_csv(&ndjson, &part)
-                        .and_then(|()| std::fs::rename(&part, &target))
-                })
+    let (body, length, extension, content_type) = match query.format.as_deref() {
+        None | Some("ndjson") => {
+            let file = tokio::fs::File::open(&ndjson)
                 .await
-                .map_err(|e| ApiError::internal("cannot write the CSV", &e))?
-                .map_err(|e| ApiError::internal("cannot write the CSV", &e))?;
-            }
-            (csv, "text/csv; charset=utf-8")
+                .map_err(|e| ApiError::internal("cannot read the job's output", &e))?;
+            let length = file
+                .metadata()
+                .await
+                .map_err(|e| ApiError::internal("cannot read the job's output", &e))?
+                .len();
+            let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+            (body, Some(length), "ndjson", "application/x-ndjson")
+        }
+        Some("csv") => {
+            let columns = {
+                let ndjson = ndjson.clone();
+                tokio::task::spawn_blocking(move || super::csv_export::columns_of(&ndjson))
+                    .await
+                    .map_err(|e| ApiError::internal("cannot read the job's output", &e))?
+                    .map_err(|e| ApiError::internal("cannot read the job's output", &e))?
+            };
+            let body = super::csv_export::csv_body(ndjson, columns);
+            (body, None, "csv", "text/csv; charset=utf-8")
         }
         Some(other) => {
             return Err(ApiError::new(
@@ -383,19 +387,6 @@ async fn download(
                 format!("format `{other}` is not offered: use `ndjson` or `csv`"),
             ))
         }
-    };
-    let file = tokio::fs::File::open(&path)
-        .await
-        .map_err(|e| ApiError::internal("cannot read the job's output", &e))?;
-    let length = file
-        .metadata()
-        .await
-        .map_err(|e| ApiError::internal("cannot read the job's output", &e))?
-        .len();
-    let extension = if content_type.starts_with("text/csv") {
-        "csv"
-    } else {
-        "ndjson"
     };
     // The upload's name, made safe for a header (it is a plain file name).
     let name: String = format!("{}.{stem}.{extension}", job.file)
@@ -408,11 +399,9 @@ async fn download(
             }
         })
         .collect();
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    Ok((
+    let mut response = (
         [
             (header::CONTENT_TYPE, content_type.to_string()),
-            (header::CONTENT_LENGTH, length.to_string()),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{name}\""),
@@ -420,7 +409,13 @@ async fn download(
         ],
         body,
     )
-        .into_response())
+        .into_response();
+    if let Some(length) = length {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, length.into());
+    }
+    Ok(response)
 }
 
 /// `GET /v1/jobs/{id}/records[?format=csv]`: the records, NDJSON or CSV.
