@@ -7,5 +7,6 @@ mod support;
 mod hostile;
 mod limits;
 mod load;
+mod operations;
 mod publish;
 mod serve;

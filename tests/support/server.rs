@@ -82,6 +82,15 @@ pub fn start(config: Option<String>) -> Server {
 
 /// Starts the server on a data directory (kept, for a restart).
 pub fn start_in(data: tempfile::TempDir, config: Option<String>) -> Server {
+    start_with_env(data, config, &[])
+}
+
+/// [`start_in`] with environment variables for the server.
+pub fn start_with_env(
+    data: tempfile::TempDir,
+    config: Option<String>,
+    env: &[(&str, &str)],
+) -> Server {
     if let Some(config) = config {
         copy_dir(
             &root().join("standards/sample-regional"),
@@ -97,6 +106,7 @@ pub fn start_in(data: tempfile::TempDir, config: Option<String>) -> Server {
         .arg("--seed-plugins")
         .arg(plugins_dir())
         .env_remove("CONFORM_DATA")
+        .envs(env.iter().copied())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();

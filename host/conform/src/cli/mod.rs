@@ -5,6 +5,7 @@ mod outputs;
 mod plugins;
 mod serve;
 mod summary;
+mod token;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +51,8 @@ enum Command {
     Plugins(plugins::PluginsArgs),
     /// Serve the HTTP API (see the README's API section).
     Serve(serve::ServeArgs),
+    /// Creates, lists and revokes the server's API tokens.
+    Token(token::TokenArgs),
     /// Load a schema pack, compiling every schema and checking every table.
     CheckPack {
         /// The pack's folder.
@@ -138,6 +141,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Convert(args) => convert::run(args),
         Command::Plugins(args) => plugins::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Token(args) => token::run(args),
         Command::CompileComponent { memory_mib } => {
             let engine = conform_sandbox::engine(false)?;
             let code = conform_sandbox::compile_component_main(&engine, memory_mib);

@@ -21,7 +21,7 @@ pub struct ServeArgs {
     #[arg(long, env = "CONFORM_DATA", default_value = "target/conform-data")]
     data: PathBuf,
     /// Address to listen on, overriding the configuration (default `127.0.0.1:8080`).
-    #[arg(long)]
+    #[arg(long, env = "CONFORM_LISTEN")]
     listen: Option<SocketAddr>,
     /// The pack copied into a fresh data directory.
     #[arg(long, default_value = "standards/sample-regional")]
@@ -59,6 +59,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         eprintln!("conform: listening on http://{}", listener.local_addr()?);
+        reload_tokens_on_hangup(state.clone());
         server::run(listener, state.clone(), shutdown_signal())
             .await
             .context("the server stopped")?;
@@ -66,6 +67,24 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         Ok::<(), anyhow::Error>(())
     })?;
     Ok(ExitCode::from(EXIT_OK))
+}
+
+/// Reloads the tokens at each SIGHUP (which would otherwise end the process).
+fn reload_tokens_on_hangup(state: Arc<AppState>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::hangup()) {
+        Ok(mut hangups) => {
+            tokio::spawn(async move {
+                while hangups.recv().await.is_some() {
+                    let state = state.clone();
+                    let _ = tokio::task::spawn_blocking(move || state.reload_tokens()).await;
+                }
+            });
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot catch SIGHUP; tokens reload when conform.toml changes")
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::config::Role;
 use super::error::ApiError;
+use super::observe::RequestRecord;
 use super::state::AppState;
 
 /// Who is calling: the token's name and roles.
@@ -71,12 +72,14 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             .and_then(|h| h.strip_prefix("Bearer "))
             .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer TOKEN`"))?;
         let digest = hash_token(token.trim());
-        let entry = state
-            .config
-            .tokens
+        let tokens = state.tokens();
+        let entry = tokens
             .iter()
             .find(|t| t.sha256 == digest)
             .ok_or_else(|| unauthenticated("the token is not known to this server"))?;
+        if let Some(record) = parts.extensions.get::<Arc<RequestRecord>>() {
+            record.set_token(&entry.name);
+        }
         Ok(Caller {
             name: entry.name.clone(),
             roles: entry.roles.clone(),

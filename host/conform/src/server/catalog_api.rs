@@ -596,7 +596,8 @@ fn transfer(
     }
     // Admin tokens publish as the operator: a name given to one of them
     // would belong to nobody who can publish it.
-    let token = state.config.tokens.iter().find(|t| t.name == owner);
+    let tokens = state.tokens();
+    let token = tokens.iter().find(|t| t.name == owner);
     let eligible =
         token.is_some_and(|t| t.roles.contains(&role) && !t.roles.contains(&Role::Admin));
     if owner != OPERATOR && !eligible {

@@ -230,6 +230,40 @@ pub struct ServerConfig {
     pub plugin_limits: PluginCaps,
 }
 
+/// The prefix of the environment variables that override `[limits]`.
+pub const LIMITS_PREFIX: &str = "CONFORM_LIMITS_";
+/// The prefix of the environment variables that override `[plugin_limits]`.
+pub const PLUGIN_LIMITS_PREFIX: &str = "CONFORM_PLUGIN_LIMITS_";
+
+/// `section` with each of its fields named by a `PREFIX<FIELD>` variable
+/// of `vars` set to that variable's whole number.
+fn override_section<T: Serialize + serde::de::DeserializeOwned>(
+    section: &T,
+    prefix: &str,
+    vars: &[(String, String)],
+) -> anyhow::Result<T> {
+    let mut value = serde_json::to_value(section)?;
+    let fields = value
+        .as_object_mut()
+        .expect("a settings section is a table");
+    for (name, text) in vars.iter().filter(|(name, _)| name.starts_with(prefix)) {
+        let field = name[prefix.len()..].to_ascii_lowercase();
+        if !fields.contains_key(&field) {
+            let known: Vec<String> = fields
+                .keys()
+                .map(|k| format!("{prefix}{}", k.to_ascii_uppercase()))
+                .collect();
+            anyhow::bail!("{name}: no such setting; these are: {}", known.join(", "));
+        }
+        let number: u64 = text
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name}=`{text}`: expected a whole number"))?;
+        fields.insert(field, number.into());
+    }
+    serde_json::from_value(value).map_err(|e| anyhow::anyhow!("the {prefix}* variables: {e}"))
+}
+
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
 }
@@ -248,12 +282,27 @@ impl ServerConfig {
         let path = data_dir.join("conform.toml");
         let text = std::fs::read_to_string(&path)
             .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
-        let config: ServerConfig =
+        let mut config: ServerConfig =
             toml::from_str(&text).map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))?;
+        config.apply_env(std::env::vars())?;
         config
             .check()
             .map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))?;
         Ok(config)
+    }
+
+    /// Overrides limits with the `CONFORM_LIMITS_<NAME>` variables of
+    /// `vars` (`CONFORM_LIMITS_MAX_BODY_BYTES=…`) and plugin caps with the
+    /// `CONFORM_PLUGIN_LIMITS_<NAME>` ones; a variable naming no setting is
+    /// an error, so that a misspelt one is not silently ignored.
+    pub fn apply_env(
+        &mut self,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<()> {
+        let vars: Vec<(String, String)> = vars.into_iter().collect();
+        self.limits = override_section(&self.limits, LIMITS_PREFIX, &vars)?;
+        self.plugin_limits = override_section(&self.plugin_limits, PLUGIN_LIMITS_PREFIX, &vars)?;
+        Ok(())
     }
 
     /// Checks what TOML cannot: every token's digest is 64 lowercase hex
@@ -305,5 +354,44 @@ impl ServerConfig {
             limits: ServerLimits::default(),
             plugin_limits: PluginCaps::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn environment_variables_override_limits_and_a_misspelt_one_is_refused() {
+        let mut config = ServerConfig::fresh("0".repeat(64));
+        config
+            .apply_env(vars(&[
+                ("CONFORM_LIMITS_MAX_BODY_BYTES", "1000"),
+                ("CONFORM_PLUGIN_LIMITS_MEMORY_MIB", "32"),
+                ("CONFORM_LOG", "debug"),
+            ]))
+            .unwrap();
+        assert_eq!(config.limits.max_body_bytes, 1000);
+        assert_eq!(config.plugin_limits.memory_mib, Some(32));
+        let misspelt = config
+            .apply_env(vars(&[("CONFORM_LIMITS_MAX_BODDY_BYTES", "1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            misspelt.contains("CONFORM_LIMITS_MAX_BODY_BYTES"),
+            "{misspelt}"
+        );
+        let word = config
+            .apply_env(vars(&[("CONFORM_LIMITS_JOB_SLOTS", "many")]))
+            .unwrap_err()
+            .to_string();
+        assert!(word.contains("whole number"), "{word}");
     }
 }

@@ -18,6 +18,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use conform_model::Rejection;
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -26,6 +27,7 @@ use super::auth::Caller;
 use super::config::Role;
 use super::error::ApiError;
 use super::metrics::FaultCounter;
+use super::observe::RequestRecord;
 use super::spool::{spool, PushError, SpoolWriter};
 use super::state::AppState;
 use super::upload::{Upload, UploadLimits};
@@ -151,6 +153,7 @@ impl Sink for StreamSink {
 pub(crate) async fn convert(
     State(state): State<Arc<AppState>>,
     caller: Caller,
+    Extension(record): Extension<Arc<RequestRecord>>,
     query: Result<Query<ConvertQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Body,
@@ -207,6 +210,7 @@ pub(crate) async fn convert(
         );
         let trailer = match result {
             Ok(mut summary) => {
+                record.set_rows(summary.rows_in);
                 if let Some(e) = broken.lock().expect("not poisoned").take() {
                     summary.error = Some(e.body.message);
                     summary.error_code = Some(e.body.code);

@@ -438,6 +438,15 @@ impl JobStore {
         free_bytes(&self.dir)
     }
 
+    /// How many jobs are queued and how many running.
+    pub fn counts(&self) -> rusqlite::Result<(u64, u64)> {
+        self.db.lock().expect("not poisoned").query_row(
+            "SELECT COUNT(*) FILTER (WHERE state = 'queued'), COUNT(*) FILTER (WHERE state = 'running') FROM jobs",
+            [],
+            |row| Ok((row.get::<_, i64>(0)? as u64, row.get::<_, i64>(1)? as u64)),
+        )
+    }
+
     /// Returns one running job to the queue without counting its start.
     pub fn release(&self, id: &str) -> rusqlite::Result<()> {
         self.db.lock().expect("not poisoned").execute(

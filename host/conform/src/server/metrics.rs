@@ -33,10 +33,14 @@ struct Counters {
     job_seconds_count: u64,
     /// limit code → times hit
     limit_hits: BTreeMap<String, u64>,
+    /// (route template, status) → requests
+    requests: BTreeMap<(String, u16), u64>,
+    /// route template → (seconds, requests)
+    request_seconds: BTreeMap<String, (f64, u64)>,
 }
 
 /// The error codes that mean a limit of the server was hit.
-pub const LIMIT_CODES: [&str; 7] = [
+pub const LIMIT_CODES: [&str; 8] = [
     "body-too-large",
     "too-many-conversions",
     "too-many-jobs",
@@ -44,6 +48,7 @@ pub const LIMIT_CODES: [&str; 7] = [
     conform_model::codes::ROWS_LIMIT,
     conform_model::codes::TIME_LIMIT,
     "archive-too-large",
+    "memory-busy",
 ];
 
 impl Metrics {
@@ -73,6 +78,16 @@ impl Metrics {
                 .entry((summary.plugin.clone(), *code))
                 .or_default() += n;
         }
+    }
+
+    /// Counts a request whose answer has been written, by route template
+    /// (a bounded set: the router's, or `unmatched`) and status.
+    pub fn record_request(&self, route: &str, status: u16, seconds: f64) {
+        let mut c = self.inner.lock().expect("not poisoned");
+        *c.requests.entry((route.to_string(), status)).or_default() += 1;
+        let time = c.request_seconds.entry(route.to_string()).or_default();
+        time.0 += seconds;
+        time.1 += 1;
     }
 
     /// Counts a finished job and its duration.
@@ -134,6 +149,29 @@ impl Metrics {
         for (code, n) in &c.limit_hits {
             let _ = writeln!(out, "conform_limit_hits_total{{code=\"{code}\"}} {n}");
         }
+        let _ = writeln!(
+            out,
+            "# HELP conform_http_requests_total Requests answered, by route and status."
+        );
+        let _ = writeln!(out, "# TYPE conform_http_requests_total counter");
+        for ((route, status), n) in &c.requests {
+            let _ = writeln!(
+                out,
+                "conform_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+            );
+        }
+        let _ = writeln!(out, "# HELP conform_http_request_duration_seconds Time from a request's arrival to the end of its answer, by route.");
+        let _ = writeln!(out, "# TYPE conform_http_request_duration_seconds summary");
+        for (route, (seconds, n)) in &c.request_seconds {
+            let _ = writeln!(
+                out,
+                "conform_http_request_duration_seconds_sum{{route=\"{route}\"}} {seconds}"
+            );
+            let _ = writeln!(
+                out,
+                "conform_http_request_duration_seconds_count{{route=\"{route}\"}} {n}"
+            );
+        }
         out
     }
 }
@@ -193,8 +231,25 @@ pub(crate) async fn metrics(
     caller: super::auth::Caller,
 ) -> Result<impl IntoResponse, super::error::ApiError> {
     caller.require(super::config::Role::Metrics)?;
-    Ok((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    ))
+    let mut text = state.metrics.render();
+    let jobs = state.clone();
+    let (queued, running) = tokio::task::spawn_blocking(move || jobs.jobs.counts())
+        .await
+        .map_err(|e| super::error::ApiError::internal("the job store cannot be read", &e))?
+        .map_err(|e| super::error::ApiError::internal("the job store cannot be read", &e))?;
+    let conversions: u32 = state.running.lock().expect("not poisoned").values().sum();
+    let _ = writeln!(
+        text,
+        "# HELP conform_conversions_in_flight Streaming conversions running now."
+    );
+    let _ = writeln!(text, "# TYPE conform_conversions_in_flight gauge");
+    let _ = writeln!(text, "conform_conversions_in_flight {conversions}");
+    let _ = writeln!(
+        text,
+        "# HELP conform_jobs Bulk jobs queued and running now."
+    );
+    let _ = writeln!(text, "# TYPE conform_jobs gauge");
+    let _ = writeln!(text, "conform_jobs{{state=\"queued\"}} {queued}");
+    let _ = writeln!(text, "conform_jobs{{state=\"running\"}} {running}");
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }

@@ -14,6 +14,7 @@ mod archive;
 mod auth;
 mod catalog_api;
 pub mod config;
+pub mod config_file;
 mod connection;
 mod convert;
 mod csv_export;
@@ -22,6 +23,7 @@ pub mod jobs;
 mod jobs_api;
 mod memory;
 pub mod metrics;
+mod observe;
 pub mod openapi;
 pub mod owners;
 mod pins;
@@ -38,7 +40,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::TraceLayer;
 
 pub use auth::{hash_token, new_token, Caller};
 pub use config::{PluginCaps, Role, ServerConfig, TokenConfig};
@@ -104,8 +106,9 @@ pub fn app(state: Arc<AppState>) -> Router {
                 ),
             )
         })
-        // One log line per request (method, path, status, latency, request
-        // id), and an `x-request-id` on every response, given or generated.
+        // One log line per request (see `observe`), in a span with the
+        // request id, and an `x-request-id` on every response, given or
+        // generated.
         .layer(
             tower::ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -119,9 +122,14 @@ pub fn app(state: Arc<AppState>) -> Router {
                                 .unwrap_or("");
                             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
                         })
-                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                        // `observe` logs each request once its answer is written.
+                        .on_response(()),
                 )
-                .layer(PropagateRequestIdLayer::x_request_id()),
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    observe::observe,
+                )),
         )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -149,6 +157,12 @@ async fn known_query_only(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
+    if let (Some(route), Some(record)) = (
+        matched.as_ref(),
+        request.extensions().get::<Arc<observe::RequestRecord>>(),
+    ) {
+        record.set_route(route.as_str());
+    }
     if let (Some(query), Some(route)) = (request.uri().query(), matched.as_ref()) {
         let allowed = query_parameters(request.method(), route.as_str());
         let given: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
@@ -232,6 +246,7 @@ pub async fn run(
     use hyper_util::server::conn::auto::Builder;
 
     state.warm_up();
+    state.watch_config();
     jobs::spawn_runners(state.clone());
     jobs::spawn_sweeper(state.clone());
     let limits = state.config.limits;

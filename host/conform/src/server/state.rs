@@ -65,6 +65,10 @@ pub struct AppState {
     spool_folder: std::path::PathBuf,
     /// The memory plugin instances may take, all conversions together.
     pub(crate) memory: Arc<super::memory::MemoryBudget>,
+    /// The data directory, whose `conform.toml` is read again for tokens.
+    data_dir: std::path::PathBuf,
+    /// The tokens in force: the configuration's, as last (re)loaded.
+    tokens: RwLock<Arc<Vec<super::config::TokenConfig>>>,
     /// Set at the shutdown deadline: conversions still running stop.
     stopping: tokio::sync::watch::Sender<bool>,
 }
@@ -117,6 +121,8 @@ impl AppState {
         );
         tracing::info!(mib = memory.total_mib(), "plugin memory budget");
         Ok(AppState {
+            data_dir: data_dir.to_path_buf(),
+            tokens: RwLock::new(Arc::new(config.tokens.clone())),
             config,
             catalog: RwLock::new(Catalog { packs, plugins }),
             sandbox,
@@ -168,6 +174,69 @@ impl AppState {
         super::spool::SpoolDisk {
             folder: self.spool_folder.clone(),
             min_free_bytes: self.config.limits.min_free_disk_bytes,
+        }
+    }
+
+    /// The tokens in force.
+    pub(crate) fn tokens(&self) -> Arc<Vec<super::config::TokenConfig>> {
+        self.tokens.read().expect("not poisoned").clone()
+    }
+
+    /// Reads `conform.toml` again and puts its tokens in force (`conform
+    /// token create|revoke`, an edit by hand); other settings need a
+    /// restart, which the log says. A file that does not load changes
+    /// nothing: the error is logged and the tokens in force stay.
+    pub fn reload_tokens(&self) {
+        let config = match ServerConfig::load(&self.data_dir) {
+            Ok(config) => config,
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "conform.toml does not load; the tokens in force stay");
+                return;
+            }
+        };
+        let unchanged = ServerConfig {
+            tokens: self.config.tokens.clone(),
+            ..config.clone()
+        };
+        if unchanged != self.config {
+            tracing::warn!("conform.toml changed more than its tokens: the other settings take effect at the next start");
+        }
+        let mut tokens = self.tokens.write().expect("not poisoned");
+        if **tokens != config.tokens {
+            tracing::info!(tokens = config.tokens.len(), "tokens reloaded");
+            *tokens = Arc::new(config.tokens);
+        }
+    }
+
+    /// Reloads the tokens whenever `conform.toml` changes (checked every
+    /// two seconds), so that `conform token create` needs no signal.
+    pub fn watch_config(self: &Arc<Self>) {
+        let state = self.clone();
+        let path = self.data_dir.join("conform.toml");
+        let stamp = move || {
+            std::fs::metadata(&path).ok().map(|m| {
+                (
+                    m.modified().ok(),
+                    m.len(),
+                    std::os::unix::fs::MetadataExt::ino(&m),
+                )
+            })
+        };
+        let spawned = std::thread::Builder::new()
+            .name("conform-config-watch".into())
+            .spawn(move || {
+                let mut seen = stamp();
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(2));
+                    let now = stamp();
+                    if now != seen {
+                        seen = now;
+                        state.reload_tokens();
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot watch conform.toml; send SIGHUP after changing tokens");
         }
     }
 

@@ -1,0 +1,97 @@
+//! `conform token create|list|revoke`: the server's API tokens, edited in
+//! its data directory's `conform.toml` (only their SHA-256 digests are
+//! kept). A running server picks the change up within seconds, or at once
+//! on SIGHUP.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use conform::server::config_file::ConfigFile;
+use conform::server::{hash_token, new_token, Role, TokenConfig};
+
+use super::EXIT_OK;
+
+/// Arguments of `conform token`.
+#[derive(Debug, clap::Args)]
+pub struct TokenArgs {
+    /// The server's data directory.
+    #[arg(
+        long,
+        global = true,
+        env = "CONFORM_DATA",
+        default_value = "target/conform-data"
+    )]
+    data: PathBuf,
+    #[command(subcommand)]
+    action: TokenAction,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum TokenAction {
+    /// Creates a token with its roles and prints it, once, on stdout.
+    Create {
+        /// A name for logs and ownership: letters, digits, `.`, `_`, `-`.
+        #[arg(value_parser = token_name)]
+        name: String,
+        /// A role: uploader, provider, publisher, metrics or admin (repeat
+        /// for several).
+        #[arg(long = "role", required = true, value_parser = role)]
+        roles: Vec<Role>,
+    },
+    /// Lists the tokens' names and roles (the tokens themselves are not kept).
+    List,
+    /// Revokes the token named NAME.
+    Revoke {
+        /// The token's name.
+        name: String,
+    },
+}
+
+fn token_name(text: &str) -> Result<String, String> {
+    let fine = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if text.is_empty() || text.len() > 64 || !text.chars().all(fine) {
+        return Err(
+            "use 1 to 64 letters, digits, `.`, `_` or `-` (the name shows in logs and metrics)"
+                .into(),
+        );
+    }
+    Ok(text.to_string())
+}
+
+fn role(text: &str) -> Result<Role, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_string())).map_err(|_| {
+        format!("`{text}` is no role: use uploader, provider, publisher, metrics or admin")
+    })
+}
+
+/// Runs `conform token …`.
+pub fn run(args: TokenArgs) -> Result<ExitCode> {
+    let mut file = ConfigFile::open(&args.data)?;
+    match args.action {
+        TokenAction::Create { name, mut roles } => {
+            roles.dedup();
+            let token = new_token()?;
+            file.add_token(&TokenConfig {
+                name: name.clone(),
+                sha256: hash_token(&token),
+                roles,
+            })?;
+            file.save()?;
+            println!("{token}");
+            eprintln!("conform: token `{name}` created; it is shown only now. A running server takes it within seconds (or at once on SIGHUP).");
+        }
+        TokenAction::List => {
+            for token in file.config()?.tokens {
+                let roles: Vec<&str> = token.roles.iter().map(|r| r.as_str()).collect();
+                println!("{}\t{}", token.name, roles.join(","));
+            }
+        }
+        TokenAction::Revoke { name } => {
+            file.revoke_token(&name)?;
+            file.save()?;
+            eprintln!("conform: token `{name}` revoked; a running server refuses it within seconds (or at once on SIGHUP). Names it owns stay its name's.");
+        }
+    }
+    Ok(ExitCode::from(EXIT_OK))
+}
