@@ -389,3 +389,50 @@ fn a_client_dribbling_its_request_head_is_disconnected() {
     let (status, _) = get(&server, "/v1/plugins", UPLOADER);
     assert_eq!(status, 200);
 }
+
+#[test]
+fn a_publisher_dribbling_its_upload_is_cut_off() {
+    let server =
+        configured("[limits]\nmin_upload_bytes_per_second = 1000\nupload_grace_seconds = 1\n");
+    let addr = server.base.trim_start_matches("http://");
+    let mut socket = TcpStream::connect(addr).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    write!(
+        socket,
+        "POST /v1/plugins HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {PROVIDER}\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n--b\r\n"
+    )
+    .unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 4096];
+    let answer = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "a byte a while keeps the publication open"
+        );
+        // A byte every 300 ms: far below 1000 bytes a second.
+        if socket.write_all(b"x").is_err() {
+            break String::new();
+        }
+        match socket.read(&mut buf) {
+            Ok(0) => break String::new(),
+            Ok(n) => break String::from_utf8_lossy(&buf[..n]).into_owned(),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => break String::new(),
+        }
+    };
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 4"),
+        "{answer}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+}

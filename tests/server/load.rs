@@ -589,3 +589,77 @@ fn a_shutdown_lets_requests_finish_until_its_deadline_then_ends_open_streams_wit
         "the stream ends with a summary naming the shutdown: {text}"
     );
 }
+
+/// An HTTP/2 frame: length, type, flags, stream, payload.
+fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len() as u32;
+    let mut frame = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
+    frame.extend_from_slice(&stream.to_be_bytes());
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// An HPACK literal header field with an indexed name, not indexed.
+fn hpack_literal(name_index: u8, value: &str) -> Vec<u8> {
+    let mut field = if name_index < 15 {
+        vec![name_index]
+    } else {
+        vec![0x0f, name_index - 15]
+    };
+    assert!(value.len() < 127);
+    field.push(value.len() as u8);
+    field.extend_from_slice(value.as_bytes());
+    field
+}
+
+#[test]
+fn an_http2_client_that_opens_no_window_loses_its_conversion_and_connection() {
+    use std::io::{Read, Write};
+    let server = configured("[limits]\nwrite_stall_seconds = 2\nconcurrent_per_token = 1\n");
+    let addr = server.base.trim_start_matches("http://");
+    let mut socket = std::net::TcpStream::connect(addr).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    socket
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .unwrap();
+    // SETTINGS_INITIAL_WINDOW_SIZE = 0: the server may send no DATA at all.
+    socket
+        .write_all(&h2_frame(4, 0, 0, &[0, 4, 0, 0, 0, 0]))
+        .unwrap();
+    let mut headers = vec![0x83, 0x86]; // :method POST, :scheme http
+    headers.extend(hpack_literal(4, "/v1/convert?plugin=swift-express"));
+    headers.extend(hpack_literal(1, addr));
+    headers.extend(hpack_literal(23, &format!("Bearer {UPLOADER}")));
+    socket.write_all(&h2_frame(1, 0x4, 1, &headers)).unwrap(); // END_HEADERS
+    let row = "{\"waybill\":\"SWX1\",\"service\":\"next-day\",\"picked_up_ms\":1793664300000,\"from\":\"370200\",\"to\":\"310000\",\"weight_lb\":22.0,\"pieces\":2,\"pkg\":\"carton\"}\n";
+    let body = row.repeat(4000);
+    let chunks: Vec<&[u8]> = body.as_bytes().chunks(16_000).collect();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let end = if i + 1 == chunks.len() { 0x1 } else { 0 };
+        socket.write_all(&h2_frame(0, end, 1, chunk)).unwrap();
+    }
+    // The answer cannot flow: the conversion is given up and its place freed.
+    let started = Instant::now();
+    let mut closed = false;
+    let mut buf = [0u8; 65536];
+    while started.elapsed() < Duration::from_secs(20) {
+        match socket.read(&mut buf) {
+            Ok(0) => {
+                closed = true;
+                break;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => {
+                closed = true;
+                break;
+            }
+        }
+    }
+    assert!(closed, "the connection stayed open");
+    let (status, text) = convert(&server, "swift-express", b"");
+    assert_eq!(status, 200, "the token's one place is free again: {text}");
+}

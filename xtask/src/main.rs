@@ -9,6 +9,9 @@
 //! - `test`: builds the plugins and runs every test of the workspace.
 //! - `bench [--smoke]`: builds everything in release mode (dev for `--smoke`)
 //!   and runs `conform-bench run`, writing `BENCHMARKS.md` unless `--smoke`.
+//! - `bench-server [--smoke]`: the same build, then `conform-bench load`
+//!   (the server under load), writing its part of `BENCHMARKS.md` unless
+//!   `--smoke`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -39,9 +42,10 @@ fn main() -> Result<()> {
         Some("schemas") => schemas(&root, args.iter().any(|a| a == "--check")),
         Some("demo") => demo(&root),
         Some("test") => test(&root),
-        Some("bench") => bench(&root, &args[1..]),
+        Some("bench") => bench(&root, "run", &args[1..]),
+        Some("bench-server") => bench(&root, "load", &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <build-plugins | schemas [--check] | demo | test | bench [--smoke] [ARGS…]>");
+            eprintln!("usage: cargo xtask <build-plugins | schemas [--check] | demo | test | bench [--smoke] [ARGS…] | bench-server [--smoke] [ARGS…]>");
             std::process::exit(2);
         }
     }
@@ -225,7 +229,10 @@ fn test(root: &Path) -> Result<()> {
     run(test)
 }
 
-fn bench(root: &Path, args: &[String]) -> Result<()> {
+/// Builds the plugins and, in release mode (dev for `--smoke`), `conform`
+/// and `conform-bench`, then runs `conform-bench <command>` (`run` or
+/// `load`), which writes `BENCHMARKS.md` unless `--smoke`.
+fn bench(root: &Path, command: &str, args: &[String]) -> Result<()> {
     build_plugins(root)?;
     let smoke = args.iter().any(|a| a == "--smoke");
     let profile = if smoke { "dev" } else { "release" };
@@ -242,11 +249,30 @@ fn bench(root: &Path, args: &[String]) -> Result<()> {
     run(build)?;
     let dir = if smoke { "debug" } else { "release" };
     let mut bench = Command::new(root.join("target").join(dir).join("conform-bench"));
-    bench.current_dir(root).arg("run").args(args);
-    let shown = std::iter::once("cargo xtask bench".to_string())
+    bench.current_dir(root).arg(command);
+    let xtask = if command == "run" {
+        "bench"
+    } else {
+        "bench-server"
+    };
+    let shown = std::iter::once(format!("cargo xtask {xtask}"))
         .chain(args.iter().cloned())
         .collect::<Vec<_>>()
         .join(" ");
+    if command == "load" && smoke {
+        // `load` has no smoke switch of its own: a short, small run.
+        bench.args([
+            "--seconds",
+            "0.5",
+            "--clients",
+            "2,4",
+            "--large-job-rows",
+            "2000",
+        ]);
+        bench.args(args.iter().filter(|a| *a != "--smoke"));
+    } else {
+        bench.args(args);
+    }
     bench.args(["--command-line", &shown]);
     if !smoke && !args.iter().any(|a| a == "--write") {
         bench.args(["--write", "BENCHMARKS.md"]);

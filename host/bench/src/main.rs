@@ -7,6 +7,7 @@
 //! reported as ratios: absolute times on a shared machine are noise.
 
 mod generate;
+mod load;
 mod native;
 mod report;
 mod run;
@@ -57,6 +58,9 @@ enum Command {
     },
     /// Runs every variant side by side and reports.
     Run(run::RunArgs),
+    /// Measures the server under load: streaming conversions by many
+    /// clients, and fairness between tenants' jobs.
+    Load(load::LoadArgs),
 }
 
 /// The repository root.
@@ -84,6 +88,7 @@ fn main() -> Result<()> {
         } => native_convert(&plugin, workers, &file),
         Command::Instantiate { iterations } => instantiate(iterations),
         Command::Run(args) => run::run(args),
+        Command::Load(args) => load::run(args),
     }
 }
 

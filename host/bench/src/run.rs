@@ -117,7 +117,8 @@ fn input(kind: &str, rows: u64) -> Result<PathBuf> {
     Ok(path)
 }
 
-fn sibling_binary(name: &str) -> PathBuf {
+/// A binary built beside this one (`conform`, `conform-bench`).
+pub(crate) fn sibling_binary(name: &str) -> PathBuf {
     std::env::current_exe()
         .expect("own path")
         .with_file_name(name)

@@ -45,3 +45,42 @@ fn the_benchmark_runs_end_to_end_on_small_inputs() {
         );
     }
 }
+
+#[test]
+fn the_load_benchmark_runs_against_the_real_server() {
+    let output = Command::new(env!("CARGO_BIN_EXE_conform-bench"))
+        .args([
+            "load",
+            "--seconds",
+            "0.3",
+            "--clients",
+            "2",
+            "--large-job-rows",
+            "500",
+            "--command-line",
+            "smoke test",
+        ])
+        .output()
+        .expect("conform-bench runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    for expected in [
+        "| 2 | kept-alive connections |",
+        "| 2 | a connection per request |",
+        "| on an idle server |",
+        "while tenant A has 4 jobs of 500 rows",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing `{expected}` in:\n{stdout}"
+        );
+    }
+    // No request failed.
+    for line in stdout.lines().filter(|l| l.starts_with("| 2 |")) {
+        assert_eq!(line.split('|').nth(4).map(str::trim), Some("0"), "{line}");
+    }
+}

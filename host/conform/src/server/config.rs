@@ -141,6 +141,33 @@ impl ServerLimits {
     }
 }
 
+/// The longest time any `*_seconds` limit may be: ten years (beyond, the
+/// clock arithmetic would overflow).
+const MAX_SECONDS: u64 = 10 * 365 * 24 * 3600;
+
+impl ServerLimits {
+    /// Checks the time limits: each at most [`MAX_SECONDS`], and those a
+    /// zero would turn against every client (closing each connection at
+    /// once, failing each compilation) at least one second.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let times = [
+            ("header_read_seconds", self.header_read_seconds, 1),
+            ("write_stall_seconds", self.write_stall_seconds, 1),
+            ("compile_seconds", self.compile_seconds, 1),
+            ("max_job_seconds", self.max_job_seconds, 1),
+            ("upload_grace_seconds", self.upload_grace_seconds, 0),
+            ("shutdown_seconds", self.shutdown_seconds, 0),
+            ("job_retention_seconds", self.job_retention_seconds, 0),
+        ];
+        for (name, value, least) in times {
+            if value < least || value > MAX_SECONDS {
+                anyhow::bail!("limits.{name} is {value}: use {least} to {MAX_SECONDS} seconds");
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Default for ServerLimits {
     fn default() -> Self {
         ServerLimits {
@@ -284,7 +311,12 @@ impl ServerConfig {
             .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
         let mut config: ServerConfig =
             toml::from_str(&text).map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))?;
-        config.apply_env(std::env::vars())?;
+        // Only `CONFORM_*` names matter; other variables may be any bytes.
+        config.apply_env(std::env::vars_os().filter_map(|(name, value)| {
+            let name = name.into_string().ok()?;
+            name.starts_with("CONFORM_")
+                .then(|| (name, value.to_string_lossy().into_owned()))
+        }))?;
         config
             .check()
             .map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))?;
@@ -332,6 +364,7 @@ impl ServerConfig {
                 anyhow::bail!("{at}: give the token at least one role");
             }
         }
+        self.limits.check()?;
         let budget = self.limits.plugin_memory_mib;
         let instance = u64::from(self.plugin_limits.limits().memory_mib);
         if budget > 0 && budget < instance {
@@ -393,5 +426,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(word.contains("whole number"), "{word}");
+        config
+            .apply_env(vars(&[("CONFORM_LIMITS_HEADER_READ_SECONDS", "0")]))
+            .unwrap();
+        let zero = config.check().unwrap_err().to_string();
+        assert!(zero.contains("limits.header_read_seconds is 0"), "{zero}");
     }
 }

@@ -36,6 +36,8 @@ pub(crate) struct Activity {
     idle_since: AtomicU64,
     /// Milliseconds after `opened` when bytes last moved either way.
     moved_at: AtomicU64,
+    /// Asked to close (see [`CloseConnection`]).
+    close: tokio::sync::Notify,
 }
 
 impl Activity {
@@ -46,6 +48,7 @@ impl Activity {
             in_flight: AtomicUsize::new(0),
             idle_since: AtomicU64::new(0),
             moved_at: AtomicU64::new(0),
+            close: tokio::sync::Notify::new(),
         })
     }
 
@@ -63,6 +66,11 @@ impl Activity {
         InFlight(self.clone())
     }
 
+    /// Completes when a handler asked for the connection to be closed.
+    pub(crate) async fn close_requested(&self) {
+        self.close.notified().await;
+    }
+
     /// Completes when the connection has been without a request in flight
     /// for `limit`.
     pub(crate) async fn idle_for(&self, limit: Duration) {
@@ -77,6 +85,25 @@ impl Activity {
             }
             tokio::time::sleep_until(deadline).await;
         }
+    }
+}
+
+/// Lets a handler close its request's connection: an answer the client
+/// does not take (an HTTP/2 stream without flow-control window, say) is
+/// given up with the connection, which nothing else would end. In the
+/// request's extensions.
+#[derive(Debug, Clone)]
+pub(crate) struct CloseConnection(Arc<Activity>);
+
+impl CloseConnection {
+    /// The handle of `activity`'s connection.
+    pub(crate) fn new(activity: Arc<Activity>) -> CloseConnection {
+        CloseConnection(activity)
+    }
+
+    /// Closes the connection (every request on it).
+    pub(crate) fn close(&self) {
+        self.0.close.notify_one();
     }
 }
 

@@ -11,7 +11,9 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
@@ -25,10 +27,11 @@ use tokio::sync::mpsc;
 
 use super::auth::Caller;
 use super::config::Role;
+use super::connection::CloseConnection;
 use super::error::ApiError;
 use super::metrics::FaultCounter;
 use super::observe::RequestRecord;
-use super::spool::{spool, PushError, SpoolWriter};
+use super::spool::{spool, PushError, SpoolReader, SpoolWriter};
 use super::state::AppState;
 use super::upload::{Upload, UploadLimits};
 use crate::sink::Sink;
@@ -87,10 +90,43 @@ impl Drop for Slot {
     }
 }
 
-/// Writes output lines into the response stream, a few KiB at a time.
+/// When the upload last brought bytes, shared by the task reading it and
+/// the sink: a client still sending is busy, not stalled.
+struct UploadClock {
+    started: Instant,
+    moved_ms: AtomicU64,
+}
+
+impl UploadClock {
+    fn new() -> Arc<UploadClock> {
+        Arc::new(UploadClock {
+            started: Instant::now(),
+            moved_ms: AtomicU64::new(0),
+        })
+    }
+
+    fn moved(&self) {
+        let now = self.started.elapsed().as_millis() as u64;
+        self.moved_ms.store(now, Ordering::Relaxed);
+    }
+
+    fn last_moved(&self) -> Instant {
+        self.started + Duration::from_millis(self.moved_ms.load(Ordering::Relaxed))
+    }
+}
+
+/// Writes output lines into the response stream, a few KiB at a time, and
+/// gives up on a client that takes nothing of them for `stall` while it
+/// sends nothing either, or past the conversion's `deadline`.
 struct StreamSink {
     out: mpsc::Sender<Bytes>,
     buf: Vec<u8>,
+    runtime: tokio::runtime::Handle,
+    upload: Arc<UploadClock>,
+    stall: Duration,
+    deadline: Instant,
+    /// Set once the client was given up on: no trailer is tried then.
+    given_up: bool,
 }
 
 const FLUSH_AT: usize = 16 * 1024;
@@ -106,13 +142,35 @@ impl StreamSink {
     }
 
     fn send(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
+        if self.buf.is_empty() || self.given_up {
             return Ok(());
         }
-        let chunk = Bytes::from(std::mem::take(&mut self.buf));
-        self.out
-            .blocking_send(chunk)
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
+        let gone = || io::Error::new(io::ErrorKind::BrokenPipe, "the client went away");
+        let mut chunk = Bytes::from(std::mem::take(&mut self.buf));
+        match self.out.try_send(chunk) {
+            Ok(()) => return Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(gone()),
+            Err(mpsc::error::TrySendError::Full(back)) => chunk = back,
+        }
+        let blocked_since = Instant::now();
+        loop {
+            let sent = self
+                .runtime
+                .block_on(self.out.send_timeout(chunk, Duration::from_secs(1)));
+            match sent {
+                Ok(()) => return Ok(()),
+                Err(mpsc::error::SendTimeoutError::Closed(_)) => return Err(gone()),
+                Err(mpsc::error::SendTimeoutError::Timeout(back)) => chunk = back,
+            }
+            let busy_since = self.upload.last_moved().max(blocked_since);
+            if busy_since.elapsed() >= self.stall || Instant::now() >= self.deadline {
+                self.given_up = true;
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the client took nothing of the answer for too long",
+                ));
+            }
+        }
     }
 }
 
@@ -154,6 +212,7 @@ pub(crate) async fn convert(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     Extension(record): Extension<Arc<RequestRecord>>,
+    close: Option<Extension<CloseConnection>>,
     query: Result<Query<ConvertQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Body,
@@ -177,60 +236,40 @@ pub(crate) async fn convert(
 
     // A limit the upload breaks stops the reader; the trailer names it.
     let broken: Arc<Mutex<Option<ApiError>>> = Arc::default();
+    let upload = UploadClock::new();
     let (writer, reader) = spool(state.spool_disk());
+    let finished = stop_at_shutdown(&state, &writer, &broken);
     tokio::spawn(read_upload(
         Upload::new(body.into_data_stream(), limits),
         writer,
         broken.clone(),
-        state.clone(),
+        upload.clone(),
     ));
 
     let (out_tx, out_rx) = mpsc::channel::<Bytes>(16);
-    let worker_state = state.clone();
+    let limits = &state.config.limits;
+    let sink = StreamSink {
+        out: out_tx,
+        buf: Vec::new(),
+        runtime: tokio::runtime::Handle::current(),
+        upload,
+        stall: Duration::from_secs(limits.write_stall_seconds),
+        // The pipeline stops itself at max_job_seconds; this is the backstop
+        // for a conversion blocked on a client that takes nothing.
+        deadline: Instant::now() + Duration::from_secs(limits.max_job_seconds.saturating_add(5)),
+        given_up: false,
+    };
+    let conversion = Conversion {
+        state: state.clone(),
+        resolved,
+        options,
+        broken,
+        record,
+        close: close.map(|Extension(close)| close),
+    };
     tokio::task::spawn_blocking(move || {
-        let (_slot, _memory) = (slot, memory);
-        let mut sink = StreamSink {
-            out: out_tx,
-            buf: Vec::new(),
-        };
-        let file = format!("upload.{}", resolved.manifest.name);
-        let mut counted = FaultCounter {
-            inner: &mut sink,
-            faults: Default::default(),
-        };
-        let result = crate::convert(
-            reader,
-            &file,
-            &resolved.pack,
-            &resolved.plugin,
-            &resolved.manifest,
-            &options,
-            &mut counted,
-            &mut |_| {},
-        );
-        let trailer = match result {
-            Ok(mut summary) => {
-                record.set_rows(summary.rows_in);
-                if let Some(e) = broken.lock().expect("not poisoned").take() {
-                    summary.error = Some(e.body.message);
-                    summary.error_code = Some(e.body.code);
-                }
-                worker_state.metrics.record_file(&summary, &counted.faults);
-                let pack = resolved.pack.manifest();
-                let mut summary = serde_json::to_value(&summary).unwrap_or_default();
-                summary["plugin_version"] =
-                    serde_json::json!(resolved.manifest.version.to_string());
-                summary["pack"] =
-                    serde_json::json!({ "id": pack.id, "version": pack.version.to_string() });
-                serde_json::json!({ "summary": summary })
-            }
-            Err(e) => {
-                serde_json::json!({ "summary": { "error": e.to_string(), "error_code": "output-failed" } })
-            }
-        };
-        let _ = sink
-            .line(trailer.to_string().as_bytes())
-            .and_then(|()| sink.send());
+        let _held = (slot, memory, finished);
+        conversion.run(reader, sink);
     });
 
     let stream = tokio_stream::wrappers::ReceiverStream::new(out_rx).map(Ok::<_, Infallible>);
@@ -241,37 +280,131 @@ pub(crate) async fn convert(
         .into_response())
 }
 
+/// A streaming conversion's work on its blocking thread.
+struct Conversion {
+    state: Arc<AppState>,
+    resolved: super::state::Resolved,
+    options: crate::ConvertOptions,
+    broken: Arc<Mutex<Option<ApiError>>>,
+    record: Arc<RequestRecord>,
+    close: Option<CloseConnection>,
+}
+
+impl Conversion {
+    /// Converts what `reader` gives into `sink`, then writes the summary
+    /// line, or closes the connection of a client that took nothing.
+    fn run(self, reader: SpoolReader, mut sink: StreamSink) {
+        let file = format!("upload.{}", self.resolved.manifest.name);
+        let mut counted = FaultCounter {
+            inner: &mut sink,
+            faults: Default::default(),
+        };
+        let result = crate::convert(
+            reader,
+            &file,
+            &self.resolved.pack,
+            &self.resolved.plugin,
+            &self.resolved.manifest,
+            &self.options,
+            &mut counted,
+            &mut |_| {},
+        );
+        let faults = counted.faults;
+        let trailer = match result {
+            Ok(summary) => self.summary_line(summary, &faults),
+            Err(e) => {
+                serde_json::json!({ "summary": { "error": e.to_string(), "error_code": "output-failed" } })
+            }
+        };
+        if sink.given_up {
+            tracing::info!(plugin = %self.resolved.manifest.name, "gave up on a client that took nothing of its answer");
+            if let Some(close) = &self.close {
+                close.close();
+            }
+            return;
+        }
+        let _ = sink
+            .line(trailer.to_string().as_bytes())
+            .and_then(|()| sink.send());
+    }
+
+    /// The last line: the counts, the limit or stop that cut the upload
+    /// short, the plugin and pack versions.
+    fn summary_line(
+        &self,
+        mut summary: conform_model::FileSummary,
+        faults: &std::collections::BTreeMap<&'static str, u64>,
+    ) -> serde_json::Value {
+        self.record.set_rows(summary.rows_in);
+        if let Some(e) = self.broken.lock().expect("not poisoned").take() {
+            summary.error = Some(e.body.message);
+            summary.error_code = Some(e.body.code);
+        }
+        self.state.metrics.record_file(&summary, faults);
+        let pack = self.resolved.pack.manifest();
+        let mut summary = serde_json::to_value(&summary).unwrap_or_default();
+        summary["plugin_version"] = serde_json::json!(self.resolved.manifest.version.to_string());
+        summary["pack"] = serde_json::json!({ "id": pack.id, "version": pack.version.to_string() });
+        serde_json::json!({ "summary": summary })
+    }
+}
+
+/// At the server's shutdown deadline, stops the conversion reading
+/// `writer`'s spool (its summary then says `shutting-down`). The watch ends
+/// when the returned guard is dropped, with the conversion.
+fn stop_at_shutdown(
+    state: &Arc<AppState>,
+    writer: &SpoolWriter,
+    broken: &Arc<Mutex<Option<ApiError>>>,
+) -> tokio::sync::oneshot::Sender<()> {
+    let (finished, ended) = tokio::sync::oneshot::channel::<()>();
+    let (state, abort, broken) = (state.clone(), writer.abort_handle(), broken.clone());
+    tokio::spawn(async move {
+        tokio::select! {
+            () = state.stopping() => {
+                let error = ApiError::shutting_down();
+                abort.abort(&error.body.message);
+                broken.lock().expect("not poisoned").get_or_insert(error);
+            }
+            _ = ended => {}
+        }
+    });
+    finished
+}
+
 /// Reads the upload into the spool as fast as the client sends it, until
-/// its end, a broken limit, the conversion's stop or the server's shutdown
-/// deadline; a broken limit is kept in `broken` for the trailer.
+/// its end, a broken limit or the conversion's stop; a broken limit is
+/// kept in `broken` for the trailer.
 async fn read_upload<S, E>(
     mut upload: Upload<S>,
     writer: SpoolWriter,
     broken: Arc<Mutex<Option<ApiError>>>,
-    state: Arc<AppState>,
+    clock: Arc<UploadClock>,
 ) where
     S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
     loop {
-        let next = tokio::select! {
-            next = upload.next() => next,
-            () = state.stopping() => Some(Err(ApiError::shutting_down())),
-        };
-        let error = match next {
-            None => return writer.finish(Ok(())),
-            Some(Ok(chunk)) => match writer.push(chunk).await {
-                Ok(()) => continue,
-                Err(PushError::ReaderGone) => return,
-                Err(PushError::Disk(e)) => {
-                    tracing::warn!(error = %e, "cannot spool an upload to disk");
-                    ApiError::insufficient_storage()
+        let error = match upload.next().await {
+            None => {
+                clock.moved();
+                return writer.finish(Ok(()));
+            }
+            Some(Ok(chunk)) => {
+                clock.moved();
+                match writer.push(chunk).await {
+                    Ok(()) => continue,
+                    Err(PushError::ReaderGone) => return,
+                    Err(PushError::Disk(e)) => {
+                        tracing::warn!(error = %e, "cannot spool an upload to disk");
+                        ApiError::insufficient_storage()
+                    }
                 }
-            },
+            }
             Some(Err(e)) => e,
         };
         let message = error.body.message.clone();
-        *broken.lock().expect("not poisoned") = Some(error);
+        broken.lock().expect("not poisoned").get_or_insert(error);
         return writer.finish(Err(message));
     }
 }

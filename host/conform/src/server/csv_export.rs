@@ -9,7 +9,7 @@
 //! each request its own, with nothing written to disk.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexSet;
@@ -42,102 +42,95 @@ pub(crate) fn columns_of(ndjson: &Path) -> io::Result<Vec<String>> {
 
 fn find_columns(ndjson: &Path) -> io::Result<Vec<String>> {
     let mut columns: IndexSet<String> = IndexSet::new();
-    for_each_line(ndjson, |cells| {
-        for (key, _) in cells {
+    for line in BufReader::new(File::open(ndjson)?).lines() {
+        for (key, _) in cells(&line?)? {
             columns.insert(key);
         }
-        Ok(())
-    })?;
+    }
     Ok(columns.into_iter().collect())
 }
 
-/// Writes `ndjson` as CSV with `columns` to `out`, a line at a time.
-pub(crate) fn write_csv(ndjson: &Path, columns: &[String], out: impl Write) -> io::Result<()> {
-    let index: IndexSet<&str> = columns.iter().map(String::as_str).collect();
-    let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(columns)?;
-    for_each_line(ndjson, |cells| {
-        let mut row = vec![String::new(); index.len()];
-        for (key, value) in cells {
-            if let Some(i) = index.get_index_of(key.as_str()) {
-                row[i] = value;
-            }
-        }
-        writer.write_record(&row).map_err(io::Error::from)
-    })?;
-    writer.flush()
+/// `ndjson` as a CSV body, made a chunk at a time as the client takes
+/// them: each chunk on a blocking thread, none held while the client is
+/// slow. A failure midway breaks the body off, so that a client never takes
+/// a cut file for a whole one.
+pub(crate) fn csv_body(ndjson: PathBuf, columns: Vec<String>) -> axum::body::Body {
+    let chunks = futures_util::stream::try_unfold(Some((ndjson, columns, None)), |state| async {
+        let Some((ndjson, columns, reader)) = state else {
+            return Ok(None);
+        };
+        tokio::task::spawn_blocking(move || next_csv_chunk(ndjson, columns, reader))
+            .await
+            .map_err(io::Error::other)?
+    });
+    axum::body::Body::from_stream(chunks)
 }
 
-/// `ndjson` as a CSV body, written on a blocking thread as the client
-/// reads it. A failure midway breaks the body off, so that a client never
-/// takes a cut file for a whole one.
-pub(crate) fn csv_body(ndjson: PathBuf, columns: Vec<String>) -> axum::body::Body {
-    let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<axum::body::Bytes>>(4);
-    tokio::task::spawn_blocking(move || {
-        let mut out = ChannelWriter {
-            tx: tx.clone(),
-            buf: Vec::with_capacity(CHUNK),
-        };
-        let written = write_csv(&ndjson, &columns, &mut out).and_then(|()| out.send());
-        if let Err(e) = written {
-            if e.kind() != io::ErrorKind::BrokenPipe {
-                tracing::error!(error = %e, "a CSV download failed midway");
-                let _ = tx.blocking_send(Err(e));
-            }
+/// Where a CSV download stands: the output, its columns, and the open
+/// reader (`None` before the header is written).
+type CsvState = Option<(PathBuf, Vec<String>, Option<BufReader<File>>)>;
+
+/// The next chunk of about [`CHUNK`] bytes (the header first), and the state
+/// after it; `None` at the end.
+fn next_csv_chunk(
+    ndjson: PathBuf,
+    columns: Vec<String>,
+    reader: Option<BufReader<File>>,
+) -> io::Result<Option<(axum::body::Bytes, CsvState)>> {
+    let mut writer = csv::Writer::from_writer(Vec::with_capacity(CHUNK + 1024));
+    let mut reader = match reader {
+        Some(reader) => reader,
+        None => {
+            writer.write_record(&columns)?;
+            BufReader::new(File::open(&ndjson)?)
         }
-    });
-    axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+    };
+    let index: IndexSet<&str> = columns.iter().map(String::as_str).collect();
+    let mut line = String::new();
+    let mut ended = false;
+    while writer.get_ref().len() < CHUNK {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            ended = true;
+            break;
+        }
+        if let Some(row) = csv_row(line.trim_end_matches(['\n', '\r']), &index)? {
+            writer.write_record(&row)?;
+        }
+    }
+    let bytes = writer.into_inner().map_err(|e| e.into_error())?;
+    let next = (!ended).then(|| (ndjson, columns, Some(reader)));
+    if bytes.is_empty() && ended {
+        return Ok(None);
+    }
+    Ok(Some((bytes.into(), next)))
 }
 
 const CHUNK: usize = 64 * 1024;
 
-/// Bytes written in chunks into a response body.
-struct ChannelWriter {
-    tx: tokio::sync::mpsc::Sender<io::Result<axum::body::Bytes>>,
-    buf: Vec<u8>,
+/// One NDJSON line as a CSV row of `columns` (`None` for a blank line).
+fn csv_row(line: &str, columns: &IndexSet<&str>) -> io::Result<Option<Vec<String>>> {
+    if line.is_empty() {
+        return Ok(None);
+    }
+    let mut row = vec![String::new(); columns.len()];
+    for (key, value) in cells(line)? {
+        if let Some(i) = columns.get_index_of(key.as_str()) {
+            row[i] = value;
+        }
+    }
+    Ok(Some(row))
 }
 
-impl ChannelWriter {
-    fn send(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-        self.tx
-            .blocking_send(Ok(chunk.into()))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
-    }
-}
-
-impl Write for ChannelWriter {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(bytes);
-        if self.buf.len() >= CHUNK {
-            self.send()?;
-        }
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-fn for_each_line(
-    path: &Path,
-    mut each: impl FnMut(Vec<(String, String)>) -> io::Result<()>,
-) -> io::Result<()> {
-    for line in BufReader::new(File::open(path)?).lines() {
-        let line = line?;
-        if line.is_empty() {
-            continue;
-        }
-        let value: serde_json::Value = serde_json::from_str(&line)?;
-        let mut cells = Vec::new();
+/// One NDJSON line's cells, flattened: (dotted name, text); none for a
+/// blank line.
+fn cells(line: &str) -> io::Result<Vec<(String, String)>> {
+    let mut cells = Vec::new();
+    if !line.is_empty() {
+        let value: serde_json::Value = serde_json::from_str(line)?;
         flatten("", &value, &mut cells);
-        each(cells)?;
     }
-    Ok(())
+    Ok(cells)
 }
 
 /// Text a spreadsheet will not run as a formula: a cell starting with `=`,
@@ -200,8 +193,16 @@ mod tests {
         )
         .unwrap();
         keep_columns(&src).unwrap();
-        let mut csv = Vec::new();
-        write_csv(&src, &columns_of(&src).unwrap(), &mut csv).unwrap();
+        let (mut csv, mut state) = (
+            Vec::new(),
+            Some((src.clone(), columns_of(&src).unwrap(), None)),
+        );
+        while let Some((ndjson, columns, reader)) = state.take() {
+            if let Some((chunk, next)) = next_csv_chunk(ndjson, columns, reader).unwrap() {
+                csv.extend_from_slice(&chunk);
+                state = next;
+            }
+        }
         assert_eq!(
             String::from_utf8(csv).unwrap(),
             "record.id,record.mm,record_type,source.line,record.tags\n\

@@ -133,6 +133,8 @@ pub struct JobStore {
     cancelled: Mutex<HashSet<String>>,
     wake: Condvar,
     wake_lock: Mutex<bool>,
+    /// Set at a graceful shutdown: no more jobs are claimed.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 fn now() -> u64 {
@@ -194,6 +196,7 @@ impl JobStore {
             cancelled: Mutex::new(HashSet::new()),
             wake: Condvar::new(),
             wake_lock: Mutex::new(false),
+            stopping: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -288,6 +291,9 @@ impl JobStore {
     /// fewer than `per_token` running, the one served least recently; its
     /// oldest job (submission order, the table's row order) first.
     fn claim_next(&self, per_token: u64) -> rusqlite::Result<Option<Job>> {
+        if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(None);
+        }
         let next = {
             let db = self.db.lock().expect("not poisoned");
             let oldest: Vec<(String, i64)> = db
@@ -355,9 +361,13 @@ impl JobStore {
         Ok(())
     }
 
-    /// At a graceful shutdown: jobs still running go back to the queue,
-    /// and this start does not count as an attempt (it did not crash).
+    /// At a graceful shutdown: no more jobs are claimed, jobs still running
+    /// go back to the queue, and this start does not count as an attempt
+    /// (it did not crash).
     pub fn release_running(&self) -> rusqlite::Result<()> {
+        // No runner claims a job after this: none is counted as crashed.
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         self.db.lock().expect("not poisoned").execute(
             "UPDATE jobs SET state = 'queued', rows_in = 0, converted = 0, rejected = 0,
                  attempts = MAX(attempts - 1, 0)

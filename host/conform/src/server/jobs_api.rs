@@ -150,11 +150,13 @@ pub(crate) async fn submit(
             )));
         }
         part_name = field.file_name().map(str::to_owned);
-        copy_upload(Upload::new(field, limits), &mut file).await?;
+        copy_upload(Upload::new(field, limits), &mut file, &state.jobs, keep).await?;
     } else {
         copy_upload(
             Upload::new(request.into_body().into_data_stream(), limits),
             &mut file,
+            &state.jobs,
+            keep,
         )
         .await?;
     }
@@ -210,16 +212,38 @@ fn bad_multipart(message: String) -> ApiError {
     )
 }
 
+/// How often, in bytes stored, a job upload checks the disk floor again.
+const DISK_CHECK_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Stores an upload, checking every [`DISK_CHECK_BYTES`] that the disk
+/// keeps `min_free_disk_bytes` free (a chunked upload declares no length
+/// to check first).
 async fn copy_upload<S, E>(
     mut upload: Upload<S>,
     file: &mut tokio::fs::File,
+    jobs: &Arc<super::jobs::JobStore>,
+    min_free_bytes: u64,
 ) -> Result<(), ApiError>
 where
     S: futures_util::Stream<Item = Result<axum::body::Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
+    let mut stored = 0u64;
     while let Some(chunk) = upload.next().await {
-        file.write_all(&chunk?)
+        let chunk = chunk?;
+        let before = stored;
+        stored += chunk.len() as u64;
+        if before / DISK_CHECK_BYTES != stored / DISK_CHECK_BYTES {
+            let jobs = jobs.clone();
+            let free = tokio::task::spawn_blocking(move || jobs.free_bytes())
+                .await
+                .map_err(|e| ApiError::internal("cannot check free disk space", &e))?
+                .unwrap_or(u64::MAX);
+            if free < min_free_bytes.saturating_add(DISK_CHECK_BYTES) {
+                return Err(ApiError::insufficient_storage());
+            }
+        }
+        file.write_all(&chunk)
             .await
             .map_err(|e| ApiError::internal("cannot store the upload", &e))?;
     }

@@ -133,6 +133,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            upload::cut_off_slow_bodies,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             metrics::count_limit_hits,
         ))
         .with_state(state)
@@ -307,6 +311,9 @@ pub async fn run(
                 () = activity.idle_for(header_timeout) => {
                     tracing::debug!("closed a connection without a request in flight");
                 }
+                () = activity.close_requested() => {
+                    tracing::debug!("closed a connection whose answer was not taken");
+                }
             }
             drop(permit);
         });
@@ -342,7 +349,11 @@ fn tracked_service(
     hyper::service::service_fn(move |request: axum::http::Request<hyper::body::Incoming>| {
         use tower::ServiceExt;
         let in_flight = activity.begin();
-        let answer = router.clone().oneshot(request.map(axum::body::Body::new));
+        let mut request = request.map(axum::body::Body::new);
+        request
+            .extensions_mut()
+            .insert(connection::CloseConnection::new(activity.clone()));
+        let answer = router.clone().oneshot(request);
         async move {
             let response = answer.await?;
             Ok(response.map(|body| connection::Tracked::new(body, in_flight)))

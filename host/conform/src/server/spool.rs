@@ -25,6 +25,9 @@ use axum::body::Bytes;
 /// Bytes an upload may hold in memory before it spools to disk.
 pub(crate) const MEMORY_BYTES: usize = 1024 * 1024;
 
+/// How often, in bytes written to the spool file, free disk is checked.
+const DISK_CHECK_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Where spooled bytes go, and how much disk they must leave free.
 #[derive(Debug, Clone)]
 pub(crate) struct SpoolDisk {
@@ -55,13 +58,18 @@ struct Shared {
 struct State {
     memory: VecDeque<Bytes>,
     memory_bytes: usize,
-    file: Option<File>,
+    file: Option<Arc<File>>,
     /// Bytes written to and read from the file.
     written: u64,
     read: u64,
+    /// The writer is appending to the file (outside the lock): the reader
+    /// must not swap the file meanwhile.
+    writing: bool,
     /// How the upload ended, once it has: `Ok` or the error the reader gets
     /// after the bytes before it.
     end: Option<Result<(), String>>,
+    /// The conversion must stop now, whatever is left: the reader's error.
+    aborted: Option<String>,
     /// The reader is gone: the conversion stopped, later bytes are not wanted.
     reader_gone: bool,
 }
@@ -99,14 +107,42 @@ pub(crate) enum PushError {
     Disk(io::Error),
 }
 
+/// Stops a spool's reader at its next read, whatever is left in the spool.
+#[derive(Clone)]
+pub(crate) struct SpoolAbort(Arc<Shared>);
+
+impl SpoolAbort {
+    /// The reader's next read fails with `message`.
+    pub fn abort(&self, message: &str) {
+        let released = {
+            let mut state = self.0.lock();
+            state.aborted = Some(message.to_string());
+            state.memory.clear();
+            state.memory_bytes = 0;
+            self.0.changed.notify_all();
+            if state.writing {
+                None
+            } else {
+                state.file.take()
+            }
+        };
+        drop(released);
+    }
+}
+
 impl SpoolWriter {
+    /// A handle that stops the reader (the server's shutdown deadline).
+    pub fn abort_handle(&self) -> SpoolAbort {
+        SpoolAbort(self.shared.clone())
+    }
+
     /// Hands a chunk to the conversion: in memory if there is room and
     /// nothing is waiting on disk, else appended to the file (on a blocking
     /// thread).
     pub async fn push(&self, chunk: Bytes) -> Result<(), PushError> {
         {
             let mut state = self.shared.lock();
-            if state.reader_gone {
+            if state.reader_gone || state.aborted.is_some() {
                 return Err(PushError::ReaderGone);
             }
             if !state.file_behind() && state.memory_bytes + chunk.len() <= MEMORY_BYTES {
@@ -146,58 +182,96 @@ impl Shared {
         self.state.lock().expect("not poisoned")
     }
 
+    /// Appends `chunk` to the file, made on first use. The disk I/O runs
+    /// outside the lock: `writing` keeps the reader from swapping the file
+    /// meanwhile, and only this writer moves `written`.
     fn append_to_file(&self, disk: &SpoolDisk, chunk: &[u8]) -> Result<(), PushError> {
+        let (file, at) = {
+            let mut state = self.lock();
+            if state.reader_gone || state.aborted.is_some() {
+                return Err(PushError::ReaderGone);
+            }
+            state.writing = true;
+            (state.file.clone(), state.written)
+        };
+        let appended = append_at(disk, file, at, chunk);
         let mut state = self.lock();
-        if state.reader_gone {
+        state.writing = false;
+        let file = appended.map_err(PushError::Disk)?;
+        if state.aborted.is_some() || state.reader_gone {
             return Err(PushError::ReaderGone);
         }
-        if state.file.is_none() {
-            let free = super::jobs::free_bytes(&disk.folder).map_err(PushError::Disk)?;
-            if free < disk.min_free_bytes.saturating_add(MEMORY_BYTES as u64) {
-                return Err(PushError::Disk(io::Error::new(
-                    io::ErrorKind::StorageFull,
-                    "the server's disk is nearly full",
-                )));
-            }
-            state.file = Some(tempfile::tempfile_in(&disk.folder).map_err(PushError::Disk)?);
-        }
-        let at = state.written;
-        let file = state.file.as_ref().expect("created above");
-        file.write_all_at(chunk, at).map_err(PushError::Disk)?;
+        state.file.get_or_insert(file);
         state.written += chunk.len() as u64;
         self.changed.notify_all();
         Ok(())
     }
 }
 
+/// Writes `chunk` at `at` of `file` (made if `None`), checking the disk
+/// floor when the file is made and at every [`DISK_CHECK_BYTES`] it grows by.
+fn append_at(
+    disk: &SpoolDisk,
+    file: Option<Arc<File>>,
+    at: u64,
+    chunk: &[u8],
+) -> io::Result<Arc<File>> {
+    let crosses = at / DISK_CHECK_BYTES != (at + chunk.len() as u64) / DISK_CHECK_BYTES;
+    if file.is_none() || crosses {
+        let free = super::jobs::free_bytes(&disk.folder)?;
+        if free < disk.min_free_bytes.saturating_add(DISK_CHECK_BYTES) {
+            return Err(io::Error::new(
+                io::ErrorKind::StorageFull,
+                "the server's disk is nearly full",
+            ));
+        }
+    }
+    let file = match file {
+        Some(file) => file,
+        None => Arc::new(tempfile::tempfile_in(&disk.folder)?),
+    };
+    file.write_all_at(chunk, at)?;
+    Ok(file)
+}
+
 impl SpoolReader {
     /// The next bytes: memory first (it is older), then the file; waits
-    /// while there are none and the upload goes on.
+    /// while there are none and the upload goes on. The disk I/O runs
+    /// outside the lock, and so does giving a drained file back.
     fn next_chunk(&mut self, want: usize) -> io::Result<Option<Bytes>> {
         let mut state = self.shared.lock();
         loop {
+            if let Some(message) = &state.aborted {
+                return Err(io::Error::other(message.clone()));
+            }
             if let Some(chunk) = state.memory.pop_front() {
                 state.memory_bytes -= chunk.len();
                 return Ok(Some(chunk));
             }
             if state.file_behind() {
                 let len = (state.written - state.read).min(want.max(64 * 1024) as u64) as usize;
+                let (file, at) = (
+                    state.file.clone().expect("bytes were written to it"),
+                    state.read,
+                );
+                drop(state);
                 let mut buf = vec![0; len];
-                let at = state.read;
-                state
-                    .file
-                    .as_ref()
-                    .expect("bytes were written to it")
-                    .read_exact_at(&mut buf, at)?;
-                state.read += len as u64;
-                if !state.file_behind() {
-                    // Caught up: give the disk space back.
-                    if let Some(file) = &state.file {
-                        file.set_len(0)?;
+                file.read_exact_at(&mut buf, at)?;
+                drop(file);
+                let released = {
+                    let mut state = self.shared.lock();
+                    state.read += len as u64;
+                    if !state.file_behind() && !state.writing {
+                        // Caught up: the next spill starts a new file, and
+                        // this one's disk space goes back.
+                        state.written = 0;
+                        state.read = 0;
+                        state.file.take()
+                    } else {
+                        None
                     }
-                    state.written = 0;
-                    state.read = 0;
-                }
+                };
+                drop(released);
                 return Ok(Some(Bytes::from(buf)));
             }
             match &state.end {
@@ -226,10 +300,17 @@ impl Read for SpoolReader {
 
 impl Drop for SpoolReader {
     fn drop(&mut self) {
-        let mut state = self.shared.lock();
-        state.reader_gone = true;
-        state.memory.clear();
-        state.file = None;
+        let released = {
+            let mut state = self.shared.lock();
+            state.reader_gone = true;
+            state.memory.clear();
+            if state.writing {
+                None
+            } else {
+                state.file.take()
+            }
+        };
+        drop(released);
     }
 }
 
@@ -268,7 +349,25 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn an_error_reaches_the_reader_after_the_bytes_before_it_and_a_gone_reader_stops_the_writer(
+    async fn spooling_stops_before_the_disk_floor() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, _reader) = spool(SpoolDisk {
+            folder: dir.path().to_path_buf(),
+            min_free_bytes: u64::MAX / 2,
+        });
+        writer
+            .push(Bytes::from(vec![0; MEMORY_BYTES]))
+            .await
+            .unwrap();
+        let full = writer.push(Bytes::from_static(b"more")).await;
+        assert!(
+            matches!(full, Err(PushError::Disk(ref e)) if e.kind() == io::ErrorKind::StorageFull),
+            "{full:?}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_error_reaches_the_reader_after_the_bytes_before_it_an_abort_at_once_and_a_gone_reader_stops_the_writer(
     ) {
         let dir = tempfile::tempdir().unwrap();
         let (writer, mut reader) = spool(disk(&dir));
@@ -278,7 +377,13 @@ mod tests {
         assert_eq!(reader.read(&mut buf).unwrap(), 4);
         assert_eq!(reader.read(&mut buf).unwrap_err().to_string(), "too slow");
 
-        let (writer, reader) = spool(disk(&dir));
+        let (writer, mut reader) = spool(disk(&dir));
+        writer.push(Bytes::from_static(b"left")).await.unwrap();
+        writer.abort_handle().abort("shutting down");
+        assert_eq!(
+            reader.read(&mut buf).unwrap_err().to_string(),
+            "shutting down"
+        );
         drop(reader);
         assert!(matches!(
             writer.push(Bytes::from_static(b"x")).await,

@@ -69,6 +69,8 @@ pub struct AppState {
     data_dir: std::path::PathBuf,
     /// The tokens in force: the configuration's, as last (re)loaded.
     tokens: RwLock<Arc<Vec<super::config::TokenConfig>>>,
+    /// Held while the tokens are reloaded.
+    reloading: Mutex<()>,
     /// Set at the shutdown deadline: conversions still running stop.
     stopping: tokio::sync::watch::Sender<bool>,
 }
@@ -123,6 +125,7 @@ impl AppState {
         Ok(AppState {
             data_dir: data_dir.to_path_buf(),
             tokens: RwLock::new(Arc::new(config.tokens.clone())),
+            reloading: Mutex::new(()),
             config,
             catalog: RwLock::new(Catalog { packs, plugins }),
             sandbox,
@@ -187,6 +190,9 @@ impl AppState {
     /// restart, which the log says. A file that does not load changes
     /// nothing: the error is logged and the tokens in force stay.
     pub fn reload_tokens(&self) {
+        // One reload at a time: the file watch and SIGHUP may race, and the
+        // slower must not put back tokens the faster already dropped.
+        let _one_at_a_time = self.reloading.lock().expect("not poisoned");
         let config = match ServerConfig::load(&self.data_dir) {
             Ok(config) => config,
             Err(e) => {
@@ -194,8 +200,10 @@ impl AppState {
                 return;
             }
         };
+        // `--listen`/`CONFORM_LISTEN` may override the file's address.
         let unchanged = ServerConfig {
             tokens: self.config.tokens.clone(),
+            listen: self.config.listen,
             ..config.clone()
         };
         if unchanged != self.config {

@@ -107,6 +107,31 @@ where
     }
 }
 
+/// The middleware that holds every request body to the minimum upload
+/// rate, so that no route (publishing, a multipart preamble) lets a client
+/// dribble a body for ever. Routes that convert the body check it
+/// themselves with better answers: this check comes two seconds later.
+pub(crate) async fn cut_off_slow_bodies(
+    axum::extract::State(state): axum::extract::State<std::sync::Arc<super::AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut limits = UploadLimits::for_files(&state.config.limits);
+    limits.max_bytes = u64::MAX;
+    limits.grace += Duration::from_secs(2);
+    let request = request.map(|body| {
+        let upload = Upload::new(body.into_data_stream(), limits);
+        let chunks = futures_util::stream::unfold(upload, |mut upload| async move {
+            let chunk = upload.next().await?;
+            let chunk = chunk
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::TimedOut, e.body.message));
+            Some((chunk, upload))
+        });
+        axum::body::Body::from_stream(chunks)
+    });
+    next.run(request).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
