@@ -7,9 +7,9 @@ mod support;
 
 use std::sync::OnceLock;
 
-use conform::pipeline::{convert, ConvertOptions};
-use conform::sink::MemorySink;
-use conform::Registry;
+use conform_engine::pipeline::{convert, ConvertOptions};
+use conform_engine::sink::MemorySink;
+use conform_engine::Registry;
 use conform_pack::Pack;
 use conform_sandbox::{LoadedPlugin, Sandbox, SandboxConfig};
 use proptest::prelude::*;

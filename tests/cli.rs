@@ -4,6 +4,8 @@
 
 mod support;
 
+use serde_json::Value;
+use support::cases;
 use support::*;
 
 #[test]
@@ -17,18 +19,26 @@ fn a_folder_is_routed_to_the_plugins_that_claim_its_files() {
         .unwrap();
     expect_exit(&output, 0);
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    // The folder holds the sample export of every case that uses one.
+    let samples: Vec<cases::Case> = cases::cases()
+        .into_iter()
+        .filter(cases::Case::is_shared_sample)
+        .collect();
+    let rows: u64 = samples.iter().map(|c| c.rows).sum();
+    let converted: u64 = samples.iter().map(|c| c.converted).sum();
     assert_eq!(
         (
             summary["rows_in"].as_u64(),
             summary["converted"].as_u64(),
             summary["rejected"].as_u64()
         ),
-        (Some(59), Some(35), Some(24))
+        (Some(rows), Some(converted), Some(rows - converted))
     );
-    assert_eq!(summary["files"].as_array().unwrap().len(), 6);
+    assert_eq!(summary["files"].as_array().unwrap().len(), samples.len());
     let records =
         std::fs::read_to_string(out.path().join("hengtai-parts.xml.records.ndjson")).unwrap();
-    assert_eq!(ndjson(&records).len(), 6);
+    let hengtai = cases::case("hengtai-parts", "sample").converted;
+    assert_eq!(ndjson(&records).len() as u64, hengtai);
     for line in ndjson(&records) {
         assert_eq!(line["record_type"], "part");
         assert_eq!(line["source"]["file"], "hengtai-parts.xml");
@@ -455,7 +465,7 @@ fn the_cli_never_overwrites_its_input_or_truncates_on_failure() {
         std::process::Command::new("sh")
             .arg("-c")
             .arg(script)
-            .env("CONFORM", env!("CARGO_BIN_EXE_conform"))
+            .env("CONFORM", binary("conform"))
             .env("CONFORM_PLUGINS", plugins_dir())
             .current_dir(root())
             .output()
@@ -741,5 +751,55 @@ fn a_utf16_export_stops_with_encoding_and_blank_crlf_lines_keep_row_lines() {
     assert!(
         lines.iter().all(|l| l % 2 == 1),
         "rows are on odd lines: {lines:?}"
+    );
+}
+
+fn record<'a>(records: &'a [Value], key: &str, id: &str) -> &'a Value {
+    &records
+        .iter()
+        .find(|r| r["record"][key] == id)
+        .unwrap_or_else(|| panic!("no record {id}"))["record"]
+}
+
+/// The records of a plugin's sample case.
+fn sample_records(plugin: &str) -> Vec<Value> {
+    ndjson(&cases::convert(&cases::case(plugin, "sample")).records)
+}
+
+/// Spot checks of the facts that a float or a wrong table gets wrong.
+#[test]
+fn exact_rounding_grading_service_levels_and_time_zones() {
+    let converted = cases::convert(&cases::case("jinggong-parts", "sample"));
+    let parts = ndjson(&converted.records);
+    // 0.125 in = 3.175 mm, rounded half to even: 3.18 (a binary float gives 3.17).
+    assert_eq!(record(&parts, "part_no", "JG-10024")["height_mm"], 3.18);
+    assert_eq!(record(&parts, "part_no", "JG-10040")["mass_g"], 1134.0);
+    let errors = ndjson(&converted.errors);
+    let line8 = errors.iter().find(|e| e["line"] == 8).unwrap();
+    assert_eq!(
+        (line8["code"].as_str(), line8["field"].as_str()),
+        (Some("schema-violation"), Some("/length_mm"))
+    );
+
+    let lots = sample_records("orchard-coop-apples");
+    // 特级 crosswalks to R1 but 78 mm caps it at R2.
+    assert_eq!(record(&lots, "lot_id", "QX-2610-002")["grade"], "R2");
+    assert_eq!(
+        record(&lots, "lot_id", "QX-2610-010")["net_weight_kg"],
+        22.75
+    );
+
+    let swift = sample_records("swift-express");
+    // Epoch ms in UTC: the local date moves.
+    let s3 = record(&swift, "shipment_id", "SWX8800012003");
+    assert_eq!(s3["dispatched_at"], "2026-11-04T01:20:00+08:00");
+    assert_eq!(s3["service_level"], "SL120");
+
+    let east = sample_records("eastroute-waybills");
+    // EASTROUTE's 次日达 is 48 h, not 24.
+    let e1 = record(&east, "shipment_id", "ER20261103001");
+    assert_eq!(
+        (e1["service_level"].as_str(), e1["promised_by"].as_str()),
+        (Some("SL48"), Some("2026-11-05T14:05:00+08:00"))
     );
 }

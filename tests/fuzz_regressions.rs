@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 /// The repository root.
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo runs the tests")).join("../..")
 }
 
 /// A sample export shipped as a fixture.

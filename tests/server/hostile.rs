@@ -821,7 +821,7 @@ fn a_malformed_token_digest_stops_the_server_at_start_naming_the_entry() {
         "[[tokens]]\nname = \"acme\"\nsha256 = \"not-a-digest\"\nroles = [\"uploader\"]\n",
     )
     .unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_conform"))
+    let output = std::process::Command::new(binary("conform"))
         .current_dir(root())
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(data.path())

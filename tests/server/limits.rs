@@ -242,7 +242,7 @@ fn a_hostile_plugin_running_beside_a_good_job_leaves_its_output_unchanged() {
     assert_eq!(job["state"], "done", "{job}");
     let (_, records) = get(&server, &format!("/v1/jobs/{id}/records"), UPLOADER);
     let (_, errors) = get(&server, &format!("/v1/jobs/{id}/errors"), UPLOADER);
-    let golden = root().join("tests/golden/jinggong-parts");
+    let golden = crate::support::cases::case("jinggong-parts", "sample").dir;
     assert_eq!(
         records,
         std::fs::read_to_string(golden.join("expected.ndjson")).unwrap()

@@ -100,7 +100,7 @@ fn limits_come_from_environment_variables_and_a_misspelt_one_stops_the_start() {
 
     let data = tempfile::tempdir().unwrap();
     std::fs::write(data.path().join("conform.toml"), test_tokens()).unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_conform"))
+    let output = std::process::Command::new(binary("conform"))
         .current_dir(root())
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(data.path())

@@ -4,6 +4,7 @@ use std::io::{Read, Write};
 use std::process::Command;
 use std::time::Duration;
 
+use crate::support::cases::{self, Case};
 use crate::support::server::*;
 use crate::support::*;
 use serde_json::Value;
@@ -25,7 +26,11 @@ fn a_fresh_data_directory_serves_the_samples_on_loopback_with_a_printed_admin_to
     assert_eq!(response.status().as_u16(), 200);
     let plugins: Value =
         serde_json::from_str(&response.into_body().read_to_string().unwrap()).unwrap();
-    assert_eq!(plugins["plugins"].as_array().unwrap().len(), 6);
+    assert_eq!(
+        plugins["plugins"].as_array().unwrap().len(),
+        first_party_plugins().len(),
+        "every first-party plugin is seeded"
+    );
     let health = agent()
         .get(format!("{}/healthz", server.base))
         .call()
@@ -49,8 +54,9 @@ fn a_file_converts_over_http_with_records_rejections_and_a_summary() {
         .filter_map(|l| l.get("rejection"))
         .map(|r| r["line"].as_u64().unwrap())
         .collect();
-    assert_eq!(records, 6);
-    assert_eq!(rejected_lines, [5, 7, 8, 9, 11, 13, 14]);
+    let case = jinggong_sample();
+    assert_eq!(records as u64, case.converted);
+    assert_eq!(rejected_lines, case.rejected_lines);
     let summary = &lines.last().unwrap()["summary"];
     assert_eq!(
         (
@@ -177,14 +183,12 @@ fn a_bulk_job_converts_as_the_cli_does_and_only_its_owner_sees_it() {
     assert_eq!(status, 200);
     assert_eq!(
         records,
-        std::fs::read_to_string(root().join("tests/golden/jinggong-parts/expected.ndjson"))
-            .unwrap()
+        std::fs::read_to_string(jinggong_sample().file("expected.ndjson")).unwrap()
     );
     let (_, errors) = get(&server, &format!("/v1/jobs/{id}/errors"), UPLOADER);
     assert_eq!(
         errors,
-        std::fs::read_to_string(root().join("tests/golden/jinggong-parts/expected.errors.ndjson"))
-            .unwrap()
+        std::fs::read_to_string(jinggong_sample().file("expected.errors.ndjson")).unwrap()
     );
 
     let (_, list) = get(&server, "/v1/jobs", UPLOADER);
@@ -579,11 +583,11 @@ fn a_job_sent_as_multipart_downloads_as_csv_too() {
     );
     let id = job["id"].as_str().unwrap();
     let job = wait_for(&server, id, UPLOADER, |j| j["state"] == "done");
-    assert_eq!(job["converted"], 6);
+    assert_eq!(job["converted"], jinggong_sample().converted);
 
     // The NDJSON equals the CLI's golden output; the CSV holds the same records.
     let (_, records) = get(&server, &format!("/v1/jobs/{id}/records"), UPLOADER);
-    let golden = root().join("tests/golden/jinggong-parts/expected.ndjson");
+    let golden = jinggong_sample().file("expected.ndjson");
     assert_eq!(records, std::fs::read_to_string(golden).unwrap());
     let response = agent()
         .get(format!("{}/v1/jobs/{id}/records?format=csv", server.base))
@@ -600,7 +604,7 @@ fn a_job_sent_as_multipart_downloads_as_csv_too() {
     let headers = reader.headers().unwrap().clone();
     let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), 6);
+    assert_eq!(rows.len() as u64, jinggong_sample().converted);
     let jg = rows
         .iter()
         .find(|r| &r[column("record.part_no")] == "JG-10024")
@@ -660,4 +664,9 @@ fn a_job_name_with_a_folder_is_refused_before_the_upload_is_stored() {
         .unwrap()
         .collect();
     assert!(left.is_empty(), "nothing is stored: {left:?}");
+}
+
+/// The jinggong-parts sample case (its input, counts and expected files).
+fn jinggong_sample() -> Case {
+    cases::case("jinggong-parts", "sample")
 }

@@ -6,32 +6,107 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The repository root.
+/// The repository root, found at run time from the directory cargo runs
+/// the tests in (the package's): never a path baked in at compile time, so
+/// that a copied or moved checkout tests itself.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("the repo root exists")
+    let start = std::env::current_dir().expect("a current directory");
+    start
+        .ancestors()
+        .find(|dir| {
+            std::fs::read_to_string(dir.join("Cargo.toml"))
+                .is_ok_and(|text| text.contains("[workspace]"))
+        })
+        .unwrap_or_else(|| panic!("no workspace Cargo.toml above `{}`", start.display()))
+        .to_path_buf()
 }
 
-/// The built first-party plugins (`cargo xtask build-plugins`).
-pub fn plugins_dir() -> PathBuf {
-    let dir = root().join("target/plugins");
+/// A binary of this build (`conform`, `conform-bench`), beside the test
+/// binary's folder (`target/<profile>/deps/..`).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binaries live in target/<profile>/deps")
+        .join(name);
     assert!(
-        dir.join("jinggong-parts/plugin.toml").is_file(),
-        "plugins are not built: run `cargo xtask build-plugins` (or `cargo xtask test`)"
+        path.is_file(),
+        "`{}` is not built: run `cargo build`",
+        path.display()
     );
-    dir
+    path
+}
+
+/// The built first-party plugins (`cargo xtask build-plugins`), checked to
+/// be built from this tree's current sources.
+pub fn plugins_dir() -> PathBuf {
+    built_plugins("plugins", "target/plugins")
 }
 
 /// The built test plugins (`cargo xtask build-plugins` builds them too).
 pub fn test_plugins_dir() -> PathBuf {
-    let dir = root().join("target/test-plugins");
-    assert!(
-        dir.join("hostile/plugin.toml").is_file(),
-        "test plugins are not built: run `cargo xtask build-plugins` (or `cargo xtask test`)"
-    );
-    dir
+    built_plugins("tests/plugins", "target/test-plugins")
+}
+
+/// `out` of the root, after checking that every plugin folder of `home`
+/// has a component there newer than its sources: else the tests would run
+/// stale or missing plugins, and they stop at once saying what to run.
+fn built_plugins(home: &str, out: &str) -> PathBuf {
+    let (root, out) = (root(), root().join(out));
+    for name in plugin_names(&root.join(home)) {
+        let component = out.join(&name).join(format!("{name}.wasm"));
+        let built = std::fs::metadata(&component)
+            .and_then(|m| m.modified())
+            .ok();
+        let sources = newest_change(&root.join(home).join(&name));
+        assert!(
+            built.is_some_and(|built| built >= sources),
+            "plugin `{name}` is not built from the current sources ({}): run `cargo xtask build-plugins` (or `cargo xtask test`)",
+            component.display()
+        );
+    }
+    out
+}
+
+/// The plugins of a folder: its subfolders with a `plugin.toml`.
+pub fn plugin_names(home: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(home)
+        .unwrap_or_else(|e| panic!("cannot list `{}`: {e}", home.display()))
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.path().join("plugin.toml").is_file())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The first-party plugins: the folders of `plugins/` with a `plugin.toml`.
+pub fn first_party_plugins() -> Vec<String> {
+    plugin_names(&root().join("plugins"))
+}
+
+/// When anything a plugin is built from last changed: its `plugin.toml`,
+/// `Cargo.toml` and `src/`.
+fn newest_change(dir: &Path) -> std::time::SystemTime {
+    let mut newest = std::time::SystemTime::UNIX_EPOCH;
+    let mut folders = vec![dir.join("src")];
+    for file in [dir.join("plugin.toml"), dir.join("Cargo.toml")] {
+        if let Ok(changed) = std::fs::metadata(file).and_then(|m| m.modified()) {
+            newest = newest.max(changed);
+        }
+    }
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if let Ok(changed) = entry.metadata().and_then(|m| m.modified()) {
+                newest = newest.max(changed);
+            }
+        }
+    }
+    newest
 }
 
 /// A sample export shipped as a fixture.
@@ -41,7 +116,7 @@ pub fn sample(name: &str) -> PathBuf {
 
 /// The `conform` binary, run from the repo root with the built plugins.
 pub fn conform() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_conform"));
+    let mut command = Command::new(binary("conform"));
     command
         .current_dir(root())
         .env("CONFORM_PLUGINS", plugins_dir())
@@ -90,4 +165,5 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+pub mod cases;
 pub mod server;

@@ -71,7 +71,7 @@ impl Drop for Server {
 }
 
 pub fn sha256(text: &str) -> String {
-    conform::server::hash_token(text)
+    conform_server::hash_token(text)
 }
 
 /// Starts the real binary on a port of the kernel's choosing. `config`
@@ -99,7 +99,7 @@ pub fn start_with_env(
         copy_dir(&plugins_dir(), &data.path().join("plugins"));
         std::fs::write(data.path().join("conform.toml"), config).unwrap();
     }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_conform"))
+    let mut child = Command::new(super::binary("conform"))
         .current_dir(root())
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(data.path())
@@ -405,7 +405,7 @@ pub const PUBLISHER: &str = "cf_test_publisher_token";
 pub fn server_with_publisher(extra: &str) -> Server {
     let server = configured(&format!(
         "[[tokens]]\nname = \"standards-office\"\nsha256 = \"{}\"\nroles = [\"publisher\"]\n{extra}",
-        conform::server::hash_token(PUBLISHER)
+        conform_server::hash_token(PUBLISHER)
     ));
     let (status, text) = put_json(
         &server,

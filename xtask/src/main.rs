@@ -1,6 +1,7 @@
 //! Repository chores, run as `cargo xtask <task>`:
 //!
-//! - `build-plugins`: builds every plugin in `plugins/` for
+//! - `build-plugins`: builds every plugin (a folder with a `plugin.toml`
+//!   under `plugins/` or `tests/plugins/`) for
 //!   `wasm32-unknown-unknown`, turns each into a component and writes it with
 //!   its manifest (digest filled in) to `target/plugins/<name>/`.
 //! - `schemas [--check]`: regenerates `schemas/` from `conform-model`, or
@@ -19,18 +20,78 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
-/// The first-party plugins, one folder each under `plugins/`.
-const PLUGINS: [&str; 6] = [
-    "jinggong-parts",
-    "hengtai-parts",
-    "orchard-coop-apples",
-    "valley-farms-apples",
-    "swift-express",
-    "eastroute-waybills",
+/// Where plugins live, each in a folder with its `plugin.toml`, and where
+/// `build-plugins` writes them: first-party plugins, and plugins that exist
+/// only for the tests.
+const PLUGIN_HOMES: [(&str, &str); 2] = [
+    ("plugins", "target/plugins"),
+    ("tests/plugins", "target/test-plugins"),
 ];
 
-/// Plugins that exist only for the tests, one folder each under `tests/plugins/`.
-const TEST_PLUGINS: [(&str, &str); 1] = [("hostile", "hostile-plugin")];
+/// A plugin found in the tree: its folder, its crate, where it is written.
+struct PluginSource {
+    /// The plugin's name: its folder's.
+    name: String,
+    /// The folder with `plugin.toml` and `Cargo.toml`.
+    dir: PathBuf,
+    /// The crate's package name (`-p`).
+    package: String,
+    /// Where `build-plugins` writes it.
+    out_dir: PathBuf,
+}
+
+/// Every plugin of the tree: each folder of [`PLUGIN_HOMES`] with a
+/// `plugin.toml`. A folder there without one is named, so that it is not
+/// silently skipped; a plugin must be a workspace member (the globs in
+/// `Cargo.toml` take every folder).
+fn discover_plugins(root: &Path) -> Result<Vec<PluginSource>> {
+    let mut found = Vec::new();
+    for (home, out) in PLUGIN_HOMES {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join(home))
+            .with_context(|| format!("cannot list `{home}`"))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.join("Cargo.toml").is_file())
+            .collect();
+        dirs.sort();
+        for dir in dirs {
+            let name = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if !dir.join("plugin.toml").is_file() {
+                // The SDK is a crate beside the plugins, not a plugin.
+                if name != "sdk" {
+                    eprintln!(
+                        "note: `{}` has no plugin.toml: not a plugin, not built",
+                        dir.display()
+                    );
+                }
+                continue;
+            }
+            let cargo: toml::Table =
+                toml::from_str(&std::fs::read_to_string(dir.join("Cargo.toml"))?)
+                    .with_context(|| format!("parsing {}", dir.join("Cargo.toml").display()))?;
+            let package = cargo
+                .get("package")
+                .and_then(|p| p.get("name"))
+                .and_then(|n| n.as_str())
+                .with_context(|| {
+                    format!("{} has no [package] name", dir.join("Cargo.toml").display())
+                })?
+                .to_string();
+            found.push(PluginSource {
+                name,
+                dir,
+                package,
+                out_dir: root.join(out),
+            });
+        }
+    }
+    if found.is_empty() {
+        bail!("no plugin found: each needs a folder under plugins/ with a plugin.toml");
+    }
+    Ok(found)
+}
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
@@ -51,8 +112,14 @@ fn main() -> Result<()> {
     }
 }
 
+/// The repository root: the parent of xtask's folder, which `cargo run`
+/// (the `cargo xtask` alias) passes at run time; nothing baked in at
+/// compile time, so that a copied checkout works on itself.
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .expect("run xtask as `cargo xtask …` (cargo passes CARGO_MANIFEST_DIR)");
+    manifest_dir
         .parent()
         .expect("xtask is one level below the root")
         .to_path_buf()
@@ -99,51 +166,28 @@ fn ensure_wasm_target() -> Result<()> {
 
 fn build_plugins(root: &Path) -> Result<()> {
     ensure_wasm_target()?;
+    let plugins = discover_plugins(root)?;
     let mut build = cargo();
     build
         .current_dir(root)
         .args(["build", "--profile", "plugin", "--target", WASM_TARGET]);
-    for plugin in PLUGINS {
-        build.args(["-p", plugin]);
-    }
-    for (_, package) in TEST_PLUGINS {
-        build.args(["-p", package]);
+    for plugin in &plugins {
+        build.args(["-p", &plugin.package]);
     }
     run(build)?;
-
-    for plugin in PLUGINS {
-        package(
-            root,
-            plugin,
-            plugin,
-            &root.join("plugins").join(plugin),
-            &root.join("target/plugins"),
-        )?;
-    }
-    for (plugin, package_name) in TEST_PLUGINS {
-        package(
-            root,
-            plugin,
-            package_name,
-            &root.join("tests/plugins").join(plugin),
-            &root.join("target/test-plugins"),
-        )?;
+    for plugin in &plugins {
+        package(root, plugin)?;
     }
     Ok(())
 }
 
 /// Turns a built module into a component and writes it beside its manifest,
 /// the manifest's `[component]` filled in.
-fn package(
-    root: &Path,
-    plugin: &str,
-    package: &str,
-    source_dir: &Path,
-    out_dir: &Path,
-) -> Result<()> {
+fn package(root: &Path, source: &PluginSource) -> Result<()> {
+    let (plugin, source_dir, out_dir) = (source.name.as_str(), &source.dir, &source.out_dir);
     let module_path = root.join(format!(
         "target/{WASM_TARGET}/plugin/{}.wasm",
-        package.replace('-', "_")
+        source.package.replace('-', "_")
     ));
     let module = std::fs::read(&module_path)
         .with_context(|| format!("reading {}", module_path.display()))?;

@@ -63,12 +63,25 @@ enum Command {
     Load(load::LoadArgs),
 }
 
-/// The repository root.
+/// The repository root: the nearest folder at or above the current one
+/// with the workspace's `Cargo.toml` (`cargo xtask bench` runs from the
+/// root; the tests from the package folder). Found at run time, so that a
+/// copied checkout measures itself.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("the repository root exists")
+    let start = std::env::current_dir().expect("a current directory");
+    start
+        .ancestors()
+        .find(|dir| {
+            std::fs::read_to_string(dir.join("Cargo.toml"))
+                .is_ok_and(|text| text.contains("[workspace]"))
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "run conform-bench inside the repository (from `{}` no workspace is found above)",
+                start.display()
+            )
+        })
+        .to_path_buf()
 }
 
 fn main() -> Result<()> {
@@ -94,20 +107,20 @@ fn main() -> Result<()> {
 
 fn native_convert(plugin: &str, workers: usize, file: &Path) -> Result<()> {
     let pack = conform_pack::Pack::load(root().join("standards/sample-regional"))?;
-    let registry = conform::Registry::open(root().join("target/plugins"))?;
+    let registry = conform_engine::Registry::open(root().join("target/plugins"))?;
     let manifest = &registry.get(plugin)?.manifest;
     let converters = native::NativePlugin::named(plugin)?;
-    let options = conform::ConvertOptions {
+    let options = conform_engine::ConvertOptions {
         workers,
-        ..conform::ConvertOptions::default()
+        ..conform_engine::ConvertOptions::default()
     };
     let input = std::fs::File::open(file)?;
-    let mut sink = conform::sink::NdjsonSink::new(std::io::sink(), std::io::sink());
+    let mut sink = conform_engine::sink::NdjsonSink::new(std::io::sink(), std::io::sink());
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let summary = conform::convert(
+    let summary = conform_engine::convert(
         input,
         &name,
         &pack,
@@ -123,7 +136,7 @@ fn native_convert(plugin: &str, workers: usize, file: &Path) -> Result<()> {
 
 fn instantiate(iterations: usize) -> Result<()> {
     let pack = conform_pack::Pack::load(root().join("standards/sample-regional"))?;
-    let registry = conform::Registry::open(root().join("target/plugins"))?;
+    let registry = conform_engine::Registry::open(root().join("target/plugins"))?;
     let entry = registry.get("jinggong-parts")?;
     let mut report = serde_json::Map::new();
     for (name, pooling) in [("default", false), ("pooling", true)] {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
-use conform::pipeline::{BatchConverter, Converters};
+use conform_engine::pipeline::{BatchConverter, Converters};
 use conform_pack::Standard;
 use conform_plugin_sdk::bindings::conform::plugin::types as guest;
 use conform_sandbox::{InputRecord, OutputRecord, Problem, RowOutcome};

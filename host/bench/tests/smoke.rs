@@ -3,9 +3,19 @@
 
 use std::process::Command;
 
+/// `conform-bench` of this build, beside the test binary's folder: found at
+/// run time, not baked in, so that a copied checkout runs its own.
+fn bench_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    exe.parent()
+        .and_then(std::path::Path::parent)
+        .expect("test binaries live in target/<profile>/deps")
+        .join("conform-bench")
+}
+
 #[test]
 fn the_benchmark_runs_end_to_end_on_small_inputs() {
-    let output = Command::new(env!("CARGO_BIN_EXE_conform-bench"))
+    let output = Command::new(bench_binary())
         .args([
             "run",
             "--smoke",
@@ -48,7 +58,7 @@ fn the_benchmark_runs_end_to_end_on_small_inputs() {
 
 #[test]
 fn the_load_benchmark_runs_against_the_real_server() {
-    let output = Command::new(env!("CARGO_BIN_EXE_conform-bench"))
+    let output = Command::new(bench_binary())
         .args([
             "load",
             "--seconds",

@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use conform::pipeline::{convert, ConvertOptions};
-use conform::registry::Entry;
-use conform::sink::NdjsonSink;
-use conform::Registry;
+use conform_engine::pipeline::{convert, ConvertOptions};
+use conform_engine::registry::Entry;
+use conform_engine::sink::NdjsonSink;
+use conform_engine::Registry;
 use conform_model::{FailedFile, Summary};
 use conform_pack::Pack;
 use conform_sandbox::{LoadedPlugin, Sandbox};
@@ -85,7 +85,7 @@ impl Loaded<'_> {
 /// The plugin `--plugin` names: `NAME` or `NAME@VERSION`.
 fn pinned<'r>(registry: &'r Registry, reference: &str) -> Result<&'r Entry> {
     let (name, version) =
-        conform::registry::parse_reference(reference).map_err(anyhow::Error::msg)?;
+        conform_engine::registry::parse_reference(reference).map_err(anyhow::Error::msg)?;
     Ok(match version {
         Some(v) => registry.get_version(name, &v)?,
         None => registry.get(name)?,

@@ -95,7 +95,7 @@ impl Locations {
         Ok(conform_sandbox::Sandbox::new(
             conform_sandbox::SandboxConfig {
                 cache_dir,
-                compiler: conform::subprocess_compiler(),
+                compiler: conform_engine::subprocess_compiler(),
                 ..conform_sandbox::SandboxConfig::default()
             },
         )?)

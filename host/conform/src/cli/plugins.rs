@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use conform::Registry;
+use conform_engine::Registry;
 
 use super::{Locations, EXIT_FAILURE, EXIT_OK};
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use conform::server::{self, AppState, ServerConfig};
+use conform_server::{self as server, AppState, ServerConfig};
 
 use super::EXIT_OK;
 

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use conform::server::config_file::ConfigFile;
-use conform::server::{hash_token, new_token, Role, TokenConfig};
+use conform_server::config_file::ConfigFile;
+use conform_server::{hash_token, new_token, Role, TokenConfig};
 
 use super::EXIT_OK;
 

@@ -16,7 +16,7 @@ pub(crate) async fn resolve_pinned(
     pack: Option<&str>,
 ) -> Result<Resolved, ApiError> {
     let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "bad-query", message);
-    let (name, version) = crate::registry::parse_reference(plugin).map_err(bad)?;
+    let (name, version) = conform_engine::registry::parse_reference(plugin).map_err(bad)?;
     let pack_version = match pack {
         None => None,
         Some(pin) => Some(parse_pack_pin(pin).map_err(bad)?),

@@ -34,7 +34,7 @@ use super::observe::RequestRecord;
 use super::spool::{spool, PushError, SpoolReader, SpoolWriter};
 use super::state::AppState;
 use super::upload::{Upload, UploadLimits};
-use crate::sink::Sink;
+use conform_engine::sink::Sink;
 use futures_util::StreamExt;
 
 /// Query of `POST /v1/convert`. Unknown parameters are refused.
@@ -201,10 +201,10 @@ impl Sink for StreamSink {
     request_body(content = String, content_type = "application/octet-stream", description = "The file as the enterprise exports it"),
     responses(
         (status = 200, description = "Record lines, `{\"rejection\":…}` lines and a last `{\"summary\":…}` line", content_type = "application/x-ndjson", body = String),
-        (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::server::openapi::ErrorDoc),
-        (status = 404, description = "No such plugin", body = crate::server::openapi::ErrorDoc),
-        (status = 413, description = "The body is over the limit", body = crate::server::openapi::ErrorDoc),
-        (status = 429, description = "Too many conversions of this token", body = crate::server::openapi::ErrorDoc),
+        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::openapi::ErrorDoc),
+        (status = 404, description = "No such plugin", body = crate::openapi::ErrorDoc),
+        (status = 413, description = "The body is over the limit", body = crate::openapi::ErrorDoc),
+        (status = 429, description = "Too many conversions of this token", body = crate::openapi::ErrorDoc),
     ),
     security(("bearer" = []))
 )]
@@ -284,7 +284,7 @@ pub(crate) async fn convert(
 struct Conversion {
     state: Arc<AppState>,
     resolved: super::state::Resolved,
-    options: crate::ConvertOptions,
+    options: conform_engine::ConvertOptions,
     broken: Arc<Mutex<Option<ApiError>>>,
     record: Arc<RequestRecord>,
     close: Option<CloseConnection>,
@@ -299,7 +299,7 @@ impl Conversion {
             inner: &mut sink,
             faults: Default::default(),
         };
-        let result = crate::convert(
+        let result = conform_engine::convert(
             reader,
             &file,
             &self.resolved.pack,

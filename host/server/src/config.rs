@@ -185,7 +185,7 @@ impl Default for ServerLimits {
             max_component_bytes: 32 << 20,
             compile_seconds: 60,
             compile_memory_mib: 2048,
-            max_report_lines_per_code: crate::pipeline::DEFAULT_REPORT_LINES_PER_CODE,
+            max_report_lines_per_code: conform_engine::pipeline::DEFAULT_REPORT_LINES_PER_CODE,
             job_slots: 0,
             running_jobs_per_token: 0,
             max_connections: 0,
@@ -199,7 +199,7 @@ impl Default for ServerLimits {
 }
 
 /// Caps on what any plugin's manifest may ask for (`[plugin_limits]`); an
-/// unset cap is the host's maximum ([`crate::registry::HOST_MAX_LIMITS`]),
+/// unset cap is the host's maximum ([`conform_engine::registry::HOST_MAX_LIMITS`]),
 /// and no cap can exceed it.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
@@ -219,7 +219,7 @@ pub struct PluginCaps {
 impl PluginCaps {
     /// The caps as limits, each at most the host's maximum.
     pub fn limits(&self) -> PluginLimits {
-        let host = crate::registry::HOST_MAX_LIMITS;
+        let host = conform_engine::registry::HOST_MAX_LIMITS;
         PluginLimits {
             memory_mib: self.memory_mib.unwrap_or(host.memory_mib),
             batch_millis: self.batch_millis.unwrap_or(host.batch_millis),

@@ -1,16 +1,13 @@
-//! Conform: converts enterprises' exports into validated records of a
-//! unified standard, through sandboxed plugins.
+//! The conversion engine of Conform: what the CLI and the server share.
 //!
-//! The library behind the `conform` binary. [`registry`] finds plugins and
-//! loads them into the sandbox; [`pipeline`] streams one input through
-//! decode → plugin → validation into [`sink`]s, accounting for every row;
-//! [`packs`] keeps pack versions side by side;
-//! [`server`] serves the same over HTTP.
+//! [`registry`] finds plugins and loads them into the sandbox; [`pipeline`]
+//! streams one input through decode → plugin → validation into [`sink`]s,
+//! accounting for every row; [`packs`] keeps pack versions side by side.
+//! Nothing here knows HTTP: `conform-server` serves the engine over it.
 
 pub mod packs;
 pub mod pipeline;
 pub mod registry;
-pub mod server;
 pub mod sink;
 #[cfg(test)]
 mod test_support;

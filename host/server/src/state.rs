@@ -15,9 +15,9 @@ use semver::Version;
 
 use super::config::ServerConfig;
 use super::error::ApiError;
-use crate::packs::PackStore;
-use crate::registry::{Entry, RegistryError};
-use crate::Registry;
+use conform_engine::packs::PackStore;
+use conform_engine::registry::{Entry, RegistryError};
+use conform_engine::Registry;
 use conform_sandbox::SandboxError;
 
 /// The packs and plugins the server knows. Published ones are added; none
@@ -94,7 +94,7 @@ impl AppState {
         }
         let plugins = Registry::open(&plugins_dir)?.cap_limits(config.plugin_limits.limits());
         let limits = &config.limits;
-        let compiler = crate::subprocess_compiler();
+        let compiler = conform_engine::subprocess_compiler();
         if matches!(compiler, conform_sandbox::Compiler::InProcess) {
             tracing::warn!("this binary is not `conform`: plugins compile in-process, without the time and memory caps of compile_seconds and compile_memory_mib");
         }
@@ -260,13 +260,13 @@ impl AppState {
         let _ = stopping.wait_for(|stop| *stop).await;
     }
 
-    pub(crate) fn convert_options(&self) -> crate::ConvertOptions {
+    pub(crate) fn convert_options(&self) -> conform_engine::ConvertOptions {
         let limits = &self.config.limits;
-        crate::ConvertOptions {
+        conform_engine::ConvertOptions {
             max_rows: Some(limits.max_rows_per_job),
             max_duration: Some(std::time::Duration::from_secs(limits.max_job_seconds)),
             max_report_lines_per_code: Some(limits.max_report_lines_per_code),
-            ..crate::ConvertOptions::default()
+            ..conform_engine::ConvertOptions::default()
         }
     }
 
@@ -318,7 +318,7 @@ impl AppState {
         };
         // Compiled once per plugin version, but checked against every pack
         // version it is used with (a newer pack may lack a record type).
-        crate::registry::check_pack(&entry.manifest, &pack).map_err(|e| {
+        conform_engine::registry::check_pack(&entry.manifest, &pack).map_err(|e| {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "plugin-unusable",
@@ -367,22 +367,23 @@ impl AppState {
                 return Err(error.clone());
             }
         }
-        let plugin = crate::registry::load(entry, limits, &self.sandbox, pack).map_err(|e| {
-            if let RegistryError::Sandbox(SandboxError::Busy { .. }) = e {
-                return ApiError::busy(e.to_string());
-            }
-            tracing::warn!(plugin = %entry.manifest.name, error = %e, "plugin does not load");
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "plugin-unusable",
-                format!(
-                    "plugin `{}` {} cannot run here: {}",
-                    entry.manifest.name,
-                    entry.manifest.version,
-                    super::redact::redact(&e.to_string())
-                ),
-            )
-        });
+        let plugin =
+            conform_engine::registry::load(entry, limits, &self.sandbox, pack).map_err(|e| {
+                if let RegistryError::Sandbox(SandboxError::Busy { .. }) = e {
+                    return ApiError::busy(e.to_string());
+                }
+                tracing::warn!(plugin = %entry.manifest.name, error = %e, "plugin does not load");
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "plugin-unusable",
+                    format!(
+                        "plugin `{}` {} cannot run here: {}",
+                        entry.manifest.name,
+                        entry.manifest.version,
+                        super::redact::redact(&e.to_string())
+                    ),
+                )
+            });
         let plugin = match plugin {
             Ok(plugin) => plugin,
             Err(error) => {
@@ -528,7 +529,7 @@ pub(crate) fn pack_for<'a>(
 }
 
 /// `GET /readyz`: the job store answers and the disk has room; 503 if not.
-#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Ready: the job store answers, the disk has room"), (status = 503, description = "Not ready: the job store or the disk", body = crate::server::openapi::ErrorDoc)))]
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Ready: the job store answers, the disk has room"), (status = 503, description = "Not ready: the job store or the disk", body = crate::openapi::ErrorDoc)))]
 pub(crate) async fn ready(
     State(state): State<Arc<AppState>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {

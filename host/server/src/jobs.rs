@@ -14,7 +14,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::metrics::FaultCounter;
-use crate::sink::NdjsonSink;
+use conform_engine::sink::NdjsonSink;
 
 /// Where a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -669,11 +669,11 @@ fn convert_job(
             let _ = store.progress(&job.id, s.rows_in, s.converted, s.rejected);
         }
     };
-    let options = crate::ConvertOptions {
+    let options = conform_engine::ConvertOptions {
         workers,
         ..state.convert_options()
     };
-    let summary = crate::convert(
+    let summary = conform_engine::convert(
         reader,
         &job.file,
         &resolved.pack,

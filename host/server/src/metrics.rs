@@ -13,7 +13,7 @@ use conform_model::{codes, FileSummary, Rejection};
 #[cfg(doc)]
 use super::error::ApiError;
 use super::state::AppState;
-use crate::sink::Sink;
+use conform_engine::sink::Sink;
 
 /// Counters of the server.
 #[derive(Debug, Default)]
@@ -225,7 +225,7 @@ pub(crate) async fn count_limit_hits(
 pub(crate) struct ErrorCode(pub String);
 
 /// `GET /metrics`.
-#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String), (status = 401, description = "No or unknown token", body = crate::server::openapi::ErrorDoc), (status = 403, description = "The token has neither the metrics nor the admin role", body = crate::server::openapi::ErrorDoc)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorDoc), (status = 403, description = "The token has neither the metrics nor the admin role", body = crate::openapi::ErrorDoc)), security(("bearer" = [])))]
 pub(crate) async fn metrics(
     State(state): State<Arc<AppState>>,
     caller: super::auth::Caller,

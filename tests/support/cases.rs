@@ -1,0 +1,147 @@
+//! The golden cases, found by directory: each folder
+//! `plugins/<plugin>/tests/cases/<case>/` holds a `case.toml` (the input and
+//! the counts it must give), `expected.ndjson` and `expected.errors.ndjson`.
+//! A new plugin with cases needs no edit of any test file.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::Value;
+
+use super::{conform, expect_exit, root, sample};
+
+/// One golden case.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// The plugin that converts it.
+    pub plugin: String,
+    /// The case's folder name.
+    pub name: String,
+    /// The case's folder.
+    pub dir: PathBuf,
+    /// The file to convert: in the case folder, or else a shared sample.
+    pub input: PathBuf,
+    /// Input rows.
+    pub rows: u64,
+    /// Rows converted.
+    pub converted: u64,
+    /// The lines of the rejected rows, in order.
+    pub rejected_lines: Vec<u64>,
+}
+
+impl Case {
+    /// A file of the case's folder (`expected.ndjson`, …).
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Whether the input is one of the shared sample exports.
+    pub fn is_shared_sample(&self) -> bool {
+        self.input
+            .starts_with(root().join("tests/fixtures/samples"))
+    }
+}
+
+/// Every case of every first-party plugin, in order of plugin and case.
+pub fn cases() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for plugin in super::first_party_plugins() {
+        let folder = root().join("plugins").join(&plugin).join("tests/cases");
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        dirs.sort();
+        for dir in dirs.into_iter().filter(|d| d.join("case.toml").is_file()) {
+            cases.push(load(&plugin, &dir));
+        }
+    }
+    cases
+}
+
+/// The case `name` of `plugin`.
+pub fn case(plugin: &str, name: &str) -> Case {
+    cases()
+        .into_iter()
+        .find(|c| c.plugin == plugin && c.name == name)
+        .unwrap_or_else(|| panic!("no case plugins/{plugin}/tests/cases/{name}"))
+}
+
+fn load(plugin: &str, dir: &Path) -> Case {
+    let path = dir.join("case.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let table: toml::Table =
+        toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let number = |key: &str| {
+        table
+            .get(key)
+            .and_then(toml::Value::as_integer)
+            .unwrap_or_else(|| panic!("{}: `{key}` must be a whole number", path.display()))
+            as u64
+    };
+    let input = table
+        .get("input")
+        .and_then(toml::Value::as_str)
+        .unwrap_or_else(|| panic!("{}: `input` names the file to convert", path.display()));
+    let local = dir.join(input);
+    Case {
+        plugin: plugin.to_string(),
+        name: dir.file_name().unwrap().to_string_lossy().into_owned(),
+        dir: dir.to_path_buf(),
+        input: if local.is_file() {
+            local
+        } else {
+            sample(input)
+        },
+        rows: number("rows"),
+        converted: number("converted"),
+        rejected_lines: table
+            .get("rejected_lines")
+            .and_then(toml::Value::as_array)
+            .unwrap_or_else(|| panic!("{}: `rejected_lines` is a list", path.display()))
+            .iter()
+            .map(|v| v.as_integer().expect("a line number") as u64)
+            .collect(),
+    }
+}
+
+/// What converting a case gave: records, error report, summary.
+pub struct Converted {
+    /// The records, as written.
+    pub records: String,
+    /// The error report, as written.
+    pub errors: String,
+    /// The summary (`--summary json`).
+    pub summary: Value,
+}
+
+/// Converts the case's input with the real binary.
+pub fn convert(case: &Case) -> Converted {
+    let out = tempfile::tempdir().unwrap();
+    let (records, errors) = (
+        out.path().join("records.ndjson"),
+        out.path().join("errors.ndjson"),
+    );
+    let output: Output = conform()
+        .args([
+            "convert",
+            "--plugin",
+            &case.plugin,
+            "--summary",
+            "json",
+            "--output",
+        ])
+        .arg(&records)
+        .arg("--errors")
+        .arg(&errors)
+        .arg(&case.input)
+        .output()
+        .unwrap();
+    expect_exit(&output, 0);
+    Converted {
+        records: std::fs::read_to_string(records).unwrap(),
+        errors: std::fs::read_to_string(errors).unwrap(),
+        summary: serde_json::from_slice(&output.stdout)
+            .expect("--summary json prints one JSON object"),
+    }
+}
