@@ -65,9 +65,10 @@ fn measure(command: &mut Command, what: &str) -> Result<Measured> {
         .expect("piped")
         .read_to_string(&mut stdout)?;
     let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 reaps exactly this child.
+    // SAFETY: rusage is plain data, for which all zeroes is a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let pid = child.id() as libc::pid_t;
+    // SAFETY: wait4 reaps exactly this child and writes into `usage`.
     if unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } != pid {
         bail!(
             "waiting for {what} failed: {}",

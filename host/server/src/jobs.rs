@@ -502,6 +502,7 @@ pub fn free_bytes(path: &Path) -> std::io::Result<u64> {
     use std::os::unix::ffi::OsStrExt;
     let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
         .map_err(|e| std::io::Error::other(e.to_string()))?;
+    // SAFETY: statvfs is plain data, for which all zeroes is a valid value.
     let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: statvfs writes into `stat`, which outlives the call.
     if unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) } != 0 {

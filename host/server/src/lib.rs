@@ -28,6 +28,8 @@ pub mod openapi;
 pub mod owners;
 mod pins;
 pub mod redact;
+#[cfg(test)]
+mod router_tests;
 mod scratch;
 mod spool;
 mod state;

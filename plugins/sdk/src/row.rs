@@ -200,3 +200,106 @@ impl Checks {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn row(value: Value) -> Row {
+        Row::from_value(3, 4, value)
+    }
+
+    #[test]
+    fn text_is_trimmed_numbers_are_written_as_given_and_blanks_are_missing() {
+        let r = row(
+            json!({ "name": "  垫圈 ", "qty": 20, "weight": 0.125, "blank": " ", "none": null }),
+        );
+        assert_eq!(r.text("name"), Ok("垫圈".to_string()));
+        assert_eq!(r.text("qty"), Ok("20".to_string()));
+        assert_eq!(r.text("weight"), Ok("0.125".to_string()));
+        for missing in ["blank", "none", "absent"] {
+            let problem = r.text(missing).unwrap_err();
+            assert_eq!(problem.code, "missing-field");
+            assert_eq!(problem.field.as_deref(), Some(missing));
+        }
+    }
+
+    #[test]
+    fn a_list_or_object_where_text_is_wanted_is_a_wrong_type_naming_what_it_is() {
+        let r = row(json!({ "tags": ["a"], "size": { "w": 1 } }));
+        let problem = r.text("tags").unwrap_err();
+        assert_eq!(problem.code, "wrong-type");
+        assert!(problem.message.contains("a list"), "{}", problem.message);
+        assert!(r.text("size").unwrap_err().message.contains("an object"));
+    }
+
+    #[test]
+    fn counts_take_whole_numbers_as_numbers_or_text_only() {
+        let r = row(json!({ "a": 20, "b": "7", "c": "2.5", "d": "many" }));
+        assert_eq!(r.count("a"), Ok(20));
+        assert_eq!(r.count("b"), Ok(7));
+        for bad in ["c", "d"] {
+            let problem = r.count(bad).unwrap_err();
+            assert_eq!(
+                (problem.code.as_str(), problem.field.as_deref()),
+                ("not-a-number", Some(bad))
+            );
+        }
+    }
+
+    #[test]
+    fn pointers_reach_attributes_list_items_and_escaped_names() {
+        let r = row(json!({
+            "Size": { "@length": "2.5", "items": [{ "n": "first" }] },
+            "a/b": { "~x": "escaped" }
+        }));
+        assert_eq!(r.text_at("/Size/@length"), Ok("2.5".to_string()));
+        assert_eq!(r.text_at("/Size/items/0/n"), Ok("first".to_string()));
+        assert_eq!(r.text_at("/a~1b/~0x"), Ok("escaped".to_string()));
+        assert!(r.pointer("/Size/items/9").is_none());
+        assert!(r.pointer("no-slash").is_none());
+        assert_eq!(
+            r.count_at("/Size/@length").unwrap_err().field.as_deref(),
+            Some("/Size/@length")
+        );
+    }
+
+    #[test]
+    fn the_host_text_of_a_row_must_be_an_object() {
+        let parsed = Row::parse(1, 2, r#"{"no":"JG-1"}"#).unwrap();
+        assert_eq!((parsed.ordinal, parsed.line), (1, 2));
+        assert_eq!(parsed.text("no"), Ok("JG-1".to_string()));
+        assert_eq!(
+            Row::parse(1, 2, "[1]").unwrap_err().code,
+            "input-not-object"
+        );
+        assert_eq!(Row::parse(1, 2, "{").unwrap_err().code, "input-not-object");
+    }
+
+    #[test]
+    fn checks_report_every_problem_of_a_row_in_order_and_at_keeps_the_first_field() {
+        let r = row(json!({ "qty": "x" }));
+        let mut checks = Checks::default();
+        let name = checks.take(r.text("name"));
+        let qty = checks.take(r.count("qty").at("quantity"));
+        let ok = checks.take(Ok::<_, Problem>(5));
+        assert_eq!((name, qty, ok), (None, None, Some(5)));
+        let Rejected(problems) = checks.finish().unwrap_err();
+        let codes: Vec<_> = problems
+            .iter()
+            .map(|p| (p.code.as_str(), p.field.as_deref()))
+            .collect();
+        // `.at` does not overwrite the field the problem already names.
+        assert_eq!(
+            codes,
+            [
+                ("missing-field", Some("name")),
+                ("not-a-number", Some("qty"))
+            ]
+        );
+        assert!(Checks::default().finish().is_ok());
+        let unnamed = Err::<(), _>(Problem::new("bad", "bad")).at("field");
+        assert_eq!(unnamed.unwrap_err().field.as_deref(), Some("field"));
+    }
+}

@@ -256,6 +256,7 @@ fn umask() -> u32 {
     // SAFETY: umask only sets the mask; it is set back at once. The CLI
     // opens outputs before its worker threads start.
     let mask = unsafe { libc::umask(0o022) };
+    // SAFETY: as above: the mask read is put back.
     unsafe { libc::umask(mask) };
     mask
 }
