@@ -7,7 +7,7 @@ mod support;
 
 use std::sync::OnceLock;
 
-use conform_engine::pipeline::{convert, ConvertOptions};
+use conform_engine::pipeline::ConvertOptions;
 use conform_engine::sink::MemorySink;
 use conform_engine::Registry;
 use conform_pack::Pack;
@@ -84,7 +84,13 @@ proptest! {
         let manifest = &fx.registry.get("jinggong-parts").unwrap().manifest;
         let options = ConvertOptions { workers, batch_size, ..ConvertOptions::default() };
         let mut sink = MemorySink::default();
-        let summary = convert(std::io::Cursor::new(bytes.into_owned()), "gen.csv", &fx.pack, &fx.plugin, manifest, &options, &mut sink, &mut |_| {}).unwrap();
+        let summary = conform_engine::Conversion {
+        pack: &fx.pack,
+        plugin: &fx.plugin,
+        manifest,
+        options: &options,
+    }
+    .run(std::io::Cursor::new(bytes.into_owned()), "gen.csv", &mut sink, &mut |_| {}).unwrap();
 
         prop_assert_eq!(summary.rows_in, rows.len() as u64);
         prop_assert_eq!(summary.rows_in, summary.converted + summary.rejected);

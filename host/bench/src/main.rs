@@ -120,16 +120,13 @@ fn native_convert(plugin: &str, workers: usize, file: &Path) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let summary = conform_engine::convert(
-        input,
-        &name,
-        &pack,
-        &converters,
+    let summary = conform_engine::Conversion {
+        pack: &pack,
+        plugin: &converters,
         manifest,
-        &options,
-        &mut sink,
-        &mut |_| {},
-    )?;
+        options: &options,
+    }
+    .run(input, &name, &mut sink, &mut |_| {})?;
     println!("{}", serde_json::to_string(&summary)?);
     Ok(())
 }

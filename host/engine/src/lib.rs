@@ -12,7 +12,7 @@ pub mod sink;
 #[cfg(test)]
 mod test_support;
 
-pub use pipeline::{convert, ConvertOptions, PipelineError};
+pub use pipeline::{Conversion, ConvertOptions, PipelineError};
 
 /// How the `conform` binary compiles untrusted components: in a child
 /// process of itself (`conform compile-component`), capped in time and

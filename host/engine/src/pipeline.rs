@@ -26,7 +26,7 @@ use conform_model::{
 use conform_pack::Pack;
 use conform_pack::Standard;
 use conform_sandbox::{InputRecord, LoadedPlugin, Problem, RowOutcome, Worker};
-use crossbeam_channel::bounded;
+use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::sink::Sink;
 
@@ -142,146 +142,234 @@ struct Batch {
     rows: Vec<Decoded>,
 }
 
-/// Converts one input with a loaded plugin, writing to `sink` in input order.
-///
-/// A decoder failure that stops the file (an unreadable header, an I/O
-/// error) is not an `Err`: the rows before it are written and counted, and
-/// the summary's `error` says why the file stopped.
-#[allow(clippy::too_many_arguments)]
-pub fn convert(
-    input: impl Read + Send + 'static,
-    file_name: &str,
-    pack: &Pack,
-    plugin: &dyn Converters,
-    manifest: &PluginManifest,
-    options: &ConvertOptions,
-    sink: &mut dyn Sink,
-    progress: &mut dyn FnMut(&FileSummary),
-) -> Result<FileSummary, PipelineError> {
-    let workers = options.workers.max(1);
-    let batch_size = options.batch_size.max(1);
-    let rows = conform_decode::decode(
-        input,
-        &manifest.input.format,
-        manifest.input.encoding,
-        options.decode_limits,
-    );
-    let mut summary = FileSummary {
-        file: file_name.into(),
-        plugin: manifest.name.clone(),
-        ..FileSummary::default()
-    };
+/// One conversion's fixed parts: the pack, the plugin (sandboxed, or native
+/// for the benchmark), its manifest and the options. [`Conversion::run`]
+/// converts inputs with them.
+#[derive(Clone, Copy)]
+pub struct Conversion<'a> {
+    /// The pack version the records are validated against.
+    pub pack: &'a Pack,
+    /// Makes one converter per worker.
+    pub plugin: &'a dyn Converters,
+    /// The plugin's manifest: input format, encoding, name.
+    pub manifest: &'a PluginManifest,
+    /// Workers, batches, limits.
+    pub options: &'a ConvertOptions,
+}
 
-    std::thread::scope(|scope| {
-        let in_flight = workers * 4;
-        let (permit_tx, permit_rx) = bounded::<()>(in_flight);
+/// The channels between the decoder, the workers and the writer.
+struct Channels {
+    /// One permit per batch in flight: the decoder takes one per batch, the
+    /// writer gives it back once the batch is written.
+    permits: (Sender<()>, Receiver<()>),
+    batches: (Sender<Batch>, Receiver<Batch>),
+    results: (Sender<Numbered>, Receiver<Numbered>),
+}
+
+/// A batch's results with the batch's index, for the writer to reorder.
+type Numbered = (u64, Processed);
+
+impl Channels {
+    fn new(in_flight: usize) -> Channels {
+        let permits = bounded::<()>(in_flight);
         for _ in 0..in_flight {
-            permit_tx.send(()).expect("the permit channel has room");
+            permits.0.send(()).expect("the permit channel has room");
         }
-        let (batch_tx, batch_rx) = bounded::<Batch>(in_flight);
-        let (result_tx, result_rx) = bounded::<(u64, Processed)>(in_flight);
+        Channels {
+            permits,
+            batches: bounded(in_flight),
+            results: bounded(in_flight),
+        }
+    }
+}
 
-        let (max_rows, deadline) = (
-            options.max_rows,
-            options.max_duration.map(|d| (Instant::now() + d, d)),
+/// The row and time limits the decoder and the writer hold a conversion to.
+#[derive(Clone, Copy)]
+struct Limits {
+    max_rows: Option<u64>,
+    /// When the conversion must stop, and the limit that says so.
+    deadline: Option<(Instant, Duration)>,
+}
+
+impl Limits {
+    fn at(&self) -> Option<Instant> {
+        self.deadline.map(|(at, _)| at)
+    }
+}
+
+impl Conversion<'_> {
+    /// Converts one input, writing to `sink` in input order; `progress`
+    /// sees the summary after each batch is written.
+    ///
+    /// A decoder failure that stops the file (an unreadable header, an I/O
+    /// error) is not an `Err`: the rows before it are written and counted,
+    /// and the summary's `error` says why the file stopped.
+    pub fn run(
+        &self,
+        input: impl Read + Send + 'static,
+        file_name: &str,
+        sink: &mut dyn Sink,
+        progress: &mut dyn FnMut(&FileSummary),
+    ) -> Result<FileSummary, PipelineError> {
+        let options = self.options;
+        let rows = conform_decode::decode(
+            input,
+            &self.manifest.input.format,
+            self.manifest.input.encoding,
+            options.decode_limits,
         );
-        let decoder = scope.spawn(move || -> Result<(), Stop> {
-            let mut rows = rows;
-            let mut index = 0;
-            let mut count: u64 = 0;
-            loop {
-                let mut batch = Vec::with_capacity(batch_size);
-                let mut failure = None;
-                for row in rows.by_ref() {
-                    let stop = match (row, deadline) {
-                        (Err(e), _) => Some(Stop::Decode(e)),
-                        (Ok(_), Some((at, limit))) if Instant::now() > at => {
-                            Some(Stop::Time(limit))
+        let limits = Limits {
+            max_rows: options.max_rows,
+            deadline: options.max_duration.map(|d| (Instant::now() + d, d)),
+        };
+        let mut summary = FileSummary {
+            file: file_name.into(),
+            plugin: self.manifest.name.clone(),
+            ..FileSummary::default()
+        };
+        let workers = options.workers.max(1);
+        let channels = Channels::new(workers * 4);
+        std::thread::scope(|scope| {
+            let batch_size = options.batch_size.max(1);
+            let (permits, batches) = (channels.permits.1.clone(), channels.batches.0.clone());
+            let decoder = scope.spawn(move || feed(rows, batch_size, limits, &permits, &batches));
+            for _ in 0..workers {
+                let (batches, results) = (channels.batches.1.clone(), channels.results.0.clone());
+                let mut worker = self.plugin.worker(self.pack.standard().clone());
+                worker.set_deadline(limits.at());
+                let pack = self.pack;
+                scope.spawn(move || {
+                    for batch in batches {
+                        let processed =
+                            process(batch.rows, worker.as_mut(), pack, file_name, limits.at());
+                        if results.send((batch.index, processed)).is_err() {
+                            return;
                         }
-                        (Ok(_), _) if max_rows.is_some_and(|max| count >= max) => {
-                            Some(Stop::Rows(count))
-                        }
-                        (Ok(row), _) => {
-                            count += 1;
-                            batch.push(row);
-                            None
-                        }
-                    };
-                    if stop.is_some() {
-                        failure = stop;
-                        break;
                     }
-                    if batch.len() == batch_size {
-                        break;
-                    }
-                }
-                let last = failure.is_some() || batch.len() < batch_size;
-                if !batch.is_empty() {
-                    if permit_rx.recv().is_err()
-                        || batch_tx.send(Batch { index, rows: batch }).is_err()
-                    {
-                        return Ok(()); // the writer stopped: nothing more is wanted
-                    }
-                    index += 1;
-                }
-                if let Some(e) = failure {
-                    return Err(e);
-                }
-                if last {
-                    return Ok(());
-                }
+                });
             }
-        });
+            // Only the threads hold the batch channel's ends and the results'
+            // sender: each ends when its peers are done.
+            let Channels {
+                permits,
+                batches,
+                results,
+            } = channels;
+            drop((batches, results.0));
+            let mut report = ReportCap::new(options.max_report_lines_per_code);
+            let mut writer = InOrder {
+                sink: &mut *sink,
+                summary: &mut summary,
+                report: &mut report,
+                progress,
+            };
+            let out_of_time = writer.write_all(results.1, &permits.0, limits)?;
+            // Whatever is still in flight is not wanted: the threads see
+            // closed channels.
+            drop(permits);
+            let decoded = decoder.join().expect("the decoder thread does not panic");
+            if let Some(e) = out_of_time.or(decoded.err()) {
+                summary.error = Some(e.to_string());
+                summary.error_code = Some(e.code().into());
+            }
+            report.finish(file_name, sink)?;
+            sink.flush()?;
+            Ok(summary)
+        })
+    }
+}
 
-        for _ in 0..workers {
-            let (batch_rx, result_tx) = (batch_rx.clone(), result_tx.clone());
-            let mut worker = plugin.worker(pack.standard().clone());
-            worker.set_deadline(deadline.map(|(at, _)| at));
-            let deadline = deadline.map(|(at, _)| at);
-            scope.spawn(move || {
-                for batch in batch_rx {
-                    let results = process(batch.rows, worker.as_mut(), pack, file_name, deadline);
-                    if result_tx.send((batch.index, results)).is_err() {
-                        return;
-                    }
+/// The decoder's thread: rows into batches of `batch_size`, one permit
+/// each, until the end, a decoder failure or a limit.
+fn feed(
+    mut rows: impl Iterator<Item = Result<Decoded, DecodeError>>,
+    batch_size: usize,
+    limits: Limits,
+    permits: &Receiver<()>,
+    batches: &Sender<Batch>,
+) -> Result<(), Stop> {
+    let mut index = 0;
+    let mut count: u64 = 0;
+    loop {
+        let mut batch = Vec::with_capacity(batch_size);
+        let mut failure = None;
+        for row in rows.by_ref() {
+            let stop = match (row, limits.deadline) {
+                (Err(e), _) => Some(Stop::Decode(e)),
+                (Ok(_), Some((at, limit))) if Instant::now() > at => Some(Stop::Time(limit)),
+                (Ok(_), _) if limits.max_rows.is_some_and(|max| count >= max) => {
+                    Some(Stop::Rows(count))
                 }
-            });
+                (Ok(row), _) => {
+                    count += 1;
+                    batch.push(row);
+                    None
+                }
+            };
+            if stop.is_some() {
+                failure = stop;
+                break;
+            }
+            if batch.len() == batch_size {
+                break;
+            }
         }
-        drop((batch_rx, result_tx));
+        let last = failure.is_some() || batch.len() < batch_size;
+        if !batch.is_empty() {
+            if permits.recv().is_err() || batches.send(Batch { index, rows: batch }).is_err() {
+                return Ok(()); // the writer stopped: nothing more is wanted
+            }
+            index += 1;
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if last {
+            return Ok(());
+        }
+    }
+}
 
+/// The writer: results back into input order, into the sink.
+struct InOrder<'s, 'p> {
+    sink: &'s mut dyn Sink,
+    summary: &'s mut FileSummary,
+    report: &'s mut ReportCap,
+    progress: &'p mut dyn FnMut(&FileSummary),
+}
+
+impl InOrder<'_, '_> {
+    /// Writes every batch's results in batch order, giving a permit back
+    /// after each; stops early, returning the time limit, once the deadline
+    /// has passed.
+    fn write_all(
+        &mut self,
+        results: Receiver<Numbered>,
+        permits: &Sender<()>,
+        limits: Limits,
+    ) -> Result<Option<Stop>, PipelineError> {
         let mut pending: BTreeMap<u64, Processed> = BTreeMap::new();
-        let mut report = ReportCap::new(options.max_report_lines_per_code);
         let mut next = 0;
-        let mut out_of_time = None;
-        'results: for (index, processed) in result_rx.iter() {
+        for (index, processed) in results.iter() {
             pending.insert(index, processed);
             while let Some(processed) = pending.remove(&next) {
-                write(processed.results, sink, &mut summary, &mut report)?;
+                write(processed.results, self.sink, self.summary, self.report)?;
                 next += 1;
-                let _ = permit_tx.send(());
-                progress(&summary);
+                let _ = permits.send(());
+                (self.progress)(self.summary);
                 // Rows already decoded stop here too: the time limit holds
                 // even when every row was read before it passed, and inside
                 // a batch that was stopped halfway.
-                if let Some((_, limit)) =
-                    deadline.filter(|(at, _)| processed.out_of_time || Instant::now() > *at)
+                if let Some((_, limit)) = limits
+                    .deadline
+                    .filter(|(at, _)| processed.out_of_time || Instant::now() > *at)
                 {
-                    out_of_time = Some(Stop::Time(limit));
-                    break 'results;
+                    return Ok(Some(Stop::Time(limit)));
                 }
             }
         }
-        // Whatever is still in flight is not wanted: the threads see closed channels.
-        drop((result_rx, permit_tx));
-        let decoded = decoder.join().expect("the decoder thread does not panic");
-        if let Some(e) = out_of_time.or(decoded.err()) {
-            summary.error = Some(e.to_string());
-            summary.error_code = Some(e.code().into());
-        }
-        report.finish(file_name, sink)?;
-        sink.flush()?;
-        Ok(summary)
-    })
+        Ok(None)
+    }
 }
 
 fn write(
@@ -676,13 +764,15 @@ mod tests {
         };
         let mut sink = crate::sink::MemorySink::default();
         let started = Instant::now();
-        let summary = convert(
+        let summary = crate::pipeline::Conversion {
+            pack: &pack,
+            plugin: &LongNames,
+            manifest: &manifest,
+            options: &options,
+        }
+        .run(
             std::io::Cursor::new(rows.into_bytes()),
             "long.ndjson",
-            &pack,
-            &LongNames,
-            &manifest,
-            &options,
             &mut sink,
             &mut |_| {},
         )

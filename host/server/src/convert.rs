@@ -299,16 +299,13 @@ impl Conversion {
             inner: &mut sink,
             faults: Default::default(),
         };
-        let result = conform_engine::convert(
-            reader,
-            &file,
-            &self.resolved.pack,
-            &self.resolved.plugin,
-            &self.resolved.manifest,
-            &self.options,
-            &mut counted,
-            &mut |_| {},
-        );
+        let result = conform_engine::Conversion {
+            pack: &self.resolved.pack,
+            plugin: &self.resolved.plugin,
+            manifest: &self.resolved.manifest,
+            options: &self.options,
+        }
+        .run(reader, &file, &mut counted, &mut |_| {});
         let faults = counted.faults;
         let trailer = match result {
             Ok(summary) => self.summary_line(summary, &faults),

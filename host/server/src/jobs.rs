@@ -674,16 +674,13 @@ fn convert_job(
         workers,
         ..state.convert_options()
     };
-    let summary = conform_engine::convert(
-        reader,
-        &job.file,
-        &resolved.pack,
-        &resolved.plugin,
-        &resolved.manifest,
-        &options,
-        &mut sink,
-        &mut progress,
-    )
+    let summary = conform_engine::Conversion {
+        pack: &resolved.pack,
+        plugin: &resolved.plugin,
+        manifest: &resolved.manifest,
+        options: &options,
+    }
+    .run(reader, &job.file, &mut sink, &mut progress)
     .map_err(|e| e.to_string())?;
     state.metrics.record_file(&summary, &sink.faults);
     drop(ndjson);

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use conform_engine::pipeline::{convert, ConvertOptions};
+use conform_engine::pipeline::ConvertOptions;
 use conform_engine::registry::Entry;
 use conform_engine::sink::NdjsonSink;
 use conform_engine::Registry;
@@ -334,16 +334,13 @@ fn convert_file(
             bar.set_position(read.load(Ordering::Relaxed));
         }
     };
-    let summary = convert(
-        counted,
-        &file_name(path),
-        loaded.pack,
-        &plugin,
-        &entry.manifest,
+    let summary = conform_engine::Conversion {
+        pack: loaded.pack,
+        plugin: &plugin,
+        manifest: &entry.manifest,
         options,
-        &mut sink,
-        &mut progress,
-    )
+    }
+    .run(counted, &file_name(path), &mut sink, &mut progress)
     .with_context(|| format!("converting `{}`", path.display()))?;
     drop(sink);
     for file in pending {
