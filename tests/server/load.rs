@@ -486,16 +486,7 @@ fn a_client_that_never_reads_its_answer_loses_its_connection_and_frees_its_slot(
 fn an_http2_connection_without_a_request_is_closed_however_it_pings() {
     use std::io::{Read, Write};
     let server = configured("[limits]\nheader_read_seconds = 2\n");
-    let addr = server.base.trim_start_matches("http://");
-    let mut socket = std::net::TcpStream::connect(addr).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
-    // The HTTP/2 preface and an empty SETTINGS frame: a real h2 client.
-    socket
-        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
-        .unwrap();
-    socket.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).unwrap();
+    let mut socket = h2_connect(&server, &[]);
     let started = Instant::now();
     let mut buf = [0u8; 4096];
     let mut answered = false;
@@ -590,6 +581,22 @@ fn a_shutdown_lets_requests_finish_until_its_deadline_then_ends_open_streams_wit
     );
 }
 
+/// A connection that speaks HTTP/2 without TLS (prior knowledge): the
+/// preface and a SETTINGS frame of `settings`; reads time out after 300 ms.
+fn h2_connect(server: &Server, settings: &[u8]) -> std::net::TcpStream {
+    use std::io::Write;
+    let addr = server.base.trim_start_matches("http://");
+    let mut socket = std::net::TcpStream::connect(addr).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    socket
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .unwrap();
+    socket.write_all(&h2_frame(4, 0, 0, settings)).unwrap();
+    socket
+}
+
 /// An HTTP/2 frame: length, type, flags, stream, payload.
 fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
     let len = payload.len() as u32;
@@ -617,17 +624,8 @@ fn an_http2_client_that_opens_no_window_loses_its_conversion_and_connection() {
     use std::io::{Read, Write};
     let server = configured("[limits]\nwrite_stall_seconds = 2\nconcurrent_per_token = 1\n");
     let addr = server.base.trim_start_matches("http://");
-    let mut socket = std::net::TcpStream::connect(addr).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    socket
-        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
-        .unwrap();
     // SETTINGS_INITIAL_WINDOW_SIZE = 0: the server may send no DATA at all.
-    socket
-        .write_all(&h2_frame(4, 0, 0, &[0, 4, 0, 0, 0, 0]))
-        .unwrap();
+    let mut socket = h2_connect(&server, &[0, 4, 0, 0, 0, 0]);
     let mut headers = vec![0x83, 0x86]; // :method POST, :scheme http
     headers.extend(hpack_literal(4, "/v1/convert?plugin=swift-express"));
     headers.extend(hpack_literal(1, addr));

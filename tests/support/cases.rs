@@ -52,7 +52,12 @@ pub fn cases() -> Vec<Case> {
         };
         let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
         dirs.sort();
-        for dir in dirs.into_iter().filter(|d| d.join("case.toml").is_file()) {
+        for dir in dirs.into_iter().filter(|d| d.is_dir()) {
+            assert!(
+                dir.join("case.toml").is_file(),
+                "{} is a case folder without a case.toml",
+                dir.display()
+            );
             cases.push(load(&plugin, &dir));
         }
     }
@@ -72,6 +77,13 @@ fn load(plugin: &str, dir: &Path) -> Case {
     let text = std::fs::read_to_string(&path).unwrap();
     let table: toml::Table =
         toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let known = ["input", "rows", "converted", "rejected_lines"];
+    if let Some(unknown) = table.keys().find(|k| !known.contains(&k.as_str())) {
+        panic!(
+            "{}: unknown key `{unknown}`; a case has {known:?}",
+            path.display()
+        );
+    }
     let number = |key: &str| {
         table
             .get(key)

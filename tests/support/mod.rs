@@ -59,7 +59,16 @@ fn built_plugins(home: &str, out: &str) -> PathBuf {
         let built = std::fs::metadata(&component)
             .and_then(|m| m.modified())
             .ok();
-        let sources = newest_change(&root.join(home).join(&name));
+        // The SDK and the contract are built into every plugin.
+        let sources = [
+            root.join(home).join(&name),
+            root.join("plugins/sdk"),
+            root.join("plugins/wit"),
+        ]
+        .iter()
+        .map(|dir| newest_change(dir))
+        .max()
+        .expect("three folders");
         assert!(
             built.is_some_and(|built| built >= sources),
             "plugin `{name}` is not built from the current sources ({}): run `cargo xtask build-plugins` (or `cargo xtask test`)",
@@ -86,11 +95,14 @@ pub fn first_party_plugins() -> Vec<String> {
     plugin_names(&root().join("plugins"))
 }
 
-/// When anything a plugin is built from last changed: its `plugin.toml`,
-/// `Cargo.toml` and `src/`.
+/// When anything of a crate folder last changed: its `plugin.toml` and
+/// `Cargo.toml`, its `src/`, and for the contract folder its files.
 fn newest_change(dir: &Path) -> std::time::SystemTime {
     let mut newest = std::time::SystemTime::UNIX_EPOCH;
     let mut folders = vec![dir.join("src")];
+    if !dir.join("Cargo.toml").is_file() {
+        folders.push(dir.to_path_buf());
+    }
     for file in [dir.join("plugin.toml"), dir.join("Cargo.toml")] {
         if let Ok(changed) = std::fs::metadata(file).and_then(|m| m.modified()) {
             newest = newest.max(changed);

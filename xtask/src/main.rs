@@ -3,7 +3,8 @@
 //! - `build-plugins`: builds every plugin (a folder with a `plugin.toml`
 //!   under `plugins/` or `tests/plugins/`) for
 //!   `wasm32-unknown-unknown`, turns each into a component and writes it with
-//!   its manifest (digest filled in) to `target/plugins/<name>/`.
+//!   its manifest (digest filled in) to `target/plugins/<name>/` (those of
+//!   `tests/plugins/` to `target/test-plugins/<name>/`).
 //! - `schemas [--check]`: regenerates `schemas/` from `conform-model`, or
 //!   checks that it is fresh.
 //! - `demo`: builds the plugins and converts the sample exports into `target/demo/`.

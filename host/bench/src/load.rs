@@ -19,12 +19,13 @@
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use crate::report::{write_between_markers, Markers};
 use crate::root;
 
 /// Arguments of `conform-bench load`.
@@ -47,8 +48,11 @@ pub struct LoadArgs {
     command_line: String,
 }
 
-const BEGIN: &str = "<!-- load:begin -->";
-const END: &str = "<!-- load:end -->";
+/// The markers around this report in BENCHMARKS.md.
+const MARKERS: Markers = Markers {
+    begin: "<!-- load:begin -->",
+    end: "<!-- load:end -->",
+};
 const TENANT_A: &str = "tenant-a";
 const TENANT_B: &str = "tenant-b";
 
@@ -85,7 +89,7 @@ pub fn run(args: LoadArgs) -> Result<()> {
     let report = report(&args, &streaming, &fairness);
     print!("{report}");
     if let Some(path) = &args.write {
-        write_between_markers(path, &report)?;
+        write_between_markers(path, MARKERS, &report)?;
     }
     Ok(())
 }
@@ -298,20 +302,6 @@ fn report(args: &LoadArgs, streaming: &[LoadRun], fairness: &Fairness) -> String
         fairness.loaded_ms / 1000.0
     );
     md
-}
-
-/// Replaces what stands between the load markers of `path` (or appends them).
-fn write_between_markers(path: &Path, results: &str) -> Result<()> {
-    let old = std::fs::read_to_string(path).unwrap_or_default();
-    let new = match (old.find(BEGIN), old.find(END)) {
-        (Some(b), Some(e)) if b < e => format!(
-            "{}{BEGIN}\n{results}{END}{}",
-            &old[..b],
-            &old[e + END.len()..]
-        ),
-        _ => format!("{old}\n{BEGIN}\n{results}{END}\n"),
-    };
-    std::fs::write(path, new).with_context(|| format!("cannot write `{}`", path.display()))
 }
 
 /// A request to send.

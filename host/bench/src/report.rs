@@ -32,8 +32,20 @@ pub struct Report {
     instantiation: serde_json::Value,
 }
 
-const BEGIN: &str = "<!-- results:begin -->";
-const END: &str = "<!-- results:end -->";
+/// The markers around the side-by-side results in BENCHMARKS.md.
+pub const RESULTS: Markers = Markers {
+    begin: "<!-- results:begin -->",
+    end: "<!-- results:end -->",
+};
+
+/// The two comment lines around one generated part of a Markdown file.
+#[derive(Debug, Clone, Copy)]
+pub struct Markers {
+    /// The line before the part.
+    pub begin: &'static str,
+    /// The line after it.
+    pub end: &'static str,
+}
 
 impl Report {
     pub fn new(command_line: &str, rows: u64) -> Report {
@@ -238,16 +250,18 @@ impl Report {
     }
 }
 
-/// Replaces what stands between the result markers of `path` (or appends them).
-pub fn write_between_markers(path: &Path, results: &str) -> Result<()> {
+/// Replaces what stands between `markers` in `path` (or appends them with
+/// `results`).
+pub fn write_between_markers(path: &Path, markers: Markers, results: &str) -> Result<()> {
+    let Markers { begin, end } = markers;
     let old = std::fs::read_to_string(path).unwrap_or_default();
-    let new = match (old.find(BEGIN), old.find(END)) {
+    let new = match (old.find(begin), old.find(end)) {
         (Some(b), Some(e)) if b < e => format!(
-            "{}{BEGIN}\n{results}{END}{}",
+            "{}{begin}\n{results}{end}{}",
             &old[..b],
-            &old[e + END.len()..]
+            &old[e + end.len()..]
         ),
-        _ => format!("{old}\n{BEGIN}\n{results}{END}\n"),
+        _ => format!("{old}\n{begin}\n{results}{end}\n"),
     };
     std::fs::write(path, new).with_context(|| format!("cannot write `{}`", path.display()))
 }

@@ -332,7 +332,7 @@ pub fn run(mut args: RunArgs) -> Result<()> {
     let markdown = report.markdown();
     println!("{markdown}");
     if let Some(path) = args.write {
-        crate::report::write_between_markers(&path, &markdown)?;
+        crate::report::write_between_markers(&path, crate::report::RESULTS, &markdown)?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())

@@ -13,10 +13,33 @@ fn bench_binary() -> std::path::PathBuf {
         .join("conform-bench")
 }
 
+/// Runs `conform-bench ARGS` to success and returns what it printed, after
+/// checking that it holds each of `expected`.
+fn bench(args: &[&str], expected: &[&str]) -> String {
+    let output = Command::new(bench_binary())
+        .args(args)
+        .args(["--command-line", "smoke test"])
+        .output()
+        .expect("conform-bench runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    for expected in expected {
+        assert!(
+            stdout.contains(expected),
+            "missing `{expected}` in:\n{stdout}"
+        );
+    }
+    stdout
+}
+
 #[test]
 fn the_benchmark_runs_end_to_end_on_small_inputs() {
-    let output = Command::new(bench_binary())
-        .args([
+    bench(
+        &[
             "run",
             "--smoke",
             "--rows",
@@ -25,41 +48,25 @@ fn the_benchmark_runs_end_to_end_on_small_inputs() {
             "6000",
             "--format-rows",
             "500",
-        ])
-        .args([
             "--python-rows",
             "500",
             "--iterations",
             "50",
-            "--command-line",
-            "smoke test",
-        ])
-        .output()
-        .expect("conform-bench runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "stdout:\n{stdout}\nstderr:\n{stderr}"
+        ],
+        &[
+            "Conform, wasm plugin, 2 worker(s) | 3000 |",
+            "Native Rust, same pipeline, 1 worker(s) | 3000 |",
+            "### Targets",
+            "| eastroute-waybills | 500 |",
+            "| pooling |",
+        ],
     );
-    for expected in [
-        "Conform, wasm plugin, 2 worker(s) | 3000 |",
-        "Native Rust, same pipeline, 1 worker(s) | 3000 |",
-        "### Targets",
-        "| eastroute-waybills | 500 |",
-        "| pooling |",
-    ] {
-        assert!(
-            stdout.contains(expected),
-            "missing `{expected}` in:\n{stdout}"
-        );
-    }
 }
 
 #[test]
 fn the_load_benchmark_runs_against_the_real_server() {
-    let output = Command::new(bench_binary())
-        .args([
+    let stdout = bench(
+        &[
             "load",
             "--seconds",
             "0.3",
@@ -67,28 +74,14 @@ fn the_load_benchmark_runs_against_the_real_server() {
             "2",
             "--large-job-rows",
             "500",
-            "--command-line",
-            "smoke test",
-        ])
-        .output()
-        .expect("conform-bench runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "stdout:\n{stdout}\nstderr:\n{stderr}"
+        ],
+        &[
+            "| 2 | kept-alive connections |",
+            "| 2 | a connection per request |",
+            "| on an idle server |",
+            "while tenant A has 4 jobs of 500 rows",
+        ],
     );
-    for expected in [
-        "| 2 | kept-alive connections |",
-        "| 2 | a connection per request |",
-        "| on an idle server |",
-        "while tenant A has 4 jobs of 500 rows",
-    ] {
-        assert!(
-            stdout.contains(expected),
-            "missing `{expected}` in:\n{stdout}"
-        );
-    }
     // No request failed.
     for line in stdout.lines().filter(|l| l.starts_with("| 2 |")) {
         assert_eq!(line.split('|').nth(4).map(str::trim), Some("0"), "{line}");

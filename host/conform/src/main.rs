@@ -1,4 +1,4 @@
-//! The `conform` binary: the CLI over the Conform library.
+//! The `conform` binary: the CLI over conform-engine and conform-server.
 
 mod cli;
 

@@ -18,8 +18,8 @@ pub mod schemas;
 pub use pack::{PackManifest, RuleFiles};
 pub use plugin::{InputFormat, PluginLimits, PluginManifest, TextEncoding};
 pub use report::{
-    codes, problems_listed, truncate, FailedFile, FileSummary, OutputLine, Rejection, Source,
-    Summary, MAX_FIELD_BYTES, MAX_MESSAGE_BYTES, MAX_PROBLEMS_PER_ROW,
+    codes, problems_listed, truncate, FailedFile, FileSummary, HostCode, OutputLine, Rejection,
+    Source, Summary, MAX_FIELD_BYTES, MAX_MESSAGE_BYTES, MAX_PROBLEMS_PER_ROW,
 };
 
 /// A manifest that could not be read.

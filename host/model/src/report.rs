@@ -148,40 +148,152 @@ impl Summary {
     }
 }
 
-/// The codes the host itself gives rejections. Plugins add their own
-/// (`missing-field`, `not-a-number`, …); these are reserved.
-pub mod codes {
+/// Every code the host itself gives a rejected row or a stopped file: the
+/// one source of these strings. Plugins add their own kebab-case codes
+/// (`missing-field`, `not-a-number`, …); these are reserved. [`codes`] names
+/// each as a `&str` constant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HostCode {
     /// A CSV row has another number of fields than the header.
-    pub const CSV_FIELD_COUNT: &str = "csv-field-count";
+    CsvFieldCount,
     /// A CSV row cannot be parsed (e.g. an unclosed quote).
-    pub const CSV_SYNTAX: &str = "csv-syntax";
+    CsvSyntax,
     /// An NDJSON line or JSON array element is not valid JSON.
-    pub const JSON_SYNTAX: &str = "json-syntax";
+    JsonSyntax,
     /// A JSON record is not an object.
-    pub const JSON_NOT_OBJECT: &str = "json-not-object";
+    JsonNotObject,
     /// The XML around a record is malformed.
-    pub const XML_SYNTAX: &str = "xml-syntax";
+    XmlSyntax,
     /// A record is larger than the decoder accepts.
-    pub const RECORD_TOO_LARGE: &str = "record-too-large";
+    RecordTooLarge,
     /// The bytes are not valid in the declared encoding.
-    pub const ENCODING: &str = "encoding";
+    Encoding,
     /// An output record breaks its record type's JSON Schema.
-    pub const SCHEMA_VIOLATION: &str = "schema-violation";
+    SchemaViolation,
     /// The plugin trapped (panicked, hit `unreachable`) while converting the row.
-    pub const PLUGIN_TRAP: &str = "plugin-trap";
+    PluginTrap,
     /// The plugin ran out of its time per batch.
-    pub const PLUGIN_TIMEOUT: &str = "plugin-timeout";
+    PluginTimeout,
     /// The plugin tried to grow its memory past its limit.
-    pub const PLUGIN_MEMORY: &str = "plugin-memory";
+    PluginMemory,
     /// The plugin returned something the contract does not allow: wrong
     /// count, invalid JSON, an undeclared record type, too many bytes or records.
-    pub const PLUGIN_OUTPUT: &str = "plugin-output";
+    PluginOutput,
+    /// A plugin gave a problem a code that is not kebab-case (or too long);
+    /// its message is kept.
+    PluginInvalidCode,
     /// A row had more problems than one row lists; this one says how many
     /// were left out.
-    pub const MORE_PROBLEMS: &str = "more-problems";
+    MoreProblems,
     /// The error report lists the first rejections of each code; this line
     /// says how many more rows were rejected with `field` = that code.
-    pub const REPORT_TRUNCATED: &str = "report-truncated";
+    ReportTruncated,
+    /// The input could not be read on, or its outer structure is unusable
+    /// (a file's `error_code`).
+    InputUnreadable,
+    /// The file has more rows than one conversion may take (a file's
+    /// `error_code`).
+    RowsLimit,
+    /// The conversion ran longer than it may (a file's `error_code`).
+    TimeLimit,
+}
+
+impl HostCode {
+    /// Every host code, rows' first.
+    pub const ALL: [HostCode; 18] = [
+        HostCode::CsvFieldCount,
+        HostCode::CsvSyntax,
+        HostCode::JsonSyntax,
+        HostCode::JsonNotObject,
+        HostCode::XmlSyntax,
+        HostCode::RecordTooLarge,
+        HostCode::Encoding,
+        HostCode::SchemaViolation,
+        HostCode::PluginTrap,
+        HostCode::PluginTimeout,
+        HostCode::PluginMemory,
+        HostCode::PluginOutput,
+        HostCode::PluginInvalidCode,
+        HostCode::MoreProblems,
+        HostCode::ReportTruncated,
+        HostCode::InputUnreadable,
+        HostCode::RowsLimit,
+        HostCode::TimeLimit,
+    ];
+
+    /// The code as it is written in reports.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            HostCode::CsvFieldCount => "csv-field-count",
+            HostCode::CsvSyntax => "csv-syntax",
+            HostCode::JsonSyntax => "json-syntax",
+            HostCode::JsonNotObject => "json-not-object",
+            HostCode::XmlSyntax => "xml-syntax",
+            HostCode::RecordTooLarge => "record-too-large",
+            HostCode::Encoding => "encoding",
+            HostCode::SchemaViolation => "schema-violation",
+            HostCode::PluginTrap => "plugin-trap",
+            HostCode::PluginTimeout => "plugin-timeout",
+            HostCode::PluginMemory => "plugin-memory",
+            HostCode::PluginOutput => "plugin-output",
+            HostCode::PluginInvalidCode => "plugin-invalid-code",
+            HostCode::MoreProblems => "more-problems",
+            HostCode::ReportTruncated => "report-truncated",
+            HostCode::InputUnreadable => "input-unreadable",
+            HostCode::RowsLimit => "rows-limit",
+            HostCode::TimeLimit => "time-limit",
+        }
+    }
+
+    /// Whether the code says why a whole file stopped (a summary's
+    /// `error_code`) rather than why a row was rejected. `encoding` is both.
+    pub const fn stops_file(self) -> bool {
+        matches!(
+            self,
+            HostCode::InputUnreadable | HostCode::RowsLimit | HostCode::TimeLimit
+        )
+    }
+
+    /// The host code written `text`, if it is one.
+    pub fn parse(text: &str) -> Option<HostCode> {
+        HostCode::ALL.into_iter().find(|code| code.as_str() == text)
+    }
+}
+
+/// The host's codes as strings, each from [`HostCode`].
+pub mod codes {
+    use super::HostCode;
+
+    /// See [`HostCode::CsvFieldCount`].
+    pub const CSV_FIELD_COUNT: &str = HostCode::CsvFieldCount.as_str();
+    /// See [`HostCode::CsvSyntax`].
+    pub const CSV_SYNTAX: &str = HostCode::CsvSyntax.as_str();
+    /// See [`HostCode::JsonSyntax`].
+    pub const JSON_SYNTAX: &str = HostCode::JsonSyntax.as_str();
+    /// See [`HostCode::JsonNotObject`].
+    pub const JSON_NOT_OBJECT: &str = HostCode::JsonNotObject.as_str();
+    /// See [`HostCode::XmlSyntax`].
+    pub const XML_SYNTAX: &str = HostCode::XmlSyntax.as_str();
+    /// See [`HostCode::RecordTooLarge`].
+    pub const RECORD_TOO_LARGE: &str = HostCode::RecordTooLarge.as_str();
+    /// See [`HostCode::Encoding`].
+    pub const ENCODING: &str = HostCode::Encoding.as_str();
+    /// See [`HostCode::SchemaViolation`].
+    pub const SCHEMA_VIOLATION: &str = HostCode::SchemaViolation.as_str();
+    /// See [`HostCode::PluginTrap`].
+    pub const PLUGIN_TRAP: &str = HostCode::PluginTrap.as_str();
+    /// See [`HostCode::PluginTimeout`].
+    pub const PLUGIN_TIMEOUT: &str = HostCode::PluginTimeout.as_str();
+    /// See [`HostCode::PluginMemory`].
+    pub const PLUGIN_MEMORY: &str = HostCode::PluginMemory.as_str();
+    /// See [`HostCode::PluginOutput`].
+    pub const PLUGIN_OUTPUT: &str = HostCode::PluginOutput.as_str();
+    /// See [`HostCode::PluginInvalidCode`].
+    pub const PLUGIN_INVALID_CODE: &str = HostCode::PluginInvalidCode.as_str();
+    /// See [`HostCode::MoreProblems`].
+    pub const MORE_PROBLEMS: &str = HostCode::MoreProblems.as_str();
+    /// See [`HostCode::ReportTruncated`].
+    pub const REPORT_TRUNCATED: &str = HostCode::ReportTruncated.as_str();
 
     /// The codes of a plugin's own failures, as `/metrics` counts them.
     pub const PLUGIN_FAULTS: [&str; 4] =
@@ -189,10 +301,61 @@ pub mod codes {
 
     // Why a whole file stopped early (`error_code` of a file summary).
 
-    /// The input could not be read on, or its outer structure is unusable.
-    pub const INPUT_UNREADABLE: &str = "input-unreadable";
-    /// The file has more rows than one conversion may take.
-    pub const ROWS_LIMIT: &str = "rows-limit";
-    /// The conversion ran longer than it may.
-    pub const TIME_LIMIT: &str = "time-limit";
+    /// See [`HostCode::InputUnreadable`].
+    pub const INPUT_UNREADABLE: &str = HostCode::InputUnreadable.as_str();
+    /// See [`HostCode::RowsLimit`].
+    pub const ROWS_LIMIT: &str = HostCode::RowsLimit.as_str();
+    /// See [`HostCode::TimeLimit`].
+    pub const TIME_LIMIT: &str = HostCode::TimeLimit.as_str();
+}
+
+#[cfg(test)]
+mod code_tests {
+    use super::HostCode;
+
+    /// The README's paragraph of host codes, in order.
+    fn readme_host_codes() -> Vec<String> {
+        let readme = std::path::Path::new(
+            &std::env::var("CARGO_MANIFEST_DIR").expect("cargo runs the tests"),
+        )
+        .join("../../README.md");
+        let text = std::fs::read_to_string(readme).unwrap();
+        let start = text
+            .find("Host codes:")
+            .expect("the README lists the host codes");
+        let paragraph = &text[start..start + text[start..].find(". The").unwrap()];
+        paragraph
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_lists_every_row_code_and_no_other() {
+        let rows: Vec<String> = HostCode::ALL
+            .into_iter()
+            .filter(|code| !code.stops_file())
+            .map(|code| code.as_str().to_string())
+            .collect();
+        assert_eq!(readme_host_codes(), rows);
+    }
+
+    #[test]
+    fn codes_are_kebab_case_distinct_and_parse_back() {
+        for code in HostCode::ALL {
+            let text = code.as_str();
+            assert!(
+                text.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{text}"
+            );
+            assert_eq!(HostCode::parse(text), Some(code));
+        }
+        let mut texts: Vec<_> = HostCode::ALL.iter().map(|c| c.as_str()).collect();
+        texts.sort_unstable();
+        texts.dedup();
+        assert_eq!(texts.len(), HostCode::ALL.len());
+        assert_eq!(HostCode::parse("missing-field"), None);
+    }
 }

@@ -366,6 +366,6 @@ fn sanitize_code(code: &str) -> String {
     if ok {
         code.to_string()
     } else {
-        "plugin-invalid-code".to_string()
+        conform_model::codes::PLUGIN_INVALID_CODE.to_string()
     }
 }
