@@ -91,9 +91,43 @@ pub(crate) async fn submit(
     }
     let resolved =
         super::pins::resolve_pinned(&state, &query.plugin, query.pack.as_deref()).await?;
-    let limits = UploadLimits::for_files(&state.config.limits);
-    ApiError::check_declared_length(request.headers(), limits.max_bytes)?;
-    let max_jobs = state.config.limits.jobs_per_token;
+    admit(&state, &caller, request.headers())?;
+
+    let id = random_hex::<16>()?;
+    let folder = state.jobs.folder(&id);
+    // Removed unless the job is accepted.
+    let stored = ScratchFolder::new(folder.clone());
+    let part_name = store_upload(&state, request, &folder).await?;
+    let file_name = query.name.or(part_name).unwrap_or_else(|| "upload".into());
+    plain_file_name(&file_name)?;
+    let job = state
+        .jobs
+        .accept(&NewJob {
+            id: &id,
+            owner: &caller.name,
+            plugin: &resolved.manifest.name,
+            plugin_version: &resolved.manifest.version.to_string(),
+            pack_version: &resolved.pack.manifest().version.to_string(),
+            file: &file_name,
+        })
+        .map_err(store_error)?;
+    stored.keep();
+    tracing::info!(job = %job.id, plugin = %job.plugin, owner = %job.owner, "job accepted");
+    let location = format!("/v1/jobs/{}", job.id);
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        Json(job),
+    ))
+}
+
+/// Whether a job of `caller` may be uploaded now: a declared length within
+/// the limit, fewer than `jobs_per_token` jobs queued or running, room on
+/// the disk for the declared length.
+fn admit(state: &AppState, caller: &Caller, headers: &header::HeaderMap) -> Result<(), ApiError> {
+    let limits = &state.config.limits;
+    ApiError::check_declared_length(headers, limits.max_body_bytes)?;
+    let max_jobs = limits.jobs_per_token;
     if state.jobs.active(&caller.name).map_err(store_error)? >= u64::from(max_jobs) {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -105,29 +139,35 @@ pub(crate) async fn submit(
         )
         .with_details(serde_json::json!({ "limit": max_jobs })));
     }
-
-    let declared = request
-        .headers()
+    let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
         .unwrap_or(0);
     let free = state.jobs.free_bytes().unwrap_or(u64::MAX);
-    let keep = state.config.limits.min_free_disk_bytes;
+    let keep = limits.min_free_disk_bytes;
     if free < keep.saturating_add(declared) {
         return Err(ApiError::insufficient_storage()
             .with_details(serde_json::json!({ "free_bytes": free, "kept_free_bytes": keep })));
     }
-    let id = random_hex::<16>()?;
-    let folder = state.jobs.folder(&id);
-    // Removed unless the job is accepted.
-    let stored = ScratchFolder::new(folder.clone());
+    Ok(())
+}
+
+/// Stores the upload (the raw body, or the multipart part `file`) as
+/// `folder/upload`, durably, held to the upload limits; returns the part's
+/// file name, if it had one.
+async fn store_upload(
+    state: &Arc<AppState>,
+    request: Request,
+    folder: &std::path::Path,
+) -> Result<Option<String>, ApiError> {
+    let limits = UploadLimits::for_files(&state.config.limits);
+    let keep = state.config.limits.min_free_disk_bytes;
     let write_error = |e: std::io::Error| ApiError::internal("cannot store the upload", &e);
-    tokio::fs::create_dir_all(&folder)
+    tokio::fs::create_dir_all(folder)
         .await
         .map_err(write_error)?;
     let part = folder.join("upload.part");
     let mut file = tokio::fs::File::create(&part).await.map_err(write_error)?;
-
     let is_multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -135,7 +175,7 @@ pub(crate) async fn submit(
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     let mut part_name = None;
     if is_multipart {
-        let mut multipart = Multipart::from_request(request, &state)
+        let mut multipart = Multipart::from_request(request, state)
             .await
             .map_err(|e| bad_multipart(e.body_text()))?;
         let field = multipart
@@ -160,32 +200,11 @@ pub(crate) async fn submit(
         )
         .await?;
     }
-
-    let file_name = query.name.or(part_name).unwrap_or_else(|| "upload".into());
-    plain_file_name(&file_name)?;
     file.sync_all().await.map_err(write_error)?;
     tokio::fs::rename(&part, folder.join("upload"))
         .await
         .map_err(write_error)?;
-    let job = state
-        .jobs
-        .accept(&NewJob {
-            id: &id,
-            owner: &caller.name,
-            plugin: &resolved.manifest.name,
-            plugin_version: &resolved.manifest.version.to_string(),
-            pack_version: &resolved.pack.manifest().version.to_string(),
-            file: &file_name,
-        })
-        .map_err(store_error)?;
-    stored.keep();
-    tracing::info!(job = %job.id, plugin = %job.plugin, owner = %job.owner, "job accepted");
-    let location = format!("/v1/jobs/{}", job.id);
-    Ok((
-        StatusCode::ACCEPTED,
-        [(header::LOCATION, location)],
-        Json(job),
-    ))
+    Ok(part_name)
 }
 
 /// `Ok` for a name that can be a record's source file: no folders, one line.

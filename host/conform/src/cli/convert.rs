@@ -114,93 +114,128 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
         batch_size: args.batch_size,
         ..ConvertOptions::default()
     };
-
-    let mut total = Summary::default();
-    let records_on_stdout;
-    if metadata.is_dir() {
-        let Some(out_dir) = &args.output_dir else {
-            bail!(
-                "`{}` is a folder: pass `--output-dir DIR` for the records and error reports",
-                args.input.display()
-            );
-        };
-        outputs::check_output_dir(&args.input, out_dir)?;
-        std::fs::create_dir_all(out_dir)
-            .with_context(|| format!("cannot create `{}`", out_dir.display()))?;
-        records_on_stdout = false;
-        let listing = files_in(&args.input)?;
-        total.skipped = listing.skipped;
-        let inputs = listing.files;
-        for path in &inputs {
-            let (records, errors) = outputs_in(out_dir, &file_name(path));
-            for target in [records, errors] {
-                if let Some(input) = inputs.iter().find(|i| outputs::same_file(i, &target)) {
-                    bail!(
-                        "`{}` would overwrite the input `{}`: choose another `--output-dir`",
-                        target.display(),
-                        input.display()
-                    );
-                }
-            }
-        }
-        for path in inputs {
-            let name = file_name(&path);
-            let entry = match &args.plugin {
-                Some(plugin) => pinned(&registry, plugin)?,
-                None => match registry.claiming(&name) {
-                    Some(entry) => entry,
-                    None => {
-                        total.failed.push(FailedFile {
-                            file: name.clone(),
-                            message: "no plugin claims this file name: pass `--plugin NAME` or add a plugin whose manifest's `input.files` matches it".into(),
-                        });
-                        continue;
-                    }
-                },
-            };
-            let (records, errors) = outputs_in(out_dir, &name);
-            let (records, errors) = (Target::Path(records), Target::Path(errors));
-            match convert_file(&path, entry, &mut loaded, &options, &records, &errors) {
-                Ok(file_summary) => total.add(file_summary),
-                Err(e) => total.failed.push(FailedFile {
-                    file: name,
-                    message: format!("{e:#}"),
-                }),
-            }
-        }
+    let (total, records_on_stdout) = if metadata.is_dir() {
+        (convert_folder(&args, &mut loaded, &options)?, false)
     } else {
-        let name = file_name(&args.input);
-        let entry = match &args.plugin {
-            Some(plugin) => pinned(&registry, plugin)?,
-            None => registry.claiming(&name).with_context(|| {
-                format!("no plugin claims `{name}`: pass `--plugin NAME` (see `conform plugins`)")
-            })?,
-        };
-        let (records, errors) = match &args.output_dir {
-            Some(dir) => {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create `{}`", dir.display()))?;
-                let (records, errors) = outputs_in(dir, &name);
-                (Some(records), Some(errors))
-            }
-            None => (args.output.clone(), args.errors.clone()),
-        };
-        let records = Target::of(records.as_deref(), Target::Stdout);
-        let errors = Target::of(errors.as_deref(), Target::Stderr);
-        outputs::check(
-            &args.input,
-            &[("--output", &records), ("--errors", &errors)],
-        )?;
-        records_on_stdout = records == Target::Stdout;
-        let file_summary =
-            convert_file(&args.input, entry, &mut loaded, &options, &records, &errors)?;
-        total.add(file_summary);
-    }
+        convert_one(&args, &mut loaded, &options)?
+    };
+    report(&args, &total, records_on_stdout)
+}
 
+/// Converts every file of the input folder into `--output-dir`, each with
+/// the plugin that claims its name (or `--plugin`); a file no plugin claims,
+/// or that fails, is listed and the others go on.
+fn convert_folder(
+    args: &ConvertArgs,
+    loaded: &mut Loaded<'_>,
+    options: &ConvertOptions,
+) -> Result<Summary> {
+    let Some(out_dir) = &args.output_dir else {
+        bail!(
+            "`{}` is a folder: pass `--output-dir DIR` for the records and error reports",
+            args.input.display()
+        );
+    };
+    outputs::check_output_dir(&args.input, out_dir)?;
+    std::fs::create_dir_all(out_dir)
+        .with_context(|| format!("cannot create `{}`", out_dir.display()))?;
+    let listing = files_in(&args.input)?;
+    let mut total = Summary {
+        skipped: listing.skipped,
+        ..Summary::default()
+    };
+    let inputs = listing.files;
+    for path in &inputs {
+        let (records, errors) = outputs_in(out_dir, &file_name(path));
+        for target in [records, errors] {
+            if let Some(input) = inputs.iter().find(|i| outputs::same_file(i, &target)) {
+                bail!(
+                    "`{}` would overwrite the input `{}`: choose another `--output-dir`",
+                    target.display(),
+                    input.display()
+                );
+            }
+        }
+    }
+    let registry = loaded.registry;
+    for path in inputs {
+        let name = file_name(&path);
+        let entry = match &args.plugin {
+            Some(plugin) => pinned(registry, plugin)?,
+            None => match registry.claiming(&name) {
+                Some(entry) => entry,
+                None => {
+                    total.failed.push(FailedFile {
+                        file: name.clone(),
+                        message: "no plugin claims this file name: pass `--plugin NAME` or add a plugin whose manifest's `input.files` matches it".into(),
+                    });
+                    continue;
+                }
+            },
+        };
+        let (records, errors) = outputs_in(out_dir, &name);
+        let (records, errors) = (Target::Path(records), Target::Path(errors));
+        match convert_file(&path, entry, loaded, options, &records, &errors) {
+            Ok(file_summary) => total.add(file_summary),
+            Err(e) => total.failed.push(FailedFile {
+                file: name,
+                message: format!("{e:#}"),
+            }),
+        }
+    }
+    Ok(total)
+}
+
+/// Converts the one input file to `--output`/`--errors`, `--output-dir`,
+/// or stdout and stderr; says whether the records went to stdout.
+fn convert_one(
+    args: &ConvertArgs,
+    loaded: &mut Loaded<'_>,
+    options: &ConvertOptions,
+) -> Result<(Summary, bool)> {
+    let name = file_name(&args.input);
+    let registry = loaded.registry;
+    let entry = match &args.plugin {
+        Some(plugin) => pinned(registry, plugin)?,
+        None => registry.claiming(&name).with_context(|| {
+            format!("no plugin claims `{name}`: pass `--plugin NAME` (see `conform plugins`)")
+        })?,
+    };
+    let (records, errors) = match &args.output_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create `{}`", dir.display()))?;
+            let (records, errors) = outputs_in(dir, &name);
+            (Some(records), Some(errors))
+        }
+        None => (args.output.clone(), args.errors.clone()),
+    };
+    let records = Target::of(records.as_deref(), Target::Stdout);
+    let errors = Target::of(errors.as_deref(), Target::Stderr);
+    outputs::check(
+        &args.input,
+        &[("--output", &records), ("--errors", &errors)],
+    )?;
+    let mut total = Summary::default();
+    total.add(convert_file(
+        &args.input,
+        entry,
+        loaded,
+        options,
+        &records,
+        &errors,
+    )?);
+    Ok((total, records == Target::Stdout))
+}
+
+/// Prints the summary (as a table, or JSON on stdout unless the records
+/// are there) and chooses the exit code: failure if any file failed, was
+/// skipped or stopped early.
+fn report(args: &ConvertArgs, total: &Summary, records_on_stdout: bool) -> Result<ExitCode> {
     match args.summary {
-        SummaryFormat::Text => eprint!("{}", summary::table(&total)),
+        SummaryFormat::Text => eprint!("{}", summary::table(total)),
         SummaryFormat::Json => {
-            let json = serde_json::to_string(&total)?;
+            let json = serde_json::to_string(total)?;
             if records_on_stdout {
                 eprintln!("{json}");
             } else {
