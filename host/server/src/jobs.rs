@@ -448,6 +448,11 @@ impl JobStore {
         free_bytes(&self.dir)
     }
 
+    /// [`room_above_floor`] for the job folders.
+    pub(crate) fn room_above_floor(&self, min_free_bytes: u64) -> std::io::Result<bool> {
+        room_above_floor(&self.dir, min_free_bytes)
+    }
+
     /// How many jobs are queued and how many running.
     pub fn counts(&self) -> rusqlite::Result<(u64, u64)> {
         self.db.lock().expect("not poisoned").query_row(
@@ -509,6 +514,22 @@ pub fn free_bytes(path: &Path) -> std::io::Result<u64> {
         return Err(std::io::Error::last_os_error());
     }
     Ok(stat.f_bavail as u64 * stat.f_frsize as u64)
+}
+
+/// How often, in bytes an upload has stored (a job's file, a spool), the
+/// disk floor is checked again.
+pub(crate) const DISK_CHECK_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Whether an upload growing from `before` to `after` stored bytes passes
+/// a point where the disk floor is checked again.
+pub(crate) fn crosses_disk_check(before: u64, after: u64) -> bool {
+    before / DISK_CHECK_BYTES != after / DISK_CHECK_BYTES
+}
+
+/// Whether the disk of `path` can take [`DISK_CHECK_BYTES`] more and still
+/// keep `min_free_bytes` free.
+pub(crate) fn room_above_floor(path: &Path, min_free_bytes: u64) -> std::io::Result<bool> {
+    Ok(free_bytes(path)? >= min_free_bytes.saturating_add(DISK_CHECK_BYTES))
 }
 
 /// Deletes expired jobs now and then, until the process ends.

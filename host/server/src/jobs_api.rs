@@ -231,10 +231,7 @@ fn bad_multipart(message: String) -> ApiError {
     )
 }
 
-/// How often, in bytes stored, a job upload checks the disk floor again.
-const DISK_CHECK_BYTES: u64 = 64 * 1024 * 1024;
-
-/// Stores an upload, checking every [`DISK_CHECK_BYTES`] that the disk
+/// Stores an upload, checking every [`super::jobs::DISK_CHECK_BYTES`] that the disk
 /// keeps `min_free_disk_bytes` free (a chunked upload declares no length
 /// to check first).
 async fn copy_upload<S, E>(
@@ -252,13 +249,13 @@ where
         let chunk = chunk?;
         let before = stored;
         stored += chunk.len() as u64;
-        if before / DISK_CHECK_BYTES != stored / DISK_CHECK_BYTES {
+        if super::jobs::crosses_disk_check(before, stored) {
             let jobs = jobs.clone();
-            let free = tokio::task::spawn_blocking(move || jobs.free_bytes())
+            let room = tokio::task::spawn_blocking(move || jobs.room_above_floor(min_free_bytes))
                 .await
                 .map_err(|e| ApiError::internal("cannot check free disk space", &e))?
-                .unwrap_or(u64::MAX);
-            if free < min_free_bytes.saturating_add(DISK_CHECK_BYTES) {
+                .unwrap_or(true);
+            if !room {
                 return Err(ApiError::insufficient_storage());
             }
         }

@@ -342,10 +342,10 @@ fn tracked_service(
     activity: Arc<connection::Activity>,
 ) -> impl hyper::service::Service<
     axum::http::Request<hyper::body::Incoming>,
-    Response = axum::http::Response<connection::Tracked>,
+    Response = axum::http::Response<axum::body::Body>,
     Error = std::convert::Infallible,
     Future = impl Future<
-        Output = Result<axum::http::Response<connection::Tracked>, std::convert::Infallible>,
+        Output = Result<axum::http::Response<axum::body::Body>, std::convert::Infallible>,
     > + Send,
 > + Clone {
     hyper::service::service_fn(move |request: axum::http::Request<hyper::body::Incoming>| {
@@ -358,7 +358,12 @@ fn tracked_service(
         let answer = router.clone().oneshot(request);
         async move {
             let response = answer.await?;
-            Ok(response.map(|body| connection::Tracked::new(body, in_flight)))
+            // In flight until the answer is written (or given up).
+            Ok(response.map(|body| {
+                axum::body::Body::new(observe::Counted::new(body, Arc::default(), move |_| {
+                    drop(in_flight)
+                }))
+            }))
         }
     })
 }

@@ -96,8 +96,9 @@ pub(crate) async fn observe(
 }
 
 /// A body that adds the bytes of its data frames to a counter and, once it
-/// ends or is dropped, calls `at_end` with its own count.
-struct Counted<F: FnOnce(u64)> {
+/// ends or is dropped, calls `at_end` with its own count: the request log,
+/// and a connection's requests in flight (`connection::Activity`).
+pub(crate) struct Counted<F: FnOnce(u64)> {
     body: Body,
     counter: Arc<AtomicU64>,
     seen: u64,
@@ -105,7 +106,8 @@ struct Counted<F: FnOnce(u64)> {
 }
 
 impl<F: FnOnce(u64)> Counted<F> {
-    fn new(body: Body, counter: Arc<AtomicU64>, at_end: F) -> Counted<F> {
+    /// `body`, counted into `counter`, with `at_end` called once at its end.
+    pub(crate) fn new(body: Body, counter: Arc<AtomicU64>, at_end: F) -> Counted<F> {
         Counted {
             body,
             counter,

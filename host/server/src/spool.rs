@@ -22,11 +22,10 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use axum::body::Bytes;
 
+use super::jobs;
+
 /// Bytes an upload may hold in memory before it spools to disk.
 pub(crate) const MEMORY_BYTES: usize = 1024 * 1024;
-
-/// How often, in bytes written to the spool file, free disk is checked.
-const DISK_CHECK_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Where spooled bytes go, and how much disk they must leave free.
 #[derive(Debug, Clone)]
@@ -209,22 +208,20 @@ impl Shared {
 }
 
 /// Writes `chunk` at `at` of `file` (made if `None`), checking the disk
-/// floor when the file is made and at every [`DISK_CHECK_BYTES`] it grows by.
+/// floor when the file is made and at every [`jobs::DISK_CHECK_BYTES`] it
+/// grows by.
 fn append_at(
     disk: &SpoolDisk,
     file: Option<Arc<File>>,
     at: u64,
     chunk: &[u8],
 ) -> io::Result<Arc<File>> {
-    let crosses = at / DISK_CHECK_BYTES != (at + chunk.len() as u64) / DISK_CHECK_BYTES;
-    if file.is_none() || crosses {
-        let free = super::jobs::free_bytes(&disk.folder)?;
-        if free < disk.min_free_bytes.saturating_add(DISK_CHECK_BYTES) {
-            return Err(io::Error::new(
-                io::ErrorKind::StorageFull,
-                "the server's disk is nearly full",
-            ));
-        }
+    let crosses = jobs::crosses_disk_check(at, at + chunk.len() as u64);
+    if (file.is_none() || crosses) && !jobs::room_above_floor(&disk.folder, disk.min_free_bytes)? {
+        return Err(io::Error::new(
+            io::ErrorKind::StorageFull,
+            "the server's disk is nearly full",
+        ));
     }
     let file = match file {
         Some(file) => file,
