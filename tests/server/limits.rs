@@ -436,3 +436,62 @@ fn a_publisher_dribbling_its_upload_is_cut_off() {
         started.elapsed()
     );
 }
+
+/// Reads one HTTP/1.1 answer with a `Content-Length` from `socket`.
+fn read_answer(socket: &mut TcpStream) -> (u16, String) {
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length: usize = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap())
+                })
+                .expect("the answer has a Content-Length");
+            if answer.len() >= end + 4 + length {
+                let status = text[9..12].parse().unwrap();
+                return (status, text[end + 4..end + 4 + length].to_string());
+            }
+        }
+        let n = socket
+            .read(&mut buf)
+            .expect("the answer can be read, not a reset");
+        assert!(n > 0, "the server closed before answering: {text}");
+        answer.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[test]
+fn a_refusal_sent_before_the_body_arrives_still_reaches_the_client_and_the_connection_serves_on() {
+    let server = configured("");
+    let addr = server.base.trim_start_matches("http://");
+    let mut socket = TcpStream::connect(addr).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let body = vec![b'x'; 2 * 1024 * 1024];
+    write!(
+        socket,
+        "POST /v1/plugins HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {UPLOADER}\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    // The server refuses an uploader from the head alone, long before the
+    // body has been sent.
+    std::thread::sleep(Duration::from_millis(300));
+    for chunk in body.chunks(64 * 1024) {
+        socket
+            .write_all(chunk)
+            .expect("the body can be sent after the refusal: the server reads it");
+    }
+    let (status, text) = read_answer(&mut socket);
+    assert_eq!(status, 403, "{text}");
+    assert_eq!(error_code(&text), "forbidden", "{text}");
+    write!(socket, "GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let (status, _) = read_answer(&mut socket);
+    assert_eq!(status, 200, "the connection serves the next request");
+}

@@ -21,6 +21,7 @@ mod csv_export;
 pub mod error;
 pub mod jobs;
 mod jobs_api;
+mod linger;
 mod memory;
 pub mod metrics;
 mod observe;
@@ -351,7 +352,7 @@ fn tracked_service(
     hyper::service::service_fn(move |request: axum::http::Request<hyper::body::Incoming>| {
         use tower::ServiceExt;
         let in_flight = activity.begin();
-        let mut request = request.map(axum::body::Body::new);
+        let mut request = request.map(|body| axum::body::Body::new(linger::Lingering::new(body)));
         request
             .extensions_mut()
             .insert(connection::CloseConnection::new(activity.clone()));
