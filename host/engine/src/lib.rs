@@ -3,11 +3,21 @@
 //! [`registry`] finds plugins and loads them into the sandbox; [`pipeline`]
 //! streams one input through decode → plugin → validation into [`sink`]s,
 //! accounting for every row; [`packs`] keeps pack versions side by side.
+//! [`catalog`] is an installation's packs and plugins: resolving which pack
+//! a plugin runs against, the one cache of compiled plugins
+//! ([`compiled`]), and publishing (checks in staging, pack archives
+//! unpacked by [`archive`]); [`layout`] knows where every file of a data
+//! directory lives.
 //! Nothing here knows HTTP: `conform-server` serves the engine over it.
 
+pub mod archive;
+pub mod catalog;
+pub mod compiled;
+pub mod layout;
 pub mod packs;
 pub mod pipeline;
 pub mod registry;
+pub mod scratch;
 pub mod sink;
 #[cfg(test)]
 mod test_support;
@@ -29,4 +39,6 @@ pub fn subprocess_compiler() -> conform_sandbox::Compiler {
         None => conform_sandbox::Compiler::InProcess,
     }
 }
+pub use catalog::{Catalog, CatalogError, NameGate, PublishError, Resolved};
+pub use layout::DataDir;
 pub use registry::{Registry, RegistryError};

@@ -102,7 +102,7 @@ impl PackStore {
     /// The folder new packs are unpacked into before their checks; on the
     /// same file system as the store, so installing is a rename.
     pub fn staging_dir(&self) -> PathBuf {
-        self.root.join(".staging")
+        self.root.join(crate::layout::STAGING)
     }
 
     /// Moves a pack that passed [`Pack::check`] in a staging folder into the

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::StatusCode;
 use sha2::{Digest, Sha256};
 
 use super::config::Role;
@@ -29,8 +28,7 @@ impl Caller {
             Ok(())
         } else {
             Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
+                super::error::ApiCode::Forbidden,
                 format!(
                     "token `{}` lacks the `{}` role this needs",
                     self.name,
@@ -61,7 +59,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
         let unauthenticated =
-            |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message);
+            |message: &str| ApiError::new(super::error::ApiCode::Unauthenticated, message);
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)

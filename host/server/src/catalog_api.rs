@@ -7,7 +7,6 @@
 //! checked, and all its problems are listed if it is refused. Versions are
 //! immutable: publishing an existing version answers 409.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -15,25 +14,21 @@ use axum::extract::multipart::{MultipartError, MultipartRejection};
 use axum::extract::{Multipart, Path as UrlPath, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
-use conform_model::PluginManifest;
 use conform_pack::Pack;
-use conform_sandbox::SandboxError;
 use futures_util::StreamExt;
 use semver::Version;
 
-use super::archive::{self, ArchiveError, UnpackLimits};
 use super::auth::Caller;
 use super::config::Role;
-use super::error::ApiError;
+use super::error::{publish_refusal, ApiCode, ApiError};
 use super::owners::{Kind, OPERATOR};
-use super::scratch::{random_hex, ScratchFolder};
-use super::state::{pack_for, AppState, Catalog};
-use conform_engine::packs::PackStoreError;
-use conform_engine::registry::{Entry, RegistryError};
-use conform_engine::Registry;
+use super::state::{AppState, Listing};
+use conform_engine::archive::UnpackLimits;
+use conform_engine::registry::Entry;
+use conform_engine::{NameGate, PublishError};
 
 /// What the API shows of a plugin version.
-fn plugin_json(catalog: &Catalog, entry: &Entry) -> serde_json::Value {
+fn plugin_json(catalog: &Listing, entry: &Entry) -> serde_json::Value {
     let m = &entry.manifest;
     let runs_against = catalog
         .packs
@@ -64,7 +59,7 @@ pub(crate) async fn list_plugins(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
 ) -> Json<serde_json::Value> {
-    let catalog = state.catalog();
+    let catalog = state.listing();
     let plugins: Vec<_> = catalog
         .plugins
         .entries()
@@ -81,11 +76,8 @@ pub(crate) async fn get_plugin(
     _caller: Caller,
     UrlPath(name): UrlPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let catalog = state.catalog();
-    let newest = catalog
-        .plugins
-        .get(&name)
-        .map_err(|_| super::state::unknown_plugin(&catalog, &name, None))?;
+    let catalog = state.listing();
+    let newest = catalog.plugin(&name, None)?;
     let mut versions: Vec<&Version> = catalog
         .plugins
         .entries()
@@ -110,7 +102,7 @@ pub(crate) async fn list_packs(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
 ) -> Json<serde_json::Value> {
-    let catalog = state.catalog();
+    let catalog = state.listing();
     let packs: Vec<_> = catalog
         .packs
         .ids()
@@ -127,11 +119,10 @@ pub(crate) async fn get_pack(
     _caller: Caller,
     UrlPath((id, version)): UrlPath<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let catalog = state.catalog();
+    let catalog = state.listing();
     let unknown = || {
         ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown-pack",
+            ApiCode::UnknownPack,
             format!("no pack `{id}` {version} here; GET /v1/packs lists them"),
         )
     };
@@ -143,15 +134,11 @@ pub(crate) async fn get_pack(
 fn multipart_error(e: impl std::fmt::Display, status: StatusCode) -> ApiError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
-            status,
-            "body-too-large",
+            ApiCode::BodyTooLarge,
             format!("the upload is larger than this server's publishing limit: {e}"),
         )
     } else {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad-multipart",
-            format!("{e}: send multipart/form-data with parts `manifest` (plugin.toml) and `component` (the .wasm)"),
+        ApiError::new(ApiCode::BadMultipart, format!("{e}: send multipart/form-data with parts `manifest` (plugin.toml) and `component` (the .wasm)"),
         )
     }
 }
@@ -201,19 +188,21 @@ pub(crate) async fn publish_plugin(
     };
     let claimant = owner_name(&caller);
     let published = tokio::task::spawn_blocking(move || {
-        publish_plugin_checked(&state, &claimant, &manifest, &component).map(|entry| {
-            let catalog = state.catalog();
-            plugin_json(&catalog, &entry)
-        })
+        let gate = OwnerGate {
+            state: &state,
+            kind: Kind::Plugin,
+            claimant,
+        };
+        state
+            .catalog
+            .publish_plugin(&manifest, &component, &gate)
+            .map(|entry| plugin_json(&state.listing(), &entry))
+            .map_err(|e| publish_refusal(e, Kind::Plugin))
     })
     .await
     .map_err(|e| ApiError::internal("publishing stopped", &e))??;
     tracing::info!(plugin = %published["name"], version = %published["version"], by = %caller.name, "plugin published");
     Ok((StatusCode::CREATED, Json(published)))
-}
-
-fn unprocessable(code: &str, message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
 }
 
 /// Who a caller publishes as: its token's name, or the operator for admins.
@@ -225,113 +214,45 @@ fn owner_name(caller: &Caller) -> String {
     }
 }
 
-fn publish_plugin_checked(
-    state: &AppState,
-    claimant: &str,
-    manifest_text: &str,
-    component: &[u8],
-) -> Result<Entry, ApiError> {
-    let manifest = PluginManifest::from_toml(manifest_text)
-        .map_err(|e| unprocessable("bad-manifest", format!("plugin.toml: {e}")))?;
-    // The name first: nothing of another's plugin is compiled or stored.
-    // It is claimed only once every check passed (below).
-    may_publish(state, Kind::Plugin, &manifest.name, claimant, false)?;
-    conform_sandbox::verify_digest(&manifest.name, component, &manifest.component.sha256)
-        .map_err(|e| refusal(RegistryError::Sandbox(e)))?;
-    let exists = |catalog: &Catalog| {
-        catalog
-            .plugins
-            .get_version(&manifest.name, &manifest.version)
-            .is_ok()
-    };
-    let conflict = || {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "plugin-exists",
-            format!(
-                "plugin `{}` {} is published already; versions are immutable, publish a new version",
-                manifest.name, manifest.version
-            ),
-        )
-    };
-    let plugins_dir = {
-        let catalog = state.catalog();
-        if exists(&catalog) {
-            return Err(conflict());
-        }
-        catalog.plugins.dir().to_path_buf()
-    };
-
-    let staging = ScratchFolder::new(plugins_dir.join(".staging").join(random_hex::<12>()?));
-    let write = |path: &Path, bytes: &[u8]| {
-        std::fs::create_dir_all(staging.path())
-            .and_then(|()| std::fs::write(path, bytes))
-            .map_err(|e| ApiError::internal("cannot store the plugin", &e))
-    };
-    write(
-        &staging.path().join("plugin.toml"),
-        manifest_text.as_bytes(),
-    )?;
-    write(&staging.path().join(&manifest.component.file), component)?;
-    let mut entry = Registry::read_entry(staging.path())
-        .map_err(|e| unprocessable("bad-manifest", e.to_string()))?;
-
-    // Checks against the pack and compilation happen outside any lock: a
-    // waiting writer would otherwise hold up every request behind it.
-    let (pack, limits) = {
-        let catalog = state.catalog();
-        let pack = pack_for(&catalog.packs, &entry.manifest, None)?.clone();
-        (pack, catalog.plugins.limits_of(&entry))
-    };
-    let compiled =
-        conform_engine::registry::load(&entry, limits, &state.sandbox, &pack).map_err(refusal)?;
-
-    let mut catalog = state.catalog_mut();
-    if exists(&catalog) {
-        return Err(conflict());
-    }
-    may_publish(state, Kind::Plugin, &manifest.name, claimant, true)?;
-    let target = plugins_dir.join(format!("{}-{}", manifest.name, manifest.version));
-    std::fs::rename(staging.path(), &target)
-        .map_err(|e| ApiError::internal("cannot store the plugin", &e))?;
-    staging.keep();
-    entry.dir = target;
-    catalog
-        .plugins
-        .insert(entry.clone())
-        .map_err(|e| ApiError::internal("cannot register the plugin", &e))?;
-    state.remember(&entry, compiled);
-    Ok(entry)
+/// The server's rule for names: a plugin name or pack id belongs to the
+/// token that first published it; the owners table says who that is.
+struct OwnerGate<'a> {
+    state: &'a AppState,
+    kind: Kind,
+    claimant: String,
 }
 
-/// The API error for a plugin the registry or sandbox refuses.
-fn refusal(e: RegistryError) -> ApiError {
-    let message = e.to_string();
-    match e {
-        RegistryError::Sandbox(SandboxError::ForbiddenImport { import, .. }) => {
-            unprocessable("plugin-imports", message)
-                .with_details(serde_json::json!({ "import": import }))
+impl OwnerGate<'_> {
+    fn verdict(&self, name: &str, claim: bool) -> Result<(), PublishError> {
+        let owners = &self.state.owners;
+        let verdict = if claim {
+            owners.claim(self.kind, name, &self.claimant)
+        } else {
+            owners.check(self.kind, name, &self.claimant)
         }
-        RegistryError::Sandbox(SandboxError::DigestMismatch {
-            expected, actual, ..
-        }) => unprocessable("digest-mismatch", message)
-            .with_details(serde_json::json!({ "expected": expected, "actual": actual })),
-        RegistryError::Sandbox(SandboxError::WrongWorld { .. }) => {
-            unprocessable("plugin-world", message)
-        }
-        RegistryError::Sandbox(SandboxError::Invalid { .. }) => {
-            unprocessable("plugin-invalid", message)
-        }
-        RegistryError::Sandbox(SandboxError::Busy { .. }) => ApiError::busy(message),
-        RegistryError::Sandbox(SandboxError::TooComplex { why, .. }) => {
-            unprocessable("plugin-too-complex", message)
-                .with_details(serde_json::json!({ "why": why }))
-        }
-        RegistryError::UnknownRecordType { record_type, .. } => {
-            unprocessable("unknown-record-type", message)
-                .with_details(serde_json::json!({ "record_type": record_type }))
-        }
-        _ => unprocessable("plugin-unusable", message),
+        .map_err(|e| PublishError::GateFailed(e.to_string()))?;
+        verdict.map_err(|_| {
+            let (what, who, own) = match self.kind {
+                Kind::Plugin => ("plugin name", "provider", "a name"),
+                Kind::Pack => ("pack", "publisher", "an id"),
+            };
+            PublishError::NameTaken {
+                name: name.to_string(),
+                message: format!(
+                    "{what} `{name}` belongs to another {who}; publish under {own} of your own, or ask an admin to transfer this one"
+                ),
+            }
+        })
+    }
+}
+
+impl NameGate for OwnerGate<'_> {
+    fn check(&self, name: &str) -> Result<(), PublishError> {
+        self.verdict(name, false)
+    }
+
+    fn claim(&self, name: &str) -> Result<(), PublishError> {
+        self.verdict(name, true)
     }
 }
 
@@ -370,8 +291,7 @@ pub(crate) async fn publish_pack(
     ];
     if !accepted.iter().any(|a| content_type.starts_with(a)) {
         return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
+            ApiCode::UnsupportedMediaType,
             format!("a pack is published as a tar or tar.gz archive, not `{content_type}`"),
         )
         .with_details(serde_json::json!({ "accepted": accepted })));
@@ -382,11 +302,7 @@ pub(crate) async fn publish_pack(
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "upload-broken",
-                format!("the upload broke off: {e}"),
-            )
+            ApiError::new(ApiCode::UploadBroken, format!("the upload broke off: {e}"))
         })?;
         if (archive.len() + chunk.len()) as u64 > max {
             return Err(ApiError::body_too_large(max));
@@ -394,7 +310,7 @@ pub(crate) async fn publish_pack(
         archive.extend_from_slice(&chunk);
     }
     let claimant = owner_name(&caller);
-    let published = tokio::task::spawn_blocking(move || install_pack(&state, &claimant, &archive))
+    let published = tokio::task::spawn_blocking(move || install_pack(&state, claimant, &archive))
         .await
         .map_err(|e| ApiError::internal("publishing stopped", &e))??;
     tracing::info!(pack = %published["id"], version = %published["version"], by = %caller.name, "pack published");
@@ -403,107 +319,23 @@ pub(crate) async fn publish_pack(
 
 fn install_pack(
     state: &AppState,
-    claimant: &str,
+    claimant: String,
     archive: &[u8],
 ) -> Result<serde_json::Value, ApiError> {
-    // Removed whatever happens: an installed pack has been moved out of it.
-    let staging = ScratchFolder::new(
-        state
-            .catalog()
-            .packs
-            .staging_dir()
-            .join(random_hex::<12>()?),
-    );
     let limits = UnpackLimits {
         bytes: state.config.limits.max_pack_unpacked_bytes,
         files: state.config.limits.max_pack_files,
     };
-    let root = archive::unpack(archive, staging.path(), limits).map_err(|e| match e {
-        ArchiveError::TooLarge { .. } => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "archive-too-large",
-            e.to_string(),
-        ),
-        _ => ApiError::new(StatusCode::BAD_REQUEST, "bad-archive", e.to_string()),
-    })?;
-    // The id first: nothing of another's pack is checked.
-    if let Some(id) = manifest_id(&root) {
-        may_publish(state, Kind::Pack, &id, claimant, false)?;
-    }
-    // Paths in messages are shown relative to the archive, not the server's disk.
-    let prefix = format!("{}/", root.display());
-    let pack = Pack::check(&root).map_err(|errors| {
-        let errors: Vec<String> = errors
-            .iter()
-            .map(|e| e.to_string().replace(&prefix, ""))
-            .collect();
-        unprocessable(
-            "pack-invalid",
-            format!(
-                "the pack fails {} check(s); `details.errors` lists each: {}",
-                errors.len(),
-                errors.join("; ")
-            ),
-        )
-        .with_details(serde_json::json!({ "errors": errors }))
-    })?;
-    let id = pack.manifest().id.clone();
-    let mut catalog = state.catalog_mut();
-    if catalog.packs.get(&id, &pack.manifest().version).is_none() {
-        may_publish(state, Kind::Pack, &id, claimant, true)?;
-    }
-    let installed = catalog.packs.install(pack).map_err(|e| match e {
-        PackStoreError::Exists { .. } => {
-            ApiError::new(StatusCode::CONFLICT, "pack-exists", e.to_string())
-        }
-        other => ApiError::internal("cannot install the pack", &other),
-    })?;
+    let gate = OwnerGate {
+        state,
+        kind: Kind::Pack,
+        claimant,
+    };
+    let installed = state
+        .catalog
+        .publish_pack(archive, limits, &gate)
+        .map_err(|e| publish_refusal(e, Kind::Pack))?;
     Ok(pack_json(&installed))
-}
-
-/// `Ok` if `claimant` may publish under `name`: nobody else owns it. With
-/// `claim`, the name becomes the claimant's if it was nobody's (done only
-/// once every other check passed); else `403 plugin-owned`/`pack-owned`.
-fn may_publish(
-    state: &AppState,
-    kind: Kind,
-    name: &str,
-    claimant: &str,
-    claim: bool,
-) -> Result<(), ApiError> {
-    let owners = &state.owners;
-    let verdict = if claim {
-        owners.claim(kind, name, claimant)
-    } else {
-        owners.check(kind, name, claimant)
-    }
-    .map_err(|e| ApiError::internal("the catalog store failed", &e))?;
-    verdict.map_err(|_| {
-        let (what, who, own, code) = match kind {
-            Kind::Plugin => ("plugin name", "provider", "a name", "plugin-owned"),
-            Kind::Pack => ("pack", "publisher", "an id", "pack-owned"),
-        };
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            code,
-            format!(
-                "{what} `{name}` belongs to another {who}; publish under {own} of your own, or ask an admin to transfer this one"
-            ),
-        )
-        .with_details(serde_json::json!({ kind.as_str(): name }))
-    })
-}
-
-/// The id a pack folder's manifest gives, if it reads (the full check
-/// comes later and reports any problem).
-fn manifest_id(root: &Path) -> Option<String> {
-    let path = root.join("pack.toml");
-    let size = std::fs::symlink_metadata(&path).ok()?.len();
-    if size > conform_pack::MAX_PACK_FILE_BYTES {
-        return None;
-    }
-    let text = std::fs::read_to_string(path).ok()?;
-    Some(conform_model::PackManifest::from_toml(&text).ok()?.id)
 }
 
 /// Body of `PUT /v1/plugins/{name}/owner` and `PUT /v1/packs/{id}/owner`.
@@ -537,7 +369,7 @@ pub(crate) async fn transfer_plugin(
     UrlPath(name): UrlPath<String>,
     body: Result<Json<NewOwner>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let exists = state.catalog().plugins.get(&name).is_ok();
+    let exists = state.listing().plugins.get(&name).is_ok();
     transfer(&state, &caller, Kind::Plugin, &name, exists, body)
 }
 
@@ -563,7 +395,7 @@ pub(crate) async fn transfer_pack(
     UrlPath(id): UrlPath<String>,
     body: Result<Json<NewOwner>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let exists = !state.catalog().packs.versions(&id).is_empty();
+    let exists = !state.listing().packs.versions(&id).is_empty();
     transfer(&state, &caller, Kind::Pack, &id, exists, body)
 }
 
@@ -579,21 +411,16 @@ fn transfer(
     caller.require(Role::Admin)?;
     let Json(NewOwner { owner }) = body.map_err(|e| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad-body",
+            ApiCode::BadBody,
             format!("{}: send {{\"owner\": \"TOKEN-NAME\"}}", e.body_text()),
         )
     })?;
-    let (what, role) = match kind {
-        Kind::Plugin => ("plugin", Role::Provider),
-        Kind::Pack => ("pack", Role::Publisher),
+    let (what, role, unknown) = match kind {
+        Kind::Plugin => ("plugin", Role::Provider, ApiCode::UnknownPlugin),
+        Kind::Pack => ("pack", Role::Publisher, ApiCode::UnknownPack),
     };
     if !exists {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("unknown-{what}").as_str(),
-            format!("no {what} `{name}` here"),
-        ));
+        return Err(ApiError::new(unknown, format!("no {what} `{name}` here")));
     }
     // Admin tokens publish as the operator: a name given to one of them
     // would belong to nobody who can publish it.
@@ -602,10 +429,7 @@ fn transfer(
     let eligible =
         token.is_some_and(|t| t.roles.contains(&role) && !t.roles.contains(&Role::Admin));
     if owner != OPERATOR && !eligible {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad-owner",
-            format!(
+        return Err(ApiError::new(ApiCode::BadOwner, format!(
                 "`{owner}` is not the name of a {} token; give the {what} to such a token, or to `{OPERATOR}` for the admin tokens",
                 role.as_str()
             ),

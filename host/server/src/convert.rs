@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use conform_model::Rejection;
@@ -63,8 +63,7 @@ impl Slot {
         let count = running.entry(name.to_string()).or_insert(0);
         if *count >= limit {
             return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too-many-conversions",
+                super::error::ApiCode::TooManyConversions,
                 format!("token `{name}` already runs {limit} conversions; wait for one to finish"),
             ));
         }
@@ -334,8 +333,8 @@ impl Conversion {
     ) -> serde_json::Value {
         self.record.set_rows(summary.rows_in);
         if let Some(e) = self.broken.lock().expect("not poisoned").take() {
-            summary.error = Some(e.body.message);
-            summary.error_code = Some(e.body.code);
+            summary.error = Some(e.message);
+            summary.error_code = Some(e.code.as_str().to_string());
         }
         self.state.metrics.record_file(&summary, faults);
         let pack = self.resolved.pack.manifest();
@@ -360,7 +359,7 @@ fn stop_at_shutdown(
         tokio::select! {
             () = state.stopping() => {
                 let error = ApiError::shutting_down();
-                abort.abort(&error.body.message);
+                abort.abort(&error.message);
                 broken.lock().expect("not poisoned").get_or_insert(error);
             }
             _ = ended => {}
@@ -400,7 +399,7 @@ async fn read_upload<S, E>(
             }
             Some(Err(e)) => e,
         };
-        let message = error.body.message.clone();
+        let message = error.message.clone();
         broken.lock().expect("not poisoned").get_or_insert(error);
         return writer.finish(Err(message));
     }

@@ -144,12 +144,12 @@ fn now() -> u64 {
 }
 
 impl JobStore {
-    /// Opens (or creates) the store in `data_dir`; jobs left running by a
+    /// Opens (or creates) the store in `data`; jobs left running by a
     /// crash are queued again.
-    pub fn open(data_dir: &Path) -> anyhow::Result<JobStore> {
-        let dir = data_dir.join("jobs");
+    pub fn open(data: &conform_engine::DataDir) -> anyhow::Result<JobStore> {
+        let dir = data.jobs();
         std::fs::create_dir_all(&dir)?;
-        let db = Connection::open(data_dir.join("jobs.sqlite"))?;
+        let db = Connection::open(data.jobs_database())?;
         db.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
@@ -598,11 +598,11 @@ fn run_job(state: &Arc<super::AppState>, job: Job) {
     // that other conversions hold, is not the job's fault: it goes back to
     // the queue, and is not counted as a start.
     let result = match state.resolve_job_plugin(&job) {
-        Err(e) if e.status == axum::http::StatusCode::SERVICE_UNAVAILABLE => {
+        Err(e) if e.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE => {
             back_to_queue(&store, &job, "the plugin cannot be compiled now");
             return std::thread::sleep(Duration::from_secs(1));
         }
-        Err(e) => Err(e.body.message),
+        Err(e) => Err(e.message),
         Ok(resolved) => {
             let wanted = state.convert_options().workers;
             let per_instance = u64::from(resolved.plugin.limits().memory_mib);

@@ -15,9 +15,9 @@ use super::auth::Caller;
 use super::config::Role;
 use super::error::ApiError;
 use super::jobs::{Job, JobState, NewJob};
-use super::scratch::{random_hex, ScratchFolder};
 use super::state::AppState;
 use super::upload::{Upload, UploadLimits};
+use conform_engine::scratch::{random_hex, ScratchFolder};
 
 /// Query of `POST /v1/jobs`. Unknown parameters are refused.
 #[derive(Debug, Deserialize)]
@@ -39,8 +39,7 @@ fn store_error(e: rusqlite::Error) -> ApiError {
 fn owned(state: &AppState, caller: &Caller, id: &str) -> Result<Job, ApiError> {
     let unknown = || {
         ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown-job",
+            super::error::ApiCode::UnknownJob,
             format!("no job `{id}` of yours"),
         )
     };
@@ -93,7 +92,7 @@ pub(crate) async fn submit(
         super::pins::resolve_pinned(&state, &query.plugin, query.pack.as_deref()).await?;
     admit(&state, &caller, request.headers())?;
 
-    let id = random_hex::<16>()?;
+    let id = random_hex::<16>().map_err(|e| ApiError::internal("no randomness", &e))?;
     let folder = state.jobs.folder(&id);
     // Removed unless the job is accepted.
     let stored = ScratchFolder::new(folder.clone());
@@ -129,10 +128,7 @@ fn admit(state: &AppState, caller: &Caller, headers: &header::HeaderMap) -> Resu
     ApiError::check_declared_length(headers, limits.max_body_bytes)?;
     let max_jobs = limits.jobs_per_token;
     if state.jobs.active(&caller.name).map_err(store_error)? >= u64::from(max_jobs) {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too-many-jobs",
-            format!(
+        return Err(ApiError::new(super::error::ApiCode::TooManyJobs, format!(
                 "token `{}` has {max_jobs} jobs queued or running, the most this server takes; wait for one to finish",
                 caller.name
             ),
@@ -214,20 +210,14 @@ fn plain_file_name(name: &str) -> Result<(), ApiError> {
         || name.contains(['/', '\\'])
         || name.chars().any(char::is_control)
     {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad-name",
-            "`name` must be a plain file name: no folders, no control characters, at most 255 bytes",
+        return Err(ApiError::new(super::error::ApiCode::BadName, "`name` must be a plain file name: no folders, no control characters, at most 255 bytes",
         ));
     }
     Ok(())
 }
 
 fn bad_multipart(message: String) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "bad-multipart",
-        format!("{message}: send the file in a multipart/form-data part named `file`, or as the raw body"),
+    ApiError::new(super::error::ApiCode::BadMultipart, format!("{message}: send the file in a multipart/form-data part named `file`, or as the raw body"),
     )
 }
 
@@ -353,8 +343,7 @@ pub(crate) async fn cancel(
     if !deleted {
         // It started running meanwhile: cancel it instead.
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "job-not-done",
+            super::error::ApiCode::JobNotDone,
             "the job is running; delete it again to cancel it",
         ));
     }
@@ -384,8 +373,7 @@ async fn download(
     let ready = job.state == JobState::Done || (job.state == JobState::Failed && ndjson.is_file());
     if !ready {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "job-not-done",
+            super::error::ApiCode::JobNotDone,
             format!(
                 "job `{id}` is {}; its output is ready when it is done",
                 serde_json::to_value(job.state)
@@ -422,8 +410,7 @@ async fn download(
         }
         Some(other) => {
             return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad-query",
+                super::error::ApiCode::BadQuery,
                 format!("format `{other}` is not offered: use `ndjson` or `csv`"),
             ))
         }

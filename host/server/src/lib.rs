@@ -10,7 +10,6 @@
 //! `schemas/api-error.schema.json`): a stable `code`, a `message` for a
 //! person, and `details`.
 
-mod archive;
 mod auth;
 mod catalog_api;
 pub mod config;
@@ -31,7 +30,6 @@ mod pins;
 pub mod redact;
 #[cfg(test)]
 mod router_tests;
-mod scratch;
 mod spool;
 mod state;
 mod upload;
@@ -99,10 +97,7 @@ pub fn app(state: Arc<AppState>) -> Router {
             error::ApiError::not_found("no such route: see the README's API section")
         })
         .method_not_allowed_fallback(|request: axum::extract::Request| async move {
-            error::ApiError::new(
-                axum::http::StatusCode::METHOD_NOT_ALLOWED,
-                "method-not-allowed",
-                format!(
+            error::ApiError::new(error::ApiCode::MethodNotAllowed, format!(
                     "{} is not a method of {}: see /openapi.json",
                     request.method(),
                     request.uri().path()
@@ -184,8 +179,7 @@ async fn known_query_only(
                     .join(", ")
             };
             return error::ApiError::new(
-                axum::http::StatusCode::BAD_REQUEST,
-                "bad-query",
+                error::ApiCode::BadQuery,
                 format!(
                     "unknown query parameter `{unknown}`: {} {} takes {takes}",
                     request.method(),

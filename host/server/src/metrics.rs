@@ -10,8 +10,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use conform_model::{codes, FileSummary, Rejection};
 
-#[cfg(doc)]
-use super::error::ApiError;
+use super::error::{ApiCode, ApiError};
 use super::state::AppState;
 use conform_engine::sink::Sink;
 
@@ -39,22 +38,21 @@ struct Counters {
     request_seconds: BTreeMap<String, (f64, u64)>,
 }
 
-/// The error codes that mean a limit of the server was hit.
-pub const LIMIT_CODES: [&str; 8] = [
-    "body-too-large",
-    "too-many-conversions",
-    "too-many-jobs",
-    "upload-too-slow",
-    conform_model::codes::ROWS_LIMIT,
-    conform_model::codes::TIME_LIMIT,
-    "archive-too-large",
-    "memory-busy",
-];
+/// Whether `code` means a limit of the server was hit: an API answer's
+/// limit code ([`ApiCode::is_limit`]), or the row or time limit that
+/// stopped a conversion.
+pub fn is_limit_code(code: &str) -> bool {
+    code == conform_model::codes::ROWS_LIMIT
+        || code == conform_model::codes::TIME_LIMIT
+        || ApiCode::ALL
+            .iter()
+            .any(|c| c.is_limit() && c.as_str() == code)
+}
 
 impl Metrics {
-    /// Counts a limit hit, if `code` is one of [`LIMIT_CODES`].
+    /// Counts a limit hit, if `code` is one ([`is_limit_code`]).
     pub fn record_limit(&self, code: &str) {
-        if LIMIT_CODES.contains(&code) {
+        if is_limit_code(code) {
             let mut c = self.inner.lock().expect("not poisoned");
             *c.limit_hits.entry(code.to_string()).or_default() += 1;
         }
@@ -214,29 +212,25 @@ pub(crate) async fn count_limit_hits(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let response = next.run(request).await;
-    if let Some(ErrorCode(code)) = response.extensions().get::<ErrorCode>() {
-        state.metrics.record_limit(code);
+    if let Some(code) = response.extensions().get::<ApiCode>() {
+        state.metrics.record_limit(code.as_str());
     }
     response
 }
-
-/// The `code` of an error response, for middleware.
-#[derive(Debug, Clone)]
-pub(crate) struct ErrorCode(pub String);
 
 /// `GET /metrics`.
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorDoc), (status = 403, description = "The token has neither the metrics nor the admin role", body = crate::openapi::ErrorDoc)), security(("bearer" = [])))]
 pub(crate) async fn metrics(
     State(state): State<Arc<AppState>>,
     caller: super::auth::Caller,
-) -> Result<impl IntoResponse, super::error::ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     caller.require(super::config::Role::Metrics)?;
     let mut text = state.metrics.render();
     let jobs = state.clone();
     let (queued, running) = tokio::task::spawn_blocking(move || jobs.jobs.counts())
         .await
-        .map_err(|e| super::error::ApiError::internal("the job store cannot be read", &e))?
-        .map_err(|e| super::error::ApiError::internal("the job store cannot be read", &e))?;
+        .map_err(|e| ApiError::internal("the job store cannot be read", &e))?
+        .map_err(|e| ApiError::internal("the job store cannot be read", &e))?;
     let conversions: u32 = state.running.lock().expect("not poisoned").values().sum();
     let _ = writeln!(
         text,

@@ -49,9 +49,10 @@ pub struct OwnedByAnother {
 }
 
 impl Owners {
-    /// Opens (or creates) the table in `data_dir`.
-    pub fn open(data_dir: &Path) -> rusqlite::Result<Owners> {
-        let db = Connection::open(data_dir.join("catalog.sqlite"))?;
+    /// Opens (or creates) the table in the database file `path`
+    /// ([`conform_engine::DataDir::catalog_database`]).
+    pub fn open(path: &Path) -> rusqlite::Result<Owners> {
+        let db = Connection::open(path)?;
         db.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
@@ -161,7 +162,7 @@ mod tests {
     #[test]
     fn the_first_claim_wins_and_survives_reopening() {
         let dir = tempfile::tempdir().unwrap();
-        let owners = Owners::open(dir.path()).unwrap();
+        let owners = Owners::open(&dir.path().join("catalog.sqlite")).unwrap();
         let plugin = Kind::Plugin;
         owners.seed(plugin, ["jinggong-parts"]).unwrap();
         assert!(owners.claim(plugin, "acme", "provider-a").unwrap().is_ok());
@@ -181,7 +182,7 @@ mod tests {
             .unwrap()
             .is_ok());
         drop(owners);
-        let owners = Owners::open(dir.path()).unwrap();
+        let owners = Owners::open(&dir.path().join("catalog.sqlite")).unwrap();
         assert_eq!(
             owners.owner_of(plugin, "acme").unwrap().as_deref(),
             Some("provider-a")
@@ -200,7 +201,7 @@ mod tests {
         )
         .unwrap();
         drop(db);
-        let owners = Owners::open(dir.path()).unwrap();
+        let owners = Owners::open(&dir.path().join("catalog.sqlite")).unwrap();
         owners.seed(Kind::Plugin, ["acme"]).unwrap();
         assert_eq!(
             owners.owner_of(Kind::Plugin, "acme").unwrap().as_deref(),

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use axum::http::StatusCode;
 use semver::Version;
 
 use super::error::ApiError;
@@ -15,7 +14,7 @@ pub(crate) async fn resolve_pinned(
     plugin: &str,
     pack: Option<&str>,
 ) -> Result<Resolved, ApiError> {
-    let bad = |message: String| ApiError::new(StatusCode::BAD_REQUEST, "bad-query", message);
+    let bad = |message: String| ApiError::new(super::error::ApiCode::BadQuery, message);
     let (name, version) = conform_engine::registry::parse_reference(plugin).map_err(bad)?;
     let pack_version = match pack {
         None => None,
@@ -31,10 +30,7 @@ pub(crate) async fn resolve_pinned(
     if let Some((id, version)) = pack_version {
         let target = &resolved.manifest.target.pack;
         if &id != target {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "no-matching-pack",
-                format!(
+            return Err(ApiError::new(super::error::ApiCode::NoMatchingPack, format!(
                     "plugin `{}` converts to pack `{target}`, not `{id}`; pin `pack={target}@{version}` or leave `pack` out",
                     resolved.manifest.name
                 ),

@@ -3,56 +3,25 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock};
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::Json;
-use conform_model::{PluginLimits, PluginManifest};
-use conform_pack::Pack;
-use conform_sandbox::{CompileLimits, LoadedPlugin, Sandbox, SandboxConfig};
+use conform_engine::{Catalog, DataDir};
+use conform_sandbox::{CompileLimits, Sandbox, SandboxConfig};
 use semver::Version;
 
 use super::config::ServerConfig;
 use super::error::ApiError;
-use conform_engine::packs::PackStore;
-use conform_engine::registry::{Entry, RegistryError};
-use conform_engine::Registry;
-use conform_sandbox::SandboxError;
 
-/// The packs and plugins the server knows. Published ones are added; none
-/// is ever edited or removed, so a job recorded against versions can rerun.
-pub(crate) struct Catalog {
-    /// Every pack version.
-    pub packs: PackStore,
-    /// Every plugin version.
-    pub plugins: Registry,
-}
-
-/// A plugin ready to convert: its manifest, the pack version it runs
-/// against, the compiled component.
-pub(crate) struct Resolved {
-    pub manifest: PluginManifest,
-    pub pack: Arc<Pack>,
-    pub plugin: LoadedPlugin,
-}
+pub(crate) use conform_engine::catalog::{Listing, Resolved};
 
 /// The server's shared state.
 pub struct AppState {
     /// The configuration.
     pub config: ServerConfig,
-    catalog: RwLock<Catalog>,
-    pub(crate) sandbox: Sandbox,
-    /// Compiled plugins by name and version: a published version never
-    /// changes, and its limits, record types and name are compiled in
-    /// (two plugins sharing a component are still two plugins).
-    loaded: Mutex<HashMap<PluginKey, LoadedPlugin>>,
-    /// One lock per plugin version being compiled, so that it is compiled
-    /// once however many requests want it; no other lock is held meanwhile.
-    compiling: Mutex<HashMap<PluginKey, Arc<Mutex<()>>>>,
-    /// Plugin versions that failed to compile, and when: requests waiting
-    /// for one get the same answer for a while instead of compiling again.
-    failed: Mutex<HashMap<(PluginKey, Version), (std::time::Instant, ApiError)>>,
+    /// The packs and plugins, and the compiled plugins.
+    pub(crate) catalog: Catalog,
     /// Who owns each plugin name.
     pub(crate) owners: super::owners::Owners,
     /// Conversions running per token name.
@@ -66,7 +35,7 @@ pub struct AppState {
     /// The memory plugin instances may take, all conversions together.
     pub(crate) memory: Arc<super::memory::MemoryBudget>,
     /// The data directory, whose `conform.toml` is read again for tokens.
-    data_dir: std::path::PathBuf,
+    data: DataDir,
     /// The tokens in force: the configuration's, as last (re)loaded.
     tokens: RwLock<Arc<Vec<super::config::TokenConfig>>>,
     /// Held while the tokens are reloaded.
@@ -81,60 +50,42 @@ impl AppState {
     /// in the background, and a request compiles what it needs first.
     pub fn open(data_dir: &Path, config: ServerConfig) -> anyhow::Result<AppState> {
         config.check()?;
-        let packs = PackStore::open(data_dir.join(&config.packs))?;
-        let plugins_dir = data_dir.join(&config.plugins);
-        std::fs::create_dir_all(&plugins_dir)?;
-        // Publishing that a crash interrupted left its staging folders.
-        for staging in [plugins_dir.join(".staging"), packs.staging_dir()] {
-            if staging.exists() {
-                if let Err(e) = std::fs::remove_dir_all(&staging) {
-                    tracing::warn!(error = %e, "cannot remove an interrupted publication's files");
-                }
-            }
-        }
-        let plugins = Registry::open(&plugins_dir)?.cap_limits(config.plugin_limits.limits());
-        let limits = &config.limits;
-        let compiler = conform_engine::subprocess_compiler();
-        if matches!(compiler, conform_sandbox::Compiler::InProcess) {
-            tracing::warn!("this binary is not `conform`: plugins compile in-process, without the time and memory caps of compile_seconds and compile_memory_mib");
-        }
-        let sandbox = Sandbox::new(SandboxConfig {
-            cache_dir: Some(data_dir.join("cache")),
-            pooling: false,
-            compiler,
-            compile_limits: CompileLimits {
-                max_component_bytes: limits.max_component_bytes,
-                seconds: limits.compile_seconds,
-                memory_mib: limits.compile_memory_mib,
-            },
-        })?;
-        let owners = super::owners::Owners::open(data_dir)?;
-        // Spooled uploads are unnamed files: nothing is left to clean up.
-        let spool_folder = data_dir.join("spool");
-        std::fs::create_dir_all(&spool_folder)?;
-        owners.seed(
-            super::owners::Kind::Plugin,
-            plugins.entries().iter().map(|e| e.manifest.name.as_str()),
+        let data = DataDir::with_folders(data_dir, &config.packs, &config.plugins);
+        let catalog = Catalog::open(
+            data.clone(),
+            sandbox(&data, &config.limits)?,
+            config.plugin_limits.limits(),
         )?;
-        owners.seed(super::owners::Kind::Pack, packs.ids())?;
+        let owners = super::owners::Owners::open(&data.catalog_database())?;
+        // Spooled uploads are unnamed files: nothing is left to clean up.
+        let spool_folder = data.spool();
+        std::fs::create_dir_all(&spool_folder)?;
+        {
+            let listing = catalog.listing();
+            owners.seed(
+                super::owners::Kind::Plugin,
+                listing
+                    .plugins
+                    .entries()
+                    .iter()
+                    .map(|e| e.manifest.name.as_str()),
+            )?;
+            owners.seed(super::owners::Kind::Pack, listing.packs.ids())?;
+        }
         let memory = super::memory::MemoryBudget::new(
             config.limits.plugin_memory_mib,
             u64::from(config.plugin_limits.limits().memory_mib),
         );
         tracing::info!(mib = memory.total_mib(), "plugin memory budget");
         Ok(AppState {
-            data_dir: data_dir.to_path_buf(),
+            jobs: Arc::new(open_jobs(&data)?),
+            data,
             tokens: RwLock::new(Arc::new(config.tokens.clone())),
             reloading: Mutex::new(()),
             config,
-            catalog: RwLock::new(Catalog { packs, plugins }),
-            sandbox,
-            loaded: Mutex::new(HashMap::new()),
-            compiling: Mutex::new(HashMap::new()),
-            failed: Mutex::new(HashMap::new()),
+            catalog,
             owners,
             running: Mutex::new(HashMap::new()),
-            jobs: Arc::new(open_jobs(data_dir)?),
             metrics: super::metrics::Metrics::default(),
             memory,
             spool_folder,
@@ -153,7 +104,7 @@ impl AppState {
             .spawn(move || {
                 // Newest versions first: those are what requests ask for.
                 let mut versions: Vec<(String, Version)> = state
-                    .catalog()
+                    .listing()
                     .plugins
                     .entries()
                     .iter()
@@ -161,8 +112,8 @@ impl AppState {
                     .collect();
                 versions.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
                 for (name, version) in versions {
-                    if let Err(e) = state.resolve(&name, Some(&version), None) {
-                        tracing::warn!(plugin = %name, %version, error = %e.body.message, "plugin does not load");
+                    if let Err(e) = state.catalog.resolve(&name, Some(&version), None) {
+                        tracing::warn!(plugin = %name, %version, error = %e, "plugin does not load");
                     }
                 }
             });
@@ -193,7 +144,7 @@ impl AppState {
         // One reload at a time: the file watch and SIGHUP may race, and the
         // slower must not put back tokens the faster already dropped.
         let _one_at_a_time = self.reloading.lock().expect("not poisoned");
-        let config = match ServerConfig::load(&self.data_dir) {
+        let config = match ServerConfig::load(self.data.root()) {
             Ok(config) => config,
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "conform.toml does not load; the tokens in force stay");
@@ -220,7 +171,7 @@ impl AppState {
     /// two seconds), so that `conform token create` needs no signal.
     pub fn watch_config(self: &Arc<Self>) {
         let state = self.clone();
-        let path = self.data_dir.join("conform.toml");
+        let path = self.data.config_file();
         let stamp = move || {
             std::fs::metadata(&path).ok().map(|m| {
                 (
@@ -270,14 +221,10 @@ impl AppState {
         }
     }
 
-    /// The catalog, for reading.
-    pub(crate) fn catalog(&self) -> RwLockReadGuard<'_, Catalog> {
-        self.catalog.read().expect("not poisoned")
-    }
-
-    /// The catalog, for publishing.
-    pub(crate) fn catalog_mut(&self) -> RwLockWriteGuard<'_, Catalog> {
-        self.catalog.write().expect("not poisoned")
+    /// The packs and plugins, for reading; not to be held across an await
+    /// or while compiling.
+    pub(crate) fn listing(&self) -> std::sync::RwLockReadGuard<'_, Listing> {
+        self.catalog.listing()
     }
 
     /// [`AppState::resolve`] on a blocking thread: compiling a plugin at its
@@ -296,116 +243,22 @@ impl AppState {
         .map_err(|e| ApiError::internal("resolving the plugin stopped", &e))?
     }
 
-    /// A plugin (its newest version, or `version`) with the pack it runs
-    /// against (the newest in its range, or `pack_version`, which must be in
-    /// its range), compiled once. The catalog is read under its lock;
-    /// compiling happens after the lock is released.
+    /// A plugin version with the pack version it runs against, compiled
+    /// ([`Catalog::resolve`]).
     pub(crate) fn resolve(
         &self,
         name: &str,
         version: Option<&Version>,
         pack_version: Option<&Version>,
     ) -> Result<Resolved, ApiError> {
-        let (entry, pack, limits) = {
-            let catalog = self.catalog();
-            let entry = match version {
-                Some(v) => catalog.plugins.get_version(name, v),
-                None => catalog.plugins.get(name),
-            }
-            .map_err(|_| unknown_plugin(&catalog, name, version))?;
-            let pack = pack_for(&catalog.packs, &entry.manifest, pack_version)?.clone();
-            (entry.clone(), pack, catalog.plugins.limits_of(entry))
-        };
-        // Compiled once per plugin version, but checked against every pack
-        // version it is used with (a newer pack may lack a record type).
-        conform_engine::registry::check_pack(&entry.manifest, &pack).map_err(|e| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "plugin-unusable",
-                format!(
-                    "plugin `{}` {} cannot run against pack `{}` {}: {e}",
-                    entry.manifest.name,
-                    entry.manifest.version,
-                    pack.manifest().id,
-                    pack.manifest().version
-                ),
-            )
-        })?;
-        let plugin = self.compiled(&entry, limits, &pack)?;
-        Ok(Resolved {
-            manifest: entry.manifest,
-            pack,
-            plugin,
-        })
-    }
-
-    /// The compiled component of a plugin, compiled at its first use.
-    fn compiled(
-        &self,
-        entry: &Entry,
-        limits: PluginLimits,
-        pack: &Pack,
-    ) -> Result<LoadedPlugin, ApiError> {
-        let key = key(entry);
-        if let Some(p) = self.loaded.lock().expect("not poisoned").get(&key) {
-            return Ok(p.clone());
-        }
-        let gate = self
-            .compiling
-            .lock()
-            .expect("not poisoned")
-            .entry(key.clone())
-            .or_default()
-            .clone();
-        let _compiling = gate.lock().expect("not poisoned");
-        if let Some(p) = self.loaded.lock().expect("not poisoned").get(&key) {
-            return Ok(p.clone());
-        }
-        let failure_key = (key.clone(), pack.manifest().version.clone());
-        if let Some((at, error)) = self.failed.lock().expect("not poisoned").get(&failure_key) {
-            if at.elapsed() < FAILURE_MEMORY {
-                return Err(error.clone());
-            }
-        }
-        let plugin =
-            conform_engine::registry::load(entry, limits, &self.sandbox, pack).map_err(|e| {
-                if let RegistryError::Sandbox(SandboxError::Busy { .. }) = e {
-                    return ApiError::busy(e.to_string());
+        self.catalog
+            .resolve(name, version, pack_version)
+            .map_err(|e| {
+                if !e.is_busy() && matches!(e, conform_engine::CatalogError::Unusable { .. }) {
+                    tracing::warn!(plugin = %name, error = %e, "plugin does not load");
                 }
-                tracing::warn!(plugin = %entry.manifest.name, error = %e, "plugin does not load");
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "plugin-unusable",
-                    format!(
-                        "plugin `{}` {} cannot run here: {}",
-                        entry.manifest.name,
-                        entry.manifest.version,
-                        super::redact::redact(&e.to_string())
-                    ),
-                )
-            });
-        let plugin = match plugin {
-            Ok(plugin) => plugin,
-            Err(error) => {
-                if error.status != StatusCode::SERVICE_UNAVAILABLE {
-                    self.failed
-                        .lock()
-                        .expect("not poisoned")
-                        .insert(failure_key, (std::time::Instant::now(), error.clone()));
-                }
-                return Err(error);
-            }
-        };
-        self.remember(entry, plugin.clone());
-        Ok(plugin)
-    }
-
-    /// Keeps a plugin compiled (by [`AppState::compiled`] or at publishing).
-    pub(crate) fn remember(&self, entry: &Entry, plugin: LoadedPlugin) {
-        self.loaded
-            .lock()
-            .expect("not poisoned")
-            .insert(key(entry), plugin);
+                ApiError::from(e)
+            })
     }
 
     /// The plugin and pack versions a job was accepted with.
@@ -429,16 +282,11 @@ impl AppState {
             tracing::error!(error = %e, "cannot return running jobs to the queue");
         }
     }
-
-    /// How many plugin versions are compiled and ready.
-    pub(crate) fn compiled_count(&self) -> usize {
-        self.loaded.lock().expect("not poisoned").len()
-    }
 }
 
 /// Opens the job store and removes what interrupted uploads left.
-fn open_jobs(data_dir: &Path) -> anyhow::Result<super::jobs::JobStore> {
-    let jobs = super::jobs::JobStore::open(data_dir)?;
+fn open_jobs(data: &DataDir) -> anyhow::Result<super::jobs::JobStore> {
+    let jobs = super::jobs::JobStore::open(data)?;
     let removed = jobs.remove_orphans()?;
     if removed > 0 {
         tracing::info!(
@@ -449,83 +297,23 @@ fn open_jobs(data_dir: &Path) -> anyhow::Result<super::jobs::JobStore> {
     Ok(jobs)
 }
 
-/// How long a plugin version that failed to compile is answered from memory.
-const FAILURE_MEMORY: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// 404 for a plugin name (or version) that is not installed, listing what is.
-pub(crate) fn unknown_plugin(catalog: &Catalog, name: &str, version: Option<&Version>) -> ApiError {
-    let mut known: Vec<&str> = catalog
-        .plugins
-        .entries()
-        .iter()
-        .map(|e| e.manifest.name.as_str())
-        .collect();
-    known.sort_unstable();
-    known.dedup();
-    let asked = match version {
-        Some(v) => format!("{name}@{v}"),
-        None => name.to_string(),
-    };
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "unknown-plugin",
-        format!(
-            "no plugin `{asked}` here; installed: {}",
-            if known.is_empty() {
-                "none".to_string()
-            } else {
-                known.join(", ")
-            }
-        ),
-    )
-    .with_details(serde_json::json!({ "plugin": name, "installed": known }))
-}
-
-/// What identifies a compiled plugin: its name and version.
-type PluginKey = (String, Version);
-
-/// The key of a plugin version.
-fn key(entry: &Entry) -> PluginKey {
-    (entry.manifest.name.clone(), entry.manifest.version.clone())
-}
-
-/// The pack a plugin runs against: `exact` if given, else the newest
-/// version within the plugin's range.
-pub(crate) fn pack_for<'a>(
-    packs: &'a PackStore,
-    manifest: &PluginManifest,
-    exact: Option<&Version>,
-) -> Result<&'a Arc<Pack>, ApiError> {
-    let target = &manifest.target;
-    let found = match exact {
-        Some(v) if target.versions.matches(v) => packs.get(&target.pack, v),
-        Some(_) => None,
-        None => packs.newest(&target.pack, &target.versions),
-    };
-    found.ok_or_else(|| {
-        let installed: Vec<String> = packs
-            .versions(&target.pack)
-            .iter()
-            .map(|p| p.manifest().version.to_string())
-            .collect();
-        let installed_list = if installed.is_empty() {
-            "none".to_string()
-        } else {
-            installed.join(", ")
-        };
-        let message = match exact {
-            Some(v) => format!(
-                "plugin `{}` runs against pack `{}` {}, and `{}@{v}` is not one of those installed (installed: {installed_list}); pin one of them, or leave `pack` out for the newest",
-                manifest.name, target.pack, target.versions, target.pack
-            ),
-            None => format!(
-                "plugin `{}` targets pack `{}` {}, and no installed version matches (installed: {installed_list}); publish a matching pack first",
-                manifest.name, target.pack, target.versions
-            ),
-        };
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no-matching-pack", message)
-        .with_details(serde_json::json!({ "pack": target.pack, "versions": target.versions.to_string(), "installed": installed }))
-    })
+/// The sandbox of a server: compiled plugins cached in the data
+/// directory, untrusted components compiled in a capped child process.
+fn sandbox(data: &DataDir, limits: &super::config::ServerLimits) -> anyhow::Result<Sandbox> {
+    let compiler = conform_engine::subprocess_compiler();
+    if matches!(compiler, conform_sandbox::Compiler::InProcess) {
+        tracing::warn!("this binary is not `conform`: plugins compile in-process, without the time and memory caps of compile_seconds and compile_memory_mib");
+    }
+    Ok(Sandbox::new(SandboxConfig {
+        cache_dir: Some(data.cache()),
+        pooling: false,
+        compiler,
+        compile_limits: CompileLimits {
+            max_component_bytes: limits.max_component_bytes,
+            seconds: limits.compile_seconds,
+            memory_mib: limits.compile_memory_mib,
+        },
+    })?)
 }
 
 /// `GET /readyz`: the job store answers and the disk has room; 503 if not.
@@ -553,12 +341,12 @@ pub(crate) async fn ready(
             "{free} bytes free on the data disk, less than the {min_free} this server keeps free; free some space"
         )));
     }
-    let loaded = state.compiled_count();
-    let catalog = state.catalog();
+    let loaded = state.catalog.compiled_count();
+    let listing = state.listing();
     Ok(Json(serde_json::json!({
         "status": "ready",
         "plugins_loaded": loaded,
-        "packs": catalog.packs.ids().collect::<Vec<_>>(),
+        "packs": listing.packs.ids().collect::<Vec<_>>(),
         "free_disk_bytes": free,
     })))
 }

@@ -6,7 +6,6 @@
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::http::StatusCode;
 use futures_util::{Stream, StreamExt};
 
 use super::config::ServerLimits;
@@ -85,8 +84,7 @@ where
                 }
             }
             Err(e) => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "upload-broken",
+                super::error::ApiCode::UploadBroken,
                 format!("the upload broke off: {e}"),
             )),
         })
@@ -94,10 +92,7 @@ where
 
     fn too_slow(&self) -> ApiError {
         let rate = self.limits.min_bytes_per_second;
-        ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "upload-too-slow",
-            format!(
+        ApiError::new(super::error::ApiCode::UploadTooSlow, format!(
                 "the upload sent {} bytes in {:.0} s, slower than this server's minimum of {rate} bytes/s; send the file over a faster link or in one go",
                 self.total,
                 self.started.elapsed().as_secs_f64()
@@ -123,8 +118,8 @@ pub(crate) async fn cut_off_slow_bodies(
         let upload = Upload::new(body.into_data_stream(), limits);
         let chunks = futures_util::stream::unfold(upload, |mut upload| async move {
             let chunk = upload.next().await?;
-            let chunk = chunk
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::TimedOut, e.body.message));
+            let chunk =
+                chunk.map_err(|e| std::io::Error::new(std::io::ErrorKind::TimedOut, e.message));
             Some((chunk, upload))
         });
         axum::body::Body::from_stream(chunks)
@@ -160,8 +155,7 @@ mod tests {
             }
         }
         let failure = failure.expect("the trickle is refused");
-        assert_eq!(failure.status, StatusCode::REQUEST_TIMEOUT);
-        assert_eq!(failure.body.code, "upload-too-slow");
+        assert_eq!(failure.code, crate::error::ApiCode::UploadTooSlow);
         assert!(started.elapsed() < Duration::from_secs(2));
     }
 
@@ -173,6 +167,6 @@ mod tests {
         let mut upload = Upload::new(chunks, limits());
         assert!(upload.next().await.unwrap().is_ok());
         let err = upload.next().await.unwrap().unwrap_err();
-        assert_eq!(err.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(err.code, crate::error::ApiCode::BodyTooLarge);
     }
 }

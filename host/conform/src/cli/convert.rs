@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use conform_engine::compiled::CompiledPlugins;
 use conform_engine::pipeline::ConvertOptions;
 use conform_engine::registry::Entry;
 use conform_engine::sink::NdjsonSink;
@@ -62,23 +63,21 @@ pub struct ConvertArgs {
     locations: Locations,
 }
 
-/// Plugins loaded so far, by name: a folder of exports loads each once.
+/// The plugins of a run, each compiled once (the engine's cache, the
+/// server's too): a folder of exports loads each plugin once.
 struct Loaded<'a> {
     registry: &'a Registry,
     sandbox: &'a Sandbox,
     pack: &'a Pack,
-    plugins: Vec<(String, LoadedPlugin)>,
+    compiled: CompiledPlugins,
 }
 
 impl Loaded<'_> {
     fn get(&mut self, entry: &Entry) -> Result<LoadedPlugin> {
-        let key = format!("{}@{}", entry.manifest.name, entry.manifest.version);
-        if let Some((_, p)) = self.plugins.iter().find(|(k, _)| *k == key) {
-            return Ok(p.clone());
-        }
-        let plugin = self.registry.load(entry, self.sandbox, self.pack)?;
-        self.plugins.push((key, plugin.clone()));
-        Ok(plugin)
+        let limits = self.registry.limits_of(entry);
+        self.compiled
+            .get(entry, limits, self.sandbox, self.pack)
+            .map_err(|e| anyhow::anyhow!("{e}"))
     }
 }
 
@@ -107,7 +106,7 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
         registry: &registry,
         sandbox: &sandbox,
         pack: &pack,
-        plugins: Vec::new(),
+        compiled: CompiledPlugins::default(),
     };
     let options = ConvertOptions {
         workers: args.workers.unwrap_or(ConvertOptions::default().workers),

@@ -6,12 +6,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use conform_engine::DataDir;
 use conform_server::{self as server, AppState, ServerConfig};
 
 use super::EXIT_OK;
-
-/// The file of a fresh data directory that holds the admin token.
-pub const ADMIN_TOKEN_FILE: &str = "admin.token";
 
 /// Arguments of `conform serve`.
 #[derive(Debug, clap::Args)]
@@ -36,7 +34,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     // 0700 folders (uploads, outputs, plugins, packs, the databases).
     // SAFETY: umask only sets the process's file-creation mask.
     unsafe { libc::umask(0o077) };
-    if !args.data.join("conform.toml").is_file() {
+    if !DataDir::new(&args.data).config_file().is_file() {
         init(&args)?;
     }
     private_data_dir(&args.data)?;
@@ -44,10 +42,11 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
+    let data = DataDir::with_folders(&args.data, &config.packs, &config.plugins);
     server::redact::hide_folders(&[
-        (&args.data.join(&config.plugins), "<plugins>"),
-        (&args.data.join(&config.packs), "<packs>"),
-        (&args.data, "<data>"),
+        (data.plugins(), "<plugins>"),
+        (data.packs(), "<packs>"),
+        (data.root(), "<data>"),
     ]);
     let listen = config.listen;
     let state = Arc::new(AppState::open(&args.data, config)?);
@@ -127,17 +126,14 @@ fn private_data_dir(data: &Path) -> Result<()> {
 
 /// Sets up a fresh data directory: the seed pack and plugins, one admin token.
 fn init(args: &ServeArgs) -> Result<()> {
-    let data = &args.data;
+    let data = DataDir::new(&args.data);
     let seed = conform_pack::Pack::load(&args.seed_pack)
         .with_context(|| format!("the seed pack `{}` does not load", args.seed_pack.display()))?;
     let m = seed.manifest();
-    copy_dir(
-        &args.seed_pack,
-        &data.join("packs").join(&m.id).join(m.version.to_string()),
-    )
-    .with_context(|| format!("cannot copy the seed pack `{}`", args.seed_pack.display()))?;
-    let plugins = data.join("plugins");
-    std::fs::create_dir_all(&plugins)?;
+    copy_dir(&args.seed_pack, &data.pack_version(&m.id, &m.version))
+        .with_context(|| format!("cannot copy the seed pack `{}`", args.seed_pack.display()))?;
+    let plugins = data.plugins();
+    std::fs::create_dir_all(plugins)?;
     let seeds = std::fs::read_dir(&args.seed_plugins).with_context(|| {
         format!(
             "no plugins in `{}`: build them with `cargo xtask build-plugins`",
@@ -147,22 +143,20 @@ fn init(args: &ServeArgs) -> Result<()> {
     for entry in seeds {
         let path = entry?.path();
         if path.join("plugin.toml").is_file() {
-            copy_dir(
-                &path,
-                &plugins.join(path.file_name().expect("a folder has a name")),
-            )?;
+            let m = conform_engine::Registry::read_entry(&path)?.manifest;
+            copy_dir(&path, &data.plugin_version(&m.name, &m.version))?;
         }
     }
     let token = server::new_token()?;
     let config = ServerConfig::fresh(server::hash_token(&token));
-    std::fs::write(data.join("conform.toml"), toml::to_string(&config)?)?;
+    std::fs::write(data.config_file(), toml::to_string(&config)?)?;
     // Not on stderr: that is the log stream, which collectors keep.
-    let token_file = data.join(ADMIN_TOKEN_FILE);
+    let token_file = data.admin_token_file();
     std::fs::write(&token_file, format!("{token}\n"))
         .with_context(|| format!("cannot write `{}`", token_file.display()))?;
     eprintln!(
         "conform: set up `{}` with the sample pack and plugins",
-        data.display()
+        data.root().display()
     );
     eprintln!(
         "conform: the admin token is in `{}` (readable by this user only; it is stored hashed in conform.toml): keep it elsewhere and delete the file",

@@ -4,34 +4,32 @@
 
 use std::path::{Path, PathBuf};
 
-use super::error::ApiError;
-
 /// `N` random bytes as lowercase hex: job ids and scratch folder names.
-pub(crate) fn random_hex<const N: usize>() -> Result<String, ApiError> {
+pub fn random_hex<const N: usize>() -> std::io::Result<String> {
     let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).map_err(|e| ApiError::internal("no randomness", &e))?;
+    getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
     Ok(hex::encode(bytes))
 }
 
 /// A folder removed (with what it holds) when dropped, unless kept.
-pub(crate) struct ScratchFolder {
+pub struct ScratchFolder {
     path: PathBuf,
     kept: bool,
 }
 
 impl ScratchFolder {
     /// Guards `path`; the folder itself is created by the caller.
-    pub(crate) fn new(path: PathBuf) -> ScratchFolder {
+    pub fn new(path: PathBuf) -> ScratchFolder {
         ScratchFolder { path, kept: false }
     }
 
     /// The folder.
-    pub(crate) fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// Leaves the folder (or what it was moved to) in place.
-    pub(crate) fn keep(mut self) {
+    pub fn keep(mut self) {
         self.kept = true;
     }
 }

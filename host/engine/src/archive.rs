@@ -8,7 +8,7 @@ use std::path::{Component, Path, PathBuf};
 
 /// Why an archive is refused.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum ArchiveError {
+pub enum ArchiveError {
     /// It unpacks to more than allowed.
     #[error(
         "the archive unpacks to more than {limit} {what}; a pack is a folder of small text files"
@@ -37,7 +37,7 @@ pub(crate) enum ArchiveError {
 
 /// Caps on what one archive may unpack to.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct UnpackLimits {
+pub struct UnpackLimits {
     /// Total bytes of the files.
     pub bytes: u64,
     /// Number of entries.
@@ -46,11 +46,7 @@ pub(crate) struct UnpackLimits {
 
 /// Unpacks `archive` into `into` (which must not exist) and returns the
 /// folder holding `pack.toml`.
-pub(crate) fn unpack(
-    archive: &[u8],
-    into: &Path,
-    limits: UnpackLimits,
-) -> Result<PathBuf, ArchiveError> {
+pub fn unpack(archive: &[u8], into: &Path, limits: UnpackLimits) -> Result<PathBuf, ArchiveError> {
     let malformed = |e: std::io::Error| ArchiveError::Malformed(e.to_string());
     std::fs::create_dir_all(into).map_err(malformed)?;
     let reader: Box<dyn Read> = if archive.starts_with(&[0x1f, 0x8b]) {
