@@ -8,7 +8,7 @@ use conform_model::pack::GradingTable;
 use rust_decimal::Decimal;
 
 use crate::number::parse_decimal;
-use crate::standard::{ErrorCode, StandardError};
+use crate::service_error::{ErrorCode, StandardError};
 use crate::PackError;
 
 /// A lot's grade in the standard.

@@ -18,6 +18,7 @@ mod grading;
 mod number;
 mod packaging;
 mod record_json;
+mod service_error;
 mod service_levels;
 mod standard;
 mod time;
@@ -35,8 +36,9 @@ pub use error::PackError;
 pub use files::MAX_PACK_FILE_BYTES;
 pub use grading::Grade;
 pub use record_json::parse_record;
+pub use service_error::{ErrorCode, StandardError};
 pub use service_levels::Service;
-pub use standard::{ErrorCode, Standard, StandardError};
+pub use standard::Standard;
 pub use units::Dimension;
 pub use validate::{RecordValidator, Violation};
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use conform_model::pack::PackagingTable;
 
-use crate::standard::{ErrorCode, StandardError};
+use crate::service_error::{ErrorCode, StandardError};
 use crate::PackError;
 
 /// The checked packaging table.

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use conform_model::pack::ServiceLevelTable;
 
-use crate::standard::{ErrorCode, StandardError};
+use crate::service_error::{ErrorCode, StandardError};
 use crate::PackError;
 
 /// A resolved service level.

@@ -7,7 +7,7 @@ use chrono::format::{Item, StrftimeItems};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeDelta};
 use conform_model::pack::TimeTable;
 
-use crate::standard::{ErrorCode, StandardError};
+use crate::service_error::{ErrorCode, StandardError};
 use crate::PackError;
 
 const OUTPUT: &str = "%Y-%m-%dT%H:%M:%S%:z";

@@ -15,7 +15,7 @@ use conform_model::pack::{UnitDefinition, UnitsTable};
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::number::{parse_decimal, parse_ratio};
-use crate::standard::{ErrorCode, StandardError};
+use crate::service_error::{ErrorCode, StandardError};
 use crate::validate::RecordValidator;
 use crate::PackError;
 

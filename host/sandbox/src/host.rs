@@ -16,6 +16,16 @@ const MAX_LOG_BYTES: usize = conform_model::MAX_MESSAGE_BYTES;
 /// are counted and reported in one line when the batch ends.
 pub const MAX_LOG_LINES_PER_BATCH: u32 = 20;
 
+/// Adds the standard services to a linker.
+pub(crate) fn add_to_linker(
+    linker: &mut wasmtime::component::Linker<HostState>,
+) -> wasmtime::Result<()> {
+    crate::bindings::Converter::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
+        linker,
+        |state| state,
+    )
+}
+
 /// Per-store state: the standard services and the limits.
 pub(crate) struct HostState {
     pub(crate) plugin: Arc<str>,

@@ -185,7 +185,7 @@ impl Sandbox {
                     }
                 });
         let mut linker = Linker::new(&engine);
-        bindings::add_to_linker(&mut linker).map_err(SandboxError::Engine)?;
+        host::add_to_linker(&mut linker).map_err(SandboxError::Engine)?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
         let (ticking_engine, stop) = (engine.clone(), ticker_stop.clone());

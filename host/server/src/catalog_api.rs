@@ -54,7 +54,7 @@ fn pack_json(pack: &Pack) -> serde_json::Value {
 }
 
 /// `GET /v1/plugins`: every plugin version and the pack version it runs against.
-#[utoipa::path(get, path = "/v1/plugins", responses((status = 200, description = "Every plugin version, what it converts and the pack version it runs against"), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorDoc)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/plugins", responses((status = 200, description = "Every plugin version, what it converts and the pack version it runs against"), (status = 401, description = "No or unknown token", body = crate::error::ErrorDoc)), security(("bearer" = [])))]
 pub(crate) async fn list_plugins(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
@@ -70,7 +70,7 @@ pub(crate) async fn list_plugins(
 }
 
 /// `GET /v1/plugins/{name}`: the newest version of a plugin, and all its versions.
-#[utoipa::path(get, path = "/v1/plugins/{name}", params(("name" = String, Path, description = "The plugin's name")), responses((status = 200, description = "The newest version, and all versions"), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorDoc), (status = 404, description = "No such plugin", body = crate::openapi::ErrorDoc)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/plugins/{name}", params(("name" = String, Path, description = "The plugin's name")), responses((status = 200, description = "The newest version, and all versions"), (status = 401, description = "No or unknown token", body = crate::error::ErrorDoc), (status = 404, description = "No such plugin", body = crate::error::ErrorDoc)), security(("bearer" = [])))]
 pub(crate) async fn get_plugin(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
@@ -97,7 +97,7 @@ pub(crate) async fn get_plugin(
 }
 
 /// `GET /v1/packs`: every pack version.
-#[utoipa::path(get, path = "/v1/packs", responses((status = 200, description = "Every pack version"), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorDoc)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/packs", responses((status = 200, description = "Every pack version"), (status = 401, description = "No or unknown token", body = crate::error::ErrorDoc)), security(("bearer" = [])))]
 pub(crate) async fn list_packs(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
@@ -113,7 +113,7 @@ pub(crate) async fn list_packs(
 }
 
 /// `GET /v1/packs/{id}/{version}`: one pack version.
-#[utoipa::path(get, path = "/v1/packs/{id}/{version}", params(("id" = String, Path, description = "The pack's id"), ("version" = String, Path, description = "The version")), responses((status = 200, description = "The pack version"), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorDoc), (status = 404, description = "No such pack version", body = crate::openapi::ErrorDoc)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/packs/{id}/{version}", params(("id" = String, Path, description = "The pack's id"), ("version" = String, Path, description = "The version")), responses((status = 200, description = "The pack version"), (status = 401, description = "No or unknown token", body = crate::error::ErrorDoc), (status = 404, description = "No such pack version", body = crate::error::ErrorDoc)), security(("bearer" = [])))]
 pub(crate) async fn get_pack(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
@@ -150,12 +150,12 @@ fn multipart_error(e: impl std::fmt::Display, status: StatusCode) -> ApiError {
     request_body(content = String, content_type = "multipart/form-data", description = "Part `manifest`: the plugin.toml; part `component`: the WebAssembly component"),
     responses(
         (status = 201, description = "Checked, compiled and stored"),
-        (status = 400, description = "Not the expected multipart parts", body = crate::openapi::ErrorDoc),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorDoc), (status = 403, description = "The token lacks the provider role, or the name belongs to another provider (`plugin-owned`)", body = crate::openapi::ErrorDoc),
-        (status = 409, description = "That name and version exist", body = crate::openapi::ErrorDoc),
-        (status = 413, description = "Over the publishing limit", body = crate::openapi::ErrorDoc),
-        (status = 422, description = "The plugin fails a check: manifest, digest, world, imports, pack range, record types, compile limits", body = crate::openapi::ErrorDoc),
-        (status = 503, description = "Every compilation slot is busy; retry after `Retry-After` seconds", body = crate::openapi::ErrorDoc),
+        (status = 400, description = "Not the expected multipart parts", body = crate::error::ErrorDoc),
+        (status = 401, description = "No or unknown token", body = crate::error::ErrorDoc), (status = 403, description = "The token lacks the provider role, or the name belongs to another provider (`plugin-owned`)", body = crate::error::ErrorDoc),
+        (status = 409, description = "That name and version exist", body = crate::error::ErrorDoc),
+        (status = 413, description = "Over the publishing limit", body = crate::error::ErrorDoc),
+        (status = 422, description = "The plugin fails a check: manifest, digest, world, imports, pack range, record types, compile limits", body = crate::error::ErrorDoc),
+        (status = 503, description = "Every compilation slot is busy; retry after `Retry-After` seconds", body = crate::error::ErrorDoc),
     ),
     security(("bearer" = []))
 )]
@@ -263,12 +263,12 @@ impl NameGate for OwnerGate<'_> {
     request_body(content = String, content_type = "application/gzip", description = "The pack's folder as a tar or tar.gz archive"),
     responses(
         (status = 201, description = "Checked and installed"),
-        (status = 400, description = "Not a usable archive", body = crate::openapi::ErrorDoc),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorDoc), (status = 403, description = "The token lacks the publisher role, or the id belongs to another publisher (`pack-owned`)", body = crate::openapi::ErrorDoc),
-        (status = 409, description = "That id and version exist", body = crate::openapi::ErrorDoc),
-        (status = 413, description = "Over the publishing limit, packed or unpacked", body = crate::openapi::ErrorDoc),
-        (status = 415, description = "Not a tar or gzip body", body = crate::openapi::ErrorDoc),
-        (status = 422, description = "The pack fails its checks; `details.errors` lists every problem", body = crate::openapi::ErrorDoc),
+        (status = 400, description = "Not a usable archive", body = crate::error::ErrorDoc),
+        (status = 401, description = "No or unknown token", body = crate::error::ErrorDoc), (status = 403, description = "The token lacks the publisher role, or the id belongs to another publisher (`pack-owned`)", body = crate::error::ErrorDoc),
+        (status = 409, description = "That id and version exist", body = crate::error::ErrorDoc),
+        (status = 413, description = "Over the publishing limit, packed or unpacked", body = crate::error::ErrorDoc),
+        (status = 415, description = "Not a tar or gzip body", body = crate::error::ErrorDoc),
+        (status = 422, description = "The pack fails its checks; `details.errors` lists every problem", body = crate::error::ErrorDoc),
     ),
     security(("bearer" = []))
 )]
@@ -356,10 +356,10 @@ pub(crate) struct NewOwner {
     request_body = NewOwner,
     responses(
         (status = 200, description = "The name and its new owner"),
-        (status = 400, description = "The new owner is not a provider token", body = crate::openapi::ErrorDoc),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorDoc),
-        (status = 403, description = "The token is not an admin", body = crate::openapi::ErrorDoc),
-        (status = 404, description = "No such plugin", body = crate::openapi::ErrorDoc),
+        (status = 400, description = "The new owner is not a provider token", body = crate::error::ErrorDoc),
+        (status = 401, description = "No or unknown token", body = crate::error::ErrorDoc),
+        (status = 403, description = "The token is not an admin", body = crate::error::ErrorDoc),
+        (status = 404, description = "No such plugin", body = crate::error::ErrorDoc),
     ),
     security(("bearer" = []))
 )]
@@ -382,10 +382,10 @@ pub(crate) async fn transfer_plugin(
     request_body = NewOwner,
     responses(
         (status = 200, description = "The id and its new owner"),
-        (status = 400, description = "The new owner is not a publisher token", body = crate::openapi::ErrorDoc),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorDoc),
-        (status = 403, description = "The token is not an admin", body = crate::openapi::ErrorDoc),
-        (status = 404, description = "No such pack", body = crate::openapi::ErrorDoc),
+        (status = 400, description = "The new owner is not a publisher token", body = crate::error::ErrorDoc),
+        (status = 401, description = "No or unknown token", body = crate::error::ErrorDoc),
+        (status = 403, description = "The token is not an admin", body = crate::error::ErrorDoc),
+        (status = 404, description = "No such pack", body = crate::error::ErrorDoc),
     ),
     security(("bearer" = []))
 )]

@@ -200,10 +200,10 @@ impl Sink for StreamSink {
     request_body(content = String, content_type = "application/octet-stream", description = "The file as the enterprise exports it"),
     responses(
         (status = 200, description = "Record lines, `{\"rejection\":…}` lines and a last `{\"summary\":…}` line", content_type = "application/x-ndjson", body = String),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::openapi::ErrorDoc),
-        (status = 404, description = "No such plugin", body = crate::openapi::ErrorDoc),
-        (status = 413, description = "The body is over the limit", body = crate::openapi::ErrorDoc),
-        (status = 429, description = "Too many conversions of this token", body = crate::openapi::ErrorDoc),
+        (status = 401, description = "No or unknown token", body = crate::error::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::error::ErrorDoc),
+        (status = 404, description = "No such plugin", body = crate::error::ErrorDoc),
+        (status = 413, description = "The body is over the limit", body = crate::error::ErrorDoc),
+        (status = 429, description = "Too many conversions of this token", body = crate::error::ErrorDoc),
     ),
     security(("bearer" = []))
 )]

@@ -272,6 +272,20 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The body of every error (`schemas/api-error.schema.json`).
+#[derive(utoipa::ToSchema)]
+#[schema(as = ErrorBody)]
+#[allow(dead_code)]
+pub(crate) struct ErrorDoc {
+    /// Stable, machine-readable code.
+    code: String,
+    /// What went wrong and what to do.
+    message: String,
+    /// Structured details, when there are any.
+    #[schema(value_type = Option<Object>)]
+    details: Option<serde_json::Value>,
+}
+
 impl From<CatalogError> for ApiError {
     fn from(e: CatalogError) -> ApiError {
         let message = e.to_string();

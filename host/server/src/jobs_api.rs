@@ -66,13 +66,13 @@ fn owned(state: &AppState, caller: &Caller, id: &str) -> Result<Job, ApiError> {
     request_body(content = String, content_type = "application/octet-stream", description = "The file as the enterprise exports it: the raw body, or multipart/form-data with the file in a part named `file`"),
     responses(
         (status = 202, description = "Accepted and queued", body = Job),
-        (status = 400, description = "Bad query, name or multipart body", body = crate::openapi::ErrorDoc),
-        (status = 401, description = "No or unknown token", body = crate::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::openapi::ErrorDoc),
-        (status = 404, description = "No such plugin", body = crate::openapi::ErrorDoc),
-        (status = 408, description = "The upload is slower than the server's minimum rate", body = crate::openapi::ErrorDoc),
-        (status = 413, description = "The body is over the limit", body = crate::openapi::ErrorDoc),
-        (status = 422, description = "The plugin cannot run (no matching pack)", body = crate::openapi::ErrorDoc),
-        (status = 429, description = "Too many queued or running jobs of this token", body = crate::openapi::ErrorDoc),
+        (status = 400, description = "Bad query, name or multipart body", body = crate::error::ErrorDoc),
+        (status = 401, description = "No or unknown token", body = crate::error::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::error::ErrorDoc),
+        (status = 404, description = "No such plugin", body = crate::error::ErrorDoc),
+        (status = 408, description = "The upload is slower than the server's minimum rate", body = crate::error::ErrorDoc),
+        (status = 413, description = "The body is over the limit", body = crate::error::ErrorDoc),
+        (status = 422, description = "The plugin cannot run (no matching pack)", body = crate::error::ErrorDoc),
+        (status = 429, description = "Too many queued or running jobs of this token", body = crate::error::ErrorDoc),
     ),
     security(("bearer" = []))
 )]
@@ -288,7 +288,7 @@ const PAGE: u32 = 100;
         ("limit" = Option<u32>, Query, description = "Jobs per page (default and most: 100)"),
         ("after" = Option<String>, Query, description = "The `next` of the previous page"),
     ),
-    responses((status = 200, description = "A page of the caller's jobs, newest first; `next` names the following page", body = JobList), (status = 400, description = "Bad query", body = crate::openapi::ErrorDoc), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::openapi::ErrorDoc)),
+    responses((status = 200, description = "A page of the caller's jobs, newest first; `next` names the following page", body = JobList), (status = 400, description = "Bad query", body = crate::error::ErrorDoc), (status = 401, description = "No or unknown token", body = crate::error::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::error::ErrorDoc)),
     security(("bearer" = []))
 )]
 pub(crate) async fn list(
@@ -313,7 +313,7 @@ pub(crate) async fn list(
 }
 
 /// `GET /v1/jobs/{id}`: state and progress.
-#[utoipa::path(get, path = "/v1/jobs/{id}", params(("id" = String, Path, description = "The job id")), responses((status = 200, description = "The job", body = Job), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::openapi::ErrorDoc), (status = 404, description = "No such job of the caller", body = crate::openapi::ErrorDoc)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/jobs/{id}", params(("id" = String, Path, description = "The job id")), responses((status = 200, description = "The job", body = Job), (status = 401, description = "No or unknown token", body = crate::error::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::error::ErrorDoc), (status = 404, description = "No such job of the caller", body = crate::error::ErrorDoc)), security(("bearer" = [])))]
 pub(crate) async fn get(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -324,7 +324,7 @@ pub(crate) async fn get(
 
 /// `DELETE /v1/jobs/{id}`: cancels a queued or running job (200 with the
 /// job); deletes a finished one with its upload and outputs (204).
-#[utoipa::path(delete, path = "/v1/jobs/{id}", params(("id" = String, Path, description = "The job id")), responses((status = 200, description = "The job, cancelled: it was queued or running", body = Job), (status = 204, description = "The finished job and its data are deleted"), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::openapi::ErrorDoc), (status = 404, description = "No such job of the caller", body = crate::openapi::ErrorDoc)), security(("bearer" = [])))]
+#[utoipa::path(delete, path = "/v1/jobs/{id}", params(("id" = String, Path, description = "The job id")), responses((status = 200, description = "The job, cancelled: it was queued or running", body = Job), (status = 204, description = "The finished job and its data are deleted"), (status = 401, description = "No or unknown token", body = crate::error::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::error::ErrorDoc), (status = 404, description = "No such job of the caller", body = crate::error::ErrorDoc)), security(("bearer" = [])))]
 pub(crate) async fn cancel(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -446,7 +446,7 @@ async fn download(
 }
 
 /// `GET /v1/jobs/{id}/records[?format=csv]`: the records, NDJSON or CSV.
-#[utoipa::path(get, path = "/v1/jobs/{id}/records", params(("id" = String, Path, description = "The job id"), ("format" = Option<String>, Query, description = "`ndjson` (default) or `csv`")), responses((status = 200, description = "The job's records, NDJSON or CSV", content_type = "application/x-ndjson", body = String), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::openapi::ErrorDoc), (status = 404, description = "No such job of the caller", body = crate::openapi::ErrorDoc), (status = 409, description = "The job is not done", body = crate::openapi::ErrorDoc)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/jobs/{id}/records", params(("id" = String, Path, description = "The job id"), ("format" = Option<String>, Query, description = "`ndjson` (default) or `csv`")), responses((status = 200, description = "The job's records, NDJSON or CSV", content_type = "application/x-ndjson", body = String), (status = 401, description = "No or unknown token", body = crate::error::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::error::ErrorDoc), (status = 404, description = "No such job of the caller", body = crate::error::ErrorDoc), (status = 409, description = "The job is not done", body = crate::error::ErrorDoc)), security(("bearer" = [])))]
 pub(crate) async fn records(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -457,7 +457,7 @@ pub(crate) async fn records(
 }
 
 /// `GET /v1/jobs/{id}/errors[?format=csv]`: the error report, NDJSON or CSV.
-#[utoipa::path(get, path = "/v1/jobs/{id}/errors", params(("id" = String, Path, description = "The job id"), ("format" = Option<String>, Query, description = "`ndjson` (default) or `csv`")), responses((status = 200, description = "The job's errors, NDJSON or CSV", content_type = "application/x-ndjson", body = String), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::openapi::ErrorDoc), (status = 404, description = "No such job of the caller", body = crate::openapi::ErrorDoc), (status = 409, description = "The job is not done", body = crate::openapi::ErrorDoc)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/jobs/{id}/errors", params(("id" = String, Path, description = "The job id"), ("format" = Option<String>, Query, description = "`ndjson` (default) or `csv`")), responses((status = 200, description = "The job's errors, NDJSON or CSV", content_type = "application/x-ndjson", body = String), (status = 401, description = "No or unknown token", body = crate::error::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::error::ErrorDoc), (status = 404, description = "No such job of the caller", body = crate::error::ErrorDoc), (status = 409, description = "The job is not done", body = crate::error::ErrorDoc)), security(("bearer" = [])))]
 pub(crate) async fn errors(
     State(state): State<Arc<AppState>>,
     caller: Caller,

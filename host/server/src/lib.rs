@@ -18,11 +18,13 @@ mod connection;
 mod convert;
 mod csv_export;
 pub mod error;
+mod job_runner;
 pub mod jobs;
 mod jobs_api;
 mod linger;
 mod memory;
 pub mod metrics;
+mod metrics_api;
 mod observe;
 pub mod openapi;
 pub mod owners;
@@ -55,7 +57,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/healthz", get(openapi::health))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/readyz", get(state::ready))
-        .route("/metrics", get(metrics::metrics))
+        .route("/metrics", get(metrics_api::metrics))
         .route("/v1/convert", post(convert::convert))
         .route(
             "/v1/jobs",
@@ -135,7 +137,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            metrics::count_limit_hits,
+            metrics_api::count_limit_hits,
         ))
         .with_state(state)
 }
@@ -248,8 +250,8 @@ pub async fn run(
 
     state.warm_up();
     state.watch_config();
-    jobs::spawn_runners(state.clone());
-    jobs::spawn_sweeper(state.clone());
+    job_runner::spawn_runners(state.clone());
+    job_runner::spawn_sweeper(state.clone());
     let limits = state.config.limits;
     let max_connections = connection_cap(limits.max_connections);
     tracing::info!(max_connections, "accepting connections");

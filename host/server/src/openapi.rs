@@ -13,7 +13,7 @@ use utoipa::OpenApi;
     paths(
         health,
         super::state::ready,
-        super::metrics::metrics,
+        super::metrics_api::metrics,
         openapi_json,
         super::convert::convert,
         super::jobs_api::submit,
@@ -31,7 +31,7 @@ use utoipa::OpenApi;
         super::catalog_api::publish_pack,
         super::catalog_api::transfer_pack,
     ),
-    components(schemas(ErrorDoc, super::jobs::Job, super::jobs::JobState, super::jobs_api::JobList, super::catalog_api::NewOwner)),
+    components(schemas(super::error::ErrorDoc, super::jobs::Job, super::jobs::JobState, super::jobs_api::JobList, super::catalog_api::NewOwner)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -46,20 +46,6 @@ impl utoipa::Modify for BearerAuth {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }
-}
-
-/// The body of every error (`schemas/api-error.schema.json`).
-#[derive(utoipa::ToSchema)]
-#[schema(as = ErrorBody)]
-#[allow(dead_code)]
-pub(crate) struct ErrorDoc {
-    /// Stable, machine-readable code.
-    code: String,
-    /// What went wrong and what to do.
-    message: String,
-    /// Structured details, when there are any.
-    #[schema(value_type = Option<Object>)]
-    details: Option<serde_json::Value>,
 }
 
 /// Liveness.

@@ -317,7 +317,7 @@ fn sandbox(data: &DataDir, limits: &super::config::ServerLimits) -> anyhow::Resu
 }
 
 /// `GET /readyz`: the job store answers and the disk has room; 503 if not.
-#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Ready: the job store answers, the disk has room"), (status = 503, description = "Not ready: the job store or the disk", body = crate::openapi::ErrorDoc)))]
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Ready: the job store answers, the disk has room"), (status = 503, description = "Not ready: the job store or the disk", body = crate::error::ErrorDoc)))]
 pub(crate) async fn ready(
     State(state): State<Arc<AppState>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
