@@ -40,8 +40,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
 use axum::Router;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -49,51 +51,39 @@ pub use auth::{hash_token, new_token, Caller};
 pub use config::{PluginCaps, Role, ServerConfig, TokenConfig};
 pub use state::AppState;
 
+/// Every route of the API with its handler, each registered once: the
+/// router and the OpenAPI document (`/openapi.json`) both come from this
+/// list, so neither can name a route the other lacks.
+fn routes(publish_limit: usize) -> OpenApiRouter<Arc<AppState>> {
+    use tower_http::compression::CompressionLayer;
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(openapi::health))
+        .routes(routes!(openapi::openapi_json))
+        .routes(routes!(state::ready))
+        .routes(routes!(metrics_api::metrics))
+        .routes(routes!(convert::convert))
+        .routes(routes!(jobs_api::submit, jobs_api::list).layer(DefaultBodyLimit::disable()))
+        .routes(routes!(jobs_api::get, jobs_api::cancel))
+        .routes(routes!(jobs_api::records).layer(CompressionLayer::new()))
+        .routes(routes!(jobs_api::errors).layer(CompressionLayer::new()))
+        .routes(
+            routes!(catalog_api::list_plugins, catalog_api::publish_plugin)
+                .layer(DefaultBodyLimit::max(publish_limit)),
+        )
+        .routes(routes!(catalog_api::get_plugin))
+        .routes(routes!(catalog_api::transfer_plugin))
+        .routes(routes!(catalog_api::list_packs, catalog_api::publish_pack))
+        .routes(routes!(catalog_api::get_pack))
+        .routes(routes!(catalog_api::transfer_pack))
+}
+
 /// The router of the API.
 pub fn app(state: Arc<AppState>) -> Router {
     let publish_limit =
         usize::try_from(state.config.limits.max_publish_bytes).unwrap_or(usize::MAX);
-    Router::new()
-        .route("/healthz", get(openapi::health))
-        .route("/openapi.json", get(openapi::openapi_json))
-        .route("/readyz", get(state::ready))
-        .route("/metrics", get(metrics_api::metrics))
-        .route("/v1/convert", post(convert::convert))
-        .route(
-            "/v1/jobs",
-            post(jobs_api::submit)
-                .get(jobs_api::list)
-                .layer(DefaultBodyLimit::disable()),
-        )
-        .route("/v1/jobs/{id}", get(jobs_api::get).delete(jobs_api::cancel))
-        .route(
-            "/v1/jobs/{id}/records",
-            get(jobs_api::records).layer(tower_http::compression::CompressionLayer::new()),
-        )
-        .route(
-            "/v1/jobs/{id}/errors",
-            get(jobs_api::errors).layer(tower_http::compression::CompressionLayer::new()),
-        )
-        .route(
-            "/v1/plugins",
-            get(catalog_api::list_plugins)
-                .post(catalog_api::publish_plugin)
-                .layer(DefaultBodyLimit::max(publish_limit)),
-        )
-        .route("/v1/plugins/{name}", get(catalog_api::get_plugin))
-        .route(
-            "/v1/plugins/{name}/owner",
-            axum::routing::put(catalog_api::transfer_plugin),
-        )
-        .route(
-            "/v1/packs",
-            get(catalog_api::list_packs).post(catalog_api::publish_pack),
-        )
-        .route("/v1/packs/{id}/{version}", get(catalog_api::get_pack))
-        .route(
-            "/v1/packs/{id}/owner",
-            axum::routing::put(catalog_api::transfer_pack),
-        )
+    let (router, document) = routes(publish_limit).split_for_parts();
+    router
+        .layer(axum::Extension(Arc::new(document)))
         .route_layer(axum::middleware::from_fn(known_query_only))
         .fallback(|| async {
             error::ApiError::not_found("no such route: see the README's API section")
