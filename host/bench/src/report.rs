@@ -99,24 +99,34 @@ impl Report {
 
     pub fn markdown(&self) -> String {
         let mut md = String::new();
-        let cpu = std::fs::read_to_string("/proc/cpuinfo")
-            .ok()
-            .and_then(|c| {
-                c.lines()
-                    .find(|l| l.starts_with("model name"))
-                    .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-            })
-            .unwrap_or_else(|| "unknown CPU".into());
+        self.write_machine_line(&mut md);
+        self.write_throughput_table(&mut md);
+        self.write_targets_table(&mut md);
+        self.write_formats_table(&mut md);
+        self.write_instantiation_table(&mut md);
+        md
+    }
+
+    /// Writes the opening line: the command line, the core count and the CPU model.
+    fn write_machine_line(&self, md: &mut String) {
+        let cpu = cpu_model();
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let _ = writeln!(
             md,
             "Produced by `{}` on {cores} cores ({cpu}).\n",
             self.command_line
         );
+    }
 
-        let native2 = self
-            .find("Native Rust, same pipeline, 2")
-            .map(Variant::rate);
+    /// The rate of the native baseline with 2 workers, the yardstick of the tables.
+    fn native_two_worker_rate(&self) -> Option<f64> {
+        self.find("Native Rust, same pipeline, 2")
+            .map(Variant::rate)
+    }
+
+    /// Writes the table of every variant on the main file, with skipped ones last.
+    fn write_throughput_table(&self, md: &mut String) {
+        let native2 = self.native_two_worker_rate();
         let _ = writeln!(
             md,
             "### Throughput: Jinggong parts, GB18030 CSV, inch/lb → mm/g, {} rows, 1 in 20 bad\n",
@@ -143,7 +153,22 @@ impl Report {
         for (name, why) in &self.skipped {
             let _ = writeln!(md, "| {name} | | | | | | skipped: {why} |");
         }
+    }
 
+    /// Writes the table that holds the measurements against the project's targets.
+    fn write_targets_table(&self, md: &mut String) {
+        let _ = writeln!(md, "\n### Targets\n");
+        let _ = writeln!(md, "| target | measured | |");
+        let _ = writeln!(md, "| --- | --- | --- |");
+        self.write_speed_targets(md);
+        self.write_memory_target(md);
+        self.write_instantiation_target(md);
+        self.write_startup_row(md);
+    }
+
+    /// Writes the targets on speed: against native, against the peers, and 1 to 2 workers.
+    fn write_speed_targets(&self, md: &mut String) {
+        let native2 = self.native_two_worker_rate();
         let wasm2 = self
             .find("Conform, wasm plugin, 2")
             .map(Variant::rate)
@@ -152,23 +177,12 @@ impl Report {
             .find("Conform, wasm plugin, 1")
             .map(Variant::rate)
             .unwrap_or(0.0);
-        let main_rss = self
-            .find("Conform, wasm plugin, 2")
-            .map_or(0, |v| v.max_rss_kib);
         let peers: Vec<&Variant> = self
             .variants
             .iter()
             .filter(|v| !v.name.starts_with("Conform") && !v.name.starts_with("Native"))
             .collect();
         let best_peer = peers.iter().map(|v| v.rate()).fold(0.0, f64::max);
-        let pooling = self.instantiation["pooling_median_us"]
-            .as_f64()
-            .unwrap_or(f64::NAN);
-        let mark = |ok: bool| if ok { "met" } else { "**not met**" };
-
-        let _ = writeln!(md, "\n### Targets\n");
-        let _ = writeln!(md, "| target | measured | |");
-        let _ = writeln!(md, "| --- | --- | --- |");
         if let Some(n) = native2 {
             let r = wasm2 / n;
             let _ = writeln!(
@@ -192,6 +206,13 @@ impl Report {
             "| ≥ 1.7× from 1 worker to 2, order kept | {scale:.2}× | {} |",
             mark(scale >= 1.7)
         );
+    }
+
+    /// Writes the target on memory: peak RSS on the big file against the main file.
+    fn write_memory_target(&self, md: &mut String) {
+        let main_rss = self
+            .find("Conform, wasm plugin, 2")
+            .map_or(0, |v| v.max_rss_kib);
         let (big_rows, big_rss) = self.big;
         let growth = big_rss as f64 / main_rss as f64;
         let _ = writeln!(
@@ -203,7 +224,18 @@ impl Report {
             (growth - 1.0) * 100.0,
             mark(growth <= 1.1)
         );
+    }
+
+    /// Writes the target on instantiation time with the pooling allocator.
+    fn write_instantiation_target(&self, md: &mut String) {
+        let pooling = self.instantiation["pooling_median_us"]
+            .as_f64()
+            .unwrap_or(f64::NAN);
         let _ = writeln!(md, "| `InstancePre` instantiation, pooling allocator, median < 10 µs | {pooling:.1} µs | {} |", mark(pooling < 10.0));
+    }
+
+    /// Writes the start-up row: warm precompiled cache against cold, with no target mark.
+    fn write_startup_row(&self, md: &mut String) {
         let (cold, warm) = self.startup;
         let _ = writeln!(
             md,
@@ -212,7 +244,10 @@ impl Report {
             cold * 1000.0,
             cold / warm
         );
+    }
 
+    /// Writes the table of the six formats, wasm plugin against its native build.
+    fn write_formats_table(&self, md: &mut String) {
         let _ = writeln!(
             md,
             "\n### Six formats, wasm plugin vs native build of the same plugin (2 workers)\n"
@@ -230,7 +265,10 @@ impl Report {
                 w / n * 100.0
             );
         }
+    }
 
+    /// Writes the table of instantiation times, default allocator against pooling.
+    fn write_instantiation_table(&self, md: &mut String) {
         let _ = writeln!(
             md,
             "\n### Instantiation from `InstancePre` (store + instance, jinggong-parts)\n"
@@ -246,7 +284,27 @@ impl Report {
                 .unwrap_or(f64::NAN);
             let _ = writeln!(md, "| {name} | {median:.1} | {p99:.1} |");
         }
-        md
+    }
+}
+
+/// The CPU model named in `/proc/cpuinfo`, or "unknown CPU".
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+/// The last cell of a target row: whether the target was met.
+fn mark(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "**not met**"
     }
 }
 

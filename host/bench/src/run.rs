@@ -187,13 +187,7 @@ if (is_present(${零件号}) && ${零件号} != "" && is_numeric(${重量(磅)})
 
 /// Runs every variant and reports.
 pub fn run(mut args: RunArgs) -> Result<()> {
-    if args.smoke {
-        args.rows = args.rows.min(20_000);
-        args.big_rows = Some(args.big_rows.unwrap_or(100_000).min(100_000));
-        args.python_rows = args.python_rows.min(5_000);
-        args.format_rows = args.format_rows.min(5_000);
-        args.iterations = args.iterations.min(200);
-    }
+    apply_smoke_limits(&mut args);
     let big_rows = args.big_rows.unwrap_or(args.rows * 10);
     std::fs::create_dir_all(bench_dir())?;
     let plugin = "jinggong-parts";
@@ -204,30 +198,62 @@ pub fn run(mut args: RunArgs) -> Result<()> {
     let main_file = input(plugin, args.rows)?;
     let big_file = input(plugin, big_rows)?;
 
-    // Start-up: a cold compile cache against a warm one, on the sample file.
+    measure_startup(&mut report, plugin, &cache)?;
+    measure_main_variants(&mut report, &args, plugin, &main_file, &cache)?;
+    measure_miller(&mut report, &args, &main_file)?;
+    measure_python(&mut report, &args, plugin)?;
+    measure_memory(&mut report, plugin, &big_file, big_rows, &cache)?;
+    measure_formats(&mut report, &args, &cache)?;
+    measure_instantiation(&mut report, &args)?;
+    print_and_write(&report, args.write)
+}
+
+/// Shrinks every size to a small, quick run when `--smoke` is given.
+fn apply_smoke_limits(args: &mut RunArgs) {
+    if args.smoke {
+        args.rows = args.rows.min(20_000);
+        args.big_rows = Some(args.big_rows.unwrap_or(100_000).min(100_000));
+        args.python_rows = args.python_rows.min(5_000);
+        args.format_rows = args.format_rows.min(5_000);
+        args.iterations = args.iterations.min(200);
+    }
+}
+
+/// Measures start-up: a cold compile cache against a warm one, on the sample file.
+fn measure_startup(report: &mut Report, plugin: &str, cache: &Path) -> Result<()> {
     let sample = root().join("tests/fixtures/samples/jinggong-parts.csv");
-    let _ = std::fs::remove_dir_all(&cache);
+    let _ = std::fs::remove_dir_all(cache);
     let cold = measure(
-        &mut conform(plugin, &sample, 1, &cache),
+        &mut conform(plugin, &sample, 1, cache),
         "conform (cold cache)",
     )?;
     let warm = measure(
-        &mut conform(plugin, &sample, 1, &cache),
+        &mut conform(plugin, &sample, 1, cache),
         "conform (warm cache)",
     )?;
     report.startup(cold.secs, warm.secs);
+    Ok(())
+}
 
+/// Converts the main file with Conform and native Rust, 2 workers then 1, checking they agree.
+fn measure_main_variants(
+    report: &mut Report,
+    args: &RunArgs,
+    plugin: &str,
+    main_file: &Path,
+    cache: &Path,
+) -> Result<()> {
     eprintln!("converting {} rows with each variant …", args.rows);
     let mut expected_converted = None;
     for workers in [2, 1] {
         for (name, mut command) in [
             (
                 format!("Conform, wasm plugin, {workers} worker(s)"),
-                conform(plugin, &main_file, workers, &cache),
+                conform(plugin, main_file, workers, cache),
             ),
             (
                 format!("Native Rust, same pipeline, {workers} worker(s)"),
-                native(plugin, &main_file, workers),
+                native(plugin, main_file, workers),
             ),
         ] {
             let m = measure(&mut command, &name)?;
@@ -247,7 +273,11 @@ pub fn run(mut args: RunArgs) -> Result<()> {
             });
         }
     }
+    Ok(())
+}
 
+/// Measures the Miller + iconv peer on the main file, or records it as skipped.
+fn measure_miller(report: &mut Report, args: &RunArgs, main_file: &Path) -> Result<()> {
     if have("mlr", &["--version"]) && have("iconv", &["--version"]) {
         let script = format!(
             "iconv -f GB18030 -t UTF-8 '{}' | mlr --icsv --ojsonl --allow-ragged-csv-input put -q '{}' > /dev/null",
@@ -270,7 +300,11 @@ pub fn run(mut args: RunArgs) -> Result<()> {
             "not installed: `apt-get install miller`",
         );
     }
+    Ok(())
+}
 
+/// Measures the Python peer on its own smaller file, or records it as skipped.
+fn measure_python(report: &mut Report, args: &RunArgs, plugin: &str) -> Result<()> {
     let python_ok = have("python3", &["-c", "import pandas, pint, jsonschema"]);
     if python_ok {
         let small = input(plugin, args.python_rows)?;
@@ -301,23 +335,41 @@ pub fn run(mut args: RunArgs) -> Result<()> {
             "not installed: `pip install pandas pint jsonschema`",
         );
     }
+    Ok(())
+}
 
+/// Measures peak RSS of Conform with 2 workers on the big file.
+fn measure_memory(
+    report: &mut Report,
+    plugin: &str,
+    big_file: &Path,
+    big_rows: u64,
+    cache: &Path,
+) -> Result<()> {
     eprintln!("memory with {big_rows} rows …");
     let big = measure(
-        &mut conform(plugin, &big_file, 2, &cache),
+        &mut conform(plugin, big_file, 2, cache),
         "conform (big file)",
     )?;
     report.memory(big_rows, big.max_rss_kib);
+    Ok(())
+}
 
+/// Converts a file of each of the six formats with the wasm plugin and its native build.
+fn measure_formats(report: &mut Report, args: &RunArgs, cache: &Path) -> Result<()> {
     eprintln!("the six formats …");
     for (kind, _) in KINDS {
         let file = input(kind, args.format_rows)?;
-        let wasm = measure(&mut conform(kind, &file, 2, &cache), kind)?;
+        let wasm = measure(&mut conform(kind, &file, 2, cache), kind)?;
         let nat = measure(&mut native(kind, &file, 2), kind)?;
         let (rows, _) = summary_counts(&wasm)?;
         report.format(kind, rows, wasm.secs, nat.secs);
     }
+    Ok(())
+}
 
+/// Measures instantiation from `InstancePre` in a separate `conform-bench instantiate` process.
+fn measure_instantiation(report: &mut Report, args: &RunArgs) -> Result<()> {
     eprintln!("instantiation …");
     let m = measure(
         Command::new(sibling_binary("conform-bench")).args([
@@ -328,10 +380,14 @@ pub fn run(mut args: RunArgs) -> Result<()> {
         "instantiate",
     )?;
     report.instantiation(serde_json::from_str(m.stdout.trim())?);
+    Ok(())
+}
 
+/// Prints the Markdown report and, with `--write`, puts it between the file's result markers.
+fn print_and_write(report: &Report, write: Option<PathBuf>) -> Result<()> {
     let markdown = report.markdown();
     println!("{markdown}");
-    if let Some(path) = args.write {
+    if let Some(path) = write {
         crate::report::write_between_markers(&path, crate::report::RESULTS, &markdown)?;
         eprintln!("wrote {}", path.display());
     }

@@ -174,63 +174,80 @@ fn in_child(
             let _ = (&mut stderr).take(64 * 1024).read_to_string(&mut text);
             text
         });
-        let deadline = Instant::now() + Duration::from_secs(limits.seconds);
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break Some(status),
-                Ok(None)
-                    if Instant::now() >= deadline
-                        || overflow.load(std::sync::atomic::Ordering::Relaxed) =>
-                {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break None;
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-                Err(_) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break None;
-                }
-            }
-        };
+        let status = wait_within(&mut child, limits.seconds, overflow);
         let code = code.join().unwrap_or_default();
         let message = message.join().unwrap_or_default();
-        match status {
-            None if code.len() as u64 > output_cap => Err(CompileError::TooComplex(format!(
-                "its machine code is larger than {output_cap} bytes"
-            ))),
-            None => Err(CompileError::TooComplex(format!(
-                "compiling it took longer than {} s",
-                limits.seconds
-            ))),
-            Some(status) if status.success() && code.len() as u64 > output_cap => {
-                Err(CompileError::TooComplex(format!(
-                    "its machine code is larger than {output_cap} bytes"
-                )))
+        verdict(status, code, &message, output_cap, limits)
+    })
+}
+
+/// Waits for the compiler child until `seconds` have passed or its output
+/// overflowed; `None` if it had to be killed.
+fn wait_within(
+    child: &mut std::process::Child,
+    seconds: u64,
+    overflow: &std::sync::atomic::AtomicBool,
+) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None)
+                if Instant::now() >= deadline
+                    || overflow.load(std::sync::atomic::Ordering::Relaxed) => {}
+            Ok(None) => {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
             }
-            Some(status) if status.success() => Ok(code),
-            Some(_)
-                if message.contains("memory allocation") || message.contains("out of memory") =>
-            {
+            Err(_) => {}
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        return None;
+    }
+}
+
+/// What a compilation came to: the machine code, or why the component is
+/// refused (too slow, too large, too hungry, or invalid).
+fn verdict(
+    status: Option<std::process::ExitStatus>,
+    code: Vec<u8>,
+    message: &str,
+    output_cap: u64,
+    limits: CompileLimits,
+) -> Result<Vec<u8>, CompileError> {
+    match status {
+        None if code.len() as u64 > output_cap => Err(CompileError::TooComplex(format!(
+            "its machine code is larger than {output_cap} bytes"
+        ))),
+        None => Err(CompileError::TooComplex(format!(
+            "compiling it took longer than {} s",
+            limits.seconds
+        ))),
+        Some(status) if status.success() && code.len() as u64 > output_cap => {
+            Err(CompileError::TooComplex(format!(
+                "its machine code is larger than {output_cap} bytes"
+            )))
+        }
+        Some(status) if status.success() => Ok(code),
+        Some(_) if message.contains("memory allocation") || message.contains("out of memory") => {
+            Err(CompileError::TooComplex(format!(
+                "compiling it needed more than {} MiB of memory",
+                limits.memory_mib
+            )))
+        }
+        Some(status) => {
+            use std::os::unix::process::ExitStatusExt;
+            if status.signal().is_some() {
                 Err(CompileError::TooComplex(format!(
-                    "compiling it needed more than {} MiB of memory",
+                    "the compiler stopped on it ({status}); it may need more than {} MiB of memory",
                     limits.memory_mib
                 )))
-            }
-            Some(status) => {
-                use std::os::unix::process::ExitStatusExt;
-                if status.signal().is_some() {
-                    Err(CompileError::TooComplex(format!(
-                        "the compiler stopped on it ({status}); it may need more than {} MiB of memory",
-                        limits.memory_mib
-                    )))
-                } else {
-                    Err(CompileError::Invalid(message.trim().to_string()))
-                }
+            } else {
+                Err(CompileError::Invalid(message.trim().to_string()))
             }
         }
-    })
+    }
 }
 
 /// The child's side: reads a component on stdin, compiles it for an engine

@@ -367,82 +367,112 @@ async fn download(
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(ApiError::bad_query)?;
     let job = owned(state, caller, id)?;
-    let folder = state.jobs.folder(id);
-    let ndjson = folder.join(format!("{stem}.ndjson"));
-    // A job that stopped early keeps the output of the rows before the stop.
+    let ndjson = state.jobs.folder(id).join(format!("{stem}.ndjson"));
+    ensure_output_ready(&job, &ndjson)?;
+    let output = Output::open(query.format.as_deref(), ndjson).await?;
+    Ok(output.attachment(&format!("{}.{stem}", job.file)))
+}
+
+/// `409 job-not-done` unless the job has an output to download: it is
+/// done, or it stopped early and keeps the output of the rows before.
+fn ensure_output_ready(job: &Job, ndjson: &std::path::Path) -> Result<(), ApiError> {
     let ready = job.state == JobState::Done || (job.state == JobState::Failed && ndjson.is_file());
-    if !ready {
-        return Err(ApiError::new(
-            super::error::ApiCode::JobNotDone,
-            format!(
-                "job `{id}` is {}; its output is ready when it is done",
-                serde_json::to_value(job.state)
-                    .unwrap_or_default()
-                    .as_str()
-                    .unwrap_or("")
-            ),
-        )
-        .with_details(serde_json::json!({ "state": job.state })));
+    if ready {
+        return Ok(());
     }
-    let (body, length, extension, content_type) = match query.format.as_deref() {
-        None | Some("ndjson") => {
-            let file = tokio::fs::File::open(&ndjson)
-                .await
-                .map_err(|e| ApiError::internal("cannot read the job's output", &e))?;
-            let length = file
-                .metadata()
-                .await
-                .map_err(|e| ApiError::internal("cannot read the job's output", &e))?
-                .len();
-            let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-            (body, Some(length), "ndjson", "application/x-ndjson")
-        }
-        Some("csv") => {
-            let columns = {
-                let ndjson = ndjson.clone();
-                tokio::task::spawn_blocking(move || super::csv_export::columns_of(&ndjson))
+    Err(ApiError::new(
+        super::error::ApiCode::JobNotDone,
+        format!(
+            "job `{}` is {}; its output is ready when it is done",
+            job.id,
+            serde_json::to_value(job.state)
+                .unwrap_or_default()
+                .as_str()
+                .unwrap_or("")
+        ),
+    )
+    .with_details(serde_json::json!({ "state": job.state })))
+}
+
+/// A job's output in the format asked for, ready to stream.
+struct Output {
+    body: Body,
+    length: Option<u64>,
+    extension: &'static str,
+    content_type: &'static str,
+}
+
+impl Output {
+    /// The NDJSON output as stored (`ndjson`, the default), or flattened
+    /// to CSV as it streams (`csv`).
+    async fn open(format: Option<&str>, ndjson: std::path::PathBuf) -> Result<Output, ApiError> {
+        let unreadable =
+            |e: &dyn std::fmt::Display| ApiError::internal("cannot read the job's output", e);
+        match format {
+            None | Some("ndjson") => {
+                let file = tokio::fs::File::open(&ndjson)
                     .await
-                    .map_err(|e| ApiError::internal("cannot read the job's output", &e))?
-                    .map_err(|e| ApiError::internal("cannot read the job's output", &e))?
-            };
-            let body = super::csv_export::csv_body(ndjson, columns);
-            (body, None, "csv", "text/csv; charset=utf-8")
-        }
-        Some(other) => {
-            return Err(ApiError::new(
+                    .map_err(|e| unreadable(&e))?;
+                let length = file.metadata().await.map_err(|e| unreadable(&e))?.len();
+                Ok(Output {
+                    body: Body::from_stream(tokio_util::io::ReaderStream::new(file)),
+                    length: Some(length),
+                    extension: "ndjson",
+                    content_type: "application/x-ndjson",
+                })
+            }
+            Some("csv") => {
+                let path = ndjson.clone();
+                let columns =
+                    tokio::task::spawn_blocking(move || super::csv_export::columns_of(&path))
+                        .await
+                        .map_err(|e| unreadable(&e))?
+                        .map_err(|e| unreadable(&e))?;
+                Ok(Output {
+                    body: super::csv_export::csv_body(ndjson, columns),
+                    length: None,
+                    extension: "csv",
+                    content_type: "text/csv; charset=utf-8",
+                })
+            }
+            Some(other) => Err(ApiError::new(
                 super::error::ApiCode::BadQuery,
                 format!("format `{other}` is not offered: use `ndjson` or `csv`"),
-            ))
+            )),
         }
-    };
-    // The upload's name, made safe for a header (it is a plain file name).
-    let name: String = format!("{}.{stem}.{extension}", job.file)
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let mut response = (
-        [
-            (header::CONTENT_TYPE, content_type.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        body,
-    )
-        .into_response();
-    if let Some(length) = length {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_LENGTH, length.into());
     }
-    Ok(response)
+
+    /// The answer: the output as an attachment named `stem` and its
+    /// extension, made safe for a header (it is a plain file name).
+    fn attachment(self, stem: &str) -> Response {
+        let name: String = format!("{stem}.{}", self.extension)
+            .chars()
+            .map(|c| {
+                if c.is_ascii_graphic() && c != '"' && c != '\\' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let mut response = (
+            [
+                (header::CONTENT_TYPE, self.content_type.to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ),
+            ],
+            self.body,
+        )
+            .into_response();
+        if let Some(length) = self.length {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, length.into());
+        }
+        response
+    }
 }
 
 /// `GET /v1/jobs/{id}/records[?format=csv]`: the records, NDJSON or CSV.

@@ -41,11 +41,11 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
 pub use auth::{hash_token, new_token, Caller};
 pub use config::{PluginCaps, Role, ServerConfig, TokenConfig};
@@ -246,14 +246,12 @@ pub async fn run(
     let max_connections = connection_cap(limits.max_connections);
     tracing::info!(max_connections, "accepting connections");
     let permits = Arc::new(tokio::sync::Semaphore::new(max_connections));
-    let header_timeout = std::time::Duration::from_secs(limits.header_read_seconds);
-    let write_stall = std::time::Duration::from_secs(limits.write_stall_seconds);
     let router = app(state.clone());
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
+        .header_read_timeout(std::time::Duration::from_secs(limits.header_read_seconds));
     builder.http2().timer(TokioTimer::new());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -276,38 +274,65 @@ pub async fn run(
             },
             () = &mut shutdown => break,
         };
-        // Small streamed chunks go out at once, not after the peer's
-        // delayed acknowledgement (40 ms per reply on a reused connection).
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-        let activity = connection::Activity::new();
-        let io = hyper_util::rt::TokioIo::new(connection::Watched::new(
-            stream,
-            activity.clone(),
-            write_stall,
-        ));
-        let service = tracked_service(router.clone(), activity.clone());
-        let connection = builder
-            .serve_connection_with_upgrades(io, service)
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            tokio::select! {
-                ended = connection => if let Err(e) = ended {
-                    tracing::debug!(error = %e, "connection ended with an error");
-                },
-                () = activity.idle_for(header_timeout) => {
-                    tracing::debug!("closed a connection without a request in flight");
-                }
-                () = activity.close_requested() => {
-                    tracing::debug!("closed a connection whose answer was not taken");
-                }
-            }
-            drop(permit);
-        });
+        serve_connection(&builder, &graceful, stream, &router, permit, limits);
     }
     drop(listener);
+    drain(graceful, &state).await;
+    Ok(())
+}
+
+/// The accept loop's connection builder: hyper's HTTP/1 and HTTP/2.
+type ConnectionBuilder = hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>;
+
+/// Serves one accepted connection in a task of its own, within the
+/// connection limits; `permit` is given back when it closes.
+fn serve_connection(
+    builder: &ConnectionBuilder,
+    graceful: &hyper_util::server::graceful::GracefulShutdown,
+    stream: tokio::net::TcpStream,
+    router: &Router,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    limits: config::ServerLimits,
+) {
+    let header_timeout = std::time::Duration::from_secs(limits.header_read_seconds);
+    let write_stall = std::time::Duration::from_secs(limits.write_stall_seconds);
+    // Small streamed chunks go out at once, not after the peer's
+    // delayed acknowledgement (40 ms per reply on a reused connection).
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+    }
+    let activity = connection::Activity::new();
+    let io = hyper_util::rt::TokioIo::new(connection::Watched::new(
+        stream,
+        activity.clone(),
+        write_stall,
+    ));
+    let service = tracked_service(router.clone(), activity.clone());
+    let connection = builder
+        .serve_connection_with_upgrades(io, service)
+        .into_owned();
+    let connection = graceful.watch(connection);
+    tokio::spawn(async move {
+        tokio::select! {
+            ended = connection => if let Err(e) = ended {
+                tracing::debug!(error = %e, "connection ended with an error");
+            },
+            () = activity.idle_for(header_timeout) => {
+                tracing::debug!("closed a connection without a request in flight");
+            }
+            () = activity.close_requested() => {
+                tracing::debug!("closed a connection whose answer was not taken");
+            }
+        }
+        drop(permit);
+    });
+}
+
+/// Lets the requests in flight finish for `limits.shutdown_seconds`, then
+/// stops the conversions still running and gives them a moment to write
+/// their summary.
+async fn drain(graceful: hyper_util::server::graceful::GracefulShutdown, state: &AppState) {
+    let limits = state.config.limits;
     let deadline = std::time::Duration::from_secs(limits.shutdown_seconds);
     let mut drained = std::pin::pin!(graceful.shutdown());
     if tokio::time::timeout(deadline, &mut drained).await.is_err() {
@@ -319,7 +344,6 @@ pub async fn run(
         // Long enough for the stopped conversions to write their summary.
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drained).await;
     }
-    Ok(())
 }
 
 /// The router as a hyper service whose requests count as in flight on
