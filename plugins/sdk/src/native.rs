@@ -5,9 +5,9 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use conform_pack::Standard;
+use conform_pack::{Standard, StandardError};
 
-use crate::bindings::conform::plugin::types::{ErrorCode, Grading, Level, Service, StandardError};
+use crate::bindings::conform::plugin::types::{Grading, Level, Service};
 
 thread_local! {
     static STANDARD: RefCell<Option<Arc<Standard>>> = const { RefCell::new(None) };
@@ -21,34 +21,13 @@ pub fn with_standard<R>(standard: &Arc<Standard>, f: impl FnOnce() -> R) -> R {
     result
 }
 
-fn call<T>(
-    f: impl FnOnce(&Standard) -> Result<T, conform_pack::StandardError>,
-) -> Result<T, StandardError> {
+fn call<T>(f: impl FnOnce(&Standard) -> Result<T, StandardError>) -> Result<T, StandardError> {
     STANDARD.with(|s| {
         let standard = s.borrow();
         let standard = standard
             .as_ref()
             .expect("native plugins run inside `with_standard`");
-        f(standard).map_err(|e| {
-            use conform_pack::ErrorCode as P;
-            let code = match e.code {
-                P::NotANumber => ErrorCode::NotANumber,
-                P::UnknownUnit => ErrorCode::UnknownUnit,
-                P::IncompatibleUnit => ErrorCode::IncompatibleUnit,
-                P::UnknownField => ErrorCode::UnknownField,
-                P::UnknownGradingSystem => ErrorCode::UnknownGradingSystem,
-                P::UnknownGrade => ErrorCode::UnknownGrade,
-                P::UnknownCarrier => ErrorCode::UnknownCarrier,
-                P::UnknownServiceTerm => ErrorCode::UnknownServiceTerm,
-                P::UnknownPackageTerm => ErrorCode::UnknownPackageTerm,
-                P::InvalidTime => ErrorCode::InvalidTime,
-                P::InvalidFormat => ErrorCode::InvalidFormat,
-            };
-            StandardError {
-                code,
-                message: e.message,
-            }
-        })
+        f(standard)
     })
 }
 

@@ -14,8 +14,34 @@ use crate::Problem;
 
 pub use crate::bindings::conform::plugin::types::{Grading, Service};
 
-fn problem(e: StandardError) -> Problem {
-    let code = match e.code {
+/// A standard service's refusal as a [`Problem`]: from the host over the
+/// contract or, in a native build, from the pack itself. The contract's
+/// codes are turned into text here and only here on the guest's side (the
+/// host's side is `conform-sandbox`'s `host.rs`).
+trait Refusal {
+    fn into_problem(self) -> Problem;
+}
+
+impl Refusal for StandardError {
+    fn into_problem(self) -> Problem {
+        Problem::new(code_text(self.code), self.message)
+    }
+}
+
+#[cfg(feature = "native")]
+impl Refusal for conform_pack::StandardError {
+    fn into_problem(self) -> Problem {
+        Problem::new(self.code.as_str(), self.message)
+    }
+}
+
+fn problem(e: impl Refusal) -> Problem {
+    e.into_problem()
+}
+
+/// The contract's error code as rejections carry it.
+fn code_text(code: ErrorCode) -> &'static str {
+    match code {
         ErrorCode::NotANumber => "not-a-number",
         ErrorCode::UnknownUnit => "unknown-unit",
         ErrorCode::IncompatibleUnit => "incompatible-unit",
@@ -27,8 +53,7 @@ fn problem(e: StandardError) -> Problem {
         ErrorCode::UnknownPackageTerm => "unknown-package-term",
         ErrorCode::InvalidTime => "invalid-time",
         ErrorCode::InvalidFormat => "invalid-format",
-    };
-    Problem::new(code, e.message)
+    }
 }
 
 /// `value` in `unit`, converted to the canonical unit of `record_type.field`
