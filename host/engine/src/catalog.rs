@@ -70,6 +70,14 @@ pub enum CatalogError {
         /// Why.
         source: Arc<RegistryError>,
     },
+    /// A folder of the data directory cannot be made.
+    #[error("cannot make the folder `{}`: {source}", path.display())]
+    Folder {
+        /// The folder.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// The plugins of the data directory do not load.
     #[error(transparent)]
     Plugins(#[from] RegistryError),
@@ -156,6 +164,9 @@ pub enum PublishError {
     /// The checked pack could not be installed.
     #[error(transparent)]
     Install(PackStoreError),
+    /// The checked plugin could not be added to the registry.
+    #[error(transparent)]
+    Register(RegistryError),
     /// The plugin fails a check of the registry or the sandbox.
     #[error(transparent)]
     Refused(RegistryError),
@@ -211,8 +222,10 @@ impl Catalog {
             tracing::warn!(folder = %folder.display(), error = %e, "cannot remove an interrupted publication's files");
         }
         let packs = PackStore::open(data.packs())?;
-        std::fs::create_dir_all(data.plugins())
-            .map_err(|_| RegistryError::NoPluginDir(data.plugins().to_path_buf()))?;
+        std::fs::create_dir_all(data.plugins()).map_err(|source| CatalogError::Folder {
+            path: data.plugins().to_path_buf(),
+            source,
+        })?;
         let plugins = Registry::open(data.plugins())?.cap_limits(cap);
         Ok(Catalog {
             data,
@@ -307,7 +320,7 @@ impl Catalog {
         listing
             .plugins
             .insert(entry.clone())
-            .map_err(PublishError::Refused)?;
+            .map_err(PublishError::Register)?;
         self.compiled.remember(&entry, compiled);
         Ok(entry)
     }
@@ -322,11 +335,10 @@ impl Catalog {
         gate: &dyn NameGate,
     ) -> Result<Arc<Pack>, PublishError> {
         // Removed whatever happens: an installed pack has been moved out of it.
-        let staging = ScratchFolder::new(
-            self.data
-                .pack_staging()
-                .join(random_hex::<12>().map_err(storage("name a staging folder"))?),
-        );
+        let staging =
+            ScratchFolder::new(self.data.pack_staging().join(
+                random_hex::<12>().map_err(storage("find randomness for a staging folder"))?,
+            ));
         let root = archive::unpack(archive, staging.path(), limits)?;
         // The id first: nothing of another's pack is checked.
         if let Some(id) = manifest_id(&root) {
@@ -378,7 +390,7 @@ impl Catalog {
         manifest_text: &str,
         component: &[u8],
     ) -> Result<ScratchFolder, PublishError> {
-        let name = random_hex::<12>().map_err(storage("name a staging folder"))?;
+        let name = random_hex::<12>().map_err(storage("find randomness for a staging folder"))?;
         let staging = ScratchFolder::new(self.data.plugin_staging().join(name));
         std::fs::create_dir_all(staging.path())
             .and_then(|()| std::fs::write(staging.path().join("plugin.toml"), manifest_text))

@@ -76,6 +76,10 @@ impl CompiledPlugins {
                 Ok(plugin)
             }
             Err(error) => {
+                if !is_busy(&error) {
+                    // Once per failure: later calls are answered from memory.
+                    tracing::warn!(plugin = %entry.manifest.name, version = %entry.manifest.version, %error, "plugin does not load");
+                }
                 let error = Arc::new(error);
                 if !is_busy(&error) {
                     self.failed

@@ -306,7 +306,7 @@ fn default_plugins() -> PathBuf {
 impl ServerConfig {
     /// Reads `conform.toml` of a data directory and checks it.
     pub fn load(data_dir: &Path) -> anyhow::Result<ServerConfig> {
-        let path = data_dir.join("conform.toml");
+        let path = conform_engine::DataDir::new(data_dir).config_file();
         let text = std::fs::read_to_string(&path)
             .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", path.display()))?;
         let mut config: ServerConfig =

@@ -19,7 +19,7 @@ pub struct ConfigFile {
 impl ConfigFile {
     /// Reads `conform.toml` of `data_dir`.
     pub fn open(data_dir: &Path) -> Result<ConfigFile> {
-        let path = data_dir.join("conform.toml");
+        let path = conform_engine::DataDir::new(data_dir).config_file();
         let text = std::fs::read_to_string(&path).with_context(|| {
             format!(
                 "cannot read `{}`: is this a data directory? `conform serve --data DIR` sets one up",

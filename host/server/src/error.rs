@@ -298,9 +298,12 @@ impl From<CatalogError> for ApiError {
                 .with_details(serde_json::json!({
                     "pack": wanted.pack, "versions": wanted.range, "installed": wanted.installed,
                 })),
-            e if e.is_busy() => ApiError::busy(message),
+            // A busy compiler answers in the sandbox's own words.
+            CatalogError::Unusable { source, .. } if conform_engine::compiled::is_busy(&source) => {
+                ApiError::busy(source.to_string())
+            }
             CatalogError::Unusable { .. } => ApiError::new(ApiCode::PluginUnusable, message),
-            CatalogError::Plugins(_) | CatalogError::Packs(_) => {
+            CatalogError::Plugins(_) | CatalogError::Packs(_) | CatalogError::Folder { .. } => {
                 ApiError::internal("the catalog does not load", &e)
             }
         }
@@ -331,9 +334,9 @@ pub(crate) fn publish_refusal(e: PublishError, kind: super::owners::Kind) -> Api
         PublishError::Archive(_) => ApiError::new(ApiCode::BadArchive, message),
         PublishError::PackInvalid(errors) => unprocessable(ApiCode::PackInvalid)
             .with_details(serde_json::json!({ "errors": errors })),
-        PublishError::Install(_) | PublishError::Storage { .. } => {
-            ApiError::internal("cannot store the publication", &e)
-        }
+        PublishError::Register(_) => ApiError::internal("cannot register the plugin", &e),
+        PublishError::Install(_) => ApiError::internal("cannot install the pack", &e),
+        PublishError::Storage { doing, .. } => ApiError::internal(&format!("cannot {doing}"), &e),
     }
 }
 

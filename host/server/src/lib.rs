@@ -362,7 +362,18 @@ fn tracked_service(
     hyper::service::service_fn(move |request: axum::http::Request<hyper::body::Incoming>| {
         use tower::ServiceExt;
         let in_flight = activity.begin();
-        let mut request = request.map(|body| axum::body::Body::new(linger::Lingering::new(body)));
+        // HTTP/2 refuses a stream's body with a reset of that stream alone,
+        // and a client that waits for `100 Continue` sends no body after a
+        // refusal: only the others need their body read to a bound.
+        let linger = request.version() <= axum::http::Version::HTTP_11
+            && request.headers().get(axum::http::header::EXPECT).is_none();
+        let mut request = request.map(|body| {
+            if linger {
+                axum::body::Body::new(linger::Lingering::new(body))
+            } else {
+                axum::body::Body::new(body)
+            }
+        });
         request
             .extensions_mut()
             .insert(connection::CloseConnection::new(activity.clone()));

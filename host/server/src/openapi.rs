@@ -7,14 +7,14 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::OpenApi;
 
-/// The API's OpenAPI document.
+/// The frame of the API's OpenAPI document; `routes()` adds the operations.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Conform", description = "Converts enterprises' exports into validated records of a unified standard."),
     components(schemas(super::error::ErrorDoc, super::jobs::Job, super::jobs::JobState, super::jobs_api::JobList, super::catalog_api::NewOwner)),
     modifiers(&BearerAuth)
 )]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;
 
 struct BearerAuth;
 

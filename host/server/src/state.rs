@@ -251,14 +251,7 @@ impl AppState {
         version: Option<&Version>,
         pack_version: Option<&Version>,
     ) -> Result<Resolved, ApiError> {
-        self.catalog
-            .resolve(name, version, pack_version)
-            .map_err(|e| {
-                if !e.is_busy() && matches!(e, conform_engine::CatalogError::Unusable { .. }) {
-                    tracing::warn!(plugin = %name, error = %e, "plugin does not load");
-                }
-                ApiError::from(e)
-            })
+        Ok(self.catalog.resolve(name, version, pack_version)?)
     }
 
     /// The plugin and pack versions a job was accepted with.

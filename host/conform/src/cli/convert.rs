@@ -77,8 +77,23 @@ impl Loaded<'_> {
         let limits = self.registry.limits_of(entry);
         self.compiled
             .get(entry, limits, self.sandbox, self.pack)
-            .map_err(|e| anyhow::anyhow!("{e}"))
+            .map_err(|e| anyhow::anyhow!("{}", with_causes(e.as_ref())))
     }
+}
+
+/// An error and its causes on one line, as `{:#}` shows an `anyhow` chain.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let shown = e.to_string();
+        if !text.ends_with(&shown) {
+            text.push_str(": ");
+            text.push_str(&shown);
+        }
+        cause = e.source();
+    }
+    text
 }
 
 /// The plugin `--plugin` names: `NAME` or `NAME@VERSION`.

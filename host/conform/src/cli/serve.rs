@@ -144,7 +144,15 @@ fn init(args: &ServeArgs) -> Result<()> {
         let path = entry?.path();
         if path.join("plugin.toml").is_file() {
             let m = conform_engine::Registry::read_entry(&path)?.manifest;
-            copy_dir(&path, &data.plugin_version(&m.name, &m.version))?;
+            let target = data.plugin_version(&m.name, &m.version);
+            anyhow::ensure!(
+                !target.exists(),
+                "two seed plugins are `{}` {}; versions are immutable, keep one in `{}`",
+                m.name,
+                m.version,
+                args.seed_plugins.display()
+            );
+            copy_dir(&path, &target)?;
         }
     }
     let token = server::new_token()?;
