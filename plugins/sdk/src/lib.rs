@@ -27,7 +27,7 @@
 pub mod bindings {
     wit_bindgen::generate!({
         world: "converter",
-        path: "../wit",
+        path: "../wit/0.1.0",
         pub_export_macro: true,
         export_macro_name: "__export_converter",
         default_bindings_module: "conform_plugin_sdk::bindings",
