@@ -8,7 +8,7 @@ use conform_model::pack::GradingTable;
 use rust_decimal::Decimal;
 
 use crate::number::parse_decimal;
-use crate::service_error::{ErrorCode, StandardError};
+use crate::service_error::{codes, ServiceError};
 use crate::PackError;
 
 /// A lot's grade in the standard.
@@ -117,17 +117,17 @@ impl Grading {
         system: &str,
         grade: &str,
         diameter_mm: &str,
-    ) -> Result<Grade, StandardError> {
+    ) -> Result<Grade, ServiceError> {
         let Some(sys) = self.systems.get(&system.trim().to_lowercase()) else {
-            return Err(StandardError::new(
-                ErrorCode::UnknownGradingSystem,
+            return Err(ServiceError::new(
+                codes::UNKNOWN_GRADING_SYSTEM,
                 format!("grading system `{system}` has no crosswalk in the pack"),
             ));
         };
         let Some(&crosswalk_rank) = sys.crosswalk.get(grade.trim()) else {
             let known: Vec<&str> = sys.crosswalk.keys().map(String::as_str).collect();
-            return Err(StandardError::new(
-                ErrorCode::UnknownGrade,
+            return Err(ServiceError::new(
+                codes::UNKNOWN_GRADE,
                 format!(
                     "grade `{grade}` is not a grade of `{}` (known: {})",
                     sys.id,
@@ -136,8 +136,8 @@ impl Grading {
             ));
         };
         let diameter = parse_decimal(diameter_mm).ok_or_else(|| {
-            StandardError::new(
-                ErrorCode::NotANumber,
+            ServiceError::new(
+                codes::NOT_A_NUMBER,
                 format!(
                     "diameter `{diameter_mm}` is not a plain decimal number: {}",
                     crate::units::PLAIN_NUMBER_HINT

@@ -36,7 +36,7 @@ pub use error::PackError;
 pub use files::MAX_PACK_FILE_BYTES;
 pub use grading::Grade;
 pub use record_json::parse_record;
-pub use service_error::{ErrorCode, StandardError};
+pub use service_error::{codes, ServiceError};
 pub use service_levels::Service;
 pub use standard::Standard;
 pub use units::Dimension;

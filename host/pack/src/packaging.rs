@@ -5,7 +5,7 @@ use std::path::Path;
 
 use conform_model::pack::PackagingTable;
 
-use crate::service_error::{ErrorCode, StandardError};
+use crate::service_error::{codes, ServiceError};
 use crate::PackError;
 
 /// The checked packaging table.
@@ -43,13 +43,13 @@ impl Packaging {
         Ok(Packaging { terms, known })
     }
 
-    pub(crate) fn code(&self, term: &str) -> Result<String, StandardError> {
+    pub(crate) fn code(&self, term: &str) -> Result<String, ServiceError> {
         self.terms
             .get(&term.trim().to_lowercase())
             .cloned()
             .ok_or_else(|| {
-                StandardError::new(
-                    ErrorCode::UnknownPackageTerm,
+                ServiceError::new(
+                    codes::UNKNOWN_PACKAGE_TERM,
                     format!(
                         "packaging term `{term}` maps to no package code of the pack (known: {})",
                         self.known.join(", ")

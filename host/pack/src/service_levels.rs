@@ -6,7 +6,7 @@ use std::path::Path;
 
 use conform_model::pack::ServiceLevelTable;
 
-use crate::service_error::{ErrorCode, StandardError};
+use crate::service_error::{codes, ServiceError};
 use crate::PackError;
 
 /// A resolved service level.
@@ -64,10 +64,10 @@ impl ServiceLevels {
         Ok(ServiceLevels { carriers })
     }
 
-    pub(crate) fn resolve(&self, carrier: &str, term: &str) -> Result<Service, StandardError> {
+    pub(crate) fn resolve(&self, carrier: &str, term: &str) -> Result<Service, ServiceError> {
         let Some(terms) = self.carriers.get(carrier.trim()) else {
-            return Err(StandardError::new(
-                ErrorCode::UnknownCarrier,
+            return Err(ServiceError::new(
+                codes::UNKNOWN_CARRIER,
                 format!("carrier `{carrier}` has no service-level table in the pack"),
             ));
         };
@@ -76,8 +76,8 @@ impl ServiceLevels {
             .cloned()
             .ok_or_else(|| {
                 let known: Vec<&str> = terms.keys().map(String::as_str).collect();
-                StandardError::new(
-                    ErrorCode::UnknownServiceTerm,
+                ServiceError::new(
+                    codes::UNKNOWN_SERVICE_TERM,
                     format!(
                         "`{term}` is not a service term of carrier `{carrier}` (known: {})",
                         known.join(", ")

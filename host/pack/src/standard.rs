@@ -6,7 +6,7 @@ use crate::service_levels::{Service, ServiceLevels};
 use crate::time::TimeRules;
 use crate::units::Units;
 
-use crate::service_error::StandardError;
+use crate::service_error::ServiceError;
 
 /// The services built from a pack's rule tables.
 #[derive(Debug, Clone)]
@@ -43,7 +43,7 @@ impl Standard {
         unit: &str,
         record_type: &str,
         field: &str,
-    ) -> Result<String, StandardError> {
+    ) -> Result<String, ServiceError> {
         self.units
             .to_canonical(value, unit, record_type, field)
             .map(|d| d.to_string())
@@ -55,32 +55,32 @@ impl Standard {
         system: &str,
         grade: &str,
         diameter_mm: &str,
-    ) -> Result<Grade, StandardError> {
+    ) -> Result<Grade, ServiceError> {
         self.grading.grade(system, grade, diameter_mm)
     }
 
     /// The service level of a carrier's term.
-    pub fn service_level(&self, carrier: &str, term: &str) -> Result<Service, StandardError> {
+    pub fn service_level(&self, carrier: &str, term: &str) -> Result<Service, ServiceError> {
         self.service_levels.resolve(carrier, term)
     }
 
     /// The package code of a packaging term.
-    pub fn package_code(&self, term: &str) -> Result<String, StandardError> {
+    pub fn package_code(&self, term: &str) -> Result<String, ServiceError> {
         self.packaging.code(term)
     }
 
     /// A time in the standard's format; see the contract's `parse-time`.
-    pub fn parse_time(&self, text: &str, format: &str) -> Result<String, StandardError> {
+    pub fn parse_time(&self, text: &str, format: &str) -> Result<String, ServiceError> {
         self.time.parse_time(text, format)
     }
 
     /// A date as `YYYY-MM-DD`; see the contract's `parse-date`.
-    pub fn parse_date(&self, text: &str, format: &str) -> Result<String, StandardError> {
+    pub fn parse_date(&self, text: &str, format: &str) -> Result<String, ServiceError> {
         self.time.parse_date(text, format)
     }
 
     /// `time` plus `hours`, in the standard's format.
-    pub fn add_hours(&self, time: &str, hours: u32) -> Result<String, StandardError> {
+    pub fn add_hours(&self, time: &str, hours: u32) -> Result<String, ServiceError> {
         self.time.add_hours(time, hours)
     }
 }

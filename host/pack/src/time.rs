@@ -7,7 +7,7 @@ use chrono::format::{Item, StrftimeItems};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeDelta};
 use conform_model::pack::TimeTable;
 
-use crate::service_error::{ErrorCode, StandardError};
+use crate::service_error::{codes, ServiceError};
 use crate::PackError;
 
 const OUTPUT: &str = "%Y-%m-%dT%H:%M:%S%:z";
@@ -34,10 +34,10 @@ impl TimeRules {
         time.with_timezone(&self.offset).format(OUTPUT).to_string()
     }
 
-    pub(crate) fn parse_time(&self, text: &str, format: &str) -> Result<String, StandardError> {
+    pub(crate) fn parse_time(&self, text: &str, format: &str) -> Result<String, ServiceError> {
         let text = text.trim();
-        let invalid = |why: String| StandardError::new(ErrorCode::InvalidTime, why);
-        let epoch = |scale: i64| -> Result<String, StandardError> {
+        let invalid = |why: String| ServiceError::new(codes::INVALID_TIME, why);
+        let epoch = |scale: i64| -> Result<String, ServiceError> {
             let n: i64 = text
                 .parse()
                 .map_err(|_| invalid(format!("`{text}` is not a whole number of epoch units")))?;
@@ -69,12 +69,12 @@ impl TimeRules {
         Ok(self.format(local))
     }
 
-    pub(crate) fn parse_date(&self, text: &str, format: &str) -> Result<String, StandardError> {
+    pub(crate) fn parse_date(&self, text: &str, format: &str) -> Result<String, ServiceError> {
         let text = text.trim();
         check_format(format)?;
         let date = NaiveDate::parse_from_str(text, format).map_err(|e| {
-            StandardError::new(
-                ErrorCode::InvalidTime,
+            ServiceError::new(
+                codes::INVALID_TIME,
                 format!(
                     "`{text}` is not a date of format `{format}` ({e}): check that the day exists"
                 ),
@@ -83,18 +83,18 @@ impl TimeRules {
         Ok(date.format("%Y-%m-%d").to_string())
     }
 
-    pub(crate) fn add_hours(&self, time: &str, hours: u32) -> Result<String, StandardError> {
+    pub(crate) fn add_hours(&self, time: &str, hours: u32) -> Result<String, ServiceError> {
         let parsed = DateTime::parse_from_rfc3339(time.trim()).map_err(|e| {
-            StandardError::new(
-                ErrorCode::InvalidTime,
+            ServiceError::new(
+                codes::INVALID_TIME,
                 format!("`{time}` is not an RFC 3339 time: {e}"),
             )
         })?;
         let later = parsed
             .checked_add_signed(TimeDelta::hours(i64::from(hours)))
             .ok_or_else(|| {
-                StandardError::new(
-                    ErrorCode::InvalidTime,
+                ServiceError::new(
+                    codes::INVALID_TIME,
                     format!("`{time}` + {hours} h is out of range"),
                 )
             })?;
@@ -102,10 +102,10 @@ impl TimeRules {
     }
 }
 
-fn check_format(format: &str) -> Result<(), StandardError> {
+fn check_format(format: &str) -> Result<(), ServiceError> {
     if format.is_empty() || StrftimeItems::new(format).any(|item| matches!(item, Item::Error)) {
-        return Err(StandardError::new(
-            ErrorCode::InvalidFormat,
+        return Err(ServiceError::new(
+            codes::INVALID_FORMAT,
             format!("`{format}` is not a strftime pattern"),
         ));
     }
@@ -161,21 +161,21 @@ mod tests {
             r.parse_time("2026/11/31 10:00", "%Y/%m/%d %H:%M")
                 .unwrap_err()
                 .code,
-            ErrorCode::InvalidTime
+            codes::INVALID_TIME
         );
         assert_eq!(
             r.parse_date("2026年13月1日", "%Y年%m月%d日")
                 .unwrap_err()
                 .code,
-            ErrorCode::InvalidTime
+            codes::INVALID_TIME
         );
         assert_eq!(
             r.parse_date("13/07/2026", "%m/%d/%Y").unwrap_err().code,
-            ErrorCode::InvalidTime
+            codes::INVALID_TIME
         );
         assert_eq!(
             r.parse_date("x", "%Q").unwrap_err().code,
-            ErrorCode::InvalidFormat
+            codes::INVALID_FORMAT
         );
     }
 

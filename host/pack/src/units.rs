@@ -15,7 +15,7 @@ use conform_model::pack::{UnitDefinition, UnitsTable};
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::number::{parse_decimal, parse_ratio};
-use crate::service_error::{ErrorCode, StandardError};
+use crate::service_error::{codes, ServiceError};
 use crate::validate::RecordValidator;
 use crate::PackError;
 
@@ -161,25 +161,25 @@ impl Units {
         unit: &str,
         record_type: &str,
         field: &str,
-    ) -> Result<Decimal, StandardError> {
+    ) -> Result<Decimal, ServiceError> {
         let Some((target_symbol, target, decimals)) =
             self.fields.get(record_type).and_then(|fs| fs.get(field))
         else {
-            return Err(StandardError::new(
-                ErrorCode::UnknownField,
+            return Err(ServiceError::new(
+                codes::UNKNOWN_FIELD,
                 format!("field `{field}` of record type `{record_type}` has no canonical unit in the pack"),
             ));
         };
         let number = parse_decimal(value).ok_or_else(|| {
-            StandardError::new(
-                ErrorCode::NotANumber,
+            ServiceError::new(
+                codes::NOT_A_NUMBER,
                 format!("`{value}` is not a plain decimal number: {PLAIN_NUMBER_HINT}"),
             )
         })?;
         let source = self.unit(unit)?;
         if source.dimension != target.dimension {
-            return Err(StandardError::new(
-                ErrorCode::IncompatibleUnit,
+            return Err(ServiceError::new(
+                codes::INCOMPATIBLE_UNIT,
                 format!(
                     "unit `{unit}` measures {} but `{field}` is a {} in `{target_symbol}`",
                     source.dimension, target.dimension
@@ -188,8 +188,8 @@ impl Units {
         }
         // value × (s.num / s.den) / (t.num / t.den), multiplying first and dividing once.
         let overflow = || {
-            StandardError::new(
-                ErrorCode::NotANumber,
+            ServiceError::new(
+                codes::NOT_A_NUMBER,
                 format!("`{value}` is too large to convert"),
             )
         };
@@ -202,10 +202,10 @@ impl Units {
         Ok(round_half_even(exact, *decimals))
     }
 
-    fn unit(&self, symbol: &str) -> Result<&Unit, StandardError> {
+    fn unit(&self, symbol: &str) -> Result<&Unit, ServiceError> {
         self.units.get(symbol.trim()).ok_or_else(|| {
-            StandardError::new(
-                ErrorCode::UnknownUnit,
+            ServiceError::new(
+                codes::UNKNOWN_UNIT,
                 format!("unit `{symbol}` is not known to the pack: use an SI or imperial symbol (`mm`, `in`, `kg`, `lb` …) or a unit of the pack's units table"),
             )
         })
@@ -340,10 +340,10 @@ mod tests {
         Units::from_table(Path::new("units.toml"), table)
     }
 
-    fn convert(u: &Units, value: &str, unit: &str, field: &str) -> Result<String, ErrorCode> {
+    fn convert(u: &Units, value: &str, unit: &str, field: &str) -> Result<String, String> {
         u.to_canonical(value, unit, "part", field)
             .map(|d| d.to_string())
-            .map_err(|e| e.code)
+            .map_err(|e| e.code.into_owned())
     }
 
     #[test]
@@ -378,19 +378,19 @@ mod tests {
         let u = units(&[]).unwrap();
         assert_eq!(
             convert(&u, "1", "mn", "length_mm"),
-            Err(ErrorCode::UnknownUnit)
+            Err(codes::UNKNOWN_UNIT.to_string())
         );
         assert_eq!(
             convert(&u, "1", "g", "length_mm"),
-            Err(ErrorCode::IncompatibleUnit)
+            Err(codes::INCOMPATIBLE_UNIT.to_string())
         );
         assert_eq!(
             convert(&u, "0,052", "kg", "mass_g"),
-            Err(ErrorCode::NotANumber)
+            Err(codes::NOT_A_NUMBER.to_string())
         );
         assert_eq!(
             convert(&u, "1", "mm", "depth_mm"),
-            Err(ErrorCode::UnknownField)
+            Err(codes::UNKNOWN_FIELD.to_string())
         );
     }
 

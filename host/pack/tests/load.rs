@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use conform_pack::{ErrorCode, Pack};
+use conform_pack::{codes, Pack};
 
 fn sample_pack() -> PathBuf {
     Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("cargo runs the tests"))
@@ -167,11 +167,11 @@ fn grading_takes_the_lower_class() {
     );
     assert_eq!(
         std.grade("EU", "Class I", "80").unwrap_err().code,
-        ErrorCode::UnknownGradingSystem
+        codes::UNKNOWN_GRADING_SYSTEM
     );
     assert_eq!(
         std.grade("sd-2019", "特等", "80").unwrap_err().code,
-        ErrorCode::UnknownGrade
+        codes::UNKNOWN_GRADE
     );
 }
 
@@ -189,16 +189,16 @@ fn service_levels_are_per_carrier() {
     );
     assert_eq!(
         std.service_level("SWIFT", "same-day").unwrap_err().code,
-        ErrorCode::UnknownServiceTerm
+        codes::UNKNOWN_SERVICE_TERM
     );
     assert_eq!(
         std.service_level("NOBODY", "next-day").unwrap_err().code,
-        ErrorCode::UnknownCarrier
+        codes::UNKNOWN_CARRIER
     );
     assert_eq!(std.package_code("纸箱").unwrap(), "CT");
     assert_eq!(std.package_code("Pallet").unwrap(), "PX");
     assert_eq!(
         std.package_code("麻袋").unwrap_err().code,
-        ErrorCode::UnknownPackageTerm
+        codes::UNKNOWN_PACKAGE_TERM
     );
 }

@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use conform_pack::{Standard, StandardError};
+use conform_pack::{ServiceError, Standard};
 
 use crate::bindings::conform::plugin::types::{Grading, Level, Service};
 
@@ -21,7 +21,7 @@ pub fn with_standard<R>(standard: &Arc<Standard>, f: impl FnOnce() -> R) -> R {
     result
 }
 
-fn call<T>(f: impl FnOnce(&Standard) -> Result<T, StandardError>) -> Result<T, StandardError> {
+fn call<T>(f: impl FnOnce(&Standard) -> Result<T, ServiceError>) -> Result<T, ServiceError> {
     STANDARD.with(|s| {
         let standard = s.borrow();
         let standard = standard
@@ -36,15 +36,11 @@ pub(crate) fn to_canonical(
     unit: &str,
     record_type: &str,
     field: &str,
-) -> Result<String, StandardError> {
+) -> Result<String, ServiceError> {
     call(|s| s.to_canonical(value, unit, record_type, field))
 }
 
-pub(crate) fn grade(
-    system: &str,
-    grade: &str,
-    diameter_mm: &str,
-) -> Result<Grading, StandardError> {
+pub(crate) fn grade(system: &str, grade: &str, diameter_mm: &str) -> Result<Grading, ServiceError> {
     call(|s| {
         s.grade(system, grade, diameter_mm).map(|g| Grading {
             class: g.class,
@@ -53,7 +49,7 @@ pub(crate) fn grade(
     })
 }
 
-pub(crate) fn service_level(carrier: &str, term: &str) -> Result<Service, StandardError> {
+pub(crate) fn service_level(carrier: &str, term: &str) -> Result<Service, ServiceError> {
     call(|s| {
         s.service_level(carrier, term).map(|v| Service {
             level: v.level,
@@ -62,19 +58,19 @@ pub(crate) fn service_level(carrier: &str, term: &str) -> Result<Service, Standa
     })
 }
 
-pub(crate) fn package_code(term: &str) -> Result<String, StandardError> {
+pub(crate) fn package_code(term: &str) -> Result<String, ServiceError> {
     call(|s| s.package_code(term))
 }
 
-pub(crate) fn parse_time(text: &str, format: &str) -> Result<String, StandardError> {
+pub(crate) fn parse_time(text: &str, format: &str) -> Result<String, ServiceError> {
     call(|s| s.parse_time(text, format))
 }
 
-pub(crate) fn parse_date(text: &str, format: &str) -> Result<String, StandardError> {
+pub(crate) fn parse_date(text: &str, format: &str) -> Result<String, ServiceError> {
     call(|s| s.parse_date(text, format))
 }
 
-pub(crate) fn add_hours(time: &str, hours: u32) -> Result<String, StandardError> {
+pub(crate) fn add_hours(time: &str, hours: u32) -> Result<String, ServiceError> {
     call(|s| s.add_hours(time, hours))
 }
 

@@ -29,9 +29,9 @@ impl Refusal for StandardError {
 }
 
 #[cfg(feature = "native")]
-impl Refusal for conform_pack::StandardError {
+impl Refusal for conform_pack::ServiceError {
     fn into_problem(self) -> Problem {
-        Problem::new(self.code.as_str(), self.message)
+        Problem::new(&self.code, self.message)
     }
 }
 
