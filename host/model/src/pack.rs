@@ -191,3 +191,19 @@ pub struct TimeTable {
     #[serde(default)]
     pub zone_name: String,
 }
+
+/// How a table compares a term with its entries. Both sides are first
+/// trimmed of Unicode white space (U+3000 IDEOGRAPHIC SPACE included); then
+/// they must be equal as written (`exact`), equal once ASCII letters are
+/// folded (`ascii-case`: `Navy` = `navy`, other scripts as written), or
+/// equal once lowercased by Unicode's rules (`unicode-lowercase`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Matching {
+    /// Equal as written, once trimmed.
+    Exact,
+    /// Equal once trimmed and ASCII letters folded.
+    AsciiCase,
+    /// Equal once trimmed and lowercased.
+    UnicodeLowercase,
+}

@@ -9,6 +9,12 @@ use rust_decimal::Decimal;
 
 use crate::number::parse_decimal;
 use crate::service_error::{codes, ServiceError};
+use crate::tables::matching::{key, Matching};
+
+/// How grading systems are matched by id or name (contract 0.1.0).
+const SYSTEMS: Matching = Matching::UnicodeLowercase;
+/// How a system's grades are matched (contract 0.1.0): as written.
+const GRADES: Matching = Matching::Exact;
 use crate::PackError;
 
 /// A lot's grade in the standard.
@@ -82,7 +88,7 @@ impl Grading {
             let mut crosswalk = BTreeMap::new();
             for (grade, class) in &system.crosswalk {
                 crosswalk.insert(
-                    grade.clone(),
+                    key(GRADES, grade).into_owned(),
                     rank(format!("systems.{id}.crosswalk.{grade}"), class)?,
                 );
             }
@@ -92,7 +98,7 @@ impl Grading {
             };
             let names: std::collections::BTreeSet<String> = std::iter::once(id)
                 .chain(&system.names)
-                .map(|n| n.to_lowercase())
+                .map(|n| key(SYSTEMS, n).into_owned())
                 .collect();
             for name in names {
                 if systems.insert(name.clone(), resolved.clone()).is_some() {
@@ -118,13 +124,13 @@ impl Grading {
         grade: &str,
         diameter_mm: &str,
     ) -> Result<Grade, ServiceError> {
-        let Some(sys) = self.systems.get(&system.trim().to_lowercase()) else {
+        let Some(sys) = self.systems.get(key(SYSTEMS, system).as_ref()) else {
             return Err(ServiceError::new(
                 codes::UNKNOWN_GRADING_SYSTEM,
                 format!("grading system `{system}` has no crosswalk in the pack"),
             ));
         };
-        let Some(&crosswalk_rank) = sys.crosswalk.get(grade.trim()) else {
+        let Some(&crosswalk_rank) = sys.crosswalk.get(key(GRADES, grade).as_ref()) else {
             let known: Vec<&str> = sys.crosswalk.keys().map(String::as_str).collect();
             return Err(ServiceError::new(
                 codes::UNKNOWN_GRADE,

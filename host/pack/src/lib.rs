@@ -21,6 +21,7 @@ mod record_json;
 mod service_error;
 mod service_levels;
 mod standard;
+pub mod tables;
 mod time;
 mod units;
 mod validate;

@@ -6,12 +6,16 @@ use std::path::Path;
 use conform_model::pack::PackagingTable;
 
 use crate::service_error::{codes, ServiceError};
+use crate::tables::matching::{key, Matching};
+
+/// How packaging terms and codes are matched (contract 0.1.0).
+const RULE: Matching = Matching::UnicodeLowercase;
 use crate::PackError;
 
 /// The checked packaging table.
 #[derive(Debug, Clone)]
 pub(crate) struct Packaging {
-    /// term (lowercased) → code; codes map to themselves.
+    /// term (its key under [`RULE`]) → code; codes map to themselves.
     terms: BTreeMap<String, String>,
     /// The codes and terms as the table writes them, for messages.
     known: Vec<String>,
@@ -22,7 +26,7 @@ impl Packaging {
         let mut terms: BTreeMap<String, String> = table
             .codes
             .keys()
-            .map(|code| (code.to_lowercase(), code.clone()))
+            .map(|code| (key(RULE, code).into_owned(), code.clone()))
             .collect();
         for (term, code) in &table.terms {
             if !table.codes.contains_key(code) {
@@ -32,7 +36,7 @@ impl Packaging {
                     format!("code `{code}` is not one of `codes`"),
                 ));
             }
-            terms.insert(term.to_lowercase(), code.clone());
+            terms.insert(key(RULE, term).into_owned(), code.clone());
         }
         let known = table
             .codes
@@ -45,7 +49,7 @@ impl Packaging {
 
     pub(crate) fn code(&self, term: &str) -> Result<String, ServiceError> {
         self.terms
-            .get(&term.trim().to_lowercase())
+            .get(key(RULE, term).as_ref())
             .cloned()
             .ok_or_else(|| {
                 ServiceError::new(

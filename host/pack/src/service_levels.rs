@@ -7,6 +7,12 @@ use std::path::Path;
 use conform_model::pack::ServiceLevelTable;
 
 use crate::service_error::{codes, ServiceError};
+use crate::tables::matching::{key, Matching};
+
+/// How carriers are matched (contract 0.1.0): as written.
+const CARRIERS: Matching = Matching::Exact;
+/// How service terms are matched (contract 0.1.0).
+const TERMS: Matching = Matching::UnicodeLowercase;
 use crate::PackError;
 
 /// A resolved service level.
@@ -52,27 +58,27 @@ impl ServiceLevels {
                     ));
                 };
                 resolved.insert(
-                    term.to_lowercase(),
+                    key(TERMS, term).into_owned(),
                     Service {
                         level: level.clone(),
                         hours: *hours,
                     },
                 );
             }
-            carriers.insert(carrier.clone(), resolved);
+            carriers.insert(key(CARRIERS, carrier).into_owned(), resolved);
         }
         Ok(ServiceLevels { carriers })
     }
 
     pub(crate) fn resolve(&self, carrier: &str, term: &str) -> Result<Service, ServiceError> {
-        let Some(terms) = self.carriers.get(carrier.trim()) else {
+        let Some(terms) = self.carriers.get(key(CARRIERS, carrier).as_ref()) else {
             return Err(ServiceError::new(
                 codes::UNKNOWN_CARRIER,
                 format!("carrier `{carrier}` has no service-level table in the pack"),
             ));
         };
         terms
-            .get(&term.trim().to_lowercase())
+            .get(key(TERMS, term).as_ref())
             .cloned()
             .ok_or_else(|| {
                 let known: Vec<&str> = terms.keys().map(String::as_str).collect();
