@@ -29,10 +29,90 @@ pub struct PackManifest {
     /// What the pack is, for people.
     #[serde(default)]
     pub description: String,
+    /// The record rules JSON Schema cannot state (a sum over an array, no
+    /// item twice), checked after the schema: a file relative to the pack
+    /// folder. Format 2 only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_rules: Option<String>,
     /// Record type name → JSON Schema file, relative to the pack folder.
     pub record_types: BTreeMap<String, String>,
-    /// The rule table files, relative to the pack folder.
-    pub rules: RuleFiles,
+    /// Format 1: the five rule tables of the first sample standard. A pack
+    /// has these or [`PackManifest::tables`], not both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<RuleFiles>,
+    /// Format 2: the pack's own tables, by name, each of a generic kind.
+    /// None is required.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tables: BTreeMap<String, TableRef>,
+    /// Format 2: which table serves each service of an older plugin
+    /// contract, by contract version (`"0.1.0"`). A format-1 pack serves
+    /// 0.1.0 implicitly.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub contract: BTreeMap<String, ContractTables>,
+}
+
+/// The most tables one pack may declare.
+pub const MAX_TABLES: usize = 256;
+
+/// A table a pack declares: its kind and its file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TableRef {
+    /// What kind of table it is, which says what its file holds and what
+    /// plugins may ask of it.
+    pub kind: TableKind,
+    /// The table's file, relative to the pack folder.
+    pub file: String,
+}
+
+/// The generic kinds of table a pack can declare (see `docs/contract-0.2.0.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TableKind {
+    /// Codes with names and aliases, and crosswalks per source.
+    CodeList,
+    /// Ordered classes, best first.
+    ClassSet,
+    /// A quantity classified by bounds, with a direction.
+    Thresholds,
+    /// Classifications combined ("the lower of").
+    Scheme,
+    /// Units, compound units, and the canonical unit and decimals per field.
+    UnitCatalogue,
+    /// Terms per scope → an amount → a level (carriers' service terms).
+    TermLevels,
+    /// The standard's time format.
+    TimeFormat,
+}
+
+impl TableKind {
+    /// Every kind, in the order declared.
+    pub const ALL: [TableKind; 7] = [
+        TableKind::CodeList,
+        TableKind::ClassSet,
+        TableKind::Thresholds,
+        TableKind::Scheme,
+        TableKind::UnitCatalogue,
+        TableKind::TermLevels,
+        TableKind::TimeFormat,
+    ];
+}
+
+/// The tables that serve the 0.1.0 contract's services, for a format-2
+/// pack that still serves 0.1.0 plugins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ContractTables {
+    /// The unit catalogue of `to-canonical`.
+    pub to_canonical: Option<String>,
+    /// The scheme of `grade`.
+    pub grade: Option<String>,
+    /// The term levels of `service-level`.
+    pub service_level: Option<String>,
+    /// The code list of `package-code`.
+    pub package_code: Option<String>,
+    /// The time format of `parse-time`, `parse-date` and `add-hours`.
+    pub time: Option<String>,
 }
 
 /// Where a pack keeps its rule tables.
@@ -77,8 +157,80 @@ impl PackManifest {
                 "record_types must name at least one record type".into(),
             ));
         }
+        manifest.check_format()?;
         Ok(manifest)
     }
+}
+
+impl PackManifest {
+    /// Whether the pack declares its own tables (format 2) rather than the
+    /// five rule tables of format 1.
+    pub fn is_format_2(&self) -> bool {
+        self.rules.is_none()
+    }
+
+    /// One format, table names a file system and a plugin can carry,
+    /// contract sections only where they mean something.
+    fn check_format(&self) -> Result<(), ManifestError> {
+        let invalid = |m: String| Err(ManifestError::Invalid(m));
+        if self.rules.is_some() && (!self.tables.is_empty() || self.record_rules.is_some()) {
+            return invalid("a pack has either `[rules]` (format 1) or `[tables]` and `record_rules` (format 2), not both; move the rule files into `[tables]`".into());
+        }
+        if self.rules.is_some() && !self.contract.is_empty() {
+            return invalid("`[contract]` belongs to format 2: a pack with `[rules]` serves contract 0.1.0 already".into());
+        }
+        if self.tables.len() > MAX_TABLES {
+            return invalid(format!(
+                "`[tables]` declares {} tables, more than the {MAX_TABLES} a pack may have",
+                self.tables.len()
+            ));
+        }
+        if let Some(bad) = self.tables.keys().find(|name| !is_table_name(name)) {
+            return invalid(format!("table name `{bad}` must start with a lowercase letter and hold only lowercase letters, digits and `-` (64 at most)"));
+        }
+        for (version, served) in &self.contract {
+            if version != "0.1.0" {
+                return invalid(format!("`[contract.\"{version}\"]`: only contract 0.1.0 is served through `[contract]`; newer plugins name tables themselves"));
+            }
+            let named = [
+                (
+                    "to-canonical",
+                    &served.to_canonical,
+                    TableKind::UnitCatalogue,
+                ),
+                ("grade", &served.grade, TableKind::Scheme),
+                (
+                    "service-level",
+                    &served.service_level,
+                    TableKind::TermLevels,
+                ),
+                ("package-code", &served.package_code, TableKind::CodeList),
+                ("time", &served.time, TableKind::TimeFormat),
+            ];
+            for (service, table, kind) in named {
+                let Some(table) = table else { continue };
+                match self.tables.get(table) {
+                    Some(declared) if declared.kind == kind => {}
+                    Some(declared) => {
+                        return invalid(format!("`[contract.\"{version}\"]` {service} = `{table}`: that table is a {:?}, and {service} needs a {kind:?}", declared.kind));
+                    }
+                    None => {
+                        return invalid(format!("`[contract.\"{version}\"]` {service} = `{table}`: no such table in `[tables]`"));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A table name: a lowercase letter, then lowercase letters, digits and `-`,
+/// 64 characters at most.
+fn is_table_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 64
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// The units table: units the pack adds to the built-in SI and imperial set,
@@ -206,4 +358,88 @@ pub enum Matching {
     AsciiCase,
     /// Equal once trimmed and lowercased.
     UnicodeLowercase,
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    const HEAD: &str = "id = \"sample-textile\"\nversion = \"1.0.0\"\npublisher = \"Sample Textile Cluster Association (sample)\"\n";
+
+    fn manifest(rest: &str) -> Result<PackManifest, ManifestError> {
+        PackManifest::from_toml(&format!("{HEAD}{rest}"))
+    }
+
+    #[test]
+    fn a_format_2_pack_names_its_tables_and_their_kinds() {
+        let m = manifest(
+            r#"record_rules = "rules/record-rules.toml"
+[record_types]
+fabric_roll = "schemas/fabric_roll.schema.json"
+[tables]
+units = { kind = "unit-catalogue", file = "rules/units.toml" }
+colours = { kind = "code-list", file = "rules/colours.toml" }
+fibres = { kind = "code-list", file = "rules/fibres.toml" }
+fabric-grades = { kind = "class-set", file = "rules/fabric-grades.toml" }
+declared-grades = { kind = "code-list", file = "rules/declared-grades.toml" }
+defects = { kind = "thresholds", file = "rules/defects.toml" }
+grade = { kind = "scheme", file = "rules/grade.toml" }
+time = { kind = "time-format", file = "rules/time.toml" }
+"#,
+        )
+        .unwrap();
+        assert!(m.is_format_2());
+        assert_eq!(m.tables.len(), 8);
+        assert_eq!(m.tables["defects"].kind, TableKind::Thresholds);
+        assert_eq!(m.record_rules.as_deref(), Some("rules/record-rules.toml"));
+    }
+
+    #[test]
+    fn no_table_is_required() {
+        let m = manifest("[record_types]\npart = \"schemas/part.schema.json\"\n").unwrap();
+        assert!(m.is_format_2() && m.tables.is_empty());
+    }
+
+    #[test]
+    fn a_format_2_pack_may_serve_contract_0_1_0_through_named_tables() {
+        let m = manifest(
+            r#"[record_types]
+part = "schemas/part.schema.json"
+[tables]
+units = { kind = "unit-catalogue", file = "rules/units.toml" }
+packaging = { kind = "code-list", file = "rules/packaging.toml" }
+[contract."0.1.0"]
+to-canonical = "units"
+package-code = "packaging"
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            m.contract["0.1.0"].package_code.as_deref(),
+            Some("packaging")
+        );
+    }
+
+    #[test]
+    fn mixed_formats_bad_names_and_wrong_contract_tables_are_refused_saying_what_to_do() {
+        let refused = |rest: &str| manifest(rest).unwrap_err().to_string();
+        let both = refused(
+            "[record_types]\np = \"s.json\"\n[rules]\nunits = \"u\"\ngrading = \"g\"\nservice_levels = \"s\"\npackaging = \"p\"\ntime = \"t\"\n[tables]\nunits = { kind = \"unit-catalogue\", file = \"u\" }\n",
+        );
+        assert!(both.contains("not both"), "{both}");
+        let name = refused("[record_types]\np = \"s.json\"\n[tables]\nColours = { kind = \"code-list\", file = \"c\" }\n");
+        assert!(name.contains("table name `Colours`"), "{name}");
+        let kind = refused("[record_types]\np = \"s.json\"\n[tables]\nunits = { kind = \"code-list\", file = \"u\" }\n[contract.\"0.1.0\"]\nto-canonical = \"units\"\n");
+        assert!(kind.contains("needs a UnitCatalogue"), "{kind}");
+        let missing = refused(
+            "[record_types]\np = \"s.json\"\n[contract.\"0.1.0\"]\ngrade = \"apple-grade\"\n",
+        );
+        assert!(missing.contains("no such table"), "{missing}");
+        let version = refused("[record_types]\np = \"s.json\"\n[contract.\"0.2.0\"]\n");
+        assert!(version.contains("only contract 0.1.0"), "{version}");
+        let unknown_kind = refused(
+            "[record_types]\np = \"s.json\"\n[tables]\nx = { kind = \"lookup\", file = \"x\" }\n",
+        );
+        assert!(unknown_kind.contains("unknown variant"), "{unknown_kind}");
+    }
 }

@@ -103,7 +103,15 @@ impl Pack {
             }
         }
 
-        let rules = &manifest.rules;
+        let Some(rules) = &manifest.rules else {
+            errors.push(PackError::Manifest {
+                path: manifest_path.clone(),
+                source: conform_model::ManifestError::Invalid(
+                    "this pack declares its own `[tables]` (format 2), which this version of Conform reads but cannot serve yet; publish it with `[rules]` (format 1)".into(),
+                ),
+            });
+            return Err(errors);
+        };
         let schemas_compiled = errors.is_empty();
         let units = read_table(&folder, "rules.units", &rules.units).and_then(|(path, table)| {
             let units = units::Units::from_table(&path, table)?;

@@ -202,3 +202,23 @@ fn service_levels_are_per_carrier() {
         codes::UNKNOWN_PACKAGE_TERM
     );
 }
+
+#[test]
+fn a_pack_of_format_2_is_read_and_refused_until_its_tables_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("schemas")).unwrap();
+    std::fs::write(
+        dir.path().join("schemas/part.schema.json"),
+        r#"{"type":"object"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("pack.toml"),
+        "id = \"parts-only\"\nversion = \"1.0.0\"\npublisher = \"sample\"\n[record_types]\npart = \"schemas/part.schema.json\"\n",
+    )
+    .unwrap();
+    let errors = Pack::check(dir.path()).unwrap_err();
+    let text = errors.iter().map(ToString::to_string).collect::<String>();
+    assert!(text.contains("format 2"), "{text}");
+    assert!(text.contains("publish it with `[rules]`"), "{text}");
+}
