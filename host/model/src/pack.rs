@@ -443,3 +443,88 @@ package-code = "packaging"
         assert!(unknown_kind.contains("unknown variant"), "{unknown_kind}");
     }
 }
+
+/// The file of a `code-list` table: codes, the names and terms that stand
+/// for them, and crosswalks per scope (a supplier, a grading system).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeListTable {
+    /// How terms are matched.
+    #[serde(rename = "match")]
+    pub matching: Matching,
+    /// Whether a code stands for itself as a term (default: yes).
+    #[serde(default = "default_true")]
+    pub code_is_term: bool,
+    /// How scope ids and names are matched (default: exact).
+    #[serde(default)]
+    pub scope_match: Option<Matching>,
+    /// Whether every lookup must name a known scope.
+    #[serde(default)]
+    pub scope_required: bool,
+    /// Code → its label (a text, not a term) or its label and names.
+    #[serde(default)]
+    pub codes: BTreeMap<String, CodeEntry>,
+    /// Unscoped terms → codes.
+    #[serde(default)]
+    pub terms: BTreeMap<String, String>,
+    /// Scope id → its other names and its own terms.
+    #[serde(default)]
+    pub scopes: BTreeMap<String, CodeScope>,
+    /// The table's refusals as the pack words them, by case
+    /// (`unknown-term`, `unknown-scope`, `scope-required`).
+    #[serde(default)]
+    pub errors: BTreeMap<String, ErrorWording>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A code of a code list: its label alone, or its names (the first is the
+/// label unless one is given).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum CodeEntry {
+    /// A label for people; not a term.
+    Label(String),
+    /// Names that stand for the code, and an optional label.
+    Named(NamedCode),
+}
+
+/// The names of a code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NamedCode {
+    /// The label, if not the first name.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Terms that stand for the code.
+    #[serde(default)]
+    pub names: Vec<String>,
+}
+
+/// A scope of a code list: its other names, and terms that mean a code only
+/// within it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeScope {
+    /// Other names of the scope.
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// Term → code, within this scope.
+    #[serde(default)]
+    pub terms: BTreeMap<String, String>,
+}
+
+/// How a table words one of its refusals: a code of the pack's own and a
+/// message template (either may be left to the kind's default).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorWording {
+    /// A kebab-case code.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// A message with the case's placeholders (`{term}`, `{known}`, …).
+    #[serde(default)]
+    pub message: Option<String>,
+}

@@ -65,4 +65,12 @@ impl ServiceError {
             message: message.into(),
         }
     }
+
+    /// A refusal with a code a pack chose.
+    pub(crate) fn owned(code: String, message: String) -> ServiceError {
+        ServiceError {
+            code: Cow::Owned(code),
+            message,
+        }
+    }
 }

@@ -1,7 +1,10 @@
-//! The building blocks of a pack's tables: how terms are matched
-//! ([`matching`]) and how a table's refusals are worded ([`template`]).
-//! Each table kind is built from them, so that no kind matches or words a
-//! message in a way of its own.
+//! A pack's tables: the generic kinds ([`code_list`], …) and their
+//! building blocks: how terms are matched ([`matching`]) and how a table's
+//! refusals are worded ([`template`], and `wording`, the kind's defaults
+//! and the pack's own). Each kind is built from them, so that no kind
+//! matches or words a message in a way of its own.
 
+pub mod code_list;
 pub mod matching;
 pub mod template;
+pub(crate) mod wording;

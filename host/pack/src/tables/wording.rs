@@ -1,0 +1,90 @@
+//! How a table words one of its refusals: a code and a message template,
+//! the pack's own or the kind's default, checked when the pack is loaded.
+
+use std::path::Path;
+
+use conform_model::pack::ErrorWording;
+
+use super::template::Template;
+use crate::service_error::ServiceError;
+use crate::PackError;
+
+/// One refusal of a table, worded.
+#[derive(Debug, Clone)]
+pub(crate) struct Wording {
+    code: String,
+    template: Template,
+}
+
+/// The kind's default wording of a case, and the placeholders it may use.
+pub(crate) struct Case {
+    /// The case's name in `[errors]`, and its default code.
+    pub name: &'static str,
+    /// The default message.
+    pub message: &'static str,
+    /// The placeholders a message of this case may use.
+    pub placeholders: &'static [&'static str],
+}
+
+impl Wording {
+    /// The wording of `case` in a table file at `path`: the pack's
+    /// `[errors.<case>]` where given, the kind's default otherwise.
+    pub(crate) fn of(
+        path: &Path,
+        given: Option<&ErrorWording>,
+        case: &Case,
+    ) -> Result<Wording, PackError> {
+        let entry = format!("errors.{}", case.name);
+        let code = given
+            .and_then(|g| g.code.clone())
+            .unwrap_or_else(|| case.name.to_string());
+        let kebab = !code.is_empty()
+            && code.len() <= 64
+            && code.split('-').all(|part| {
+                !part.is_empty()
+                    && part
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            });
+        if !kebab {
+            return Err(PackError::table(
+                path,
+                format!("{entry}.code"),
+                format!("`{code}` is not a code: write kebab-case, lowercase letters and digits between single `-`, 64 at most"),
+            ));
+        }
+        let message = given
+            .and_then(|g| g.message.as_deref())
+            .unwrap_or(case.message);
+        let template = Template::parse(message, case.placeholders)
+            .map_err(|e| PackError::table(path, format!("{entry}.message"), e.to_string()))?;
+        Ok(Wording { code, template })
+    }
+
+    /// The refusal, its message filled with `values`.
+    pub(crate) fn refuse(&self, values: &[(&str, &str)]) -> ServiceError {
+        ServiceError::owned(self.code.clone(), self.template.render(values))
+    }
+}
+
+/// Refuses `[errors]` cases the kind does not have.
+pub(crate) fn only_cases<'a>(
+    path: &Path,
+    given: impl Iterator<Item = &'a String>,
+    cases: &[&Case],
+) -> Result<(), PackError> {
+    for name in given {
+        if !cases.iter().any(|c| c.name == name) {
+            let known: Vec<&str> = cases.iter().map(|c| c.name).collect();
+            return Err(PackError::table(
+                path,
+                format!("errors.{name}"),
+                format!(
+                    "this kind of table has no refusal `{name}`; it has {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
