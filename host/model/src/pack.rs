@@ -528,3 +528,56 @@ pub struct ErrorWording {
     #[serde(default)]
     pub message: Option<String>,
 }
+
+/// The file of a `class-set` table: the standard's classes, best first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClassSetTable {
+    /// The classes, best first (`R1`, `R2`, `R3`, `OUT`).
+    pub classes: Vec<String>,
+}
+
+/// Which way a quantity is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Direction {
+    /// A larger value earns a better class (fruit diameter).
+    HigherIsBetter,
+    /// A smaller value earns a better class (defect points).
+    LowerIsBetter,
+}
+
+/// The file of a `thresholds` table: a quantity classified by bounds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdsTable {
+    /// The class set whose classes the bounds give.
+    pub classes: String,
+    /// Which way the quantity is better.
+    pub direction: Direction,
+    /// What the quantity is called in messages (`diameter`).
+    pub quantity: String,
+    /// The bounds, best class first: the first bound a value meets gives
+    /// its class. Inclusive.
+    pub bounds: Vec<Bound>,
+    /// The class of a value that meets no bound.
+    pub otherwise: String,
+    /// The table's refusals as the pack words them (`not-a-number`).
+    #[serde(default)]
+    pub errors: BTreeMap<String, ErrorWording>,
+}
+
+/// A bound of a thresholds table: `at_least` for a quantity where higher is
+/// better, `at_most` where lower is better, as decimal text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bound {
+    /// The least value that earns the class.
+    #[serde(default)]
+    pub at_least: Option<String>,
+    /// The greatest value that earns the class.
+    #[serde(default)]
+    pub at_most: Option<String>,
+    /// The class earned.
+    pub class: String,
+}

@@ -7,6 +7,9 @@ use std::path::Path;
 use conform_model::pack::GradingTable;
 use rust_decimal::Decimal;
 
+use crate::tables::class_set::ClassSet;
+use crate::tables::thresholds::Thresholds;
+
 use crate::number::parse_decimal;
 use crate::service_error::{codes, ServiceError};
 use crate::tables::matching::{key, Matching};
@@ -36,9 +39,8 @@ struct System {
 #[derive(Debug, Clone)]
 pub(crate) struct Grading {
     classes: Vec<String>,
-    /// (min diameter, class rank), by descending diameter.
-    thresholds: Vec<(Decimal, usize)>,
-    below: usize,
+    /// The class of a fruit diameter.
+    size: Thresholds,
     /// System id and every name (lowercased) → system.
     systems: BTreeMap<String, System>,
 }
@@ -78,10 +80,12 @@ impl Grading {
                     format!("min_mm `{}` is not a decimal", t.min_mm),
                 )
             })?;
-            thresholds.push((min, rank(entry, &t.class)?));
+            rank(entry, &t.class)?;
+            thresholds.push((min, t));
         }
         thresholds.sort_by_key(|t| std::cmp::Reverse(t.0));
-        let below = rank("diameter.below".into(), &table.diameter.below)?;
+        rank("diameter.below".into(), &table.diameter.below)?;
+        let size = size_thresholds(path, &table, thresholds)?;
 
         let mut systems = BTreeMap::new();
         for (id, system) in &table.systems {
@@ -112,8 +116,7 @@ impl Grading {
         }
         Ok(Grading {
             classes: table.classes,
-            thresholds,
-            below,
+            size,
             systems,
         })
     }
@@ -141,20 +144,7 @@ impl Grading {
                 ),
             ));
         };
-        let diameter = parse_decimal(diameter_mm).ok_or_else(|| {
-            ServiceError::new(
-                codes::NOT_A_NUMBER,
-                format!(
-                    "diameter `{diameter_mm}` is not a plain decimal number: {}",
-                    crate::units::PLAIN_NUMBER_HINT
-                ),
-            )
-        })?;
-        let size_rank = self
-            .thresholds
-            .iter()
-            .find(|(min, _)| diameter >= *min)
-            .map_or(self.below, |(_, rank)| *rank);
+        let size_rank = self.size.rank(diameter_mm)?;
         // Classes are listed best first: the lower class has the higher index.
         let class = &self.classes[crosswalk_rank.max(size_rank)];
         Ok(Grade {
@@ -162,4 +152,43 @@ impl Grading {
             system: sys.id.clone(),
         })
     }
+}
+
+/// The format-1 diameter classes as a thresholds table (higher is better),
+/// worded as contract 0.1.0 worded a diameter that is not a number.
+fn size_thresholds(
+    path: &Path,
+    table: &GradingTable,
+    by_descending_diameter: Vec<(Decimal, &conform_model::pack::DiameterThreshold)>,
+) -> Result<Thresholds, PackError> {
+    use conform_model::pack::{Bound, ClassSetTable, Direction, ErrorWording, ThresholdsTable};
+    let classes = ClassSet::from_table(
+        path,
+        ClassSetTable {
+            classes: table.classes.clone(),
+        },
+    )?;
+    let thresholds = ThresholdsTable {
+        classes: "classes".into(),
+        direction: Direction::HigherIsBetter,
+        quantity: "diameter".into(),
+        bounds: by_descending_diameter
+            .into_iter()
+            .map(|(_, t)| Bound {
+                at_least: Some(t.min_mm.clone()),
+                at_most: None,
+                class: t.class.clone(),
+            })
+            .collect(),
+        otherwise: table.diameter.below.clone(),
+        errors: std::collections::BTreeMap::from([(
+            "not-a-number".to_string(),
+            ErrorWording {
+                code: Some(codes::NOT_A_NUMBER.to_string()),
+                message: None,
+            },
+        )]),
+    };
+    Thresholds::from_table(path, thresholds, &classes)
+        .map_err(|e| PackError::table(path, "diameter", e.to_string()))
 }

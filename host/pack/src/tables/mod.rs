@@ -4,7 +4,9 @@
 //! and the pack's own). Each kind is built from them, so that no kind
 //! matches or words a message in a way of its own.
 
+pub mod class_set;
 pub mod code_list;
 pub mod matching;
 pub mod template;
+pub mod thresholds;
 pub(crate) mod wording;

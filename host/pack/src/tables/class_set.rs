@@ -1,0 +1,92 @@
+//! The `class-set` kind: the standard's classes, best first. A class is a
+//! value (`OUT`, `REJECT` are results of grading, not refusals).
+
+use std::path::Path;
+
+use conform_model::pack::ClassSetTable;
+
+use crate::PackError;
+
+/// A checked class set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassSet {
+    classes: Vec<String>,
+}
+
+impl ClassSet {
+    /// Checks a class set's file: at least one class, none twice.
+    pub fn from_table(path: &Path, table: ClassSetTable) -> Result<ClassSet, PackError> {
+        if table.classes.is_empty() {
+            return Err(PackError::table(
+                path,
+                "classes",
+                "list the standard's classes, best first",
+            ));
+        }
+        for (i, class) in table.classes.iter().enumerate() {
+            if table.classes[..i].contains(class) {
+                return Err(PackError::table(
+                    path,
+                    format!("classes[{i}]"),
+                    format!("class `{class}` is listed twice"),
+                ));
+            }
+        }
+        Ok(ClassSet {
+            classes: table.classes,
+        })
+    }
+
+    /// The classes, best first.
+    pub fn classes(&self) -> &[String] {
+        &self.classes
+    }
+
+    /// The rank of `class`: 0 is the best.
+    pub fn rank(&self, class: &str) -> Option<usize> {
+        self.classes.iter().position(|c| c == class)
+    }
+
+    /// The class of `rank`.
+    pub fn class(&self, rank: usize) -> &str {
+        &self.classes[rank]
+    }
+
+    /// The worst of `ranks` (the lower class), if any.
+    pub fn lowest(&self, ranks: impl IntoIterator<Item = usize>) -> Option<&str> {
+        ranks.into_iter().max().map(|rank| self.class(rank))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(classes: &[&str]) -> Result<ClassSet, PackError> {
+        ClassSet::from_table(
+            Path::new("grades.toml"),
+            ClassSetTable {
+                classes: classes.iter().map(ToString::to_string).collect(),
+            },
+        )
+    }
+
+    #[test]
+    fn classes_rank_best_first_and_the_lowest_is_the_worst() {
+        let grades = set(&["A", "B", "C", "REJECT"]).unwrap();
+        assert_eq!(grades.rank("A"), Some(0));
+        assert_eq!(grades.rank("REJECT"), Some(3));
+        assert_eq!(grades.rank("D"), None);
+        assert_eq!(grades.lowest([0, 2, 1]), Some("C"));
+    }
+
+    #[test]
+    fn an_empty_set_or_a_class_twice_is_refused() {
+        assert!(set(&[]).unwrap_err().to_string().contains("best first"));
+        let twice = set(&["A", "B", "A"]).unwrap_err().to_string();
+        assert!(
+            twice.contains("classes[2]") && twice.contains("listed twice"),
+            "{twice}"
+        );
+    }
+}
