@@ -581,3 +581,26 @@ pub struct Bound {
     /// The class earned.
     pub class: String,
 }
+
+/// How a scheme combines its parts' classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Combine {
+    /// The worst of the parts' classes ("the lower of").
+    Lowest,
+    /// The best of the parts' classes.
+    Highest,
+}
+
+/// The file of a `scheme` table: classifications combined into one class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SchemeTable {
+    /// The class set of the result and of every part.
+    pub classes: String,
+    /// How the parts' classes combine.
+    pub combine: Combine,
+    /// The parts, by table name, in the order of a plugin's inputs: code
+    /// lists whose codes are classes of the set, and thresholds over it.
+    pub parts: Vec<String>,
+}

@@ -1,23 +1,25 @@
-//! Grading: the standard's class of a lot is the lower of the crosswalk of its
-//! source grade and the class of its minimum fruit diameter.
+//! Grading, format 1: the standard's class of a lot is the lower of the
+//! crosswalk of its source grade and the class of its minimum fruit
+//! diameter. The format-1 table is read as the generic kinds: a class set,
+//! a code list of crosswalks scoped by grading system, thresholds over the
+//! diameter, and a scheme taking the lowest; worded as contract 0.1.0
+//! worded its refusals.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use conform_model::pack::GradingTable;
+use conform_model::pack::{
+    Bound, ClassSetTable, CodeListTable, CodeScope, Combine, Direction, ErrorWording, GradingTable,
+    Matching, SchemeTable, ThresholdsTable,
+};
 use rust_decimal::Decimal;
-
-use crate::tables::class_set::ClassSet;
-use crate::tables::thresholds::Thresholds;
 
 use crate::number::parse_decimal;
 use crate::service_error::{codes, ServiceError};
-use crate::tables::matching::{key, Matching};
-
-/// How grading systems are matched by id or name (contract 0.1.0).
-const SYSTEMS: Matching = Matching::UnicodeLowercase;
-/// How a system's grades are matched (contract 0.1.0): as written.
-const GRADES: Matching = Matching::Exact;
+use crate::tables::class_set::ClassSet;
+use crate::tables::code_list::CodeList;
+use crate::tables::scheme::{Input, Part, Scheme};
+use crate::tables::thresholds::Thresholds;
 use crate::PackError;
 
 /// A lot's grade in the standard.
@@ -29,48 +31,33 @@ pub struct Grade {
     pub system: String,
 }
 
-#[derive(Debug, Clone)]
-struct System {
-    id: String,
-    crosswalk: BTreeMap<String, usize>,
-}
-
 /// The checked grading table.
 #[derive(Debug, Clone)]
 pub(crate) struct Grading {
-    classes: Vec<String>,
-    /// The class of a fruit diameter.
-    size: Thresholds,
-    /// System id and every name (lowercased) → system.
-    systems: BTreeMap<String, System>,
+    scheme: Scheme,
 }
 
 impl Grading {
     pub(crate) fn from_table(path: &Path, table: GradingTable) -> Result<Grading, PackError> {
-        if table.classes.is_empty() {
-            return Err(PackError::table(
-                path,
-                "classes",
-                "list the standard's classes, best first",
-            ));
-        }
+        let classes = ClassSet::from_table(
+            path,
+            ClassSetTable {
+                classes: table.classes.clone(),
+            },
+        )?;
         let rank = |entry: String, class: &str| {
-            table
-                .classes
-                .iter()
-                .position(|c| c == class)
-                .ok_or_else(|| {
-                    PackError::table(
-                        path,
-                        entry,
-                        format!(
-                            "class `{class}` is not one of `classes` {:?}",
-                            table.classes
-                        ),
-                    )
-                })
+            classes.rank(class).map(|_| ()).ok_or_else(|| {
+                PackError::table(
+                    path,
+                    entry,
+                    format!(
+                        "class `{class}` is not one of `classes` {:?}",
+                        table.classes
+                    ),
+                )
+            })
         };
-        let mut thresholds = Vec::new();
+        let mut by_diameter = Vec::new();
         for (i, t) in table.diameter.thresholds.iter().enumerate() {
             let entry = format!("diameter.thresholds[{i}]");
             let min = parse_decimal(&t.min_mm).ok_or_else(|| {
@@ -81,44 +68,31 @@ impl Grading {
                 )
             })?;
             rank(entry, &t.class)?;
-            thresholds.push((min, t));
+            by_diameter.push((min, t));
         }
-        thresholds.sort_by_key(|t| std::cmp::Reverse(t.0));
+        by_diameter.sort_by_key(|t| std::cmp::Reverse(t.0));
         rank("diameter.below".into(), &table.diameter.below)?;
-        let size = size_thresholds(path, &table, thresholds)?;
-
-        let mut systems = BTreeMap::new();
         for (id, system) in &table.systems {
-            let mut crosswalk = BTreeMap::new();
             for (grade, class) in &system.crosswalk {
-                crosswalk.insert(
-                    key(GRADES, grade).into_owned(),
-                    rank(format!("systems.{id}.crosswalk.{grade}"), class)?,
-                );
-            }
-            let resolved = System {
-                id: id.clone(),
-                crosswalk,
-            };
-            let names: std::collections::BTreeSet<String> = std::iter::once(id)
-                .chain(&system.names)
-                .map(|n| key(SYSTEMS, n).into_owned())
-                .collect();
-            for name in names {
-                if systems.insert(name.clone(), resolved.clone()).is_some() {
-                    return Err(PackError::table(
-                        path,
-                        format!("systems.{id}"),
-                        format!("name `{name}` is used by two grading systems"),
-                    ));
-                }
+                rank(format!("systems.{id}.crosswalk.{grade}"), class)?;
             }
         }
-        Ok(Grading {
-            classes: table.classes,
-            size,
-            systems,
-        })
+        let crosswalks = crosswalks(path, &table)?;
+        let size = size_thresholds(path, &table, &classes, by_diameter)?;
+        let scheme = Scheme::from_table(
+            path,
+            SchemeTable {
+                classes: "classes".into(),
+                combine: Combine::Lowest,
+                parts: vec!["systems".into(), "diameter".into()],
+            },
+            &classes,
+            |name| match name {
+                "systems" => Some(Part::Codes(crosswalks.clone())),
+                _ => Some(Part::Bounds(size.clone())),
+            },
+        )?;
+        Ok(Grading { scheme })
     }
 
     pub(crate) fn grade(
@@ -127,47 +101,85 @@ impl Grading {
         grade: &str,
         diameter_mm: &str,
     ) -> Result<Grade, ServiceError> {
-        let Some(sys) = self.systems.get(key(SYSTEMS, system).as_ref()) else {
-            return Err(ServiceError::new(
-                codes::UNKNOWN_GRADING_SYSTEM,
-                format!("grading system `{system}` has no crosswalk in the pack"),
-            ));
-        };
-        let Some(&crosswalk_rank) = sys.crosswalk.get(key(GRADES, grade).as_ref()) else {
-            let known: Vec<&str> = sys.crosswalk.keys().map(String::as_str).collect();
-            return Err(ServiceError::new(
-                codes::UNKNOWN_GRADE,
-                format!(
-                    "grade `{grade}` is not a grade of `{}` (known: {})",
-                    sys.id,
-                    known.join(", ")
-                ),
-            ));
-        };
-        let size_rank = self.size.rank(diameter_mm)?;
-        // Classes are listed best first: the lower class has the higher index.
-        let class = &self.classes[crosswalk_rank.max(size_rank)];
+        let inputs = [
+            Input {
+                term: grade,
+                scope: Some(system),
+            },
+            Input {
+                term: diameter_mm,
+                scope: None,
+            },
+        ];
+        let found = self.scheme.evaluate(&inputs).map_err(|e| e.error)?;
+        let system = found.parts[0].1.clone().unwrap_or_default();
         Ok(Grade {
-            class: class.clone(),
-            system: sys.id.clone(),
+            class: found.class,
+            system,
         })
     }
 }
 
-/// The format-1 diameter classes as a thresholds table (higher is better),
-/// worded as contract 0.1.0 worded a diameter that is not a number.
+/// The crosswalks as a code list: a system's grades are its terms (matched
+/// as written), systems are scopes matched by id or name in any case.
+fn crosswalks(path: &Path, table: &GradingTable) -> Result<CodeList, PackError> {
+    let wording = |code: &str, message: &str| ErrorWording {
+        code: Some(code.to_string()),
+        message: Some(message.to_string()),
+    };
+    let list = CodeListTable {
+        matching: Matching::Exact,
+        code_is_term: false,
+        scope_match: Some(Matching::UnicodeLowercase),
+        scope_required: true,
+        codes: BTreeMap::new(),
+        terms: BTreeMap::new(),
+        scopes: table
+            .systems
+            .iter()
+            .map(|(id, system)| {
+                let scope = CodeScope {
+                    names: system.names.clone(),
+                    terms: system.crosswalk.clone(),
+                };
+                (id.clone(), scope)
+            })
+            .collect(),
+        errors: BTreeMap::from([
+            (
+                "unknown-scope".to_string(),
+                wording(
+                    codes::UNKNOWN_GRADING_SYSTEM,
+                    "grading system `{scope}` has no crosswalk in the pack",
+                ),
+            ),
+            (
+                "scope-required".to_string(),
+                wording(
+                    codes::UNKNOWN_GRADING_SYSTEM,
+                    "grade `{term}` names no grading system",
+                ),
+            ),
+            (
+                "unknown-term".to_string(),
+                wording(
+                    codes::UNKNOWN_GRADE,
+                    "grade `{term}` is not a grade of `{scope_id}` (known: {known})",
+                ),
+            ),
+        ]),
+    };
+    CodeList::from_table(path, list)
+}
+
+/// The diameter classes as a thresholds table (higher is better), worded
+/// as contract 0.1.0 worded a diameter that is not a number.
 fn size_thresholds(
     path: &Path,
     table: &GradingTable,
+    classes: &ClassSet,
     by_descending_diameter: Vec<(Decimal, &conform_model::pack::DiameterThreshold)>,
 ) -> Result<Thresholds, PackError> {
-    use conform_model::pack::{Bound, ClassSetTable, Direction, ErrorWording, ThresholdsTable};
-    let classes = ClassSet::from_table(
-        path,
-        ClassSetTable {
-            classes: table.classes.clone(),
-        },
-    )?;
     let thresholds = ThresholdsTable {
         classes: "classes".into(),
         direction: Direction::HigherIsBetter,
@@ -181,7 +193,7 @@ fn size_thresholds(
             })
             .collect(),
         otherwise: table.diameter.below.clone(),
-        errors: std::collections::BTreeMap::from([(
+        errors: BTreeMap::from([(
             "not-a-number".to_string(),
             ErrorWording {
                 code: Some(codes::NOT_A_NUMBER.to_string()),
@@ -189,6 +201,6 @@ fn size_thresholds(
             },
         )]),
     };
-    Thresholds::from_table(path, thresholds, &classes)
+    Thresholds::from_table(path, thresholds, classes)
         .map_err(|e| PackError::table(path, "diameter", e.to_string()))
 }

@@ -275,6 +275,16 @@ impl CodeList {
         ]))
     }
 
+    /// Every code a lookup can give, each once.
+    pub fn codes(&self) -> std::collections::BTreeSet<&str> {
+        self.codes
+            .values()
+            .chain(self.unscoped.values())
+            .chain(self.scopes.iter().flat_map(|s| s.terms.values()))
+            .map(String::as_str)
+            .collect()
+    }
+
     /// The label of `code`, if the list gives one.
     pub fn label(&self, code: &str) -> Option<&str> {
         self.labels.get(code).map(String::as_str)

@@ -7,6 +7,7 @@
 pub mod class_set;
 pub mod code_list;
 pub mod matching;
+pub mod scheme;
 pub mod template;
 pub mod thresholds;
 pub(crate) mod wording;

@@ -123,6 +123,11 @@ impl Thresholds {
             .map_or(self.otherwise, |&(_, class)| class))
     }
 
+    /// The class set the bounds give classes of.
+    pub fn class_set(&self) -> &ClassSet {
+        &self.classes
+    }
+
     /// The class `value` (decimal text) earns.
     pub fn classify(&self, value: &str) -> Result<&str, ServiceError> {
         self.rank(value).map(|rank| self.classes.class(rank))
