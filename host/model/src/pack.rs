@@ -604,3 +604,43 @@ pub struct SchemeTable {
     /// lists whose codes are classes of the set, and thresholds over it.
     pub parts: Vec<String>,
 }
+
+/// The file of a `term-levels` table: terms (per scope, such as a
+/// carrier's service terms) → an amount (hours) → the standard's level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TermLevelsTable {
+    /// How terms are matched.
+    #[serde(rename = "match")]
+    pub matching: Matching,
+    /// How scope ids and names are matched (default: exact).
+    #[serde(default)]
+    pub scope_match: Option<Matching>,
+    /// Whether every lookup must name a known scope.
+    #[serde(default)]
+    pub scope_required: bool,
+    /// Level → its amount; no two levels share one.
+    pub levels: BTreeMap<String, u32>,
+    /// Unscoped terms → amounts.
+    #[serde(default)]
+    pub terms: BTreeMap<String, u32>,
+    /// Scope id → its other names and its own terms.
+    #[serde(default)]
+    pub scopes: BTreeMap<String, TermScope>,
+    /// The table's refusals as the pack words them (`unknown-term`,
+    /// `unknown-scope`, `scope-required`).
+    #[serde(default)]
+    pub errors: BTreeMap<String, ErrorWording>,
+}
+
+/// A scope of a term-levels table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TermScope {
+    /// Other names of the scope.
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// Term → amount, within this scope.
+    #[serde(default)]
+    pub terms: BTreeMap<String, u32>,
+}

@@ -77,6 +77,24 @@ impl Grading {
                 rank(format!("systems.{id}.crosswalk.{grade}"), class)?;
             }
         }
+        // Checked here first, so that a problem names the entry of this
+        // file, not of the tables it is read as.
+        let mut names = BTreeMap::new();
+        for (id, system) in &table.systems {
+            for name in std::iter::once(id).chain(&system.names) {
+                let lowered = name.trim().to_lowercase();
+                if names
+                    .insert(lowered.clone(), id)
+                    .is_some_and(|other| other != id)
+                {
+                    return Err(PackError::table(
+                        path,
+                        format!("systems.{id}"),
+                        format!("name `{lowered}` is used by two grading systems"),
+                    ));
+                }
+            }
+        }
         let crosswalks = crosswalks(path, &table)?;
         let size = size_thresholds(path, &table, &classes, by_diameter)?;
         let scheme = Scheme::from_table(

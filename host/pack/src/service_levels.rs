@@ -1,18 +1,15 @@
-//! Service levels: a carrier's own term → the standard's level whose hours
-//! equal the carrier's promise.
+//! Service levels, format 1: a carrier's own term → the standard's level
+//! whose hours equal the carrier's promise. The format-1 table is read as a
+//! term-levels table scoped by carrier (carriers as written, terms in any
+//! case), worded as contract 0.1.0 worded its refusals.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use conform_model::pack::ServiceLevelTable;
+use conform_model::pack::{ErrorWording, Matching, ServiceLevelTable, TermLevelsTable, TermScope};
 
 use crate::service_error::{codes, ServiceError};
-use crate::tables::matching::{key, Matching};
-
-/// How carriers are matched (contract 0.1.0): as written.
-const CARRIERS: Matching = Matching::Exact;
-/// How service terms are matched (contract 0.1.0).
-const TERMS: Matching = Matching::UnicodeLowercase;
+use crate::tables::term_levels::TermLevels;
 use crate::PackError;
 
 /// A resolved service level.
@@ -27,8 +24,7 @@ pub struct Service {
 /// The checked service level table.
 #[derive(Debug, Clone)]
 pub(crate) struct ServiceLevels {
-    /// carrier → term (lowercased) → service
-    carriers: BTreeMap<String, BTreeMap<String, Service>>,
+    table: TermLevels,
 }
 
 impl ServiceLevels {
@@ -36,59 +32,74 @@ impl ServiceLevels {
         path: &Path,
         table: ServiceLevelTable,
     ) -> Result<ServiceLevels, PackError> {
-        let mut by_hours = BTreeMap::new();
-        for (level, hours) in &table.levels {
-            if by_hours.insert(*hours, level.clone()).is_some() {
-                return Err(PackError::table(
-                    path,
-                    format!("levels.{level}"),
-                    format!("two levels promise {hours} h"),
-                ));
-            }
-        }
-        let mut carriers = BTreeMap::new();
+        // Checked here first, so that a problem names the entry of this
+        // file, not of the table it is read as.
         for (carrier, terms) in &table.carriers {
-            let mut resolved = BTreeMap::new();
             for (term, hours) in terms {
-                let Some(level) = by_hours.get(hours) else {
+                if !table.levels.values().any(|h| h == hours) {
                     return Err(PackError::table(
                         path,
                         format!("carriers.{carrier}.{term}"),
                         format!("{hours} h matches no service level of `levels`"),
                     ));
-                };
-                resolved.insert(
-                    key(TERMS, term).into_owned(),
-                    Service {
-                        level: level.clone(),
-                        hours: *hours,
-                    },
-                );
+                }
             }
-            carriers.insert(key(CARRIERS, carrier).into_owned(), resolved);
         }
-        Ok(ServiceLevels { carriers })
+        let wording = |code: &str, message: &str| ErrorWording {
+            code: Some(code.to_string()),
+            message: Some(message.to_string()),
+        };
+        let levels = TermLevelsTable {
+            matching: Matching::UnicodeLowercase,
+            scope_match: Some(Matching::Exact),
+            scope_required: true,
+            levels: table.levels,
+            terms: BTreeMap::new(),
+            scopes: table
+                .carriers
+                .into_iter()
+                .map(|(carrier, terms)| {
+                    let scope = TermScope {
+                        names: Vec::new(),
+                        terms,
+                    };
+                    (carrier, scope)
+                })
+                .collect(),
+            errors: BTreeMap::from([
+                (
+                    "unknown-scope".to_string(),
+                    wording(
+                        codes::UNKNOWN_CARRIER,
+                        "carrier `{scope}` has no service-level table in the pack",
+                    ),
+                ),
+                (
+                    "scope-required".to_string(),
+                    wording(
+                        codes::UNKNOWN_CARRIER,
+                        "service term `{term}` names no carrier",
+                    ),
+                ),
+                (
+                    "unknown-term".to_string(),
+                    wording(
+                        codes::UNKNOWN_SERVICE_TERM,
+                        "`{term}` is not a service term of carrier `{scope}` (known: {known})",
+                    ),
+                ),
+            ]),
+        };
+        Ok(ServiceLevels {
+            table: TermLevels::from_table(path, levels)?,
+        })
     }
 
     pub(crate) fn resolve(&self, carrier: &str, term: &str) -> Result<Service, ServiceError> {
-        let Some(terms) = self.carriers.get(key(CARRIERS, carrier).as_ref()) else {
-            return Err(ServiceError::new(
-                codes::UNKNOWN_CARRIER,
-                format!("carrier `{carrier}` has no service-level table in the pack"),
-            ));
-        };
-        terms
-            .get(key(TERMS, term).as_ref())
-            .cloned()
-            .ok_or_else(|| {
-                let known: Vec<&str> = terms.keys().map(String::as_str).collect();
-                ServiceError::new(
-                    codes::UNKNOWN_SERVICE_TERM,
-                    format!(
-                        "`{term}` is not a service term of carrier `{carrier}` (known: {})",
-                        known.join(", ")
-                    ),
-                )
-            })
+        let found = self.table.resolve(term, Some(carrier))?;
+        Ok(Service {
+            level: found.level,
+            hours: found.amount,
+        })
     }
 }

@@ -9,5 +9,6 @@ pub mod code_list;
 pub mod matching;
 pub mod scheme;
 pub mod template;
+pub mod term_levels;
 pub mod thresholds;
 pub(crate) mod wording;
