@@ -15,6 +15,7 @@ use std::path::Path;
 use conform_model::pack::{CodeEntry, CodeListTable, Matching};
 
 use super::matching::key;
+use super::scopes::{ScopeIndex, SCOPE_REQUIRED, UNKNOWN_SCOPE};
 use super::wording::{only_cases, Case, Wording};
 use crate::service_error::ServiceError;
 use crate::PackError;
@@ -26,16 +27,6 @@ const UNKNOWN_TERM: Case = Case {
     name: "unknown-term",
     message: "`{term}` is not a term of this list (known: {known})",
     placeholders: &["term", "scope", "scope_id", "known"],
-};
-const UNKNOWN_SCOPE: Case = Case {
-    name: "unknown-scope",
-    message: "`{scope}` is not a scope of this list",
-    placeholders: &["term", "scope"],
-};
-const SCOPE_REQUIRED: Case = Case {
-    name: "scope-required",
-    message: "`{term}` can only be read within a scope, and none was given",
-    placeholders: &["term"],
 };
 
 /// Where a lookup found its term.
@@ -64,22 +55,17 @@ pub struct CodeMatch {
 #[derive(Debug, Clone)]
 pub struct CodeList {
     matching: Matching,
-    scope_matching: Matching,
-    scope_required: bool,
     /// key → code, when codes stand for themselves.
     codes: BTreeMap<String, String>,
     labels: BTreeMap<String, String>,
     /// key → code: the codes' names and `[terms]`.
     unscoped: BTreeMap<String, String>,
-    /// key of an id or name → index into `scopes`.
-    scope_keys: BTreeMap<String, usize>,
+    scope_index: ScopeIndex,
     scopes: Vec<Scope>,
     /// The codes and unscoped terms as written, each group sorted.
     known_codes: Vec<String>,
     known_unscoped: Vec<String>,
     unknown_term: Wording,
-    unknown_scope: Wording,
-    scope_required_wording: Wording,
 }
 
 #[derive(Debug, Clone)]
@@ -96,7 +82,6 @@ impl CodeList {
     /// scopes, and its wordings are well formed.
     pub fn from_table(path: &Path, table: CodeListTable) -> Result<CodeList, PackError> {
         let matching = table.matching;
-        let scope_matching = table.scope_match.unwrap_or(Matching::Exact);
         only_cases(
             path,
             table.errors.keys(),
@@ -105,18 +90,19 @@ impl CodeList {
         let wording = |case: &Case| Wording::of(path, table.errors.get(case.name), case);
         let mut list = CodeList {
             matching,
-            scope_matching,
-            scope_required: table.scope_required,
             codes: BTreeMap::new(),
             labels: BTreeMap::new(),
             unscoped: BTreeMap::new(),
-            scope_keys: BTreeMap::new(),
+            scope_index: ScopeIndex::new(
+                table.scope_match.unwrap_or(Matching::Exact),
+                table.scope_required,
+                wording(&UNKNOWN_SCOPE)?,
+                wording(&SCOPE_REQUIRED)?,
+            ),
             scopes: Vec::new(),
             known_codes: Vec::new(),
             known_unscoped: Vec::new(),
             unknown_term: wording(&UNKNOWN_TERM)?,
-            unknown_scope: wording(&UNKNOWN_SCOPE)?,
-            scope_required_wording: wording(&SCOPE_REQUIRED)?,
         };
         list.add_codes(path, &table)?;
         list.add_unscoped_terms(path, &table)?;
@@ -180,20 +166,8 @@ impl CodeList {
 
     fn add_scopes(&mut self, path: &Path, table: &CodeListTable) -> Result<(), PackError> {
         for (id, scope) in &table.scopes {
-            let index = self.scopes.len();
-            for name in std::iter::once(id).chain(&scope.names) {
-                let name_key = key(self.scope_matching, name).into_owned();
-                if let Some(&other) = self.scope_keys.get(&name_key) {
-                    if other != index {
-                        return Err(PackError::table(
-                            path,
-                            format!("scopes.{id}"),
-                            format!("name `{name}` is used by two scopes"),
-                        ));
-                    }
-                }
-                self.scope_keys.insert(name_key, index);
-            }
+            self.scope_index
+                .add(path, id, &scope.names, self.scopes.len())?;
             let mut terms = BTreeMap::new();
             for (term, code) in &scope.terms {
                 let entry = format!("scopes.{id}.terms.{term}");
@@ -235,21 +209,10 @@ impl CodeList {
 
     /// The code `term` stands for, read within `scope` if one is given.
     pub fn lookup(&self, term: &str, scope: Option<&str>) -> Result<CodeMatch, ServiceError> {
-        let found_scope = match scope {
-            Some(name) => match self.scope_keys.get(key(self.scope_matching, name).as_ref()) {
-                Some(&index) => Some(&self.scopes[index]),
-                None if self.scope_required => {
-                    return Err(self
-                        .unknown_scope
-                        .refuse(&[("term", term), ("scope", name)]))
-                }
-                None => None,
-            },
-            None if self.scope_required => {
-                return Err(self.scope_required_wording.refuse(&[("term", term)]))
-            }
-            None => None,
-        };
+        let found_scope = self
+            .scope_index
+            .find(term, scope)?
+            .map(|index| &self.scopes[index]);
         let term_key = key(self.matching, term);
         let scope_id = found_scope.map(|s| s.id.clone());
         let found = |code: &String, by| CodeMatch {
@@ -415,7 +378,7 @@ terms = { "U.S. Fancy" = "R2" }
         );
         let unknown = systems.lookup("U.S. Fancy", Some("EU")).unwrap_err();
         assert_eq!(unknown.code, "unknown-scope");
-        assert_eq!(unknown.message, "`EU` is not a scope of this list");
+        assert_eq!(unknown.message, "`EU` is not a scope of this table");
         assert_eq!(
             systems.lookup("x", None).unwrap_err().code,
             "scope-required"

@@ -8,6 +8,7 @@ pub mod class_set;
 pub mod code_list;
 pub mod matching;
 pub mod scheme;
+pub(crate) mod scopes;
 pub mod template;
 pub mod term_levels;
 pub mod thresholds;

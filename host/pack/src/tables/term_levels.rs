@@ -8,6 +8,7 @@ use std::path::Path;
 use conform_model::pack::{Matching, TermLevelsTable};
 
 use super::matching::key;
+use super::scopes::{ScopeIndex, SCOPE_REQUIRED, UNKNOWN_SCOPE};
 use super::wording::{only_cases, Case, Wording};
 use crate::service_error::ServiceError;
 use crate::PackError;
@@ -16,16 +17,6 @@ const UNKNOWN_TERM: Case = Case {
     name: "unknown-term",
     message: "`{term}` is not a term of this table (known: {known})",
     placeholders: &["term", "scope", "scope_id", "known"],
-};
-const UNKNOWN_SCOPE: Case = Case {
-    name: "unknown-scope",
-    message: "`{scope}` is not a scope of this table",
-    placeholders: &["term", "scope"],
-};
-const SCOPE_REQUIRED: Case = Case {
-    name: "scope-required",
-    message: "`{term}` can only be read within a scope, and none was given",
-    placeholders: &["term"],
 };
 
 /// What a lookup found.
@@ -50,17 +41,13 @@ struct Scope {
 #[derive(Debug, Clone)]
 pub struct TermLevels {
     matching: Matching,
-    scope_matching: Matching,
-    scope_required: bool,
     /// amount → level.
     levels: BTreeMap<u32, String>,
     unscoped: BTreeMap<String, u32>,
     known_unscoped: Vec<String>,
-    scope_keys: BTreeMap<String, usize>,
+    scope_index: ScopeIndex,
     scopes: Vec<Scope>,
     unknown_term: Wording,
-    unknown_scope: Wording,
-    scope_required_wording: Wording,
 }
 
 impl TermLevels {
@@ -110,23 +97,15 @@ impl TermLevels {
             }
             Ok(keyed)
         };
-        let scope_matching = table.scope_match.unwrap_or(Matching::Exact);
-        let mut scope_keys = BTreeMap::new();
+        let mut scope_index = ScopeIndex::new(
+            table.scope_match.unwrap_or(Matching::Exact),
+            table.scope_required,
+            wording(&UNKNOWN_SCOPE)?,
+            wording(&SCOPE_REQUIRED)?,
+        );
         let mut scopes = Vec::new();
         for (id, scope) in &table.scopes {
-            for name in std::iter::once(id).chain(&scope.names) {
-                let name_key = key(scope_matching, name).into_owned();
-                if scope_keys
-                    .insert(name_key, scopes.len())
-                    .is_some_and(|other| other != scopes.len())
-                {
-                    return Err(PackError::table(
-                        path,
-                        format!("scopes.{id}"),
-                        format!("name `{name}` is used by two scopes"),
-                    ));
-                }
-            }
+            scope_index.add(path, id, &scope.names, scopes.len())?;
             scopes.push(Scope {
                 id: id.clone(),
                 terms: terms(&format!("scopes.{id}.terms"), &scope.terms)?,
@@ -135,36 +114,21 @@ impl TermLevels {
         }
         Ok(TermLevels {
             matching: table.matching,
-            scope_matching,
-            scope_required: table.scope_required,
             unscoped: terms("terms", &table.terms)?,
             known_unscoped: table.terms.keys().cloned().collect(),
             levels,
-            scope_keys,
+            scope_index,
             scopes,
             unknown_term: wording(&UNKNOWN_TERM)?,
-            unknown_scope: wording(&UNKNOWN_SCOPE)?,
-            scope_required_wording: wording(&SCOPE_REQUIRED)?,
         })
     }
 
     /// The level `term` stands for, read within `scope` if one is given.
     pub fn resolve(&self, term: &str, scope: Option<&str>) -> Result<Level, ServiceError> {
-        let found_scope = match scope {
-            Some(name) => match self.scope_keys.get(key(self.scope_matching, name).as_ref()) {
-                Some(&index) => Some(&self.scopes[index]),
-                None if self.scope_required => {
-                    return Err(self
-                        .unknown_scope
-                        .refuse(&[("term", term), ("scope", name)]))
-                }
-                None => None,
-            },
-            None if self.scope_required => {
-                return Err(self.scope_required_wording.refuse(&[("term", term)]))
-            }
-            None => None,
-        };
+        let found_scope = self
+            .scope_index
+            .find(term, scope)?
+            .map(|index| &self.scopes[index]);
         let term_key = key(self.matching, term);
         let amount = found_scope
             .and_then(|s| s.terms.get(term_key.as_ref()))
