@@ -455,6 +455,10 @@ pub struct CodeListTable {
     /// Whether a code stands for itself as a term (default: yes).
     #[serde(default = "default_true")]
     pub code_is_term: bool,
+    /// The table whose values are this list's codes (a class set), instead
+    /// of `[codes]`; checked where the two meet (a scheme).
+    #[serde(default)]
+    pub codes_from: Option<String>,
     /// How scope ids and names are matched (default: exact).
     #[serde(default)]
     pub scope_match: Option<Matching>,

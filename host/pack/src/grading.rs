@@ -51,8 +51,8 @@ impl Grading {
                     path,
                     entry,
                     format!(
-                        "class `{class}` is not one of `classes` {:?}",
-                        table.classes
+                        "class `{class}` is not one of `classes` ({})",
+                        classes.shown()
                     ),
                 )
             })
@@ -148,6 +148,7 @@ fn crosswalks(path: &Path, table: &GradingTable) -> Result<CodeList, PackError> 
     let list = CodeListTable {
         matching: Matching::Exact,
         code_is_term: false,
+        codes_from: Some("classes".into()),
         scope_match: Some(Matching::UnicodeLowercase),
         scope_required: true,
         codes: BTreeMap::new(),

@@ -29,6 +29,7 @@ impl Packaging {
         let list = CodeListTable {
             matching: Matching::UnicodeLowercase,
             code_is_term: true,
+            codes_from: None,
             scope_match: None,
             scope_required: false,
             codes: table

@@ -34,9 +34,10 @@ impl ServiceLevels {
     ) -> Result<ServiceLevels, PackError> {
         // Checked here first, so that a problem names the entry of this
         // file, not of the table it is read as.
+        let promised: std::collections::BTreeSet<u32> = table.levels.values().copied().collect();
         for (carrier, terms) in &table.carriers {
             for (term, hours) in terms {
-                if !table.levels.values().any(|h| h == hours) {
+                if !promised.contains(hours) {
                     return Err(PackError::table(
                         path,
                         format!("carriers.{carrier}.{term}"),

@@ -1,6 +1,7 @@
 //! The `class-set` kind: the standard's classes, best first. A class is a
 //! value (`OUT`, `REJECT` are results of grading, not refusals).
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use conform_model::pack::ClassSetTable;
@@ -11,6 +12,7 @@ use crate::PackError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClassSet {
     classes: Vec<String>,
+    ranks: HashMap<String, usize>,
 }
 
 impl ClassSet {
@@ -23,8 +25,9 @@ impl ClassSet {
                 "list the standard's classes, best first",
             ));
         }
+        let mut ranks = HashMap::with_capacity(table.classes.len());
         for (i, class) in table.classes.iter().enumerate() {
-            if table.classes[..i].contains(class) {
+            if ranks.insert(class.clone(), i).is_some() {
                 return Err(PackError::table(
                     path,
                     format!("classes[{i}]"),
@@ -34,6 +37,7 @@ impl ClassSet {
         }
         Ok(ClassSet {
             classes: table.classes,
+            ranks,
         })
     }
 
@@ -44,12 +48,21 @@ impl ClassSet {
 
     /// The rank of `class`: 0 is the best.
     pub fn rank(&self, class: &str) -> Option<usize> {
-        self.classes.iter().position(|c| c == class)
+        self.ranks.get(class).copied()
     }
 
     /// The class of `rank`.
     pub fn class(&self, rank: usize) -> &str {
         &self.classes[rank]
+    }
+
+    /// The first classes, for a message: at most eight, then `…`.
+    pub fn shown(&self) -> String {
+        let mut shown: Vec<&str> = self.classes.iter().take(8).map(String::as_str).collect();
+        if self.classes.len() > 8 {
+            shown.push("…");
+        }
+        shown.join(", ")
     }
 
     /// The worst of `ranks` (the lower class), if any.

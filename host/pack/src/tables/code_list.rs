@@ -106,6 +106,7 @@ impl CodeList {
         };
         list.add_codes(path, &table)?;
         list.add_unscoped_terms(path, &table)?;
+        list.refuse_names_of_other_codes(path)?;
         list.add_scopes(path, &table)?;
         Ok(list)
     }
@@ -164,6 +165,24 @@ impl CodeList {
         Ok(())
     }
 
+    /// A name or term whose key is another code's would make the answer
+    /// depend on which is read first: refused.
+    fn refuse_names_of_other_codes(&self, path: &Path) -> Result<(), PackError> {
+        for (term_key, code) in &self.unscoped {
+            match self.codes.get(term_key) {
+                Some(other) if other != code => {
+                    return Err(PackError::table(
+                        path,
+                        format!("codes.{other}"),
+                        format!("`{term_key}` is code `{other}` and also a name or term of code `{code}`; a term leads to one code"),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     fn add_scopes(&mut self, path: &Path, table: &CodeListTable) -> Result<(), PackError> {
         for (id, scope) in &table.scopes {
             self.scope_index
@@ -188,8 +207,9 @@ impl CodeList {
         Ok(())
     }
 
-    /// A term must lead to a code of the list (when the list has codes of
-    /// its own; codes taken from another table are checked with it).
+    /// A term must lead to a code of the list, unless the list takes its
+    /// codes from another table (`codes_from`), which is checked where the
+    /// two meet.
     fn check_code(
         &self,
         path: &Path,
@@ -197,7 +217,7 @@ impl CodeList {
         code: &str,
         table: &CodeListTable,
     ) -> Result<(), PackError> {
-        if !table.codes.is_empty() && !table.codes.contains_key(code) {
+        if table.codes_from.is_none() && !table.codes.contains_key(code) {
             return Err(PackError::table(
                 path,
                 entry,
@@ -262,6 +282,7 @@ impl CodeList {
             .chain(scope.map_or(&[][..], |s| &s.known[..]))
             .chain(&self.known_unscoped)
             .map(String::as_str)
+            .take(MAX_KNOWN + 1)
             .collect();
         if all.len() > MAX_KNOWN {
             format!("{}, …", all[..MAX_KNOWN].join(", "))
@@ -362,6 +383,7 @@ match = "exact"
 scope_match = "unicode-lowercase"
 scope_required = true
 code_is_term = false
+codes_from = "apple-classes"
 [scopes.usda]
 names = ["USDA"]
 terms = { "U.S. Fancy" = "R2" }
@@ -428,6 +450,18 @@ terms = { "U.S. Fancy" = "R2" }
         );
         let bad_case = refused("match = \"exact\"\n[errors.not-found]\ncode = \"x\"\n");
         assert!(bad_case.contains("no refusal `not-found`"), "{bad_case}");
+        let code_and_name = refused(
+            "match = \"unicode-lowercase\"\n[codes]\nCT = \"carton\"\nBX = \"box\"\n[terms]\nct = \"BX\"\n",
+        );
+        assert!(
+            code_and_name.contains("`ct` is code `CT` and also a name or term of code `BX`"),
+            "{code_and_name}"
+        );
+        let nowhere = refused("match = \"exact\"\n[terms]\nbox = \"XX\"\n");
+        assert!(
+            nowhere.contains("code `XX` is not one of `codes`"),
+            "{nowhere}"
+        );
     }
 
     #[test]

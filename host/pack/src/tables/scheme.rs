@@ -185,6 +185,7 @@ mod tests {
             r#"
 match = "ascii-case"
 code_is_term = false
+codes_from = "fabric-grades"
 scope_required = true
 [scopes.cn-quality]
 names = ["国标"]
@@ -286,7 +287,7 @@ otherwise = "REJECT"
             "{missing}"
         );
         let other: CodeListTable = toml::from_str(
-            "match = \"exact\"\ncode_is_term = false\n[scopes.s]\nterms = { x = \"R1\" }\n",
+            "match = \"exact\"\ncode_is_term = false\ncodes_from = \"other\"\n[scopes.s]\nterms = { x = \"R1\" }\n",
         )
         .unwrap();
         let other = CodeList::from_table(Path::new("o.toml"), other).unwrap();

@@ -49,9 +49,9 @@ impl Thresholds {
                     path,
                     entry,
                     format!(
-                        "class `{class}` is not one of `{}` {:?}",
+                        "class `{class}` is not one of `{}` ({})",
                         table.classes,
-                        classes.classes()
+                        classes.shown()
                     ),
                 )
             })
