@@ -238,11 +238,24 @@ fn is_table_name(name: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnitsTable {
+    /// Base units the pack adds beside the built-in metre and kilogram:
+    /// symbol → the quantity it counts, for messages (`point = "defect
+    /// count"`). At most six.
+    #[serde(default)]
+    pub bases: BTreeMap<String, String>,
+    /// Names of compound quantities, for messages: name → a unit of that
+    /// quantity (`"areal density" = "g/m2"`).
+    #[serde(default)]
+    pub quantities: BTreeMap<String, String>,
     /// Unit symbol → its exact definition in another unit.
     #[serde(default)]
     pub units: BTreeMap<String, UnitDefinition>,
     /// Record type → field → canonical unit and decimals.
+    #[serde(default)]
     pub fields: BTreeMap<String, BTreeMap<String, CanonicalUnit>>,
+    /// The table's refusals as the pack words them (`unknown-unit`, …).
+    #[serde(default)]
+    pub errors: BTreeMap<String, ErrorWording>,
 }
 
 /// A unit defined as an exact multiple of another (`斤` = 0.5 `kg`).
@@ -251,8 +264,12 @@ pub struct UnitsTable {
 pub struct UnitDefinition {
     /// The multiple: a decimal (`0.5`) or a fraction (`1/30`).
     pub factor: String,
-    /// The unit it multiplies: built in or defined earlier in the table.
+    /// The unit it multiplies: built in or defined in the table, with an
+    /// optional power from 1 to 4 (`yd^2`).
     pub unit: String,
+    /// The unit it is divided by, with an optional power (`m^2` in `g/m2`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per: Option<String>,
 }
 
 /// The canonical unit of a field and the decimals its values are rounded to.
@@ -566,9 +583,23 @@ pub struct ThresholdsTable {
     pub bounds: Vec<Bound>,
     /// The class of a value that meets no bound.
     pub otherwise: String,
+    /// Round the value to a field's decimals (half to even) before
+    /// classifying it, as the record will show it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rounding: Option<Rounding>,
     /// The table's refusals as the pack words them (`not-a-number`).
     #[serde(default)]
     pub errors: BTreeMap<String, ErrorWording>,
+}
+
+/// The field whose decimals a classified value is rounded to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rounding {
+    /// The unit-catalogue table that gives the field its decimals.
+    pub table: String,
+    /// The field, as `record_type.field`.
+    pub field: String,
 }
 
 /// A bound of a thresholds table: `at_least` for a quantity where higher is

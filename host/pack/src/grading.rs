@@ -212,6 +212,7 @@ fn size_thresholds(
             })
             .collect(),
         otherwise: table.diameter.below.clone(),
+        rounding: None,
         errors: BTreeMap::from([(
             "not-a-number".to_string(),
             ErrorWording {
@@ -220,6 +221,6 @@ fn size_thresholds(
             },
         )]),
     };
-    Thresholds::from_table(path, thresholds, classes)
+    Thresholds::from_table(path, thresholds, classes, None)
         .map_err(|e| PackError::table(path, "diameter", e.to_string()))
 }

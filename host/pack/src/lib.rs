@@ -22,8 +22,6 @@ mod service_error;
 mod service_levels;
 mod standard;
 pub mod tables;
-mod time;
-mod units;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -40,7 +38,6 @@ pub use record_json::parse_record;
 pub use service_error::{codes, ServiceError};
 pub use service_levels::Service;
 pub use standard::Standard;
-pub use units::Dimension;
 pub use validate::{RecordValidator, Violation};
 
 /// A loaded, checked schema pack.
@@ -114,7 +111,7 @@ impl Pack {
         };
         let schemas_compiled = errors.is_empty();
         let units = read_table(&folder, "rules.units", &rules.units).and_then(|(path, table)| {
-            let units = units::Units::from_table(&path, table)?;
+            let units = tables::units::Units::from_table(&path, table)?;
             // Fields are checked against schemas that compiled; a broken
             // schema is reported once, not again for each of its fields.
             if schemas_compiled {
@@ -129,7 +126,7 @@ impl Pack {
         let packaging = read_table(&folder, "rules.packaging", &rules.packaging)
             .and_then(|(path, table)| packaging::Packaging::from_table(&path, table));
         let time = read_table(&folder, "rules.time", &rules.time)
-            .and_then(|(path, table)| time::TimeRules::from_table(&path, table));
+            .and_then(|(path, table)| tables::time_format::TimeFormat::from_table(&path, table));
 
         fn keep<T>(result: Result<T, PackError>, errors: &mut Vec<PackError>) -> Option<T> {
             result.map_err(|e| errors.push(e)).ok()

@@ -3,8 +3,8 @@
 use crate::grading::{Grade, Grading};
 use crate::packaging::Packaging;
 use crate::service_levels::{Service, ServiceLevels};
-use crate::time::TimeRules;
-use crate::units::Units;
+use crate::tables::time_format::TimeFormat;
+use crate::tables::units::Units;
 
 use crate::service_error::ServiceError;
 
@@ -15,7 +15,7 @@ pub struct Standard {
     grading: Grading,
     service_levels: ServiceLevels,
     packaging: Packaging,
-    time: TimeRules,
+    time: TimeFormat,
 }
 
 impl Standard {
@@ -24,7 +24,7 @@ impl Standard {
         grading: Grading,
         service_levels: ServiceLevels,
         packaging: Packaging,
-        time: TimeRules,
+        time: TimeFormat,
     ) -> Standard {
         Standard {
             units,

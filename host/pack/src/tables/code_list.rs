@@ -25,6 +25,7 @@ const MAX_KNOWN: usize = 64;
 
 const UNKNOWN_TERM: Case = Case {
     name: "unknown-term",
+    code: None,
     message: "`{term}` is not a term of this list (known: {known})",
     placeholders: &["term", "scope", "scope_id", "known"],
 };

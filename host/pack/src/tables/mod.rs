@@ -12,4 +12,6 @@ pub(crate) mod scopes;
 pub mod template;
 pub mod term_levels;
 pub mod thresholds;
+pub mod time_format;
+pub mod units;
 pub(crate) mod wording;

@@ -207,7 +207,7 @@ otherwise = "REJECT"
 "#,
         )
         .unwrap();
-        Thresholds::from_table(Path::new("defects.toml"), table, set).unwrap()
+        Thresholds::from_table(Path::new("defects.toml"), table, set, None).unwrap()
     }
 
     fn scheme(combine: Combine) -> Scheme {

@@ -15,6 +15,7 @@ use crate::PackError;
 /// The refusal of a scope the table does not know.
 pub(crate) const UNKNOWN_SCOPE: Case = Case {
     name: "unknown-scope",
+    code: None,
     message: "`{scope}` is not a scope of this table",
     placeholders: &["term", "scope"],
 };
@@ -22,6 +23,7 @@ pub(crate) const UNKNOWN_SCOPE: Case = Case {
 /// The refusal of a lookup without a scope, where one is required.
 pub(crate) const SCOPE_REQUIRED: Case = Case {
     name: "scope-required",
+    code: None,
     message: "`{term}` can only be read within a scope, and none was given",
     placeholders: &["term"],
 };

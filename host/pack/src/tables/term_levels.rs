@@ -15,6 +15,7 @@ use crate::PackError;
 
 const UNKNOWN_TERM: Case = Case {
     name: "unknown-term",
+    code: None,
     message: "`{term}` is not a term of this table (known: {known})",
     placeholders: &["term", "scope", "scope_id", "known"],
 };

@@ -5,10 +5,11 @@
 
 use std::path::Path;
 
-use conform_model::pack::{Direction, ThresholdsTable};
+use conform_model::pack::{Direction, Rounding, ThresholdsTable};
 use rust_decimal::Decimal;
 
 use super::class_set::ClassSet;
+use super::units::{round_half_even, Units};
 use super::wording::{only_cases, Case, Wording};
 use crate::number::parse_decimal;
 use crate::service_error::ServiceError;
@@ -16,6 +17,7 @@ use crate::PackError;
 
 const NOT_A_NUMBER: Case = Case {
     name: "not-a-number",
+    code: None,
     message: "{quantity} `{value}` is not a plain decimal number: {hint}",
     placeholders: &["quantity", "value", "hint"],
 };
@@ -28,6 +30,8 @@ pub struct Thresholds {
     /// (bound, class rank), best class first.
     bounds: Vec<(Decimal, usize)>,
     otherwise: usize,
+    /// The decimals a value is rounded to (half to even) before it is classified.
+    rounded_to: Option<u32>,
     classes: ClassSet,
     not_a_number: Wording,
 }
@@ -37,10 +41,13 @@ impl Thresholds {
     /// of the direction's side (`at_least` where higher is better, `at_most`
     /// where lower is), bounds strictly in order, classes from the set, none
     /// better than the one before it.
+    /// With `rounding`, `units` is the unit catalogue it names (the pack's
+    /// loader finds it by name).
     pub fn from_table(
         path: &Path,
         table: ThresholdsTable,
         classes: &ClassSet,
+        units: Option<&Units>,
     ) -> Result<Thresholds, PackError> {
         only_cases(path, table.errors.keys(), &[&NOT_A_NUMBER])?;
         let rank = |entry: String, class: &str| {
@@ -93,7 +100,12 @@ impl Thresholds {
                 ),
             ));
         }
+        let rounded_to = match &table.rounding {
+            None => None,
+            Some(rounding) => Some(rounding_decimals(path, rounding, units)?),
+        };
         Ok(Thresholds {
+            rounded_to,
             direction: table.direction,
             quantity: table.quantity,
             bounds,
@@ -105,13 +117,16 @@ impl Thresholds {
 
     /// The rank of the class `value` (decimal text) earns.
     pub fn rank(&self, value: &str) -> Result<usize, ServiceError> {
-        let number = parse_decimal(value).ok_or_else(|| {
+        let mut number = parse_decimal(value).ok_or_else(|| {
             self.not_a_number.refuse(&[
                 ("quantity", &self.quantity),
                 ("value", value),
-                ("hint", crate::units::PLAIN_NUMBER_HINT),
+                ("hint", super::units::PLAIN_NUMBER_HINT),
             ])
         })?;
+        if let Some(decimals) = self.rounded_to {
+            number = round_half_even(number, decimals);
+        }
         let meets = |bound: &Decimal| match self.direction {
             Direction::HigherIsBetter => number >= *bound,
             Direction::LowerIsBetter => number <= *bound,
@@ -132,6 +147,38 @@ impl Thresholds {
     pub fn classify(&self, value: &str) -> Result<&str, ServiceError> {
         self.rank(value).map(|rank| self.classes.class(rank))
     }
+}
+
+/// The decimals of the field `rounding` names, in the unit catalogue given.
+fn rounding_decimals(
+    path: &Path,
+    rounding: &Rounding,
+    units: Option<&Units>,
+) -> Result<u32, PackError> {
+    let Some(units) = units else {
+        return Err(PackError::table(
+            path,
+            "rounding.table",
+            format!(
+                "`{}` is not a unit-catalogue table of this pack",
+                rounding.table
+            ),
+        ));
+    };
+    rounding
+        .field
+        .split_once('.')
+        .and_then(|(record_type, field)| units.decimals(record_type, field))
+        .ok_or_else(|| {
+            PackError::table(
+                path,
+                "rounding.field",
+                format!(
+                    "`{}` is not a field (`record_type.field`) with a canonical unit in `{}`",
+                    rounding.field, rounding.table
+                ),
+            )
+        })
 }
 
 /// A bound's value, on the side its direction asks for.
@@ -185,7 +232,7 @@ mod tests {
 
     fn thresholds(text: &str, set: &ClassSet) -> Result<Thresholds, PackError> {
         let table: ThresholdsTable = toml::from_str(text).expect("the file parses");
-        Thresholds::from_table(Path::new("thresholds.toml"), table, set)
+        Thresholds::from_table(Path::new("thresholds.toml"), table, set, None)
     }
 
     const DEFECTS: &str = r#"
@@ -210,6 +257,52 @@ otherwise = "REJECT"
         ] {
             assert_eq!(defects.classify(value).unwrap(), class, "{value}");
         }
+    }
+
+    #[test]
+    fn with_rounding_the_value_is_classified_as_the_record_shows_it() {
+        let set = classes(&["A", "B", "C", "REJECT"]);
+        let units: conform_model::pack::UnitsTable = toml::from_str(
+            "[fields.fabric_roll]\npoints_per_100m2 = { unit = \"m\", decimals = 1 }\n",
+        )
+        .unwrap();
+        let units = Units::from_table(Path::new("units.toml"), units).unwrap();
+        let with_rounding = |field: &str| {
+            let text =
+                format!("{DEFECTS}rounding = {{ table = \"units\", field = \"{field}\" }}\n");
+            let table: ThresholdsTable = toml::from_str(&text).unwrap();
+            Thresholds::from_table(Path::new("defects.toml"), table, &set, Some(&units))
+        };
+        let defects = with_rounding("fabric_roll.points_per_100m2").unwrap();
+        // 24.05 → 24.0 (half to even) → A; 48.04 → 48.0 → B; unrounded they were B and C.
+        assert_eq!(defects.classify("24.05").unwrap(), "A");
+        assert_eq!(defects.classify("48.04").unwrap(), "B");
+        assert_eq!(defects.classify("24.06").unwrap(), "B");
+        assert_eq!(
+            thresholds(DEFECTS, &set)
+                .unwrap()
+                .classify("24.05")
+                .unwrap(),
+            "B"
+        );
+        let err = with_rounding("fabric_roll.width_cm")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("rounding.field") && err.contains("width_cm"),
+            "{err}"
+        );
+        let table: ThresholdsTable = toml::from_str(&format!(
+            "{DEFECTS}rounding = {{ table = \"sizes\", field = \"a.b\" }}\n"
+        ))
+        .unwrap();
+        let err = Thresholds::from_table(Path::new("defects.toml"), table, &set, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("rounding.table") && err.contains("`sizes`"),
+            "{err}"
+        );
     }
 
     #[test]

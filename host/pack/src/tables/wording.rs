@@ -18,8 +18,11 @@ pub(crate) struct Wording {
 
 /// The kind's default wording of a case, and the placeholders it may use.
 pub(crate) struct Case {
-    /// The case's name in `[errors]`, and its default code.
+    /// The case's name in `[errors]`, and its default code unless `code` says otherwise.
     pub name: &'static str,
+    /// The default code where it is not the case's name (a table that
+    /// words two cases alike for 0.1.0's sake).
+    pub code: Option<&'static str>,
     /// The default message.
     pub message: &'static str,
     /// The placeholders a message of this case may use.
@@ -37,7 +40,7 @@ impl Wording {
         let entry = format!("errors.{}", case.name);
         let code = given
             .and_then(|g| g.code.clone())
-            .unwrap_or_else(|| case.name.to_string());
+            .unwrap_or_else(|| case.code.unwrap_or(case.name).to_string());
         let kebab = !code.is_empty()
             && code.len() <= 64
             && code.split('-').all(|part| {

@@ -1,5 +1,8 @@
-//! Times and dates in the standard's format: RFC 3339 with seconds and the
-//! pack's fixed offset. Local times without a zone are read in that offset.
+//! The `time-format` kind: times and dates in the standard's format, RFC
+//! 3339 with seconds and the pack's fixed offset. Local times without a
+//! zone are read in that offset. Its refusals (`invalid-time`,
+//! `invalid-format`) carry the parser's own explanation, so they keep the
+//! host's wording.
 
 use std::path::Path;
 
@@ -12,14 +15,15 @@ use crate::PackError;
 
 const OUTPUT: &str = "%Y-%m-%dT%H:%M:%S%:z";
 
-/// The checked time table.
+/// A checked time format.
 #[derive(Debug, Clone)]
-pub(crate) struct TimeRules {
+pub struct TimeFormat {
     offset: FixedOffset,
 }
 
-impl TimeRules {
-    pub(crate) fn from_table(path: &Path, table: TimeTable) -> Result<TimeRules, PackError> {
+impl TimeFormat {
+    /// Checks a time-format file: its offset must look like `+08:00`.
+    pub fn from_table(path: &Path, table: TimeTable) -> Result<TimeFormat, PackError> {
         let offset: FixedOffset = table.offset.parse().map_err(|_| {
             PackError::table(
                 path,
@@ -27,14 +31,16 @@ impl TimeRules {
                 format!("offset `{}` must look like `+08:00`", table.offset),
             )
         })?;
-        Ok(TimeRules { offset })
+        Ok(TimeFormat { offset })
     }
 
     fn format(&self, time: DateTime<FixedOffset>) -> String {
         time.with_timezone(&self.offset).format(OUTPUT).to_string()
     }
 
-    pub(crate) fn parse_time(&self, text: &str, format: &str) -> Result<String, ServiceError> {
+    /// `text` read with a strftime `format` (or `unix-ms`, `unix-s`), in
+    /// the standard's format; a time without a zone is local.
+    pub fn parse_time(&self, text: &str, format: &str) -> Result<String, ServiceError> {
         let text = text.trim();
         let invalid = |why: String| ServiceError::new(codes::INVALID_TIME, why);
         let epoch = |scale: i64| -> Result<String, ServiceError> {
@@ -69,7 +75,8 @@ impl TimeRules {
         Ok(self.format(local))
     }
 
-    pub(crate) fn parse_date(&self, text: &str, format: &str) -> Result<String, ServiceError> {
+    /// `text` read with a strftime `format`, as `YYYY-MM-DD`.
+    pub fn parse_date(&self, text: &str, format: &str) -> Result<String, ServiceError> {
         let text = text.trim();
         check_format(format)?;
         let date = NaiveDate::parse_from_str(text, format).map_err(|e| {
@@ -83,7 +90,8 @@ impl TimeRules {
         Ok(date.format("%Y-%m-%d").to_string())
     }
 
-    pub(crate) fn add_hours(&self, time: &str, hours: u32) -> Result<String, ServiceError> {
+    /// `time` (RFC 3339) plus `hours`, in the standard's format.
+    pub fn add_hours(&self, time: &str, hours: u32) -> Result<String, ServiceError> {
         let parsed = DateTime::parse_from_rfc3339(time.trim()).map_err(|e| {
             ServiceError::new(
                 codes::INVALID_TIME,
@@ -116,8 +124,8 @@ fn check_format(format: &str) -> Result<(), ServiceError> {
 mod tests {
     use super::*;
 
-    fn rules() -> TimeRules {
-        TimeRules::from_table(
+    fn rules() -> TimeFormat {
+        TimeFormat::from_table(
             Path::new("time.toml"),
             TimeTable {
                 offset: "+08:00".into(),
