@@ -100,7 +100,7 @@ impl TableKind {
 
 /// The tables that serve the 0.1.0 contract's services, for a format-2
 /// pack that still serves 0.1.0 plugins.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ContractTables {
     /// The unit catalogue of `to-canonical`.

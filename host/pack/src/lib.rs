@@ -14,12 +14,10 @@
 
 mod error;
 mod files;
-mod grading;
+mod format1;
 mod number;
-mod packaging;
 mod record_json;
 mod service_error;
-mod service_levels;
 mod standard;
 pub mod tables;
 mod validate;
@@ -29,15 +27,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use conform_model::PackManifest;
-use serde::de::DeserializeOwned;
 
 pub use error::PackError;
 pub use files::MAX_PACK_FILE_BYTES;
-pub use grading::Grade;
 pub use record_json::parse_record;
 pub use service_error::{codes, ServiceError};
-pub use service_levels::Service;
-pub use standard::Standard;
+pub use standard::{Grade, Service, Standard};
 pub use validate::{RecordValidator, Violation};
 
 /// A loaded, checked schema pack.
@@ -100,59 +95,40 @@ impl Pack {
             }
         }
 
-        let Some(rules) = &manifest.rules else {
+        let schemas_compiled = errors.is_empty();
+        let (tables, v0_1, table_errors) = match &manifest.rules {
+            Some(rules) => format1::load(&folder, rules),
+            None => {
+                let (tables, errors) = read_declared_tables(&folder, &manifest);
+                let v0_1 = manifest.contract.get("0.1.0").cloned().unwrap_or_default();
+                (tables, v0_1, errors)
+            }
+        };
+        errors.extend(table_errors);
+        if manifest.record_rules.is_some() {
             errors.push(PackError::Manifest {
                 path: manifest_path.clone(),
                 source: conform_model::ManifestError::Invalid(
-                    "this pack declares its own `[tables]` (format 2), which this version of Conform reads but cannot serve yet; publish it with `[rules]` (format 1)".into(),
+                    "`record_rules` are not served by this version of Conform yet; publish the pack without them".into(),
                 ),
             });
-            return Err(errors);
-        };
-        let schemas_compiled = errors.is_empty();
-        let units = read_table(&folder, "rules.units", &rules.units).and_then(|(path, table)| {
-            let units = tables::units::Units::from_table(&path, table)?;
-            // Fields are checked against schemas that compiled; a broken
-            // schema is reported once, not again for each of its fields.
-            if schemas_compiled {
-                units.check_fields(&path, &validators)?;
-            }
-            Ok(units)
-        });
-        let grading = read_table(&folder, "rules.grading", &rules.grading)
-            .and_then(|(path, table)| grading::Grading::from_table(&path, table));
-        let service_levels = read_table(&folder, "rules.service_levels", &rules.service_levels)
-            .and_then(|(path, table)| service_levels::ServiceLevels::from_table(&path, table));
-        let packaging = read_table(&folder, "rules.packaging", &rules.packaging)
-            .and_then(|(path, table)| packaging::Packaging::from_table(&path, table));
-        let time = read_table(&folder, "rules.time", &rules.time)
-            .and_then(|(path, table)| tables::time_format::TimeFormat::from_table(&path, table));
-
-        fn keep<T>(result: Result<T, PackError>, errors: &mut Vec<PackError>) -> Option<T> {
-            result.map_err(|e| errors.push(e)).ok()
         }
-        let tables = (
-            keep(units, &mut errors),
-            keep(grading, &mut errors),
-            keep(service_levels, &mut errors),
-            keep(packaging, &mut errors),
-            keep(time, &mut errors),
-        );
-        let (Some(units), Some(grading), Some(service_levels), Some(packaging), Some(time)) =
-            tables
-        else {
-            return Err(errors);
-        };
+        // Fields are checked against schemas that compiled; a broken schema
+        // is reported once, not again for each of its fields.
+        if schemas_compiled {
+            for (_, table) in tables.iter() {
+                if let tables::Table::Units(units) = table {
+                    if let Err(e) = units.check_fields(&validators) {
+                        errors.push(e);
+                    }
+                }
+            }
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
-        let standard = Arc::new(Standard::new(
-            units,
-            grading,
-            service_levels,
-            packaging,
-            time,
-        ));
+        let standard = Standard::new(tables, v0_1, &manifest_path).map_err(|e| vec![e])?;
+        let standard = Arc::new(standard);
         Ok(Pack {
             manifest,
             dir,
@@ -193,16 +169,26 @@ impl Pack {
     }
 }
 
-/// Reads and parses the rule table a manifest entry names.
-fn read_table<T: DeserializeOwned>(
+/// Reads the files of the tables a format-2 manifest declares, and
+/// builds them.
+fn read_declared_tables(
     folder: &files::PackFolder,
-    entry: &str,
-    relative: &str,
-) -> Result<(PathBuf, T), PackError> {
-    let (path, text) = folder.read(entry, relative)?;
-    let table = toml::from_str(&text).map_err(|source| PackError::RuleSyntax {
-        path: path.clone(),
-        source,
-    })?;
-    Ok((path, table))
+    manifest: &PackManifest,
+) -> (tables::Tables, Vec<PackError>) {
+    let mut errors = Vec::new();
+    let mut files = Vec::new();
+    for (name, declared) in &manifest.tables {
+        match folder.read(&format!("tables.{name}"), &declared.file) {
+            Ok((path, text)) => files.push(tables::load::TableFile {
+                name: name.clone(),
+                kind: declared.kind,
+                path,
+                text,
+            }),
+            Err(e) => errors.push(e),
+        }
+    }
+    let (tables, load_errors) = tables::load::load(files);
+    errors.extend(load_errors);
+    (tables, errors)
 }

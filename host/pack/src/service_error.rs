@@ -46,6 +46,10 @@ pub mod codes {
         INVALID_TIME,
         INVALID_FORMAT,
     ];
+
+    /// A contract 0.1.0 function the pack names no table for (a pack
+    /// without grading asked to grade); not one of the contract's codes.
+    pub const NOT_SERVED: &str = "not-served";
 }
 
 /// A value the standard services refuse, with a message for a person.

@@ -203,22 +203,120 @@ fn service_levels_are_per_carrier() {
     );
 }
 
-#[test]
-fn a_pack_of_format_2_is_read_and_refused_until_its_tables_are_served() {
+/// A format-2 pack in a temporary folder: `files` are (path, text), the
+/// manifest's `[tables]` and `[contract]` come after a `part` record type.
+fn format_2_pack(declared: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("schemas")).unwrap();
-    std::fs::write(
-        dir.path().join("schemas/part.schema.json"),
-        r#"{"type":"object"}"#,
-    )
-    .unwrap();
+    let mut all = vec![(
+        "schemas/part.schema.json",
+        r#"{"type":"object","properties":{"length_mm":{"type":"number"}}}"#,
+    )];
+    all.extend_from_slice(files);
+    for (path, text) in all {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
     std::fs::write(
         dir.path().join("pack.toml"),
-        "id = \"parts-only\"\nversion = \"1.0.0\"\npublisher = \"sample\"\n[record_types]\npart = \"schemas/part.schema.json\"\n",
+        format!("id = \"parts-only\"\nversion = \"1.0.0\"\npublisher = \"sample\"\n[record_types]\npart = \"schemas/part.schema.json\"\n{declared}"),
     )
     .unwrap();
+    dir
+}
+
+#[test]
+fn a_pack_of_format_2_needs_no_table_and_serves_only_what_it_declares() {
+    // No tables at all: a parts-only pack need not ship a grading table.
+    let dir = format_2_pack("", &[]);
+    let pack = Pack::load(dir.path()).unwrap();
+    let refusal = pack.standard().grade("sd-2019", "一级", "80").unwrap_err();
+    assert_eq!(refusal.code, codes::NOT_SERVED);
+    assert!(refusal.message.contains("`grade`"), "{}", refusal.message);
+
+    let dir = format_2_pack(
+        "[tables]\nunits = { kind = \"unit-catalogue\", file = \"rules/units.toml\" }\nboxes = { kind = \"code-list\", file = \"rules/boxes.toml\" }\n[contract.\"0.1.0\"]\nto-canonical = \"units\"\npackage-code = \"boxes\"\n",
+        &[
+            ("rules/units.toml", "[units]\n\"英寸\" = { factor = \"1\", unit = \"in\" }\n[fields.part]\nlength_mm = { unit = \"mm\", decimals = 2 }\n"),
+            ("rules/boxes.toml", "match = \"unicode-lowercase\"\ncode_is_term = true\n[codes]\nCT = \"carton\"\n[terms]\n\"纸箱\" = \"CT\"\n"),
+        ],
+    );
+    let pack = Pack::load(dir.path()).unwrap();
+    let std = pack.standard();
+    assert_eq!(
+        std.to_canonical("2", "英寸", "part", "length_mm").unwrap(),
+        "50.80"
+    );
+    assert_eq!(std.package_code("纸箱").unwrap(), "CT");
+    assert_eq!(std.package_code(" ct ").unwrap(), "CT");
+    assert_eq!(
+        std.parse_date("2026-11-02", "%Y-%m-%d").unwrap_err().code,
+        codes::NOT_SERVED
+    );
+    assert!(std.tables().code_list("boxes").is_some());
+}
+
+#[test]
+fn a_format_2_table_is_checked_against_the_tables_it_names() {
+    let declared = "[tables]\nsizes = { kind = \"thresholds\", file = \"rules/sizes.toml\" }\ngrades = { kind = \"class-set\", file = \"rules/grades.toml\" }\nunits = { kind = \"unit-catalogue\", file = \"rules/units.toml\" }\n";
+    let sizes = "classes = \"grades\"\ndirection = \"higher-is-better\"\nquantity = \"length\"\nbounds = [{ at_least = \"10\", class = \"A\" }]\notherwise = \"B\"\n";
+    // A class the set lacks names the entry of the thresholds file.
+    let dir = format_2_pack(
+        declared,
+        &[
+            ("rules/sizes.toml", sizes),
+            ("rules/grades.toml", "classes = [\"A\", \"C\"]\n"),
+            (
+                "rules/units.toml",
+                "[fields.part]\nwidth_mm = { unit = \"mm\", decimals = 2 }\n",
+            ),
+        ],
+    );
+    let text: String = Pack::check(dir.path())
+        .unwrap_err()
+        .iter()
+        .map(|e| format!("{e}\n"))
+        .collect();
+    assert!(
+        text.contains("sizes.toml") && text.contains("otherwise") && text.contains("`B`"),
+        "{text}"
+    );
+    // Each problem once: the unit catalogue's field is not in the schema.
+    assert!(text.contains("fields.part.width_mm"), "{text}");
+    assert_eq!(text.lines().count(), 2, "{text}");
+
+    // A class set that does not parse is reported, and the thresholds
+    // table that names it is not reported again.
+    let dir = format_2_pack(
+        declared,
+        &[
+            ("rules/sizes.toml", sizes),
+            ("rules/grades.toml", "classes = \"A\"\n"),
+            ("rules/units.toml", ""),
+        ],
+    );
     let errors = Pack::check(dir.path()).unwrap_err();
-    let text = errors.iter().map(ToString::to_string).collect::<String>();
-    assert!(text.contains("format 2"), "{text}");
-    assert!(text.contains("publish it with `[rules]`"), "{text}");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].to_string().contains("grades.toml"),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn contract_0_1_0_grade_needs_a_scheme_of_a_crosswalk_then_a_quantity() {
+    let dir = format_2_pack(
+        "[tables]\ngrades = { kind = \"class-set\", file = \"g.toml\" }\nsizes = { kind = \"thresholds\", file = \"s.toml\" }\ngrade = { kind = \"scheme\", file = \"scheme.toml\" }\n[contract.\"0.1.0\"]\ngrade = \"grade\"\n",
+        &[
+            ("g.toml", "classes = [\"A\", \"B\"]\n"),
+            ("s.toml", "classes = \"grades\"\ndirection = \"higher-is-better\"\nquantity = \"size\"\nbounds = [{ at_least = \"10\", class = \"A\" }]\notherwise = \"B\"\n"),
+            ("scheme.toml", "classes = \"grades\"\ncombine = \"lowest\"\nparts = [\"sizes\"]\n"),
+        ],
+    );
+    let err = Pack::load(dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("contract.\"0.1.0\".grade") && err.contains("two parts"),
+        "{err}"
+    );
 }

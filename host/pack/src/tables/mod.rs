@@ -6,6 +6,7 @@
 
 pub mod class_set;
 pub mod code_list;
+pub(crate) mod load;
 pub mod matching;
 pub mod scheme;
 pub(crate) mod scopes;
@@ -15,3 +16,101 @@ pub mod thresholds;
 pub mod time_format;
 pub mod units;
 pub(crate) mod wording;
+
+use std::collections::BTreeMap;
+
+use conform_model::pack::TableKind;
+
+use class_set::ClassSet;
+use code_list::CodeList;
+use scheme::Scheme;
+use term_levels::TermLevels;
+use thresholds::Thresholds;
+use time_format::TimeFormat;
+use units::Units;
+
+/// A checked table of one of the kinds.
+#[derive(Debug, Clone)]
+pub enum Table {
+    /// Terms → codes.
+    CodeList(CodeList),
+    /// Ordered classes.
+    ClassSet(ClassSet),
+    /// A quantity classified by bounds.
+    Thresholds(Thresholds),
+    /// Classifications combined.
+    Scheme(Scheme),
+    /// Units and canonical units.
+    Units(Units),
+    /// Terms → amounts → levels.
+    TermLevels(TermLevels),
+    /// The time format.
+    TimeFormat(TimeFormat),
+}
+
+impl Table {
+    /// The table's kind.
+    pub fn kind(&self) -> TableKind {
+        match self {
+            Table::CodeList(_) => TableKind::CodeList,
+            Table::ClassSet(_) => TableKind::ClassSet,
+            Table::Thresholds(_) => TableKind::Thresholds,
+            Table::Scheme(_) => TableKind::Scheme,
+            Table::Units(_) => TableKind::UnitCatalogue,
+            Table::TermLevels(_) => TableKind::TermLevels,
+            Table::TimeFormat(_) => TableKind::TimeFormat,
+        }
+    }
+}
+
+/// A pack's tables by name: what its services answer from.
+#[derive(Debug, Clone, Default)]
+pub struct Tables {
+    by_name: BTreeMap<String, Table>,
+}
+
+/// `Tables::<kind>(name)`: the table of that name if it is of that kind.
+macro_rules! table_of_kind {
+    ($($method:ident => $variant:ident($type:ty)),* $(,)?) => {
+        impl Tables {
+            $(
+                #[doc = concat!("The table `name`, if it is a `", stringify!($type), "`.")]
+                pub fn $method(&self, name: &str) -> Option<&$type> {
+                    match self.by_name.get(name)? {
+                        Table::$variant(table) => Some(table),
+                        _ => None,
+                    }
+                }
+            )*
+        }
+    };
+}
+
+table_of_kind! {
+    code_list => CodeList(CodeList),
+    class_set => ClassSet(ClassSet),
+    thresholds => Thresholds(Thresholds),
+    scheme => Scheme(Scheme),
+    units => Units(Units),
+    term_levels => TermLevels(TermLevels),
+    time_format => TimeFormat(TimeFormat),
+}
+
+impl Tables {
+    /// The table `name`, of whatever kind.
+    pub fn get(&self, name: &str) -> Option<&Table> {
+        self.by_name.get(name)
+    }
+
+    /// Every table, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Table)> {
+        self.by_name
+            .iter()
+            .map(|(name, table)| (name.as_str(), table))
+    }
+
+    /// Adds a checked table.
+    pub(crate) fn insert(&mut self, name: impl Into<String>, table: Table) {
+        self.by_name.insert(name.into(), table);
+    }
+}

@@ -125,6 +125,11 @@ impl Scheme {
         })
     }
 
+    /// The scheme's parts, in the order of its inputs.
+    pub fn parts(&self) -> &[Part] {
+        &self.parts
+    }
+
     /// The class `inputs` (one per part, in order) combine to.
     pub fn evaluate(&self, inputs: &[Input<'_>]) -> Result<Evaluation, InputRefused> {
         if inputs.len() != self.parts.len() {

@@ -183,6 +183,8 @@ struct Canonical {
 /// of each quantity field.
 #[derive(Debug, Clone)]
 pub struct Units {
+    /// The table's file, for the errors of [`Units::check_fields`].
+    path: std::path::PathBuf,
     units: HashMap<String, Unit>,
     /// record type → field → its canonical unit
     fields: BTreeMap<String, BTreeMap<String, Canonical>>,
@@ -285,6 +287,7 @@ impl Units {
         };
         let fields = canonical_fields(path, &table, &units)?;
         Ok(Units {
+            path: path.to_path_buf(),
             units,
             fields,
             quantities,
@@ -295,9 +298,9 @@ impl Units {
     /// Checks that every field with a canonical unit exists in its record type's schema.
     pub(crate) fn check_fields(
         &self,
-        path: &Path,
         validators: &BTreeMap<String, RecordValidator>,
     ) -> Result<(), PackError> {
+        let path = self.path.as_path();
         for (record_type, field) in self
             .fields
             .iter()
