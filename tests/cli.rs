@@ -138,7 +138,7 @@ fn a_component_that_does_not_match_its_digest_is_refused() {
 fn a_pack_that_does_not_load_names_the_file_and_entry() {
     let pack = tempfile::tempdir().unwrap();
     copy_dir(&root().join("standards/sample-regional"), pack.path());
-    let grading = pack.path().join("rules/grading.toml");
+    let grading = pack.path().join("rules/apple-systems.toml");
     let text_in = std::fs::read_to_string(&grading)
         .unwrap()
         .replace("\"一级\" = \"R2\"", "\"一级\" = \"R9\"");
@@ -152,8 +152,8 @@ fn a_pack_that_does_not_load_names_the_file_and_entry() {
     expect_exit(&output, 1);
     let stderr = text(&output.stderr);
     assert!(
-        stderr.contains("grading.toml")
-            && stderr.contains("systems.sd-2019.crosswalk.一级")
+        stderr.contains("apple-systems.toml")
+            && stderr.contains("scopes.sd-2019.terms.一级")
             && stderr.contains("`R9`"),
         "{stderr}"
     );
@@ -377,10 +377,10 @@ fn check_pack_refuses_files_outside_the_pack_naming_the_entry() {
     std::fs::remove_file(&table).unwrap();
     std::os::unix::fs::symlink("/dev/zero", &table).unwrap();
     for (pack, entry) in [
-        (&absolute, "rules.time"),
-        (&climbing, "rules.units"),
+        (&absolute, "tables.time"),
+        (&climbing, "tables.units"),
         (&linked, "record_types.part"),
-        (&zero, "rules.packaging"),
+        (&zero, "tables.packaging"),
     ] {
         let output = conform()
             .arg("check-pack")

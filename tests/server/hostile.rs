@@ -43,14 +43,14 @@ fn a_pack_naming_files_outside_itself_is_refused_without_quoting_them() {
     let server = server_with_publisher("");
     let attacks = [
         (
-            "time = \"rules/time.toml\"",
-            "time = \"/proc/self/environ\"",
-            "rules.time",
+            "file = \"rules/time.toml\"",
+            "file = \"/proc/self/environ\"",
+            "tables.time",
         ),
         (
-            "units = \"rules/units.toml\"",
-            "units = \"../../../../../../../../etc/hostname\"",
-            "rules.units",
+            "file = \"rules/units.toml\"",
+            "file = \"../../../../../../../../etc/hostname\"",
+            "tables.units",
         ),
         (
             "part = \"schemas/part.schema.json\"",

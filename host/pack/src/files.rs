@@ -51,7 +51,7 @@ impl PackFolder {
         &self.dir
     }
 
-    /// Where the manifest entry `entry` (`rules.units`) points, checked to
+    /// Where the manifest entry `entry` (`tables.units`) points, checked to
     /// be a relative path that stays inside the pack.
     pub(crate) fn path_of(&self, entry: &str, relative: &str) -> Result<PathBuf, PackError> {
         let outside = |why: &str| PackError::OutsidePack {

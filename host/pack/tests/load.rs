@@ -5,7 +5,15 @@ use std::path::{Path, PathBuf};
 
 use conform_pack::{codes, Pack};
 
+/// The sample pack as published in format 1 (a frozen copy): the tests of
+/// format-1 tables read it.
 fn sample_pack() -> PathBuf {
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("cargo runs the tests"))
+        .join("tests/fixtures/sample-regional-format1")
+}
+
+/// The sample pack as the repository ships it: format 2.
+fn regional_pack() -> PathBuf {
     Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("cargo runs the tests"))
         .join("../../standards/sample-regional")
 }
@@ -319,4 +327,147 @@ fn contract_0_1_0_grade_needs_a_scheme_of_a_crosswalk_then_a_quantity() {
         err.contains("contract.\"0.1.0\".grade") && err.contains("two parts"),
         "{err}"
     );
+}
+
+/// Every answer of a 0.1.0 function on both packs, as text: the value or
+/// the refusal's code and message.
+fn answers(pack: &Pack) -> Vec<String> {
+    let std = pack.standard();
+    let show = |r: Result<String, conform_pack::ServiceError>| match r {
+        Ok(v) => format!("ok {v}"),
+        Err(e) => format!("refused {} {}", e.code, e.message),
+    };
+    let mut out = Vec::new();
+    let values = [
+        "0", "2", "0.125", "1.005", "69.99", "70", "75", "80", "-1", "1,5", "", "1e3",
+    ];
+    let units = [
+        "mm", "in", "英寸", "寸", "m", "斤", "两", "公斤", "kg", "g", "磅", "lb", "oz", "catty",
+        " mm ",
+    ];
+    for record_type in ["part", "produce_lot", "shipment", "nothing"] {
+        for field in [
+            "length_mm",
+            "mass_g",
+            "net_weight_kg",
+            "fruit_diameter_mm",
+            "gross_weight_kg",
+            "height_mm",
+        ] {
+            for value in values {
+                for unit in units {
+                    out.push(show(std.to_canonical(value, unit, record_type, field)));
+                }
+            }
+        }
+    }
+    let systems = [
+        "gb-t-10651",
+        "GB/T 10651",
+        "gb/t10651",
+        "sd-2019",
+        "SD-2019",
+        "usda",
+        "USDA",
+        "jis",
+        "",
+        " usda ",
+    ];
+    let grades = [
+        "优等品",
+        "一等品",
+        "二等品",
+        "特级",
+        "一级",
+        "二级",
+        "三级",
+        "U.S. Extra Fancy",
+        "u.s. fancy",
+        "U.S. No. 1",
+        "U.S. Utility",
+        "R1",
+        "",
+        " 特级 ",
+    ];
+    for system in systems {
+        for grade in grades {
+            for diameter in ["85", "80", "79.9", "75", "70", "69", "x"] {
+                out.push(show(
+                    std.grade(system, grade, diameter)
+                        .map(|g| format!("{} {}", g.class, g.system)),
+                ));
+            }
+        }
+    }
+    for carrier in ["SWIFT", "swift", "EASTROUTE", "NOBODY", ""] {
+        for term in [
+            "next-day",
+            "NEXT-DAY",
+            "2-day",
+            "3-day",
+            "economy",
+            "当日达",
+            "次日达",
+            "隔日达",
+            "经济件",
+            "same-day",
+            " economy ",
+        ] {
+            out.push(show(
+                std.service_level(carrier, term)
+                    .map(|s| format!("{} {}", s.level, s.hours)),
+            ));
+        }
+    }
+    for term in [
+        "纸箱",
+        "carton",
+        "CARTON",
+        "CT",
+        "ct",
+        "box",
+        "木箱",
+        "塑料筐",
+        "crate",
+        "托盘",
+        "pallet",
+        "编织袋",
+        "bag",
+        "bulk",
+        "NE",
+        "麻袋",
+        "",
+        " 纸箱 ",
+    ] {
+        out.push(show(std.package_code(term)));
+    }
+    for (text, format) in [
+        ("2026-11-02 08:30", "%Y-%m-%d %H:%M"),
+        ("1764057600000", "unix-ms"),
+        ("2026-02-30 08:30", "%Y-%m-%d %H:%M"),
+        ("x", "%Q"),
+    ] {
+        out.push(show(std.parse_time(text, format)));
+    }
+    out.push(show(std.parse_date("2026年11月2日", "%Y年%m月%d日")));
+    out.push(show(std.add_hours("2026-11-02T08:30:00+08:00", 48)));
+    out
+}
+
+#[test]
+fn format_1_and_format_2_serve_the_same() {
+    let format_1 = Pack::load(sample_pack()).unwrap();
+    let format_2 = Pack::load(regional_pack()).unwrap();
+    assert!(!format_1.manifest().is_format_2());
+    assert!(format_2.manifest().is_format_2());
+    let (one, two) = (answers(&format_1), answers(&format_2));
+    assert_eq!(one.len(), two.len());
+    let refused = one.iter().filter(|a| a.starts_with("refused")).count();
+    assert!(
+        refused > 100 && refused < one.len() - 100,
+        "both answers and refusals are compared"
+    );
+    for (a, b) in one.iter().zip(&two) {
+        assert_eq!(a, b);
+    }
 }

@@ -132,12 +132,10 @@ fn build(file: &TableFile, table: Parsed, tables: &Tables) -> Result<Table, Pack
         Parsed::ClassSet(table) => Table::ClassSet(ClassSet::from_table(path, table)?),
         Parsed::TermLevels(table) => Table::TermLevels(TermLevels::from_table(path, table)?),
         Parsed::CodeList(table) => {
-            let codes_from = table.codes_from.clone();
-            let list = CodeList::from_table(path, table)?;
-            if let Some(source) = codes_from {
-                codes_belong_to(file, &list, &source, tables)?;
+            if let Some(source) = &table.codes_from {
+                codes_belong_to(file, &table, source, tables)?;
             }
-            Table::CodeList(list)
+            Table::CodeList(CodeList::from_table(path, table)?)
         }
         Parsed::Thresholds(table) => {
             let classes = class_set(file, "classes", &table.classes, tables)?;
@@ -180,19 +178,19 @@ fn class_set<'t>(
     })
 }
 
-/// Checks that every code of `list` is a class of the class set, or a code
-/// of the code list, named `source`.
+/// Checks that every code `list` gives is a class of the class set, or a
+/// code of the code list, named `source`; an error names the entry.
 fn codes_belong_to(
     file: &TableFile,
-    list: &CodeList,
+    list: &CodeListTable,
     source: &str,
     tables: &Tables,
 ) -> Result<(), PackError> {
-    let outside = match tables.get(source) {
-        Some(Table::ClassSet(set)) => list.codes().into_iter().find(|c| set.rank(c).is_none()),
+    let belongs: Box<dyn Fn(&str) -> bool + '_> = match tables.get(source) {
+        Some(Table::ClassSet(set)) => Box::new(|code| set.rank(code).is_some()),
         Some(Table::CodeList(other)) => {
             let theirs = other.codes();
-            list.codes().into_iter().find(|c| !theirs.contains(c))
+            Box::new(move |code| theirs.contains(code))
         }
         _ => {
             return Err(PackError::table(
@@ -202,12 +200,30 @@ fn codes_belong_to(
             ))
         }
     };
-    match outside {
-        Some(code) => Err(PackError::table(
-            &file.path,
-            "codes_from",
-            format!("`{code}` is not a code of `{source}`"),
-        )),
-        None => Ok(()),
+    let given = list
+        .codes
+        .keys()
+        .map(|code| (format!("codes.{code}"), code))
+        .chain(
+            list.terms
+                .iter()
+                .map(|(term, code)| (format!("terms.{term}"), code)),
+        )
+        .chain(list.scopes.iter().flat_map(|(scope, s)| {
+            s.terms
+                .iter()
+                .map(move |(term, code)| (format!("scopes.{scope}.terms.{term}"), code))
+        }));
+    for (entry, code) in given {
+        if !belongs(code) {
+            return Err(PackError::table(
+                &file.path,
+                entry,
+                format!(
+                    "`{code}` is not a code of `{source}`, which this list takes its codes from"
+                ),
+            ));
+        }
     }
+    Ok(())
 }
