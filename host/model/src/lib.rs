@@ -11,11 +11,13 @@
 
 pub mod api;
 pub mod pack;
+pub mod pack_format1;
 pub mod plugin;
 pub mod report;
 pub mod schemas;
 
-pub use pack::{PackManifest, RuleFiles};
+pub use pack::PackManifest;
+pub use pack_format1::RuleFiles;
 pub use plugin::{InputFormat, PluginLimits, PluginManifest, TextEncoding};
 pub use report::{
     codes, problems_listed, truncate, FailedFile, FileSummary, HostCode, OutputLine, Rejection,

@@ -3,7 +3,8 @@
 use schemars::{schema_for, JsonSchema};
 use serde_json::Value;
 
-use crate::pack::{GradingTable, PackagingTable, ServiceLevelTable, TimeTable, UnitsTable};
+use crate::pack::{TimeTable, UnitsTable};
+use crate::pack_format1::{GradingTable, PackagingTable, ServiceLevelTable};
 use crate::{FileSummary, OutputLine, PackManifest, PluginManifest, Rejection, Summary};
 
 fn schema<T: JsonSchema>() -> Value {

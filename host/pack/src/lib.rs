@@ -12,13 +12,13 @@
 //! This crate knows nothing of wasmtime or HTTP: it is the pack model and its
 //! services as plain Rust.
 
+mod contract_v0_1;
 mod error;
 mod files;
 mod format1;
 mod number;
 mod record_json;
 mod service_error;
-mod standard;
 pub mod tables;
 mod validate;
 
@@ -28,11 +28,11 @@ use std::sync::Arc;
 
 use conform_model::PackManifest;
 
+pub use contract_v0_1::{codes, Grade, Service, Standard};
 pub use error::PackError;
 pub use files::MAX_PACK_FILE_BYTES;
 pub use record_json::parse_record;
-pub use service_error::{codes, ServiceError};
-pub use standard::{Grade, Service, Standard};
+pub use service_error::ServiceError;
 pub use validate::{RecordValidator, Violation};
 
 /// A loaded, checked schema pack.

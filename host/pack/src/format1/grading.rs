@@ -9,13 +9,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use conform_model::pack::{
-    Bound, ClassSetTable, CodeListTable, CodeScope, Combine, Direction, ErrorWording, GradingTable,
-    Matching, SchemeTable, ThresholdsTable,
+    Bound, ClassSetTable, CodeListTable, CodeScope, Combine, Direction, ErrorWording, Matching,
+    SchemeTable, ThresholdsTable,
 };
+use conform_model::pack_format1::GradingTable;
 use rust_decimal::Decimal;
 
+use crate::contract_v0_1::codes;
 use crate::number::parse_decimal;
-use crate::service_error::codes;
 use crate::tables::class_set::ClassSet;
 use crate::tables::code_list::CodeList;
 use crate::tables::scheme::{Part, Scheme};
@@ -173,7 +174,7 @@ fn size_thresholds(
     path: &Path,
     table: &GradingTable,
     classes: &ClassSet,
-    by_descending_diameter: Vec<(Decimal, &conform_model::pack::DiameterThreshold)>,
+    by_descending_diameter: Vec<(Decimal, &conform_model::pack_format1::DiameterThreshold)>,
 ) -> Result<Thresholds, PackError> {
     let thresholds = ThresholdsTable {
         classes: CLASSES.into(),

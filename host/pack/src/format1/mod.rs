@@ -10,7 +10,8 @@ mod service_levels;
 
 use std::path::{Path, PathBuf};
 
-use conform_model::pack::{ContractTables, RuleFiles};
+use conform_model::pack::ContractTables;
+use conform_model::pack_format1::RuleFiles;
 use serde::de::DeserializeOwned;
 
 use crate::files::PackFolder;

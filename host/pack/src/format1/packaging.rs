@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use conform_model::pack::{CodeEntry, CodeListTable, ErrorWording, Matching, PackagingTable};
+use conform_model::pack::{CodeEntry, CodeListTable, ErrorWording, Matching};
+use conform_model::pack_format1::PackagingTable;
 
-use crate::service_error::codes;
+use crate::contract_v0_1::codes;
 use crate::tables::code_list::CodeList;
 use crate::tables::{Table, Tables};
 use crate::PackError;

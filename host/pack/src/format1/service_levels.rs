@@ -6,9 +6,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use conform_model::pack::{ErrorWording, Matching, ServiceLevelTable, TermLevelsTable, TermScope};
+use conform_model::pack::{ErrorWording, Matching, TermLevelsTable, TermScope};
+use conform_model::pack_format1::ServiceLevelTable;
 
-use crate::service_error::codes;
+use crate::contract_v0_1::codes;
 use crate::tables::term_levels::TermLevels;
 use crate::tables::{Table, Tables};
 use crate::PackError;

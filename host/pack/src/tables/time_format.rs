@@ -10,8 +10,13 @@ use chrono::format::{Item, StrftimeItems};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeDelta};
 use conform_model::pack::TimeTable;
 
-use crate::service_error::{codes, ServiceError};
+use crate::service_error::ServiceError;
 use crate::PackError;
+
+/// The code of a time or date that does not parse or does not exist.
+const INVALID_TIME: &str = "invalid-time";
+/// The code of a pattern that is not a strftime pattern.
+const INVALID_FORMAT: &str = "invalid-format";
 
 const OUTPUT: &str = "%Y-%m-%dT%H:%M:%S%:z";
 
@@ -42,7 +47,7 @@ impl TimeFormat {
     /// the standard's format; a time without a zone is local.
     pub fn parse_time(&self, text: &str, format: &str) -> Result<String, ServiceError> {
         let text = text.trim();
-        let invalid = |why: String| ServiceError::new(codes::INVALID_TIME, why);
+        let invalid = |why: String| ServiceError::new(INVALID_TIME, why);
         let epoch = |scale: i64| -> Result<String, ServiceError> {
             let n: i64 = text
                 .parse()
@@ -81,7 +86,7 @@ impl TimeFormat {
         check_format(format)?;
         let date = NaiveDate::parse_from_str(text, format).map_err(|e| {
             ServiceError::new(
-                codes::INVALID_TIME,
+                INVALID_TIME,
                 format!(
                     "`{text}` is not a date of format `{format}` ({e}): check that the day exists"
                 ),
@@ -94,7 +99,7 @@ impl TimeFormat {
     pub fn add_hours(&self, time: &str, hours: u32) -> Result<String, ServiceError> {
         let parsed = DateTime::parse_from_rfc3339(time.trim()).map_err(|e| {
             ServiceError::new(
-                codes::INVALID_TIME,
+                INVALID_TIME,
                 format!("`{time}` is not an RFC 3339 time: {e}"),
             )
         })?;
@@ -102,7 +107,7 @@ impl TimeFormat {
             .checked_add_signed(TimeDelta::hours(i64::from(hours)))
             .ok_or_else(|| {
                 ServiceError::new(
-                    codes::INVALID_TIME,
+                    INVALID_TIME,
                     format!("`{time}` + {hours} h is out of range"),
                 )
             })?;
@@ -113,7 +118,7 @@ impl TimeFormat {
 fn check_format(format: &str) -> Result<(), ServiceError> {
     if format.is_empty() || StrftimeItems::new(format).any(|item| matches!(item, Item::Error)) {
         return Err(ServiceError::new(
-            codes::INVALID_FORMAT,
+            INVALID_FORMAT,
             format!("`{format}` is not a strftime pattern"),
         ));
     }
@@ -169,22 +174,19 @@ mod tests {
             r.parse_time("2026/11/31 10:00", "%Y/%m/%d %H:%M")
                 .unwrap_err()
                 .code,
-            codes::INVALID_TIME
+            INVALID_TIME
         );
         assert_eq!(
             r.parse_date("2026年13月1日", "%Y年%m月%d日")
                 .unwrap_err()
                 .code,
-            codes::INVALID_TIME
+            INVALID_TIME
         );
         assert_eq!(
             r.parse_date("13/07/2026", "%m/%d/%Y").unwrap_err().code,
-            codes::INVALID_TIME
+            INVALID_TIME
         );
-        assert_eq!(
-            r.parse_date("x", "%Q").unwrap_err().code,
-            codes::INVALID_FORMAT
-        );
+        assert_eq!(r.parse_date("x", "%Q").unwrap_err().code, INVALID_FORMAT);
     }
 
     #[test]

@@ -708,19 +708,19 @@ mod tests {
         let u = units(&[]).unwrap();
         assert_eq!(
             convert(&u, "1", "mn", "length_mm"),
-            Err(crate::service_error::codes::UNKNOWN_UNIT.to_string())
+            Err(crate::codes::UNKNOWN_UNIT.to_string())
         );
         assert_eq!(
             convert(&u, "1", "g", "length_mm"),
-            Err(crate::service_error::codes::INCOMPATIBLE_UNIT.to_string())
+            Err(crate::codes::INCOMPATIBLE_UNIT.to_string())
         );
         assert_eq!(
             convert(&u, "0,052", "kg", "mass_g"),
-            Err(crate::service_error::codes::NOT_A_NUMBER.to_string())
+            Err(crate::codes::NOT_A_NUMBER.to_string())
         );
         assert_eq!(
             convert(&u, "1", "mm", "depth_mm"),
-            Err(crate::service_error::codes::UNKNOWN_FIELD.to_string())
+            Err(crate::codes::UNKNOWN_FIELD.to_string())
         );
     }
 

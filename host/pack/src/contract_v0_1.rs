@@ -1,14 +1,65 @@
 //! The standard services a pack offers to plugins: its tables, and the
 //! functions of contract 0.1.0 over the tables the pack names for them.
+//! Frozen with that contract: its functions, results and error codes are
+//! the first sample standard's, which is why only this file (with the
+//! format-1 translation and the sandbox's 0.1.0 binding) names that
+//! standard's domain.
 
 use std::path::Path;
 
 use conform_model::pack::ContractTables;
 
-use crate::service_error::{codes, ServiceError};
+use crate::service_error::ServiceError;
 use crate::tables::scheme::{Input, Part};
 use crate::tables::Tables;
 use crate::PackError;
+
+/// The codes of contract 0.1.0's services, as rejections carry them: the
+/// contract's `error-code` has one case for each (the tables' default
+/// codes, and the format-1 wordings, are these).
+pub mod codes {
+    /// Not a plain decimal number.
+    pub const NOT_A_NUMBER: &str = "not-a-number";
+    /// A unit the pack does not know.
+    pub const UNKNOWN_UNIT: &str = "unknown-unit";
+    /// A unit of another dimension than the field's.
+    pub const INCOMPATIBLE_UNIT: &str = "incompatible-unit";
+    /// A field without a canonical unit.
+    pub const UNKNOWN_FIELD: &str = "unknown-field";
+    /// A grading system without a crosswalk.
+    pub const UNKNOWN_GRADING_SYSTEM: &str = "unknown-grading-system";
+    /// A grade not in its system.
+    pub const UNKNOWN_GRADE: &str = "unknown-grade";
+    /// A carrier without a service-level table.
+    pub const UNKNOWN_CARRIER: &str = "unknown-carrier";
+    /// A service term not in its carrier's table.
+    pub const UNKNOWN_SERVICE_TERM: &str = "unknown-service-term";
+    /// A packaging term without a code.
+    pub const UNKNOWN_PACKAGE_TERM: &str = "unknown-package-term";
+    /// A time or date that does not parse or does not exist.
+    pub const INVALID_TIME: &str = "invalid-time";
+    /// A time format that is not a pattern.
+    pub const INVALID_FORMAT: &str = "invalid-format";
+
+    /// Every code above, in the order of the 0.1.0 contract's `error-code`.
+    pub const ALL: [&str; 11] = [
+        NOT_A_NUMBER,
+        UNKNOWN_UNIT,
+        INCOMPATIBLE_UNIT,
+        UNKNOWN_FIELD,
+        UNKNOWN_GRADING_SYSTEM,
+        UNKNOWN_GRADE,
+        UNKNOWN_CARRIER,
+        UNKNOWN_SERVICE_TERM,
+        UNKNOWN_PACKAGE_TERM,
+        INVALID_TIME,
+        INVALID_FORMAT,
+    ];
+
+    /// A contract 0.1.0 function the pack names no table for (a pack
+    /// without grading asked to grade); not one of the contract's codes.
+    pub const NOT_SERVED: &str = "not-served";
+}
 
 /// A lot's grade in the standard (contract 0.1.0's `grade`).
 #[derive(Debug, Clone, PartialEq, Eq)]
