@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleFiles {
-    /// Units and canonical units per field ([`UnitsTable`](crate::pack::UnitsTable)).
+    /// Units and canonical units per field (the `UnitsTable` file).
     pub units: String,
     /// Grading systems, crosswalks and size classes ([`GradingTable`]).
     pub grading: String,
@@ -20,7 +20,7 @@ pub struct RuleFiles {
     pub service_levels: String,
     /// Package codes and terms ([`PackagingTable`]).
     pub packaging: String,
-    /// The time format ([`TimeTable`](crate::pack::TimeTable)).
+    /// The time format (the `TimeTable` file).
     pub time: String,
 }
 
