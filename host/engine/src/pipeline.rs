@@ -692,6 +692,17 @@ fn finish(outcome: RowOutcome, pack: &Pack, file: &str, ordinal: u64, line: u64)
             continue;
         }
         validator.normalize(&mut record);
+        let broken = pack.check_record_rules(&output.record_type, &record);
+        if !broken.is_empty() {
+            for violation in broken {
+                rejections.push(rejection(
+                    &violation.error.code,
+                    Some(truncate(&violation.array, MAX_FIELD_BYTES)),
+                    cap_message(violation.error.message),
+                ));
+            }
+            continue;
+        }
         lines.push(output_line(&output.record_type, &record, file, line));
     }
     if rejections.is_empty() {
@@ -790,6 +801,110 @@ mod tests {
             summary.rows_in
         );
         assert_eq!(summary.rows_in, summary.converted + summary.rejected);
+    }
+
+    /// Hands each row's own fields back as a `roll` record.
+    struct Echo;
+
+    impl BatchConverter for Echo {
+        fn convert(&mut self, batch: &[InputRecord]) -> Vec<RowOutcome> {
+            batch
+                .iter()
+                .map(|row| {
+                    RowOutcome::Converted(vec![conform_sandbox::OutputRecord {
+                        record_type: "roll".into(),
+                        json: row.fields.clone(),
+                    }])
+                })
+                .collect()
+        }
+    }
+
+    impl Converters for Echo {
+        fn worker(&self, _standard: Arc<Standard>) -> Box<dyn BatchConverter> {
+            Box::new(Echo)
+        }
+    }
+
+    #[test]
+    fn a_record_that_breaks_a_record_rule_is_rejected_at_the_rule_s_array() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |path: &str, text: &str| {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write("pack.toml", "id = \"rolls\"\nversion = \"1.0.0\"\npublisher = \"sample\"\nrecord_rules = \"record-rules.toml\"\n[record_types]\nroll = \"roll.schema.json\"\n");
+        write(
+            "roll.schema.json",
+            r#"{"type": "object", "required": ["composition"], "properties": {"composition": {"type": "array", "items": {"type": "object", "properties": {"fibre": {"type": "string"}, "percent": {"type": "number"}}}}}}"#,
+        );
+        write("record-rules.toml", "[[rule]]\nrecord_type = \"roll\"\nkind = \"unique-by\"\narray = \"/composition\"\nkey = \"/fibre\"\ncode = \"composition-duplicate-fibre\"\nmessage = \"fibre `{key}` appears more than once in `composition`: list each fibre once\"\n[[rule]]\nrecord_type = \"roll\"\nkind = \"sum-equals\"\narray = \"/composition\"\nvalue = \"/percent\"\ntotal = \"100\"\ncode = \"composition-sum\"\nmessage = \"the percentages of `composition` add up to {sum}, not {total}\"\n");
+        let pack = Pack::load(dir.path()).unwrap();
+        let manifest = PluginManifest::from_toml(
+            "name = \"echo\"\nversion = \"1.0.0\"\nprovider = \"tests\"\n[input]\nformat = \"ndjson\"\n[target]\npack = \"rolls\"\nversions = \"^1\"\nrecord_types = [\"roll\"]\n[component]\nfile = \"x.wasm\"\nsha256 = \"0000000000000000000000000000000000000000000000000000000000000000\"\n",
+        )
+        .unwrap();
+        let rows = [
+            r#"{"composition": [{"fibre": "PES", "percent": 65}, {"fibre": "CO", "percent": 35}]}"#,
+            r#"{"composition": [{"fibre": "PES", "percent": 65}, {"fibre": "CO", "percent": 30}]}"#,
+            r#"{"composition": [{"fibre": "CO", "percent": 50}, {"fibre": "CO", "percent": 40}]}"#,
+            r#"{"composition": [{"fibre": "WO", "percent": 33.3}, {"fibre": "PES", "percent": 33.3}, {"fibre": "CO", "percent": 33.4}]}"#,
+        ]
+        .join("\n");
+        let mut sink = crate::sink::MemorySink::default();
+        let summary = crate::pipeline::Conversion {
+            pack: &pack,
+            plugin: &Echo,
+            manifest: &manifest,
+            options: &ConvertOptions::default(),
+        }
+        .run(
+            std::io::Cursor::new(rows.into_bytes()),
+            "rolls.ndjson",
+            &mut sink,
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(
+            (summary.rows_in, summary.converted, summary.rejected),
+            (4, 2, 2)
+        );
+        let found: Vec<(u64, &str, Option<&str>, &str)> = sink
+            .rejections
+            .iter()
+            .map(|r| {
+                (
+                    r.line,
+                    r.code.as_str(),
+                    r.field.as_deref(),
+                    r.message.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (
+                    2,
+                    "composition-sum",
+                    Some("/composition"),
+                    "the percentages of `composition` add up to 95, not 100"
+                ),
+                (
+                    3,
+                    "composition-duplicate-fibre",
+                    Some("/composition"),
+                    "fibre `CO` appears more than once in `composition`: list each fibre once"
+                ),
+                (
+                    3,
+                    "composition-sum",
+                    Some("/composition"),
+                    "the percentages of `composition` add up to 90, not 100"
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -456,6 +456,56 @@ pub struct CodeScope {
     pub terms: BTreeMap<String, String>,
 }
 
+/// The file `record_rules` names: rules a record must keep that JSON Schema
+/// cannot state, checked by the host on every record after its schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordRulesFile {
+    /// The rules, each checked in file order.
+    #[serde(default)]
+    pub rule: Vec<RecordRule>,
+}
+
+/// One record rule. Pointers are RFC 6901 JSON pointers: `array` from the
+/// record, `value` and `key` from each of its items.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RecordRule {
+    /// The items' values add up to a total, exactly (a composition's
+    /// percentages make 100).
+    SumEquals {
+        /// The record type the rule applies to.
+        record_type: String,
+        /// The array whose items are summed (`/composition`).
+        array: String,
+        /// Each item's number (`/percent`).
+        value: String,
+        /// The total, as decimal text (`"100"`).
+        total: String,
+        /// The rejection's code (default `sum-mismatch`).
+        #[serde(default)]
+        code: Option<String>,
+        /// The message, with `{sum}`, `{total}` and `{array}`.
+        #[serde(default)]
+        message: Option<String>,
+    },
+    /// No two items share a value (a fibre listed twice).
+    UniqueBy {
+        /// The record type the rule applies to.
+        record_type: String,
+        /// The array whose items are compared (`/composition`).
+        array: String,
+        /// Each item's value that must be unique (`/fibre`).
+        key: String,
+        /// The rejection's code (default `duplicate-item`).
+        #[serde(default)]
+        code: Option<String>,
+        /// The message, with `{key}` (the repeated value) and `{array}`.
+        #[serde(default)]
+        message: Option<String>,
+    },
+}
+
 /// How a table words one of its refusals: a code of the pack's own and a
 /// message template (either may be left to the kind's default).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -3,7 +3,10 @@
 use schemars::{schema_for, JsonSchema};
 use serde_json::Value;
 
-use crate::pack::{TimeTable, UnitsTable};
+use crate::pack::{
+    ClassSetTable, CodeListTable, RecordRulesFile, SchemeTable, TermLevelsTable, ThresholdsTable,
+    TimeTable, UnitsTable,
+};
 use crate::pack_format1::{GradingTable, PackagingTable, ServiceLevelTable};
 use crate::{FileSummary, OutputLine, PackManifest, PluginManifest, Rejection, Summary};
 
@@ -24,6 +27,12 @@ pub fn all() -> Vec<(&'static str, Value)> {
         ),
         ("pack-packaging.schema.json", schema::<PackagingTable>()),
         ("pack-time.schema.json", schema::<TimeTable>()),
+        ("pack-code-list.schema.json", schema::<CodeListTable>()),
+        ("pack-class-set.schema.json", schema::<ClassSetTable>()),
+        ("pack-thresholds.schema.json", schema::<ThresholdsTable>()),
+        ("pack-scheme.schema.json", schema::<SchemeTable>()),
+        ("pack-term-levels.schema.json", schema::<TermLevelsTable>()),
+        ("pack-record-rules.schema.json", schema::<RecordRulesFile>()),
         ("output-line.schema.json", schema::<OutputLine>()),
         ("rejection.schema.json", schema::<Rejection>()),
         ("file-summary.schema.json", schema::<FileSummary>()),

@@ -18,6 +18,7 @@ mod files;
 mod format1;
 mod number;
 mod record_json;
+mod record_rules;
 mod service_error;
 pub mod tables;
 mod validate;
@@ -32,6 +33,7 @@ pub use contract_v0_1::{codes, Grade, Service, Standard};
 pub use error::PackError;
 pub use files::MAX_PACK_FILE_BYTES;
 pub use record_json::parse_record;
+pub use record_rules::{RecordRules, RuleViolation};
 pub use service_error::ServiceError;
 pub use validate::{RecordValidator, Violation};
 
@@ -40,6 +42,7 @@ pub struct Pack {
     manifest: PackManifest,
     dir: PathBuf,
     validators: BTreeMap<String, RecordValidator>,
+    record_rules: RecordRules,
     standard: Arc<Standard>,
 }
 
@@ -105,13 +108,19 @@ impl Pack {
             }
         };
         errors.extend(table_errors);
-        if manifest.record_rules.is_some() {
-            errors.push(PackError::Manifest {
-                path: manifest_path.clone(),
-                source: conform_model::ManifestError::Invalid(
-                    "`record_rules` are not served by this version of Conform yet; publish the pack without them".into(),
-                ),
+        let mut record_rules = RecordRules::default();
+        if let (Some(file), true) = (&manifest.record_rules, schemas_compiled) {
+            let read = folder.read("record_rules", file).and_then(|(path, text)| {
+                let parsed = toml::from_str(&text).map_err(|source| PackError::RuleSyntax {
+                    path: path.clone(),
+                    source,
+                })?;
+                RecordRules::from_file(&path, parsed, &validators)
             });
+            match read {
+                Ok(rules) => record_rules = rules,
+                Err(e) => errors.push(e),
+            }
         }
         // Fields are checked against schemas that compiled; a broken schema
         // is reported once, not again for each of its fields.
@@ -130,6 +139,7 @@ impl Pack {
         let standard = Standard::new(tables, v0_1, &manifest_path).map_err(|e| vec![e])?;
         let standard = Arc::new(standard);
         Ok(Pack {
+            record_rules,
             manifest,
             dir,
             validators,
@@ -161,6 +171,16 @@ impl Pack {
     /// The validator of a record type, if the pack has it.
     pub fn validator(&self, record_type: &str) -> Option<&RecordValidator> {
         self.validators.get(record_type)
+    }
+
+    /// Every record rule of `record_type` that `record` (valid against its
+    /// schema) breaks, in the order the pack states them.
+    pub fn check_record_rules(
+        &self,
+        record_type: &str,
+        record: &serde_json::Value,
+    ) -> Vec<RuleViolation> {
+        self.record_rules.check(record_type, record)
     }
 
     /// The record types of the pack, in name order.

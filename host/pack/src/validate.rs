@@ -23,6 +23,8 @@ const PATTERN_SIZE_LIMIT: usize = 1 << 20;
 /// A record type's compiled schema, formats asserted.
 pub struct RecordValidator {
     validator: Validator,
+    /// The schema, for questions about its shape ([`Self::declares_array`]).
+    schema: Value,
     properties: Vec<String>,
     /// Where the schema asks for an integer: written as one.
     integer_paths: Vec<Vec<Step>>,
@@ -81,6 +83,7 @@ impl RecordValidator {
         collect_integer_paths(schema, schema, &mut Vec::new(), &mut integer_paths, 0);
         Ok(RecordValidator {
             validator,
+            schema: schema.clone(),
             properties,
             integer_paths,
         })
@@ -100,6 +103,30 @@ impl RecordValidator {
         self.properties.iter().any(|p| p == name)
     }
 
+    /// Whether the schema says the value at `pointer` (through `properties`
+    /// and local `$ref`s) is an array.
+    pub fn declares_array(&self, pointer: &str) -> bool {
+        let Some(mut at) = resolve(&self.schema, &self.schema, 0) else {
+            return false;
+        };
+        for step in pointer.split('/').skip(1) {
+            let step = step.replace("~1", "/").replace("~0", "~");
+            match at
+                .get("properties")
+                .and_then(|p| p.get(&step))
+                .and_then(|s| resolve(s, &self.schema, 0))
+            {
+                Some(next) => at = next,
+                None => return false,
+            }
+        }
+        match at.get("type") {
+            Some(Value::String(t)) => t == "array",
+            Some(Value::Array(types)) => types.iter().all(|t| t == "array"),
+            _ => false,
+        }
+    }
+
     /// Validates a record; on failure, every violation, in the validator's order.
     pub fn validate(&self, record: &Value) -> Result<(), Vec<Violation>> {
         if self.validator.is_valid(record) {
@@ -113,6 +140,19 @@ impl RecordValidator {
                 message: e.to_string(),
             })
             .collect())
+    }
+}
+
+/// `schema`, or what its local `$ref` (into `root`) points to, followed
+/// at most [`MAX_SCHEMA_DEPTH`] times.
+fn resolve<'a>(schema: &'a Value, root: &'a Value, depth: usize) -> Option<&'a Value> {
+    match schema.get("$ref").and_then(Value::as_str) {
+        None => Some(schema),
+        Some(_) if depth >= MAX_SCHEMA_DEPTH => None,
+        Some(reference) => {
+            let target = root.pointer(reference.strip_prefix('#')?)?;
+            resolve(target, root, depth + 1)
+        }
     }
 }
 

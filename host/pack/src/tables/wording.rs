@@ -37,9 +37,26 @@ impl Wording {
         given: Option<&ErrorWording>,
         case: &Case,
     ) -> Result<Wording, PackError> {
-        let entry = format!("errors.{}", case.name);
-        let code = given
-            .and_then(|g| g.code.clone())
+        Wording::at(
+            path,
+            &format!("errors.{}", case.name),
+            given.and_then(|g| g.code.as_deref()),
+            given.and_then(|g| g.message.as_deref()),
+            case,
+        )
+    }
+
+    /// The wording of `case` given at `entry` of a file at `path` as a
+    /// code and a message, each defaulting to the case's.
+    pub(crate) fn at(
+        path: &Path,
+        entry: &str,
+        code: Option<&str>,
+        message: Option<&str>,
+        case: &Case,
+    ) -> Result<Wording, PackError> {
+        let code = code
+            .map(str::to_string)
             .unwrap_or_else(|| case.code.unwrap_or(case.name).to_string());
         let kebab = !code.is_empty()
             && code.len() <= 64
@@ -56,9 +73,7 @@ impl Wording {
                 format!("`{code}` is not a code: write kebab-case, lowercase letters and digits between single `-`, 64 at most"),
             ));
         }
-        let message = given
-            .and_then(|g| g.message.as_deref())
-            .unwrap_or(case.message);
+        let message = message.unwrap_or(case.message);
         let template = Template::parse(message, case.placeholders)
             .map_err(|e| PackError::table(path, format!("{entry}.message"), e.to_string()))?;
         Ok(Wording { code, template })
