@@ -803,3 +803,32 @@ fn exact_rounding_grading_service_levels_and_time_zones() {
         (Some("SL48"), Some("2026-11-05T14:05:00+08:00"))
     );
 }
+
+#[test]
+fn a_plugin_built_against_contract_0_1_0_still_converts() {
+    // `contract-0-1` is the Jinggong mapping written for contract 0.1.0
+    // and its SDK, kept unchanged; `jinggong-parts` now uses 0.2.0.
+    let case = cases::case("jinggong-parts", "sample");
+    let dir = tempfile::tempdir().unwrap();
+    let (records, errors) = (dir.path().join("r.ndjson"), dir.path().join("e.ndjson"));
+    let output = conform()
+        .env("CONFORM_PLUGINS", test_plugins_dir())
+        .args(["convert", "--plugin", "contract-0-1", "--output"])
+        .arg(&records)
+        .arg("--errors")
+        .arg(&errors)
+        .arg(&case.input)
+        .output()
+        .unwrap();
+    expect_exit(&output, 0);
+    for (written, expected) in [
+        (&records, "expected.ndjson"),
+        (&errors, "expected.errors.ndjson"),
+    ] {
+        assert_eq!(
+            std::fs::read_to_string(written).unwrap(),
+            std::fs::read_to_string(case.file(expected)).unwrap(),
+            "contract 0.1.0 and 0.2.0 give the same {expected}"
+        );
+    }
+}

@@ -19,7 +19,7 @@ const FROZEN: [&str; 5] = [
     "host/pack/src/format1/",
     "host/pack/src/contract_v0_1.rs",
     "host/model/src/pack_format1.rs",
-    "host/sandbox/src/host.rs",
+    "host/sandbox/src/host/v0_1.rs",
     "host/sandbox/src/bindings.rs",
 ];
 

@@ -59,16 +59,17 @@ fn built_plugins(home: &str, out: &str) -> PathBuf {
         let built = std::fs::metadata(&component)
             .and_then(|m| m.modified())
             .ok();
-        // The SDK and the contract are built into every plugin.
+        // The SDKs and the contracts are built into the plugins.
         let sources = [
             root.join(home).join(&name),
             root.join("plugins/sdk"),
+            root.join("plugins/sdk-0.1"),
             root.join("plugins/wit"),
         ]
         .iter()
         .map(|dir| newest_change(dir))
         .max()
-        .expect("three folders");
+        .expect("four folders");
         assert!(
             built.is_some_and(|built| built >= sources),
             "plugin `{name}` is not built from the current sources ({}): run `cargo xtask build-plugins` (or `cargo xtask test`)",

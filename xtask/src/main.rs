@@ -60,8 +60,8 @@ fn discover_plugins(root: &Path) -> Result<Vec<PluginSource>> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             if !dir.join("plugin.toml").is_file() {
-                // The SDK is a crate beside the plugins, not a plugin.
-                if name != "sdk" {
+                // The SDKs are crates beside the plugins, not plugins.
+                if !name.starts_with("sdk") {
                     eprintln!(
                         "note: `{}` has no plugin.toml: not a plugin, not built",
                         dir.display()

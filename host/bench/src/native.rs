@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use conform_engine::pipeline::{BatchConverter, Converters};
 use conform_pack::Standard;
 use conform_plugin_sdk::bindings::conform::plugin::types as guest;
-use conform_sandbox::{InputRecord, OutputRecord, Problem, RowOutcome};
+use conform_sandbox::{InputRecord, OutputRecord, Problem, RecordBody, RowOutcome};
 
 type NativeFn = fn(Vec<guest::InputRecord>) -> Vec<guest::Outcome>;
 
@@ -66,7 +66,7 @@ impl BatchConverter for NativeWorker {
                         .into_iter()
                         .map(|r| OutputRecord {
                             record_type: r.record_type,
-                            json: r.json,
+                            body: RecordBody::Json(r.json),
                         })
                         .collect(),
                 ),

@@ -25,7 +25,7 @@ use conform_model::{
 };
 use conform_pack::Pack;
 use conform_pack::Standard;
-use conform_sandbox::{InputRecord, LoadedPlugin, Problem, RowOutcome, Worker};
+use conform_sandbox::{InputRecord, LoadedPlugin, Problem, RecordBody, RowOutcome, Worker};
 use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::sink::Sink;
@@ -649,7 +649,11 @@ fn finish(outcome: RowOutcome, pack: &Pack, file: &str, ordinal: u64, line: u64)
     let mut lines = Vec::with_capacity(records.len());
     let mut rejections = Vec::new();
     for output in records {
-        let mut record = match conform_pack::parse_record(&output.json) {
+        let parsed = match output.body {
+            RecordBody::Json(text) => conform_pack::parse_record(&text),
+            RecordBody::Value(value) => Ok(value),
+        };
+        let mut record = match parsed {
             Ok(value) => value,
             Err(e) => {
                 let message = format!(
@@ -732,7 +736,7 @@ mod tests {
                 .map(|_| {
                     RowOutcome::Converted(vec![conform_sandbox::OutputRecord {
                         record_type: "part".into(),
-                        json: part.to_string(),
+                        body: RecordBody::Json(part.to_string()),
                     }])
                 })
                 .collect()
@@ -813,7 +817,7 @@ mod tests {
                 .map(|row| {
                     RowOutcome::Converted(vec![conform_sandbox::OutputRecord {
                         record_type: "roll".into(),
-                        json: row.fields.clone(),
+                        body: RecordBody::Json(row.fields.clone()),
                     }])
                 })
                 .collect()

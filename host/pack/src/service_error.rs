@@ -25,7 +25,7 @@ impl ServiceError {
     }
 
     /// A refusal with a code a pack chose.
-    pub(crate) fn owned(code: String, message: String) -> ServiceError {
+    pub fn owned(code: String, message: String) -> ServiceError {
         ServiceError {
             code: Cow::Owned(code),
             message,

@@ -11,10 +11,13 @@
 //! (`plugin-trap`, `plugin-timeout`, `plugin-memory`, `plugin-output`), and
 //! the next batch runs in a fresh instance.
 
+mod batch_v0_2;
 mod bindings;
+mod bindings_v0_2;
 mod cache;
 mod compile;
 mod host;
+mod result_v0_2;
 mod worker;
 
 use std::path::PathBuf;
@@ -30,15 +33,40 @@ use wasmtime::{Config, Engine};
 pub use bindings::InputRecord;
 pub use compile::{compile_component_main, CompileLimits, Compiler};
 pub use host::MAX_LOG_LINES_PER_BATCH;
-pub use worker::{OutputRecord, Problem, RowOutcome, Worker};
+pub use worker::{OutputRecord, Problem, RecordBody, RowOutcome, Worker};
 
 use host::HostState;
 
-/// The component-model names a plugin may import: the contract's interfaces.
-pub const ALLOWED_IMPORTS: [&str; 2] = [
+/// The component-model names a plugin may import: the interfaces of one
+/// of the contracts (never of both).
+pub const ALLOWED_IMPORTS: [&str; 5] = [
     "conform:plugin/types@0.1.0",
     "conform:plugin/standard@0.1.0",
+    "conform:plugin/types@0.2.0",
+    "conform:plugin/tables@0.2.0",
+    "conform:plugin/log@0.2.0",
 ];
+
+/// The plugin contracts the host serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contract {
+    /// `conform:plugin/converter@0.1.0`: rows as JSON text, the first
+    /// sample standard's services.
+    V0_1,
+    /// `conform:plugin/converter@0.2.0`: rows as typed cells, the pack's
+    /// tables by name, records as trees.
+    V0_2,
+}
+
+impl Contract {
+    /// The contract's version, as its WIT package names it.
+    pub fn version(self) -> &'static str {
+        match self {
+            Contract::V0_1 => "0.1.0",
+            Contract::V0_2 => "0.2.0",
+        }
+    }
+}
 
 /// How often the epoch advances; time limits are multiples of it.
 const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -91,8 +119,14 @@ pub enum SandboxError {
         /// The plugin.
         plugin: String,
     },
-    /// The component does not implement the `converter` world.
-    #[error("plugin `{plugin}` does not implement the `conform:plugin/converter@0.1.0` world: {source:#}")]
+    /// The component imports interfaces of two contracts.
+    #[error("plugin `{plugin}` imports interfaces of both contract 0.1.0 and contract 0.2.0: build it against one")]
+    MixedContracts {
+        /// The plugin.
+        plugin: String,
+    },
+    /// The component implements neither contract's `converter` world.
+    #[error("plugin `{plugin}` implements neither `conform:plugin/converter@0.2.0` nor `conform:plugin/converter@0.1.0`: {source:#}")]
     WrongWorld {
         /// The plugin.
         plugin: String,
@@ -185,7 +219,8 @@ impl Sandbox {
                     }
                 });
         let mut linker = Linker::new(&engine);
-        host::add_to_linker(&mut linker).map_err(SandboxError::Engine)?;
+        host::v0_1::add_to_linker(&mut linker).map_err(SandboxError::Engine)?;
+        host::v0_2::add_to_linker(&mut linker).map_err(SandboxError::Engine)?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
         let (ticking_engine, stop) = (engine.clone(), ticker_stop.clone());
@@ -266,7 +301,10 @@ impl Sandbox {
         let pre = self
             .linker
             .instantiate_pre(&component)
-            .and_then(bindings::ConverterPre::new)
+            .and_then(|pre| match bindings_v0_2::ConverterPre::new(pre.clone()) {
+                Ok(v0_2) => Ok(worker::Pre::V0_2(v0_2)),
+                Err(_) => bindings::ConverterPre::new(pre).map(worker::Pre::V0_1),
+            })
             .map_err(|source| SandboxError::WrongWorld {
                 plugin: plugin.into(),
                 source,
@@ -300,13 +338,24 @@ impl Drop for Sandbox {
 }
 
 fn check_imports(engine: &Engine, plugin: &str, component: &Component) -> Result<(), SandboxError> {
-    for (name, _) in component.component_type().imports(engine) {
+    let mut versions: Vec<String> = Vec::new();
+    let imports = component.component_type();
+    for (name, _) in imports.imports(engine) {
         if !ALLOWED_IMPORTS.contains(&name) {
             return Err(SandboxError::ForbiddenImport {
                 plugin: plugin.into(),
                 import: name.into(),
             });
         }
+        let version = name.rsplit('@').next().unwrap_or_default();
+        if !versions.iter().any(|v| v == version) {
+            versions.push(version.to_string());
+        }
+    }
+    if versions.len() > 1 {
+        return Err(SandboxError::MixedContracts {
+            plugin: plugin.into(),
+        });
     }
     Ok(())
 }
@@ -326,6 +375,11 @@ impl LoadedPlugin {
     /// The plugin's name.
     pub fn name(&self) -> &str {
         &self.inner.name
+    }
+
+    /// The contract the plugin implements.
+    pub fn contract(&self) -> Contract {
+        self.inner.pre.contract()
     }
 
     /// The limits in force.
@@ -385,7 +439,21 @@ mod tests {
         let wasm = wat::parse_str("(component)").unwrap();
         let err = load(&sandbox, &wasm).err().expect("refused").to_string();
         assert!(
-            err.contains("does not implement the `conform:plugin/converter@0.1.0` world"),
+            err.contains("implements neither `conform:plugin/converter@0.2.0` nor `conform:plugin/converter@0.1.0`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_component_importing_both_contracts_is_refused() {
+        let sandbox = Sandbox::new(SandboxConfig::default()).unwrap();
+        let wasm = wat::parse_str(
+            "(component (import \"conform:plugin/types@0.1.0\" (instance)) (import \"conform:plugin/log@0.2.0\" (instance)))",
+        )
+        .unwrap();
+        let err = load(&sandbox, &wasm).err().expect("refused").to_string();
+        assert!(
+            err.contains("both contract 0.1.0 and contract 0.2.0"),
             "{err}"
         );
     }

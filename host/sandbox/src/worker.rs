@@ -10,30 +10,66 @@ use conform_model::{
 use conform_pack::Standard;
 use wasmtime::Store;
 
-use crate::bindings::{self, Converter, ConverterPre, InputRecord};
+use crate::batch_v0_2::BatchBuilder;
+use crate::bindings::{self, InputRecord};
 use crate::host::{HostState, Limiter};
+use crate::result_v0_2::{self, Checked};
 use crate::EPOCH_TICK;
+use crate::{bindings_v0_2, Contract};
 
 /// Rows of one batch that may time out on their own before the rest of the
 /// batch is given up.
 pub const MAX_RETRY_TIMEOUTS: usize = 2;
 
+/// A compiled plugin ready to instantiate, by the contract it implements.
+pub(crate) enum Pre {
+    /// `conform:plugin/converter@0.1.0`.
+    V0_1(bindings::ConverterPre<HostState>),
+    /// `conform:plugin/converter@0.2.0`.
+    V0_2(bindings_v0_2::ConverterPre<HostState>),
+}
+
+impl Pre {
+    /// The contract the plugin implements.
+    pub(crate) fn contract(&self) -> Contract {
+        match self {
+            Pre::V0_1(_) => Contract::V0_1,
+            Pre::V0_2(_) => Contract::V0_2,
+        }
+    }
+}
+
+/// A live instance of a plugin.
+pub(crate) enum Instance {
+    V0_1(bindings::Converter),
+    V0_2(bindings_v0_2::Converter),
+}
+
 /// A compiled plugin, shared by its workers.
 pub(crate) struct Plugin {
     pub(crate) name: Arc<str>,
     pub(crate) engine: wasmtime::Engine,
-    pub(crate) pre: ConverterPre<HostState>,
+    pub(crate) pre: Pre,
     pub(crate) limits: PluginLimits,
     pub(crate) declared: Vec<String>,
 }
 
-/// A record of the standard as a plugin returned it (JSON text, not yet validated).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A record of the standard as a plugin returned it, not yet validated.
+#[derive(Debug, Clone, PartialEq)]
 pub struct OutputRecord {
     /// The record type, one the plugin declared.
     pub record_type: String,
-    /// The record as JSON text.
-    pub json: String,
+    /// The record.
+    pub body: RecordBody,
+}
+
+/// A record as its contract carries it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordBody {
+    /// JSON text (contract 0.1.0), to be parsed strictly.
+    Json(String),
+    /// A value built from the plugin's checked tree (contract 0.2.0).
+    Value(serde_json::Value),
 }
 
 /// Why a row was not converted.
@@ -58,7 +94,7 @@ impl Problem {
 }
 
 /// What became of one input row inside the sandbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum RowOutcome {
     /// The plugin converted the row into these records.
     Converted(Vec<OutputRecord>),
@@ -110,7 +146,7 @@ impl Fault {
 pub struct Worker {
     plugin: Arc<Plugin>,
     standard: Arc<Standard>,
-    live: Option<(Store<HostState>, Converter)>,
+    live: Option<(Store<HostState>, Instance)>,
     /// When the whole conversion must stop; calls are interrupted there.
     deadline: Option<Instant>,
     /// The plugin's log budget for the batch being converted.
@@ -210,7 +246,7 @@ impl Worker {
         }
     }
 
-    pub(crate) fn instantiate(&self) -> Result<(Store<HostState>, Converter), Fault> {
+    pub(crate) fn instantiate(&self) -> Result<(Store<HostState>, Instance), Fault> {
         let limits = self.plugin.limits;
         let state = HostState {
             plugin: self.plugin.name.clone(),
@@ -220,119 +256,176 @@ impl Worker {
                 max_memory_bytes: limits.memory_mib as usize * 1024 * 1024,
                 hit: false,
             },
+            resources: wasmtime::component::ResourceTable::new(),
+            handles: 0,
         };
         let mut store = Store::new(&self.plugin.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(self.ticks());
-        let converter = self
-            .plugin
-            .pre
-            .instantiate(&mut store)
-            .map_err(|e| classify(&e, store.data().limiter.hit))?;
-        Ok((store, converter))
+        let instance = match &self.plugin.pre {
+            Pre::V0_1(pre) => pre.instantiate(&mut store).map(Instance::V0_1),
+            Pre::V0_2(pre) => pre.instantiate(&mut store).map(Instance::V0_2),
+        }
+        .map_err(|e| classify(&e, store.data().limiter.hit))?;
+        Ok((store, instance))
     }
 
     fn call(&mut self, batch: &[InputRecord]) -> Result<Vec<RowOutcome>, Fault> {
-        let (mut store, converter) = match self.live.take() {
+        let (mut store, instance) = match self.live.take() {
             Some(live) => live,
             None => self.instantiate()?,
         };
         store.set_epoch_deadline(self.ticks());
         store.data_mut().limiter.hit = false;
-        let called = converter.call_convert(&mut store, batch);
-        let outcomes = match called {
-            Ok(outcomes) => outcomes,
-            // The instance is dropped with the store: the next call starts fresh.
-            Err(e) => return Err(classify(&e, store.data().limiter.hit)),
+        // The instance is dropped with the store on a fault: the next call
+        // starts fresh.
+        let outcomes = match &instance {
+            Instance::V0_1(converter) => {
+                let outcomes = converter
+                    .call_convert(&mut store, batch)
+                    .map_err(|e| classify(&e, store.data().limiter.hit))?;
+                if outcomes.len() != batch.len() {
+                    return Err(Fault::Output(format!(
+                        "it returned {} outcomes for {} records",
+                        outcomes.len(),
+                        batch.len()
+                    )));
+                }
+                outcomes.into_iter().map(|o| self.check_v0_1(o)).collect()
+            }
+            Instance::V0_2(converter) => {
+                let cells = BatchBuilder::build(batch).map_err(|_| {
+                    Fault::Output("the host could not hand it a row as cells".into())
+                })?;
+                let result = converter
+                    .call_convert(&mut store, &cells)
+                    .map_err(|e| classify(&e, store.data().limiter.hit))?;
+                result_v0_2::check(result, batch.len())
+                    .map_err(Fault::Output)?
+                    .into_iter()
+                    .map(|o| self.check_v0_2(o))
+                    .collect()
+            }
         };
-        if outcomes.len() != batch.len() {
-            return Err(Fault::Output(format!(
-                "it returned {} outcomes for {} records",
-                outcomes.len(),
-                batch.len()
-            )));
-        }
-        self.live = Some((store, converter));
-        Ok(outcomes.into_iter().map(|o| self.check(o)).collect())
+        self.live = Some((store, instance));
+        Ok(outcomes)
     }
 
-    /// Applies the per-record limits and the declared record types.
-    fn check(&self, outcome: bindings::Outcome) -> RowOutcome {
+    /// A 0.1.0 outcome, checked.
+    fn check_v0_1(&self, outcome: bindings::Outcome) -> RowOutcome {
+        match outcome {
+            bindings::Outcome::Converted(records) => self.check_records(
+                records
+                    .into_iter()
+                    .map(|r| {
+                        let bytes = r.json.len() + r.record_type.len();
+                        (r.record_type, RecordBody::Json(r.json), bytes)
+                    })
+                    .collect(),
+            ),
+            bindings::Outcome::Rejected(problems) => self.check_problems(
+                problems
+                    .into_iter()
+                    .map(|p| (p.field, p.code, p.message))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// A 0.2.0 outcome, checked.
+    fn check_v0_2(&self, outcome: Checked) -> RowOutcome {
+        match outcome {
+            Checked::Converted(records) => self.check_records(
+                records
+                    .into_iter()
+                    .map(|(record_type, value, bytes)| {
+                        let bytes = bytes + record_type.len();
+                        (record_type, RecordBody::Value(value), bytes)
+                    })
+                    .collect(),
+            ),
+            Checked::Rejected(problems) => self.check_problems(
+                problems
+                    .into_iter()
+                    .map(|p| (p.field, p.code, p.message))
+                    .collect(),
+            ),
+            Checked::Broken(why) => self.broke(why),
+        }
+    }
+
+    fn broke(&self, why: String) -> RowOutcome {
+        RowOutcome::Rejected(vec![
+            Fault::Output(why).problem(&self.plugin.name, &self.plugin.limits)
+        ])
+    }
+
+    /// Applies the per-record limits and the declared record types to a
+    /// converted row's records (type, body, size in bytes).
+    fn check_records(&self, records: Vec<(String, RecordBody, usize)>) -> RowOutcome {
         let plugin = &self.plugin;
         let limits = plugin.limits;
-        let broke = |why: String| {
-            RowOutcome::Rejected(vec![Fault::Output(why).problem(&plugin.name, &limits)])
-        };
-        match outcome {
-            bindings::Outcome::Converted(records) => {
-                if records.is_empty() {
-                    return broke("it converted the row into no records".into());
-                }
-                if records.len() > limits.records_per_input as usize {
-                    return broke(format!(
-                        "it emitted {} records for one row, more than its limit of {}",
-                        records.len(),
-                        limits.records_per_input
-                    ));
-                }
-                let bytes: usize = records
-                    .iter()
-                    .map(|r| r.json.len() + r.record_type.len())
-                    .sum();
-                if bytes > limits.output_bytes_per_record as usize {
-                    return broke(format!(
-                        "it returned {bytes} bytes for one row, more than its limit of {}",
-                        limits.output_bytes_per_record
-                    ));
-                }
-                if let Some(r) = records
-                    .iter()
-                    .find(|r| !plugin.declared.contains(&r.record_type))
-                {
-                    return broke(format!(
-                        "it emitted record type `{}`, which its manifest does not declare",
-                        truncate(&r.record_type, 64)
-                    ));
-                }
-                RowOutcome::Converted(
-                    records
-                        .into_iter()
-                        .map(|r| OutputRecord {
-                            record_type: r.record_type,
-                            json: r.json,
-                        })
-                        .collect(),
-                )
-            }
-            bindings::Outcome::Rejected(problems) if problems.is_empty() => {
-                broke("it rejected the row without saying why".into())
-            }
-            bindings::Outcome::Rejected(problems) => {
-                // Over the cap, the last place says how many more there were.
-                let shown = problems_listed(problems.len());
-                let more = problems.len() - shown;
-                let mut kept: Vec<Problem> = problems
-                    .into_iter()
-                    .take(shown)
-                    .map(|p| Problem {
-                        field: p.field.map(|f| truncate(&f, MAX_FIELD_BYTES)),
-                        code: sanitize_code(&p.code),
-                        message: truncate(&p.message, MAX_MESSAGE_BYTES),
-                    })
-                    .collect();
-                if more > 0 {
-                    kept.push(Problem::host(
-                        codes::MORE_PROBLEMS,
-                        format!(
-                            "plugin `{}` gave {more} more problems for this row",
-                            plugin.name
-                        ),
-                    ));
-                }
-                RowOutcome::Rejected(kept)
-            }
+        if records.is_empty() {
+            return self.broke("it converted the row into no records".into());
         }
+        if records.len() > limits.records_per_input as usize {
+            return self.broke(format!(
+                "it emitted {} records for one row, more than its limit of {}",
+                records.len(),
+                limits.records_per_input
+            ));
+        }
+        let bytes: usize = records.iter().map(|r| r.2).sum();
+        if bytes > limits.output_bytes_per_record as usize {
+            return self.broke(format!(
+                "it returned {bytes} bytes for one row, more than its limit of {}",
+                limits.output_bytes_per_record
+            ));
+        }
+        if let Some(r) = records.iter().find(|r| !plugin.declared.contains(&r.0)) {
+            return self.broke(format!(
+                "it emitted record type `{}`, which its manifest does not declare",
+                truncate(&r.0, 64)
+            ));
+        }
+        RowOutcome::Converted(
+            records
+                .into_iter()
+                .map(|(record_type, body, _)| OutputRecord { record_type, body })
+                .collect(),
+        )
+    }
+
+    /// Caps a rejected row's problems (field, code, message) and makes
+    /// each safe to report.
+    fn check_problems(&self, problems: Vec<(Option<String>, String, String)>) -> RowOutcome {
+        let plugin = &self.plugin;
+        if problems.is_empty() {
+            return self.broke("it rejected the row without saying why".into());
+        }
+        // Over the cap, the last place says how many more there were.
+        let shown = problems_listed(problems.len());
+        let more = problems.len() - shown;
+        let mut kept: Vec<Problem> = problems
+            .into_iter()
+            .take(shown)
+            .map(|(field, code, message)| Problem {
+                field: field.map(|f| truncate(&f, MAX_FIELD_BYTES)),
+                code: sanitize_code(&code),
+                message: truncate(&message, MAX_MESSAGE_BYTES),
+            })
+            .collect();
+        if more > 0 {
+            kept.push(Problem::host(
+                codes::MORE_PROBLEMS,
+                format!(
+                    "plugin `{}` gave {more} more problems for this row",
+                    plugin.name
+                ),
+            ));
+        }
+        RowOutcome::Rejected(kept)
     }
 }
 

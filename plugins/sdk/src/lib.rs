@@ -1,19 +1,29 @@
-//! The SDK for Conform converter plugins.
+//! The SDK for Conform converter plugins, contract `conform:plugin@0.2.0`.
 //!
 //! A plugin maps one enterprise's export format onto the record types of a
 //! schema pack. With this crate a provider writes plain Rust over one row at
-//! a time; the SDK handles batches, the JSON crossing the sandbox boundary
-//! and the calls to the host's standard services:
+//! a time; the SDK handles batches, the typed cells and record trees that
+//! cross the sandbox boundary, and the pack's tables (opened once per batch,
+//! each answer remembered for the batch):
 //!
 //! ```ignore
-//! use conform_plugin_sdk::{export_plugin, json, standard, Plugin, Records, Row, Rejected, ResultExt};
+//! use conform_plugin_sdk::tables::{CodeList, Quantity};
+//! use conform_plugin_sdk::{export_plugin, Checks, Cx, Plugin, Record, Records, Rejected, ResultExt, Row};
+//!
+//! const PACKAGING: CodeList = CodeList::named("packaging");
+//! const LENGTH_MM: Quantity = Quantity::named("units", "part", "length_mm");
 //!
 //! struct Parts;
 //!
 //! impl Plugin for Parts {
-//!     fn convert(row: &Row) -> Result<Records, Rejected> {
-//!         let length = standard::to_canonical(row.text("length_in")?, "in", "part", "length_mm").at("length_in")?;
-//!         Ok(Records::one("part", json!({ "part_no": row.text("no")?, "length_mm": length })))
+//!     fn convert(row: &Row, cx: &mut Cx) -> Result<Records, Rejected> {
+//!         let mut checks = Checks::default();
+//!         let length = checks.take(row.text("length_in").and_then(|v| LENGTH_MM.to_canonical(cx, v, "in")).at("length_in"));
+//!         let packaging = checks.take(row.text("pack").and_then(|t| PACKAGING.code(cx, t)).at("pack"));
+//!         checks.finish()?;
+//!         let mut part = Record::new("part");
+//!         part.decimal("length_mm", &length.unwrap()).text("packaging", &packaging.unwrap());
+//!         Ok(Records::one(part))
 //!     }
 //! }
 //!
@@ -24,23 +34,27 @@
 //! by `cargo xtask build-plugins`; they import the contract and nothing else.
 
 #[doc(hidden)]
+// The generated functions are the contract's, as wide as it makes them.
+#[allow(clippy::too_many_arguments)]
 pub mod bindings {
     wit_bindgen::generate!({
         world: "converter",
-        path: "../wit/0.1.0",
+        path: "../wit/0.2.0",
         pub_export_macro: true,
         export_macro_name: "__export_converter",
         default_bindings_module: "conform_plugin_sdk::bindings",
     });
 }
 
-#[cfg(feature = "native")]
-pub mod native;
+mod batch;
+mod output;
+mod record;
 mod row;
-pub mod standard;
+pub mod tables;
 
+pub use record::{Array, Object, Record};
 pub use row::{Checks, Problem, Rejected, ResultExt, Row};
-pub use serde_json::{json, Map, Number, Value};
+pub use tables::Cx;
 
 use bindings::conform::plugin::types as wit;
 
@@ -48,55 +62,47 @@ use bindings::conform::plugin::types as wit;
 pub trait Plugin {
     /// Converts one row. Return every problem you can find at once, so that a
     /// person can fix the row in one go.
-    fn convert(row: &Row) -> Result<Records, Rejected>;
+    fn convert(row: &Row<'_>, cx: &mut Cx) -> Result<Records, Rejected>;
 }
 
 /// The records one input row became.
 #[derive(Debug, Clone, Default)]
-pub struct Records(Vec<(String, Value)>);
+pub struct Records(Vec<Record>);
 
 impl Records {
-    /// One record of `record_type`.
-    pub fn one(record_type: &str, record: Value) -> Records {
-        Records(vec![(record_type.to_string(), record)])
+    /// One record.
+    pub fn one(record: Record) -> Records {
+        Records(vec![record])
     }
 
     /// Adds a record.
-    pub fn push(&mut self, record_type: &str, record: Value) {
-        self.0.push((record_type.to_string(), record));
+    pub fn push(&mut self, record: Record) {
+        self.0.push(record);
+    }
+
+    /// The records, for tests of a plugin's mapping.
+    pub fn records(&self) -> &[Record] {
+        &self.0
     }
 }
 
 /// Runs a plugin over a batch. Used by [`export_plugin!`]; not for direct use.
 #[doc(hidden)]
-pub fn run_batch<P: Plugin>(batch: Vec<wit::InputRecord>) -> Vec<wit::Outcome> {
-    batch
-        .into_iter()
-        .map(|input| {
-            let row = match Row::parse(input.ordinal, input.line, &input.fields) {
-                Ok(row) => row,
-                Err(problem) => return wit::Outcome::Rejected(vec![problem.into_wit()]),
-            };
-            match P::convert(&row) {
-                Ok(Records(records)) => wit::Outcome::Converted(
-                    records
-                        .into_iter()
-                        .map(|(record_type, record)| wit::OutputRecord {
-                            record_type,
-                            json: record.to_string(),
-                        })
-                        .collect(),
-                ),
-                Err(Rejected(problems)) => {
-                    wit::Outcome::Rejected(problems.into_iter().map(Problem::into_wit).collect())
-                }
-            }
-        })
-        .collect()
+pub fn run_batch<P: Plugin>(batch: wit::Batch) -> wit::BatchResult {
+    let batch = batch::Batch::new(batch);
+    let mut cx = Cx::default();
+    let mut out = output::Output::default();
+    for index in 0..batch.rows() {
+        let row = batch.row(index);
+        match P::convert(&row, &mut cx) {
+            Ok(records) => out.converted(&records.0),
+            Err(Rejected(problems)) => out.rejected(problems),
+        }
+    }
+    out.finish()
 }
 
 /// Exports a type implementing [`Plugin`] as the component's `convert`.
-#[cfg(not(feature = "native"))]
 #[macro_export]
 macro_rules! export_plugin {
     ($plugin:ty) => {
@@ -104,27 +110,12 @@ macro_rules! export_plugin {
 
         impl $crate::bindings::Guest for __ConformPluginExport {
             fn convert(
-                batch: ::std::vec::Vec<$crate::bindings::conform::plugin::types::InputRecord>,
-            ) -> ::std::vec::Vec<$crate::bindings::conform::plugin::types::Outcome> {
+                batch: $crate::bindings::conform::plugin::types::Batch,
+            ) -> $crate::bindings::conform::plugin::types::BatchResult {
                 $crate::run_batch::<$plugin>(batch)
             }
         }
 
         $crate::bindings::__export_converter!(__ConformPluginExport with_types_in $crate::bindings);
-    };
-}
-
-/// With the `native` feature: exposes the plugin as a plain function
-/// `native_convert` for the benchmark's native baseline.
-#[cfg(feature = "native")]
-#[macro_export]
-macro_rules! export_plugin {
-    ($plugin:ty) => {
-        /// Converts a batch natively (benchmark baseline).
-        pub fn native_convert(
-            batch: ::std::vec::Vec<$crate::bindings::conform::plugin::types::InputRecord>,
-        ) -> ::std::vec::Vec<$crate::bindings::conform::plugin::types::Outcome> {
-            $crate::run_batch::<$plugin>(batch)
-        }
     };
 }

@@ -1,17 +1,33 @@
 //! An input row, and the problems that reject it.
 
-use serde_json::{Map, Value};
-
+use crate::batch::{Batch, Container, Key};
 use crate::bindings::conform::plugin::types as wit;
 
+/// One value of a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cell<'b> {
+    /// Text as given, untrimmed.
+    Text(&'b str),
+    /// A number as the file wrote it.
+    Number(&'b str),
+    /// `true` or `false`.
+    Boolean(bool),
+    /// `null`.
+    Null,
+    /// A list (its items are values of their own).
+    List,
+    /// An object (its members are values of their own).
+    Object,
+}
+
 /// One input row as the host decoded it.
-#[derive(Debug, Clone)]
-pub struct Row {
+pub struct Row<'b> {
     /// 1-based position of the row in its file.
     pub ordinal: u64,
     /// 1-based line on which the row starts.
     pub line: u64,
-    fields: Map<String, Value>,
+    batch: &'b Batch,
+    cells: &'b [wit::CellAt],
 }
 
 /// Why a row cannot be converted: one problem, or several.
@@ -29,10 +45,14 @@ impl From<Problem> for Rejected {
 pub struct Problem {
     /// The input field at fault, named as in the input.
     pub field: Option<String>,
+    /// The record field concerned, as a JSON pointer (`/colour_code`).
+    pub target: Option<String>,
     /// A stable kebab-case code (`missing-field`).
     pub code: String,
     /// What a person should fix.
     pub message: String,
+    /// For a refusal of a call with several inputs, the input at fault.
+    pub input: Option<u32>,
 }
 
 impl Problem {
@@ -40,8 +60,10 @@ impl Problem {
     pub fn new(code: &str, message: impl Into<String>) -> Problem {
         Problem {
             field: None,
+            target: None,
             code: code.to_string(),
             message: message.into(),
+            input: None,
         }
     }
 
@@ -51,134 +73,164 @@ impl Problem {
         self
     }
 
-    pub(crate) fn into_wit(self) -> wit::Problem {
-        wit::Problem {
-            field: self.field,
-            code: self.code,
-            message: self.message,
+    /// The same problem, concerning a field of the record (`/grade`).
+    pub fn target(mut self, pointer: &str) -> Problem {
+        self.target = Some(pointer.to_string());
+        self
+    }
+}
+
+impl From<wit::ServiceError> for Problem {
+    fn from(e: wit::ServiceError) -> Problem {
+        Problem {
+            field: None,
+            target: None,
+            code: e.code,
+            message: e.message,
+            input: e.input,
         }
     }
 }
 
-/// Attributes the error of a result to an input field.
+/// Attributes the error of a result to an input field or a record field.
 pub trait ResultExt<T> {
-    /// Sets the problem's field, unless it already has one.
+    /// Sets the problem's input field, unless it already has one.
     fn at(self, field: &str) -> Result<T, Problem>;
+    /// Sets the record field the problem concerns, unless it already has one.
+    fn target(self, pointer: &str) -> Result<T, Problem>;
 }
 
 impl<T> ResultExt<T> for Result<T, Problem> {
     fn at(self, field: &str) -> Result<T, Problem> {
         self.map_err(|p| if p.field.is_some() { p } else { p.at(field) })
     }
+
+    fn target(self, pointer: &str) -> Result<T, Problem> {
+        self.map_err(|p| {
+            if p.target.is_some() {
+                p
+            } else {
+                p.target(pointer)
+            }
+        })
+    }
 }
 
-impl Row {
-    /// Parses the host's JSON text of a row.
-    pub fn parse(ordinal: u64, line: u64, fields: &str) -> Result<Row, Problem> {
-        match serde_json::from_str::<Value>(fields) {
-            Ok(Value::Object(fields)) => Ok(Row {
-                ordinal,
-                line,
-                fields,
-            }),
-            _ => Err(Problem::new(
-                "input-not-object",
-                "the host passed a row that is not a JSON object",
-            )),
-        }
-    }
-
-    /// A row built in memory, for tests of a plugin's mapping.
-    pub fn from_value(ordinal: u64, line: u64, value: Value) -> Row {
-        let fields = match value {
-            Value::Object(map) => map,
-            other => Map::from_iter([("#text".to_string(), other)]),
-        };
+impl<'b> Row<'b> {
+    pub(crate) fn new(batch: &'b Batch, row: &wit::Row) -> Row<'b> {
+        let start = row.cells.start as usize;
         Row {
-            ordinal,
-            line,
-            fields,
+            ordinal: row.ordinal,
+            line: row.line,
+            batch,
+            cells: &batch.inner.cells[start..start + row.cells.len as usize],
         }
     }
 
-    /// The value at a JSON pointer (`/Size/@length`), if present.
-    pub fn pointer(&self, pointer: &str) -> Option<&Value> {
-        let mut parts = pointer.strip_prefix('/')?.split('/');
-        let first = parts.next()?;
-        let mut value = self.fields.get(&unescape(first))?;
-        for part in parts {
-            value = match value {
-                Value::Object(map) => map.get(&unescape(part))?,
-                Value::Array(items) => items.get(part.parse::<usize>().ok()?)?,
-                _ => return None,
+    /// The value at a path of the row's columns, if present.
+    fn at_path(&self, path: &[Key]) -> Option<Cell<'b>> {
+        if let Some(column) = self.batch.column(path) {
+            if let Ok(i) = self.cells.binary_search_by_key(&column, |c| c.column) {
+                let batch = self.batch;
+                return Some(match self.cells[i].value {
+                    wit::Cell::Text(span) => Cell::Text(batch.text(span)),
+                    wit::Cell::Number(span) => Cell::Number(batch.text(span)),
+                    wit::Cell::Boolean(b) => Cell::Boolean(b),
+                    wit::Cell::Null => Cell::Null,
+                    wit::Cell::EmptyObject => Cell::Object,
+                    wit::Cell::EmptyArray => Cell::List,
+                });
+            }
+        }
+        // A list or an object is present when one of its members is.
+        let kind = self.batch.container(path)?;
+        let present = self.cells.iter().any(|c| {
+            self.batch.inner.columns[c.column as usize]
+                .iter()
+                .zip(path)
+                .all(|(step, key)| match (step, key) {
+                    (wit::Step::Key(a), Key::Name(b)) => a == b,
+                    (wit::Step::Index(a), Key::Index(b)) => a == b,
+                    _ => false,
+                })
+                && self.batch.inner.columns[c.column as usize].len() > path.len()
+        });
+        present.then_some(match kind {
+            Container::List => Cell::List,
+            Container::Object => Cell::Object,
+        })
+    }
+
+    /// A field's value, if present.
+    pub fn get(&self, name: &str) -> Option<Cell<'b>> {
+        self.at_path(&[Key::Name(name.to_string())])
+    }
+
+    /// The value at a JSON pointer (`/Size/@length`, `/items/0/sku`), if present.
+    pub fn pointer(&self, pointer: &str) -> Option<Cell<'b>> {
+        let mut path = Vec::new();
+        for part in pointer.strip_prefix('/')?.split('/') {
+            let part = part.replace("~1", "/").replace("~0", "~");
+            let index = match self.batch.container(&path) {
+                Some(Container::List) => part.parse::<u32>().ok(),
+                _ => None,
             };
+            path.push(match index {
+                Some(i) => Key::Index(i),
+                None => Key::Name(part),
+            });
         }
-        Some(value)
+        self.at_path(&path)
     }
 
-    /// A field's raw value, if present.
-    pub fn get(&self, name: &str) -> Option<&Value> {
-        self.fields.get(name)
-    }
-
-    /// A required field as text: a non-blank string (trimmed), or a number
-    /// as written. Anything else is a `missing-field` or `wrong-type` problem.
-    pub fn text(&self, name: &str) -> Result<String, Problem> {
-        text_of(self.fields.get(name), name)
+    /// A required field as text: non-blank text (trimmed), or a number as
+    /// written. Anything else is a `missing-field` or `wrong-type` problem.
+    pub fn text(&self, name: &str) -> Result<&'b str, Problem> {
+        text_of(self.get(name), name)
     }
 
     /// Like [`Row::text`], for the value at a JSON pointer; problems name the pointer.
-    pub fn text_at(&self, pointer: &str) -> Result<String, Problem> {
+    pub fn text_at(&self, pointer: &str) -> Result<&'b str, Problem> {
         text_of(self.pointer(pointer), pointer)
     }
 
-    /// A required whole number ≥ 0 (`20`, `"20"`): else `not-a-number`.
+    /// A required whole number (`20`, `"20"`): else `not-a-number`.
     pub fn count(&self, name: &str) -> Result<i64, Problem> {
-        let text = self.text(name)?;
-        text.parse::<i64>().map_err(|_| {
-            Problem::new("not-a-number", format!("`{text}` is not a whole number")).at(name)
-        })
+        whole(self.text(name)?, name)
     }
 
     /// A required whole number at a JSON pointer.
     pub fn count_at(&self, pointer: &str) -> Result<i64, Problem> {
-        let text = self.text_at(pointer)?;
-        text.parse::<i64>().map_err(|_| {
-            Problem::new("not-a-number", format!("`{text}` is not a whole number")).at(pointer)
-        })
+        whole(self.text_at(pointer)?, pointer)
     }
 }
 
-fn text_of(value: Option<&Value>, name: &str) -> Result<String, Problem> {
-    match value {
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
-        Some(Value::Number(n)) => Ok(n.to_string()),
-        None | Some(Value::Null) | Some(Value::String(_)) => Err(Problem::new(
-            "missing-field",
-            format!("`{name}` is required but missing or empty"),
-        )
-        .at(name)),
-        Some(other) => Err(Problem::new(
-            "wrong-type",
-            format!("`{name}` must be text or a number, not {}", kind(other)),
-        )
-        .at(name)),
-    }
+fn whole(text: &str, name: &str) -> Result<i64, Problem> {
+    text.parse::<i64>().map_err(|_| {
+        Problem::new("not-a-number", format!("`{text}` is not a whole number")).at(name)
+    })
 }
 
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "text",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
-
-fn unescape(part: &str) -> String {
-    part.replace("~1", "/").replace("~0", "~")
+fn text_of<'b>(value: Option<Cell<'b>>, name: &str) -> Result<&'b str, Problem> {
+    let kind = match value {
+        Some(Cell::Text(s)) if !s.trim().is_empty() => return Ok(s.trim()),
+        Some(Cell::Number(n)) => return Ok(n),
+        None | Some(Cell::Null) | Some(Cell::Text(_)) => {
+            return Err(Problem::new(
+                "missing-field",
+                format!("`{name}` is required but missing or empty"),
+            )
+            .at(name))
+        }
+        Some(Cell::Boolean(_)) => "a boolean",
+        Some(Cell::List) => "a list",
+        Some(Cell::Object) => "an object",
+    };
+    Err(Problem::new(
+        "wrong-type",
+        format!("`{name}` must be text or a number, not {kind}"),
+    )
+    .at(name))
 }
 
 /// Collects the problems of several fields, so that a row reports all of them.
@@ -191,6 +243,11 @@ impl Checks {
         result.map_err(|p| self.0.push(p)).ok()
     }
 
+    /// Records a problem found otherwise.
+    pub fn push(&mut self, problem: Problem) {
+        self.0.push(problem);
+    }
+
     /// `Ok` when no problem was recorded.
     pub fn finish(self) -> Result<(), Rejected> {
         if self.0.is_empty() {
@@ -198,108 +255,5 @@ impl Checks {
         } else {
             Err(Rejected(self.0))
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn row(value: Value) -> Row {
-        Row::from_value(3, 4, value)
-    }
-
-    #[test]
-    fn text_is_trimmed_numbers_are_written_as_given_and_blanks_are_missing() {
-        let r = row(
-            json!({ "name": "  垫圈 ", "qty": 20, "weight": 0.125, "blank": " ", "none": null }),
-        );
-        assert_eq!(r.text("name"), Ok("垫圈".to_string()));
-        assert_eq!(r.text("qty"), Ok("20".to_string()));
-        assert_eq!(r.text("weight"), Ok("0.125".to_string()));
-        for missing in ["blank", "none", "absent"] {
-            let problem = r.text(missing).unwrap_err();
-            assert_eq!(problem.code, "missing-field");
-            assert_eq!(problem.field.as_deref(), Some(missing));
-        }
-    }
-
-    #[test]
-    fn a_list_or_object_where_text_is_wanted_is_a_wrong_type_naming_what_it_is() {
-        let r = row(json!({ "tags": ["a"], "size": { "w": 1 } }));
-        let problem = r.text("tags").unwrap_err();
-        assert_eq!(problem.code, "wrong-type");
-        assert!(problem.message.contains("a list"), "{}", problem.message);
-        assert!(r.text("size").unwrap_err().message.contains("an object"));
-    }
-
-    #[test]
-    fn counts_take_whole_numbers_as_numbers_or_text_only() {
-        let r = row(json!({ "a": 20, "b": "7", "c": "2.5", "d": "many" }));
-        assert_eq!(r.count("a"), Ok(20));
-        assert_eq!(r.count("b"), Ok(7));
-        for bad in ["c", "d"] {
-            let problem = r.count(bad).unwrap_err();
-            assert_eq!(
-                (problem.code.as_str(), problem.field.as_deref()),
-                ("not-a-number", Some(bad))
-            );
-        }
-    }
-
-    #[test]
-    fn pointers_reach_attributes_list_items_and_escaped_names() {
-        let r = row(json!({
-            "Size": { "@length": "2.5", "items": [{ "n": "first" }] },
-            "a/b": { "~x": "escaped" }
-        }));
-        assert_eq!(r.text_at("/Size/@length"), Ok("2.5".to_string()));
-        assert_eq!(r.text_at("/Size/items/0/n"), Ok("first".to_string()));
-        assert_eq!(r.text_at("/a~1b/~0x"), Ok("escaped".to_string()));
-        assert!(r.pointer("/Size/items/9").is_none());
-        assert!(r.pointer("no-slash").is_none());
-        assert_eq!(
-            r.count_at("/Size/@length").unwrap_err().field.as_deref(),
-            Some("/Size/@length")
-        );
-    }
-
-    #[test]
-    fn the_host_text_of_a_row_must_be_an_object() {
-        let parsed = Row::parse(1, 2, r#"{"no":"JG-1"}"#).unwrap();
-        assert_eq!((parsed.ordinal, parsed.line), (1, 2));
-        assert_eq!(parsed.text("no"), Ok("JG-1".to_string()));
-        assert_eq!(
-            Row::parse(1, 2, "[1]").unwrap_err().code,
-            "input-not-object"
-        );
-        assert_eq!(Row::parse(1, 2, "{").unwrap_err().code, "input-not-object");
-    }
-
-    #[test]
-    fn checks_report_every_problem_of_a_row_in_order_and_at_keeps_the_first_field() {
-        let r = row(json!({ "qty": "x" }));
-        let mut checks = Checks::default();
-        let name = checks.take(r.text("name"));
-        let qty = checks.take(r.count("qty").at("quantity"));
-        let ok = checks.take(Ok::<_, Problem>(5));
-        assert_eq!((name, qty, ok), (None, None, Some(5)));
-        let Rejected(problems) = checks.finish().unwrap_err();
-        let codes: Vec<_> = problems
-            .iter()
-            .map(|p| (p.code.as_str(), p.field.as_deref()))
-            .collect();
-        // `.at` does not overwrite the field the problem already names.
-        assert_eq!(
-            codes,
-            [
-                ("missing-field", Some("name")),
-                ("not-a-number", Some("qty"))
-            ]
-        );
-        assert!(Checks::default().finish().is_ok());
-        let unnamed = Err::<(), _>(Problem::new("bad", "bad")).at("field");
-        assert_eq!(unnamed.unwrap_err().field.as_deref(), Some("field"));
     }
 }

@@ -108,10 +108,10 @@ pub(crate) fn add(path: &Path, table: GradingTable, tables: &mut Tables) -> Resu
             _ => Some(Part::Bounds(size.clone())),
         },
     )?;
-    tables.insert(CLASSES, Table::ClassSet(classes));
-    tables.insert(SYSTEMS, Table::CodeList(crosswalks));
-    tables.insert(SIZE, Table::Thresholds(size));
-    tables.insert(SCHEME, Table::Scheme(scheme));
+    tables.insert(CLASSES, Table::from(classes));
+    tables.insert(SYSTEMS, Table::from(crosswalks));
+    tables.insert(SIZE, Table::from(size));
+    tables.insert(SCHEME, Table::from(scheme));
     Ok(())
 }
 

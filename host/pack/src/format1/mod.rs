@@ -46,7 +46,7 @@ pub(crate) fn load(
         };
     add("rules.units", &rules.units, &|path, text, tables| {
         let units = Units::from_table(path, parse(path, text)?)?;
-        tables.insert(UNITS, Table::Units(units));
+        tables.insert(UNITS, Table::from(units));
         Ok(())
     });
     add("rules.grading", &rules.grading, &|path, text, tables| {
@@ -64,7 +64,7 @@ pub(crate) fn load(
     );
     add("rules.time", &rules.time, &|path, text, tables| {
         let time = TimeFormat::from_table(path, parse(path, text)?)?;
-        tables.insert(TIME, Table::TimeFormat(time));
+        tables.insert(TIME, Table::from(time));
         Ok(())
     });
     let contract = ContractTables {

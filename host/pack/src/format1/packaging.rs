@@ -44,6 +44,6 @@ pub(crate) fn add(
         scopes: BTreeMap::new(),
         errors: BTreeMap::from([("unknown-term".to_string(), unknown_term)]),
     };
-    tables.insert(NAME, Table::CodeList(CodeList::from_table(path, list)?));
+    tables.insert(NAME, Table::from(CodeList::from_table(path, list)?));
     Ok(())
 }

@@ -83,9 +83,6 @@ pub(crate) fn add(
             ),
         ]),
     };
-    tables.insert(
-        NAME,
-        Table::TermLevels(TermLevels::from_table(path, levels)?),
-    );
+    tables.insert(NAME, Table::from(TermLevels::from_table(path, levels)?));
     Ok(())
 }

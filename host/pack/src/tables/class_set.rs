@@ -69,6 +69,21 @@ impl ClassSet {
     pub fn lowest(&self, ranks: impl IntoIterator<Item = usize>) -> Option<&str> {
         ranks.into_iter().max().map(|rank| self.class(rank))
     }
+
+    /// The best class of `ranks`, if any.
+    pub fn highest(&self, ranks: impl IntoIterator<Item = usize>) -> Option<&str> {
+        ranks.into_iter().min().map(|rank| self.class(rank))
+    }
+
+    /// The rank of `class`, or the refusal `unknown-class` naming the set's classes.
+    pub fn rank_or_refuse(&self, class: &str) -> Result<usize, crate::ServiceError> {
+        self.rank(class).ok_or_else(|| {
+            crate::ServiceError::owned(
+                "unknown-class".into(),
+                format!("`{class}` is not a class of this set ({})", self.shown()),
+            )
+        })
+    }
 }
 
 #[cfg(test)]

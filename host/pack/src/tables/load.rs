@@ -127,29 +127,29 @@ pub(crate) fn load(files: Vec<TableFile>) -> (Tables, Vec<PackError>) {
 fn build(file: &TableFile, table: Parsed, tables: &Tables) -> Result<Table, PackError> {
     let path = file.path.as_path();
     Ok(match table {
-        Parsed::Units(table) => Table::Units(Units::from_table(path, table)?),
-        Parsed::TimeFormat(table) => Table::TimeFormat(TimeFormat::from_table(path, table)?),
-        Parsed::ClassSet(table) => Table::ClassSet(ClassSet::from_table(path, table)?),
-        Parsed::TermLevels(table) => Table::TermLevels(TermLevels::from_table(path, table)?),
+        Parsed::Units(table) => Table::from(Units::from_table(path, table)?),
+        Parsed::TimeFormat(table) => Table::from(TimeFormat::from_table(path, table)?),
+        Parsed::ClassSet(table) => Table::from(ClassSet::from_table(path, table)?),
+        Parsed::TermLevels(table) => Table::from(TermLevels::from_table(path, table)?),
         Parsed::CodeList(table) => {
             if let Some(source) = &table.codes_from {
                 codes_belong_to(file, &table, source, tables)?;
             }
-            Table::CodeList(CodeList::from_table(path, table)?)
+            Table::from(CodeList::from_table(path, table)?)
         }
         Parsed::Thresholds(table) => {
             let classes = class_set(file, "classes", &table.classes, tables)?;
             let units = table.rounding.as_ref().and_then(|r| tables.units(&r.table));
-            Table::Thresholds(Thresholds::from_table(path, table, classes, units)?)
+            Table::from(Thresholds::from_table(path, table, classes, units)?)
         }
         Parsed::Scheme(table) => {
             let classes = class_set(file, "classes", &table.classes, tables)?;
             let part = |name: &str| match tables.get(name)? {
-                Table::CodeList(list) => Some(Part::Codes(list.clone())),
-                Table::Thresholds(bounds) => Some(Part::Bounds(bounds.clone())),
+                Table::CodeList(list) => Some(Part::Codes(list.as_ref().clone())),
+                Table::Thresholds(bounds) => Some(Part::Bounds(bounds.as_ref().clone())),
                 _ => None,
             };
-            Table::Scheme(Scheme::from_table(path, table, classes, part)?)
+            Table::from(Scheme::from_table(path, table, classes, part)?)
         }
     })
 }

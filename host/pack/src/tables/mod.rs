@@ -18,6 +18,7 @@ pub mod units;
 pub(crate) mod wording;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use conform_model::pack::TableKind;
 
@@ -29,23 +30,24 @@ use thresholds::Thresholds;
 use time_format::TimeFormat;
 use units::Units;
 
-/// A checked table of one of the kinds.
+/// A checked table of one of the kinds, shared: a clone is cheap, so an
+/// open handle of a plugin holds its table.
 #[derive(Debug, Clone)]
 pub enum Table {
     /// Terms → codes.
-    CodeList(CodeList),
+    CodeList(Arc<CodeList>),
     /// Ordered classes.
-    ClassSet(ClassSet),
+    ClassSet(Arc<ClassSet>),
     /// A quantity classified by bounds.
-    Thresholds(Thresholds),
+    Thresholds(Arc<Thresholds>),
     /// Classifications combined.
-    Scheme(Scheme),
+    Scheme(Arc<Scheme>),
     /// Units and canonical units.
-    Units(Units),
+    Units(Arc<Units>),
     /// Terms → amounts → levels.
-    TermLevels(TermLevels),
+    TermLevels(Arc<TermLevels>),
     /// The time format.
-    TimeFormat(TimeFormat),
+    TimeFormat(Arc<TimeFormat>),
 }
 
 impl Table {
@@ -63,6 +65,28 @@ impl Table {
     }
 }
 
+macro_rules! table_from_kind {
+    ($($variant:ident($type:ty)),* $(,)?) => {
+        $(
+            impl From<$type> for Table {
+                fn from(table: $type) -> Table {
+                    Table::$variant(Arc::new(table))
+                }
+            }
+        )*
+    };
+}
+
+table_from_kind! {
+    CodeList(CodeList),
+    ClassSet(ClassSet),
+    Thresholds(Thresholds),
+    Scheme(Scheme),
+    Units(Units),
+    TermLevels(TermLevels),
+    TimeFormat(TimeFormat),
+}
+
 /// A pack's tables by name: what its services answer from.
 #[derive(Debug, Clone, Default)]
 pub struct Tables {
@@ -77,7 +101,7 @@ macro_rules! table_of_kind {
                 #[doc = concat!("The table `name`, if it is a `", stringify!($type), "`.")]
                 pub fn $method(&self, name: &str) -> Option<&$type> {
                     match self.by_name.get(name)? {
-                        Table::$variant(table) => Some(table),
+                        Table::$variant(table) => Some(table.as_ref()),
                         _ => None,
                     }
                 }

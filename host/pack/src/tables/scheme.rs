@@ -58,6 +58,8 @@ pub struct InputRefused {
 /// A checked scheme.
 #[derive(Debug, Clone)]
 pub struct Scheme {
+    /// The parts' table names, in order.
+    names: Vec<String>,
     classes: ClassSet,
     combine: Combine,
     parts: Vec<Part>,
@@ -119,10 +121,16 @@ impl Scheme {
             parts.push(found);
         }
         Ok(Scheme {
+            names: table.parts.clone(),
             classes: classes.clone(),
             combine: table.combine,
             parts,
         })
+    }
+
+    /// The parts' table names, in the order of the scheme's inputs.
+    pub fn part_names(&self) -> &[String] {
+        &self.names
     }
 
     /// The scheme's parts, in the order of its inputs.

@@ -115,6 +115,16 @@ impl TimeFormat {
     }
 }
 
+impl TimeFormat {
+    /// Checks a pattern once: `unix-ms`, `unix-s` or a strftime pattern.
+    pub fn check_pattern(&self, pattern: &str) -> Result<(), ServiceError> {
+        match pattern {
+            "unix-ms" | "unix-s" => Ok(()),
+            _ => check_format(pattern),
+        }
+    }
+}
+
 fn check_format(format: &str) -> Result<(), ServiceError> {
     if format.is_empty() || StrftimeItems::new(format).any(|item| matches!(item, Item::Error)) {
         return Err(ServiceError::new(

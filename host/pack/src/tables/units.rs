@@ -325,6 +325,19 @@ impl Units {
         Ok(())
     }
 
+    /// A field's canonical unit symbol and decimals, if it has a canonical unit.
+    pub fn canonical(&self, record_type: &str, field: &str) -> Option<(&str, u32)> {
+        let canonical = self.fields.get(record_type)?.get(field)?;
+        Some((&canonical.symbol, canonical.decimals))
+    }
+
+    /// The refusal of a field without a canonical unit, as the pack words it.
+    pub fn unknown_field(&self, record_type: &str, field: &str) -> ServiceError {
+        self.wording
+            .unknown_field
+            .refuse(&[("field", field), ("record_type", record_type)])
+    }
+
     /// The decimals a field's values are rounded to, if it has a canonical unit.
     pub fn decimals(&self, record_type: &str, field: &str) -> Option<u32> {
         Some(self.fields.get(record_type)?.get(field)?.decimals)

@@ -1,0 +1,101 @@
+//! A batch's results as the contract carries them: one text for every
+//! string, each name once, the records' nodes in one list.
+
+use std::collections::HashMap;
+
+use crate::bindings::conform::plugin::types as wit;
+use crate::record::{Draft, Record};
+use crate::row::Problem;
+
+/// The results of a batch being written.
+#[derive(Default)]
+pub(crate) struct Output {
+    text: String,
+    names: Vec<String>,
+    name_index: HashMap<String, u32>,
+    nodes: Vec<wit::Node>,
+    records: Vec<wit::OutputRecord>,
+    problems: Vec<wit::Problem>,
+    outcomes: Vec<wit::Outcome>,
+}
+
+impl Output {
+    fn name(&mut self, name: &str) -> u32 {
+        if let Some(&index) = self.name_index.get(name) {
+            return index;
+        }
+        let index = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.name_index.insert(name.to_string(), index);
+        index
+    }
+
+    fn span(&mut self, text: &str) -> wit::Span {
+        let start = self.text.len() as u32;
+        self.text.push_str(text);
+        wit::Span {
+            start,
+            len: text.len() as u32,
+        }
+    }
+
+    /// A converted row.
+    pub(crate) fn converted(&mut self, records: &[Record]) {
+        let first = self.records.len() as u32;
+        for record in records {
+            let record_type = self.name(&record.record_type);
+            let start = self.nodes.len() as u32;
+            for node in &record.nodes {
+                let node = match node {
+                    Draft::Null => wit::Node::Null,
+                    Draft::Boolean(b) => wit::Node::Boolean(*b),
+                    Draft::Integer(i) => wit::Node::Integer(*i),
+                    Draft::Decimal(d) => wit::Node::Decimal(self.span(d)),
+                    Draft::Text(t) => wit::Node::Text(self.span(t)),
+                    Draft::Array(n) => wit::Node::Array(*n),
+                    Draft::Object(n) => wit::Node::Object(*n),
+                    Draft::Key(k) => wit::Node::Key(self.name(k)),
+                };
+                self.nodes.push(node);
+            }
+            self.records.push(wit::OutputRecord {
+                record_type,
+                nodes: wit::Range {
+                    start,
+                    len: self.nodes.len() as u32 - start,
+                },
+            });
+        }
+        self.outcomes.push(wit::Outcome::Converted(wit::Range {
+            start: first,
+            len: records.len() as u32,
+        }));
+    }
+
+    /// A rejected row.
+    pub(crate) fn rejected(&mut self, problems: Vec<Problem>) {
+        let start = self.problems.len() as u32;
+        let len = problems.len() as u32;
+        self.problems
+            .extend(problems.into_iter().map(|p| wit::Problem {
+                field: p.field,
+                target: p.target,
+                code: p.code,
+                message: p.message,
+            }));
+        self.outcomes
+            .push(wit::Outcome::Rejected(wit::Range { start, len }));
+    }
+
+    /// The batch's result.
+    pub(crate) fn finish(self) -> wit::BatchResult {
+        wit::BatchResult {
+            text: self.text,
+            names: self.names,
+            nodes: self.nodes,
+            records: self.records,
+            problems: self.problems,
+            outcomes: self.outcomes,
+        }
+    }
+}
