@@ -832,3 +832,92 @@ fn a_plugin_built_against_contract_0_1_0_still_converts() {
         );
     }
 }
+
+/// `PES 65, CO 35` as the record writes it.
+fn composition_of(text: &str) -> serde_json::Value {
+    let items: Vec<serde_json::Value> = text
+        .split(", ")
+        .map(|item| {
+            let (fibre, percent) = item.split_once(' ').unwrap();
+            serde_json::json!({ "fibre": fibre, "percent": percent.parse::<i64>().unwrap() })
+        })
+        .collect();
+    serde_json::Value::Array(items)
+}
+
+#[test]
+fn the_textile_exports_become_what_their_standard_lists() {
+    let path = root().join("tests/fixtures/textile-outcomes.toml");
+    let outcomes: toml::Table = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for (plugin, expected) in &outcomes {
+        let dir = tempfile::tempdir().unwrap();
+        let (records, errors) = (dir.path().join("r.ndjson"), dir.path().join("e.ndjson"));
+        let file = textile_sample(expected["file"].as_str().unwrap());
+        let output = conform()
+            .args(["convert", "--plugin", plugin, "--output"])
+            .arg(&records)
+            .arg("--errors")
+            .arg(&errors)
+            .arg(&file)
+            .output()
+            .unwrap();
+        expect_exit(&output, 0);
+        let written = ndjson(&std::fs::read_to_string(&records).unwrap());
+        let rows = expected["converted"].as_array().unwrap();
+        assert_eq!(written.len(), rows.len(), "{plugin}: records");
+        for (line, row) in written.iter().zip(rows) {
+            let row = row.as_table().unwrap();
+            let r = &line["record"];
+            let number = |key: &str| row[key].as_float().unwrap();
+            let supplier = row
+                .get("supplier_code")
+                .or(expected.get("supplier_code"))
+                .unwrap();
+            let want = serde_json::json!({
+                "roll_id": row["roll_id"].as_str(), "supplier_code": supplier.as_str(),
+                "colour_code": row["colour"].as_str(), "colour_source": row["given"].as_str(),
+                "width_cm": number("width_cm"), "length_m": number("length_m"),
+                "areal_density_gsm": number("gsm"), "points_per_100m2": number("points"),
+                "composition": composition_of(row["composition"].as_str().unwrap()),
+                "grade": row["grade"].as_str(), "inspected_on": row["inspected_on"].as_str(),
+                "source_grade": { "system": expected["system"].as_str(), "value": row["declared"].as_str() },
+            });
+            let line_no = row["line"].as_integer().unwrap() as u64;
+            assert_eq!(line["source"]["line"].as_u64(), Some(line_no), "{plugin}");
+            for (key, value) in want.as_object().unwrap() {
+                let got = &r[key];
+                let same = match (got.as_f64(), value.as_f64()) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => got == value,
+                };
+                assert!(same, "{plugin} line {line_no} `{key}`: {got} ≠ {value}");
+            }
+        }
+        let rejections = ndjson(&std::fs::read_to_string(&errors).unwrap());
+        let want: Vec<(u64, String)> = expected["rejected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["line"].as_integer().unwrap() as u64,
+                    r["at"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let got: Vec<(u64, String)> = rejections
+            .iter()
+            .map(|r| {
+                let at = r.get("target").or(r.get("field")).unwrap();
+                (
+                    r["line"].as_u64().unwrap(),
+                    at.as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got, want,
+            "{plugin}: every rejected row, at the record field it concerns"
+        );
+    }
+}

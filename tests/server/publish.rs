@@ -144,7 +144,11 @@ fn a_plugin_failing_a_check_is_refused_naming_the_check() {
     // None of them was stored; the server serves on.
     let (_, text) = get(&server, "/v1/plugins", UPLOADER);
     let listed: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(listed["plugins"].as_array().unwrap().len(), 6, "{listed}");
+    assert_eq!(
+        listed["plugins"].as_array().unwrap().len(),
+        plugin_names(&plugins_dir()).len(),
+        "{listed}"
+    );
     let staged = server_data_entries(&server, "plugins/.staging");
     assert_eq!(staged, 0, "staging folders are cleaned up");
 }
@@ -208,6 +212,7 @@ fn pack_versions_coexist_and_plugins_use_the_newest_in_their_range() {
         .as_array()
         .unwrap()
         .iter()
+        .filter(|p| p["id"] == "sample-regional")
         .map(|p| p["version"].as_str().unwrap())
         .collect();
     assert_eq!(versions, ["1.0.0", "1.1.0", "2.0.0"]);
@@ -311,7 +316,7 @@ fn a_broken_pack_is_refused_with_every_problem_listed() {
     // Nothing was installed, nothing is left in staging, the server serves on.
     let (_, text) = get(&server, "/v1/packs", UPLOADER);
     let packs: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(packs["packs"].as_array().unwrap().len(), 1, "{packs}");
+    assert_eq!(packs["packs"].as_array().unwrap().len(), 2, "{packs}");
     assert_eq!(server_data_entries(&server, "packs/.staging"), 0);
     assert_eq!(converted_length(&server), (31.75, "1.0.0".into()));
 }

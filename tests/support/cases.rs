@@ -8,7 +8,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use super::{conform, expect_exit, root, sample};
+use super::{conform, expect_exit, root, sample, textile_sample};
 
 /// One golden case.
 #[derive(Debug, Clone)]
@@ -35,10 +35,10 @@ impl Case {
         self.dir.join(name)
     }
 
-    /// Whether the input is one of the shared sample exports.
+    /// Whether the input is one of the shared sample exports of the first
+    /// sample standard (`tests/fixtures/samples`).
     pub fn is_shared_sample(&self) -> bool {
-        self.input
-            .starts_with(root().join("tests/fixtures/samples"))
+        self.input.parent() == Some(root().join("tests/fixtures/samples").as_path())
     }
 }
 
@@ -102,6 +102,8 @@ fn load(plugin: &str, dir: &Path) -> Case {
         dir: dir.to_path_buf(),
         input: if local.is_file() {
             local
+        } else if textile_sample(input).is_file() {
+            textile_sample(input)
         } else {
             sample(input)
         },

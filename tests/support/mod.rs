@@ -127,6 +127,11 @@ pub fn sample(name: &str) -> PathBuf {
     root().join("tests/fixtures/samples").join(name)
 }
 
+/// A sample export of the textile standard shipped as a fixture.
+pub fn textile_sample(name: &str) -> PathBuf {
+    root().join("tests/fixtures/samples-textile").join(name)
+}
+
 /// The `conform` binary, run from the repo root with the built plugins.
 pub fn conform() -> Command {
     let mut command = Command::new(binary("conform"));

@@ -92,10 +92,12 @@ pub fn start_with_env(
     env: &[(&str, &str)],
 ) -> Server {
     if let Some(config) = config {
-        copy_dir(
-            &root().join("standards/sample-regional"),
-            &data.path().join("packs/sample-regional/1.0.0"),
-        );
+        for pack in ["sample-regional", "sample-textile"] {
+            copy_dir(
+                &root().join("standards").join(pack),
+                &data.path().join("packs").join(pack).join("1.0.0"),
+            );
+        }
         copy_dir(&plugins_dir(), &data.path().join("plugins"));
         std::fs::write(data.path().join("conform.toml"), config).unwrap();
     }

@@ -255,14 +255,15 @@ fn demo(root: &Path) -> Result<()> {
         .current_dir(root)
         .args(["build", "--quiet", "-p", "conform", "-p", "conform-bench"]);
     run(build)?;
-    let mut convert = Command::new(root.join("target/debug/conform"));
-    convert.current_dir(root).args([
-        "convert",
-        "--output-dir",
-        "target/demo",
-        "tests/fixtures/samples",
-    ]);
-    run(convert)?;
+    // The sample exports of both sample standards, each folder converted
+    // against the pack its plugins target.
+    for samples in ["tests/fixtures/samples", "tests/fixtures/samples-textile"] {
+        let mut convert = Command::new(root.join("target/debug/conform"));
+        convert
+            .current_dir(root)
+            .args(["convert", "--output-dir", "target/demo", samples]);
+        run(convert)?;
+    }
     eprintln!("records and error reports are in target/demo/");
     Ok(())
 }

@@ -75,6 +75,7 @@ impl BatchConverter for NativeWorker {
                         .into_iter()
                         .map(|p| Problem {
                             field: p.field,
+                            target: None,
                             code: p.code,
                             message: p.message,
                         })

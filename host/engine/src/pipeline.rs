@@ -479,6 +479,7 @@ impl ReportCap {
                 ordinal: omitted.ordinal,
                 code: codes::REPORT_TRUNCATED.into(),
                 field: Some(code.clone()),
+                target: None,
                 message: format!(
                     "{} more rejections {which}, from line {} on, are not listed: a report lists the first {max} of each code and {} in all; fix those and convert again",
                     omitted.count,
@@ -580,6 +581,7 @@ fn cap_problems(mut rejections: Vec<Rejection>) -> Vec<Rejection> {
         ordinal: first.ordinal,
         code: codes::MORE_PROBLEMS.into(),
         field: None,
+        target: None,
         message: format!(
             "{more} more problems of this row are not listed; fix those above and convert again"
         ),
@@ -614,6 +616,7 @@ fn decode_rejection(error: RowError, file: &str) -> Rejection {
         ordinal: error.ordinal,
         code: error.code.into(),
         field: None,
+        target: None,
         message: error.message,
     }
 }
@@ -626,6 +629,7 @@ fn finish(outcome: RowOutcome, pack: &Pack, file: &str, ordinal: u64, line: u64)
         ordinal,
         code: code.into(),
         field,
+        target: None,
         message,
     };
     let records = match outcome {
@@ -636,9 +640,13 @@ fn finish(outcome: RowOutcome, pack: &Pack, file: &str, ordinal: u64, line: u64)
                     .map(
                         |Problem {
                              field,
+                             target,
                              code,
                              message,
-                         }| rejection(&code, field, message),
+                         }| Rejection {
+                            target,
+                            ..rejection(&code, field, message)
+                        },
                     )
                     .collect(),
             ))

@@ -38,6 +38,10 @@ pub struct Rejection {
     /// record for schema violations (`/length_mm`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub field: Option<String>,
+    /// The record field the problem concerns, as a JSON pointer
+    /// (`/colour_code`), where the plugin says so and it differs from `field`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub target: Option<String>,
     /// What a person should fix.
     pub message: String,
 }

@@ -471,3 +471,142 @@ fn format_1_and_format_2_serve_the_same() {
         assert_eq!(a, b);
     }
 }
+
+/// The sample textile pack, as the repository ships it.
+fn textile_pack() -> Pack {
+    let dir = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("cargo runs the tests"))
+        .join("../../standards/sample-textile");
+    Pack::load(dir).unwrap()
+}
+
+#[test]
+fn the_textile_pack_converts_every_row_of_its_rounding_table() {
+    let pack = textile_pack();
+    let tables = pack.standard().tables();
+    let units = tables.units("units").unwrap();
+    for (value, unit, field, expected) in [
+        ("24.05", "分/100m²", "points_per_100m2", "24.0"),
+        ("148.65", "cm", "width_cm", "148.6"),
+        ("85.125", "m", "length_m", "85.12"),
+        ("260.35", "g/m²", "areal_density_gsm", "260.4"),
+        ("48.04", "分/100m²", "points_per_100m2", "48.0"),
+        ("57.5", "in", "width_cm", "146.0"),
+        ("68.75", "yd", "length_m", "62.86"),
+        ("20.108863008", "points/100yd2", "points_per_100m2", "24.0"),
+        ("93.75", "yd", "length_m", "85.72"),
+        ("40.14", "points/100yd2", "points_per_100m2", "48.0"),
+        ("18.75", "yd", "length_m", "17.14"),
+        ("43.75", "yd", "length_m", "40.00"),
+    ] {
+        let got = units
+            .to_canonical(value, unit, "fabric_roll", field)
+            .unwrap()
+            .to_string();
+        assert_eq!(got, expected, "{value} {unit}");
+    }
+    let wrong = units
+        .to_canonical("8", "momme", "fabric_roll", "areal_density_gsm")
+        .unwrap_err();
+    assert_eq!(wrong.code, "unknown-unit");
+    let wrong = units
+        .to_canonical("3", "M", "fabric_roll", "length_m")
+        .unwrap_err();
+    assert_eq!(wrong.code, "unknown-unit", "unit symbols keep their case");
+}
+
+#[test]
+fn the_textile_pack_finds_colours_in_the_standard_s_order() {
+    let pack = textile_pack();
+    let colours = pack.standard().tables().code_list("colours").unwrap();
+    let zhangjiagang = Some("91320582MA1XK8T471");
+    let jiangyin = Some("91320281MA20P6QE3H");
+    let keqiao = Some("91330603MA2JW5R32G");
+    let code = |term: &str, supplier: Option<&str>| colours.lookup(term, supplier).map(|m| m.code);
+    // (1) a card code stands for itself, for any supplier.
+    assert_eq!(code("SX-0305", zhangjiagang).unwrap(), "SX-0305");
+    assert_eq!(code("sx-0305", keqiao).unwrap(), "SX-0305");
+    // (2) a supplier's own code, for its rolls only.
+    assert_eq!(code("NV-19", zhangjiagang).unwrap(), "SX-0203");
+    assert_eq!(code("C-208", jiangyin).unwrap(), "SX-0203");
+    let elsewhere = colours.lookup("NV-19", jiangyin).unwrap_err();
+    assert_eq!(elsewhere.code, "unknown-colour");
+    assert!(
+        elsewhere.message.contains("91320281MA20P6QE3H"),
+        "{}",
+        elsewhere.message
+    );
+    // (3) a card name, trimmed (U+3000 too), ASCII case folded.
+    assert_eq!(code("藏蓝", keqiao).unwrap(), "SX-0203");
+    assert_eq!(code("Navy", keqiao).unwrap(), "SX-0203");
+    assert_eq!(code("卡其\u{3000}", keqiao).unwrap(), "SX-0401");
+    // (4) else rejected.
+    assert_eq!(code("雾霾蓝", keqiao).unwrap_err().code, "unknown-colour");
+    let fibres = pack.standard().tables().code_list("fibres").unwrap();
+    assert_eq!(fibres.lookup("涤纶", None).unwrap().code, "PES");
+    assert_eq!(fibres.lookup("t", None).unwrap().code, "PES");
+    assert_eq!(fibres.lookup("SP", None).unwrap().code, "EL");
+    assert_eq!(
+        fibres.lookup("莫代尔", None).unwrap_err().code,
+        "unknown-fibre"
+    );
+}
+
+#[test]
+fn the_textile_grade_is_the_lower_of_declared_and_measured() {
+    use conform_pack::tables::scheme::Input;
+    let pack = textile_pack();
+    let grade = pack.standard().tables().scheme("grade").unwrap();
+    let class = |system: &str, term: &str, points: &str| {
+        grade
+            .evaluate(&[
+                Input {
+                    term,
+                    scope: Some(system),
+                },
+                Input {
+                    term: points,
+                    scope: None,
+                },
+            ])
+            .map(|e| e.class)
+            .map_err(|e| (e.input, e.error.code.into_owned()))
+    };
+    assert_eq!(class("cn-quality", "一等品", "24.05").unwrap(), "A");
+    assert_eq!(class("cn-quality", "优等品", "48.04").unwrap(), "B");
+    assert_eq!(class("cn-quality", "二等品", "50.0").unwrap(), "C");
+    assert_eq!(class("cn-quality", "合格品", "80.0").unwrap(), "REJECT");
+    assert_eq!(class("trade-quality", "1st Quality", "0").unwrap(), "A");
+    assert_eq!(
+        class("cn-quality", "特等品", "10").unwrap_err(),
+        (0, "unknown-grade".into())
+    );
+    assert_eq!(
+        class("iso", "A", "10").unwrap_err(),
+        (0, "unknown-grading-system".into())
+    );
+}
+
+#[test]
+fn a_supplier_s_code_that_is_also_a_card_name_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap())
+        .join("../../standards/sample-textile");
+    for sub in ["", "schemas", "rules"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        for entry in std::fs::read_dir(source.join(sub)).unwrap().flatten() {
+            if entry.file_type().unwrap().is_file() {
+                std::fs::copy(entry.path(), dir.path().join(sub).join(entry.file_name())).unwrap();
+            }
+        }
+    }
+    let colours = dir.path().join("rules/colours.toml");
+    let text = std::fs::read_to_string(&colours)
+        .unwrap()
+        .replace("\"C-101\" = \"SX-0201\"", "\"khaki\" = \"SX-0201\"");
+    std::fs::write(&colours, text).unwrap();
+    let err = Pack::load(dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("colours.toml") && err.contains("khaki"),
+        "{err}"
+    );
+}

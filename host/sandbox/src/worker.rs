@@ -77,6 +77,8 @@ pub enum RecordBody {
 pub struct Problem {
     /// The input field at fault, if one applies.
     pub field: Option<String>,
+    /// The record field concerned (a JSON pointer), if the plugin says.
+    pub target: Option<String>,
     /// Stable code.
     pub code: String,
     /// What a person should fix.
@@ -87,11 +89,15 @@ impl Problem {
     fn host(code: &str, message: impl Into<String>) -> Problem {
         Problem {
             field: None,
+            target: None,
             code: code.into(),
             message: message.into(),
         }
     }
 }
+
+/// A problem as a plugin gave it: field, target, code, message.
+type ProblemParts = (Option<String>, Option<String>, String, String);
 
 /// What became of one input row inside the sandbox.
 #[derive(Debug, Clone, PartialEq)]
@@ -327,7 +333,7 @@ impl Worker {
             bindings::Outcome::Rejected(problems) => self.check_problems(
                 problems
                     .into_iter()
-                    .map(|p| (p.field, p.code, p.message))
+                    .map(|p| (p.field, None, p.code, p.message))
                     .collect(),
             ),
         }
@@ -348,7 +354,7 @@ impl Worker {
             Checked::Rejected(problems) => self.check_problems(
                 problems
                     .into_iter()
-                    .map(|p| (p.field, p.code, p.message))
+                    .map(|p| (p.field, p.target, p.code, p.message))
                     .collect(),
             ),
             Checked::Broken(why) => self.broke(why),
@@ -397,9 +403,9 @@ impl Worker {
         )
     }
 
-    /// Caps a rejected row's problems (field, code, message) and makes
-    /// each safe to report.
-    fn check_problems(&self, problems: Vec<(Option<String>, String, String)>) -> RowOutcome {
+    /// Caps a rejected row's problems (field, target, code, message) and
+    /// makes each safe to report.
+    fn check_problems(&self, problems: Vec<ProblemParts>) -> RowOutcome {
         let plugin = &self.plugin;
         if problems.is_empty() {
             return self.broke("it rejected the row without saying why".into());
@@ -410,8 +416,9 @@ impl Worker {
         let mut kept: Vec<Problem> = problems
             .into_iter()
             .take(shown)
-            .map(|(field, code, message)| Problem {
+            .map(|(field, target, code, message)| Problem {
                 field: field.map(|f| truncate(&f, MAX_FIELD_BYTES)),
+                target: target.map(|t| truncate(&t, MAX_FIELD_BYTES)),
                 code: sanitize_code(&code),
                 message: truncate(&message, MAX_MESSAGE_BYTES),
             })

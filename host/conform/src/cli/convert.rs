@@ -19,7 +19,7 @@ use conform_sandbox::{LoadedPlugin, Sandbox};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::outputs::{self, Target};
-use super::{summary, Locations, EXIT_FAILURE, EXIT_OK};
+use super::{summary, Locations, Packs, EXIT_FAILURE, EXIT_OK};
 
 /// How the summary is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -68,16 +68,20 @@ pub struct ConvertArgs {
 struct Loaded<'a> {
     registry: &'a Registry,
     sandbox: &'a Sandbox,
-    pack: &'a Pack,
+    packs: &'a Packs,
     compiled: CompiledPlugins,
 }
 
-impl Loaded<'_> {
-    fn get(&mut self, entry: &Entry) -> Result<LoadedPlugin> {
+impl<'a> Loaded<'a> {
+    /// The plugin, compiled, and the pack it runs against.
+    fn get(&mut self, entry: &Entry) -> Result<(LoadedPlugin, &'a Pack)> {
         let limits = self.registry.limits_of(entry);
-        self.compiled
-            .get(entry, limits, self.sandbox, self.pack)
-            .map_err(|e| anyhow::anyhow!("{}", with_causes(e.as_ref())))
+        let pack = self.packs.for_plugin(&entry.manifest)?;
+        let plugin = self
+            .compiled
+            .get(entry, limits, self.sandbox, pack)
+            .map_err(|e| anyhow::anyhow!("{}", with_causes(e.as_ref())))?;
+        Ok((plugin, pack))
     }
 }
 
@@ -110,7 +114,7 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
     outputs::remove_pending_on_interrupt();
     let metadata = std::fs::metadata(&args.input)
         .with_context(|| format!("cannot read `{}`: check the path", args.input.display()))?;
-    let pack = args.locations.pack()?;
+    let packs = args.locations.packs()?;
     let registry = Registry::open(&args.locations.plugins)?;
     if let Some(reference) = &args.plugin {
         pinned(&registry, reference)?;
@@ -120,7 +124,7 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
     let mut loaded = Loaded {
         registry: &registry,
         sandbox: &sandbox,
-        pack: &pack,
+        packs: &packs,
         compiled: CompiledPlugins::default(),
     };
     let options = ConvertOptions {
@@ -349,7 +353,7 @@ fn convert_file(
     records: &Target,
     errors: &Target,
 ) -> Result<conform_model::FileSummary> {
-    let plugin = loaded.get(entry)?;
+    let (plugin, pack) = loaded.get(entry)?;
     let input = File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
     let size = input.metadata().map(|m| m.len()).unwrap_or(0);
     let records = outputs::open(records)?;
@@ -384,7 +388,7 @@ fn convert_file(
         }
     };
     let summary = conform_engine::Conversion {
-        pack: loaded.pack,
+        pack,
         plugin: &plugin,
         manifest: &entry.manifest,
         options,

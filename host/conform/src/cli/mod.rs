@@ -70,12 +70,9 @@ enum Command {
 /// Where plugins and the pack are found; shared by the commands.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Locations {
-    /// The schema pack's folder.
-    #[arg(
-        long,
-        env = "CONFORM_PACK",
-        default_value = "standards/sample-regional"
-    )]
+    /// A schema pack's folder, or a folder of pack folders: each plugin
+    /// runs against the newest pack there of the id and versions it targets.
+    #[arg(long, env = "CONFORM_PACK", default_value = "standards")]
     pub pack: PathBuf,
     /// The folder of plugin folders (each a `plugin.toml` and its component).
     #[arg(long, env = "CONFORM_PLUGINS", default_value = "target/plugins")]
@@ -101,10 +98,75 @@ impl Locations {
         )?)
     }
 
-    fn pack(&self) -> anyhow::Result<conform_pack::Pack> {
-        conform_pack::Pack::load(&self.pack).map_err(|e| {
-            anyhow::anyhow!("the pack in `{}` does not load: {e}", self.pack.display())
-        })
+    pub(crate) fn packs(&self) -> anyhow::Result<Packs> {
+        let load = |dir: &std::path::Path| {
+            conform_pack::Pack::load(dir)
+                .map_err(|e| anyhow::anyhow!("the pack in `{}` does not load: {e}", dir.display()))
+        };
+        if self.pack.join("pack.toml").is_file() {
+            return Ok(Packs(vec![load(&self.pack)?]));
+        }
+        let entries = std::fs::read_dir(&self.pack).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read `{}` ({e}): give --pack a pack's folder or a folder of pack folders",
+                self.pack.display()
+            )
+        })?;
+        let mut dirs: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|dir| dir.join("pack.toml").is_file())
+            .collect();
+        dirs.sort();
+        if dirs.is_empty() {
+            anyhow::bail!(
+                "`{}` holds no pack (a folder with a pack.toml): give --pack a pack's folder or a folder of pack folders",
+                self.pack.display()
+            );
+        }
+        Ok(Packs(
+            dirs.iter()
+                .map(|d| load(d))
+                .collect::<anyhow::Result<_>>()?,
+        ))
+    }
+}
+
+/// The packs a command serves.
+pub struct Packs(Vec<conform_pack::Pack>);
+
+impl Packs {
+    /// Every pack, in folder order.
+    pub fn iter(&self) -> impl Iterator<Item = &conform_pack::Pack> {
+        self.0.iter()
+    }
+
+    /// The newest pack of the id and versions a plugin targets.
+    pub fn for_plugin(
+        &self,
+        manifest: &conform_model::PluginManifest,
+    ) -> anyhow::Result<&conform_pack::Pack> {
+        let target = &manifest.target;
+        self.0
+            .iter()
+            .filter(|p| {
+                p.manifest().id == target.pack && target.versions.matches(&p.manifest().version)
+            })
+            .max_by(|a, b| a.manifest().version.cmp(&b.manifest().version))
+            .ok_or_else(|| {
+                let held: Vec<String> = self
+                    .0
+                    .iter()
+                    .map(|p| format!("{} {}", p.manifest().id, p.manifest().version))
+                    .collect();
+                anyhow::anyhow!(
+                    "plugin `{}` targets pack `{}` {}, which is not among the packs given ({}): point --pack at it",
+                    manifest.name,
+                    target.pack,
+                    target.versions,
+                    held.join(", ")
+                )
+            })
     }
 }
 

@@ -14,14 +14,17 @@ pub struct PluginsArgs {
 }
 
 pub fn run(args: PluginsArgs) -> anyhow::Result<ExitCode> {
-    let pack = args.locations.pack()?;
+    let packs = args.locations.packs()?;
     let registry = Registry::open(&args.locations.plugins)?;
     let sandbox = args.locations.sandbox()?;
     let mut all_ok = true;
     for entry in registry.entries() {
         let m = &entry.manifest;
-        let status = match registry.load(entry, &sandbox, &pack) {
-            Ok(_) => "ok".to_string(),
+        let loaded = packs
+            .for_plugin(m)
+            .and_then(|pack| Ok(registry.load(entry, &sandbox, pack)?));
+        let status = match loaded {
+            Ok(plugin) => format!("ok, contract {}", plugin.contract().version()),
             Err(e) => {
                 all_ok = false;
                 format!("does not load: {e}")

@@ -21,9 +21,10 @@ pub struct ServeArgs {
     /// Address to listen on, overriding the configuration (default `127.0.0.1:8080`).
     #[arg(long, env = "CONFORM_LISTEN")]
     listen: Option<SocketAddr>,
-    /// The pack copied into a fresh data directory.
-    #[arg(long, default_value = "standards/sample-regional")]
-    seed_pack: PathBuf,
+    /// The packs copied into a fresh data directory: a pack's folder, or a
+    /// folder of pack folders.
+    #[arg(long, alias = "seed-pack", default_value = "standards")]
+    seed_packs: PathBuf,
     /// The plugins copied into a fresh data directory.
     #[arg(long, default_value = "target/plugins")]
     seed_plugins: PathBuf,
@@ -127,11 +128,18 @@ fn private_data_dir(data: &Path) -> Result<()> {
 /// Sets up a fresh data directory: the seed pack and plugins, one admin token.
 fn init(args: &ServeArgs) -> Result<()> {
     let data = DataDir::new(&args.data);
-    let seed = conform_pack::Pack::load(&args.seed_pack)
-        .with_context(|| format!("the seed pack `{}` does not load", args.seed_pack.display()))?;
-    let m = seed.manifest();
-    copy_dir(&args.seed_pack, &data.pack_version(&m.id, &m.version))
-        .with_context(|| format!("cannot copy the seed pack `{}`", args.seed_pack.display()))?;
+    let seeds = super::Locations {
+        pack: args.seed_packs.clone(),
+        plugins: args.seed_plugins.clone(),
+        cache_dir: None,
+    }
+    .packs()
+    .context("the seed packs do not load")?;
+    for seed in seeds.iter() {
+        let m = seed.manifest();
+        copy_dir(seed.dir(), &data.pack_version(&m.id, &m.version))
+            .with_context(|| format!("cannot copy the seed pack `{}`", seed.dir().display()))?;
+    }
     let plugins = data.plugins();
     std::fs::create_dir_all(plugins)?;
     let seeds = std::fs::read_dir(&args.seed_plugins).with_context(|| {
@@ -163,7 +171,7 @@ fn init(args: &ServeArgs) -> Result<()> {
     std::fs::write(&token_file, format!("{token}\n"))
         .with_context(|| format!("cannot write `{}`", token_file.display()))?;
     eprintln!(
-        "conform: set up `{}` with the sample pack and plugins",
+        "conform: set up `{}` with the sample packs and plugins",
         data.root().display()
     );
     eprintln!(
