@@ -353,3 +353,77 @@ fn plugins_sharing_a_component_keep_their_own_name_and_limits() {
         );
     }
 }
+
+#[test]
+fn a_new_code_list_needs_no_host_change() {
+    // sample-textile 1.1.0 adds a table (`finishes`) and a record type that
+    // uses it; a plugin published beside it reads the table by name. The
+    // host learns of neither: this is data, not a release.
+    let server = server_with_publisher("");
+    let (status, text) = put_json(
+        &server,
+        "/v1/packs/sample-textile/owner",
+        ADMIN,
+        r#"{"owner":"standards-office"}"#,
+    );
+    assert_eq!(status, 200, "{text}");
+    let finishes = "match = \"ascii-case\"\n[codes]\nWR = { names = [\"防水\", \"water repellent\"] }\nAB = { names = [\"抗菌\", \"antibacterial\"] }\n[errors.unknown-term]\ncode = \"unknown-finish\"\nmessage = \"finish `{term}` is not one of the standard's finishes (known: {known})\"\n";
+    let note = r#"{"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "additionalProperties": false, "required": ["roll_id", "finish"], "properties": {"roll_id": {"type": "string", "minLength": 1}, "finish": {"enum": ["WR", "AB"]}}}"#;
+    let archive = pack_archive_of(
+        "sample-textile",
+        &[
+            ("rules/finishes.toml", finishes),
+            ("schemas/finish_note.schema.json", note),
+        ],
+        |file, text| {
+            match file {
+            "pack.toml" => text
+                .replace("version = \"1.0.0\"", "version = \"1.1.0\"")
+                .replace(
+                    "[record_types]\n",
+                    "[record_types]\nfinish_note = \"schemas/finish_note.schema.json\"\n",
+                )
+                .replace(
+                    "[tables]\n",
+                    "[tables]\nfinishes = { kind = \"code-list\", file = \"rules/finishes.toml\" }\n",
+                ),
+            _ => text,
+        }
+        },
+    );
+    let (status, body) = publish_pack(&server, PUBLISHER, &archive);
+    assert_eq!(status, 201, "{body}");
+
+    let (manifest, component) = built_plugin_in(&test_plugins_dir(), "textile-finishes");
+    let (status, body) = publish_plugin(&server, PROVIDER, &manifest, &component);
+    assert_eq!(status, 201, "{body}");
+
+    let rows = "{\"roll\":\"KQ-1\",\"finish\":\"防水\"}\n{\"roll\":\"KQ-2\",\"finish\":\"Antibacterial\"}\n{\"roll\":\"KQ-3\",\"finish\":\"阻燃\"}\n";
+    let (status, text) = convert(&server, "textile-finishes", rows.as_bytes());
+    assert_eq!(status, 200, "{text}");
+    let lines = ndjson(&text);
+    let records: Vec<(&str, &str)> = lines
+        .iter()
+        .filter(|l| l["record_type"] == "finish_note")
+        .map(|l| {
+            (
+                l["record"]["roll_id"].as_str().unwrap(),
+                l["record"]["finish"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(records, [("KQ-1", "WR"), ("KQ-2", "AB")], "{text}");
+    let summary = lines.iter().find_map(|l| l.get("summary")).unwrap();
+    assert_eq!(summary["pack"]["version"], "1.1.0", "{text}");
+    let rejected: Vec<&Value> = lines.iter().filter_map(|l| l.get("rejection")).collect();
+    assert_eq!(rejected.len(), 1, "{text}");
+    assert_eq!(
+        (
+            rejected[0]["line"].as_u64(),
+            rejected[0]["code"].as_str(),
+            rejected[0]["target"].as_str()
+        ),
+        (Some(3), Some("unknown-finish"), Some("/finish")),
+        "{text}"
+    );
+}

@@ -333,8 +333,30 @@ pub fn post_typed(
 
 /// The sample pack as a tar.gz, with `edit` applied to (relative path, text).
 pub fn pack_archive(edit: impl Fn(&str, String) -> String) -> Vec<u8> {
-    let source = root().join("standards/sample-regional");
+    pack_archive_of("sample-regional", &[], edit)
+}
+
+/// The sample pack `pack` (a folder of `standards/`) as a tar.gz, with
+/// `extra` files (relative path, text) added and `edit` applied to
+/// (relative path, text).
+pub fn pack_archive_of(
+    pack: &str,
+    extra: &[(&str, &str)],
+    edit: impl Fn(&str, String) -> String,
+) -> Vec<u8> {
+    let source = root().join("standards").join(pack);
     let mut tar = tar::Builder::new(Vec::new());
+    let mut append = |relative: &str, data: &[u8]| {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, format!("{pack}/{relative}"), data)
+            .unwrap();
+    };
+    for (relative, text) in extra {
+        append(relative, text.as_bytes());
+    }
     for sub in ["", "schemas", "rules"] {
         let mut names: Vec<_> = std::fs::read_dir(source.join(sub))
             .unwrap()
@@ -350,17 +372,7 @@ pub fn pack_archive(edit: impl Fn(&str, String) -> String) -> Vec<u8> {
                 format!("{sub}/{name}")
             };
             let text = std::fs::read_to_string(source.join(&relative)).unwrap();
-            let data = edit(&relative, text).into_bytes();
-            let mut header = tar::Header::new_gnu();
-            header.set_size(data.len() as u64);
-            header.set_mode(0o644);
-            header.set_cksum();
-            tar.append_data(
-                &mut header,
-                format!("sample-regional/{relative}"),
-                &data[..],
-            )
-            .unwrap();
+            append(&relative, edit(&relative, text).as_bytes());
         }
     }
     gzip(&tar.into_inner().unwrap())
@@ -433,7 +445,12 @@ pub fn put_json(server: &Server, path: &str, token: &str, body: &str) -> (u16, S
 
 /// The built plugin `name`: its manifest text and component.
 pub fn built_plugin(name: &str) -> (String, Vec<u8>) {
-    let dir = plugins_dir().join(name);
+    built_plugin_in(&plugins_dir(), name)
+}
+
+/// The built plugin `name` of a folder of built plugins.
+pub fn built_plugin_in(plugins: &std::path::Path, name: &str) -> (String, Vec<u8>) {
+    let dir = plugins.join(name);
     let manifest = std::fs::read_to_string(dir.join("plugin.toml")).unwrap();
     let component = std::fs::read(dir.join(format!("{name}.wasm"))).unwrap();
     (manifest, component)
