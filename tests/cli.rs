@@ -921,3 +921,66 @@ fn the_textile_exports_become_what_their_standard_lists() {
         );
     }
 }
+
+#[test]
+fn a_contract_0_1_0_plugin_is_refused_by_a_pack_that_does_not_serve_it() {
+    // The 0.1.0 mapping, pointed at the textile pack, which binds no table
+    // to contract 0.1.0: refused when it loads, not row by row.
+    let plugins = tempfile::tempdir().unwrap();
+    let dir = plugins.path().join("contract-0-1");
+    copy_dir(&test_plugins_dir().join("contract-0-1"), &dir);
+    let manifest = dir.join("plugin.toml");
+    let edited = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("pack = \"sample-regional\"", "pack = \"sample-textile\"")
+        .replace(
+            "record_types = [\"part\"]",
+            "record_types = [\"fabric_roll\"]",
+        );
+    std::fs::write(&manifest, edited).unwrap();
+    let output = conform()
+        .env("CONFORM_PLUGINS", plugins.path())
+        .args(["convert", "--plugin", "contract-0-1"])
+        .arg(textile_sample("keqiao-dyeing-rolls.csv"))
+        .output()
+        .unwrap();
+    expect_exit(&output, 1);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("uses contract 0.1.0, which pack `sample-textile 1.0.0` does not serve"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_plugin_naming_a_table_the_pack_lacks_is_refused_when_it_loads() {
+    for (tables, why) in [
+        (
+            "finishes = \"code-list\"",
+            "uses table `finishes` (code-list), which pack `sample-textile 1.0.0` does not have",
+        ),
+        (
+            "colours = \"class-set\"",
+            "uses table `colours` (class-set), which pack `sample-textile 1.0.0` has as a code-list",
+        ),
+    ] {
+        let plugins = tempfile::tempdir().unwrap();
+        let dir = plugins.path().join("keqiao-dyeing-rolls");
+        copy_dir(&plugins_dir().join("keqiao-dyeing-rolls"), &dir);
+        let manifest = dir.join("plugin.toml");
+        let edited = std::fs::read_to_string(&manifest)
+            .unwrap()
+            .replace("[target.tables]\n", &format!("[target.tables]\n{tables}\n"))
+            .replace("colours = \"code-list\"\n", "");
+        std::fs::write(&manifest, edited).unwrap();
+        let output = conform()
+            .env("CONFORM_PLUGINS", plugins.path())
+            .args(["convert", "--plugin", "keqiao-dyeing-rolls"])
+            .arg(textile_sample("keqiao-dyeing-rolls.csv"))
+            .output()
+            .unwrap();
+        expect_exit(&output, 1);
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains(why), "{stderr}");
+    }
+}

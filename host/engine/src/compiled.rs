@@ -51,6 +51,7 @@ impl CompiledPlugins {
         registry::check_pack(&entry.manifest, pack).map_err(Arc::new)?;
         let key = key(entry);
         if let Some(plugin) = self.loaded(&key) {
+            registry::check_contract(&plugin, pack).map_err(Arc::new)?;
             return Ok(plugin);
         }
         let gate = self
@@ -62,6 +63,7 @@ impl CompiledPlugins {
             .clone();
         let _compiling = gate.lock().expect("not poisoned");
         if let Some(plugin) = self.loaded(&key) {
+            registry::check_contract(&plugin, pack).map_err(Arc::new)?;
             return Ok(plugin);
         }
         let failure_key = (key, pack.manifest().version.clone());

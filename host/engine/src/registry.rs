@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use conform_model::{PluginLimits, PluginManifest};
 use conform_pack::Pack;
-use conform_sandbox::{LoadedPlugin, Sandbox, SandboxError};
+use conform_sandbox::{Contract, LoadedPlugin, Sandbox, SandboxError};
 use globset::{Glob, GlobMatcher};
 use semver::Version;
 
@@ -71,6 +71,26 @@ pub enum RegistryError {
         /// The record type.
         record_type: String,
         /// The pack.
+        pack: String,
+    },
+    /// The plugin names a table the pack lacks, or has of another kind.
+    #[error("plugin `{plugin}` uses table `{table}` {why}")]
+    MissingTable {
+        /// The plugin.
+        plugin: String,
+        /// The table.
+        table: String,
+        /// The kind it needs and what the pack has instead.
+        why: String,
+    },
+    /// The plugin uses a contract the pack serves no table to.
+    #[error("plugin `{plugin}` uses contract {contract}, which pack `{pack}` does not serve (it binds no table to that contract's functions): use a pack that does, or a version of the plugin on contract 0.2.0")]
+    ContractNotServed {
+        /// The plugin.
+        plugin: String,
+        /// The contract version.
+        contract: &'static str,
+        /// The pack's id and version.
         pack: String,
     },
     /// Two folders hold the same plugin name and version.
@@ -267,13 +287,30 @@ pub fn load(
         path: path.clone(),
         source,
     })?;
-    Ok(sandbox.load(
+    let plugin = sandbox.load(
         &manifest.name,
         &wasm,
         &manifest.component.sha256,
         limits,
         manifest.target.record_types.clone(),
-    )?)
+    )?;
+    check_contract(&plugin, pack)?;
+    Ok(plugin)
+}
+
+/// Checks that `pack` serves the contract a loaded plugin implements: a
+/// 0.1.0 plugin needs a pack that binds tables to 0.1.0's functions (every
+/// pack of format 1 does); 0.2.0 plugins open tables by name.
+pub fn check_contract(plugin: &LoadedPlugin, pack: &Pack) -> Result<(), RegistryError> {
+    if plugin.contract() == Contract::V0_1 && !pack.standard().serves_v0_1() {
+        let m = pack.manifest();
+        return Err(RegistryError::ContractNotServed {
+            plugin: plugin.name().to_string(),
+            contract: Contract::V0_1.version(),
+            pack: format!("{} {}", m.id, m.version),
+        });
+    }
+    Ok(())
 }
 
 /// Checks that `pack` is one a plugin runs against: its id and version in
@@ -302,7 +339,32 @@ pub fn check_pack(manifest: &PluginManifest, pack: &Pack) -> Result<(), Registry
             pack: pack_manifest.id.clone(),
         });
     }
+    for (table, kind) in &manifest.target.tables {
+        let has = match pack.standard().tables().get(table) {
+            Some(found) if found.kind() == *kind => continue,
+            Some(found) => format!("has as a {}", kind_name(found.kind())),
+            None => "does not have".to_string(),
+        };
+        return Err(RegistryError::MissingTable {
+            plugin: manifest.name.clone(),
+            table: table.clone(),
+            why: format!(
+                "({}), which pack `{} {}` {has}",
+                kind_name(*kind),
+                pack_manifest.id,
+                pack_manifest.version
+            ),
+        });
+    }
     Ok(())
+}
+
+/// A table kind as manifests write it (`code-list`).
+fn kind_name(kind: conform_model::pack::TableKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{kind:?}"))
 }
 
 /// A plugin reference as users write it: `NAME` (the newest version) or

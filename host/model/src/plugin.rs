@@ -144,6 +144,12 @@ pub struct TargetSpec {
     pub versions: VersionReq,
     /// The record types the plugin emits; anything else is refused.
     pub record_types: Vec<String>,
+    /// The pack's tables the plugin opens, by name, with the kind it needs
+    /// (`colours = "code-list"`): a pack without one of them, or with one
+    /// of another kind, is refused when the plugin loads rather than row by
+    /// row. Optional (contract 0.2.0).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tables: std::collections::BTreeMap<String, crate::pack::TableKind>,
 }
 
 /// The most memory any plugin instance may have, whatever the configuration (MiB).

@@ -110,6 +110,21 @@ impl Standard {
         Ok(Standard { tables, v0_1 })
     }
 
+    /// Whether the pack binds a table to any of contract 0.1.0's
+    /// functions (every format-1 pack binds them all).
+    pub fn serves_v0_1(&self) -> bool {
+        let v = &self.v0_1;
+        [
+            &v.to_canonical,
+            &v.grade,
+            &v.service_level,
+            &v.package_code,
+            &v.time,
+        ]
+        .iter()
+        .any(|bound| bound.is_some())
+    }
+
     /// The pack's tables, by name.
     pub fn tables(&self) -> &Tables {
         &self.tables

@@ -353,6 +353,9 @@ fn registry_refusal(e: RegistryError) -> ApiError {
         }) => refused(ApiCode::DigestMismatch)
             .with_details(serde_json::json!({ "expected": expected, "actual": actual })),
         RegistryError::Sandbox(SandboxError::WrongWorld { .. }) => refused(ApiCode::PluginWorld),
+        RegistryError::Sandbox(SandboxError::MixedContracts { .. }) => {
+            refused(ApiCode::PluginImports)
+        }
         RegistryError::Sandbox(SandboxError::Invalid { .. }) => refused(ApiCode::PluginInvalid),
         RegistryError::Sandbox(SandboxError::Busy { .. }) => ApiError::busy(message),
         RegistryError::Sandbox(SandboxError::TooComplex { why, .. }) => {
