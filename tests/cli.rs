@@ -984,3 +984,66 @@ fn a_plugin_naming_a_table_the_pack_lacks_is_refused_when_it_loads() {
         assert!(stderr.contains(why), "{stderr}");
     }
 }
+
+#[test]
+fn a_plugin_breaking_contract_0_2_0_costs_only_its_rows() {
+    let actions = [
+        "ok",
+        "bad-span",
+        "dup-key",
+        "ok",
+        "short-count",
+        "inexact",
+        "deep",
+        "handles",
+        "no-table",
+        "wrong-kind",
+        "no-outcome",
+        "ok",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("hostile-0-2.ndjson");
+    let rows: Vec<String> = actions
+        .iter()
+        .map(|a| format!("{{\"action\":\"{a}\"}}"))
+        .collect();
+    std::fs::write(&input, rows.join("\n")).unwrap();
+    let (records, errors) = (dir.path().join("r.ndjson"), dir.path().join("e.ndjson"));
+    let output = conform()
+        .env("CONFORM_PLUGINS", test_plugins_dir())
+        .args(["convert", "--plugin", "hostile-0-2", "--output"])
+        .arg(&records)
+        .arg("--errors")
+        .arg(&errors)
+        .arg(&input)
+        .output()
+        .unwrap();
+    expect_exit(&output, 0);
+    let converted: Vec<u64> = ndjson(&std::fs::read_to_string(&records).unwrap())
+        .iter()
+        .map(|r| r["source"]["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(converted, [1, 4, 12], "the good rows survive, in order");
+    let errors = ndjson(&std::fs::read_to_string(&errors).unwrap());
+    let expected = [
+        (2, "plugin-output", "outside the result's text"),
+        (3, "plugin-output", "twice"),
+        (5, "plugin-output", "ends before"),
+        (6, "plugin-output", "exactly"),
+        (7, "plugin-output", "deeper than 64"),
+        (8, "too-many-handles", "1024"),
+        (9, "unknown-table", "no-such-table"),
+        (10, "wrong-table-kind", "packaging"),
+        (11, "plugin-output", "outcomes"),
+    ];
+    assert_eq!(errors.len(), expected.len(), "{errors:?}");
+    for (error, (line, code, says)) in errors.iter().zip(expected) {
+        assert_eq!(
+            (error["line"].as_u64(), error["code"].as_str()),
+            (Some(line), Some(code)),
+            "{error}"
+        );
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains(says), "line {line}: {message}");
+    }
+}

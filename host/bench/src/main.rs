@@ -6,6 +6,7 @@
 //! that wall time and peak RSS (from `wait4`) are measured alike. Results are
 //! reported as ratios: absolute times on a shared machine are noise.
 
+mod floor;
 mod generate;
 mod load;
 mod native;
@@ -47,6 +48,24 @@ enum Command {
         /// Worker threads.
         #[arg(long, default_value_t = 2)]
         workers: usize,
+        /// Where the records go.
+        #[arg(long, default_value = "/dev/null")]
+        output: PathBuf,
+        /// Where the error report goes.
+        #[arg(long, default_value = "/dev/null")]
+        errors: PathBuf,
+        /// The input file.
+        file: PathBuf,
+    },
+    /// Measures a floor on a Jinggong-format file: what the work costs on
+    /// one core without plugin, sandbox or validation.
+    Floor {
+        /// What to measure.
+        #[arg(long, value_enum)]
+        floor: floor::Floor,
+        /// Where the records go.
+        #[arg(long, default_value = "/dev/null")]
+        output: PathBuf,
         /// The input file.
         file: PathBuf,
     },
@@ -97,15 +116,28 @@ fn main() -> Result<()> {
         Command::Native {
             plugin,
             workers,
+            output,
+            errors,
             file,
-        } => native_convert(&plugin, workers, &file),
+        } => native_convert(&plugin, workers, &file, &output, &errors),
+        Command::Floor {
+            floor,
+            output,
+            file,
+        } => floor::run(floor, &file, &output),
         Command::Instantiate { iterations } => instantiate(iterations),
         Command::Run(args) => run::run(args),
         Command::Load(args) => load::run(args),
     }
 }
 
-fn native_convert(plugin: &str, workers: usize, file: &Path) -> Result<()> {
+fn native_convert(
+    plugin: &str,
+    workers: usize,
+    file: &Path,
+    output: &Path,
+    errors: &Path,
+) -> Result<()> {
     let pack = conform_pack::Pack::load(root().join("standards/sample-regional"))?;
     let registry = conform_engine::Registry::open(root().join("target/plugins"))?;
     let manifest = &registry.get(plugin)?.manifest;
@@ -115,7 +147,10 @@ fn native_convert(plugin: &str, workers: usize, file: &Path) -> Result<()> {
         ..conform_engine::ConvertOptions::default()
     };
     let input = std::fs::File::open(file)?;
-    let mut sink = conform_engine::sink::NdjsonSink::new(std::io::sink(), std::io::sink());
+    let create = |path: &Path| {
+        std::fs::File::create(path).with_context(|| format!("cannot write `{}`", path.display()))
+    };
+    let mut sink = conform_engine::sink::NdjsonSink::new(create(output)?, create(errors)?);
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

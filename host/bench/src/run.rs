@@ -22,8 +22,11 @@ pub struct RunArgs {
     #[arg(long)]
     big_rows: Option<u64>,
     /// Rows for the slow Python peer (pandas + pint + jsonschema).
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 100_000)]
     python_rows: u64,
+    /// Runs of each variant on the main file, interleaved; the median counts.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// Rows per file of the six-format run.
     #[arg(long, default_value_t = 200_000)]
     format_rows: u64,
@@ -125,22 +128,22 @@ pub(crate) fn sibling_binary(name: &str) -> PathBuf {
         .with_file_name(name)
 }
 
+/// Where a variant writes its records, as every variant does (a file, not
+/// `/dev/null`, so that writing costs what it costs).
+fn output_of(label: &str) -> PathBuf {
+    bench_dir().join("out").join(format!("{label}.ndjson"))
+}
+
 fn conform(plugin: &str, file: &Path, workers: usize, cache: &Path) -> Command {
     let mut c = Command::new(sibling_binary("conform"));
     c.current_dir(root())
         .env("CONFORM_PLUGINS", root().join("target/plugins"))
         .env("CONFORM_CACHE", cache)
-        .args([
-            "convert",
-            "--plugin",
-            plugin,
-            "--output",
-            "/dev/null",
-            "--errors",
-            "/dev/null",
-            "--summary",
-            "json",
-        ])
+        .args(["convert", "--plugin", plugin, "--output"])
+        .arg(output_of(&format!("conform-{plugin}-{workers}")))
+        .arg("--errors")
+        .arg(output_of(&format!("conform-{plugin}-{workers}.errors")))
+        .args(["--summary", "json"])
         .args(["--workers", &workers.to_string()])
         .arg(file);
     c
@@ -154,8 +157,20 @@ fn native(plugin: &str, file: &Path, workers: usize) -> Command {
         plugin,
         "--workers",
         &workers.to_string(),
+        "--output",
     ])
+    .arg(output_of(&format!("native-{plugin}-{workers}")))
+    .arg("--errors")
+    .arg(output_of(&format!("native-{plugin}-{workers}.errors")))
     .arg(file);
+    c
+}
+
+fn floor(name: &str, file: &Path) -> Command {
+    let mut c = Command::new(sibling_binary("conform-bench"));
+    c.args(["floor", "--floor", name, "--output"])
+        .arg(output_of(&format!("floor-{name}")))
+        .arg(file);
     c
 }
 
@@ -176,14 +191,26 @@ fn have(program: &str, args: &[&str]) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-const MILLER_SCRIPT: &str = r#"map pk = {"纸箱":"CT","木箱":"CS","托盘":"PX","塑料筐":"CR"};
-if (is_present(${零件号}) && ${零件号} != "" && is_numeric(${重量(磅)}) && haskey(pk, ${包装})) {
+/// The idiomatic Miller script: the package-code map built once, in
+/// `begin`; the same output fields as Conform's records.
+const MILLER_SCRIPT: &str = r#"begin { @pk = {"纸箱":"CT","木箱":"CS","托盘":"PX","塑料筐":"CR"} }
+if (is_present(${零件号}) && ${零件号} != "" && is_numeric(${重量(磅)}) && haskey(@pk, ${包装})) {
   emit1 {"part_no": ${零件号}, "name": ${名称}, "supplier_code": ${供应商代码},
     "length_mm": roundm(${长度(英寸)} * 25.4, 0.01), "width_mm": roundm(${宽度(英寸)} * 25.4, 0.01),
     "height_mm": roundm(${高度(英寸)} * 25.4, 0.01), "tolerance_mm": roundm(${公差(英寸)} * 25.4, 0.01),
-    "mass_g": roundm(${重量(磅)} * 453.59237, 0.1), "packaging": pk[${包装}],
+    "mass_g": roundm(${重量(磅)} * 453.59237, 0.1), "packaging": @pk[${包装}],
     "quantity_per_package": int(${每包数量})}
 }"#;
+
+/// One variant of the main comparison: how to run it once, and what it is.
+struct Planned {
+    name: String,
+    rows: u64,
+    note: String,
+    command: Box<dyn Fn() -> Command>,
+    /// Whether its summary's counts are checked against the others'.
+    counts: bool,
+}
 
 /// Runs every variant and reports.
 pub fn run(mut args: RunArgs) -> Result<()> {
@@ -198,9 +225,10 @@ pub fn run(mut args: RunArgs) -> Result<()> {
     let main_file = input(plugin, args.rows)?;
     let big_file = input(plugin, big_rows)?;
 
+    std::fs::create_dir_all(bench_dir().join("out"))?;
     measure_startup(&mut report, plugin, &cache)?;
-    measure_main_variants(&mut report, &args, plugin, &main_file, &cache)?;
-    measure_miller(&mut report, &args, &main_file)?;
+    let planned = plan_main_variants(&mut report, &args, plugin, &main_file, &cache);
+    measure_interleaved(&mut report, &args, planned)?;
     measure_python(&mut report, &args, plugin)?;
     measure_memory(&mut report, plugin, &big_file, big_rows, &cache)?;
     measure_formats(&mut report, &args, &cache)?;
@@ -214,6 +242,7 @@ fn apply_smoke_limits(args: &mut RunArgs) {
         args.rows = args.rows.min(20_000);
         args.big_rows = Some(args.big_rows.unwrap_or(100_000).min(100_000));
         args.python_rows = args.python_rows.min(5_000);
+        args.rounds = args.rounds.min(3);
         args.format_rows = args.format_rows.min(5_000);
         args.iterations = args.iterations.min(200);
     }
@@ -235,70 +264,117 @@ fn measure_startup(report: &mut Report, plugin: &str, cache: &Path) -> Result<()
     Ok(())
 }
 
-/// Converts the main file with Conform and native Rust, 2 workers then 1, checking they agree.
-fn measure_main_variants(
+/// The variants of the main file: Conform and native Rust with 2 workers
+/// and 1, the idiomatic Miller script, and the two floors.
+fn plan_main_variants(
     report: &mut Report,
     args: &RunArgs,
     plugin: &str,
     main_file: &Path,
     cache: &Path,
-) -> Result<()> {
-    eprintln!("converting {} rows with each variant …", args.rows);
-    let mut expected_converted = None;
+) -> Vec<Planned> {
+    let mut planned = Vec::new();
     for workers in [2, 1] {
-        for (name, mut command) in [
-            (
-                format!("Conform, wasm plugin, {workers} worker(s)"),
-                conform(plugin, main_file, workers, cache),
-            ),
-            (
-                format!("Native Rust, same pipeline, {workers} worker(s)"),
-                native(plugin, main_file, workers),
-            ),
-        ] {
-            let m = measure(&mut command, &name)?;
-            let (rows, converted) = summary_counts(&m)?;
-            if rows != args.rows {
-                bail!("{name} read {rows} rows of {}", args.rows);
-            }
-            if *expected_converted.get_or_insert(converted) != converted {
-                bail!("{name} converted {converted} rows where another variant converted {expected_converted:?}");
-            }
-            report.add(Variant {
-                name,
-                rows,
-                secs: m.secs,
-                max_rss_kib: m.max_rss_kib,
-                note: String::new(),
-            });
-        }
+        let (p, f, c) = (
+            plugin.to_string(),
+            main_file.to_path_buf(),
+            cache.to_path_buf(),
+        );
+        planned.push(Planned {
+            name: format!("Conform, wasm plugin, {workers} worker(s)"),
+            rows: args.rows,
+            note: String::new(),
+            command: Box::new(move || conform(&p, &f, workers, &c)),
+            counts: true,
+        });
+        let (p, f) = (plugin.to_string(), main_file.to_path_buf());
+        planned.push(Planned {
+            name: format!("Native Rust, same pipeline, {workers} worker(s)"),
+            rows: args.rows,
+            note: "the same mapping compiled natively (on contract 0.1.0 until the native 0.2.0 build)".into(),
+            command: Box::new(move || native(&p, &f, workers)),
+            counts: true,
+        });
     }
-    Ok(())
-}
-
-/// Measures the Miller + iconv peer on the main file, or records it as skipped.
-fn measure_miller(report: &mut Report, args: &RunArgs, main_file: &Path) -> Result<()> {
     if have("mlr", &["--version"]) && have("iconv", &["--version"]) {
         let script = format!(
-            "iconv -f GB18030 -t UTF-8 '{}' | mlr --icsv --ojsonl --allow-ragged-csv-input put -q '{}' > /dev/null",
+            "iconv -f GB18030 -t UTF-8 '{}' | mlr --icsv --ojsonl --allow-ragged-csv-input put -q '{}' > '{}'",
             main_file.display(),
-            MILLER_SCRIPT.replace('\'', "'\\''")
+            MILLER_SCRIPT.replace('\'', "'\\''"),
+            output_of("miller").display()
         );
-        let m = measure(Command::new("sh").args(["-c", &script]), "miller")?;
-        let note =
-            "iconv | mlr: units and packaging, no schema validation, no error report".to_string();
-        report.add(Variant {
-            name: "Miller (mlr) + iconv".into(),
+        planned.push(Planned {
+            name: "Miller (mlr) + iconv, idiomatic script".into(),
             rows: args.rows,
-            secs: m.secs,
-            max_rss_kib: m.max_rss_kib,
-            note,
+            note: "map built once in `begin`; same fields, written to a file; binary-float arithmetic, no schema validation, no error report".into(),
+            command: Box::new(move || {
+                let mut c = Command::new("sh");
+                c.args(["-c", &script]);
+                c
+            }),
+            counts: false,
         });
     } else {
         report.skipped(
-            "Miller (mlr) + iconv",
+            "Miller (mlr) + iconv, idiomatic script",
             "not installed: `apt-get install miller`",
         );
+    }
+    for (name, what) in [
+        ("decode", "decode only: transcode and cut into rows"),
+        (
+            "services",
+            "decode + exact-decimal conversions + package look-up + records written",
+        ),
+    ] {
+        let f = main_file.to_path_buf();
+        planned.push(Planned {
+            name: format!("Floor, 1 core: {name}"),
+            rows: args.rows,
+            note: format!("{what}; no plugin, sandbox or validation"),
+            command: Box::new(move || floor(name, &f)),
+            counts: false,
+        });
+    }
+    planned
+}
+
+/// Runs every planned variant `args.rounds` times, interleaved (round by
+/// round, each variant once a round), so that the machine's moods fall on
+/// all alike; reports each variant's median.
+fn measure_interleaved(report: &mut Report, args: &RunArgs, planned: Vec<Planned>) -> Result<()> {
+    eprintln!(
+        "converting {} rows with each variant, {} interleaved runs …",
+        args.rows, args.rounds
+    );
+    let mut runs: Vec<Vec<Measured>> = planned.iter().map(|_| Vec::new()).collect();
+    let mut expected_converted = None;
+    for _ in 0..args.rounds.max(1) {
+        for (variant, done) in planned.iter().zip(&mut runs) {
+            let m = measure(&mut (variant.command)(), &variant.name)?;
+            if variant.counts {
+                let (rows, converted) = summary_counts(&m)?;
+                if rows != variant.rows {
+                    bail!("{} read {rows} rows of {}", variant.name, variant.rows);
+                }
+                if *expected_converted.get_or_insert(converted) != converted {
+                    bail!(
+                        "{} converted {converted} rows where another variant converted {expected_converted:?}",
+                        variant.name
+                    );
+                }
+            }
+            done.push(m);
+        }
+    }
+    for (variant, done) in planned.into_iter().zip(runs) {
+        report.add(Variant {
+            name: variant.name,
+            rows: variant.rows,
+            runs: done.iter().map(|m| m.secs).collect(),
+            max_rss_kib: done.iter().map(|m| m.max_rss_kib).max().unwrap_or(0),
+            note: variant.note,
+        });
     }
     Ok(())
 }
@@ -325,7 +401,7 @@ fn measure_python(report: &mut Report, args: &RunArgs, plugin: &str) -> Result<(
         report.add(Variant {
             name: "Python: pandas + pint + jsonschema".into(),
             rows: args.python_rows,
-            secs: m.secs,
+            runs: vec![m.secs],
             max_rss_kib: m.max_rss_kib,
             note,
         });

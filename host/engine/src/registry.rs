@@ -342,7 +342,7 @@ pub fn check_pack(manifest: &PluginManifest, pack: &Pack) -> Result<(), Registry
     for (table, kind) in &manifest.target.tables {
         let has = match pack.standard().tables().get(table) {
             Some(found) if found.kind() == *kind => continue,
-            Some(found) => format!("has as a {}", kind_name(found.kind())),
+            Some(found) => format!("has as a {}", found.kind().name()),
             None => "does not have".to_string(),
         };
         return Err(RegistryError::MissingTable {
@@ -350,21 +350,13 @@ pub fn check_pack(manifest: &PluginManifest, pack: &Pack) -> Result<(), Registry
             table: table.clone(),
             why: format!(
                 "({}), which pack `{} {}` {has}",
-                kind_name(*kind),
+                kind.name(),
                 pack_manifest.id,
                 pack_manifest.version
             ),
         });
     }
     Ok(())
-}
-
-/// A table kind as manifests write it (`code-list`).
-fn kind_name(kind: conform_model::pack::TableKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| format!("{kind:?}"))
 }
 
 /// A plugin reference as users write it: `NAME` (the newest version) or

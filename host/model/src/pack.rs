@@ -86,6 +86,19 @@ pub enum TableKind {
 }
 
 impl TableKind {
+    /// The kind as a manifest writes it (`code-list`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TableKind::CodeList => "code-list",
+            TableKind::ClassSet => "class-set",
+            TableKind::Thresholds => "thresholds",
+            TableKind::Scheme => "scheme",
+            TableKind::UnitCatalogue => "unit-catalogue",
+            TableKind::TermLevels => "term-levels",
+            TableKind::TimeFormat => "time-format",
+        }
+    }
+
     /// Every kind, in the order declared.
     pub const ALL: [TableKind; 7] = [
         TableKind::CodeList,
@@ -198,7 +211,7 @@ impl PackManifest {
                 match self.tables.get(table) {
                     Some(declared) if declared.kind == kind => {}
                     Some(declared) => {
-                        return invalid(format!("`[contract.\"{version}\"]` {service} = `{table}`: that table is a {:?}, and {service} needs a {kind:?}", declared.kind));
+                        return invalid(format!("`[contract.\"{version}\"]` {service} = `{table}`: that table is a {}, and {service} needs a {}", declared.kind.name(), kind.name()));
                     }
                     None => {
                         return invalid(format!("`[contract.\"{version}\"]` {service} = `{table}`: no such table in `[tables]`"));
@@ -300,6 +313,24 @@ pub enum Matching {
 mod format_tests {
     use super::*;
 
+    #[test]
+    fn every_table_kind_is_documented_for_publishers() {
+        let path = std::path::Path::new(
+            &std::env::var("CARGO_MANIFEST_DIR").expect("cargo runs the tests"),
+        )
+        .join("../../standards/README.md");
+        let guide = std::fs::read_to_string(path).unwrap();
+        for kind in TableKind::ALL {
+            let heading = format!("### `{}`", kind.name());
+            assert!(
+                guide.contains(&heading),
+                "standards/README.md lacks {heading}"
+            );
+            let serialized = serde_json::to_value(kind).unwrap();
+            assert_eq!(serialized.as_str(), Some(kind.name()));
+        }
+    }
+
     const HEAD: &str = "id = \"sample-textile\"\nversion = \"1.0.0\"\npublisher = \"Sample Textile Cluster Association (sample)\"\n";
 
     fn manifest(rest: &str) -> Result<PackManifest, ManifestError> {
@@ -366,7 +397,10 @@ package-code = "packaging"
         let name = refused("[record_types]\np = \"s.json\"\n[tables]\nColours = { kind = \"code-list\", file = \"c\" }\n");
         assert!(name.contains("table name `Colours`"), "{name}");
         let kind = refused("[record_types]\np = \"s.json\"\n[tables]\nunits = { kind = \"code-list\", file = \"u\" }\n[contract.\"0.1.0\"]\nto-canonical = \"units\"\n");
-        assert!(kind.contains("needs a UnitCatalogue"), "{kind}");
+        assert!(
+            kind.contains("is a code-list, and to-canonical needs a unit-catalogue"),
+            "{kind}"
+        );
         let missing = refused(
             "[record_types]\np = \"s.json\"\n[contract.\"0.1.0\"]\ngrade = \"apple-grade\"\n",
         );

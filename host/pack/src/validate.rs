@@ -80,7 +80,20 @@ impl RecordValidator {
             .map(|p| p.keys().cloned().collect())
             .unwrap_or_default();
         let mut integer_paths = Vec::new();
-        collect_integer_paths(schema, schema, &mut Vec::new(), &mut integer_paths, 0);
+        let mut budget = MAX_SCHEMA_VISITS;
+        collect_integer_paths(
+            schema,
+            schema,
+            &mut Vec::new(),
+            &mut integer_paths,
+            0,
+            &mut budget,
+        );
+        if budget == 0 || integer_paths.len() > MAX_INTEGER_PATHS {
+            return Err(format!(
+                "the schema's `$ref`s and combinators expand to more than {MAX_SCHEMA_VISITS} sub-schemas or {MAX_INTEGER_PATHS} integer fields: define each shape once and refer to it fewer times"
+            ));
+        }
         Ok(RecordValidator {
             validator,
             schema: schema.clone(),
@@ -159,6 +172,11 @@ fn resolve<'a>(schema: &'a Value, root: &'a Value, depth: usize) -> Option<&'a V
 /// Deepest schema nesting (and `$ref` chain) followed when looking for
 /// integer fields.
 const MAX_SCHEMA_DEPTH: usize = 32;
+/// The most sub-schemas visited when looking for integer fields: `$ref`s
+/// that fan out can make the walk exponential in the schema's size.
+const MAX_SCHEMA_VISITS: usize = 100_000;
+/// The most places a record type may hold integers at.
+const MAX_INTEGER_PATHS: usize = 4096;
 
 /// Every place in a record where `schema` (whose document is `root`) says
 /// a value is an integer: through `properties`, `patternProperties`,
@@ -170,10 +188,12 @@ fn collect_integer_paths(
     at: &mut Vec<Step>,
     found: &mut Vec<Vec<Step>>,
     depth: usize,
+    budget: &mut usize,
 ) {
-    if depth > MAX_SCHEMA_DEPTH {
+    if depth > MAX_SCHEMA_DEPTH || *budget == 0 || found.len() > MAX_INTEGER_PATHS {
         return;
     }
+    *budget -= 1;
     let is_integer = match schema.get("type") {
         Some(Value::String(t)) => t == "integer",
         Some(Value::Array(types)) => types.iter().any(|t| t == "integer"),
@@ -182,8 +202,8 @@ fn collect_integer_paths(
     if is_integer && !at.is_empty() && !found.contains(at) {
         found.push(at.clone());
     }
-    let here = |sub: &Value, found: &mut Vec<Vec<Step>>, at: &mut Vec<Step>| {
-        collect_integer_paths(sub, root, at, found, depth + 1)
+    let here = |sub: &Value, found: &mut Vec<Vec<Step>>, at: &mut Vec<Step>, budget: &mut usize| {
+        collect_integer_paths(sub, root, at, found, depth + 1, budget)
     };
     if let Some(target) = schema
         .get("$ref")
@@ -191,7 +211,7 @@ fn collect_integer_paths(
         .and_then(|r| r.strip_prefix('#'))
         .and_then(|pointer| root.pointer(pointer))
     {
-        here(target, found, at);
+        here(target, found, at, budget);
     }
     for keyword in ["allOf", "anyOf", "oneOf"] {
         for sub in schema
@@ -200,17 +220,17 @@ fn collect_integer_paths(
             .into_iter()
             .flatten()
         {
-            here(sub, found, at);
+            here(sub, found, at, budget);
         }
     }
     for keyword in ["if", "then", "else"] {
         if let Some(sub) = schema.get(keyword) {
-            here(sub, found, at);
+            here(sub, found, at, budget);
         }
     }
     let mut below = |step: Step, sub: &Value, found: &mut Vec<Vec<Step>>| {
         at.push(step);
-        collect_integer_paths(sub, root, at, found, depth + 1);
+        collect_integer_paths(sub, root, at, found, depth + 1, budget);
         at.pop();
     };
     if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
@@ -305,6 +325,29 @@ mod tests {
             record.to_string(),
             r#"{"count":20,"lines":[{"n":3},{"n":null}],"mass":20.0}"#
         );
+    }
+
+    #[test]
+    fn references_that_fan_out_are_refused_not_walked() {
+        // Each level's four properties all refer to the level below: 4^30
+        // paths if walked.
+        let mut defs = serde_json::Map::new();
+        for level in 0..30 {
+            let below = if level == 29 {
+                json!({"type": "integer"})
+            } else {
+                json!({"$ref": format!("#/$defs/l{}", level + 1)})
+            };
+            defs.insert(
+                format!("l{level}"),
+                json!({"type": "object", "properties": {"a": below, "b": below, "c": below, "d": below}}),
+            );
+        }
+        let schema = json!({"$defs": defs, "$ref": "#/$defs/l0"});
+        let started = std::time::Instant::now();
+        let err = RecordValidator::compile(&schema).err().expect("refused");
+        assert!(err.contains("expand to more than"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 
     #[test]

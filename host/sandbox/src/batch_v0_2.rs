@@ -4,6 +4,7 @@
 //! unescaped, numbers keep the digits the file wrote (never a float), and
 //! a JSON object or array becomes one column per member or item.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::bindings::InputRecord;
@@ -26,32 +27,53 @@ pub(crate) struct BatchBuilder {
     text: String,
     columns: Vec<Vec<Step>>,
     column_index: HashMap<Vec<Key>, u32>,
+    /// The columns of top-level members, by name: the common case, found
+    /// without building a path.
+    top: HashMap<String, u32>,
     cells: Vec<CellAt>,
     rows: Vec<Row>,
     path: Vec<Key>,
+    /// What new columns the row being read may still add, in bytes of
+    /// their paths: a row's columns cost the host a bounded multiple of
+    /// the row's own size.
+    budget: usize,
+    /// Whether the row being read spent its budget.
+    over: bool,
 }
+
+/// Bytes of new column paths a row may add beyond four times its size.
+const COLUMN_BUDGET_BASE: usize = 4096;
 
 /// A row whose text is not a JSON object (the decoders never give one).
 #[derive(Debug)]
 pub(crate) struct NotAnObject;
 
 impl BatchBuilder {
-    /// The batch of `records`, in order.
-    pub(crate) fn build(records: &[InputRecord]) -> Result<Batch, NotAnObject> {
+    /// The batch of `records`, in order, and the indices of the records
+    /// left out of it: rows whose members would take more columns than a
+    /// bounded multiple of their size (a plugin cannot be handed them).
+    pub(crate) fn build(records: &[InputRecord]) -> Result<(Batch, Vec<usize>), NotAnObject> {
         let mut builder = BatchBuilder::default();
-        for record in records {
-            builder.row(record)?;
+        let mut left_out = Vec::new();
+        for (index, record) in records.iter().enumerate() {
+            if !builder.row(record)? {
+                left_out.push(index);
+            }
         }
-        Ok(Batch {
+        let batch = Batch {
             text: builder.text,
             columns: builder.columns,
             cells: builder.cells,
             rows: builder.rows,
-        })
+        };
+        Ok((batch, left_out))
     }
 
-    fn row(&mut self, record: &InputRecord) -> Result<(), NotAnObject> {
+    /// Adds a row; `false` when it spent its budget of columns and was left out.
+    fn row(&mut self, record: &InputRecord) -> Result<bool, NotAnObject> {
         let start = self.cells.len();
+        self.budget = record.fields.len().saturating_mul(4) + COLUMN_BUDGET_BASE;
+        self.over = false;
         let mut json = Json {
             text: record.fields.as_bytes(),
             at: 0,
@@ -61,6 +83,10 @@ impl BatchBuilder {
             return Err(NotAnObject);
         }
         self.value(&mut json, &record.fields)?;
+        if self.over {
+            self.cells.truncate(start);
+            return Ok(false);
+        }
         // Ascending column order, each column once: the last value of a
         // key given twice, as a JSON reader keeps it.
         let cells = &mut self.cells[start..];
@@ -82,12 +108,42 @@ impl BatchBuilder {
                 len,
             },
         });
-        Ok(())
+        Ok(true)
+    }
+
+    /// Charges a new column's path to the row's budget; `false` when it
+    /// does not fit.
+    fn charge(&mut self, path_bytes: usize) -> bool {
+        match self.budget.checked_sub(path_bytes) {
+            Some(left) => {
+                self.budget = left;
+                true
+            }
+            None => {
+                self.over = true;
+                false
+            }
+        }
     }
 
     fn column(&mut self) -> u32 {
         if let Some(&index) = self.column_index.get(&self.path) {
             return index;
+        }
+        if let [Key::Name(name)] = self.path.as_slice() {
+            let name = name.clone();
+            return self.top_column(&name);
+        }
+        let bytes: usize = self
+            .path
+            .iter()
+            .map(|k| match k {
+                Key::Name(name) => name.len() + 8,
+                Key::Index(_) => 8,
+            })
+            .sum();
+        if !self.charge(bytes) {
+            return u32::MAX;
         }
         let index = self.columns.len() as u32;
         self.columns.push(
@@ -103,9 +159,65 @@ impl BatchBuilder {
         index
     }
 
+    /// The column of the top-level member `name`.
+    fn top_column(&mut self, name: &str) -> u32 {
+        if let Some(&index) = self.top.get(name) {
+            return index;
+        }
+        if !self.charge(name.len() + 8) {
+            return u32::MAX;
+        }
+        let index = self.columns.len() as u32;
+        self.columns.push(vec![Step::Key(name.to_string())]);
+        self.column_index
+            .insert(vec![Key::Name(name.to_string())], index);
+        self.top.insert(name.to_string(), index);
+        index
+    }
+
     fn cell(&mut self, value: Cell) {
         let column = self.column();
         self.cells.push(CellAt { column, value });
+    }
+
+    /// Reads a member's value: a scalar of the top level straight into its
+    /// column, anything else under its path.
+    fn member(
+        &mut self,
+        json: &mut Json<'_>,
+        source: &str,
+        key: Cow<'_, str>,
+    ) -> Result<(), NotAnObject> {
+        json.space();
+        let nested = matches!(json.peek(), Some(b'{' | b'['));
+        if self.path.is_empty() && !nested {
+            let column = self.top_column(&key);
+            let value = self.scalar(json, source)?;
+            self.cells.push(CellAt { column, value });
+            return Ok(());
+        }
+        self.path.push(Key::Name(key.into_owned()));
+        self.value(json, source)?;
+        self.path.pop();
+        Ok(())
+    }
+
+    /// A scalar value at `json`'s position.
+    fn scalar(&mut self, json: &mut Json<'_>, source: &str) -> Result<Cell, NotAnObject> {
+        Ok(match json.peek().ok_or(NotAnObject)? {
+            b'"' => {
+                let text = json.string(source)?;
+                Cell::Text(self.span(&text))
+            }
+            b't' if json.word("true") => Cell::Boolean(true),
+            b'f' if json.word("false") => Cell::Boolean(false),
+            b'n' if json.word("null") => Cell::Null,
+            _ => {
+                let literal = json.number(source).ok_or(NotAnObject)?;
+                let written = plain_number(literal);
+                Cell::Number(self.span(&written))
+            }
+        })
     }
 
     fn span(&mut self, text: &str) -> Span {
@@ -137,9 +249,7 @@ impl BatchBuilder {
                     if !json.eat(b':') {
                         return Err(NotAnObject);
                     }
-                    self.path.push(Key::Name(key));
-                    self.value(json, source)?;
-                    self.path.pop();
+                    self.member(json, source, key)?;
                     json.space();
                     if json.eat(b',') {
                         continue;
@@ -175,29 +285,9 @@ impl BatchBuilder {
                     };
                 }
             }
-            b'"' => {
-                let text = json.string(source)?;
-                let span = self.span(&text);
-                self.cell(Cell::Text(span));
-                Ok(())
-            }
-            b't' if json.word("true") => {
-                self.cell(Cell::Boolean(true));
-                Ok(())
-            }
-            b'f' if json.word("false") => {
-                self.cell(Cell::Boolean(false));
-                Ok(())
-            }
-            b'n' if json.word("null") => {
-                self.cell(Cell::Null);
-                Ok(())
-            }
             _ => {
-                let literal = json.number(source).ok_or(NotAnObject)?;
-                let written = plain_number(literal);
-                let span = self.span(&written);
-                self.cell(Cell::Number(span));
+                let value = self.scalar(json, source)?;
+                self.cell(value);
                 Ok(())
             }
         }
@@ -208,20 +298,44 @@ impl BatchBuilder {
 /// exponent, its exact decimal expansion where that is at most
 /// [`MAX_EXPANDED_DIGITS`] digits.
 fn plain_number(literal: &str) -> String {
-    if !literal.contains(['e', 'E']) {
-        return literal.to_string();
+    expand_exponent(literal).unwrap_or_else(|| literal.to_string())
+}
+
+/// `literal` with its exponent written out by moving the decimal point in
+/// the text (no arithmetic, so no rounding), if that takes at most
+/// [`MAX_EXPANDED_DIGITS`] characters.
+fn expand_exponent(literal: &str) -> Option<String> {
+    let (mantissa, exponent) = literal.split_once(['e', 'E'])?;
+    let exponent: i64 = exponent.parse().ok()?;
+    if exponent.unsigned_abs() > MAX_EXPANDED_DIGITS as u64 {
+        return None;
     }
-    match rust_decimal::Decimal::from_scientific(literal) {
-        Ok(d) => {
-            let text = d.normalize().to_string();
-            if text.len() <= MAX_EXPANDED_DIGITS {
-                text
-            } else {
-                literal.to_string()
-            }
-        }
-        Err(_) => literal.to_string(),
-    }
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", mantissa),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{int}{frac}");
+    let point = int.len() as i64 + exponent;
+    let plain = if point <= 0 {
+        format!("0.{}{digits}", "0".repeat(point.unsigned_abs() as usize))
+    } else if point as usize >= digits.len() {
+        format!("{digits}{}", "0".repeat(point as usize - digits.len()))
+    } else {
+        let (whole, fraction) = digits.split_at(point as usize);
+        format!("{whole}.{fraction}")
+    };
+    let (whole, fraction) = plain.split_once('.').unwrap_or((&plain, ""));
+    let whole = match whole.trim_start_matches('0') {
+        "" => "0",
+        trimmed => trimmed,
+    };
+    let written = if fraction.is_empty() {
+        format!("{sign}{whole}")
+    } else {
+        format!("{sign}{whole}.{fraction}")
+    };
+    (written.len() <= MAX_EXPANDED_DIGITS).then_some(written)
 }
 
 /// A reader over well-formed JSON text.
@@ -255,8 +369,8 @@ impl Json<'_> {
         found
     }
 
-    /// A string at the position, unescaped.
-    fn string(&mut self, source: &str) -> Result<String, NotAnObject> {
+    /// A string at the position, unescaped (borrowed when it has no escape).
+    fn string<'s>(&mut self, source: &'s str) -> Result<Cow<'s, str>, NotAnObject> {
         let start = self.at;
         if !self.eat(b'"') {
             return Err(NotAnObject);
@@ -277,9 +391,11 @@ impl Json<'_> {
         }
         let literal = source.get(start..self.at).ok_or(NotAnObject)?;
         if escaped {
-            serde_json::from_str(literal).map_err(|_| NotAnObject)
+            serde_json::from_str(literal)
+                .map(Cow::Owned)
+                .map_err(|_| NotAnObject)
         } else {
-            Ok(literal[1..literal.len() - 1].to_string())
+            Ok(Cow::Borrowed(&literal[1..literal.len() - 1]))
         }
     }
 
@@ -336,7 +452,7 @@ mod tests {
 
     #[test]
     fn rows_become_typed_cells_with_columns_once_per_batch() {
-        let batch = BatchBuilder::build(&[
+        let (batch, left_out) = BatchBuilder::build(&[
             record(1, r#"{"宽幅": "147.5", "density": {"value": 20.108863008, "unit": "oz/yd\u00b2"}, "tags": ["a", 1e2], "ok": true, "none": null, "e": {}, "l": []}"#),
             record(2, r#"{ "density" : {"unit":"gsm","value":1.50}, "宽幅":"x\"y", "宽幅": "z" }"#),
         ])
@@ -366,7 +482,47 @@ mod tests {
             ]
         );
         assert_eq!(batch.columns.len(), 9);
+        assert!(left_out.is_empty());
         assert_eq!((batch.rows[1].ordinal, batch.rows[1].line), (2, 3));
+    }
+
+    #[test]
+    fn a_row_whose_columns_would_outgrow_it_is_left_out() {
+        // A long key over many items: each item a column whose path repeats
+        // the key. The row is left out; the rows around it are not.
+        let key = "k".repeat(10_000);
+        let items = vec!["0"; 2_000].join(",");
+        let (batch, left_out) = BatchBuilder::build(&[
+            record(1, r#"{"a": "1"}"#),
+            record(2, &format!(r#"{{"{key}": [{items}]}}"#)),
+            record(3, r#"{"a": "3", "b": {"c": [1, 2]}}"#),
+        ])
+        .unwrap();
+        assert_eq!(left_out, [1]);
+        assert_eq!(batch.rows.len(), 2);
+        let path_bytes: usize = batch
+            .columns
+            .iter()
+            .flatten()
+            .map(|step| match step {
+                Step::Key(k) => k.len(),
+                Step::Index(_) => 4,
+            })
+            .sum();
+        assert!(path_bytes < 4 * 30_000 + 4096, "{path_bytes}");
+        assert_eq!(
+            shown(&batch, 1),
+            ["a = text 3", "b/c/0 = number 1", "b/c/1 = number 2"]
+        );
+    }
+
+    #[test]
+    fn a_key_given_as_an_object_and_as_text_is_one_column() {
+        let (batch, _) =
+            BatchBuilder::build(&[record(1, r#"{"e": {}}"#), record(2, r#"{"e": 5}"#)]).unwrap();
+        assert_eq!(batch.columns.len(), 1);
+        assert_eq!(shown(&batch, 0), ["e = {}"]);
+        assert_eq!(shown(&batch, 1), ["e = number 5"]);
     }
 
     #[test]
@@ -375,5 +531,12 @@ mod tests {
         assert_eq!(plain_number("-2E-3"), "-0.002");
         assert_eq!(plain_number("1e300"), "1e300");
         assert_eq!(plain_number("0.1000"), "0.1000");
+        assert_eq!(plain_number("1.25e+1"), "12.5");
+        assert_eq!(plain_number("12e-1"), "1.2");
+        // Digits past a decimal type's 28 are kept, not rounded.
+        assert_eq!(
+            plain_number("1.00000000000000000000000000001e0"),
+            "1.00000000000000000000000000001"
+        );
     }
 }

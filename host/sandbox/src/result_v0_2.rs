@@ -24,8 +24,24 @@ pub(crate) enum Checked {
     Broken(String),
 }
 
-/// The rows' outcomes, or why the whole result breaks the contract.
-pub(crate) fn check(result: BatchResult, rows: usize) -> Result<Vec<Checked>, String> {
+/// What one row may return, from the plugin's limits: checked while the
+/// records are built, so that no row costs the host more than its limits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowLimits {
+    /// Records one row may become.
+    pub records: usize,
+    /// Bytes one row's records may hold (text, names, 8 per node).
+    pub bytes: usize,
+}
+
+/// The rows' outcomes, or why the whole result breaks the contract. Each
+/// record and each problem is named by one outcome at most, and records'
+/// nodes follow one another, so the work is linear in what the plugin sent.
+pub(crate) fn check(
+    result: BatchResult,
+    rows: usize,
+    limits: RowLimits,
+) -> Result<Vec<Checked>, String> {
     if result.outcomes.len() != rows {
         return Err(format!(
             "it returned {} outcomes for {rows} records",
@@ -46,20 +62,40 @@ pub(crate) fn check(result: BatchResult, rows: usize) -> Result<Vec<Checked>, St
         nodes: &nodes,
     };
     let mut checked = Vec::with_capacity(rows);
-    // Problems are moved out as their ranges are taken, each range once.
+    // Problems are moved out as their ranges are taken, each range once;
+    // records are taken once too, their nodes in order.
     let mut problem_slots: Vec<Option<WitProblem>> = problems.drain(..).map(Some).collect();
+    let mut record_used = vec![false; records.len()];
+    let mut nodes_done = 0usize;
     for outcome in outcomes {
         checked.push(match outcome {
-            Outcome::Converted(range) => match slice(&records, range) {
-                None => {
-                    Checked::Broken("a converted row names records beyond those returned".into())
+            Outcome::Converted(range) if range.len as usize > limits.records => {
+                Checked::Broken(format!(
+                    "it emitted {} records for one row, more than its limit of {}",
+                    range.len, limits.records
+                ))
+            }
+            Outcome::Converted(range) => {
+                let start = range.start as usize;
+                let end = start.saturating_add(range.len as usize);
+                match record_used.get_mut(start..end) {
+                    None => Checked::Broken(
+                        "a converted row names records beyond those returned".into(),
+                    ),
+                    Some(used) if used.iter().any(|u| *u) => {
+                        Checked::Broken("two rows name the same records".into())
+                    }
+                    Some(used) => {
+                        used.iter_mut().for_each(|u| *u = true);
+                        let mut budget = limits.bytes;
+                        records[start..end]
+                            .iter()
+                            .map(|r| parts.record(r, &mut nodes_done, &mut budget))
+                            .collect::<Result<Vec<_>, String>>()
+                            .map_or_else(Checked::Broken, Checked::Converted)
+                    }
                 }
-                Some(records) => records
-                    .iter()
-                    .map(|r| parts.record(r))
-                    .collect::<Result<Vec<_>, String>>()
-                    .map_or_else(Checked::Broken, Checked::Converted),
-            },
+            }
             Outcome::Rejected(range) => {
                 let start = range.start as usize;
                 let end = start.saturating_add(range.len as usize);
@@ -105,13 +141,22 @@ impl Parts<'_> {
             .map(String::as_str)
             .ok_or_else(|| format!("name {index} is not one of the result's names"))
     }
-
     /// A record: its type, its value, and its size (text and names it
-    /// holds, and 8 bytes per node).
-    fn record(&self, record: &WitRecord) -> Result<(String, Value, usize), String> {
+    /// holds, and 8 bytes per node), within `budget` bytes. Its nodes must
+    /// start at or after `nodes_done`, the end of the records built before.
+    fn record(
+        &self,
+        record: &WitRecord,
+        nodes_done: &mut usize,
+        budget: &mut usize,
+    ) -> Result<(String, Value, usize), String> {
         let record_type = self.name(record.record_type)?.to_string();
+        if (record.nodes.start as usize) < *nodes_done {
+            return Err("a record's nodes overlap another record's".into());
+        }
         let nodes =
             slice(self.nodes, record.nodes).ok_or("a record's nodes lie beyond those returned")?;
+        *nodes_done = record.nodes.start as usize + nodes.len();
         if !matches!(nodes.first(), Some(Node::Object(_))) {
             return Err("a record's first node must be an object".into());
         }
@@ -120,8 +165,10 @@ impl Parts<'_> {
             nodes,
             at: 0,
             bytes: 0,
+            budget: *budget,
         };
         let value = tree.value(0)?;
+        *budget = budget.saturating_sub(tree.bytes);
         if tree.at != nodes.len() {
             return Err(format!(
                 "a record's {} nodes hold {} more than its tree uses",
@@ -133,15 +180,28 @@ impl Parts<'_> {
     }
 }
 
-/// A record's nodes read in pre-order.
+/// A record's nodes read in pre-order, within a budget of bytes.
 struct Tree<'p, 'a> {
     parts: &'p Parts<'a>,
     nodes: &'p [Node],
     at: usize,
     bytes: usize,
+    budget: usize,
 }
 
 impl Tree<'_, '_> {
+    /// Counts `bytes` more, or refuses once the row's budget is spent.
+    fn spend(&mut self, bytes: usize) -> Result<(), String> {
+        self.bytes += bytes;
+        if self.bytes > self.budget {
+            return Err(format!(
+                "it returned more than the bytes of records one row may hold ({})",
+                self.budget
+            ));
+        }
+        Ok(())
+    }
+
     fn next(&mut self) -> Result<Node, String> {
         let node = self
             .nodes
@@ -149,7 +209,7 @@ impl Tree<'_, '_> {
             .cloned()
             .ok_or("a record's tree ends before its counts are consumed")?;
         self.at += 1;
-        self.bytes += 8;
+        self.spend(8)?;
         Ok(node)
     }
 
@@ -163,16 +223,16 @@ impl Tree<'_, '_> {
             Node::Integer(i) => Value::Number(i.into()),
             Node::Decimal(span) => {
                 let text = self.parts.text(span)?;
-                self.bytes += text.len();
+                self.spend(text.len())?;
                 Value::Number(exact_decimal(text)?)
             }
             Node::Text(span) => {
                 let text = self.parts.text(span)?;
-                self.bytes += text.len();
+                self.spend(text.len())?;
                 Value::String(text.to_string())
             }
             Node::Array(n) => {
-                let mut items = Vec::with_capacity((n as usize).min(self.nodes.len()));
+                let mut items = Vec::with_capacity((n as usize).min(64));
                 for _ in 0..n {
                     items.push(self.value(depth + 1)?);
                 }
@@ -185,7 +245,7 @@ impl Tree<'_, '_> {
                         return Err("an object's member does not start with a key".into());
                     };
                     let key = self.parts.name(index)?;
-                    self.bytes += key.len();
+                    self.spend(key.len())?;
                     let value = self.value(depth + 1)?;
                     if members.insert(key.to_string(), value).is_some() {
                         return Err(format!(
@@ -206,7 +266,7 @@ impl Tree<'_, '_> {
 /// prints back as the same value, so nothing is rounded unseen.
 fn exact_decimal(text: &str) -> Result<Number, String> {
     let body = text.strip_prefix('-').unwrap_or(text);
-    let (int, frac) = body.split_once('.').unwrap_or((body, "1"));
+    let (int, frac) = body.split_once('.').unwrap_or((body, "0"));
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if text.len() > MAX_DECIMAL_CHARS || !digits(int) || !digits(frac) {
         return Err(format!(
@@ -217,19 +277,22 @@ fn exact_decimal(text: &str) -> Result<Number, String> {
     let float: f64 = text
         .parse()
         .map_err(|_| format!("`{text}` is not a number"))?;
-    let exact = match (
-        text.parse::<rust_decimal::Decimal>(),
-        float.to_string().parse::<rust_decimal::Decimal>(),
-    ) {
-        (Ok(written), Ok(held)) => written == held,
-        _ => false,
-    };
-    if !exact {
+    // The float's shortest decimal form against the text, both without
+    // sign, leading zeros or trailing zeros: equal digits, equal value.
+    if canonical_digits(text) != canonical_digits(&float.abs().to_string()) {
         return Err(format!(
             "the decimal `{text}` cannot be held exactly as a number of the record; round it to fewer digits"
         ));
     }
     Number::from_f64(float).ok_or_else(|| format!("`{text}` is not a finite number"))
+}
+
+/// Plain decimal text as (integer digits, fraction digits), without sign,
+/// leading zeros of the integer or trailing zeros of the fraction.
+fn canonical_digits(text: &str) -> (&str, &str) {
+    let body = text.strip_prefix('-').unwrap_or(text);
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    (int.trim_start_matches('0'), frac.trim_end_matches('0'))
 }
 
 #[cfg(test)]
@@ -253,6 +316,11 @@ mod tests {
         }
     }
 
+    const LIMITS: RowLimits = RowLimits {
+        records: 4,
+        bytes: 4096,
+    };
+
     fn span(start: u32, len: u32) -> Span {
         Span { start, len }
     }
@@ -262,7 +330,7 @@ mod tests {
     }
 
     fn one(r: BatchResult) -> Result<Value, String> {
-        match check(r, 1)?.pop().unwrap() {
+        match check(r, 1, LIMITS)?.pop().unwrap() {
             Checked::Converted(mut records) => Ok(records.pop().unwrap().1),
             Checked::Broken(why) => Err(why),
             Checked::Rejected(_) => Err("rejected".into()),
@@ -341,10 +409,66 @@ mod tests {
         assert!(one(result("", &["part", "a"], deep, converted()))
             .unwrap_err()
             .contains("deeper"));
-        let err = check(result("", &["part"], vec![Node::Object(0)], vec![]), 1)
-            .err()
-            .unwrap();
+        let err = check(
+            result("", &["part"], vec![Node::Object(0)], vec![]),
+            1,
+            LIMITS,
+        )
+        .err()
+        .unwrap();
         assert!(err.contains("0 outcomes for 1"), "{err}");
+    }
+
+    #[test]
+    fn records_and_nodes_are_used_once_and_rows_keep_to_their_limits() {
+        let record = |start: u32, len: u32| WitRecord {
+            record_type: 0,
+            nodes: Range { start, len },
+        };
+        let nodes = vec![Node::Object(1), Node::Key(1), Node::Text(span(0, 4))];
+        let shared = BatchResult {
+            text: "abcd".into(),
+            names: vec!["part".into(), "a".into()],
+            nodes: nodes.clone(),
+            records: vec![record(0, 3), record(0, 3)],
+            problems: vec![],
+            outcomes: vec![
+                Outcome::Converted(Range { start: 0, len: 1 }),
+                Outcome::Converted(Range { start: 0, len: 1 }),
+                Outcome::Converted(Range { start: 1, len: 1 }),
+            ],
+        };
+        let why: Vec<String> = check(shared, 3, LIMITS)
+            .unwrap()
+            .into_iter()
+            .map(|c| match c {
+                Checked::Converted(_) => "converted".into(),
+                Checked::Broken(why) => why,
+                Checked::Rejected(_) => "rejected".into(),
+            })
+            .collect();
+        assert_eq!(why[0], "converted");
+        assert!(why[1].contains("same records"), "{why:?}");
+        assert!(why[2].contains("overlap"), "{why:?}");
+
+        // Past the row's bytes: refused while building, not after.
+        let big = "x".repeat(5000);
+        let over = result(
+            &big,
+            &["part", "a"],
+            vec![Node::Object(1), Node::Key(1), Node::Text(span(0, 5000))],
+            converted(),
+        );
+        assert!(one(over).unwrap_err().contains("bytes"));
+        // Past the row's records: refused before building any.
+        let many = BatchResult {
+            outcomes: vec![Outcome::Converted(Range { start: 0, len: 5 })],
+            ..result("", &["part"], vec![Node::Object(0)], vec![])
+        };
+        match check(many, 1, LIMITS).unwrap().pop().unwrap() {
+            Checked::Broken(why) => assert!(why.contains("limit of 4"), "{why}"),
+            _ => panic!("five records for one row pass a limit of four"),
+        }
     }
 
     #[test]
@@ -353,6 +477,9 @@ mod tests {
         assert_eq!(exact_decimal("1134.0").unwrap().to_string(), "1134.0");
         assert_eq!(exact_decimal("-0.5").unwrap().to_string(), "-0.5");
         assert!(exact_decimal("0.1000000000000000055511151231257827").is_err());
+        // Past 28 fractional digits a decimal type would round; digits do not.
+        assert!(exact_decimal("0.10000000000000000000000000001").is_err());
+        assert_eq!(exact_decimal("007.50").unwrap().to_string(), "7.5");
         assert!(exact_decimal("12345678901234567890").is_err());
         for bad in ["1.", ".5", "+1", "1e3", "NaN", ""] {
             assert!(exact_decimal(bad).is_err(), "{bad}");

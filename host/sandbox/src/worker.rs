@@ -13,7 +13,7 @@ use wasmtime::Store;
 use crate::batch_v0_2::BatchBuilder;
 use crate::bindings::{self, InputRecord};
 use crate::host::{HostState, Limiter};
-use crate::result_v0_2::{self, Checked};
+use crate::result_v0_2::{self, Checked, RowLimits};
 use crate::EPOCH_TICK;
 use crate::{bindings_v0_2, Contract};
 
@@ -301,16 +301,33 @@ impl Worker {
                 outcomes.into_iter().map(|o| self.check_v0_1(o)).collect()
             }
             Instance::V0_2(converter) => {
-                let cells = BatchBuilder::build(batch).map_err(|_| {
+                let (cells, left_out) = BatchBuilder::build(batch).map_err(|_| {
                     Fault::Output("the host could not hand it a row as cells".into())
                 })?;
-                let result = converter
-                    .call_convert(&mut store, &cells)
-                    .map_err(|e| classify(&e, store.data().limiter.hit))?;
-                result_v0_2::check(result, batch.len())
-                    .map_err(Fault::Output)?
-                    .into_iter()
-                    .map(|o| self.check_v0_2(o))
+                let limits = RowLimits {
+                    records: self.plugin.limits.records_per_input as usize,
+                    bytes: self.plugin.limits.output_bytes_per_record as usize,
+                };
+                let handed = cells.rows.len();
+                let checked = if handed == 0 {
+                    Vec::new()
+                } else {
+                    let result = converter
+                        .call_convert(&mut store, &cells)
+                        .map_err(|e| classify(&e, store.data().limiter.hit))?;
+                    result_v0_2::check(result, handed, limits).map_err(Fault::Output)?
+                };
+                let mut checked = checked.into_iter();
+                (0..batch.len())
+                    .map(|i| {
+                        if left_out.binary_search(&i).is_ok() {
+                            too_complex()
+                        } else {
+                            checked
+                                .next()
+                                .map_or_else(too_complex, |o| self.check_v0_2(o))
+                        }
+                    })
                     .collect()
             }
         };
@@ -434,6 +451,15 @@ impl Worker {
         }
         RowOutcome::Rejected(kept)
     }
+}
+
+/// The rejection of a row whose members would take more columns than a
+/// bounded multiple of its size: it is not handed to the plugin.
+fn too_complex() -> RowOutcome {
+    RowOutcome::Rejected(vec![Problem::host(
+        codes::RECORD_TOO_LARGE,
+        "the row holds more nested values, or longer keys, than a plugin can be handed for its size: split it or shorten its keys",
+    )])
 }
 
 fn deadline_ticks(batch_millis: u32) -> u64 {

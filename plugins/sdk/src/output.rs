@@ -45,16 +45,18 @@ impl Output {
         for record in records {
             let record_type = self.name(&record.record_type);
             let start = self.nodes.len() as u32;
+            let text = record.text.as_str();
+            let slice = |(start, end): (u32, u32)| &text[start as usize..end as usize];
             for node in &record.nodes {
-                let node = match node {
+                let node = match *node {
                     Draft::Null => wit::Node::Null,
-                    Draft::Boolean(b) => wit::Node::Boolean(*b),
-                    Draft::Integer(i) => wit::Node::Integer(*i),
-                    Draft::Decimal(d) => wit::Node::Decimal(self.span(d)),
-                    Draft::Text(t) => wit::Node::Text(self.span(t)),
-                    Draft::Array(n) => wit::Node::Array(*n),
-                    Draft::Object(n) => wit::Node::Object(*n),
-                    Draft::Key(k) => wit::Node::Key(self.name(k)),
+                    Draft::Boolean(b) => wit::Node::Boolean(b),
+                    Draft::Integer(i) => wit::Node::Integer(i),
+                    Draft::Decimal(d) => wit::Node::Decimal(self.span(slice(d))),
+                    Draft::Text(t) => wit::Node::Text(self.span(slice(t))),
+                    Draft::Array(n) => wit::Node::Array(n),
+                    Draft::Object(n) => wit::Node::Object(n),
+                    Draft::Key(k) => wit::Node::Key(self.name(slice(k))),
                 };
                 self.nodes.push(node);
             }

@@ -2,35 +2,58 @@
 //! the host validates and writes them without reading any text, and a
 //! decimal stays the digits the tables gave (`3.18`, `1134.0`).
 
-/// A value of a record, in pre-order: containers count their children.
-#[derive(Debug, Clone, PartialEq)]
+/// Bytes `[start, end)` of a record's text.
+pub(crate) type Span = (u32, u32);
+
+/// A value of a record, in pre-order: containers count their children;
+/// text lives in the record's one string, so a field costs no allocation.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Draft {
     Null,
     Boolean(bool),
     Integer(i64),
-    Decimal(String),
-    Text(String),
+    Decimal(Span),
+    Text(Span),
     Array(u32),
     Object(u32),
-    Key(String),
+    Key(Span),
 }
 
 /// A record of one of the pack's record types.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     pub(crate) record_type: String,
+    pub(crate) text: String,
     pub(crate) nodes: Vec<Draft>,
+}
+
+/// Where a record's writers put what they write.
+pub(crate) struct Buffers<'r> {
+    text: &'r mut String,
+    nodes: &'r mut Vec<Draft>,
+}
+
+impl Buffers<'_> {
+    fn span(&mut self, value: &str) -> Span {
+        let start = self.text.len() as u32;
+        self.text.push_str(value);
+        (start, self.text.len() as u32)
+    }
+
+    fn push(&mut self, node: Draft) {
+        self.nodes.push(node);
+    }
 }
 
 /// The members of an object being written.
 pub struct Object<'r> {
-    nodes: &'r mut Vec<Draft>,
+    out: Buffers<'r>,
     at: usize,
 }
 
 /// The items of a list being written.
 pub struct Array<'r> {
-    nodes: &'r mut Vec<Draft>,
+    out: Buffers<'r>,
     at: usize,
 }
 
@@ -49,64 +72,91 @@ fn is_plain_decimal(text: &str) -> bool {
     digits(int) && digits(frac)
 }
 
-macro_rules! writers {
-    ($($owner:ty),*) => {$(
-        impl $owner {
-            fn member(&mut self, key: &str, value: Draft) -> &mut Self {
-                self.begin(key);
-                self.nodes.push(value);
-                self
-            }
+/// The text or decimal node of `value` (a decimal only when it is plain
+/// decimal text; else text, for the schema to refuse).
+fn valued(out: &mut Buffers<'_>, value: &str, decimal: bool) -> Draft {
+    let span = out.span(value);
+    if decimal && is_plain_decimal(value) {
+        Draft::Decimal(span)
+    } else {
+        Draft::Text(span)
+    }
+}
 
-            /// Text.
-            pub fn text(&mut self, key: &str, value: &str) -> &mut Self {
-                self.member(key, Draft::Text(value.to_string()))
-            }
+impl Object<'_> {
+    fn begin(&mut self, key: &str) {
+        grow(self.out.nodes, self.at);
+        let key = self.out.span(key);
+        self.out.push(Draft::Key(key));
+    }
 
-            /// A decimal as plain text (`3.18`), kept exact; text that is not
-            /// a plain decimal is written as text, for the schema to refuse.
-            pub fn decimal(&mut self, key: &str, value: &str) -> &mut Self {
-                if is_plain_decimal(value) {
-                    self.member(key, Draft::Decimal(value.to_string()))
-                } else {
-                    self.member(key, Draft::Text(value.to_string()))
-                }
-            }
+    fn member(&mut self, key: &str, value: Draft) -> &mut Self {
+        self.begin(key);
+        self.out.push(value);
+        self
+    }
 
-            /// A whole number.
-            pub fn integer(&mut self, key: &str, value: i64) -> &mut Self {
-                self.member(key, Draft::Integer(value))
-            }
+    /// Text.
+    pub fn text(&mut self, key: &str, value: &str) -> &mut Self {
+        self.begin(key);
+        let node = valued(&mut self.out, value, false);
+        self.out.push(node);
+        self
+    }
 
-            /// `true` or `false`.
-            pub fn boolean(&mut self, key: &str, value: bool) -> &mut Self {
-                self.member(key, Draft::Boolean(value))
-            }
+    /// A decimal as plain text (`3.18`), kept exact; text that is not a
+    /// plain decimal is written as text, for the schema to refuse.
+    pub fn decimal(&mut self, key: &str, value: &str) -> &mut Self {
+        self.begin(key);
+        let node = valued(&mut self.out, value, true);
+        self.out.push(node);
+        self
+    }
 
-            /// `null`.
-            pub fn null(&mut self, key: &str) -> &mut Self {
-                self.member(key, Draft::Null)
-            }
+    /// A whole number.
+    pub fn integer(&mut self, key: &str, value: i64) -> &mut Self {
+        self.member(key, Draft::Integer(value))
+    }
 
-            /// An object, written by `fill`.
-            pub fn object(&mut self, key: &str, fill: impl FnOnce(&mut Object<'_>)) -> &mut Self {
-                self.begin(key);
-                let at = self.nodes.len();
-                self.nodes.push(Draft::Object(0));
-                fill(&mut Object { nodes: self.nodes_mut(), at });
-                self
-            }
+    /// `true` or `false`.
+    pub fn boolean(&mut self, key: &str, value: bool) -> &mut Self {
+        self.member(key, Draft::Boolean(value))
+    }
 
-            /// A list, written by `fill`.
-            pub fn array(&mut self, key: &str, fill: impl FnOnce(&mut Array<'_>)) -> &mut Self {
-                self.begin(key);
-                let at = self.nodes.len();
-                self.nodes.push(Draft::Array(0));
-                fill(&mut Array { nodes: self.nodes_mut(), at });
-                self
-            }
-        }
-    )*};
+    /// `null`.
+    pub fn null(&mut self, key: &str) -> &mut Self {
+        self.member(key, Draft::Null)
+    }
+
+    /// An object, written by `fill`.
+    pub fn object(&mut self, key: &str, fill: impl FnOnce(&mut Object<'_>)) -> &mut Self {
+        self.begin(key);
+        let at = self.out.nodes.len();
+        self.out.push(Draft::Object(0));
+        fill(&mut Object {
+            out: Buffers {
+                text: self.out.text,
+                nodes: self.out.nodes,
+            },
+            at,
+        });
+        self
+    }
+
+    /// A list, written by `fill`.
+    pub fn array(&mut self, key: &str, fill: impl FnOnce(&mut Array<'_>)) -> &mut Self {
+        self.begin(key);
+        let at = self.out.nodes.len();
+        self.out.push(Draft::Array(0));
+        fill(&mut Array {
+            out: Buffers {
+                text: self.out.text,
+                nodes: self.out.nodes,
+            },
+            at,
+        });
+        self
+    }
 }
 
 impl Record {
@@ -114,7 +164,12 @@ impl Record {
     pub fn new(record_type: &str) -> Record {
         Record {
             record_type: record_type.to_string(),
-            nodes: vec![Draft::Object(0)],
+            text: String::with_capacity(256),
+            nodes: {
+                let mut nodes = Vec::with_capacity(32);
+                nodes.push(Draft::Object(0));
+                nodes
+            },
         }
     }
 
@@ -127,51 +182,81 @@ impl Record {
     /// numbers, as the host writes them).
     pub fn to_json(&self) -> serde_json::Value {
         let mut at = 0;
-        to_json(&self.nodes, &mut at)
+        to_json(&self.text, &self.nodes, &mut at)
     }
 
-    fn begin(&mut self, key: &str) {
-        grow(&mut self.nodes, 0);
-        self.nodes.push(Draft::Key(key.to_string()));
+    /// The writer of the record's top-level members.
+    fn root(&mut self) -> Object<'_> {
+        Object {
+            out: Buffers {
+                text: &mut self.text,
+                nodes: &mut self.nodes,
+            },
+            at: 0,
+        }
     }
 
-    fn nodes_mut(&mut self) -> &mut Vec<Draft> {
-        &mut self.nodes
+    /// Text.
+    pub fn text(&mut self, key: &str, value: &str) -> &mut Self {
+        self.root().text(key, value);
+        self
+    }
+
+    /// A decimal as plain text (`3.18`), kept exact; text that is not a
+    /// plain decimal is written as text, for the schema to refuse.
+    pub fn decimal(&mut self, key: &str, value: &str) -> &mut Self {
+        self.root().decimal(key, value);
+        self
+    }
+
+    /// A whole number.
+    pub fn integer(&mut self, key: &str, value: i64) -> &mut Self {
+        self.root().integer(key, value);
+        self
+    }
+
+    /// `true` or `false`.
+    pub fn boolean(&mut self, key: &str, value: bool) -> &mut Self {
+        self.root().boolean(key, value);
+        self
+    }
+
+    /// `null`.
+    pub fn null(&mut self, key: &str) -> &mut Self {
+        self.root().null(key);
+        self
+    }
+
+    /// An object, written by `fill`.
+    pub fn object(&mut self, key: &str, fill: impl FnOnce(&mut Object<'_>)) -> &mut Self {
+        self.root().object(key, fill);
+        self
+    }
+
+    /// A list, written by `fill`.
+    pub fn array(&mut self, key: &str, fill: impl FnOnce(&mut Array<'_>)) -> &mut Self {
+        self.root().array(key, fill);
+        self
     }
 }
-
-impl Object<'_> {
-    fn begin(&mut self, key: &str) {
-        grow(self.nodes, self.at);
-        self.nodes.push(Draft::Key(key.to_string()));
-    }
-
-    fn nodes_mut(&mut self) -> &mut Vec<Draft> {
-        self.nodes
-    }
-}
-
-writers!(Record, Object<'_>);
 
 impl Array<'_> {
     fn item(&mut self, value: Draft) -> &mut Self {
-        grow(self.nodes, self.at);
-        self.nodes.push(value);
+        grow(self.out.nodes, self.at);
+        self.out.push(value);
         self
     }
 
     /// Text.
     pub fn text(&mut self, value: &str) -> &mut Self {
-        self.item(Draft::Text(value.to_string()))
+        let node = valued(&mut self.out, value, false);
+        self.item(node)
     }
 
     /// A decimal as plain text, kept exact.
     pub fn decimal(&mut self, value: &str) -> &mut Self {
-        if is_plain_decimal(value) {
-            self.item(Draft::Decimal(value.to_string()))
-        } else {
-            self.item(Draft::Text(value.to_string()))
-        }
+        let node = valued(&mut self.out, value, true);
+        self.item(node)
     }
 
     /// A whole number.
@@ -181,40 +266,44 @@ impl Array<'_> {
 
     /// An object, written by `fill`.
     pub fn object(&mut self, fill: impl FnOnce(&mut Object<'_>)) -> &mut Self {
-        grow(self.nodes, self.at);
-        let at = self.nodes.len();
-        self.nodes.push(Draft::Object(0));
+        grow(self.out.nodes, self.at);
+        let at = self.out.nodes.len();
+        self.out.push(Draft::Object(0));
         fill(&mut Object {
-            nodes: self.nodes,
+            out: Buffers {
+                text: self.out.text,
+                nodes: self.out.nodes,
+            },
             at,
         });
         self
     }
 }
 
-fn to_json(nodes: &[Draft], at: &mut usize) -> serde_json::Value {
+fn to_json(text: &str, nodes: &[Draft], at: &mut usize) -> serde_json::Value {
     use serde_json::Value;
-    let node = nodes[*at].clone();
+    let slice = |(start, end): Span| &text[start as usize..end as usize];
+    let node = nodes[*at];
     *at += 1;
     match node {
         Draft::Null => Value::Null,
         Draft::Boolean(b) => Value::Bool(b),
         Draft::Integer(i) => Value::from(i),
-        Draft::Decimal(d) => d
+        Draft::Decimal(d) => slice(d)
             .parse::<f64>()
             .ok()
             .and_then(serde_json::Number::from_f64)
-            .map_or(Value::String(d), Value::Number),
-        Draft::Text(t) => Value::String(t),
-        Draft::Array(n) => Value::Array((0..n).map(|_| to_json(nodes, at)).collect()),
+            .map_or(Value::String(slice(d).to_string()), Value::Number),
+        Draft::Text(t) => Value::String(slice(t).to_string()),
+        Draft::Array(n) => Value::Array((0..n).map(|_| to_json(text, nodes, at)).collect()),
         Draft::Object(n) => {
             let mut map = serde_json::Map::new();
             for _ in 0..n {
-                let Draft::Key(key) = nodes[*at].clone() else {
+                let Draft::Key(key) = nodes[*at] else {
                     unreachable!("members start with a key")
                 };
                 *at += 1;
-                map.insert(key, to_json(nodes, at));
+                map.insert(slice(key).to_string(), to_json(text, nodes, at));
             }
             Value::Object(map)
         }

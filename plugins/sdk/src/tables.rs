@@ -11,12 +11,13 @@ use crate::row::Problem;
 
 pub use host::{CodeMatch, LevelMatch, MatchedBy, PartResult, SchemeResult};
 
-/// Answers remembered for a batch, by question.
+/// Answers (or handles) remembered for a batch, by question.
 type Memo<K, V> = HashMap<K, Result<V, Problem>>;
-/// A scheme's inputs, as a memo key.
-type Inputs = Vec<(String, Option<String>)>;
 /// A quantity: unit catalogue, record type, field.
 type Field = (&'static str, &'static str, &'static str);
+
+/// A missing scope, in a question's key.
+const NO_SCOPE: &str = "\u{0}";
 
 /// The per-batch context: open tables and remembered answers.
 #[derive(Default)]
@@ -29,24 +30,44 @@ pub struct Cx {
     term_levels: Memo<&'static str, host::TermLevels>,
     time_formats: Memo<&'static str, host::TimeFormat>,
     patterns: Memo<(&'static str, String), host::TimePattern>,
-    lookups: Memo<(&'static str, String, Option<String>), CodeMatch>,
-    classified: Memo<(&'static str, String), String>,
-    evaluated: Memo<(&'static str, Inputs), SchemeResult>,
-    converted: Memo<(Field, String, String), String>,
-    resolved: Memo<(&'static str, String, Option<String>), LevelMatch>,
-    times: Memo<(&'static str, String, String, bool), String>,
+    /// The key of the question being asked, built in place: a question
+    /// answered before costs no allocation.
+    key: String,
+    lookups: Memo<String, CodeMatch>,
+    classified: Memo<String, String>,
+    evaluated: Memo<String, SchemeResult>,
+    converted: Memo<String, String>,
+    resolved: Memo<String, LevelMatch>,
+    times: Memo<String, String>,
 }
 
-/// The answer remembered under `key`, or `ask`ed once and remembered.
-fn remembered<K: std::hash::Hash + Eq, V: Clone>(
-    memo: &mut Memo<K, V>,
-    key: K,
-    ask: impl FnOnce() -> Result<V, Problem>,
-) -> Result<V, Problem> {
-    memo.entry(key).or_insert_with(ask).clone()
+impl Cx {
+    /// Makes `parts` the key of the question being asked.
+    fn ask(&mut self, parts: &[&str]) {
+        self.key.clear();
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                self.key.push('\u{1f}');
+            }
+            self.key.push_str(part);
+        }
+    }
 }
 
-/// The handle of `name`, opened once.
+/// The answer to the question `cx.key` in `memo`, or `ask`ed once and
+/// remembered.
+macro_rules! remembered {
+    ($cx:ident . $memo:ident, $ask:expr) => {{
+        if let Some(answer) = $cx.$memo.get($cx.key.as_str()) {
+            return answer.clone();
+        }
+        let answer = $ask;
+        $cx.$memo.insert($cx.key.clone(), answer.clone());
+        answer
+    }};
+}
+
+/// The handle under `key`, opened once.
 fn opened<K: std::hash::Hash + Eq, H>(
     handles: &mut Memo<K, H>,
     key: K,
@@ -78,15 +99,13 @@ impl CodeList {
         scope: Option<&str>,
     ) -> Result<CodeMatch, Problem> {
         let name = self.0;
-        let list = opened(&mut cx.code_lists, name, || {
-            host::CodeList::open(name).map_err(Problem::from)
-        })?;
-        let key = (name, term.to_string(), scope.map(str::to_string));
-        if let Some(answer) = cx.lookups.get(&key) {
-            return answer.clone();
-        }
-        let answer = list.lookup(term, scope).map_err(Problem::from);
-        remembered(&mut cx.lookups, key, || answer)
+        cx.ask(&[name, scope.unwrap_or(NO_SCOPE), term]);
+        remembered!(cx.lookups, {
+            opened(&mut cx.code_lists, name, || {
+                host::CodeList::open(name).map_err(Problem::from)
+            })
+            .and_then(|list| list.lookup(term, scope).map_err(Problem::from))
+        })
     }
 
     /// The code of `term` (unscoped).
@@ -134,14 +153,13 @@ impl Thresholds {
     /// The class `value` (decimal text) earns.
     pub fn classify(&self, cx: &mut Cx, value: &str) -> Result<String, Problem> {
         let name = self.0;
-        let bounds = opened(&mut cx.thresholds, name, || {
-            host::Thresholds::open(name).map_err(Problem::from)
-        })?;
-        let answer = match cx.classified.get(&(name, value.to_string())) {
-            Some(answer) => return answer.clone(),
-            None => bounds.classify(value).map_err(Problem::from),
-        };
-        remembered(&mut cx.classified, (name, value.to_string()), || answer)
+        cx.ask(&[name, value]);
+        remembered!(cx.classified, {
+            opened(&mut cx.thresholds, name, || {
+                host::Thresholds::open(name).map_err(Problem::from)
+            })
+            .and_then(|bounds| bounds.classify(value).map_err(Problem::from))
+        })
     }
 }
 
@@ -163,25 +181,26 @@ impl Scheme {
         inputs: &[(&str, Option<&str>)],
     ) -> Result<SchemeResult, Problem> {
         let name = self.0;
-        let scheme = opened(&mut cx.schemes, name, || {
-            host::Scheme::open(name).map_err(Problem::from)
-        })?;
-        let key: Vec<(String, Option<String>)> = inputs
-            .iter()
-            .map(|(t, s)| (t.to_string(), s.map(str::to_string)))
-            .collect();
-        if let Some(answer) = cx.evaluated.get(&(name, key.clone())) {
-            return answer.clone();
+        let mut parts = Vec::with_capacity(1 + inputs.len() * 2);
+        parts.push(name);
+        for (term, scope) in inputs {
+            parts.push(scope.unwrap_or(NO_SCOPE));
+            parts.push(term);
         }
-        let queries: Vec<host::TermQuery> = key
-            .iter()
-            .map(|(term, scope)| host::TermQuery {
-                term: term.clone(),
-                scope: scope.clone(),
+        cx.ask(&parts);
+        remembered!(cx.evaluated, {
+            let queries: Vec<host::TermQuery> = inputs
+                .iter()
+                .map(|(term, scope)| host::TermQuery {
+                    term: term.to_string(),
+                    scope: scope.map(str::to_string),
+                })
+                .collect();
+            opened(&mut cx.schemes, name, || {
+                host::Scheme::open(name).map_err(Problem::from)
             })
-            .collect();
-        let answer = scheme.evaluate(&queries).map_err(Problem::from);
-        remembered(&mut cx.evaluated, (name, key), || answer)
+            .and_then(|scheme| scheme.evaluate(&queries).map_err(Problem::from))
+        })
     }
 }
 
@@ -215,19 +234,13 @@ impl Quantity {
             record_type,
             field,
         } = *self;
-        let quantity = opened(&mut cx.quantities, (table, record_type, field), || {
-            host::Quantity::open(table, record_type, field).map_err(Problem::from)
-        })?;
-        let key = (
-            (table, record_type, field),
-            value.to_string(),
-            unit.to_string(),
-        );
-        if let Some(answer) = cx.converted.get(&key) {
-            return answer.clone();
-        }
-        let answer = quantity.to_canonical(value, unit).map_err(Problem::from);
-        remembered(&mut cx.converted, key, || answer)
+        cx.ask(&[table, record_type, field, unit, value]);
+        remembered!(cx.converted, {
+            opened(&mut cx.quantities, (table, record_type, field), || {
+                host::Quantity::open(table, record_type, field).map_err(Problem::from)
+            })
+            .and_then(|quantity| quantity.to_canonical(value, unit).map_err(Problem::from))
+        })
     }
 }
 
@@ -249,15 +262,13 @@ impl TermLevels {
         scope: Option<&str>,
     ) -> Result<LevelMatch, Problem> {
         let name = self.0;
-        let levels = opened(&mut cx.term_levels, name, || {
-            host::TermLevels::open(name).map_err(Problem::from)
-        })?;
-        let key = (name, term.to_string(), scope.map(str::to_string));
-        if let Some(answer) = cx.resolved.get(&key) {
-            return answer.clone();
-        }
-        let answer = levels.resolve(term, scope).map_err(Problem::from);
-        remembered(&mut cx.resolved, key, || answer)
+        cx.ask(&[name, scope.unwrap_or(NO_SCOPE), term]);
+        remembered!(cx.resolved, {
+            opened(&mut cx.term_levels, name, || {
+                host::TermLevels::open(name).map_err(Problem::from)
+            })
+            .and_then(|levels| levels.resolve(term, scope).map_err(Problem::from))
+        })
     }
 }
 
@@ -273,32 +284,25 @@ impl TimeFormat {
 
     fn parse(&self, cx: &mut Cx, text: &str, pattern: &str, date: bool) -> Result<String, Problem> {
         let name = self.0;
-        let key = (name, pattern.to_string(), text.to_string(), date);
-        if let Some(answer) = cx.times.get(&key) {
-            return answer.clone();
-        }
-        let format = opened(&mut cx.time_formats, name, || {
-            host::TimeFormat::open(name).map_err(Problem::from)
-        })?;
-        let pattern_handle = match cx.patterns.get(&(name, pattern.to_string())) {
-            Some(Ok(p)) => Ok(p),
-            Some(Err(e)) => Err(e.clone()),
-            None => {
-                let made = format.pattern(pattern).map_err(Problem::from);
-                cx.patterns.insert((name, pattern.to_string()), made);
-                cx.patterns[&(name, pattern.to_string())]
-                    .as_ref()
-                    .map_err(Clone::clone)
+        cx.ask(&[name, if date { "d" } else { "t" }, pattern, text]);
+        remembered!(cx.times, {
+            let format = opened(&mut cx.time_formats, name, || {
+                host::TimeFormat::open(name).map_err(Problem::from)
+            });
+            match format {
+                Err(e) => Err(e),
+                Ok(format) => opened(&mut cx.patterns, (name, pattern.to_string()), || {
+                    format.pattern(pattern).map_err(Problem::from)
+                })
+                .and_then(|p| {
+                    if date {
+                        p.parse_date(text).map_err(Problem::from)
+                    } else {
+                        p.parse_time(text).map_err(Problem::from)
+                    }
+                }),
             }
-        };
-        let answer = pattern_handle.and_then(|p| {
-            if date {
-                p.parse_date(text).map_err(Problem::from)
-            } else {
-                p.parse_time(text).map_err(Problem::from)
-            }
-        });
-        remembered(&mut cx.times, key, || answer)
+        })
     }
 
     /// A time read with `pattern` (strftime, `unix-ms`, `unix-s`), in the

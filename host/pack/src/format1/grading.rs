@@ -93,8 +93,8 @@ pub(crate) fn add(path: &Path, table: GradingTable, tables: &mut Tables) -> Resu
             }
         }
     }
-    let crosswalks = crosswalks(path, &table)?;
-    let size = size_thresholds(path, &table, &classes, by_diameter)?;
+    let crosswalks = std::sync::Arc::new(crosswalks(path, &table)?);
+    let size = std::sync::Arc::new(size_thresholds(path, &table, &classes, by_diameter)?);
     let scheme = Scheme::from_table(
         path,
         SchemeTable {
@@ -109,8 +109,8 @@ pub(crate) fn add(path: &Path, table: GradingTable, tables: &mut Tables) -> Resu
         },
     )?;
     tables.insert(CLASSES, Table::from(classes));
-    tables.insert(SYSTEMS, Table::from(crosswalks));
-    tables.insert(SIZE, Table::from(size));
+    tables.insert(SYSTEMS, Table::CodeList(crosswalks));
+    tables.insert(SIZE, Table::Thresholds(size));
     tables.insert(SCHEME, Table::from(scheme));
     Ok(())
 }

@@ -145,8 +145,8 @@ fn build(file: &TableFile, table: Parsed, tables: &Tables) -> Result<Table, Pack
         Parsed::Scheme(table) => {
             let classes = class_set(file, "classes", &table.classes, tables)?;
             let part = |name: &str| match tables.get(name)? {
-                Table::CodeList(list) => Some(Part::Codes(list.as_ref().clone())),
-                Table::Thresholds(bounds) => Some(Part::Bounds(bounds.as_ref().clone())),
+                Table::CodeList(list) => Some(Part::Codes(list.clone())),
+                Table::Thresholds(bounds) => Some(Part::Bounds(bounds.clone())),
                 _ => None,
             };
             Table::from(Scheme::from_table(path, table, classes, part)?)

@@ -5,6 +5,7 @@
 //! answer, with the index of the input at fault.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use conform_model::pack::{Combine, SchemeTable};
 
@@ -17,13 +18,13 @@ use crate::PackError;
 /// The most parts a scheme may combine.
 pub const MAX_PARTS: usize = 8;
 
-/// A part of a scheme.
+/// A part of a scheme: the pack's table itself, shared, not a copy.
 #[derive(Debug, Clone)]
 pub enum Part {
     /// A term (in a scope) crosswalked to a class.
-    Codes(CodeList),
+    Codes(Arc<CodeList>),
     /// A quantity classified by bounds.
-    Bounds(Thresholds),
+    Bounds(Arc<Thresholds>),
 }
 
 /// One input of a scheme: a term and its scope for a code-list part, the
@@ -226,8 +227,8 @@ otherwise = "REJECT"
     fn scheme(combine: Combine) -> Scheme {
         let set = grades();
         let parts = |name: &str| match name {
-            "declared-grades" => Some(Part::Codes(declared())),
-            "defects" => Some(Part::Bounds(defects(&set))),
+            "declared-grades" => Some(Part::Codes(Arc::new(declared()))),
+            "defects" => Some(Part::Bounds(Arc::new(defects(&set)))),
             _ => None,
         };
         let table = SchemeTable {
@@ -305,7 +306,7 @@ otherwise = "REJECT"
         .unwrap();
         let other = CodeList::from_table(Path::new("o.toml"), other).unwrap();
         let wrong = Scheme::from_table(Path::new("g.toml"), table(&["o"]), &set, |_| {
-            Some(Part::Codes(other.clone()))
+            Some(Part::Codes(Arc::new(other.clone())))
         })
         .unwrap_err()
         .to_string();

@@ -38,12 +38,26 @@ pub enum TemplateError {
         /// Where it is.
         at: usize,
     },
+    /// A message longer than a refusal may be.
+    #[error("the message is {len} bytes long; a message is at most {MAX_TEMPLATE_BYTES} bytes, with at most {MAX_PLACEHOLDERS} placeholders")]
+    TooLong {
+        /// Its length in bytes.
+        len: usize,
+    },
 }
+
+/// The longest message template.
+pub const MAX_TEMPLATE_BYTES: usize = 1024;
+/// The most placeholders a template may hold.
+pub const MAX_PLACEHOLDERS: usize = 16;
 
 impl Template {
     /// Reads `text`, whose placeholders must be among `allowed`; `{{` and
     /// `}}` stand for braces.
     pub fn parse(text: &str, allowed: &[&'static str]) -> Result<Template, TemplateError> {
+        if text.len() > MAX_TEMPLATE_BYTES || text.matches('{').count() > 2 * MAX_PLACEHOLDERS {
+            return Err(TemplateError::TooLong { len: text.len() });
+        }
         let mut parts = Vec::new();
         let mut literal = String::new();
         let mut rest = text.char_indices().peekable();
@@ -110,6 +124,17 @@ mod tests {
     use super::*;
 
     const ALLOWED: &[&str] = &["term", "known"];
+
+    #[test]
+    fn a_template_of_unbounded_size_is_refused() {
+        let long = "{term}".repeat(2000);
+        assert!(matches!(
+            Template::parse(&long, &["term"]),
+            Err(TemplateError::TooLong { .. })
+        ));
+        assert!(Template::parse(&"x".repeat(1025), &[]).is_err());
+        assert!(Template::parse(&"x".repeat(1024), &[]).is_ok());
+    }
 
     #[test]
     fn placeholders_are_filled_and_doubled_braces_are_braces() {

@@ -47,6 +47,7 @@ impl TimeFormat {
     /// the standard's format; a time without a zone is local.
     pub fn parse_time(&self, text: &str, format: &str) -> Result<String, ServiceError> {
         let text = text.trim();
+        too_long(text)?;
         let invalid = |why: String| ServiceError::new(INVALID_TIME, why);
         let epoch = |scale: i64| -> Result<String, ServiceError> {
             let n: i64 = text
@@ -83,6 +84,7 @@ impl TimeFormat {
     /// `text` read with a strftime `format`, as `YYYY-MM-DD`.
     pub fn parse_date(&self, text: &str, format: &str) -> Result<String, ServiceError> {
         let text = text.trim();
+        too_long(text)?;
         check_format(format)?;
         let date = NaiveDate::parse_from_str(text, format).map_err(|e| {
             ServiceError::new(
@@ -97,6 +99,7 @@ impl TimeFormat {
 
     /// `time` (RFC 3339) plus `hours`, in the standard's format.
     pub fn add_hours(&self, time: &str, hours: u32) -> Result<String, ServiceError> {
+        too_long(time.trim())?;
         let parsed = DateTime::parse_from_rfc3339(time.trim()).map_err(|e| {
             ServiceError::new(
                 INVALID_TIME,
@@ -115,6 +118,20 @@ impl TimeFormat {
     }
 }
 
+/// Refuses a text longer than any time or date is written.
+fn too_long(text: &str) -> Result<(), ServiceError> {
+    if text.len() > MAX_PATTERN_BYTES {
+        return Err(ServiceError::new(
+            INVALID_TIME,
+            format!(
+                "`{}` is longer than any time or date ({MAX_PATTERN_BYTES} bytes)",
+                conform_model::truncate(text, 64)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl TimeFormat {
     /// Checks a pattern once: `unix-ms`, `unix-s` or a strftime pattern.
     pub fn check_pattern(&self, pattern: &str) -> Result<(), ServiceError> {
@@ -125,7 +142,19 @@ impl TimeFormat {
     }
 }
 
+/// The longest pattern, and the longest text, a time may be read from.
+const MAX_PATTERN_BYTES: usize = 256;
+
 fn check_format(format: &str) -> Result<(), ServiceError> {
+    if format.len() > MAX_PATTERN_BYTES {
+        return Err(ServiceError::new(
+            INVALID_FORMAT,
+            format!(
+                "`{}` is longer than a time pattern may be ({MAX_PATTERN_BYTES} bytes)",
+                conform_model::truncate(format, 64)
+            ),
+        ));
+    }
     if format.is_empty() || StrftimeItems::new(format).any(|item| matches!(item, Item::Error)) {
         return Err(ServiceError::new(
             INVALID_FORMAT,
@@ -175,6 +204,21 @@ mod tests {
             .parse_time("2026-11-03T00:00:00+00:00", "%Y-%m-%dT%H:%M:%S%:z")
             .unwrap();
         assert_eq!(t, "2026-11-03T08:00:00+08:00");
+    }
+
+    #[test]
+    fn patterns_and_texts_of_unbounded_size_are_refused() {
+        let r = rules();
+        let pattern = "%Y".repeat(200);
+        assert_eq!(r.check_pattern(&pattern).unwrap_err().code, INVALID_FORMAT);
+        let err = r.parse_time("2026", &pattern).unwrap_err();
+        assert!(err.message.len() < 200, "{}", err.message);
+        assert_eq!(
+            r.parse_date(&"1".repeat(10_000), "%Y-%m-%d")
+                .unwrap_err()
+                .code,
+            INVALID_TIME
+        );
     }
 
     #[test]

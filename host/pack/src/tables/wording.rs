@@ -9,6 +9,11 @@ use super::template::Template;
 use crate::service_error::ServiceError;
 use crate::PackError;
 
+/// The longest value quoted in a refusal; the rest is cut.
+const MAX_VALUE_BYTES: usize = 2048;
+/// The longest refusal message.
+const MAX_MESSAGE_BYTES: usize = conform_model::MAX_MESSAGE_BYTES;
+
 /// One refusal of a table, worded.
 #[derive(Debug, Clone)]
 pub(crate) struct Wording {
@@ -81,7 +86,15 @@ impl Wording {
 
     /// The refusal, its message filled with `values`.
     pub(crate) fn refuse(&self, values: &[(&str, &str)]) -> ServiceError {
-        ServiceError::owned(self.code.clone(), self.template.render(values))
+        // Each value is cut first, so that no refusal costs more than its
+        // template's placeholders times a bounded value.
+        let cut: Vec<(&str, String)> = values
+            .iter()
+            .map(|(name, value)| (*name, conform_model::truncate(value, MAX_VALUE_BYTES)))
+            .collect();
+        let cut: Vec<(&str, &str)> = cut.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let message = conform_model::truncate(&self.template.render(&cut), MAX_MESSAGE_BYTES);
+        ServiceError::owned(self.code.clone(), message)
     }
 }
 

@@ -50,7 +50,7 @@ pub struct TimePatternHandle {
 fn refusal(e: conform_pack::ServiceError) -> ServiceError {
     ServiceError {
         code: e.code.into_owned(),
-        message: e.message,
+        message: conform_model::truncate(&e.message, conform_model::MAX_MESSAGE_BYTES),
         input: None,
     }
 }
@@ -58,7 +58,7 @@ fn refusal(e: conform_pack::ServiceError) -> ServiceError {
 fn host_error(code: &str, message: String) -> ServiceError {
     ServiceError {
         code: code.into(),
-        message,
+        message: conform_model::truncate(&message, conform_model::MAX_MESSAGE_BYTES),
         input: None,
     }
 }
