@@ -3,7 +3,7 @@
 //! blank lines — every row ends up converted or rejected, exactly once, in
 //! order: `rows_in = converted + rejected`.
 
-mod support;
+use crate::support;
 
 use std::sync::OnceLock;
 

@@ -4,6 +4,14 @@
 
 mod support;
 
+// Two more suites live in this test binary, each a link saved in CI: the
+// row-accounting property (run in process) and the check that no host
+// logic names a standard's domain.
+#[path = "accounting.rs"]
+mod accounting;
+#[path = "host_is_domain_free.rs"]
+mod host_is_domain_free;
+
 use serde_json::Value;
 use support::cases;
 use support::*;

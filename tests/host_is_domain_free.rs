@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-mod support;
+use crate::support;
 
 /// The words of the sample standards' domains.
 const DOMAIN_WORDS: [&str; 7] = [
