@@ -43,6 +43,18 @@ impl Buffers<'_> {
     fn push(&mut self, node: Draft) {
         self.nodes.push(node);
     }
+
+    /// Pushes an empty container node and lends the buffers to its writer,
+    /// with the container's index (whose count the writer raises).
+    fn open(&mut self, container: Draft) -> (Buffers<'_>, usize) {
+        let at = self.nodes.len();
+        self.nodes.push(container);
+        let out = Buffers {
+            text: self.text,
+            nodes: self.nodes,
+        };
+        (out, at)
+    }
 }
 
 /// The members of an object being written.
@@ -131,30 +143,16 @@ impl Object<'_> {
     /// An object, written by `fill`.
     pub fn object(&mut self, key: &str, fill: impl FnOnce(&mut Object<'_>)) -> &mut Self {
         self.begin(key);
-        let at = self.out.nodes.len();
-        self.out.push(Draft::Object(0));
-        fill(&mut Object {
-            out: Buffers {
-                text: self.out.text,
-                nodes: self.out.nodes,
-            },
-            at,
-        });
+        let (out, at) = self.out.open(Draft::Object(0));
+        fill(&mut Object { out, at });
         self
     }
 
     /// A list, written by `fill`.
     pub fn array(&mut self, key: &str, fill: impl FnOnce(&mut Array<'_>)) -> &mut Self {
         self.begin(key);
-        let at = self.out.nodes.len();
-        self.out.push(Draft::Array(0));
-        fill(&mut Array {
-            out: Buffers {
-                text: self.out.text,
-                nodes: self.out.nodes,
-            },
-            at,
-        });
+        let (out, at) = self.out.open(Draft::Array(0));
+        fill(&mut Array { out, at });
         self
     }
 }
@@ -267,15 +265,8 @@ impl Array<'_> {
     /// An object, written by `fill`.
     pub fn object(&mut self, fill: impl FnOnce(&mut Object<'_>)) -> &mut Self {
         grow(self.out.nodes, self.at);
-        let at = self.out.nodes.len();
-        self.out.push(Draft::Object(0));
-        fill(&mut Object {
-            out: Buffers {
-                text: self.out.text,
-                nodes: self.out.nodes,
-            },
-            at,
-        });
+        let (out, at) = self.out.open(Draft::Object(0));
+        fill(&mut Object { out, at });
         self
     }
 }
