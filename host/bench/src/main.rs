@@ -141,7 +141,7 @@ fn native_convert(
     let pack = conform_pack::Pack::load(root().join("standards/sample-regional"))?;
     let registry = conform_engine::Registry::open(root().join("target/plugins"))?;
     let manifest = &registry.get(plugin)?.manifest;
-    let converters = native::NativePlugin::named(plugin)?;
+    let converters = native::NativePlugin::named(plugin, manifest)?;
     let options = conform_engine::ConvertOptions {
         workers,
         ..conform_engine::ConvertOptions::default()

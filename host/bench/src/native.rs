@@ -6,20 +6,37 @@ use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use conform_engine::pipeline::{BatchConverter, Converters};
+use conform_model::PluginManifest;
 use conform_pack::Standard;
 use conform_plugin_sdk::bindings::conform::plugin::types as guest;
+use conform_plugin_sdk_0_2::bindings::conform::plugin::types as guest2;
+use conform_sandbox::native::{contract, NativeTerms};
 use conform_sandbox::{InputRecord, OutputRecord, Problem, RecordBody, RowOutcome};
 
 type NativeFn = fn(Vec<guest::InputRecord>) -> Vec<guest::Outcome>;
+type NativeFnV0_2 = fn(guest2::Batch) -> guest2::BatchResult;
 
-/// A first-party plugin compiled natively.
-pub struct NativePlugin(NativeFn);
+/// A first-party plugin compiled natively, by the contract it implements.
+pub enum NativePlugin {
+    /// Contract 0.1.0: JSON rows in, JSON records out.
+    V0_1(NativeFn),
+    /// Contract 0.2.0: cells in, record trees out, through the sandbox's
+    /// own batch building and result checks.
+    V0_2(NativeFnV0_2, NativeTerms),
+}
 
 impl NativePlugin {
-    /// The native build of a first-party plugin.
-    pub fn named(name: &str) -> Result<NativePlugin> {
+    /// The native build of a first-party plugin, held to its manifest.
+    pub fn named(name: &str, manifest: &PluginManifest) -> Result<NativePlugin> {
         let f: NativeFn = match name {
-            "jinggong-parts" => jinggong_parts::native_convert,
+            "jinggong-parts" => {
+                let terms = NativeTerms {
+                    name: name.into(),
+                    limits: manifest.limits,
+                    declared: manifest.target.record_types.clone(),
+                };
+                return Ok(NativePlugin::V0_2(jinggong_parts::native_convert, terms));
+            }
             "hengtai-parts" => hengtai_parts::native_convert,
             "orchard-coop-apples" => orchard_coop_apples::native_convert,
             "valley-farms-apples" => valley_farms_apples::native_convert,
@@ -27,7 +44,20 @@ impl NativePlugin {
             "eastroute-waybills" => eastroute_waybills::native_convert,
             other => bail!("no native build of plugin `{other}`"),
         };
-        Ok(NativePlugin(f))
+        Ok(NativePlugin::V0_1(f))
+    }
+}
+
+impl Converters for NativePlugin {
+    fn worker(&self, standard: Arc<Standard>) -> Box<dyn BatchConverter> {
+        match self {
+            NativePlugin::V0_1(f) => Box::new(NativeWorker { f: *f, standard }),
+            NativePlugin::V0_2(f, terms) => Box::new(NativeWorkerV0_2 {
+                f: *f,
+                terms: terms.clone(),
+                standard,
+            }),
+        }
     }
 }
 
@@ -36,12 +66,138 @@ struct NativeWorker {
     standard: Arc<Standard>,
 }
 
-impl Converters for NativePlugin {
-    fn worker(&self, standard: Arc<Standard>) -> Box<dyn BatchConverter> {
-        Box::new(NativeWorker {
-            f: self.0,
-            standard,
+struct NativeWorkerV0_2 {
+    f: NativeFnV0_2,
+    terms: NativeTerms,
+    standard: Arc<Standard>,
+}
+
+impl BatchConverter for NativeWorkerV0_2 {
+    fn convert(&mut self, batch: &[InputRecord]) -> Vec<RowOutcome> {
+        let f = self.f;
+        conform_sandbox::native::convert(batch, &self.terms, |cells| {
+            // Copied in and out, as the sandbox copies through guest memory.
+            let result = conform_plugin_sdk_0_2::native::with_standard(&self.standard, || {
+                f(batch_in(cells))
+            });
+            result_out(result)
         })
+    }
+}
+
+/// The host's batch as the plugin's SDK types it.
+fn batch_in(batch: &contract::Batch) -> guest2::Batch {
+    guest2::Batch {
+        text: batch.text.clone(),
+        columns: batch
+            .columns
+            .iter()
+            .map(|column| {
+                column
+                    .iter()
+                    .map(|step| match step {
+                        contract::Step::Key(k) => guest2::Step::Key(k.clone()),
+                        contract::Step::Index(i) => guest2::Step::Index(*i),
+                    })
+                    .collect()
+            })
+            .collect(),
+        cells: batch
+            .cells
+            .iter()
+            .map(|c| guest2::CellAt {
+                column: c.column,
+                value: match c.value {
+                    contract::Cell::Text(s) => guest2::Cell::Text(span_in(s)),
+                    contract::Cell::Number(s) => guest2::Cell::Number(span_in(s)),
+                    contract::Cell::Boolean(b) => guest2::Cell::Boolean(b),
+                    contract::Cell::Null => guest2::Cell::Null,
+                    contract::Cell::EmptyObject => guest2::Cell::EmptyObject,
+                    contract::Cell::EmptyArray => guest2::Cell::EmptyArray,
+                },
+            })
+            .collect(),
+        rows: batch
+            .rows
+            .iter()
+            .map(|r| guest2::Row {
+                ordinal: r.ordinal,
+                line: r.line,
+                cells: guest2::Range {
+                    start: r.cells.start,
+                    len: r.cells.len,
+                },
+            })
+            .collect(),
+    }
+}
+
+fn span_in(s: contract::Span) -> guest2::Span {
+    guest2::Span {
+        start: s.start,
+        len: s.len,
+    }
+}
+
+fn span_out(s: guest2::Span) -> contract::Span {
+    contract::Span {
+        start: s.start,
+        len: s.len,
+    }
+}
+
+fn range_out(r: guest2::Range) -> contract::Range {
+    contract::Range {
+        start: r.start,
+        len: r.len,
+    }
+}
+
+/// The plugin's result as the host types it.
+fn result_out(result: guest2::BatchResult) -> contract::BatchResult {
+    contract::BatchResult {
+        text: result.text,
+        names: result.names,
+        nodes: result
+            .nodes
+            .into_iter()
+            .map(|n| match n {
+                guest2::Node::Null => contract::Node::Null,
+                guest2::Node::Boolean(b) => contract::Node::Boolean(b),
+                guest2::Node::Integer(i) => contract::Node::Integer(i),
+                guest2::Node::Decimal(s) => contract::Node::Decimal(span_out(s)),
+                guest2::Node::Text(s) => contract::Node::Text(span_out(s)),
+                guest2::Node::Array(n) => contract::Node::Array(n),
+                guest2::Node::Object(n) => contract::Node::Object(n),
+                guest2::Node::Key(k) => contract::Node::Key(k),
+            })
+            .collect(),
+        records: result
+            .records
+            .into_iter()
+            .map(|r| contract::OutputRecord {
+                record_type: r.record_type,
+                nodes: range_out(r.nodes),
+            })
+            .collect(),
+        problems: result
+            .problems
+            .into_iter()
+            .map(|p| contract::Problem {
+                field: p.field,
+                target: p.target,
+                code: p.code,
+                message: p.message,
+            })
+            .collect(),
+        outcomes: result
+            .outcomes
+            .into_iter()
+            .map(|o| match o {
+                guest2::Outcome::Converted(r) => contract::Outcome::Converted(range_out(r)),
+                guest2::Outcome::Rejected(r) => contract::Outcome::Rejected(range_out(r)),
+            })
+            .collect(),
     }
 }
 

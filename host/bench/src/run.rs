@@ -291,7 +291,7 @@ fn plan_main_variants(
         planned.push(Planned {
             name: format!("Native Rust, same pipeline, {workers} worker(s)"),
             rows: args.rows,
-            note: "the same mapping compiled natively (on contract 0.1.0 until the native 0.2.0 build)".into(),
+            note: "the same mapping compiled natively (contract 0.2.0 SDK, `native` feature)".into(),
             command: Box::new(move || native(&p, &f, workers)),
             counts: true,
         });

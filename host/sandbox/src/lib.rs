@@ -17,6 +17,7 @@ mod bindings_v0_2;
 mod cache;
 mod compile;
 mod host;
+pub mod native;
 mod result_v0_2;
 mod worker;
 
@@ -189,6 +190,11 @@ pub fn engine(pooling: bool) -> Result<Engine, SandboxError> {
     wasm.wasm_component_model(true);
     wasm.epoch_interruption(true);
     wasm.max_wasm_stack(1024 * 1024);
+    // For profiling plugins: `perf` names their functions from
+    // /tmp/perf-<pid>.map (see BENCHMARKS.md).
+    if std::env::var_os("CONFORM_PERF_MAP").is_some() {
+        wasm.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     if pooling {
         let mut pool = wasmtime::PoolingAllocationConfig::default();
         pool.total_component_instances(POOL_SLOTS)

@@ -279,12 +279,24 @@ fn exact_decimal(text: &str) -> Result<Number, String> {
         .map_err(|_| format!("`{text}` is not a number"))?;
     // The float's shortest decimal form against the text, both without
     // sign, leading zeros or trailing zeros: equal digits, equal value.
-    if canonical_digits(text) != canonical_digits(&float.abs().to_string()) {
+    // Up to 15 significant digits (and 40 characters) every decimal is
+    // held exactly, so the common case needs no printing.
+    if significant_digits(text) > f64::DIGITS as usize
+        && canonical_digits(text) != canonical_digits(&float.abs().to_string())
+    {
         return Err(format!(
             "the decimal `{text}` cannot be held exactly as a number of the record; round it to fewer digits"
         ));
     }
     Number::from_f64(float).ok_or_else(|| format!("`{text}` is not a finite number"))
+}
+
+/// How many significant digits plain decimal text has.
+fn significant_digits(text: &str) -> usize {
+    match canonical_digits(text) {
+        ("", frac) => frac.trim_start_matches('0').len(),
+        (int, frac) => int.len() + frac.len(),
+    }
 }
 
 /// Plain decimal text as (integer digits, fraction digits), without sign,
@@ -483,6 +495,32 @@ mod tests {
         assert!(exact_decimal("12345678901234567890").is_err());
         for bad in ["1.", ".5", "+1", "1e3", "NaN", ""] {
             assert!(exact_decimal(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The shortcut for up to 15 significant digits takes nothing the
+        /// float could not print back.
+        #[test]
+        fn fifteen_significant_digits_are_held_exactly(
+            digits in "[1-9][0-9]{0,14}",
+            point in 0usize..=15,
+            zeros in 0usize..=20,
+            negative in proptest::bool::ANY,
+        ) {
+            let point = point.min(digits.len());
+            let (int, frac) = digits.split_at(digits.len() - point);
+            let text = match (int, frac) {
+                ("", frac) => format!("0.{}{frac}", "0".repeat(zeros)),
+                (int, "") => format!("{int}{}", "0".repeat(zeros.min(5))),
+                (int, frac) => format!("{int}.{frac}"),
+            };
+            let text = if negative { format!("-{text}") } else { text };
+            if text.len() <= MAX_DECIMAL_CHARS {
+                let number = exact_decimal(&text).unwrap();
+                let printed = number.as_f64().unwrap().abs().to_string();
+                proptest::prop_assert_eq!(canonical_digits(&text), canonical_digits(&printed));
+            }
         }
     }
 }

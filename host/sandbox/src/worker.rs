@@ -298,43 +298,79 @@ impl Worker {
                         batch.len()
                     )));
                 }
-                outcomes.into_iter().map(|o| self.check_v0_1(o)).collect()
+                outcomes
+                    .into_iter()
+                    .map(|o| self.terms().check_v0_1(o))
+                    .collect()
             }
             Instance::V0_2(converter) => {
-                let (cells, left_out) = BatchBuilder::build(batch).map_err(|_| {
-                    Fault::Output("the host could not hand it a row as cells".into())
-                })?;
-                let limits = RowLimits {
-                    records: self.plugin.limits.records_per_input as usize,
-                    bytes: self.plugin.limits.output_bytes_per_record as usize,
-                };
-                let handed = cells.rows.len();
-                let checked = if handed == 0 {
-                    Vec::new()
-                } else {
-                    let result = converter
-                        .call_convert(&mut store, &cells)
-                        .map_err(|e| classify(&e, store.data().limiter.hit))?;
-                    result_v0_2::check(result, handed, limits).map_err(Fault::Output)?
-                };
-                let mut checked = checked.into_iter();
-                (0..batch.len())
-                    .map(|i| {
-                        if left_out.binary_search(&i).is_ok() {
-                            too_complex()
-                        } else {
-                            checked
-                                .next()
-                                .map_or_else(too_complex, |o| self.check_v0_2(o))
-                        }
-                    })
-                    .collect()
+                let terms = self.terms();
+                convert_v0_2(batch, &terms, |cells| {
+                    converter
+                        .call_convert(&mut store, cells)
+                        .map_err(|e| classify(&e, store.data().limiter.hit))
+                })?
             }
         };
         self.live = Some((store, instance));
         Ok(outcomes)
     }
 
+    /// What the worker holds its plugin's results to.
+    fn terms(&self) -> Terms<'_> {
+        Terms {
+            name: &self.plugin.name,
+            limits: &self.plugin.limits,
+            declared: &self.plugin.declared,
+        }
+    }
+}
+
+/// A batch through a contract 0.2.0 converter: its rows built into cells,
+/// `call` given them, and its result checked row by row against `terms`.
+/// Rows that cannot be handed over are rejected `record-too-large`.
+pub(crate) fn convert_v0_2(
+    batch: &[InputRecord],
+    terms: &Terms<'_>,
+    call: impl FnOnce(
+        &bindings_v0_2::conform::plugin::types::Batch,
+    ) -> Result<bindings_v0_2::conform::plugin::types::BatchResult, Fault>,
+) -> Result<Vec<RowOutcome>, Fault> {
+    let (cells, left_out) = BatchBuilder::build(batch)
+        .map_err(|_| Fault::Output("the host could not hand it a row as cells".into()))?;
+    let limits = RowLimits {
+        records: terms.limits.records_per_input as usize,
+        bytes: terms.limits.output_bytes_per_record as usize,
+    };
+    let handed = cells.rows.len();
+    let checked = if handed == 0 {
+        Vec::new()
+    } else {
+        result_v0_2::check(call(&cells)?, handed, limits).map_err(Fault::Output)?
+    };
+    let mut checked = checked.into_iter();
+    Ok((0..batch.len())
+        .map(|i| {
+            if left_out.binary_search(&i).is_ok() {
+                too_complex()
+            } else {
+                checked
+                    .next()
+                    .map_or_else(too_complex, |o| terms.check_v0_2(o))
+            }
+        })
+        .collect())
+}
+
+/// What a plugin's results are held to: its name (for messages), its
+/// limits and the record types its manifest declares.
+pub(crate) struct Terms<'p> {
+    pub(crate) name: &'p str,
+    pub(crate) limits: &'p PluginLimits,
+    pub(crate) declared: &'p [String],
+}
+
+impl Terms<'_> {
     /// A 0.1.0 outcome, checked.
     fn check_v0_1(&self, outcome: bindings::Outcome) -> RowOutcome {
         match outcome {
@@ -379,16 +415,13 @@ impl Worker {
     }
 
     fn broke(&self, why: String) -> RowOutcome {
-        RowOutcome::Rejected(vec![
-            Fault::Output(why).problem(&self.plugin.name, &self.plugin.limits)
-        ])
+        RowOutcome::Rejected(vec![Fault::Output(why).problem(self.name, self.limits)])
     }
 
     /// Applies the per-record limits and the declared record types to a
     /// converted row's records (type, body, size in bytes).
     fn check_records(&self, records: Vec<(String, RecordBody, usize)>) -> RowOutcome {
-        let plugin = &self.plugin;
-        let limits = plugin.limits;
+        let limits = *self.limits;
         if records.is_empty() {
             return self.broke("it converted the row into no records".into());
         }
@@ -406,7 +439,7 @@ impl Worker {
                 limits.output_bytes_per_record
             ));
         }
-        if let Some(r) = records.iter().find(|r| !plugin.declared.contains(&r.0)) {
+        if let Some(r) = records.iter().find(|r| !self.declared.contains(&r.0)) {
             return self.broke(format!(
                 "it emitted record type `{}`, which its manifest does not declare",
                 truncate(&r.0, 64)
@@ -423,7 +456,6 @@ impl Worker {
     /// Caps a rejected row's problems (field, target, code, message) and
     /// makes each safe to report.
     fn check_problems(&self, problems: Vec<ProblemParts>) -> RowOutcome {
-        let plugin = &self.plugin;
         if problems.is_empty() {
             return self.broke("it rejected the row without saying why".into());
         }
@@ -445,7 +477,7 @@ impl Worker {
                 codes::MORE_PROBLEMS,
                 format!(
                     "plugin `{}` gave {more} more problems for this row",
-                    plugin.name
+                    self.name
                 ),
             ));
         }

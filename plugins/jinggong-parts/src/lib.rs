@@ -27,6 +27,17 @@ const LENGTHS: [(&str, Quantity); 4] = [
 const LENGTH_FIELDS: [&str; 4] = ["length_mm", "width_mm", "height_mm", "tolerance_mm"];
 
 impl Plugin for JinggongParts {
+    fn prepare(rows: &[Row<'_>], cx: &mut Cx) {
+        for (column, quantity) in LENGTHS {
+            quantity.prefetch(cx, rows.iter().filter_map(|r| r.text(column).ok()), "in");
+        }
+        MASS_G.prefetch(
+            cx,
+            rows.iter().filter_map(|r| r.text("重量(磅)").ok()),
+            "lb",
+        );
+    }
+
     fn convert(row: &Row<'_>, cx: &mut Cx) -> Result<Records, Rejected> {
         let mut checks = Checks::default();
         let part_no = checks.take(row.text("零件号"));

@@ -1,7 +1,7 @@
 //! The batch a plugin receives, indexed once: columns by path, and which
 //! paths hold a list or an object (their members are columns of their own).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::bindings::conform::plugin::types as wit;
 use crate::row::Row;
@@ -24,13 +24,17 @@ pub(crate) enum Container {
 pub(crate) struct Batch {
     pub(crate) inner: wit::Batch,
     columns: HashMap<Vec<Key>, u32>,
+    /// The columns of top-level members, by name: what `row.text("列")`
+    /// asks, found without building a path.
+    top: HashMap<Box<str>, u32>,
     containers: HashMap<Vec<Key>, Container>,
 }
 
 impl Batch {
     pub(crate) fn new(inner: wit::Batch) -> Batch {
-        let mut columns = HashMap::with_capacity(inner.columns.len());
-        let mut containers = HashMap::new();
+        let mut columns = HashMap::default();
+        let mut top = HashMap::default();
+        let mut containers = HashMap::default();
         for (index, column) in inner.columns.iter().enumerate() {
             let path: Vec<Key> = column
                 .iter()
@@ -46,11 +50,15 @@ impl Batch {
                 };
                 containers.entry(path[..depth].to_vec()).or_insert(kind);
             }
+            if let [wit::Step::Key(name)] = column.as_slice() {
+                top.insert(name.as_str().into(), index as u32);
+            }
             columns.insert(path, index as u32);
         }
         Batch {
             inner,
             columns,
+            top,
             containers,
         }
     }
@@ -65,6 +73,11 @@ impl Batch {
 
     pub(crate) fn column(&self, path: &[Key]) -> Option<u32> {
         self.columns.get(path).copied()
+    }
+
+    /// The column of the top-level member `name`, if any row has it.
+    pub(crate) fn top_column(&self, name: &str) -> Option<u32> {
+        self.top.get(name).copied()
     }
 
     pub(crate) fn container(&self, path: &[Key]) -> Option<Container> {

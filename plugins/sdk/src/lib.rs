@@ -47,6 +47,8 @@ pub mod bindings {
 }
 
 mod batch;
+#[cfg(feature = "native")]
+pub mod native;
 mod output;
 mod record;
 mod row;
@@ -63,6 +65,13 @@ pub trait Plugin {
     /// Converts one row. Return every problem you can find at once, so that a
     /// person can fix the row in one go.
     fn convert(row: &Row<'_>, cx: &mut Cx) -> Result<Records, Rejected>;
+
+    /// Called once a batch, before its rows are converted: the place to ask
+    /// the host about a whole column at once (`Quantity::prefetch`), so that
+    /// `convert` answers from memory. Does nothing unless a plugin says so.
+    fn prepare(rows: &[Row<'_>], cx: &mut Cx) {
+        let _ = (rows, cx);
+    }
 }
 
 /// The records one input row became.
@@ -92,9 +101,10 @@ pub fn run_batch<P: Plugin>(batch: wit::Batch) -> wit::BatchResult {
     let batch = batch::Batch::new(batch);
     let mut cx = Cx::default();
     let mut out = output::Output::default();
-    for index in 0..batch.rows() {
-        let row = batch.row(index);
-        match P::convert(&row, &mut cx) {
+    let rows: Vec<Row<'_>> = (0..batch.rows()).map(|index| batch.row(index)).collect();
+    P::prepare(&rows, &mut cx);
+    for row in &rows {
+        match P::convert(row, &mut cx) {
             Ok(records) => out.converted(&records.0),
             Err(Rejected(problems)) => out.rejected(problems),
         }
@@ -103,6 +113,7 @@ pub fn run_batch<P: Plugin>(batch: wit::Batch) -> wit::BatchResult {
 }
 
 /// Exports a type implementing [`Plugin`] as the component's `convert`.
+#[cfg(not(feature = "native"))]
 #[macro_export]
 macro_rules! export_plugin {
     ($plugin:ty) => {
@@ -117,5 +128,20 @@ macro_rules! export_plugin {
         }
 
         $crate::bindings::__export_converter!(__ConformPluginExport with_types_in $crate::bindings);
+    };
+}
+
+/// With the `native` feature: exposes the plugin as a plain function
+/// `native_convert` for the benchmark's native baseline.
+#[cfg(feature = "native")]
+#[macro_export]
+macro_rules! export_plugin {
+    ($plugin:ty) => {
+        /// Converts a batch natively (benchmark baseline).
+        pub fn native_convert(
+            batch: $crate::bindings::conform::plugin::types::Batch,
+        ) -> $crate::bindings::conform::plugin::types::BatchResult {
+            $crate::run_batch::<$plugin>(batch)
+        }
     };
 }

@@ -1,7 +1,7 @@
 //! A batch's results as the contract carries them: one text for every
 //! string, each name once, the records' nodes in one list.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::bindings::conform::plugin::types as wit;
 use crate::record::{Draft, Record};

@@ -127,20 +127,27 @@ impl<'b> Row<'b> {
         }
     }
 
+    /// The row's value in `column`, if it has one.
+    fn in_column(&self, column: u32) -> Option<Cell<'b>> {
+        let i = self
+            .cells
+            .binary_search_by_key(&column, |c| c.column)
+            .ok()?;
+        let batch = self.batch;
+        Some(match self.cells[i].value {
+            wit::Cell::Text(span) => Cell::Text(batch.text(span)),
+            wit::Cell::Number(span) => Cell::Number(batch.text(span)),
+            wit::Cell::Boolean(b) => Cell::Boolean(b),
+            wit::Cell::Null => Cell::Null,
+            wit::Cell::EmptyObject => Cell::Object,
+            wit::Cell::EmptyArray => Cell::List,
+        })
+    }
+
     /// The value at a path of the row's columns, if present.
     fn at_path(&self, path: &[Key]) -> Option<Cell<'b>> {
-        if let Some(column) = self.batch.column(path) {
-            if let Ok(i) = self.cells.binary_search_by_key(&column, |c| c.column) {
-                let batch = self.batch;
-                return Some(match self.cells[i].value {
-                    wit::Cell::Text(span) => Cell::Text(batch.text(span)),
-                    wit::Cell::Number(span) => Cell::Number(batch.text(span)),
-                    wit::Cell::Boolean(b) => Cell::Boolean(b),
-                    wit::Cell::Null => Cell::Null,
-                    wit::Cell::EmptyObject => Cell::Object,
-                    wit::Cell::EmptyArray => Cell::List,
-                });
-            }
+        if let Some(cell) = self.batch.column(path).and_then(|c| self.in_column(c)) {
+            return Some(cell);
         }
         // A list or an object is present when one of its members is.
         let kind = self.batch.container(path)?;
@@ -163,6 +170,9 @@ impl<'b> Row<'b> {
 
     /// A field's value, if present.
     pub fn get(&self, name: &str) -> Option<Cell<'b>> {
+        if let Some(cell) = self.batch.top_column(name).and_then(|c| self.in_column(c)) {
+            return Some(cell);
+        }
         self.at_path(&[Key::Name(name.to_string())])
     }
 
@@ -213,15 +223,12 @@ fn whole(text: &str, name: &str) -> Result<i64, Problem> {
 
 fn text_of<'b>(value: Option<Cell<'b>>, name: &str) -> Result<&'b str, Problem> {
     let kind = match value {
-        Some(Cell::Text(s)) if !s.trim().is_empty() => return Ok(s.trim()),
+        Some(Cell::Text(s)) => match s.trim() {
+            "" => return Err(missing(name)),
+            trimmed => return Ok(trimmed),
+        },
         Some(Cell::Number(n)) => return Ok(n),
-        None | Some(Cell::Null) | Some(Cell::Text(_)) => {
-            return Err(Problem::new(
-                "missing-field",
-                format!("`{name}` is required but missing or empty"),
-            )
-            .at(name))
-        }
+        None | Some(Cell::Null) => return Err(missing(name)),
         Some(Cell::Boolean(_)) => "a boolean",
         Some(Cell::List) => "a list",
         Some(Cell::Object) => "an object",
@@ -231,6 +238,15 @@ fn text_of<'b>(value: Option<Cell<'b>>, name: &str) -> Result<&'b str, Problem> 
         format!("`{name}` must be text or a number, not {kind}"),
     )
     .at(name))
+}
+
+/// The problem of a required field that is absent, null or blank.
+fn missing(name: &str) -> Problem {
+    Problem::new(
+        "missing-field",
+        format!("`{name}` is required but missing or empty"),
+    )
+    .at(name)
 }
 
 /// Collects the problems of several fields, so that a row reports all of them.

@@ -4,9 +4,12 @@
 //! one call to the host per batch. A table the pack lacks is a problem of
 //! every row that asks it, never a crash.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
+#[cfg(not(feature = "native"))]
 use crate::bindings::conform::plugin::tables as host;
+#[cfg(feature = "native")]
+use crate::native as host;
 use crate::row::Problem;
 
 pub use host::{CodeMatch, LevelMatch, MatchedBy, PartResult, SchemeResult};
@@ -15,6 +18,9 @@ pub use host::{CodeMatch, LevelMatch, MatchedBy, PartResult, SchemeResult};
 type Memo<K, V> = HashMap<K, Result<V, Problem>>;
 /// A quantity: unit catalogue, record type, field.
 type Field = (&'static str, &'static str, &'static str);
+
+/// A quantity's answers in one unit, by value: (quantity, unit, answers).
+type Converted = (Field, Box<str>, Memo<Box<str>, String>);
 
 /// A missing scope, in a question's key.
 const NO_SCOPE: &str = "\u{0}";
@@ -36,7 +42,8 @@ pub struct Cx {
     lookups: Memo<String, CodeMatch>,
     classified: Memo<String, String>,
     evaluated: Memo<String, SchemeResult>,
-    converted: Memo<String, String>,
+    /// Quantities' answers: one memo per quantity and unit, by value.
+    converted: Vec<Converted>,
     resolved: Memo<String, LevelMatch>,
     times: Memo<String, String>,
 }
@@ -229,17 +236,74 @@ impl Quantity {
     /// `value` in `unit`, in the field's canonical unit, exact and rounded
     /// half to even to its decimals.
     pub fn to_canonical(&self, cx: &mut Cx, value: &str, unit: &str) -> Result<String, Problem> {
+        let memo = self.memo(cx, unit);
+        if let Some(answer) = cx.converted[memo].2.get(value) {
+            return answer.clone();
+        }
+        let answer = self
+            .open(cx)
+            .and_then(|quantity| quantity.to_canonical(value, unit).map_err(Problem::from));
+        cx.converted[memo].2.insert(value.into(), answer.clone());
+        answer
+    }
+
+    /// Asks the host in one call for every value of `values` (in `unit`)
+    /// not yet answered in this batch, so that [`Quantity::to_canonical`]
+    /// answers them from memory: one call for a column instead of one a row.
+    /// Call it from [`crate::Plugin::prepare`] with a column's values.
+    pub fn prefetch<'v>(&self, cx: &mut Cx, values: impl IntoIterator<Item = &'v str>, unit: &str) {
+        let memo = self.memo(cx, unit);
+        let mut asked: Memo<&str, String> = Memo::default();
+        let mut measures = Vec::new();
+        for value in values {
+            if cx.converted[memo].2.contains_key(value) || asked.contains_key(value) {
+                continue;
+            }
+            asked.insert(value, Ok(String::new()));
+            measures.push(host::Measure {
+                value: value.to_string(),
+                unit: unit.to_string(),
+            });
+        }
+        if measures.is_empty() {
+            return;
+        }
+        // A table that does not open is asked again, and refused, row by row.
+        let Ok(quantity) = self.open(cx) else {
+            return;
+        };
+        let answers = quantity.to_canonical_many(&measures);
+        let answered = &mut cx.converted[memo].2;
+        for (measure, answer) in measures.into_iter().zip(answers) {
+            answered.insert(measure.value.into(), answer.map_err(Problem::from));
+        }
+    }
+
+    /// The index in `cx.converted` of this quantity's memo for `unit`.
+    fn memo(&self, cx: &mut Cx, unit: &str) -> usize {
+        let field = (self.table, self.record_type, self.field);
+        match cx
+            .converted
+            .iter()
+            .position(|(f, u, _)| *f == field && &**u == unit)
+        {
+            Some(index) => index,
+            None => {
+                cx.converted.push((field, unit.into(), Memo::default()));
+                cx.converted.len() - 1
+            }
+        }
+    }
+
+    /// The open quantity, opened on first use.
+    fn open<'c>(&self, cx: &'c mut Cx) -> Result<&'c host::Quantity, Problem> {
         let Quantity {
             table,
             record_type,
             field,
         } = *self;
-        cx.ask(&[table, record_type, field, unit, value]);
-        remembered!(cx.converted, {
-            opened(&mut cx.quantities, (table, record_type, field), || {
-                host::Quantity::open(table, record_type, field).map_err(Problem::from)
-            })
-            .and_then(|quantity| quantity.to_canonical(value, unit).map_err(Problem::from))
+        opened(&mut cx.quantities, (table, record_type, field), || {
+            host::Quantity::open(table, record_type, field).map_err(Problem::from)
         })
     }
 }
