@@ -291,7 +291,8 @@ fn plan_main_variants(
         planned.push(Planned {
             name: format!("Native Rust, same pipeline, {workers} worker(s)"),
             rows: args.rows,
-            note: "the same mapping compiled natively (contract 0.2.0 SDK, `native` feature)".into(),
+            note: "the same mapping compiled natively (contract 0.2.0 SDK, `native` feature)"
+                .into(),
             command: Box::new(move || native(&p, &f, workers)),
             counts: true,
         });
