@@ -28,23 +28,23 @@ pub enum NativePlugin {
 impl NativePlugin {
     /// The native build of a first-party plugin, held to its manifest.
     pub fn named(name: &str, manifest: &PluginManifest) -> Result<NativePlugin> {
-        let f: NativeFn = match name {
-            "jinggong-parts" => {
-                let terms = NativeTerms {
-                    name: name.into(),
-                    limits: manifest.limits,
-                    declared: manifest.target.record_types.clone(),
-                };
-                return Ok(NativePlugin::V0_2(jinggong_parts::native_convert, terms));
-            }
-            "hengtai-parts" => hengtai_parts::native_convert,
-            "orchard-coop-apples" => orchard_coop_apples::native_convert,
-            "valley-farms-apples" => valley_farms_apples::native_convert,
-            "swift-express" => swift_express::native_convert,
-            "eastroute-waybills" => eastroute_waybills::native_convert,
-            other => bail!("no native build of plugin `{other}`"),
+        let v0_2 = |f: NativeFnV0_2| {
+            let terms = NativeTerms {
+                name: name.into(),
+                limits: manifest.limits,
+                declared: manifest.target.record_types.clone(),
+            };
+            NativePlugin::V0_2(f, terms)
         };
-        Ok(NativePlugin::V0_1(f))
+        Ok(match name {
+            "jinggong-parts" => v0_2(jinggong_parts::native_convert),
+            "hengtai-parts" => NativePlugin::V0_1(hengtai_parts::native_convert),
+            "orchard-coop-apples" => NativePlugin::V0_1(orchard_coop_apples::native_convert),
+            "valley-farms-apples" => NativePlugin::V0_1(valley_farms_apples::native_convert),
+            "swift-express" => NativePlugin::V0_1(swift_express::native_convert),
+            "eastroute-waybills" => NativePlugin::V0_1(eastroute_waybills::native_convert),
+            other => bail!("no native build of plugin `{other}`"),
+        })
     }
 }
 

@@ -578,11 +578,11 @@ fn the_textile_grade_is_the_lower_of_declared_and_measured() {
     assert_eq!(class("trade-quality", "1st Quality", "0").unwrap(), "A");
     assert_eq!(
         class("cn-quality", "特等品", "10").unwrap_err(),
-        (0, "unknown-grade".into())
+        (Some(0), "unknown-grade".into())
     );
     assert_eq!(
         class("iso", "A", "10").unwrap_err(),
-        (0, "unknown-grading-system".into())
+        (Some(0), "unknown-grading-system".into())
     );
 }
 

@@ -298,10 +298,8 @@ impl Worker {
                         batch.len()
                     )));
                 }
-                outcomes
-                    .into_iter()
-                    .map(|o| self.terms().check_v0_1(o))
-                    .collect()
+                let terms = self.terms();
+                outcomes.into_iter().map(|o| terms.check_v0_1(o)).collect()
             }
             Instance::V0_2(converter) => {
                 let terms = self.terms();

@@ -7,15 +7,13 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use conform_pack::tables::Table;
+use conform_pack::tables::{InputRefused, Table};
 use conform_pack::Standard;
 
 pub use crate::bindings::conform::plugin::tables::{
     CodeMatch, LevelMatch, MatchedBy, Measure, PartResult, SchemeResult, TermQuery,
 };
 use crate::bindings::conform::plugin::types::ServiceError;
-
-type Pack<T> = Arc<T>;
 
 thread_local! {
     static STANDARD: RefCell<Option<Arc<Standard>>> = const { RefCell::new(None) };
@@ -34,6 +32,14 @@ fn refusal(e: conform_pack::ServiceError) -> ServiceError {
         code: e.code.into_owned(),
         message: e.message,
         input: None,
+    }
+}
+
+/// A refusal of one of several inputs, saying which.
+fn input_refusal(refused: InputRefused) -> ServiceError {
+    ServiceError {
+        input: refused.input.map(|i| i as u32),
+        ..refusal(refused.error)
     }
 }
 
@@ -70,7 +76,7 @@ fn open<T>(
 }
 
 /// A code list of the pack.
-pub struct CodeList(Pack<conform_pack::tables::code_list::CodeList>);
+pub struct CodeList(Arc<conform_pack::tables::code_list::CodeList>);
 
 impl CodeList {
     /// The code list `name`.
@@ -98,7 +104,7 @@ impl CodeList {
 }
 
 /// A class set of the pack.
-pub struct ClassSet(Pack<conform_pack::tables::class_set::ClassSet>);
+pub struct ClassSet(Arc<conform_pack::tables::class_set::ClassSet>);
 
 impl ClassSet {
     /// The class set `name`.
@@ -111,29 +117,15 @@ impl ClassSet {
 
     /// The worst of `classes`.
     pub fn lowest(&self, classes: &[String]) -> Result<String, ServiceError> {
-        let ranks = classes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                self.0.rank_or_refuse(c).map_err(|e| ServiceError {
-                    input: Some(i as u32),
-                    ..refusal(e)
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         self.0
-            .lowest(ranks)
+            .lowest_of(classes)
             .map(str::to_string)
-            .ok_or_else(|| ServiceError {
-                code: "no-classes".into(),
-                message: "give at least one class to compare".into(),
-                input: None,
-            })
+            .map_err(input_refusal)
     }
 }
 
 /// A thresholds table of the pack.
-pub struct Thresholds(Pack<conform_pack::tables::thresholds::Thresholds>);
+pub struct Thresholds(Arc<conform_pack::tables::thresholds::Thresholds>);
 
 impl Thresholds {
     /// The thresholds table `name`.
@@ -151,7 +143,7 @@ impl Thresholds {
 }
 
 /// A scheme of the pack.
-pub struct Scheme(Pack<conform_pack::tables::scheme::Scheme>);
+pub struct Scheme(Arc<conform_pack::tables::scheme::Scheme>);
 
 impl Scheme {
     /// The scheme `name`.
@@ -180,17 +172,14 @@ impl Scheme {
                     .map(|(class, scope)| PartResult { class, scope })
                     .collect(),
             }),
-            Err(refused) => Err(ServiceError {
-                input: Some(refused.input as u32),
-                ..refusal(refused.error)
-            }),
+            Err(refused) => Err(input_refusal(refused)),
         }
     }
 }
 
 /// A quantity field of a record type in a unit catalogue of the pack.
 pub struct Quantity {
-    units: Pack<conform_pack::tables::units::Units>,
+    units: Arc<conform_pack::tables::units::Units>,
     record_type: String,
     field: String,
 }
@@ -230,7 +219,7 @@ impl Quantity {
 }
 
 /// A term-levels table of the pack.
-pub struct TermLevels(Pack<conform_pack::tables::term_levels::TermLevels>);
+pub struct TermLevels(Arc<conform_pack::tables::term_levels::TermLevels>);
 
 impl TermLevels {
     /// The term-levels table `name`.
@@ -253,7 +242,7 @@ impl TermLevels {
 }
 
 /// The pack's time format.
-pub struct TimeFormat(Pack<conform_pack::tables::time_format::TimeFormat>);
+pub struct TimeFormat(Arc<conform_pack::tables::time_format::TimeFormat>);
 
 impl TimeFormat {
     /// The time format `name`.
@@ -281,7 +270,7 @@ impl TimeFormat {
 
 /// A checked time pattern.
 pub struct TimePattern {
-    format: Pack<conform_pack::tables::time_format::TimeFormat>,
+    format: Arc<conform_pack::tables::time_format::TimeFormat>,
     pattern: String,
 }
 

@@ -4,7 +4,7 @@
 //! one call to the host per batch. A table the pack lacks is a problem of
 //! every row that asks it, never a crash.
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 
 #[cfg(not(feature = "native"))]
 use crate::bindings::conform::plugin::tables as host;
@@ -253,13 +253,12 @@ impl Quantity {
     /// Call it from [`crate::Plugin::prepare`] with a column's values.
     pub fn prefetch<'v>(&self, cx: &mut Cx, values: impl IntoIterator<Item = &'v str>, unit: &str) {
         let memo = self.memo(cx, unit);
-        let mut asked: Memo<&str, String> = Memo::default();
+        let mut asked = FxHashSet::default();
         let mut measures = Vec::new();
         for value in values {
-            if cx.converted[memo].2.contains_key(value) || asked.contains_key(value) {
+            if cx.converted[memo].2.contains_key(value) || !asked.insert(value) {
                 continue;
             }
-            asked.insert(value, Ok(String::new()));
             measures.push(host::Measure {
                 value: value.to_string(),
                 unit: unit.to_string(),

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use conform_model::pack::ClassSetTable;
 
+use super::InputRefused;
+
 use crate::PackError;
 
 /// A checked class set.
@@ -75,6 +77,43 @@ impl ClassSet {
         ranks.into_iter().min().map(|rank| self.class(rank))
     }
 
+    /// The worst of `classes`, each a class of the set.
+    pub fn lowest_of<S: AsRef<str>>(&self, classes: &[S]) -> Result<&str, InputRefused> {
+        let ranks = self.ranks_of(classes)?;
+        Ok(self.lowest(ranks).expect("at least one class"))
+    }
+
+    /// The best of `classes`, each a class of the set.
+    pub fn highest_of<S: AsRef<str>>(&self, classes: &[S]) -> Result<&str, InputRefused> {
+        let ranks = self.ranks_of(classes)?;
+        Ok(self.highest(ranks).expect("at least one class"))
+    }
+
+    /// The ranks of `classes`: at least one (else `no-classes`), each a
+    /// class of the set (else its `unknown-class`, naming the input).
+    fn ranks_of<S: AsRef<str>>(&self, classes: &[S]) -> Result<Vec<usize>, InputRefused> {
+        if classes.is_empty() {
+            return Err(InputRefused {
+                input: None,
+                error: crate::ServiceError::owned(
+                    "no-classes".into(),
+                    "give at least one class to compare".into(),
+                ),
+            });
+        }
+        classes
+            .iter()
+            .enumerate()
+            .map(|(i, class)| {
+                self.rank_or_refuse(class.as_ref())
+                    .map_err(|error| InputRefused {
+                        input: Some(i),
+                        error,
+                    })
+            })
+            .collect()
+    }
+
     /// The rank of `class`, or the refusal `unknown-class` naming the set's classes.
     pub fn rank_or_refuse(&self, class: &str) -> Result<usize, crate::ServiceError> {
         self.rank(class).ok_or_else(|| {
@@ -106,6 +145,18 @@ mod tests {
         assert_eq!(grades.rank("REJECT"), Some(3));
         assert_eq!(grades.rank("D"), None);
         assert_eq!(grades.lowest([0, 2, 1]), Some("C"));
+    }
+
+    #[test]
+    fn classes_given_by_name_are_compared_or_refused_naming_the_input() {
+        let grades = set(&["A", "B", "C", "REJECT"]).unwrap();
+        assert_eq!(grades.lowest_of(&["B", "A", "C"]), Ok("C"));
+        assert_eq!(grades.highest_of(&["B", "REJECT"]), Ok("B"));
+        let unknown = grades.lowest_of(&["A", "D"]).unwrap_err();
+        assert_eq!(unknown.input, Some(1));
+        assert_eq!(unknown.error.code, "unknown-class");
+        let none = grades.highest_of::<&str>(&[]).unwrap_err();
+        assert_eq!((none.input, &*none.error.code), (None, "no-classes"));
     }
 
     #[test]

@@ -30,6 +30,17 @@ use thresholds::Thresholds;
 use time_format::TimeFormat;
 use units::Units;
 
+/// A refusal of one of several inputs of a call (a scheme's parts, a list
+/// of classes), saying which.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputRefused {
+    /// The index of the input at fault, when one is (none when the inputs
+    /// as a whole are refused, as an empty list).
+    pub input: Option<usize>,
+    /// The refusal.
+    pub error: crate::ServiceError,
+}
+
 /// A checked table of one of the kinds, shared: a clone is cheap, so an
 /// open handle of a plugin holds its table.
 #[derive(Debug, Clone)]

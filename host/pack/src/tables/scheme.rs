@@ -12,6 +12,7 @@ use conform_model::pack::{Combine, SchemeTable};
 use super::class_set::ClassSet;
 use super::code_list::CodeList;
 use super::thresholds::Thresholds;
+use super::InputRefused;
 use crate::service_error::ServiceError;
 use crate::PackError;
 
@@ -45,15 +46,6 @@ pub struct Evaluation {
     pub class: String,
     /// Each part's class and scope, in order.
     pub parts: Vec<(String, Option<String>)>,
-}
-
-/// A refusal of one of a scheme's inputs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputRefused {
-    /// The index of the input at fault.
-    pub input: usize,
-    /// The part's refusal.
-    pub error: ServiceError,
 }
 
 /// A checked scheme.
@@ -143,7 +135,7 @@ impl Scheme {
     pub fn evaluate(&self, inputs: &[Input<'_>]) -> Result<Evaluation, InputRefused> {
         if inputs.len() != self.parts.len() {
             return Err(InputRefused {
-                input: inputs.len().min(self.parts.len()),
+                input: Some(inputs.len().min(self.parts.len())),
                 error: ServiceError::owned(
                     "scheme-inputs".into(),
                     format!(
@@ -157,7 +149,10 @@ impl Scheme {
         let mut ranks = Vec::new();
         let mut parts = Vec::new();
         for (input, (part, given)) in self.parts.iter().zip(inputs).enumerate() {
-            let refused = |error| InputRefused { input, error };
+            let refused = |error| InputRefused {
+                input: Some(input),
+                error,
+            };
             let (rank, scope) = match part {
                 Part::Codes(list) => {
                     let found = list.lookup(given.term, given.scope).map_err(refused)?;
@@ -270,14 +265,14 @@ otherwise = "REJECT"
             .unwrap_err();
         assert_eq!(
             (unknown.input, unknown.error.code.as_ref()),
-            (0, "unknown-term")
+            (Some(0), "unknown-term")
         );
         let not_a_number = grade
             .evaluate(&[input("一等品", Some("cn-quality")), input("x", None)])
             .unwrap_err();
         assert_eq!(
             (not_a_number.input, not_a_number.error.code.as_ref()),
-            (1, "not-a-number")
+            (Some(1), "not-a-number")
         );
         let count = grade
             .evaluate(&[input("一等品", Some("cn-quality"))])

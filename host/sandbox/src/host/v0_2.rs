@@ -11,7 +11,7 @@ use conform_pack::tables::term_levels::TermLevels;
 use conform_pack::tables::thresholds::Thresholds;
 use conform_pack::tables::time_format::TimeFormat;
 use conform_pack::tables::units::Units;
-use conform_pack::tables::Table;
+use conform_pack::tables::{InputRefused, Table};
 use wasmtime::component::Resource;
 
 use super::{escape_log, HostState};
@@ -63,12 +63,23 @@ fn host_error(code: &str, message: String) -> ServiceError {
     }
 }
 
-/// What the host says when a handle is not one of this store's.
-fn lost() -> wasmtime::Error {
-    wasmtime::Error::msg("the plugin used a table handle the host does not hold")
+/// A refusal of one of several inputs, saying which.
+fn input_refusal(refused: InputRefused) -> ServiceError {
+    ServiceError {
+        input: refused.input.map(|i| i as u32),
+        ..refusal(refused.error)
+    }
 }
 
 impl HostState {
+    /// What a handle of this store holds; a handle the host does not hold
+    /// traps the plugin.
+    fn held<T: 'static>(&self, handle: &Resource<T>) -> wasmtime::Result<&T> {
+        self.resources.get(handle).map_err(|_| {
+            wasmtime::Error::msg("the plugin used a table handle the host does not hold")
+        })
+    }
+
     /// The table `name` if it is of the kind `pick` accepts, or the
     /// refusal a plugin gets: no such table, or a table of another kind.
     fn open_table<T>(
@@ -141,6 +152,12 @@ fn code_match(found: conform_pack::tables::code_list::CodeMatch) -> CodeMatch {
     }
 }
 
+impl CodeListHandle {
+    fn lookup(&self, term: &str, scope: Option<&str>) -> Result<CodeMatch, ServiceError> {
+        self.0.lookup(term, scope).map(code_match).map_err(refusal)
+    }
+}
+
 impl tables::HostCodeList for HostState {
     fn open(
         &mut self,
@@ -159,11 +176,7 @@ impl tables::HostCodeList for HostState {
         term: String,
         scope: Option<String>,
     ) -> wasmtime::Result<Result<CodeMatch, ServiceError>> {
-        let list = &self.resources.get(&handle).map_err(|_| lost())?.0;
-        Ok(list
-            .lookup(&term, scope.as_deref())
-            .map(code_match)
-            .map_err(refusal))
+        Ok(self.held(&handle)?.lookup(&term, scope.as_deref()))
     }
 
     fn lookup_many(
@@ -171,14 +184,10 @@ impl tables::HostCodeList for HostState {
         handle: Resource<CodeListHandle>,
         queries: Vec<TermQuery>,
     ) -> wasmtime::Result<Vec<Result<CodeMatch, ServiceError>>> {
-        let list = &self.resources.get(&handle).map_err(|_| lost())?.0;
+        let list = self.held(&handle)?;
         Ok(queries
             .iter()
-            .map(|q| {
-                list.lookup(&q.term, q.scope.as_deref())
-                    .map(code_match)
-                    .map_err(refusal)
-            })
+            .map(|q| list.lookup(&q.term, q.scope.as_deref()))
             .collect())
     }
 
@@ -187,7 +196,7 @@ impl tables::HostCodeList for HostState {
         handle: Resource<CodeListHandle>,
         code: String,
     ) -> wasmtime::Result<Option<String>> {
-        let list = &self.resources.get(&handle).map_err(|_| lost())?.0;
+        let list = &self.held(&handle)?.0;
         Ok(list.label(&code).map(str::to_string))
     }
 
@@ -209,7 +218,7 @@ impl tables::HostClassSet for HostState {
     }
 
     fn classes(&mut self, handle: Resource<ClassSetHandle>) -> wasmtime::Result<Vec<String>> {
-        let set = &self.resources.get(&handle).map_err(|_| lost())?.0;
+        let set = &self.held(&handle)?.0;
         Ok(set.classes().to_vec())
     }
 
@@ -218,7 +227,7 @@ impl tables::HostClassSet for HostState {
         handle: Resource<ClassSetHandle>,
         class: String,
     ) -> wasmtime::Result<Result<u32, ServiceError>> {
-        let set = &self.resources.get(&handle).map_err(|_| lost())?.0;
+        let set = &self.held(&handle)?.0;
         Ok(set
             .rank_or_refuse(&class)
             .map(|r| r as u32)
@@ -230,8 +239,11 @@ impl tables::HostClassSet for HostState {
         handle: Resource<ClassSetHandle>,
         classes: Vec<String>,
     ) -> wasmtime::Result<Result<String, ServiceError>> {
-        let set = &self.resources.get(&handle).map_err(|_| lost())?.0;
-        Ok(ranks(set, &classes).map(|r| set.lowest(r).unwrap_or_default().to_string()))
+        let set = &self.held(&handle)?.0;
+        Ok(set
+            .lowest_of(&classes)
+            .map(str::to_string)
+            .map_err(input_refusal))
     }
 
     fn highest(
@@ -239,8 +251,11 @@ impl tables::HostClassSet for HostState {
         handle: Resource<ClassSetHandle>,
         classes: Vec<String>,
     ) -> wasmtime::Result<Result<String, ServiceError>> {
-        let set = &self.resources.get(&handle).map_err(|_| lost())?.0;
-        Ok(ranks(set, &classes).map(|r| set.highest(r).unwrap_or_default().to_string()))
+        let set = &self.held(&handle)?.0;
+        Ok(set
+            .highest_of(&classes)
+            .map(str::to_string)
+            .map_err(input_refusal))
     }
 
     fn drop(&mut self, handle: Resource<ClassSetHandle>) -> wasmtime::Result<()> {
@@ -248,24 +263,10 @@ impl tables::HostClassSet for HostState {
     }
 }
 
-/// The ranks of `classes`, at least one, each a class of the set.
-fn ranks(set: &ClassSet, classes: &[String]) -> Result<Vec<usize>, ServiceError> {
-    if classes.is_empty() {
-        return Err(host_error(
-            "no-classes",
-            "give at least one class to compare".into(),
-        ));
+impl ThresholdsHandle {
+    fn classify(&self, value: &str) -> Result<String, ServiceError> {
+        self.0.classify(value).map(str::to_string).map_err(refusal)
     }
-    classes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            set.rank_or_refuse(c).map_err(|e| ServiceError {
-                input: Some(i as u32),
-                ..refusal(e)
-            })
-        })
-        .collect()
 }
 
 impl tables::HostThresholds for HostState {
@@ -285,8 +286,7 @@ impl tables::HostThresholds for HostState {
         handle: Resource<ThresholdsHandle>,
         value: String,
     ) -> wasmtime::Result<Result<String, ServiceError>> {
-        let bounds = &self.resources.get(&handle).map_err(|_| lost())?.0;
-        Ok(bounds.classify(&value).map(str::to_string).map_err(refusal))
+        Ok(self.held(&handle)?.classify(&value))
     }
 
     fn classify_many(
@@ -294,11 +294,8 @@ impl tables::HostThresholds for HostState {
         handle: Resource<ThresholdsHandle>,
         values: Vec<String>,
     ) -> wasmtime::Result<Vec<Result<String, ServiceError>>> {
-        let bounds = &self.resources.get(&handle).map_err(|_| lost())?.0;
-        Ok(values
-            .iter()
-            .map(|v| bounds.classify(v).map(str::to_string).map_err(refusal))
-            .collect())
+        let bounds = self.held(&handle)?;
+        Ok(values.iter().map(|v| bounds.classify(v)).collect())
     }
 
     fn drop(&mut self, handle: Resource<ThresholdsHandle>) -> wasmtime::Result<()> {
@@ -323,10 +320,7 @@ fn evaluate(scheme: &Scheme, inputs: &[TermQuery]) -> Result<SchemeResult, Servi
                 .map(|(class, scope)| PartResult { class, scope })
                 .collect(),
         }),
-        Err(refused) => Err(ServiceError {
-            input: Some(refused.input as u32),
-            ..refusal(refused.error)
-        }),
+        Err(refused) => Err(input_refusal(refused)),
     }
 }
 
@@ -343,7 +337,7 @@ impl tables::HostScheme for HostState {
     }
 
     fn parts(&mut self, handle: Resource<SchemeHandle>) -> wasmtime::Result<Vec<String>> {
-        let scheme = &self.resources.get(&handle).map_err(|_| lost())?.0;
+        let scheme = &self.held(&handle)?.0;
         Ok(scheme.part_names().to_vec())
     }
 
@@ -352,7 +346,7 @@ impl tables::HostScheme for HostState {
         handle: Resource<SchemeHandle>,
         inputs: Vec<TermQuery>,
     ) -> wasmtime::Result<Result<SchemeResult, ServiceError>> {
-        let scheme = &self.resources.get(&handle).map_err(|_| lost())?.0;
+        let scheme = &self.held(&handle)?.0;
         Ok(evaluate(scheme, &inputs))
     }
 
@@ -361,7 +355,7 @@ impl tables::HostScheme for HostState {
         handle: Resource<SchemeHandle>,
         rows: Vec<Vec<TermQuery>>,
     ) -> wasmtime::Result<Vec<Result<SchemeResult, ServiceError>>> {
-        let scheme = &self.resources.get(&handle).map_err(|_| lost())?.0;
+        let scheme = &self.held(&handle)?.0;
         Ok(rows.iter().map(|inputs| evaluate(scheme, inputs)).collect())
     }
 
@@ -403,12 +397,12 @@ impl tables::HostQuantity for HostState {
     }
 
     fn unit(&mut self, handle: Resource<QuantityHandle>) -> wasmtime::Result<String> {
-        let q = self.resources.get(&handle).map_err(|_| lost())?;
+        let q = self.held(&handle)?;
         Ok(canonical(q).0.to_string())
     }
 
     fn decimals(&mut self, handle: Resource<QuantityHandle>) -> wasmtime::Result<u32> {
-        let q = self.resources.get(&handle).map_err(|_| lost())?;
+        let q = self.held(&handle)?;
         Ok(canonical(q).1)
     }
 
@@ -418,7 +412,7 @@ impl tables::HostQuantity for HostState {
         value: String,
         unit: String,
     ) -> wasmtime::Result<Result<String, ServiceError>> {
-        let q = self.resources.get(&handle).map_err(|_| lost())?;
+        let q = self.held(&handle)?;
         Ok(q.convert(&value, &unit))
     }
 
@@ -427,7 +421,7 @@ impl tables::HostQuantity for HostState {
         handle: Resource<QuantityHandle>,
         values: Vec<Measure>,
     ) -> wasmtime::Result<Vec<Result<String, ServiceError>>> {
-        let q = self.resources.get(&handle).map_err(|_| lost())?;
+        let q = self.held(&handle)?;
         Ok(values
             .iter()
             .map(|m| q.convert(&m.value, &m.unit))
@@ -454,6 +448,15 @@ fn level_match(found: conform_pack::tables::term_levels::Level) -> LevelMatch {
     }
 }
 
+impl TermLevelsHandle {
+    fn resolve(&self, term: &str, scope: Option<&str>) -> Result<LevelMatch, ServiceError> {
+        self.0
+            .resolve(term, scope)
+            .map(level_match)
+            .map_err(refusal)
+    }
+}
+
 impl tables::HostTermLevels for HostState {
     fn open(
         &mut self,
@@ -472,11 +475,7 @@ impl tables::HostTermLevels for HostState {
         term: String,
         scope: Option<String>,
     ) -> wasmtime::Result<Result<LevelMatch, ServiceError>> {
-        let levels = &self.resources.get(&handle).map_err(|_| lost())?.0;
-        Ok(levels
-            .resolve(&term, scope.as_deref())
-            .map(level_match)
-            .map_err(refusal))
+        Ok(self.held(&handle)?.resolve(&term, scope.as_deref()))
     }
 
     fn resolve_many(
@@ -484,15 +483,10 @@ impl tables::HostTermLevels for HostState {
         handle: Resource<TermLevelsHandle>,
         queries: Vec<TermQuery>,
     ) -> wasmtime::Result<Vec<Result<LevelMatch, ServiceError>>> {
-        let levels = &self.resources.get(&handle).map_err(|_| lost())?.0;
+        let levels = self.held(&handle)?;
         Ok(queries
             .iter()
-            .map(|q| {
-                levels
-                    .resolve(&q.term, q.scope.as_deref())
-                    .map(level_match)
-                    .map_err(refusal)
-            })
+            .map(|q| levels.resolve(&q.term, q.scope.as_deref()))
             .collect())
     }
 
@@ -518,7 +512,7 @@ impl tables::HostTimeFormat for HostState {
         handle: Resource<TimeFormatHandle>,
         pattern: String,
     ) -> wasmtime::Result<Result<Resource<TimePatternHandle>, ServiceError>> {
-        let format = self.resources.get(&handle).map_err(|_| lost())?.0.clone();
+        let format = self.held(&handle)?.0.clone();
         let checked = if self.handles >= MAX_HANDLES {
             Err(host_error(
                 "too-many-handles",
@@ -539,7 +533,7 @@ impl tables::HostTimeFormat for HostState {
         time: String,
         hours: u32,
     ) -> wasmtime::Result<Result<String, ServiceError>> {
-        let format = &self.resources.get(&handle).map_err(|_| lost())?.0;
+        let format = &self.held(&handle)?.0;
         Ok(format.add_hours(&time, hours).map_err(refusal))
     }
 
@@ -554,7 +548,7 @@ impl tables::HostTimePattern for HostState {
         handle: Resource<TimePatternHandle>,
         text: String,
     ) -> wasmtime::Result<Result<String, ServiceError>> {
-        let p = self.resources.get(&handle).map_err(|_| lost())?;
+        let p = self.held(&handle)?;
         Ok(p.format.parse_time(&text, &p.pattern).map_err(refusal))
     }
 
@@ -563,7 +557,7 @@ impl tables::HostTimePattern for HostState {
         handle: Resource<TimePatternHandle>,
         text: String,
     ) -> wasmtime::Result<Result<String, ServiceError>> {
-        let p = self.resources.get(&handle).map_err(|_| lost())?;
+        let p = self.held(&handle)?;
         Ok(p.format.parse_date(&text, &p.pattern).map_err(refusal))
     }
 
@@ -572,7 +566,7 @@ impl tables::HostTimePattern for HostState {
         handle: Resource<TimePatternHandle>,
         texts: Vec<String>,
     ) -> wasmtime::Result<Vec<Result<String, ServiceError>>> {
-        let p = self.resources.get(&handle).map_err(|_| lost())?;
+        let p = self.held(&handle)?;
         Ok(texts
             .iter()
             .map(|t| p.format.parse_time(t, &p.pattern).map_err(refusal))
@@ -584,7 +578,7 @@ impl tables::HostTimePattern for HostState {
         handle: Resource<TimePatternHandle>,
         texts: Vec<String>,
     ) -> wasmtime::Result<Vec<Result<String, ServiceError>>> {
-        let p = self.resources.get(&handle).map_err(|_| lost())?;
+        let p = self.held(&handle)?;
         Ok(texts
             .iter()
             .map(|t| p.format.parse_date(t, &p.pattern).map_err(refusal))
