@@ -63,7 +63,7 @@ pub fn run(floor: Floor, file: &Path, output: &Path) -> Result<()> {
             continue;
         }
         let fields: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&record.fields)?;
+            serde_json::from_str(&record.fields.json())?;
         let text = |name: &str| fields.get(name).and_then(|v| v.as_str()).unwrap_or("");
         let mut line = String::with_capacity(256);
         line.push_str("{\"record_type\":\"part\",\"record\":{");

@@ -209,7 +209,7 @@ impl BatchConverter for NativeWorker {
             .map(|r| guest::InputRecord {
                 ordinal: r.ordinal,
                 line: r.line,
-                fields: r.fields.clone(),
+                fields: r.fields.json().into_owned(),
             })
             .collect();
         let outcomes =

@@ -2,10 +2,11 @@
 //! a row with another number of fields than the header is rejected, not dropped.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use conform_model::codes;
 use conform_model::plugin::CsvOptions;
-use serde_json::Value;
+use conform_model::{CellRow, RowFields};
 
 use crate::lines::LineIndex;
 use crate::{
@@ -14,9 +15,7 @@ use crate::{
 
 pub(crate) struct CsvRows {
     reader: csv::Reader<LineIndex<Box<dyn Read + Send>>>,
-    header: Option<Vec<String>>,
-    /// Each header name as a JSON object key with its colon (`"名称":`).
-    keys: Vec<String>,
+    header: Option<Arc<[String]>>,
     record: csv::ByteRecord,
     ordinal: u64,
     limits: DecodeLimits,
@@ -44,7 +43,6 @@ impl CsvRows {
         CsvRows {
             reader,
             header: None,
-            keys: Vec::new(),
             record: csv::ByteRecord::new(),
             ordinal: 0,
             limits,
@@ -79,11 +77,7 @@ impl CsvRows {
             }
             names.push(name);
         }
-        self.keys = names
-            .iter()
-            .map(|n| format!("{}:", Value::String(n.clone())))
-            .collect();
-        self.header = Some(names);
+        self.header = Some(names.into());
         Ok(true)
     }
 
@@ -135,28 +129,24 @@ impl CsvRows {
                 ),
             });
         }
-        // The JSON object is written directly: no map, no second pass.
-        let mut json = Vec::with_capacity(self.record.as_slice().len() + 16 * header.len() + 2);
-        json.push(b'{');
-        for (i, (key, cell)) in self.keys.iter().zip(self.record.iter()).enumerate() {
-            let Ok(cell) = std::str::from_utf8(cell) else {
-                return Decoded::Rejected(encoding_error(ordinal, line));
-            };
-            if self.flag_replacement && has_replacement(cell) {
-                return Decoded::Rejected(encoding_error(ordinal, line));
-            }
-            if i > 0 {
-                json.push(b',');
-            }
-            json.extend_from_slice(key.as_bytes());
-            serde_json::to_writer(&mut json, cell).expect("writing to a Vec cannot fail");
+        // The cells go on as they are: one UTF-8 check over the row (a
+        // delimiter is ASCII, so a cell boundary is a character boundary),
+        // one copy, and where each cell ends.
+        let Ok(text) = std::str::from_utf8(self.record.as_slice()) else {
+            return Decoded::Rejected(encoding_error(ordinal, line));
+        };
+        if self.flag_replacement && has_replacement(text) {
+            return Decoded::Rejected(encoding_error(ordinal, line));
         }
-        json.push(b'}');
-        let fields = String::from_utf8(json).expect("JSON written from UTF-8 text is UTF-8");
+        let ends = (0..self.record.len())
+            .map(|i| self.record.range(i).map_or(0, |r| r.end) as u32)
+            .collect();
+        let cells = CellRow::new(header.clone(), text.to_string(), ends)
+            .expect("a CSV record's fields fit its text");
         Decoded::Record(RawRecord {
             ordinal,
             line,
-            fields,
+            fields: RowFields::Cells(cells),
         })
     }
 }
@@ -216,6 +206,7 @@ mod tests {
     use super::*;
     use crate::decode;
     use conform_model::{InputFormat, TextEncoding};
+    use serde_json::Value;
 
     fn rows(text: &str) -> Vec<Decoded> {
         let input = std::io::Cursor::new(text.as_bytes().to_vec());
@@ -231,7 +222,11 @@ mod tests {
 
     fn record(d: &Decoded) -> (u64, u64, Value) {
         match d {
-            Decoded::Record(r) => (r.ordinal, r.line, serde_json::from_str(&r.fields).unwrap()),
+            Decoded::Record(r) => (
+                r.ordinal,
+                r.line,
+                serde_json::from_str(&r.fields.json()).unwrap(),
+            ),
             Decoded::Rejected(e) => panic!("rejected: {e:?}"),
         }
     }

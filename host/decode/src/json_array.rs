@@ -4,7 +4,7 @@
 
 use std::io::{BufReader, Bytes, Read};
 
-use conform_model::codes;
+use conform_model::{codes, RowFields};
 
 use crate::{
     encoding_error, has_replacement, DecodeError, DecodeLimits, Decoded, RawRecord, RowError,
@@ -178,7 +178,7 @@ impl Iterator for JsonArrayRows {
                     return Some(Ok(Decoded::Rejected(encoding_error(ordinal, start_line))));
                 }
                 Some(Ok(match crate::json_object(text) {
-                    Ok(()) => Decoded::Record(RawRecord { ordinal, line: start_line, fields: text.trim().to_string() }),
+                    Ok(()) => Decoded::Record(RawRecord { ordinal, line: start_line, fields: RowFields::Json(text.trim().to_string()) }),
                     Err(crate::NotObject::Other) => {
                         Decoded::Rejected(reject(codes::JSON_NOT_OBJECT, "the element is not a JSON object".into()))
                     }
@@ -216,7 +216,7 @@ mod tests {
             Decoded::Record(r) => {
                 assert_eq!((r.ordinal, r.line), (1, 2));
                 assert_eq!(
-                    serde_json::from_str::<Value>(&r.fields).unwrap()["a"],
+                    serde_json::from_str::<Value>(&r.fields.json()).unwrap()["a"],
                     "x,]\""
                 );
             }

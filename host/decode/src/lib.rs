@@ -21,7 +21,7 @@ mod xml;
 
 use std::io::Read;
 
-use conform_model::{InputFormat, TextEncoding};
+use conform_model::{InputFormat, RowFields, TextEncoding};
 
 pub use text::text_reader;
 
@@ -32,8 +32,8 @@ pub struct RawRecord {
     pub ordinal: u64,
     /// 1-based line on which the row starts.
     pub line: u64,
-    /// The row as a JSON object, as text.
-    pub fields: String,
+    /// The row's fields: a CSV row's cells, or a JSON object as text.
+    pub fields: RowFields,
 }
 
 /// A row that could not be decoded.

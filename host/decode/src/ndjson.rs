@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 
-use conform_model::codes;
+use conform_model::{codes, RowFields};
 
 use crate::{
     encoding_error, has_replacement, DecodeError, DecodeLimits, Decoded, RawRecord, RowError,
@@ -126,7 +126,7 @@ impl Iterator for NdjsonRows {
                 Ok(()) => Some(Ok(Decoded::Record(RawRecord {
                     ordinal,
                     line,
-                    fields: text.trim().to_string(),
+                    fields: RowFields::Json(text.trim().to_string()),
                 }))),
                 Err(crate::NotObject::Other) => reject(
                     codes::JSON_NOT_OBJECT,

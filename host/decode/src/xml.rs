@@ -10,7 +10,7 @@
 
 use std::io::{BufReader, Read};
 
-use conform_model::codes;
+use conform_model::{codes, RowFields};
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::Reader;
 use serde_json::{Map, Value};
@@ -139,7 +139,7 @@ impl XmlRows {
                 Decoded::Record(RawRecord {
                     ordinal,
                     line,
-                    fields,
+                    fields: RowFields::Json(fields),
                 })
             }
             Err(RecordError::Xml(message)) => {
@@ -365,7 +365,7 @@ mod tests {
 
     fn record(d: &Result<Decoded, DecodeError>) -> (u64, Value) {
         match d {
-            Ok(Decoded::Record(r)) => (r.line, serde_json::from_str(&r.fields).unwrap()),
+            Ok(Decoded::Record(r)) => (r.line, serde_json::from_str(&r.fields.json()).unwrap()),
             other => panic!("{other:?}"),
         }
     }

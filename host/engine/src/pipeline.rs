@@ -595,18 +595,18 @@ fn cap_problems(mut rejections: Vec<Rejection>) -> Vec<Rejection> {
 /// was validated, serialized afresh: never the plugin's own text, which could
 /// say something else (duplicate keys, numbers a float rounds).
 fn output_line(record_type: &str, record: &serde_json::Value, file: &str, line: u64) -> String {
-    let record = record.to_string();
-    let mut out = String::with_capacity(record.len() + record_type.len() + file.len() + 64);
-    out.push_str("{\"record_type\":");
-    out.push_str(&serde_json::Value::from(record_type).to_string());
-    out.push_str(",\"record\":");
-    out.push_str(&record);
-    out.push_str(",\"source\":{\"file\":");
-    out.push_str(&serde_json::Value::from(file).to_string());
-    out.push_str(",\"line\":");
-    out.push_str(&line.to_string());
-    out.push_str("}}");
-    out
+    let mut out = Vec::with_capacity(256 + record_type.len() + file.len());
+    let written = "writing JSON to a Vec cannot fail";
+    out.extend_from_slice(b"{\"record_type\":");
+    serde_json::to_writer(&mut out, record_type).expect(written);
+    out.extend_from_slice(b",\"record\":");
+    serde_json::to_writer(&mut out, record).expect(written);
+    out.extend_from_slice(b",\"source\":{\"file\":");
+    serde_json::to_writer(&mut out, file).expect(written);
+    out.extend_from_slice(b",\"line\":");
+    out.extend_from_slice(line.to_string().as_bytes());
+    out.extend_from_slice(b"}}");
+    String::from_utf8(out).expect("JSON written from UTF-8 text is UTF-8")
 }
 
 fn decode_rejection(error: RowError, file: &str) -> Rejection {
@@ -825,7 +825,7 @@ mod tests {
                 .map(|row| {
                     RowOutcome::Converted(vec![conform_sandbox::OutputRecord {
                         record_type: "roll".into(),
-                        body: RecordBody::Json(row.fields.clone()),
+                        body: RecordBody::Json(row.fields.json().into_owned()),
                     }])
                 })
                 .collect()

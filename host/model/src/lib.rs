@@ -14,6 +14,7 @@ pub mod pack;
 pub mod pack_format1;
 pub mod plugin;
 pub mod report;
+pub mod row;
 pub mod schemas;
 
 pub use pack::PackManifest;
@@ -23,6 +24,7 @@ pub use report::{
     codes, problems_listed, truncate, FailedFile, FileSummary, HostCode, OutputLine, Rejection,
     Source, Summary, MAX_FIELD_BYTES, MAX_MESSAGE_BYTES, MAX_PROBLEMS_PER_ROW,
 };
+pub use row::{CellRow, RowFields};
 
 /// A manifest that could not be read.
 #[derive(Debug, thiserror::Error)]

@@ -1,14 +1,18 @@
 //! A batch of rows as contract 0.2.0 carries it: every value a typed cell
-//! whose text is a span of one string, each column once per batch. Built
-//! here from the rows' JSON text (as the decoders give it): strings are
-//! unescaped, numbers keep the digits the file wrote (never a float), and
-//! a JSON object or array becomes one column per member or item.
+//! whose text is a span of one string, each column once per batch. A CSV
+//! row's cells go in as they are, its header's columns found once per
+//! batch; other rows come as JSON text: strings are unescaped, numbers
+//! keep the digits the file wrote (never a float), and a JSON object or
+//! array becomes one column per member or item.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use crate::bindings::InputRecord;
+use conform_model::{CellRow, RowFields};
+
 use crate::bindings_v0_2::conform::plugin::types::{Batch, Cell, CellAt, Range, Row, Span, Step};
+use crate::input::InputRecord;
 
 /// Most digits an exponent is written out to (`1.5e2` → `150`); a number
 /// that needs more keeps its literal.
@@ -39,7 +43,13 @@ pub(crate) struct BatchBuilder {
     budget: usize,
     /// Whether the row being read spent its budget.
     over: bool,
+    /// The CSV header the last cell row had, with its columns.
+    header: Option<(Arc<[String]>, HeaderColumns)>,
 }
+
+/// Each column of a CSV header with the header position whose cell it
+/// takes, in column order.
+type HeaderColumns = Vec<(u32, usize)>;
 
 /// Bytes of new column paths a row may add beyond four times its size.
 const COLUMN_BUDGET_BASE: usize = 4096;
@@ -71,18 +81,86 @@ impl BatchBuilder {
 
     /// Adds a row; `false` when it spent its budget of columns and was left out.
     fn row(&mut self, record: &InputRecord) -> Result<bool, NotAnObject> {
+        match &record.fields {
+            RowFields::Cells(cells) => {
+                self.cell_row(record, cells);
+                Ok(true)
+            }
+            RowFields::Json(text) => self.json_row(record, text),
+        }
+    }
+
+    /// Adds a CSV row: its text once, a cell per column. A header name
+    /// given twice is one column holding the later cell, as in JSON.
+    fn cell_row(&mut self, record: &InputRecord, row: &CellRow) {
+        let known = self
+            .header
+            .as_ref()
+            .is_some_and(|(header, _)| Arc::ptr_eq(header, row.header()));
+        if !known {
+            let order = self.header_columns(row.header());
+            self.header = Some((row.header().clone(), order));
+        }
+        let (_, order) = self
+            .header
+            .as_ref()
+            .expect("the header's columns were found");
         let start = self.cells.len();
-        self.budget = record.fields.len().saturating_mul(4) + COLUMN_BUDGET_BASE;
+        let base = self.text.len() as u32;
+        self.text.push_str(row.text());
+        for &(column, position) in order {
+            let (from, to) = row
+                .span(position)
+                .expect("a CSV row has a cell per header name");
+            self.cells.push(CellAt {
+                column,
+                value: Cell::Text(Span {
+                    start: base + from,
+                    len: to - from,
+                }),
+            });
+        }
+        self.rows.push(Row {
+            ordinal: record.ordinal,
+            line: record.line,
+            cells: Range {
+                start: start as u32,
+                len: (self.cells.len() - start) as u32,
+            },
+        });
+    }
+
+    /// Each column of a CSV header with the (last) position naming it, in
+    /// column order. The header is no larger than a row may be, and a row
+    /// has a cell per name, so its columns need no budget of their own.
+    fn header_columns(&mut self, header: &[String]) -> HeaderColumns {
+        self.budget = usize::MAX;
+        let columns: Vec<u32> = header.iter().map(|name| self.top_column(name)).collect();
+        let mut last = vec![usize::MAX; self.columns.len()];
+        for (position, &column) in columns.iter().enumerate() {
+            last[column as usize] = position;
+        }
+        last.iter()
+            .enumerate()
+            .filter(|(_, &position)| position != usize::MAX)
+            .map(|(column, &position)| (column as u32, position))
+            .collect()
+    }
+
+    /// Adds a row given as a JSON object's text.
+    fn json_row(&mut self, record: &InputRecord, fields: &str) -> Result<bool, NotAnObject> {
+        let start = self.cells.len();
+        self.budget = fields.len().saturating_mul(4) + COLUMN_BUDGET_BASE;
         self.over = false;
         let mut json = Json {
-            text: record.fields.as_bytes(),
+            text: fields.as_bytes(),
             at: 0,
         };
         json.space();
         if json.peek() != Some(b'{') {
             return Err(NotAnObject);
         }
-        self.value(&mut json, &record.fields)?;
+        self.value(&mut json, fields)?;
         if self.over {
             self.cells.truncate(start);
             return Ok(false);
@@ -420,8 +498,50 @@ mod tests {
         InputRecord {
             ordinal,
             line: ordinal + 1,
-            fields: fields.into(),
+            fields: RowFields::Json(fields.into()),
         }
+    }
+
+    /// A CSV row of `cells` under `header`.
+    fn cell_record(ordinal: u64, header: &Arc<[String]>, cells: &[&str]) -> InputRecord {
+        let mut text = String::new();
+        let mut ends = Vec::new();
+        for cell in cells {
+            text.push_str(cell);
+            ends.push(text.len() as u32);
+        }
+        InputRecord {
+            ordinal,
+            line: ordinal + 1,
+            fields: RowFields::Cells(CellRow::new(header.clone(), text, ends).unwrap()),
+        }
+    }
+
+    #[test]
+    fn csv_cells_make_the_batch_their_json_makes() {
+        let header: Arc<[String]> = ["名称", "qty", "名称", "note"]
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        let rows = [
+            cell_record(1, &header, &["零件1", "3", "零件一", ""]),
+            cell_record(2, &header, &["", "4.50", "x\"y", "a,b"]),
+        ];
+        let as_json: Vec<InputRecord> = rows
+            .iter()
+            .map(|r| record(r.ordinal, &r.fields.json()))
+            .collect();
+        let (cells, left_out) = BatchBuilder::build(&rows).unwrap();
+        let (json, _) = BatchBuilder::build(&as_json).unwrap();
+        assert!(left_out.is_empty());
+        assert_eq!(cells.columns.len(), json.columns.len());
+        for row in 0..2 {
+            assert_eq!(shown(&cells, row), shown(&json, row));
+        }
+        assert_eq!(
+            shown(&cells, 1),
+            ["名称 = text x\"y", "qty = text 4.50", "note = text a,b"]
+        );
     }
 
     fn shown(batch: &Batch, row: usize) -> Vec<String> {

@@ -17,6 +17,7 @@ mod bindings_v0_2;
 mod cache;
 mod compile;
 mod host;
+mod input;
 pub mod native;
 mod result_v0_2;
 mod worker;
@@ -31,9 +32,9 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
-pub use bindings::InputRecord;
 pub use compile::{compile_component_main, CompileLimits, Compiler};
 pub use host::MAX_LOG_LINES_PER_BATCH;
+pub use input::InputRecord;
 pub use worker::{OutputRecord, Problem, RecordBody, RowOutcome, Worker};
 
 use host::HostState;

@@ -5,7 +5,7 @@
 
 use conform_model::PluginLimits;
 
-use crate::bindings::InputRecord;
+use crate::input::InputRecord;
 use crate::worker::{convert_v0_2, RowOutcome, Terms};
 
 /// The contract's types as the host holds them (`Batch`, `BatchResult`, …).

@@ -11,8 +11,9 @@ use conform_pack::Standard;
 use wasmtime::Store;
 
 use crate::batch_v0_2::BatchBuilder;
-use crate::bindings::{self, InputRecord};
+use crate::bindings;
 use crate::host::{HostState, Limiter};
+use crate::input::InputRecord;
 use crate::result_v0_2::{self, Checked, RowLimits};
 use crate::EPOCH_TICK;
 use crate::{bindings_v0_2, Contract};
@@ -288,8 +289,10 @@ impl Worker {
         // starts fresh.
         let outcomes = match &instance {
             Instance::V0_1(converter) => {
+                let rows: Vec<bindings::InputRecord> =
+                    batch.iter().map(InputRecord::to_v0_1).collect();
                 let outcomes = converter
-                    .call_convert(&mut store, batch)
+                    .call_convert(&mut store, &rows)
                     .map_err(|e| classify(&e, store.data().limiter.hit))?;
                 if outcomes.len() != batch.len() {
                     return Err(Fault::Output(format!(

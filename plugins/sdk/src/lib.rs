@@ -43,6 +43,10 @@ pub mod bindings {
         pub_export_macro: true,
         export_macro_name: "__export_converter",
         default_bindings_module: "conform_plugin_sdk::bindings",
+        // Arguments to the host are lent, not copied into owned strings.
+        ownership: Borrowing {
+            duplicate_if_necessary: false
+        },
     });
 }
 

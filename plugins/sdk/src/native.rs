@@ -116,7 +116,7 @@ impl ClassSet {
     }
 
     /// The worst of `classes`.
-    pub fn lowest(&self, classes: &[String]) -> Result<String, ServiceError> {
+    pub fn lowest(&self, classes: &[&str]) -> Result<String, ServiceError> {
         self.0
             .lowest_of(classes)
             .map(str::to_string)
@@ -155,12 +155,12 @@ impl Scheme {
     }
 
     /// The class of `inputs`, one per part.
-    pub fn evaluate(&self, inputs: &[TermQuery]) -> Result<SchemeResult, ServiceError> {
+    pub fn evaluate(&self, inputs: &[TermQuery<'_>]) -> Result<SchemeResult, ServiceError> {
         let inputs: Vec<conform_pack::tables::scheme::Input<'_>> = inputs
             .iter()
             .map(|q| conform_pack::tables::scheme::Input {
-                term: &q.term,
-                scope: q.scope.as_deref(),
+                term: q.term,
+                scope: q.scope,
             })
             .collect();
         match self.0.evaluate(&inputs) {
@@ -210,10 +210,10 @@ impl Quantity {
     }
 
     /// Each of `values`, as [`Quantity::to_canonical`].
-    pub fn to_canonical_many(&self, values: &[Measure]) -> Vec<Result<String, ServiceError>> {
+    pub fn to_canonical_many(&self, values: &[Measure<'_>]) -> Vec<Result<String, ServiceError>> {
         values
             .iter()
-            .map(|m| self.to_canonical(&m.value, &m.unit))
+            .map(|m| self.to_canonical(m.value, m.unit))
             .collect()
     }
 }

@@ -129,10 +129,15 @@ impl<'b> Row<'b> {
 
     /// The row's value in `column`, if it has one.
     fn in_column(&self, column: u32) -> Option<Cell<'b>> {
-        let i = self
-            .cells
-            .binary_search_by_key(&column, |c| c.column)
-            .ok()?;
+        // A CSV row has a cell in every column, in order: the cell is at
+        // the column's index. Other rows are searched.
+        let i = match self.cells.get(column as usize) {
+            Some(cell) if cell.column == column => column as usize,
+            _ => self
+                .cells
+                .binary_search_by_key(&column, |c| c.column)
+                .ok()?,
+        };
         let batch = self.batch;
         Some(match self.cells[i].value {
             wit::Cell::Text(span) => Cell::Text(batch.text(span)),

@@ -22,6 +22,13 @@ type Field = (&'static str, &'static str, &'static str);
 /// A quantity's answers in one unit, by value: (quantity, unit, answers).
 type Converted = (Field, Box<str>, Memo<Box<str>, String>);
 
+/// Whether two names are equal, the same text in memory answered without
+/// reading it (a plugin names its quantities and units with constants;
+/// comparing bytes is a slow loop in wasm).
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (a.as_ptr() == b.as_ptr() || a == b)
+}
+
 /// A missing scope, in a question's key.
 const NO_SCOPE: &str = "\u{0}";
 
@@ -142,8 +149,7 @@ impl ClassSet {
         let set = opened(&mut cx.class_sets, name, || {
             host::ClassSet::open(name).map_err(Problem::from)
         })?;
-        let classes: Vec<String> = classes.iter().map(|c| c.to_string()).collect();
-        set.lowest(&classes).map_err(Problem::from)
+        set.lowest(classes).map_err(Problem::from)
     }
 }
 
@@ -196,12 +202,9 @@ impl Scheme {
         }
         cx.ask(&parts);
         remembered!(cx.evaluated, {
-            let queries: Vec<host::TermQuery> = inputs
+            let queries: Vec<host::TermQuery<'_>> = inputs
                 .iter()
-                .map(|(term, scope)| host::TermQuery {
-                    term: term.to_string(),
-                    scope: scope.map(str::to_string),
-                })
+                .map(|&(term, scope)| host::TermQuery { term, scope })
                 .collect();
             opened(&mut cx.schemes, name, || {
                 host::Scheme::open(name).map_err(Problem::from)
@@ -259,10 +262,7 @@ impl Quantity {
             if cx.converted[memo].2.contains_key(value) || !asked.insert(value) {
                 continue;
             }
-            measures.push(host::Measure {
-                value: value.to_string(),
-                unit: unit.to_string(),
-            });
+            measures.push(host::Measure { value, unit });
         }
         if measures.is_empty() {
             return;
@@ -281,10 +281,11 @@ impl Quantity {
     /// The index in `cx.converted` of this quantity's memo for `unit`.
     fn memo(&self, cx: &mut Cx, unit: &str) -> usize {
         let field = (self.table, self.record_type, self.field);
+        let same_field = |f: &Field| same(f.2, field.2) && same(f.1, field.1) && same(f.0, field.0);
         match cx
             .converted
             .iter()
-            .position(|(f, u, _)| *f == field && &**u == unit)
+            .position(|(f, u, _)| same_field(f) && same(u, unit))
         {
             Some(index) => index,
             None => {

@@ -395,6 +395,9 @@ impl Units {
 fn convert(value: Decimal, source: &Unit, target: &Unit, decimals: u32) -> Option<Decimal> {
     let numerator = value.checked_mul(source.num)?.checked_mul(target.den)?;
     let denominator = source.den.checked_mul(target.num)?;
+    if let Some(quotient) = divided_by_power_of_ten(numerator, denominator) {
+        return Some(round_half_even(quotient, decimals));
+    }
     let quotient = numerator.checked_div(denominator)?;
     let on_a_half = quotient
         .round_dp_with_strategy(decimals, RoundingStrategy::MidpointAwayFromZero)
@@ -416,6 +419,20 @@ fn convert(value: Decimal, source: &Unit, target: &Unit, decimals: u32) -> Optio
         }
     }
     Some(round_half_even(quotient, decimals))
+}
+
+/// `numerator / denominator` when the denominator is a power of ten at or
+/// below one (`0.001`, the common case of a metric canonical unit) and the
+/// quotient is held without rounding: the digits shifted, no division.
+fn divided_by_power_of_ten(numerator: Decimal, denominator: Decimal) -> Option<Decimal> {
+    if denominator.mantissa() != 1 {
+        return None;
+    }
+    let shifted = numerator
+        .mantissa()
+        .checked_mul(10i128.checked_pow(denominator.scale())?)?;
+    const HELD: i128 = 1 << 96;
+    (shifted.abs() < HELD).then(|| Decimal::from_i128_with_scale(shifted, numerator.scale()))
 }
 
 /// Adds the pack's base units; returns every base quantity's name by index.
@@ -995,5 +1012,34 @@ points_per_100m2 = { unit = "points/100m2", decimals = 1 }
                 "`9999999999999999999999999999` is too large to convert"
             )
         );
+    }
+
+    proptest::proptest! {
+        /// Shifting the digits gives what dividing gives, whenever it answers.
+        #[test]
+        fn a_power_of_ten_divides_by_shifting(
+            mantissa in proptest::num::i128::ANY,
+            scale in 0u32..=28,
+            power in 0u32..=28,
+        ) {
+            let mantissa = mantissa % (1i128 << 96);
+            let numerator = Decimal::from_i128_with_scale(mantissa, scale);
+            let denominator = Decimal::from_i128_with_scale(1, power);
+            if let Some(shifted) = divided_by_power_of_ten(numerator, denominator) {
+                proptest::prop_assert_eq!(Some(shifted), numerator.checked_div(denominator));
+                proptest::prop_assert_eq!(
+                    round_half_even(shifted, 2).to_string(),
+                    round_half_even(numerator.checked_div(denominator).unwrap(), 2).to_string()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn metric_canonical_units_take_the_shifting_path() {
+        let n = Decimal::new(3175, 4); // 0.3175 (in × 25.4 / 1000 …)
+        let d = Decimal::new(1, 3); // 0.001
+        assert_eq!(divided_by_power_of_ten(n, d), Some(Decimal::new(3175, 1)));
+        assert_eq!(divided_by_power_of_ten(n, Decimal::new(2, 3)), None);
     }
 }
