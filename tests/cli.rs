@@ -1008,6 +1008,8 @@ fn a_plugin_breaking_contract_0_2_0_costs_only_its_rows() {
         "wrong-kind",
         "no-outcome",
         "ok",
+        "bad-ends",
+        "ok",
     ];
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("hostile-0-2.ndjson");
@@ -1031,7 +1033,7 @@ fn a_plugin_breaking_contract_0_2_0_costs_only_its_rows() {
         .iter()
         .map(|r| r["source"]["line"].as_u64().unwrap())
         .collect();
-    assert_eq!(converted, [1, 4, 12], "the good rows survive, in order");
+    assert_eq!(converted, [1, 4, 12, 14], "the good rows survive, in order");
     let errors = ndjson(&std::fs::read_to_string(&errors).unwrap());
     let expected = [
         (2, "plugin-output", "outside the result's text"),
@@ -1043,6 +1045,7 @@ fn a_plugin_breaking_contract_0_2_0_costs_only_its_rows() {
         (9, "unknown-table", "no-such-table"),
         (10, "wrong-table-kind", "packaging"),
         (11, "plugin-output", "outcomes"),
+        (13, "plugin-output", "character boundaries"),
     ];
     assert_eq!(errors.len(), expected.len(), "{errors:?}");
     for (error, (line, code, says)) in errors.iter().zip(expected) {

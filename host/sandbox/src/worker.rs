@@ -12,7 +12,7 @@ use wasmtime::Store;
 
 use crate::batch_v0_2::BatchBuilder;
 use crate::bindings;
-use crate::host::{HostState, Limiter};
+use crate::host::{Breach, HostState, Limiter};
 use crate::input::InputRecord;
 use crate::result_v0_2::{self, Checked, RowLimits};
 use crate::EPOCH_TICK;
@@ -500,6 +500,9 @@ fn deadline_ticks(batch_millis: u32) -> u64 {
 }
 
 fn classify(error: &wasmtime::Error, memory_limit_hit: bool) -> Fault {
+    if let Some(breach) = error.downcast_ref::<Breach>() {
+        return Fault::Output(breach.to_string());
+    }
     if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
         if *trap == wasmtime::Trap::Interrupt {
             return Fault::Timeout;

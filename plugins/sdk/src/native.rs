@@ -11,9 +11,10 @@ use conform_pack::tables::{InputRefused, Table};
 use conform_pack::Standard;
 
 pub use crate::bindings::conform::plugin::tables::{
-    CodeMatch, LevelMatch, MatchedBy, Measure, PartResult, SchemeResult, TermQuery,
+    CanonicalValues, CodeMatch, LevelMatch, MatchedBy, Measures, PartResult, SchemeResult,
+    TermQuery,
 };
-use crate::bindings::conform::plugin::types::ServiceError;
+use crate::bindings::conform::plugin::types::{ServiceError, Span};
 
 thread_local! {
     static STANDARD: RefCell<Option<Arc<Standard>>> = const { RefCell::new(None) };
@@ -210,11 +211,29 @@ impl Quantity {
     }
 
     /// Each of `values`, as [`Quantity::to_canonical`].
-    pub fn to_canonical_many(&self, values: &[Measure<'_>]) -> Vec<Result<String, ServiceError>> {
-        values
-            .iter()
-            .map(|m| self.to_canonical(m.value, m.unit))
-            .collect()
+    pub fn to_canonical_many(&self, values: Measures<'_>) -> CanonicalValues {
+        let (text, answers) = self
+            .units
+            .to_canonical_column(
+                values.text,
+                values.ends,
+                values.unit,
+                &self.record_type,
+                &self.field,
+            )
+            .expect("the SDK cuts its columns where the values end");
+        let answers = answers
+            .into_iter()
+            .map(|answer| {
+                answer
+                    .map(|(from, to)| Span {
+                        start: from,
+                        len: to - from,
+                    })
+                    .map_err(refusal)
+            })
+            .collect();
+        CanonicalValues { text, answers }
     }
 }
 

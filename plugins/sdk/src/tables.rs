@@ -257,24 +257,38 @@ impl Quantity {
     pub fn prefetch<'v>(&self, cx: &mut Cx, values: impl IntoIterator<Item = &'v str>, unit: &str) {
         let memo = self.memo(cx, unit);
         let mut asked = FxHashSet::default();
-        let mut measures = Vec::new();
+        let mut text = String::new();
+        let mut ends = Vec::new();
         for value in values {
             if cx.converted[memo].2.contains_key(value) || !asked.insert(value) {
                 continue;
             }
-            measures.push(host::Measure { value, unit });
+            text.push_str(value);
+            ends.push(text.len() as u32);
         }
-        if measures.is_empty() {
+        if ends.is_empty() {
             return;
         }
         // A table that does not open is asked again, and refused, row by row.
         let Ok(quantity) = self.open(cx) else {
             return;
         };
-        let answers = quantity.to_canonical_many(&measures);
-        let answered = &mut cx.converted[memo].2;
-        for (measure, answer) in measures.into_iter().zip(answers) {
-            answered.insert(measure.value.into(), answer.map_err(Problem::from));
+        let answered = quantity.to_canonical_many(host::Measures {
+            text: &text,
+            ends: &ends,
+            unit,
+        });
+        let answers = &mut cx.converted[memo].2;
+        let starts = std::iter::once(0).chain(ends.iter().copied());
+        for ((start, end), answer) in starts.zip(ends.iter().copied()).zip(answered.answers) {
+            let value = &text[start as usize..end as usize];
+            let answer = answer
+                .map(|span| {
+                    let from = span.start as usize;
+                    answered.text[from..from + span.len as usize].to_string()
+                })
+                .map_err(Problem::from);
+            answers.insert(value.into(), answer);
         }
     }
 

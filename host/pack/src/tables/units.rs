@@ -385,7 +385,42 @@ impl Units {
         convert(number, source, &target.unit, target.decimals)
             .ok_or_else(|| self.wording.too_large.refuse(&given))
     }
+
+    /// Values given back to back in `text`, value i ending at byte
+    /// `ends[i]`, each converted as [`Units::to_canonical`] converts it;
+    /// `None` when `ends` do not cut `text` (not ascending, past its end,
+    /// or inside a character).
+    pub fn to_canonical_column(
+        &self,
+        text: &str,
+        ends: &[u32],
+        unit: &str,
+        record_type: &str,
+        field: &str,
+    ) -> Option<ColumnAnswers> {
+        use std::fmt::Write as _;
+        let mut out = String::with_capacity(ends.len() * 8);
+        let mut answers = Vec::with_capacity(ends.len());
+        let mut start = 0;
+        for &end in ends {
+            let value = text.get(start..end as usize)?;
+            start = end as usize;
+            answers.push(
+                self.to_canonical(value, unit, record_type, field)
+                    .map(|number| {
+                        let from = out.len() as u32;
+                        write!(out, "{number}").expect("writing to a String cannot fail");
+                        (from, out.len() as u32)
+                    }),
+            );
+        }
+        Some((out, answers))
+    }
 }
+
+/// A column's answers from [`Units::to_canonical_column`]: the canonical
+/// values back to back, and per value its bytes there or its refusal.
+pub type ColumnAnswers = (String, Vec<Result<(u32, u32), ServiceError>>);
 
 /// `value` in `source`, in `target`, rounded half to even once to
 /// `decimals`: `value × s.num × t.den / (s.den × t.num)`, multiplying first
@@ -1041,5 +1076,30 @@ points_per_100m2 = { unit = "points/100m2", decimals = 1 }
         let d = Decimal::new(1, 3); // 0.001
         assert_eq!(divided_by_power_of_ten(n, d), Some(Decimal::new(3175, 1)));
         assert_eq!(divided_by_power_of_ten(n, Decimal::new(2, 3)), None);
+    }
+
+    #[test]
+    fn a_column_is_converted_in_one_call_and_badly_cut_columns_are_refused() {
+        let u = units(&[]).unwrap();
+        let (text, answers) = u
+            .to_canonical_column("1 2.5abc", &[1, 5, 8], "in", "part", "length_mm")
+            .unwrap();
+        let shown: Vec<Result<&str, &str>> = answers
+            .iter()
+            .map(|a| match a {
+                Ok((from, to)) => Ok(&text[*from as usize..*to as usize]),
+                Err(e) => Err(e.code.as_ref()),
+            })
+            .collect();
+        assert_eq!(shown, [Ok("25.40"), Ok("63.50"), Err("not-a-number")]);
+        assert!(u
+            .to_canonical_column("12", &[2, 1], "in", "part", "length_mm")
+            .is_none());
+        assert!(u
+            .to_canonical_column("12", &[3], "in", "part", "length_mm")
+            .is_none());
+        assert!(u
+            .to_canonical_column("é", &[1], "in", "part", "length_mm")
+            .is_none());
     }
 }

@@ -17,6 +17,13 @@ const MAX_LOG_BYTES: usize = conform_model::MAX_MESSAGE_BYTES;
 pub const MAX_LOG_LINES_PER_BATCH: u32 = 20;
 
 /// Per-store state: the standard services and the limits.
+/// A call the contract does not allow (a handle the host does not hold,
+/// arguments that do not fit together): the plugin broke the contract,
+/// and its rows are rejected `plugin-output` with this reason.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct Breach(pub(crate) &'static str);
+
 pub(crate) struct HostState {
     pub(crate) plugin: Arc<str>,
     pub(crate) standard: Arc<Standard>,

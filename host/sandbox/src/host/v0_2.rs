@@ -14,10 +14,12 @@ use conform_pack::tables::units::Units;
 use conform_pack::tables::{InputRefused, Table};
 use wasmtime::component::Resource;
 
-use super::{escape_log, HostState};
+use super::{escape_log, Breach, HostState};
 use crate::bindings_v0_2::conform::plugin::{log, tables, types};
-use tables::{CodeMatch, LevelMatch, Measure, PartResult, SchemeResult, TermQuery};
-use types::ServiceError;
+use tables::{
+    CanonicalValues, CodeMatch, LevelMatch, Measures, PartResult, SchemeResult, TermQuery,
+};
+use types::{ServiceError, Span};
 
 /// The most handles a store holds at once.
 pub const MAX_HANDLES: u32 = 1024;
@@ -75,9 +77,9 @@ impl HostState {
     /// What a handle of this store holds; a handle the host does not hold
     /// traps the plugin.
     fn held<T: 'static>(&self, handle: &Resource<T>) -> wasmtime::Result<&T> {
-        self.resources.get(handle).map_err(|_| {
-            wasmtime::Error::msg("the plugin used a table handle the host does not hold")
-        })
+        self.resources
+            .get(handle)
+            .map_err(|_| Breach("it used a table handle the host does not hold").into())
     }
 
     /// The table `name` if it is of the kind `pick` accepts, or the
@@ -419,13 +421,33 @@ impl tables::HostQuantity for HostState {
     fn to_canonical_many(
         &mut self,
         handle: Resource<QuantityHandle>,
-        values: Vec<Measure>,
-    ) -> wasmtime::Result<Vec<Result<String, ServiceError>>> {
+        values: Measures,
+    ) -> wasmtime::Result<CanonicalValues> {
         let q = self.held(&handle)?;
-        Ok(values
-            .iter()
-            .map(|m| q.convert(&m.value, &m.unit))
-            .collect())
+        let Some((text, answers)) = q.units.to_canonical_column(
+            &values.text,
+            &values.ends,
+            &values.unit,
+            &q.record_type,
+            &q.field,
+        ) else {
+            return Err(Breach(
+                "its `ends` for quantity.to-canonical-many do not cut `text` in order, on character boundaries, within it",
+            )
+            .into());
+        };
+        let answers = answers
+            .into_iter()
+            .map(|answer| {
+                answer
+                    .map(|(from, to)| Span {
+                        start: from,
+                        len: to - from,
+                    })
+                    .map_err(refusal)
+            })
+            .collect();
+        Ok(CanonicalValues { text, answers })
     }
 
     fn drop(&mut self, handle: Resource<QuantityHandle>) -> wasmtime::Result<()> {

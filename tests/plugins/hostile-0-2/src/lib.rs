@@ -205,6 +205,17 @@ impl conform_plugin_sdk::bindings::Guest for Hostile {
                     Ok(_) => out.rejected("no-refusal", "a code list opened as thresholds"),
                     Err(e) => refused(&mut out, e),
                 },
+                "bad-ends" => match host::Quantity::open("units", "part", "length_mm") {
+                    Ok(q) => {
+                        let answered = q.to_canonical_many(host::Measures {
+                            text: "1",
+                            ends: &[1, 5],
+                            unit: "in",
+                        });
+                        out.rejected("no-refusal", &format!("{} answers", answered.answers.len()));
+                    }
+                    Err(e) => refused(&mut out, e),
+                },
                 "no-outcome" => {}
                 other => out.rejected("unknown-action", &format!("no action `{other}`")),
             }
