@@ -62,9 +62,15 @@ pub fn run(floor: Floor, file: &Path, output: &Path) -> Result<()> {
             converted += 1;
             continue;
         }
-        let fields: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&record.fields.json())?;
-        let text = |name: &str| fields.get(name).and_then(|v| v.as_str()).unwrap_or("");
+        let conform_model::RowFields::Cells(cells) = &record.fields else {
+            anyhow::bail!("a Jinggong-format file decodes to CSV cells");
+        };
+        let text = |name: &str| {
+            cells
+                .cells()
+                .find(|(column, _)| *column == name)
+                .map_or("", |(_, cell)| cell.trim())
+        };
         let mut line = String::with_capacity(256);
         line.push_str("{\"record_type\":\"part\",\"record\":{");
         let mut ok = true;

@@ -13,6 +13,9 @@ pub(crate) struct Output {
     text: String,
     names: Vec<String>,
     name_index: HashMap<String, u32>,
+    /// The names of the last record's keys, in order: the next record
+    /// most often has the same keys, found then without hashing.
+    recent_keys: Vec<u32>,
     nodes: Vec<wit::Node>,
     records: Vec<wit::OutputRecord>,
     problems: Vec<wit::Problem>,
@@ -27,6 +30,20 @@ impl Output {
         let index = self.names.len() as u32;
         self.names.push(name.to_string());
         self.name_index.insert(name.to_string(), index);
+        index
+    }
+
+    /// The name of a record's `position`th key: the last record's at that
+    /// position when it is the same, else looked up.
+    fn key(&mut self, position: usize, key: &str) -> u32 {
+        let index = match self.recent_keys.get(position) {
+            Some(&recent) if self.names[recent as usize] == key => recent,
+            _ => self.name(key),
+        };
+        match self.recent_keys.get_mut(position) {
+            Some(slot) => *slot = index,
+            None => self.recent_keys.push(index),
+        }
         index
     }
 
@@ -47,6 +64,7 @@ impl Output {
             let start = self.nodes.len() as u32;
             let text = record.text.as_str();
             let slice = |(start, end): (u32, u32)| &text[start as usize..end as usize];
+            let mut keys = 0;
             for node in &record.nodes {
                 let node = match *node {
                     Draft::Null => wit::Node::Null,
@@ -56,7 +74,11 @@ impl Output {
                     Draft::Text(t) => wit::Node::Text(self.span(slice(t))),
                     Draft::Array(n) => wit::Node::Array(n),
                     Draft::Object(n) => wit::Node::Object(n),
-                    Draft::Key(k) => wit::Node::Key(self.name(slice(k))),
+                    Draft::Key(k) => {
+                        let index = self.key(keys, slice(k));
+                        keys += 1;
+                        wit::Node::Key(index)
+                    }
                 };
                 self.nodes.push(node);
             }

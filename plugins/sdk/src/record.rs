@@ -78,9 +78,12 @@ fn grow(nodes: &mut [Draft], at: usize) {
 
 /// Whether `text` is plain decimal text: `-`? digits (`.` digits)?.
 fn is_plain_decimal(text: &str) -> bool {
-    let body = text.strip_prefix('-').unwrap_or(text);
-    let (int, frac) = body.split_once('.').unwrap_or((body, "0"));
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let body = text.strip_prefix('-').unwrap_or(text).as_bytes();
+    let (int, frac) = match body.iter().position(|&b| b == b'.') {
+        Some(point) => (&body[..point], &body[point + 1..]),
+        None => (body, &b"0"[..]),
+    };
+    let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
     digits(int) && digits(frac)
 }
 
@@ -334,5 +337,15 @@ mod tests {
             })
         );
         assert_eq!(roll.nodes[0], Draft::Object(6));
+    }
+
+    #[test]
+    fn only_plain_decimal_text_is_a_decimal() {
+        for plain in ["0", "-1", "147.5", "0.000", "12"] {
+            assert!(is_plain_decimal(plain), "{plain}");
+        }
+        for other in ["", "-", ".5", "5.", "1e3", "1.2.3", "+1", " 1", "1,5", "１"] {
+            assert!(!is_plain_decimal(other), "{other}");
+        }
     }
 }

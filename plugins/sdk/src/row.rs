@@ -226,9 +226,19 @@ fn whole(text: &str, name: &str) -> Result<i64, Problem> {
     })
 }
 
+/// `text` without surrounding whitespace; text that starts and ends with
+/// a visible ASCII character (most cells) is returned without a scan.
+fn trimmed(text: &str) -> &str {
+    match text.as_bytes() {
+        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        [only] if only.is_ascii_graphic() => text,
+        _ => text.trim(),
+    }
+}
+
 fn text_of<'b>(value: Option<Cell<'b>>, name: &str) -> Result<&'b str, Problem> {
     let kind = match value {
-        Some(Cell::Text(s)) => match s.trim() {
+        Some(Cell::Text(s)) => match trimmed(s) {
             "" => return Err(missing(name)),
             trimmed => return Ok(trimmed),
         },
@@ -275,6 +285,26 @@ impl Checks {
             Ok(())
         } else {
             Err(Rejected(self.0))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trimmed;
+
+    #[test]
+    fn cells_are_trimmed_of_any_whitespace() {
+        for (cell, text) in [
+            ("R-1", "R-1"),
+            ("x", "x"),
+            (" 8.2 ", "8.2"),
+            ("\u{3000}零件\u{3000}", "零件"),
+            ("零件", "零件"),
+            ("\t", ""),
+            ("", ""),
+        ] {
+            assert_eq!(trimmed(cell), text, "{cell:?}");
         }
     }
 }

@@ -256,9 +256,12 @@ impl Quantity {
     /// Call it from [`crate::Plugin::prepare`] with a column's values.
     pub fn prefetch<'v>(&self, cx: &mut Cx, values: impl IntoIterator<Item = &'v str>, unit: &str) {
         let memo = self.memo(cx, unit);
-        let mut asked = FxHashSet::default();
+        let values = values.into_iter();
+        let (at_least, at_most) = values.size_hint();
+        let expected = at_most.unwrap_or(at_least).min(1 << 16);
+        let mut asked = FxHashSet::with_capacity_and_hasher(expected, Default::default());
         let mut text = String::new();
-        let mut ends = Vec::new();
+        let mut ends = Vec::with_capacity(expected);
         for value in values {
             if cx.converted[memo].2.contains_key(value) || !asked.insert(value) {
                 continue;
@@ -279,6 +282,7 @@ impl Quantity {
             unit,
         });
         let answers = &mut cx.converted[memo].2;
+        answers.reserve(ends.len());
         let starts = std::iter::once(0).chain(ends.iter().copied());
         for ((start, end), answer) in starts.zip(ends.iter().copied()).zip(answered.answers) {
             let value = &text[start as usize..end as usize];
