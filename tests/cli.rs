@@ -1010,6 +1010,7 @@ fn a_plugin_breaking_contract_0_2_0_costs_only_its_rows() {
         "ok",
         "bad-ends",
         "ok",
+        "too-many",
     ];
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("hostile-0-2.ndjson");
@@ -1046,6 +1047,7 @@ fn a_plugin_breaking_contract_0_2_0_costs_only_its_rows() {
         (10, "wrong-table-kind", "packaging"),
         (11, "plugin-output", "outcomes"),
         (13, "plugin-output", "character boundaries"),
+        (15, "plugin-output", "more than 4096 values"),
     ];
     assert_eq!(errors.len(), expected.len(), "{errors:?}");
     for (error, (line, code, says)) in errors.iter().zip(expected) {

@@ -68,7 +68,8 @@ pub fn run(floor: Floor, file: &Path, output: &Path) -> Result<()> {
         let text = |name: &str| {
             cells
                 .cells()
-                .find(|(column, _)| *column == name)
+                .filter(|(column, _)| *column == name)
+                .last()
                 .map_or("", |(_, cell)| cell.trim())
         };
         let mut line = String::with_capacity(256);

@@ -129,9 +129,10 @@ impl CsvRows {
                 ),
             });
         }
-        // The cells go on as they are: one UTF-8 check over the row (a
-        // delimiter is ASCII, so a cell boundary is a character boundary),
-        // one copy, and where each cell ends.
+        // The cells go on as they are: one UTF-8 check over the row's
+        // cells back to back (the csv reader drops the delimiters), then
+        // every cell must end on a character boundary, or a character was
+        // split by a delimiter and a cell is not valid UTF-8 on its own.
         let Ok(text) = std::str::from_utf8(self.record.as_slice()) else {
             return Decoded::Rejected(encoding_error(ordinal, line));
         };
@@ -139,10 +140,15 @@ impl CsvRows {
             return Decoded::Rejected(encoding_error(ordinal, line));
         }
         let ends = (0..self.record.len())
-            .map(|i| self.record.range(i).map_or(0, |r| r.end) as u32)
-            .collect();
-        let cells = CellRow::new(header.clone(), text.to_string(), ends)
-            .expect("a CSV record's fields fit its text");
+            .map(|i| self.record.range(i).map_or(0, |r| r.end))
+            .map(u32::try_from)
+            .collect::<Result<Vec<u32>, _>>();
+        let cells = ends
+            .ok()
+            .and_then(|ends| CellRow::new(header.clone(), text.to_string(), ends));
+        let Some(cells) = cells else {
+            return Decoded::Rejected(encoding_error(ordinal, line));
+        };
         Decoded::Record(RawRecord {
             ordinal,
             line,
@@ -218,6 +224,27 @@ mod tests {
         )
         .map(Result::unwrap)
         .collect()
+    }
+
+    #[test]
+    fn a_character_split_by_a_delimiter_is_an_encoding_error_not_a_crash() {
+        // `中` is E4 B8 AD: a delimiter between its bytes leaves two cells
+        // that are not UTF-8 on their own, though the row's cells back to
+        // back would be.
+        let input = std::io::Cursor::new(b"a,b\n\xE4\xB8,\xAD\nx,y\n".to_vec());
+        let rows: Vec<Decoded> = decode(
+            input,
+            &InputFormat::Csv(CsvOptions::default()),
+            TextEncoding::Utf8,
+            DecodeLimits::default(),
+        )
+        .map(Result::unwrap)
+        .collect();
+        match &rows[0] {
+            Decoded::Rejected(e) => assert_eq!((e.line, e.code), (2, codes::ENCODING)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(record(&rows[1]).2, serde_json::json!({"a": "x", "b": "y"}));
     }
 
     fn record(d: &Decoded) -> (u64, u64, Value) {

@@ -210,7 +210,9 @@ impl Quantity {
             .map_err(refusal)
     }
 
-    /// Each of `values`, as [`Quantity::to_canonical`].
+    /// Each of `values`, as [`Quantity::to_canonical`]. Panics where the
+    /// host would fail the call (`ends` that do not cut `text`): native
+    /// code is first-party, and the SDK cuts its columns itself.
     pub fn to_canonical_many(&self, values: Measures<'_>) -> CanonicalValues {
         let (text, answers) = self
             .units

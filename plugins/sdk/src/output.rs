@@ -13,8 +13,9 @@ pub(crate) struct Output {
     text: String,
     names: Vec<String>,
     name_index: HashMap<String, u32>,
-    /// The names of the last record's keys, in order: the next record
-    /// most often has the same keys, found then without hashing.
+    /// The name last seen at each key position (keys counted in node
+    /// order, nested ones too): a record most often has the keys of the
+    /// one before, found then by one comparison, without hashing.
     recent_keys: Vec<u32>,
     nodes: Vec<wit::Node>,
     records: Vec<wit::OutputRecord>,

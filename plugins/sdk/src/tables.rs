@@ -29,6 +29,9 @@ fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && (a.as_ptr() == b.as_ptr() || a == b)
 }
 
+/// The most values the host takes in one `-many` call.
+const MAX_MANY: usize = 4096;
+
 /// A missing scope, in a question's key.
 const NO_SCOPE: &str = "\u{0}";
 
@@ -258,41 +261,48 @@ impl Quantity {
         let memo = self.memo(cx, unit);
         let values = values.into_iter();
         let (at_least, at_most) = values.size_hint();
-        let expected = at_most.unwrap_or(at_least).min(1 << 16);
+        let expected = at_most.unwrap_or(at_least).min(MAX_MANY);
         let mut asked = FxHashSet::with_capacity_and_hasher(expected, Default::default());
-        let mut text = String::new();
-        let mut ends = Vec::with_capacity(expected);
+        let mut new = Vec::with_capacity(expected);
         for value in values {
-            if cx.converted[memo].2.contains_key(value) || !asked.insert(value) {
-                continue;
+            if !cx.converted[memo].2.contains_key(value) && asked.insert(value) {
+                new.push(value);
             }
-            text.push_str(value);
-            ends.push(text.len() as u32);
         }
-        if ends.is_empty() {
+        if new.is_empty() {
             return;
         }
         // A table that does not open is asked again, and refused, row by row.
         let Ok(quantity) = self.open(cx) else {
             return;
         };
-        let answered = quantity.to_canonical_many(host::Measures {
-            text: &text,
-            ends: &ends,
-            unit,
-        });
+        let mut answered = Vec::with_capacity(new.len().div_ceil(MAX_MANY));
+        for part in new.chunks(MAX_MANY) {
+            let mut text = String::new();
+            let mut ends = Vec::with_capacity(part.len());
+            for value in part {
+                text.push_str(value);
+                ends.push(text.len() as u32);
+            }
+            answered.push(quantity.to_canonical_many(host::Measures {
+                text: &text,
+                ends: &ends,
+                unit,
+            }));
+        }
         let answers = &mut cx.converted[memo].2;
-        answers.reserve(ends.len());
-        let starts = std::iter::once(0).chain(ends.iter().copied());
-        for ((start, end), answer) in starts.zip(ends.iter().copied()).zip(answered.answers) {
-            let value = &text[start as usize..end as usize];
-            let answer = answer
-                .map(|span| {
+        answers.reserve(new.len());
+        let replies = answered.into_iter().flat_map(|column| {
+            let text = column.text;
+            column.answers.into_iter().map(move |answer| {
+                answer.map(|span| {
                     let from = span.start as usize;
-                    answered.text[from..from + span.len as usize].to_string()
+                    text[from..from + span.len as usize].to_string()
                 })
-                .map_err(Problem::from);
-            answers.insert(value.into(), answer);
+            })
+        });
+        for (value, answer) in new.into_iter().zip(replies) {
+            answers.insert(value.into(), answer.map_err(Problem::from));
         }
     }
 

@@ -351,73 +351,14 @@ impl Units {
         record_type: &str,
         field: &str,
     ) -> Result<Decimal, ServiceError> {
-        match self.resolved(unit, record_type, field) {
-            Some((source, target)) => self.convert_known(value, unit, field, source, target),
-            None => Err(self.refusal(value, unit, record_type, field)),
-        }
-    }
-
-    /// The unit and the field's canonical unit, when both are known and
-    /// measure the same quantity.
-    fn resolved(&self, unit: &str, record_type: &str, field: &str) -> Option<(&Unit, &Canonical)> {
-        let target = self.fields.get(record_type)?.get(field)?;
-        let source = self.units.get(unit.trim())?;
-        (source.dims == target.unit.dims).then_some((source, target))
-    }
-
-    /// `value` converted from a resolved unit to a resolved canonical unit.
-    fn convert_known(
-        &self,
-        value: &str,
-        unit: &str,
-        field: &str,
-        source: &Unit,
-        target: &Canonical,
-    ) -> Result<Decimal, ServiceError> {
-        let given = [("value", value), ("unit", unit), ("field", field)];
-        let number = parse_decimal(value).ok_or_else(|| self.not_a_number(&given))?;
-        convert(number, source, &target.unit, target.decimals)
-            .ok_or_else(|| self.wording.too_large.refuse(&given))
-    }
-
-    /// Why `value` in `unit` cannot be converted when the units do not
-    /// resolve, in order: the field, the number, the unit, the quantity.
-    fn refusal(&self, value: &str, unit: &str, record_type: &str, field: &str) -> ServiceError {
-        let Some(target) = self.fields.get(record_type).and_then(|fs| fs.get(field)) else {
-            return self.unknown_field(record_type, field);
-        };
-        let given = [("value", value), ("unit", unit), ("field", field)];
-        if parse_decimal(value).is_none() {
-            return self.not_a_number(&given);
-        }
-        let Some(source) = self.units.get(unit.trim()) else {
-            return self.wording.unknown_unit.refuse(&given);
-        };
-        let measures = self.quantities.describe(&source.dims);
-        let quantity = self.quantities.describe(&target.unit.dims);
-        self.wording.incompatible_unit.refuse(&[
-            given[0],
-            given[1],
-            given[2],
-            ("measures", &measures),
-            ("quantity", &quantity),
-            ("canonical", &target.symbol),
-        ])
-    }
-
-    fn not_a_number(&self, given: &[(&str, &str); 3]) -> ServiceError {
-        self.wording.not_a_number.refuse(&[
-            given[0],
-            given[1],
-            given[2],
-            ("hint", PLAIN_NUMBER_HINT),
-        ])
+        let looked = self.look_up(unit, record_type, field);
+        self.answer(&looked, value, unit, record_type, field)
     }
 
     /// Values given back to back in `text`, value i ending at byte
-    /// `ends[i]`, each converted as [`Units::to_canonical`] converts it;
-    /// `None` when `ends` do not cut `text` (not ascending, past its end,
-    /// or inside a character).
+    /// `ends[i]`, each converted as [`Units::to_canonical`] converts it,
+    /// the unit and the field looked up once; `None` when `ends` do not
+    /// cut `text` (decreasing, past its end, or inside a character).
     pub fn to_canonical_column(
         &self,
         text: &str,
@@ -427,17 +368,21 @@ impl Units {
         field: &str,
     ) -> Option<ColumnAnswers> {
         use std::fmt::Write as _;
-        let mut out = String::with_capacity(ends.len() * 8);
-        let mut answers = Vec::with_capacity(ends.len());
-        let resolved = self.resolved(unit, record_type, field);
+        // The cut is checked before any work: a column cut wrongly costs
+        // one pass over `ends`.
         let mut start = 0;
         for &end in ends {
-            let value = text.get(start..end as usize)?;
+            text.get(start..end as usize)?;
             start = end as usize;
-            let answer = match resolved {
-                Some((source, target)) => self.convert_known(value, unit, field, source, target),
-                None => Err(self.refusal(value, unit, record_type, field)),
-            };
+        }
+        let looked = self.look_up(unit, record_type, field);
+        let mut out = String::with_capacity(ends.len() * 8);
+        let mut answers = Vec::with_capacity(ends.len());
+        let mut start = 0;
+        for &end in ends {
+            let value = &text[start..end as usize];
+            start = end as usize;
+            let answer = self.answer(&looked, value, unit, record_type, field);
             answers.push(answer.map(|number| {
                 let from = out.len() as u32;
                 write!(out, "{number}").expect("writing to a String cannot fail");
@@ -446,6 +391,62 @@ impl Units {
         }
         Some((out, answers))
     }
+
+    /// The unit and the field's canonical unit, looked up once for all the
+    /// values given in that unit.
+    fn look_up(&self, unit: &str, record_type: &str, field: &str) -> LookedUp<'_> {
+        LookedUp {
+            target: self.fields.get(record_type).and_then(|fs| fs.get(field)),
+            source: self.units.get(unit.trim()),
+        }
+    }
+
+    /// `value` converted, or why not, in order: the field, the number, the
+    /// unit, the quantity, the size.
+    fn answer(
+        &self,
+        looked: &LookedUp<'_>,
+        value: &str,
+        unit: &str,
+        record_type: &str,
+        field: &str,
+    ) -> Result<Decimal, ServiceError> {
+        let Some(target) = looked.target else {
+            return Err(self.unknown_field(record_type, field));
+        };
+        let given = [("value", value), ("unit", unit), ("field", field)];
+        let number = parse_decimal(value).ok_or_else(|| {
+            self.wording.not_a_number.refuse(&[
+                given[0],
+                given[1],
+                given[2],
+                ("hint", PLAIN_NUMBER_HINT),
+            ])
+        })?;
+        let source = looked
+            .source
+            .ok_or_else(|| self.wording.unknown_unit.refuse(&given))?;
+        if source.dims != target.unit.dims {
+            let measures = self.quantities.describe(&source.dims);
+            let quantity = self.quantities.describe(&target.unit.dims);
+            return Err(self.wording.incompatible_unit.refuse(&[
+                given[0],
+                given[1],
+                given[2],
+                ("measures", &measures),
+                ("quantity", &quantity),
+                ("canonical", &target.symbol),
+            ]));
+        }
+        convert(number, source, &target.unit, target.decimals)
+            .ok_or_else(|| self.wording.too_large.refuse(&given))
+    }
+}
+
+/// A unit and a field's canonical unit as looked up, each if known.
+struct LookedUp<'u> {
+    target: Option<&'u Canonical>,
+    source: Option<&'u Unit>,
 }
 
 /// A column's answers from [`Units::to_canonical_column`]: the canonical

@@ -16,7 +16,6 @@ const MAX_LOG_BYTES: usize = conform_model::MAX_MESSAGE_BYTES;
 /// are counted and reported in one line when the batch ends.
 pub const MAX_LOG_LINES_PER_BATCH: u32 = 20;
 
-/// Per-store state: the standard services and the limits.
 /// A call the contract does not allow (a handle the host does not hold,
 /// arguments that do not fit together): the plugin broke the contract,
 /// and its rows are rejected `plugin-output` with this reason.
@@ -24,6 +23,7 @@ pub const MAX_LOG_LINES_PER_BATCH: u32 = 20;
 #[error("{0}")]
 pub(crate) struct Breach(pub(crate) &'static str);
 
+/// Per-store state: the standard services and the limits.
 pub(crate) struct HostState {
     pub(crate) plugin: Arc<str>,
     pub(crate) standard: Arc<Standard>,

@@ -24,6 +24,18 @@ use types::{ServiceError, Span};
 /// The most handles a store holds at once.
 pub const MAX_HANDLES: u32 = 1024;
 
+/// The most values one `-many` call may carry: what the host builds for a
+/// call stays a bounded multiple of it, whatever the plugin's memory.
+pub const MAX_MANY: usize = 4096;
+
+/// Refuses a `-many` call of more than [`MAX_MANY`] values.
+fn at_most_many(len: usize) -> wasmtime::Result<()> {
+    if len > MAX_MANY {
+        return Err(Breach("it asked more than 4096 values in one `-many` call").into());
+    }
+    Ok(())
+}
+
 /// An open code list.
 pub struct CodeListHandle(Arc<CodeList>);
 /// An open class set.
@@ -75,7 +87,7 @@ fn input_refusal(refused: InputRefused) -> ServiceError {
 
 impl HostState {
     /// What a handle of this store holds; a handle the host does not hold
-    /// traps the plugin.
+    /// fails the call, and the row that made it is rejected `plugin-output`.
     fn held<T: 'static>(&self, handle: &Resource<T>) -> wasmtime::Result<&T> {
         self.resources
             .get(handle)
@@ -186,6 +198,7 @@ impl tables::HostCodeList for HostState {
         handle: Resource<CodeListHandle>,
         queries: Vec<TermQuery>,
     ) -> wasmtime::Result<Vec<Result<CodeMatch, ServiceError>>> {
+        at_most_many(queries.len())?;
         let list = self.held(&handle)?;
         Ok(queries
             .iter()
@@ -296,6 +309,7 @@ impl tables::HostThresholds for HostState {
         handle: Resource<ThresholdsHandle>,
         values: Vec<String>,
     ) -> wasmtime::Result<Vec<Result<String, ServiceError>>> {
+        at_most_many(values.len())?;
         let bounds = self.held(&handle)?;
         Ok(values.iter().map(|v| bounds.classify(v)).collect())
     }
@@ -357,6 +371,7 @@ impl tables::HostScheme for HostState {
         handle: Resource<SchemeHandle>,
         rows: Vec<Vec<TermQuery>>,
     ) -> wasmtime::Result<Vec<Result<SchemeResult, ServiceError>>> {
+        at_most_many(rows.len())?;
         let scheme = &self.held(&handle)?.0;
         Ok(rows.iter().map(|inputs| evaluate(scheme, inputs)).collect())
     }
@@ -423,6 +438,7 @@ impl tables::HostQuantity for HostState {
         handle: Resource<QuantityHandle>,
         values: Measures,
     ) -> wasmtime::Result<CanonicalValues> {
+        at_most_many(values.ends.len())?;
         let q = self.held(&handle)?;
         let Some((text, answers)) = q.units.to_canonical_column(
             &values.text,
@@ -505,6 +521,7 @@ impl tables::HostTermLevels for HostState {
         handle: Resource<TermLevelsHandle>,
         queries: Vec<TermQuery>,
     ) -> wasmtime::Result<Vec<Result<LevelMatch, ServiceError>>> {
+        at_most_many(queries.len())?;
         let levels = self.held(&handle)?;
         Ok(queries
             .iter()
@@ -588,6 +605,7 @@ impl tables::HostTimePattern for HostState {
         handle: Resource<TimePatternHandle>,
         texts: Vec<String>,
     ) -> wasmtime::Result<Vec<Result<String, ServiceError>>> {
+        at_most_many(texts.len())?;
         let p = self.held(&handle)?;
         Ok(texts
             .iter()
@@ -600,6 +618,7 @@ impl tables::HostTimePattern for HostState {
         handle: Resource<TimePatternHandle>,
         texts: Vec<String>,
     ) -> wasmtime::Result<Vec<Result<String, ServiceError>>> {
+        at_most_many(texts.len())?;
         let p = self.held(&handle)?;
         Ok(texts
             .iter()

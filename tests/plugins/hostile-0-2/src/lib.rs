@@ -216,6 +216,19 @@ impl conform_plugin_sdk::bindings::Guest for Hostile {
                     }
                     Err(e) => refused(&mut out, e),
                 },
+                "too-many" => match host::Quantity::open("units", "part", "length_mm") {
+                    Ok(q) => {
+                        let text = "1".repeat(4097);
+                        let ends: Vec<u32> = (1..=4097).collect();
+                        let answered = q.to_canonical_many(host::Measures {
+                            text: &text,
+                            ends: &ends,
+                            unit: "in",
+                        });
+                        out.rejected("no-limit", &format!("{} answers", answered.answers.len()));
+                    }
+                    Err(e) => refused(&mut out, e),
+                },
                 "no-outcome" => {}
                 other => out.rejected("unknown-action", &format!("no action `{other}`")),
             }
