@@ -215,7 +215,11 @@ mod tests {
     use serde_json::Value;
 
     fn rows(text: &str) -> Vec<Decoded> {
-        let input = std::io::Cursor::new(text.as_bytes().to_vec());
+        rows_of(text.as_bytes())
+    }
+
+    fn rows_of(bytes: &[u8]) -> Vec<Decoded> {
+        let input = std::io::Cursor::new(bytes.to_vec());
         decode(
             input,
             &InputFormat::Csv(CsvOptions::default()),
@@ -231,15 +235,7 @@ mod tests {
         // `中` is E4 B8 AD: a delimiter between its bytes leaves two cells
         // that are not UTF-8 on their own, though the row's cells back to
         // back would be.
-        let input = std::io::Cursor::new(b"a,b\n\xE4\xB8,\xAD\nx,y\n".to_vec());
-        let rows: Vec<Decoded> = decode(
-            input,
-            &InputFormat::Csv(CsvOptions::default()),
-            TextEncoding::Utf8,
-            DecodeLimits::default(),
-        )
-        .map(Result::unwrap)
-        .collect();
+        let rows = rows_of(b"a,b\n\xE4\xB8,\xAD\nx,y\n");
         match &rows[0] {
             Decoded::Rejected(e) => assert_eq!((e.line, e.code), (2, codes::ENCODING)),
             other => panic!("{other:?}"),
