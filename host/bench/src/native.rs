@@ -39,7 +39,7 @@ impl NativePlugin {
         Ok(match name {
             "jinggong-parts" => v0_2(jinggong_parts::native_convert),
             "hengtai-parts" => NativePlugin::V0_1(hengtai_parts::native_convert),
-            "orchard-coop-apples" => NativePlugin::V0_1(orchard_coop_apples::native_convert),
+            "orchard-coop-apples" => v0_2(orchard_coop_apples::native_convert),
             "valley-farms-apples" => NativePlugin::V0_1(valley_farms_apples::native_convert),
             "swift-express" => NativePlugin::V0_1(swift_express::native_convert),
             "eastroute-waybills" => NativePlugin::V0_1(eastroute_waybills::native_convert),
