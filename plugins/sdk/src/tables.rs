@@ -364,6 +364,20 @@ impl TermLevels {
     }
 }
 
+/// A level's promised amount as whole hours, for [`TimeFormat::add_hours`]
+/// (the amount is decimal text; a pack's hours are whole).
+pub fn whole_hours(found: &LevelMatch) -> Result<u32, Problem> {
+    found.amount.parse().map_err(|_| {
+        Problem::new(
+            "invalid-format",
+            format!(
+                "level `{}` promises `{}`, not a whole number of hours",
+                found.level, found.amount
+            ),
+        )
+    })
+}
+
 /// The pack's time format.
 #[derive(Debug, Clone, Copy)]
 pub struct TimeFormat(&'static str);
