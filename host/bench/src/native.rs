@@ -42,7 +42,7 @@ impl NativePlugin {
             "orchard-coop-apples" => v0_2(orchard_coop_apples::native_convert),
             "valley-farms-apples" => v0_2(valley_farms_apples::native_convert),
             "swift-express" => v0_2(swift_express::native_convert),
-            "eastroute-waybills" => NativePlugin::V0_1(eastroute_waybills::native_convert),
+            "eastroute-waybills" => v0_2(eastroute_waybills::native_convert),
             other => bail!("no native build of plugin `{other}`"),
         })
     }
