@@ -41,7 +41,7 @@ impl Plugin for OrchardCoopApples {
         let grading = match (source_grade, &diameter) {
             (Some(grade), Some(d)) => checks.take(
                 GRADE
-                    .evaluate(cx, &[(grade, Some(GRADING_SYSTEM)), (d.as_str(), None)])
+                    .evaluate(cx, &[(grade, Some(GRADING_SYSTEM)), (d, None)])
                     .at("等级"),
             ),
             _ => None,

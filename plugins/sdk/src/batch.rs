@@ -1,10 +1,13 @@
 //! The batch a plugin receives, indexed once: columns by path, and which
 //! paths hold a list or an object (their members are columns of their own).
 
+use std::cell::Cell;
+
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::bindings::conform::plugin::types as wit;
 use crate::row::Row;
+use crate::text::same;
 
 /// A step of a path, hashable.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -27,8 +30,18 @@ pub(crate) struct Batch {
     /// The columns of top-level members, by name: what `row.text("列")`
     /// asks, found without building a path.
     top: HashMap<Box<str>, u32>,
+    /// The top-level column asked last (`columns.len()` before any).
+    last: Cell<u32>,
+    /// For each top-level column, the one asked after it last time (and,
+    /// at `columns.len()`, the first asked): a plugin asks for its columns
+    /// in the same order row after row, so the guess is checked before any
+    /// hashing.
+    follows: Vec<Cell<u32>>,
     containers: HashMap<Vec<Key>, Container>,
 }
+
+/// No column guessed yet.
+const NO_GUESS: u32 = u32::MAX;
 
 impl Batch {
     pub(crate) fn new(inner: wit::Batch) -> Batch {
@@ -55,10 +68,13 @@ impl Batch {
             }
             columns.insert(path, index as u32);
         }
+        let count = inner.columns.len();
         Batch {
             inner,
             columns,
             top,
+            last: Cell::new(count as u32),
+            follows: (0..=count).map(|_| Cell::new(NO_GUESS)).collect(),
             containers,
         }
     }
@@ -77,7 +93,25 @@ impl Batch {
 
     /// The column of the top-level member `name`, if any row has it.
     pub(crate) fn top_column(&self, name: &str) -> Option<u32> {
-        self.top.get(name).copied()
+        let follows = &self.follows[self.last.get() as usize];
+        let guess = follows.get();
+        let found = if self.top_name(guess).is_some_and(|n| same(n, name)) {
+            guess
+        } else {
+            let found = self.top.get(name).copied()?;
+            follows.set(found);
+            found
+        };
+        self.last.set(found);
+        Some(found)
+    }
+
+    /// The name of `column` when it is a top-level member.
+    fn top_name(&self, column: u32) -> Option<&str> {
+        match self.inner.columns.get(column as usize)?.as_slice() {
+            [wit::Step::Key(name)] => Some(name),
+            _ => None,
+        }
     }
 
     pub(crate) fn container(&self, path: &[Key]) -> Option<Container> {

@@ -57,6 +57,7 @@ mod output;
 mod record;
 mod row;
 pub mod tables;
+mod text;
 
 pub use record::{Array, Object, Record};
 pub use row::{Checks, Problem, Rejected, ResultExt, Row};
@@ -80,22 +81,51 @@ pub trait Plugin {
 
 /// The records one input row became.
 #[derive(Debug, Clone, Default)]
-pub struct Records(Vec<Record>);
+pub struct Records(Several);
+
+/// Records, one without a list: most rows become one record.
+#[derive(Debug, Clone, Default)]
+enum Several {
+    #[default]
+    None,
+    One(Record),
+    Many(Vec<Record>),
+}
 
 impl Records {
     /// One record.
     pub fn one(record: Record) -> Records {
-        Records(vec![record])
+        Records(Several::One(record))
     }
 
     /// Adds a record.
     pub fn push(&mut self, record: Record) {
-        self.0.push(record);
+        self.0 = match std::mem::take(&mut self.0) {
+            Several::None => Several::One(record),
+            Several::One(first) => Several::Many(vec![first, record]),
+            Several::Many(mut all) => {
+                all.push(record);
+                Several::Many(all)
+            }
+        };
     }
 
     /// The records, for tests of a plugin's mapping.
     pub fn records(&self) -> &[Record] {
-        &self.0
+        match &self.0 {
+            Several::None => &[],
+            Several::One(record) => std::slice::from_ref(record),
+            Several::Many(all) => all,
+        }
+    }
+
+    /// Gives the records' buffers to the next records.
+    pub(crate) fn recycle(self) {
+        match self.0 {
+            Several::None => {}
+            Several::One(record) => record.recycle(),
+            Several::Many(all) => all.into_iter().for_each(Record::recycle),
+        }
     }
 }
 
@@ -109,7 +139,7 @@ pub fn run_batch<P: Plugin>(batch: wit::Batch) -> wit::BatchResult {
     P::prepare(&rows, &mut cx);
     for row in &rows {
         match P::convert(row, &mut cx) {
-            Ok(records) => out.converted(&records.0),
+            Ok(records) => out.converted(records),
             Err(Rejected(problems)) => out.rejected(problems),
         }
     }

@@ -4,8 +4,10 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::bindings::conform::plugin::types as wit;
-use crate::record::{Draft, Record};
+use crate::record::Draft;
 use crate::row::Problem;
+use crate::text::same;
+use crate::Records;
 
 /// The results of a batch being written.
 #[derive(Default)]
@@ -38,7 +40,7 @@ impl Output {
     /// position when it is the same, else looked up.
     fn key(&mut self, position: usize, key: &str) -> u32 {
         let index = match self.recent_keys.get(position) {
-            Some(&recent) if self.names[recent as usize] == key => recent,
+            Some(&recent) if same(&self.names[recent as usize], key) => recent,
             _ => self.name(key),
         };
         match self.recent_keys.get_mut(position) {
@@ -57,11 +59,22 @@ impl Output {
         }
     }
 
+    /// The name of a record type: the last record's when it is the same.
+    fn record_type(&mut self, record_type: &str) -> u32 {
+        match self.records.last() {
+            Some(last) if same(&self.names[last.record_type as usize], record_type) => {
+                last.record_type
+            }
+            _ => self.name(record_type),
+        }
+    }
+
     /// A converted row.
-    pub(crate) fn converted(&mut self, records: &[Record]) {
+    pub(crate) fn converted(&mut self, converted: Records) {
         let first = self.records.len() as u32;
+        let records = converted.records();
         for record in records {
-            let record_type = self.name(&record.record_type);
+            let record_type = self.record_type(record.record_type());
             let start = self.nodes.len() as u32;
             let text = record.text.as_str();
             let slice = |(start, end): (u32, u32)| &text[start as usize..end as usize];
@@ -95,6 +108,7 @@ impl Output {
             start: first,
             len: records.len() as u32,
         }));
+        converted.recycle();
     }
 
     /// A rejected row.

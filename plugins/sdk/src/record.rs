@@ -2,6 +2,8 @@
 //! the host validates and writes them without reading any text, and a
 //! decimal stays the digits the tables gave (`3.18`, `1134.0`).
 
+use std::cell::RefCell;
+
 /// Bytes `[start, end)` of a record's text.
 pub(crate) type Span = (u32, u32);
 
@@ -22,10 +24,21 @@ pub(crate) enum Draft {
 /// A record of one of the pack's record types.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
-    pub(crate) record_type: String,
+    /// The record type, then every key and value written, back to back.
     pub(crate) text: String,
+    /// Bytes of `text` the record type takes.
+    type_len: usize,
     pub(crate) nodes: Vec<Draft>,
 }
+
+thread_local! {
+    /// Buffers of records already handed to the host, for the next
+    /// records: a row's record then costs no allocation.
+    static SPARE: RefCell<Vec<(String, Vec<Draft>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The most spare buffers kept.
+const MAX_SPARE: usize = 16;
 
 /// Where a record's writers put what they write.
 pub(crate) struct Buffers<'r> {
@@ -163,20 +176,33 @@ impl Object<'_> {
 impl Record {
     /// An empty record of `record_type`.
     pub fn new(record_type: &str) -> Record {
+        let (mut text, mut nodes) = SPARE
+            .with(|spare| spare.borrow_mut().pop())
+            .unwrap_or_else(|| (String::with_capacity(256), Vec::with_capacity(32)));
+        text.clear();
+        nodes.clear();
+        text.push_str(record_type);
+        nodes.push(Draft::Object(0));
         Record {
-            record_type: record_type.to_string(),
-            text: String::with_capacity(256),
-            nodes: {
-                let mut nodes = Vec::with_capacity(32);
-                nodes.push(Draft::Object(0));
-                nodes
-            },
+            text,
+            type_len: record_type.len(),
+            nodes,
         }
     }
 
     /// The record's type.
     pub fn record_type(&self) -> &str {
-        &self.record_type
+        &self.text[..self.type_len]
+    }
+
+    /// Gives the record's buffers to the next record.
+    pub(crate) fn recycle(self) {
+        SPARE.with(|spare| {
+            let mut spare = spare.borrow_mut();
+            if spare.len() < MAX_SPARE {
+                spare.push((self.text, self.nodes));
+            }
+        });
     }
 
     /// The record as JSON, for tests of a plugin's mapping (decimals as

@@ -4,13 +4,16 @@
 //! one call to the host per batch. A table the pack lacks is a problem of
 //! every row that asks it, never a crash.
 
-use rustc_hash::{FxHashMap as HashMap, FxHashSet};
+use std::rc::Rc;
+
+use rustc_hash::FxHashMap as HashMap;
 
 #[cfg(not(feature = "native"))]
 use crate::bindings::conform::plugin::tables as host;
 #[cfg(feature = "native")]
 use crate::native as host;
 use crate::row::Problem;
+use crate::text::{hash, same};
 
 pub use host::{CodeMatch, LevelMatch, MatchedBy, PartResult, SchemeResult};
 
@@ -20,13 +23,68 @@ type Memo<K, V> = HashMap<K, Result<V, Problem>>;
 type Field = (&'static str, &'static str, &'static str);
 
 /// A quantity's answers in one unit, by value: (quantity, unit, answers).
-type Converted = (Field, Box<str>, Memo<Box<str>, String>);
+type Converted = (Field, Box<str>, Answers);
 
-/// Whether two names are equal, the same text in memory answered without
-/// reading it (a plugin names its quantities and units with constants;
-/// comparing bytes is a slow loop in wasm).
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && (a.as_ptr() == b.as_ptr() || a == b)
+/// A value in its field's canonical unit: decimal text (`3.18`), shared
+/// with the batch's memory of answers, so a copy costs no allocation.
+pub type Canonical = Rc<str>;
+
+/// No entry.
+const NONE: u32 = u32::MAX;
+
+/// A quantity's answers in one unit, by value, without an allocation per
+/// value: the values back to back in one string, each found by its hash.
+#[derive(Default)]
+struct Answers {
+    values: String,
+    entries: Vec<Answer>,
+    /// The latest entry of each hash; earlier ones chain through `next`.
+    by_hash: HashMap<u64, u32>,
+}
+
+/// A value's answer: `None` while asked of the host and not yet answered.
+struct Answer {
+    value: (u32, u32),
+    answer: Option<Result<Canonical, Problem>>,
+    next: u32,
+}
+
+impl Answers {
+    /// The entry of `value`, if it has one.
+    fn find(&self, value: &str) -> Option<usize> {
+        let mut at = *self.by_hash.get(&hash(value))?;
+        while at != NONE {
+            let entry = &self.entries[at as usize];
+            let (start, end) = entry.value;
+            if same(&self.values[start as usize..end as usize], value) {
+                return Some(at as usize);
+            }
+            at = entry.next;
+        }
+        None
+    }
+
+    /// The answer to `value`, if it has one.
+    fn get(&self, value: &str) -> Option<&Result<Canonical, Problem>> {
+        self.entries[self.find(value)?].answer.as_ref()
+    }
+
+    /// The entry of `value`, added (unanswered) if it has none; `true` when added.
+    fn entry(&mut self, value: &str) -> (usize, bool) {
+        if let Some(at) = self.find(value) {
+            return (at, false);
+        }
+        let start = self.values.len() as u32;
+        self.values.push_str(value);
+        let at = self.entries.len() as u32;
+        let next = self.by_hash.insert(hash(value), at).unwrap_or(NONE);
+        self.entries.push(Answer {
+            value: (start, self.values.len() as u32),
+            answer: None,
+            next,
+        });
+        (at as usize, true)
+    }
 }
 
 /// The most values the host takes in one `-many` call.
@@ -241,15 +299,20 @@ impl Quantity {
 
     /// `value` in `unit`, in the field's canonical unit, exact and rounded
     /// half to even to its decimals.
-    pub fn to_canonical(&self, cx: &mut Cx, value: &str, unit: &str) -> Result<String, Problem> {
+    pub fn to_canonical(&self, cx: &mut Cx, value: &str, unit: &str) -> Result<Canonical, Problem> {
         let memo = self.memo(cx, unit);
         if let Some(answer) = cx.converted[memo].2.get(value) {
             return answer.clone();
         }
-        let answer = self
-            .open(cx)
-            .and_then(|quantity| quantity.to_canonical(value, unit).map_err(Problem::from));
-        cx.converted[memo].2.insert(value.into(), answer.clone());
+        let answer = self.open(&mut cx.quantities).and_then(|quantity| {
+            quantity
+                .to_canonical(value, unit)
+                .map(Canonical::from)
+                .map_err(Problem::from)
+        });
+        let answers = &mut cx.converted[memo].2;
+        let (at, _) = answers.entry(value);
+        answers.entries[at].answer = Some(answer.clone());
         answer
     }
 
@@ -259,50 +322,54 @@ impl Quantity {
     /// Call it from [`crate::Plugin::prepare`] with a column's values.
     pub fn prefetch<'v>(&self, cx: &mut Cx, values: impl IntoIterator<Item = &'v str>, unit: &str) {
         let memo = self.memo(cx, unit);
+        let answers = &mut cx.converted[memo].2;
         let values = values.into_iter();
         let (at_least, at_most) = values.size_hint();
         let expected = at_most.unwrap_or(at_least).min(MAX_MANY);
-        let mut asked = FxHashSet::with_capacity_and_hasher(expected, Default::default());
+        answers.entries.reserve(expected);
+        answers.by_hash.reserve(expected);
+        // The values asked, each once: entries added now, unanswered.
         let mut new = Vec::with_capacity(expected);
         for value in values {
-            if !cx.converted[memo].2.contains_key(value) && asked.insert(value) {
-                new.push(value);
+            if let (at, true) = answers.entry(value) {
+                new.push(at);
             }
         }
         if new.is_empty() {
             return;
         }
         // A table that does not open is asked again, and refused, row by row.
-        let Ok(quantity) = self.open(cx) else {
+        let Ok(quantity) = self.open(&mut cx.quantities) else {
             return;
         };
+        let answers = &cx.converted[memo].2;
         let mut answered = Vec::with_capacity(new.len().div_ceil(MAX_MANY));
         for part in new.chunks(MAX_MANY) {
-            let mut text = String::new();
             let mut ends = Vec::with_capacity(part.len());
-            for value in part {
-                text.push_str(value);
-                ends.push(text.len() as u32);
+            let first = answers.entries[part[0]].value.0;
+            for &at in part {
+                ends.push(answers.entries[at].value.1 - first);
             }
+            let last = answers.entries[part[part.len() - 1]].value.1;
             answered.push(quantity.to_canonical_many(host::Measures {
-                text: &text,
+                // New entries' values are back to back in `values`.
+                text: &answers.values[first as usize..last as usize],
                 ends: &ends,
                 unit,
             }));
         }
         let answers = &mut cx.converted[memo].2;
-        answers.reserve(new.len());
         let replies = answered.into_iter().flat_map(|column| {
             let text = column.text;
             column.answers.into_iter().map(move |answer| {
                 answer.map(|span| {
                     let from = span.start as usize;
-                    text[from..from + span.len as usize].to_string()
+                    Canonical::from(&text[from..from + span.len as usize])
                 })
             })
         });
-        for (value, answer) in new.into_iter().zip(replies) {
-            answers.insert(value.into(), answer.map_err(Problem::from));
+        for (at, answer) in new.into_iter().zip(replies) {
+            answers.entries[at].answer = Some(answer.map_err(Problem::from));
         }
     }
 
@@ -317,20 +384,23 @@ impl Quantity {
         {
             Some(index) => index,
             None => {
-                cx.converted.push((field, unit.into(), Memo::default()));
+                cx.converted.push((field, unit.into(), Answers::default()));
                 cx.converted.len() - 1
             }
         }
     }
 
     /// The open quantity, opened on first use.
-    fn open<'c>(&self, cx: &'c mut Cx) -> Result<&'c host::Quantity, Problem> {
+    fn open<'c>(
+        &self,
+        quantities: &'c mut Memo<Field, host::Quantity>,
+    ) -> Result<&'c host::Quantity, Problem> {
         let Quantity {
             table,
             record_type,
             field,
         } = *self;
-        opened(&mut cx.quantities, (table, record_type, field), || {
+        opened(quantities, (table, record_type, field), || {
             host::Quantity::open(table, record_type, field).map_err(Problem::from)
         })
     }

@@ -38,7 +38,7 @@ impl Plugin for ValleyFarmsApples {
         // system and its diameter's class.
         let grading = match (system, source_grade, &diameter) {
             (Some(system), Some(grade), Some(d)) => {
-                let graded = GRADE.evaluate(cx, &[(grade, Some(system)), (d.as_str(), None)]);
+                let graded = GRADE.evaluate(cx, &[(grade, Some(system)), (d, None)]);
                 let field = match &graded {
                     Err(p) if p.code == "unknown-grading-system" => "grade_system",
                     _ => "grade",
