@@ -595,12 +595,38 @@ fn cap_problems(mut rejections: Vec<Rejection>) -> Vec<Rejection> {
 /// was validated, serialized afresh: never the plugin's own text, which could
 /// say something else (duplicate keys, numbers a float rounds).
 fn output_line(record_type: &str, record: &serde_json::Value, file: &str, line: u64) -> String {
+    write_output_line(record_type, file, line, |out| {
+        serde_json::to_writer(out, record).expect("writing JSON to a Vec cannot fail")
+    })
+}
+
+/// [`output_line`] of a record given as a tree, valid against `validator`:
+/// the same text its value gives.
+fn tree_output_line(
+    record_type: &str,
+    record: &conform_pack::TreeRecord,
+    validator: &conform_pack::RecordValidator,
+    file: &str,
+    line: u64,
+) -> String {
+    write_output_line(record_type, file, line, |out| {
+        validator.write_tree(record, out)
+    })
+}
+
+/// A records line around the record `write_record` writes.
+fn write_output_line(
+    record_type: &str,
+    file: &str,
+    line: u64,
+    write_record: impl FnOnce(&mut Vec<u8>),
+) -> String {
     let mut out = Vec::with_capacity(256 + record_type.len() + file.len());
     let written = "writing JSON to a Vec cannot fail";
     out.extend_from_slice(b"{\"record_type\":");
     serde_json::to_writer(&mut out, record_type).expect(written);
     out.extend_from_slice(b",\"record\":");
-    serde_json::to_writer(&mut out, record).expect(written);
+    write_record(&mut out);
     out.extend_from_slice(b",\"source\":{\"file\":");
     serde_json::to_writer(&mut out, file).expect(written);
     out.extend_from_slice(b",\"line\":");
@@ -659,7 +685,25 @@ fn finish(outcome: RowOutcome, pack: &Pack, file: &str, ordinal: u64, line: u64)
     for output in records {
         let parsed = match output.body {
             RecordBody::Json(text) => conform_pack::parse_record(&text),
-            RecordBody::Value(value) => Ok(value),
+            RecordBody::Tree(tree) => {
+                // A valid tree without record rules is written where it
+                // lies; any other is read as a value, for the validator's
+                // messages or the rules.
+                if let Some(validator) = pack.validator(&output.record_type) {
+                    if !pack.has_record_rules(&output.record_type) && validator.is_valid_tree(&tree)
+                    {
+                        lines.push(tree_output_line(
+                            &output.record_type,
+                            &tree,
+                            validator,
+                            file,
+                            line,
+                        ));
+                        continue;
+                    }
+                }
+                Ok(tree.to_value())
+            }
         };
         let mut record = match parsed {
             Ok(value) => value,

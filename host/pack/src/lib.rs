@@ -21,6 +21,7 @@ mod record_json;
 mod record_rules;
 mod service_error;
 pub mod tables;
+mod tree;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -35,6 +36,7 @@ pub use files::MAX_PACK_FILE_BYTES;
 pub use record_json::parse_record;
 pub use record_rules::{RecordRules, RuleViolation};
 pub use service_error::ServiceError;
+pub use tree::{Place, TreeJson, TreeNode, TreeParts, TreeRecord, TreeValue};
 pub use validate::{RecordValidator, Violation};
 
 /// A loaded, checked schema pack.
@@ -171,6 +173,11 @@ impl Pack {
     /// The validator of a record type, if the pack has it.
     pub fn validator(&self, record_type: &str) -> Option<&RecordValidator> {
         self.validators.get(record_type)
+    }
+
+    /// Whether the pack states record rules for `record_type`.
+    pub fn has_record_rules(&self, record_type: &str) -> bool {
+        self.record_rules.applies_to(record_type)
     }
 
     /// Every record rule of `record_type` that `record` (valid against its

@@ -164,6 +164,13 @@ impl RecordRules {
         Ok(rules)
     }
 
+    /// Whether records of `record_type` have rules to keep.
+    pub fn applies_to(&self, record_type: &str) -> bool {
+        self.by_type
+            .get(record_type)
+            .is_some_and(|rules| !rules.is_empty())
+    }
+
     /// Every rule of `record_type` that `record` breaks, in file order.
     pub fn check(&self, record_type: &str, record: &Value) -> Vec<RuleViolation> {
         let Some(rules) = self.by_type.get(record_type) else {

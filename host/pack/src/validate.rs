@@ -5,6 +5,7 @@ use std::path::Path;
 use jsonschema::Validator;
 use serde_json::Value;
 
+use crate::tree::{Place, TreeJson, TreeRecord};
 use crate::PackError;
 
 /// One way a record breaks its schema.
@@ -23,6 +24,8 @@ const PATTERN_SIZE_LIMIT: usize = 1 << 20;
 /// A record type's compiled schema, formats asserted.
 pub struct RecordValidator {
     validator: Validator,
+    /// The same schema over records as trees (contract 0.2.0).
+    tree_validator: Validator<TreeJson>,
     /// The schema, for questions about its shape ([`Self::declares_array`]).
     schema: Value,
     properties: Vec<String>,
@@ -62,16 +65,14 @@ impl RecordValidator {
 
     /// Compiles a schema held in memory.
     pub fn compile(schema: &Value) -> Result<RecordValidator, String> {
-        // `regex`, not the backtracking `fancy-regex`: a pattern runs in time
-        // linear in its input, and a pattern that needs backtracking
-        // (look-around, back-references) does not compile.
         let validator = jsonschema::options()
             .should_validate_formats(true)
-            .with_pattern_options(
-                jsonschema::PatternOptions::regex()
-                    .size_limit(PATTERN_SIZE_LIMIT)
-                    .dfa_size_limit(PATTERN_SIZE_LIMIT),
-            )
+            .with_pattern_options(patterns())
+            .build(schema)
+            .map_err(|e| e.to_string())?;
+        let tree_validator = jsonschema::options_for::<TreeJson>()
+            .should_validate_formats(true)
+            .with_pattern_options(patterns())
             .build(schema)
             .map_err(|e| e.to_string())?;
         let properties = schema
@@ -96,6 +97,7 @@ impl RecordValidator {
         }
         Ok(RecordValidator {
             validator,
+            tree_validator,
             schema: schema.clone(),
             properties,
             integer_paths,
@@ -109,6 +111,22 @@ impl RecordValidator {
         for path in &self.integer_paths {
             normalize_at(record, path);
         }
+    }
+
+    /// Whether a record given as a tree is valid: the same verdict
+    /// [`Self::validate`] gives its value, without building the value.
+    pub fn is_valid_tree(&self, record: &TreeRecord) -> bool {
+        self.tree_validator.is_valid(record.node())
+    }
+
+    /// Writes a valid record given as a tree as the JSON text its value
+    /// has once [normalized](Self::normalize).
+    pub fn write_tree(&self, record: &TreeRecord, out: &mut Vec<u8>) {
+        record.write_json(out, &|places| {
+            self.integer_paths
+                .iter()
+                .any(|path| path.len() == places.len() && path.iter().zip(places).all(step_is))
+        });
     }
 
     /// Whether the schema declares a top-level property of that name.
@@ -153,6 +171,24 @@ impl RecordValidator {
                 message: e.to_string(),
             })
             .collect())
+    }
+}
+
+/// How `pattern`s compile: `regex`, not the backtracking `fancy-regex`, so
+/// that a pattern runs in time linear in its input, and a pattern that needs
+/// backtracking (look-around, back-references) does not compile.
+fn patterns() -> jsonschema::PatternOptions<jsonschema::Regex> {
+    jsonschema::PatternOptions::regex()
+        .size_limit(PATTERN_SIZE_LIMIT)
+        .dfa_size_limit(PATTERN_SIZE_LIMIT)
+}
+
+/// Whether a step of an integer path is where a record's value lies.
+fn step_is((step, place): (&Step, &Place<'_>)) -> bool {
+    match (step, place) {
+        (Step::Property(name), Place::Member(member)) => name == member,
+        (Step::AnyProperty, Place::Member(_)) | (Step::Items, Place::Item) => true,
+        _ => false,
     }
 }
 
@@ -297,7 +333,7 @@ fn normalize_at(value: &mut Value, path: &[Step]) {
 }
 
 /// `x` as an integer when it is one and a float holds it exactly.
-fn exact_integer(x: f64) -> Option<i64> {
+pub(crate) fn exact_integer(x: f64) -> Option<i64> {
     (x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0).then_some(x as i64)
 }
 

@@ -1,9 +1,15 @@
 //! What a contract 0.2.0 plugin returns, checked: one outcome per row,
 //! every range and span in bounds, record trees well formed, decimals
-//! exact. Records come back as trees of typed nodes, so the host builds
-//! the value it validates and writes without parsing any text.
+//! exact. Records come back as trees of typed nodes; the checked trees are
+//! the records (`conform_pack::TreeRecord`), validated and written where
+//! they lie, without parsing any text.
 
-use serde_json::{Map, Number, Value};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use conform_pack::{TreeNode, TreeParts, TreeRecord};
+
+use serde_json::Number;
 
 use crate::bindings_v0_2::conform::plugin::types::{
     BatchResult, Node, Outcome, OutputRecord as WitRecord, Problem as WitProblem, Range, Span,
@@ -13,14 +19,24 @@ use crate::bindings_v0_2::conform::plugin::types::{
 pub(crate) const MAX_DEPTH: usize = 64;
 /// The longest decimal text a record may hold.
 pub(crate) const MAX_DECIMAL_CHARS: usize = 40;
+/// Members of an object whose keys are compared pairwise; a larger
+/// object's keys go through a set.
+const PAIRWISE_KEYS: usize = 16;
 
-/// One row's outcome as the plugin gave it, its records built.
+/// One row's outcome as the plugin gave it, its records checked.
 pub(crate) enum Checked {
-    /// Records: (record type, value, bytes the record took).
-    Converted(Vec<(String, Value, usize)>),
+    /// Records: (record type, record, bytes the record took).
+    Converted(Vec<(String, TreeRecord, usize)>),
     /// Problems, as given.
     Rejected(Vec<WitProblem>),
     /// The outcome broke the contract: why.
+    Broken(String),
+}
+
+/// A row's outcome before the batch's trees are shared: records by root.
+enum Pending {
+    Converted(Vec<(String, u32, usize)>),
+    Rejected(Vec<WitProblem>),
     Broken(String),
 }
 
@@ -56,21 +72,25 @@ pub(crate) fn check(
         mut problems,
         outcomes,
     } = result;
-    let parts = Parts {
+    let mut parts = Parts {
         text: &text,
         names: &names,
+        first_names: TreeParts::first_of_each_name(&names),
         nodes: &nodes,
+        tree: vec![TreeNode::Null; nodes.len()],
+        ends: vec![0; nodes.len()],
+        keys: Vec::new(),
     };
-    let mut checked = Vec::with_capacity(rows);
+    let mut pending = Vec::with_capacity(rows);
     // Problems are moved out as their ranges are taken, each range once;
     // records are taken once too, their nodes in order.
     let mut problem_slots: Vec<Option<WitProblem>> = problems.drain(..).map(Some).collect();
     let mut record_used = vec![false; records.len()];
     let mut nodes_done = 0usize;
     for outcome in outcomes {
-        checked.push(match outcome {
+        pending.push(match outcome {
             Outcome::Converted(range) if range.len as usize > limits.records => {
-                Checked::Broken(format!(
+                Pending::Broken(format!(
                     "it emitted {} records for one row, more than its limit of {}",
                     range.len, limits.records
                 ))
@@ -79,11 +99,11 @@ pub(crate) fn check(
                 let start = range.start as usize;
                 let end = start.saturating_add(range.len as usize);
                 match record_used.get_mut(start..end) {
-                    None => Checked::Broken(
+                    None => Pending::Broken(
                         "a converted row names records beyond those returned".into(),
                     ),
                     Some(used) if used.iter().any(|u| *u) => {
-                        Checked::Broken("two rows name the same records".into())
+                        Pending::Broken("two rows name the same records".into())
                     }
                     Some(used) => {
                         used.iter_mut().for_each(|u| *u = true);
@@ -92,7 +112,7 @@ pub(crate) fn check(
                             .iter()
                             .map(|r| parts.record(r, &mut nodes_done, &mut budget))
                             .collect::<Result<Vec<_>, String>>()
-                            .map_or_else(Checked::Broken, Checked::Converted)
+                            .map_or_else(Pending::Broken, Pending::Converted)
                     }
                 }
             }
@@ -101,17 +121,33 @@ pub(crate) fn check(
                 let end = start.saturating_add(range.len as usize);
                 match problem_slots.get_mut(start..end) {
                     Some(slots) if slots.iter().all(Option::is_some) => {
-                        Checked::Rejected(slots.iter_mut().filter_map(Option::take).collect())
+                        Pending::Rejected(slots.iter_mut().filter_map(Option::take).collect())
                     }
-                    Some(_) => Checked::Broken("two rows name the same problems".into()),
-                    None => Checked::Broken(
+                    Some(_) => Pending::Broken("two rows name the same problems".into()),
+                    None => Pending::Broken(
                         "a rejected row names problems beyond those returned".into(),
                     ),
                 }
             }
         });
     }
-    Ok(checked)
+    let Parts { tree, ends, .. } = parts;
+    let shared = Arc::new(TreeParts::new(text, names, tree, ends));
+    Ok(pending
+        .into_iter()
+        .map(|row| match row {
+            Pending::Converted(records) => Checked::Converted(
+                records
+                    .into_iter()
+                    .map(|(record_type, root, bytes)| {
+                        (record_type, TreeRecord::new(shared.clone(), root), bytes)
+                    })
+                    .collect(),
+            ),
+            Pending::Rejected(problems) => Checked::Rejected(problems),
+            Pending::Broken(why) => Checked::Broken(why),
+        })
+        .collect())
 }
 
 fn slice<T>(items: &[T], range: Range) -> Option<&[T]> {
@@ -119,71 +155,84 @@ fn slice<T>(items: &[T], range: Range) -> Option<&[T]> {
     items.get(start..start.checked_add(range.len as usize)?)
 }
 
-/// The flat lists a result's records point into.
+/// The flat lists a result's records point into, and the trees checked
+/// so far.
 struct Parts<'a> {
     text: &'a str,
     names: &'a [String],
+    /// For each name, the first name equal to it.
+    first_names: Vec<u32>,
     nodes: &'a [Node],
+    /// The checked nodes, at the same indices.
+    tree: Vec<TreeNode>,
+    /// For each checked node, the index past its subtree.
+    ends: Vec<u32>,
+    /// The keys of the objects being checked (as first names), innermost last.
+    keys: Vec<u32>,
 }
 
-impl Parts<'_> {
-    fn text(&self, span: Span) -> Result<&str, String> {
+impl<'a> Parts<'a> {
+    fn text(&self, span: Span) -> Result<&'a str, String> {
         let start = span.start as usize;
         let end = start.saturating_add(span.len as usize);
-        self.text
-            .get(start..end)
+        let text: &'a str = self.text;
+        text.get(start..end)
             .ok_or_else(|| "a span lies outside the result's text or splits a character".into())
     }
 
-    fn name(&self, index: u32) -> Result<&str, String> {
+    fn name(&self, index: u32) -> Result<&'a str, String> {
         self.names
             .get(index as usize)
-            .map(String::as_str)
+            .map(|name: &'a String| name.as_str())
             .ok_or_else(|| format!("name {index} is not one of the result's names"))
     }
-    /// A record: its type, its value, and its size (text and names it
+
+    /// A record: its type, its root node, and its size (text and names it
     /// holds, and 8 bytes per node), within `budget` bytes. Its nodes must
     /// start at or after `nodes_done`, the end of the records built before.
     fn record(
-        &self,
+        &mut self,
         record: &WitRecord,
         nodes_done: &mut usize,
         budget: &mut usize,
-    ) -> Result<(String, Value, usize), String> {
+    ) -> Result<(String, u32, usize), String> {
         let record_type = self.name(record.record_type)?.to_string();
         if (record.nodes.start as usize) < *nodes_done {
             return Err("a record's nodes overlap another record's".into());
         }
         let nodes =
             slice(self.nodes, record.nodes).ok_or("a record's nodes lie beyond those returned")?;
-        *nodes_done = record.nodes.start as usize + nodes.len();
+        let (first, len) = (record.nodes.start as usize, nodes.len());
+        *nodes_done = first + len;
         if !matches!(nodes.first(), Some(Node::Object(_))) {
             return Err("a record's first node must be an object".into());
         }
         let mut tree = Tree {
             parts: self,
-            nodes,
-            at: 0,
+            first,
+            end: first + len,
+            at: first,
             bytes: 0,
             budget: *budget,
         };
-        let value = tree.value(0)?;
-        *budget = budget.saturating_sub(tree.bytes);
-        if tree.at != nodes.len() {
+        tree.value(0)?;
+        let (at, bytes) = (tree.at, tree.bytes);
+        *budget = budget.saturating_sub(bytes);
+        if at != first + len {
             return Err(format!(
-                "a record's {} nodes hold {} more than its tree uses",
-                nodes.len(),
-                nodes.len() - tree.at
+                "a record's {len} nodes hold {} more than its tree uses",
+                first + len - at
             ));
         }
-        Ok((record_type, value, tree.bytes))
+        Ok((record_type, first as u32, bytes))
     }
 }
 
-/// A record's nodes read in pre-order, within a budget of bytes.
+/// A record's nodes checked in pre-order, within a budget of bytes.
 struct Tree<'p, 'a> {
-    parts: &'p Parts<'a>,
-    nodes: &'p [Node],
+    parts: &'p mut Parts<'a>,
+    first: usize,
+    end: usize,
     at: usize,
     bytes: usize,
     budget: usize,
@@ -203,61 +252,85 @@ impl Tree<'_, '_> {
     }
 
     fn next(&mut self) -> Result<Node, String> {
-        let node = self
-            .nodes
-            .get(self.at)
-            .cloned()
-            .ok_or("a record's tree ends before its counts are consumed")?;
+        if self.at >= self.end {
+            return Err("a record's tree ends before its counts are consumed".into());
+        }
+        let node = self.parts.nodes[self.at];
         self.at += 1;
         self.spend(8)?;
         Ok(node)
     }
 
-    fn value(&mut self, depth: usize) -> Result<Value, String> {
+    /// Checks the value starting at the next node, noting it in the tree.
+    fn value(&mut self, depth: usize) -> Result<(), String> {
         if depth > MAX_DEPTH {
             return Err(format!("a record nests deeper than {MAX_DEPTH} levels"));
         }
-        Ok(match self.next()? {
-            Node::Null => Value::Null,
-            Node::Boolean(b) => Value::Bool(b),
-            Node::Integer(i) => Value::Number(i.into()),
+        let here = self.at;
+        debug_assert!(here >= self.first);
+        let node = match self.next()? {
+            Node::Null => TreeNode::Null,
+            Node::Boolean(b) => TreeNode::Boolean(b),
+            Node::Integer(i) => TreeNode::Integer(i),
             Node::Decimal(span) => {
                 let text = self.parts.text(span)?;
                 self.spend(text.len())?;
-                Value::Number(exact_decimal(text)?)
+                let number = exact_decimal(text)?;
+                TreeNode::Decimal(number.as_f64().expect("a number made from a float"))
             }
             Node::Text(span) => {
                 let text = self.parts.text(span)?;
                 self.spend(text.len())?;
-                Value::String(text.to_string())
+                TreeNode::Text(span.start, span.start + span.len)
             }
             Node::Array(n) => {
-                let mut items = Vec::with_capacity((n as usize).min(64));
                 for _ in 0..n {
-                    items.push(self.value(depth + 1)?);
+                    self.value(depth + 1)?;
                 }
-                Value::Array(items)
+                TreeNode::Array(n)
             }
             Node::Object(n) => {
-                let mut members = Map::new();
+                let from = self.parts.keys.len();
+                // A large object's keys, once it has more than a few.
+                let mut set: Option<HashSet<u32>> = None;
                 for _ in 0..n {
+                    let key_at = self.at;
                     let Node::Key(index) = self.next()? else {
                         return Err("an object's member does not start with a key".into());
                     };
                     let key = self.parts.name(index)?;
                     self.spend(key.len())?;
-                    let value = self.value(depth + 1)?;
-                    if members.insert(key.to_string(), value).is_some() {
+                    let first = self.parts.first_names[index as usize];
+                    let keys = &mut self.parts.keys;
+                    let twice = match &mut set {
+                        Some(set) => !set.insert(first),
+                        None if keys[from..].contains(&first) => true,
+                        None => {
+                            keys.push(first);
+                            if keys.len() - from > PAIRWISE_KEYS {
+                                set = Some(keys.drain(from..).collect());
+                            }
+                            false
+                        }
+                    };
+                    if twice {
                         return Err(format!(
                             "an object holds the key `{}` twice",
                             conform_model::truncate(key, 64)
                         ));
                     }
+                    self.parts.tree[key_at] = TreeNode::Key(index);
+                    self.parts.ends[key_at] = key_at as u32 + 1;
+                    self.value(depth + 1)?;
                 }
-                Value::Object(members)
+                self.parts.keys.truncate(from);
+                TreeNode::Object(n)
             }
             Node::Key(_) => return Err("a key stands where a value belongs".into()),
-        })
+        };
+        self.parts.tree[here] = node;
+        self.parts.ends[here] = self.at as u32;
+        Ok(())
     }
 }
 
@@ -341,9 +414,9 @@ mod tests {
         vec![Outcome::Converted(Range { start: 0, len: 1 })]
     }
 
-    fn one(r: BatchResult) -> Result<Value, String> {
+    fn one(r: BatchResult) -> Result<serde_json::Value, String> {
         match check(r, 1, LIMITS)?.pop().unwrap() {
-            Checked::Converted(mut records) => Ok(records.pop().unwrap().1),
+            Checked::Converted(mut records) => Ok(records.pop().unwrap().1.to_value()),
             Checked::Broken(why) => Err(why),
             Checked::Rejected(_) => Err("rejected".into()),
         }

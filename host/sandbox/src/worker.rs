@@ -69,8 +69,9 @@ pub struct OutputRecord {
 pub enum RecordBody {
     /// JSON text (contract 0.1.0), to be parsed strictly.
     Json(String),
-    /// A value built from the plugin's checked tree (contract 0.2.0).
-    Value(serde_json::Value),
+    /// The plugin's checked tree (contract 0.2.0), validated and written
+    /// where it lies.
+    Tree(conform_pack::TreeRecord),
 }
 
 /// Why a row was not converted.
@@ -399,9 +400,9 @@ impl Terms<'_> {
             Checked::Converted(records) => self.check_records(
                 records
                     .into_iter()
-                    .map(|(record_type, value, bytes)| {
+                    .map(|(record_type, tree, bytes)| {
                         let bytes = bytes + record_type.len();
-                        (record_type, RecordBody::Value(value), bytes)
+                        (record_type, RecordBody::Tree(tree), bytes)
                     })
                     .collect(),
             ),
