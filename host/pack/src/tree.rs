@@ -46,8 +46,9 @@ pub struct TreeParts {
     nodes: Vec<TreeNode>,
     /// For each node, the index just past its subtree.
     ends: Vec<u32>,
-    /// For each name, its place among the names in byte order (equal names
-    /// share it): the order a record's members are written in.
+    /// For each name used as a key, its place among those names in byte
+    /// order (equal names share it): the order a record's members are
+    /// written in.
     ranks: Vec<u32>,
 }
 
@@ -57,7 +58,17 @@ impl TreeParts {
     /// boundaries, keys inside `names`, counts matching the nodes, no key
     /// twice in an object, and `ends[i]` the index past node `i`'s subtree.
     pub fn new(text: String, names: Vec<String>, nodes: Vec<TreeNode>, ends: Vec<u32>) -> Self {
-        let mut order: Vec<u32> = (0..names.len() as u32).collect();
+        // Only the names a checked tree uses as keys are ranked: what a
+        // plugin sends and no record uses costs no sorting.
+        let mut used = vec![false; names.len()];
+        for node in &nodes {
+            if let TreeNode::Key(name) = *node {
+                used[name as usize] = true;
+            }
+        }
+        let mut order: Vec<u32> = (0..names.len() as u32)
+            .filter(|&name| used[name as usize])
+            .collect();
         order.sort_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
         let mut ranks = vec![0; names.len()];
         let mut rank = 0;

@@ -119,6 +119,14 @@ impl RecordValidator {
         self.tree_validator.is_valid(record.node())
     }
 
+    /// Whether [`Self::write_tree`] writes this schema's records: each
+    /// integral decimal is held to every place the schema wants an integer
+    /// at, so a schema with many such places has its records normalized as
+    /// values instead (whose cost does not multiply by the record's size).
+    pub fn writes_trees(&self) -> bool {
+        self.integer_paths.len() <= MAX_TREE_INTEGER_PATHS
+    }
+
     /// Writes a valid record given as a tree as the JSON text its value
     /// has once [normalized](Self::normalize).
     pub fn write_tree(&self, record: &TreeRecord, out: &mut Vec<u8>) {
@@ -211,6 +219,9 @@ const MAX_SCHEMA_DEPTH: usize = 32;
 /// The most sub-schemas visited when looking for integer fields: `$ref`s
 /// that fan out can make the walk exponential in the schema's size.
 const MAX_SCHEMA_VISITS: usize = 100_000;
+/// The most places a record type may hold integers at for its records to
+/// be written as trees.
+const MAX_TREE_INTEGER_PATHS: usize = 32;
 /// The most places a record type may hold integers at.
 const MAX_INTEGER_PATHS: usize = 4096;
 
@@ -341,6 +352,19 @@ pub(crate) fn exact_integer(x: f64) -> Option<i64> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_schema_with_many_integer_places_has_its_records_normalized_as_values() {
+        let with = |n: usize| {
+            let properties: serde_json::Map<String, Value> = (0..n)
+                .map(|i| (format!("n{i}"), json!({ "type": "integer" })))
+                .collect();
+            RecordValidator::compile(&json!({ "type": "object", "properties": properties }))
+                .unwrap()
+        };
+        assert!(with(MAX_TREE_INTEGER_PATHS).writes_trees());
+        assert!(!with(MAX_TREE_INTEGER_PATHS + 1).writes_trees());
+    }
 
     #[test]
     fn integral_numbers_of_integer_fields_are_written_as_integers() {
