@@ -133,7 +133,7 @@ impl Records {
 #[doc(hidden)]
 pub fn run_batch<P: Plugin>(batch: wit::Batch) -> wit::BatchResult {
     let batch = batch::Batch::new(batch);
-    let mut cx = Cx::default();
+    let mut cx = Cx::for_batch(&batch.inner.text);
     let mut out = output::Output::default();
     let rows: Vec<Row<'_>> = (0..batch.rows()).map(|index| batch.row(index)).collect();
     P::prepare(&rows, &mut cx);

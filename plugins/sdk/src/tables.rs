@@ -32,6 +32,14 @@ pub type Canonical = Rc<str>;
 /// No entry.
 const NONE: u32 = u32::MAX;
 
+/// Where `value` lies (its address and length) if it lies within `text`,
+/// the addresses of a text that lives as long as the answers do: the same
+/// place there is the same text.
+fn place_in(text: &std::ops::Range<usize>, value: &str) -> Option<(usize, usize)> {
+    let start = value.as_ptr() as usize;
+    (text.contains(&start) && start + value.len() <= text.end).then_some((start, value.len()))
+}
+
 /// A quantity's answers in one unit, by value, without an allocation per
 /// value: the values back to back in one string, each found by its hash.
 #[derive(Default)]
@@ -40,6 +48,12 @@ struct Answers {
     entries: Vec<Answer>,
     /// The latest entry of each hash; earlier ones chain through `next`.
     by_hash: HashMap<u64, u32>,
+    /// The values prefetched from the batch's cells, in the order given
+    /// (place in memory, length, entry): `convert` most often asks them
+    /// again in that order, each then found without hashing.
+    prefetched: Vec<(usize, usize, u32)>,
+    /// The next of `prefetched` expected.
+    cursor: usize,
 }
 
 /// A value's answer: `None` while asked of the host and not yet answered.
@@ -64,8 +78,25 @@ impl Answers {
         None
     }
 
-    /// The answer to `value`, if it has one.
-    fn get(&self, value: &str) -> Option<&Result<Canonical, Problem>> {
+    /// The answer to `value`, if it has one. A value at the place in the
+    /// batch's text that was prefetched next (or the one after) is that
+    /// value, found without reading it.
+    fn get(
+        &mut self,
+        value: &str,
+        place: Option<(usize, usize)>,
+    ) -> Option<&Result<Canonical, Problem>> {
+        if let Some(place) = place {
+            for ahead in 0..2 {
+                match self.prefetched.get(self.cursor + ahead) {
+                    Some(&(start, len, at)) if (start, len) == place => {
+                        self.cursor += ahead + 1;
+                        return self.entries[at as usize].answer.as_ref();
+                    }
+                    _ => {}
+                }
+            }
+        }
         self.entries[self.find(value)?].answer.as_ref()
     }
 
@@ -114,9 +145,26 @@ pub struct Cx {
     converted: Vec<Converted>,
     resolved: Memo<String, LevelMatch>,
     times: Memo<String, String>,
+    /// Where the batch's text lies in memory: a value read from a row lies
+    /// in it, and no other value can while the batch lives.
+    batch_text: std::ops::Range<usize>,
 }
 
 impl Cx {
+    /// The context of a batch whose cells' text is `text`.
+    pub(crate) fn for_batch(text: &str) -> Cx {
+        let start = text.as_ptr() as usize;
+        Cx {
+            batch_text: start..start + text.len(),
+            ..Cx::default()
+        }
+    }
+
+    /// Where `value` lies in the batch's text, if it does.
+    fn place_in_batch(&self, value: &str) -> Option<(usize, usize)> {
+        place_in(&self.batch_text, value)
+    }
+
     /// Makes `parts` the key of the question being asked.
     fn ask(&mut self, parts: &[&str]) {
         self.key.clear();
@@ -301,7 +349,8 @@ impl Quantity {
     /// half to even to its decimals.
     pub fn to_canonical(&self, cx: &mut Cx, value: &str, unit: &str) -> Result<Canonical, Problem> {
         let memo = self.memo(cx, unit);
-        if let Some(answer) = cx.converted[memo].2.get(value) {
+        let place = cx.place_in_batch(value);
+        if let Some(answer) = cx.converted[memo].2.get(value, place) {
             return answer.clone();
         }
         let answer = self.open(&mut cx.quantities).and_then(|quantity| {
@@ -322,17 +371,24 @@ impl Quantity {
     /// Call it from [`crate::Plugin::prepare`] with a column's values.
     pub fn prefetch<'v>(&self, cx: &mut Cx, values: impl IntoIterator<Item = &'v str>, unit: &str) {
         let memo = self.memo(cx, unit);
+        let batch_text = cx.batch_text.clone();
         let answers = &mut cx.converted[memo].2;
         let values = values.into_iter();
         let (at_least, at_most) = values.size_hint();
         let expected = at_most.unwrap_or(at_least).min(MAX_MANY);
         answers.entries.reserve(expected);
         answers.by_hash.reserve(expected);
+        answers.prefetched.clear();
+        answers.cursor = 0;
         // The values asked, each once: entries added now, unanswered.
         let mut new = Vec::with_capacity(expected);
         for value in values {
-            if let (at, true) = answers.entry(value) {
+            let (at, added) = answers.entry(value);
+            if added {
                 new.push(at);
+            }
+            if let Some((start, len)) = place_in(&batch_text, value) {
+                answers.prefetched.push((start, len, at as u32));
             }
         }
         if new.is_empty() {
@@ -499,5 +555,48 @@ impl TimeFormat {
             host::TimeFormat::open(name).map_err(Problem::from)
         })?;
         format.add_hours(time, hours).map_err(Problem::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers prefetched from `text` (each value its own), each answer
+    /// the value with a `!`.
+    fn prefetched(text: &str, values: &[(usize, usize)]) -> Answers {
+        let batch = text.as_ptr() as usize..text.as_ptr() as usize + text.len();
+        let mut answers = Answers::default();
+        for &(from, to) in values {
+            let value = &text[from..to];
+            let (at, _) = answers.entry(value);
+            answers.entries[at].answer = Some(Ok(Canonical::from(format!("{value}!"))));
+            let place = place_in(&batch, value).unwrap();
+            answers.prefetched.push((place.0, place.1, at as u32));
+        }
+        answers
+    }
+
+    #[test]
+    fn prefetched_answers_are_found_in_order_out_of_order_and_elsewhere() {
+        let text = String::from("1.5 2.25 1.5 7");
+        let batch = text.as_ptr() as usize..text.as_ptr() as usize + text.len();
+        let cells = [(0, 3), (4, 8), (9, 12), (13, 14)];
+        let mut answers = prefetched(&text, &cells);
+        let ask = |answers: &mut Answers, value: &str| {
+            let place = place_in(&batch, value);
+            answers
+                .get(value, place)
+                .map(|a| a.as_ref().unwrap().to_string())
+        };
+        // In order; one skipped; then out of order, by hash.
+        assert_eq!(ask(&mut answers, &text[0..3]).unwrap(), "1.5!");
+        assert_eq!(ask(&mut answers, &text[9..12]).unwrap(), "1.5!");
+        assert_eq!(ask(&mut answers, &text[4..8]).unwrap(), "2.25!");
+        assert_eq!(ask(&mut answers, &text[13..14]).unwrap(), "7!");
+        // The same text outside the batch; a part of a cell; a value never asked.
+        assert_eq!(ask(&mut answers, "2.25").unwrap(), "2.25!");
+        assert_eq!(ask(&mut answers, &text[4..7]), None);
+        assert_eq!(ask(&mut answers, "9"), None);
     }
 }
