@@ -139,13 +139,6 @@ fn span_in(s: contract::Span) -> guest2::Span {
     }
 }
 
-fn span_out(s: guest2::Span) -> contract::Span {
-    contract::Span {
-        start: s.start,
-        len: s.len,
-    }
-}
-
 fn range_out(r: guest2::Range) -> contract::Range {
     contract::Range {
         start: r.start,
@@ -158,20 +151,7 @@ fn result_out(result: guest2::BatchResult) -> contract::BatchResult {
     contract::BatchResult {
         text: result.text,
         names: result.names,
-        nodes: result
-            .nodes
-            .into_iter()
-            .map(|n| match n {
-                guest2::Node::Null => contract::Node::Null,
-                guest2::Node::Boolean(b) => contract::Node::Boolean(b),
-                guest2::Node::Integer(i) => contract::Node::Integer(i),
-                guest2::Node::Decimal(s) => contract::Node::Decimal(span_out(s)),
-                guest2::Node::Text(s) => contract::Node::Text(span_out(s)),
-                guest2::Node::Array(n) => contract::Node::Array(n),
-                guest2::Node::Object(n) => contract::Node::Object(n),
-                guest2::Node::Key(k) => contract::Node::Key(k),
-            })
-            .collect(),
+        nodes: result.nodes,
         records: result
             .records
             .into_iter()

@@ -12,7 +12,7 @@ use conform_pack::{TreeNode, TreeParts, TreeRecord};
 use serde_json::Number;
 
 use crate::bindings_v0_2::conform::plugin::types::{
-    BatchResult, Node, Outcome, OutputRecord as WitRecord, Problem as WitProblem, Range, Span,
+    BatchResult, Node, Outcome, OutputRecord as WitRecord, Problem as WitProblem, Span,
 };
 
 /// The deepest a record tree may nest.
@@ -67,18 +67,25 @@ pub(crate) fn check(
     let BatchResult {
         text,
         names,
-        nodes,
+        nodes: words,
         records,
         mut problems,
         outcomes,
     } = result;
+    if words.len() % 3 != 0 {
+        return Err(format!(
+            "its nodes take {} words, not three each",
+            words.len()
+        ));
+    }
+    let count = words.len() / 3;
     let mut parts = Parts {
         text: &text,
         names: &names,
         first_names: TreeParts::first_of_each_name(&names),
-        nodes: &nodes,
-        tree: vec![TreeNode::Null; nodes.len()],
-        ends: vec![0; nodes.len()],
+        words: &words,
+        tree: vec![TreeNode::Null; count],
+        ends: vec![0; count],
         keys: Vec::new(),
     };
     let mut pending = Vec::with_capacity(rows);
@@ -150,11 +157,6 @@ pub(crate) fn check(
         .collect())
 }
 
-fn slice<T>(items: &[T], range: Range) -> Option<&[T]> {
-    let start = range.start as usize;
-    items.get(start..start.checked_add(range.len as usize)?)
-}
-
 /// The flat lists a result's records point into, and the trees checked
 /// so far.
 struct Parts<'a> {
@@ -162,7 +164,8 @@ struct Parts<'a> {
     names: &'a [String],
     /// For each name, the first name equal to it.
     first_names: Vec<u32>,
-    nodes: &'a [Node],
+    /// The nodes, three words each.
+    words: &'a [u32],
     /// The checked nodes, at the same indices.
     tree: Vec<TreeNode>,
     /// For each checked node, the index past its subtree.
@@ -178,6 +181,34 @@ impl<'a> Parts<'a> {
         let text: &'a str = self.text;
         text.get(start..end)
             .ok_or_else(|| "a span lies outside the result's text or splits a character".into())
+    }
+
+    /// The node at `index`, from its three words.
+    #[inline]
+    fn node(&self, index: usize) -> Result<Node, String> {
+        let words = &self.words[index * 3..index * 3 + 3];
+        let (case, a, b) = (words[0], words[1], words[2]);
+        let (node, well_formed) = match case {
+            0 => (Node::Null, a == 0 && b == 0),
+            1 => (Node::Boolean(a == 1), a <= 1 && b == 0),
+            2 => (
+                Node::Integer((u64::from(b) << 32 | u64::from(a)) as i64),
+                true,
+            ),
+            3 => (Node::Decimal(Span { start: a, len: b }), true),
+            4 => (Node::Text(Span { start: a, len: b }), true),
+            5 => (Node::Array(a), b == 0),
+            6 => (Node::Object(a), b == 0),
+            7 => (Node::Key(a), b == 0),
+            _ => return Err(format!("node {index} has no case {case}")),
+        };
+        if well_formed {
+            Ok(node)
+        } else {
+            Err(format!(
+                "node {index} of case {case} has words its case does not use ({a}, {b})"
+            ))
+        }
     }
 
     fn name(&self, index: u32) -> Result<&'a str, String> {
@@ -200,11 +231,12 @@ impl<'a> Parts<'a> {
         if (record.nodes.start as usize) < *nodes_done {
             return Err("a record's nodes overlap another record's".into());
         }
-        let nodes =
-            slice(self.nodes, record.nodes).ok_or("a record's nodes lie beyond those returned")?;
-        let (first, len) = (record.nodes.start as usize, nodes.len());
+        let (first, len) = (record.nodes.start as usize, record.nodes.len as usize);
+        if first.saturating_add(len) > self.tree.len() {
+            return Err("a record's nodes lie beyond those returned".into());
+        }
         *nodes_done = first + len;
-        if !matches!(nodes.first(), Some(Node::Object(_))) {
+        if len == 0 || !matches!(self.node(first)?, Node::Object(_)) {
             return Err("a record's first node must be an object".into());
         }
         let mut tree = Tree {
@@ -255,7 +287,7 @@ impl Tree<'_, '_> {
         if self.at >= self.end {
             return Err("a record's tree ends before its counts are consumed".into());
         }
-        let node = self.parts.nodes[self.at];
+        let node = self.parts.node(self.at)?;
         self.at += 1;
         self.spend(8)?;
         Ok(node)
@@ -383,6 +415,7 @@ fn canonical_digits(text: &str) -> (&str, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bindings_v0_2::conform::plugin::types::Range;
 
     fn result(text: &str, names: &[&str], nodes: Vec<Node>, outcomes: Vec<Outcome>) -> BatchResult {
         BatchResult {
@@ -395,10 +428,74 @@ mod tests {
                     len: nodes.len() as u32,
                 },
             }],
-            nodes,
+            nodes: words(&nodes),
             problems: vec![],
             outcomes,
         }
+    }
+
+    /// Nodes as the contract carries them (as the SDK's `encode_node`).
+    fn words(nodes: &[Node]) -> Vec<u32> {
+        nodes
+            .iter()
+            .flat_map(|node| match *node {
+                Node::Null => [0, 0, 0],
+                Node::Boolean(b) => [1, u32::from(b), 0],
+                Node::Integer(i) => [2, i as u32, (i >> 32) as u32],
+                Node::Decimal(s) => [3, s.start, s.len],
+                Node::Text(s) => [4, s.start, s.len],
+                Node::Array(n) => [5, n, 0],
+                Node::Object(n) => [6, n, 0],
+                Node::Key(k) => [7, k, 0],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nodes_cross_as_three_words_each_checked() {
+        let record = |words: Vec<u32>| BatchResult {
+            records: vec![WitRecord {
+                record_type: 0,
+                nodes: Range {
+                    start: 0,
+                    len: (words.len() / 3) as u32,
+                },
+            }],
+            nodes: words,
+            ..result("", &["part", "a"], vec![], converted())
+        };
+        let integer = |i: i64| {
+            let mut w = words(&[Node::Object(1), Node::Key(1)]);
+            w.extend(words(&[Node::Integer(i)]));
+            match check(record(w), 1, LIMITS).unwrap().pop().unwrap() {
+                Checked::Converted(mut r) => r.pop().unwrap().1.to_value()["a"].clone(),
+                _ => panic!("an integer is a record's value"),
+            }
+        };
+        for i in [0, -1, 1 << 40, i64::MIN, i64::MAX] {
+            assert_eq!(integer(i), serde_json::json!(i));
+        }
+        let head = words(&[Node::Object(1), Node::Key(1)]);
+        for (tail, why) in [
+            (vec![9, 0, 0], "no case 9"),
+            (vec![0, 1, 0], "does not use"),
+            (vec![1, 2, 0], "does not use"),
+            (vec![5, 0, 7], "does not use"),
+        ] {
+            let w: Vec<u32> = head.iter().copied().chain(tail).collect();
+            match check(record(w), 1, LIMITS).unwrap().pop().unwrap() {
+                Checked::Broken(message) => assert!(message.contains(why), "{why}: {message}"),
+                _ => panic!("{why} passed"),
+            }
+        }
+        let ragged = BatchResult {
+            nodes: vec![6, 0],
+            ..result("", &["part"], vec![], converted())
+        };
+        assert!(check(ragged, 1, LIMITS)
+            .err()
+            .unwrap()
+            .contains("not three each"));
     }
 
     const LIMITS: RowLimits = RowLimits {
@@ -514,7 +611,7 @@ mod tests {
         let shared = BatchResult {
             text: "abcd".into(),
             names: vec!["part".into(), "a".into()],
-            nodes: nodes.clone(),
+            nodes: words(&nodes),
             records: vec![record(0, 3), record(0, 3)],
             problems: vec![],
             outcomes: vec![

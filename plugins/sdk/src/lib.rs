@@ -59,6 +59,7 @@ mod row;
 pub mod tables;
 mod text;
 
+pub use output::{encode_node, Node};
 pub use record::{Array, Object, Record};
 pub use row::{Checks, Problem, Rejected, ResultExt, Row};
 pub use tables::Cx;

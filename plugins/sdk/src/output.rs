@@ -19,7 +19,8 @@ pub(crate) struct Output {
     /// order, nested ones too): a record most often has the keys of the
     /// one before, found then by one comparison, without hashing.
     recent_keys: Vec<u32>,
-    nodes: Vec<wit::Node>,
+    /// Nodes as the contract carries them: three words each.
+    nodes: Vec<u32>,
     records: Vec<wit::OutputRecord>,
     problems: Vec<wit::Problem>,
     outcomes: Vec<wit::Outcome>,
@@ -75,32 +76,32 @@ impl Output {
         let records = converted.records();
         for record in records {
             let record_type = self.record_type(record.record_type());
-            let start = self.nodes.len() as u32;
+            let start = (self.nodes.len() / 3) as u32;
             let text = record.text.as_str();
             let slice = |(start, end): (u32, u32)| &text[start as usize..end as usize];
             let mut keys = 0;
             for node in &record.nodes {
                 let node = match *node {
-                    Draft::Null => wit::Node::Null,
-                    Draft::Boolean(b) => wit::Node::Boolean(b),
-                    Draft::Integer(i) => wit::Node::Integer(i),
-                    Draft::Decimal(d) => wit::Node::Decimal(self.span(slice(d))),
-                    Draft::Text(t) => wit::Node::Text(self.span(slice(t))),
-                    Draft::Array(n) => wit::Node::Array(n),
-                    Draft::Object(n) => wit::Node::Object(n),
+                    Draft::Null => Node::Null,
+                    Draft::Boolean(b) => Node::Boolean(b),
+                    Draft::Integer(i) => Node::Integer(i),
+                    Draft::Decimal(d) => Node::Decimal(self.span(slice(d))),
+                    Draft::Text(t) => Node::Text(self.span(slice(t))),
+                    Draft::Array(n) => Node::Array(n),
+                    Draft::Object(n) => Node::Object(n),
                     Draft::Key(k) => {
                         let index = self.key(keys, slice(k));
                         keys += 1;
-                        wit::Node::Key(index)
+                        Node::Key(index)
                     }
                 };
-                self.nodes.push(node);
+                encode_node(node, &mut self.nodes);
             }
             self.records.push(wit::OutputRecord {
                 record_type,
                 nodes: wit::Range {
                     start,
-                    len: self.nodes.len() as u32 - start,
+                    len: (self.nodes.len() / 3) as u32 - start,
                 },
             });
         }
@@ -137,4 +138,36 @@ impl Output {
             outcomes: self.outcomes,
         }
     }
+}
+
+/// A node of an output record: the cases of the contract's `node`, which
+/// crosses the boundary as three words ([`encode_node`]).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub enum Node {
+    Null,
+    Boolean(bool),
+    Integer(i64),
+    Decimal(wit::Span),
+    Text(wit::Span),
+    Array(u32),
+    Object(u32),
+    Key(u32),
+}
+
+/// Appends `node` to `words` as the contract carries it: its case, then
+/// two words of payload (`batch-result.nodes` in the WIT).
+#[doc(hidden)]
+pub fn encode_node(node: Node, words: &mut Vec<u32>) {
+    let (case, a, b) = match node {
+        Node::Null => (0, 0, 0),
+        Node::Boolean(b) => (1, u32::from(b), 0),
+        Node::Integer(i) => (2, i as u32, (i >> 32) as u32),
+        Node::Decimal(s) => (3, s.start, s.len),
+        Node::Text(s) => (4, s.start, s.len),
+        Node::Array(n) => (5, n, 0),
+        Node::Object(n) => (6, n, 0),
+        Node::Key(k) => (7, k, 0),
+    };
+    words.extend_from_slice(&[case, a, b]);
 }

@@ -5,6 +5,7 @@
 
 use conform_plugin_sdk::bindings::conform::plugin::tables as host;
 use conform_plugin_sdk::bindings::conform::plugin::types as wit;
+use conform_plugin_sdk::Node;
 
 /// The misbehaving plugin.
 pub struct Hostile;
@@ -14,7 +15,7 @@ pub struct Hostile;
 struct Out {
     text: String,
     names: Vec<String>,
-    nodes: Vec<wit::Node>,
+    nodes: Vec<Node>,
     records: Vec<wit::OutputRecord>,
     problems: Vec<wit::Problem>,
     outcomes: Vec<wit::Outcome>,
@@ -50,9 +51,9 @@ impl Out {
         ];
         for (key, value) in texts {
             let key = self.name(key);
-            self.nodes.push(wit::Node::Key(key));
+            self.nodes.push(Node::Key(key));
             let span = self.span(&value);
-            self.nodes.push(wit::Node::Text(span));
+            self.nodes.push(Node::Text(span));
         }
         for key in [
             "length_mm",
@@ -62,13 +63,13 @@ impl Out {
             "mass_g",
         ] {
             let key = self.name(key);
-            self.nodes.push(wit::Node::Key(key));
+            self.nodes.push(Node::Key(key));
             let span = self.span("1.0");
-            self.nodes.push(wit::Node::Decimal(span));
+            self.nodes.push(Node::Decimal(span));
         }
         let key = self.name("quantity_per_package");
-        self.nodes.push(wit::Node::Key(key));
-        self.nodes.push(wit::Node::Integer(1));
+        self.nodes.push(Node::Key(key));
+        self.nodes.push(Node::Integer(1));
     }
 
     /// One record of nodes `[start..]`, as the row's outcome.
@@ -135,49 +136,49 @@ impl conform_plugin_sdk::bindings::Guest for Hostile {
             let start = out.nodes.len();
             match action(&batch, row).as_str() {
                 "ok" => {
-                    out.nodes.push(wit::Node::Object(10));
+                    out.nodes.push(Node::Object(10));
                     out.part_members(row.ordinal);
                     out.converted_from(start);
                 }
                 "bad-span" => {
-                    out.nodes.push(wit::Node::Object(1));
+                    out.nodes.push(Node::Object(1));
                     let key = out.name("part_no");
-                    out.nodes.push(wit::Node::Key(key));
-                    out.nodes.push(wit::Node::Text(wit::Span {
+                    out.nodes.push(Node::Key(key));
+                    out.nodes.push(Node::Text(wit::Span {
                         start: 1 << 30,
                         len: 4,
                     }));
                     out.converted_from(start);
                 }
                 "dup-key" => {
-                    out.nodes.push(wit::Node::Object(11));
+                    out.nodes.push(Node::Object(11));
                     out.part_members(row.ordinal);
                     let key = out.name("name");
-                    out.nodes.push(wit::Node::Key(key));
-                    out.nodes.push(wit::Node::Null);
+                    out.nodes.push(Node::Key(key));
+                    out.nodes.push(Node::Null);
                     out.converted_from(start);
                 }
                 "short-count" => {
-                    out.nodes.push(wit::Node::Object(12));
+                    out.nodes.push(Node::Object(12));
                     out.part_members(row.ordinal);
                     out.converted_from(start);
                 }
                 "inexact" => {
-                    out.nodes.push(wit::Node::Object(10));
+                    out.nodes.push(Node::Object(10));
                     out.part_members(row.ordinal);
                     let span = out.span("0.1000000000000000055511151231257827");
-                    out.nodes[start + 10] = wit::Node::Decimal(span);
+                    out.nodes[start + 10] = Node::Decimal(span);
                     out.converted_from(start);
                 }
                 "deep" => {
-                    out.nodes.push(wit::Node::Object(1));
+                    out.nodes.push(Node::Object(1));
                     let key = out.name("part_no");
                     for _ in 0..200 {
-                        out.nodes.push(wit::Node::Key(key));
-                        out.nodes.push(wit::Node::Object(1));
+                        out.nodes.push(Node::Key(key));
+                        out.nodes.push(Node::Object(1));
                     }
-                    out.nodes.push(wit::Node::Key(key));
-                    out.nodes.push(wit::Node::Null);
+                    out.nodes.push(Node::Key(key));
+                    out.nodes.push(Node::Null);
                     out.converted_from(start);
                 }
                 "handles" => {
@@ -236,7 +237,13 @@ impl conform_plugin_sdk::bindings::Guest for Hostile {
         wit::BatchResult {
             text: out.text,
             names: out.names,
-            nodes: out.nodes,
+            nodes: {
+                let mut words = Vec::with_capacity(out.nodes.len() * 3);
+                for node in out.nodes {
+                    conform_plugin_sdk::encode_node(node, &mut words);
+                }
+                words
+            },
             records: out.records,
             problems: out.problems,
             outcomes: out.outcomes,
