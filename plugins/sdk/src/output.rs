@@ -51,15 +51,6 @@ impl Output {
         index
     }
 
-    fn span(&mut self, text: &str) -> wit::Span {
-        let start = self.text.len() as u32;
-        self.text.push_str(text);
-        wit::Span {
-            start,
-            len: text.len() as u32,
-        }
-    }
-
     /// The name of a record type: the last record's when it is the same.
     fn record_type(&mut self, record_type: &str) -> u32 {
         match self.records.last() {
@@ -77,20 +68,27 @@ impl Output {
         for record in records {
             let record_type = self.record_type(record.record_type());
             let start = (self.nodes.len() / 3) as u32;
-            let text = record.text.as_str();
-            let slice = |(start, end): (u32, u32)| &text[start as usize..end as usize];
+            // The record's text (after its type) lands in one copy at `base`;
+            // its spans move with it.
+            let (text, type_len) = (record.text.as_str(), record.record_type().len() as u32);
+            let base = self.text.len() as u32;
+            self.text.push_str(&text[type_len as usize..]);
+            let span = |from: u32, to: u32| wit::Span {
+                start: from - type_len + base,
+                len: to - from,
+            };
             let mut keys = 0;
             for node in &record.nodes {
                 let node = match *node {
                     Draft::Null => Node::Null,
                     Draft::Boolean(b) => Node::Boolean(b),
                     Draft::Integer(i) => Node::Integer(i),
-                    Draft::Decimal(d) => Node::Decimal(self.span(slice(d))),
-                    Draft::Text(t) => Node::Text(self.span(slice(t))),
+                    Draft::Decimal((from, to)) => Node::Decimal(span(from, to)),
+                    Draft::Text((from, to)) => Node::Text(span(from, to)),
                     Draft::Array(n) => Node::Array(n),
                     Draft::Object(n) => Node::Object(n),
-                    Draft::Key(k) => {
-                        let index = self.key(keys, slice(k));
+                    Draft::Key((from, to)) => {
+                        let index = self.key(keys, &text[from as usize..to as usize]);
                         keys += 1;
                         Node::Key(index)
                     }

@@ -13,16 +13,18 @@ pub(crate) fn same(a: &str, b: &str) -> bool {
     if a.as_ptr() == b.as_ptr() {
         return true;
     }
+    let len = a.len();
+    if len < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
     let (mut left, mut right) = (a.chunks_exact(8), b.chunks_exact(8));
     for (x, y) in (&mut left).zip(&mut right) {
         if word(x) != word(y) {
             return false;
         }
     }
-    left.remainder()
-        .iter()
-        .zip(right.remainder())
-        .all(|(x, y)| x == y)
+    // The last eight bytes, overlapping the words compared: the rest in one.
+    word(&a[len - 8..]) == word(&b[len - 8..])
 }
 
 /// Eight bytes as one word.
@@ -52,6 +54,7 @@ mod tests {
             (long, long),
             ("abcdefgh", "abcdefgh"),
             ("abcdefghi", "abcdefghi"),
+            ("abcdefghijklmno", "abcdefghijklmno"),
         ] {
             // A copy elsewhere in memory: compared byte by byte.
             let copy: String = b.chars().collect();
@@ -61,6 +64,8 @@ mod tests {
             ("a", ""),
             ("abcdefgh", "abcdefgi"),
             ("abcdefghi", "abcdefghj"),
+            ("abcdefghijklmno", "abcdefghijklmnp"),
+            ("abc", "abd"),
             ("xbcdefghi", "abcdefghi"),
             ("长度(英寸)", "宽度(英寸)"),
         ] {
