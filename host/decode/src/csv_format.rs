@@ -139,13 +139,14 @@ impl CsvRows {
         if self.flag_replacement && has_replacement(text) {
             return Decoded::Rejected(encoding_error(ordinal, line));
         }
-        let ends = (0..self.record.len())
-            .map(|i| self.record.range(i).map_or(0, |r| r.end))
-            .map(u32::try_from)
-            .collect::<Result<Vec<u32>, _>>();
-        let cells = ends
-            .ok()
-            .and_then(|ends| CellRow::new(header.clone(), text.to_string(), ends));
+        let mut ends = Vec::with_capacity(self.record.len());
+        for i in 0..self.record.len() {
+            match u32::try_from(self.record.range(i).map_or(0, |r| r.end)) {
+                Ok(end) => ends.push(end),
+                Err(_) => return Decoded::Rejected(encoding_error(ordinal, line)),
+            }
+        }
+        let cells = CellRow::new(header.clone(), text.to_string(), ends);
         let Some(cells) = cells else {
             return Decoded::Rejected(encoding_error(ordinal, line));
         };

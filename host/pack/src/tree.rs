@@ -155,8 +155,8 @@ impl TreeRecord {
         let mut writer = Writer {
             parts: &self.parts,
             out,
-            path: Vec::new(),
-            members: Vec::new(),
+            path: Vec::with_capacity(8),
+            members: Vec::with_capacity(32),
             is_integer,
         };
         writer.value(self.root);

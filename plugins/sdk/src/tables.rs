@@ -25,9 +25,69 @@ type Field = (&'static str, &'static str, &'static str);
 /// A quantity's answers in one unit, by value: (quantity, unit, answers).
 type Converted = (Field, Box<str>, Answers);
 
-/// A value in its field's canonical unit: decimal text (`3.18`), shared
-/// with the batch's memory of answers, so a copy costs no allocation.
-pub type Canonical = Rc<str>;
+/// A value in its field's canonical unit: decimal text (`3.18`), a part of
+/// the host's answer shared by every value it answered, so neither the
+/// answer nor a copy of it costs an allocation. Use it as a `&str`.
+#[derive(Clone)]
+pub struct Canonical {
+    text: Rc<str>,
+    start: u32,
+    end: u32,
+}
+
+impl Canonical {
+    /// Bytes `start..end` of `text`, which must lie on its characters.
+    fn part(text: &Rc<str>, start: usize, end: usize) -> Canonical {
+        assert!(
+            text.get(start..end).is_some(),
+            "the host answers with spans of its text"
+        );
+        Canonical {
+            text: text.clone(),
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+}
+
+impl From<String> for Canonical {
+    fn from(text: String) -> Canonical {
+        let end = text.len();
+        Canonical::part(&Rc::from(text), 0, end)
+    }
+}
+
+impl std::ops::Deref for Canonical {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.text[self.start as usize..self.end as usize]
+    }
+}
+
+impl AsRef<str> for Canonical {
+    fn as_ref(&self) -> &str {
+        self
+    }
+}
+
+impl std::fmt::Debug for Canonical {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl std::fmt::Display for Canonical {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl PartialEq for Canonical {
+    fn eq(&self, other: &Canonical) -> bool {
+        **self == **other
+    }
+}
 
 /// No entry.
 const NONE: u32 = u32::MAX;
@@ -416,11 +476,12 @@ impl Quantity {
         }
         let answers = &mut cx.converted[memo].2;
         let replies = answered.into_iter().flat_map(|column| {
-            let text = column.text;
+            // One allocation for the whole answer; each value is a part of it.
+            let text: Rc<str> = Rc::from(column.text);
             column.answers.into_iter().map(move |answer| {
                 answer.map(|span| {
                     let from = span.start as usize;
-                    Canonical::from(&text[from..from + span.len as usize])
+                    Canonical::part(&text, from, from + span.len as usize)
                 })
             })
         });
