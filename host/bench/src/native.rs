@@ -8,20 +8,17 @@ use anyhow::{bail, Result};
 use conform_engine::pipeline::{BatchConverter, Converters};
 use conform_model::PluginManifest;
 use conform_pack::Standard;
-use conform_plugin_sdk::bindings::conform::plugin::types as guest;
 use conform_plugin_sdk_0_2::bindings::conform::plugin::types as guest2;
 use conform_sandbox::native::{contract, NativeTerms};
-use conform_sandbox::{InputRecord, OutputRecord, Problem, RecordBody, RowOutcome};
+use conform_sandbox::{InputRecord, RowOutcome};
 
-type NativeFn = fn(Vec<guest::InputRecord>) -> Vec<guest::Outcome>;
 type NativeFnV0_2 = fn(guest2::Batch) -> guest2::BatchResult;
 
-/// A first-party plugin compiled natively, by the contract it implements.
+/// A first-party plugin compiled natively (every one is on contract 0.2.0:
+/// cells in, record trees out, through the sandbox's own batch building and
+/// result checks).
 pub enum NativePlugin {
-    /// Contract 0.1.0: JSON rows in, JSON records out.
-    V0_1(NativeFn),
-    /// Contract 0.2.0: cells in, record trees out, through the sandbox's
-    /// own batch building and result checks.
+    /// The plugin's converter and what its results are held to.
     V0_2(NativeFnV0_2, NativeTerms),
 }
 
@@ -38,7 +35,7 @@ impl NativePlugin {
         };
         Ok(match name {
             "jinggong-parts" => v0_2(jinggong_parts::native_convert),
-            "hengtai-parts" => NativePlugin::V0_1(hengtai_parts::native_convert),
+            "hengtai-parts" => v0_2(hengtai_parts::native_convert),
             "orchard-coop-apples" => v0_2(orchard_coop_apples::native_convert),
             "valley-farms-apples" => v0_2(valley_farms_apples::native_convert),
             "swift-express" => v0_2(swift_express::native_convert),
@@ -51,7 +48,6 @@ impl NativePlugin {
 impl Converters for NativePlugin {
     fn worker(&self, standard: Arc<Standard>) -> Box<dyn BatchConverter> {
         match self {
-            NativePlugin::V0_1(f) => Box::new(NativeWorker { f: *f, standard }),
             NativePlugin::V0_2(f, terms) => Box::new(NativeWorkerV0_2 {
                 f: *f,
                 terms: terms.clone(),
@@ -59,11 +55,6 @@ impl Converters for NativePlugin {
             }),
         }
     }
-}
-
-struct NativeWorker {
-    f: NativeFn,
-    standard: Arc<Standard>,
 }
 
 struct NativeWorkerV0_2 {
@@ -178,46 +169,5 @@ fn result_out(result: guest2::BatchResult) -> contract::BatchResult {
                 guest2::Outcome::Rejected(r) => contract::Outcome::Rejected(range_out(r)),
             })
             .collect(),
-    }
-}
-
-impl BatchConverter for NativeWorker {
-    fn convert(&mut self, batch: &[InputRecord]) -> Vec<RowOutcome> {
-        // Copy the rows in, as the sandbox copies them into guest memory.
-        let inputs = batch
-            .iter()
-            .map(|r| guest::InputRecord {
-                ordinal: r.ordinal,
-                line: r.line,
-                fields: r.fields.json().into_owned(),
-            })
-            .collect();
-        let outcomes =
-            conform_plugin_sdk::native::with_standard(&self.standard, || (self.f)(inputs));
-        outcomes
-            .into_iter()
-            .map(|o| match o {
-                guest::Outcome::Converted(records) => RowOutcome::Converted(
-                    records
-                        .into_iter()
-                        .map(|r| OutputRecord {
-                            record_type: r.record_type,
-                            body: RecordBody::Json(r.json),
-                        })
-                        .collect(),
-                ),
-                guest::Outcome::Rejected(problems) => RowOutcome::Rejected(
-                    problems
-                        .into_iter()
-                        .map(|p| Problem {
-                            field: p.field,
-                            target: None,
-                            code: p.code,
-                            message: p.message,
-                        })
-                        .collect(),
-                ),
-            })
-            .collect()
     }
 }
