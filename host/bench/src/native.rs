@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use conform_engine::pipeline::{BatchConverter, Converters};
 use conform_model::PluginManifest;
 use conform_pack::Standard;
-use conform_plugin_sdk_0_2::bindings::conform::plugin::types as guest2;
+use conform_plugin_sdk::bindings::conform::plugin::types as guest2;
 use conform_sandbox::native::{contract, NativeTerms};
 use conform_sandbox::{InputRecord, RowOutcome};
 
@@ -68,9 +68,8 @@ impl BatchConverter for NativeWorkerV0_2 {
         let f = self.f;
         conform_sandbox::native::convert(batch, &self.terms, |cells| {
             // Copied in and out, as the sandbox copies through guest memory.
-            let result = conform_plugin_sdk_0_2::native::with_standard(&self.standard, || {
-                f(batch_in(cells))
-            });
+            let result =
+                conform_plugin_sdk::native::with_standard(&self.standard, || f(batch_in(cells)));
             result_out(result)
         })
     }

@@ -1,8 +1,9 @@
 //! Records as trees of typed nodes, as contract 0.2.0 returns them,
-//! validated against their schema and written as JSON where they lie:
-//! no `serde_json::Value` is built for a valid record (one is built only
-//! for a record that fails, for the validator's messages, or that a record
-//! rule reads).
+//! validated against their schema and written as JSON where they lie: no
+//! `serde_json::Value` is built for a valid record (the pipeline builds one
+//! only for a record that fails, for the validator's messages, for a type
+//! with record rules, or for a schema that wants integers in more places
+//! than [`crate::RecordValidator::writes_trees`] allows).
 
 use std::borrow::Cow;
 use std::collections::HashMap;

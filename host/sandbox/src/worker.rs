@@ -69,8 +69,8 @@ pub struct OutputRecord {
 pub enum RecordBody {
     /// JSON text (contract 0.1.0), to be parsed strictly.
     Json(String),
-    /// The plugin's checked tree (contract 0.2.0), validated and written
-    /// where it lies.
+    /// The plugin's checked tree (contract 0.2.0): validated and written
+    /// where it lies, or read as a value where the pipeline needs one.
     Tree(conform_pack::TreeRecord),
 }
 

@@ -25,9 +25,10 @@ type Field = (&'static str, &'static str, &'static str);
 /// A quantity's answers in one unit, by value: (quantity, unit, answers).
 type Converted = (Field, Box<str>, Answers);
 
-/// A value in its field's canonical unit: decimal text (`3.18`), a part of
-/// the host's answer shared by every value it answered, so neither the
-/// answer nor a copy of it costs an allocation. Use it as a `&str`.
+/// A value in its field's canonical unit: decimal text (`3.18`), used as a
+/// `&str`. An answer to [`Quantity::prefetch`] is a part of the host's one
+/// answer for the column (which it keeps alive), so neither it nor a copy
+/// of it costs an allocation; an answer asked alone holds its own text.
 #[derive(Clone)]
 pub struct Canonical {
     text: Rc<str>,
@@ -47,6 +48,25 @@ impl Canonical {
             start: start as u32,
             end: end as u32,
         }
+    }
+}
+
+impl Canonical {
+    /// The decimal text.
+    pub fn as_str(&self) -> &str {
+        self
+    }
+}
+
+impl PartialEq<str> for Canonical {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Canonical {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 
