@@ -49,9 +49,7 @@ impl Canonical {
             end: end as u32,
         }
     }
-}
 
-impl Canonical {
     /// The decimal text.
     pub fn as_str(&self) -> &str {
         self
@@ -144,51 +142,40 @@ struct Answer {
 }
 
 impl Answers {
-    /// The entry of `value`, if it has one.
-    fn find(&self, value: &str) -> Option<usize> {
-        let mut at = *self.by_hash.get(&hash(value))?;
-        while at != NONE {
-            let entry = &self.entries[at as usize];
-            let (start, end) = entry.value;
-            if same(&self.values[start as usize..end as usize], value) {
-                return Some(at as usize);
+    /// The entry prefetched at `place` in the batch's text, when it is the
+    /// next expected (or the one after): a value there is that value,
+    /// found without reading it.
+    fn prefetched_at(&mut self, place: (usize, usize)) -> Option<usize> {
+        for ahead in 0..2 {
+            match self.prefetched.get(self.cursor + ahead) {
+                Some(&(start, len, at)) if (start, len) == place => {
+                    self.cursor += ahead + 1;
+                    return Some(at as usize);
+                }
+                _ => {}
             }
-            at = entry.next;
         }
         None
     }
 
-    /// The answer to `value`, if it has one. A value at the place in the
-    /// batch's text that was prefetched next (or the one after) is that
-    /// value, found without reading it.
-    fn get(
-        &mut self,
-        value: &str,
-        place: Option<(usize, usize)>,
-    ) -> Option<&Result<Canonical, Problem>> {
-        if let Some(place) = place {
-            for ahead in 0..2 {
-                match self.prefetched.get(self.cursor + ahead) {
-                    Some(&(start, len, at)) if (start, len) == place => {
-                        self.cursor += ahead + 1;
-                        return self.entries[at as usize].answer.as_ref();
-                    }
-                    _ => {}
-                }
-            }
-        }
-        self.entries[self.find(value)?].answer.as_ref()
-    }
-
     /// The entry of `value`, added (unanswered) if it has none; `true` when added.
     fn entry(&mut self, value: &str) -> (usize, bool) {
-        if let Some(at) = self.find(value) {
-            return (at, false);
+        let hash = hash(value);
+        if let Some(&latest) = self.by_hash.get(&hash) {
+            let mut at = latest;
+            while at != NONE {
+                let entry = &self.entries[at as usize];
+                let (start, end) = entry.value;
+                if same(&self.values[start as usize..end as usize], value) {
+                    return (at as usize, false);
+                }
+                at = entry.next;
+            }
         }
         let start = self.values.len() as u32;
         self.values.push_str(value);
         let at = self.entries.len() as u32;
-        let next = self.by_hash.insert(hash(value), at).unwrap_or(NONE);
+        let next = self.by_hash.insert(hash, at).unwrap_or(NONE);
         self.entries.push(Answer {
             value: (start, self.values.len() as u32),
             answer: None,
@@ -430,7 +417,12 @@ impl Quantity {
     pub fn to_canonical(&self, cx: &mut Cx, value: &str, unit: &str) -> Result<Canonical, Problem> {
         let memo = self.memo(cx, unit);
         let place = cx.place_in_batch(value);
-        if let Some(answer) = cx.converted[memo].2.get(value, place) {
+        let answers = &mut cx.converted[memo].2;
+        let at = match place.and_then(|place| answers.prefetched_at(place)) {
+            Some(at) => at,
+            None => answers.entry(value).0,
+        };
+        if let Some(answer) = &answers.entries[at].answer {
             return answer.clone();
         }
         let answer = self.open(&mut cx.quantities).and_then(|quantity| {
@@ -439,9 +431,7 @@ impl Quantity {
                 .map(Canonical::from)
                 .map_err(Problem::from)
         });
-        let answers = &mut cx.converted[memo].2;
-        let (at, _) = answers.entry(value);
-        answers.entries[at].answer = Some(answer.clone());
+        cx.converted[memo].2.entries[at].answer = Some(answer.clone());
         answer
     }
 
@@ -664,11 +654,14 @@ mod tests {
         let batch = text.as_ptr() as usize..text.as_ptr() as usize + text.len();
         let cells = [(0, 3), (4, 8), (9, 12), (13, 14)];
         let mut answers = prefetched(&text, &cells);
+        // As `to_canonical` finds a value's entry: by place, else by text.
         let ask = |answers: &mut Answers, value: &str| {
-            let place = place_in(&batch, value);
-            answers
-                .get(value, place)
-                .map(|a| a.as_ref().unwrap().to_string())
+            let at = match place_in(&batch, value).and_then(|p| answers.prefetched_at(p)) {
+                Some(at) => at,
+                None => answers.entry(value).0,
+            };
+            let answer = answers.entries[at].answer.as_ref()?;
+            Some(answer.as_ref().unwrap().to_string())
         };
         // In order; one skipped; then out of order, by hash.
         assert_eq!(ask(&mut answers, &text[0..3]).unwrap(), "1.5!");
