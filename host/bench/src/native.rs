@@ -8,76 +8,74 @@ use anyhow::{bail, Result};
 use conform_engine::pipeline::{BatchConverter, Converters};
 use conform_model::PluginManifest;
 use conform_pack::Standard;
-use conform_plugin_sdk::bindings::conform::plugin::types as guest2;
+use conform_plugin_sdk::bindings::conform::plugin::types as guest;
 use conform_sandbox::native::{contract, NativeTerms};
 use conform_sandbox::{InputRecord, RowOutcome};
 
-type NativeFnV0_2 = fn(guest2::Batch) -> guest2::BatchResult;
+type NativeFn = fn(guest::Batch) -> guest::BatchResult;
 
 /// A first-party plugin compiled natively (every one is on contract 0.2.0:
 /// cells in, record trees out, through the sandbox's own batch building and
 /// result checks).
-pub enum NativePlugin {
-    /// The plugin's converter and what its results are held to.
-    V0_2(NativeFnV0_2, NativeTerms),
+pub struct NativePlugin {
+    convert: NativeFn,
+    /// What its results are held to.
+    terms: NativeTerms,
 }
 
 impl NativePlugin {
     /// The native build of a first-party plugin, held to its manifest.
     pub fn named(name: &str, manifest: &PluginManifest) -> Result<NativePlugin> {
-        let v0_2 = |f: NativeFnV0_2| {
-            let terms = NativeTerms {
-                name: name.into(),
-                limits: manifest.limits,
-                declared: manifest.target.record_types.clone(),
-            };
-            NativePlugin::V0_2(f, terms)
-        };
-        Ok(match name {
-            "jinggong-parts" => v0_2(jinggong_parts::native_convert),
-            "hengtai-parts" => v0_2(hengtai_parts::native_convert),
-            "orchard-coop-apples" => v0_2(orchard_coop_apples::native_convert),
-            "valley-farms-apples" => v0_2(valley_farms_apples::native_convert),
-            "swift-express" => v0_2(swift_express::native_convert),
-            "eastroute-waybills" => v0_2(eastroute_waybills::native_convert),
+        let convert: NativeFn = match name {
+            "jinggong-parts" => jinggong_parts::native_convert,
+            "hengtai-parts" => hengtai_parts::native_convert,
+            "orchard-coop-apples" => orchard_coop_apples::native_convert,
+            "valley-farms-apples" => valley_farms_apples::native_convert,
+            "swift-express" => swift_express::native_convert,
+            "eastroute-waybills" => eastroute_waybills::native_convert,
             other => bail!("no native build of plugin `{other}`"),
-        })
+        };
+        let terms = NativeTerms {
+            name: name.into(),
+            limits: manifest.limits,
+            declared: manifest.target.record_types.clone(),
+        };
+        Ok(NativePlugin { convert, terms })
     }
 }
 
 impl Converters for NativePlugin {
     fn worker(&self, standard: Arc<Standard>) -> Box<dyn BatchConverter> {
-        match self {
-            NativePlugin::V0_2(f, terms) => Box::new(NativeWorkerV0_2 {
-                f: *f,
-                terms: terms.clone(),
-                standard,
-            }),
-        }
+        Box::new(NativeWorker {
+            convert: self.convert,
+            terms: self.terms.clone(),
+            standard,
+        })
     }
 }
 
-struct NativeWorkerV0_2 {
-    f: NativeFnV0_2,
+struct NativeWorker {
+    convert: NativeFn,
     terms: NativeTerms,
     standard: Arc<Standard>,
 }
 
-impl BatchConverter for NativeWorkerV0_2 {
+impl BatchConverter for NativeWorker {
     fn convert(&mut self, batch: &[InputRecord]) -> Vec<RowOutcome> {
-        let f = self.f;
+        let convert = self.convert;
         conform_sandbox::native::convert(batch, &self.terms, |cells| {
             // Copied in and out, as the sandbox copies through guest memory.
-            let result =
-                conform_plugin_sdk::native::with_standard(&self.standard, || f(batch_in(cells)));
+            let result = conform_plugin_sdk::native::with_standard(&self.standard, || {
+                convert(batch_in(cells))
+            });
             result_out(result)
         })
     }
 }
 
 /// The host's batch as the plugin's SDK types it.
-fn batch_in(batch: &contract::Batch) -> guest2::Batch {
-    guest2::Batch {
+fn batch_in(batch: &contract::Batch) -> guest::Batch {
+    guest::Batch {
         text: batch.text.clone(),
         columns: batch
             .columns
@@ -86,8 +84,8 @@ fn batch_in(batch: &contract::Batch) -> guest2::Batch {
                 column
                     .iter()
                     .map(|step| match step {
-                        contract::Step::Key(k) => guest2::Step::Key(k.clone()),
-                        contract::Step::Index(i) => guest2::Step::Index(*i),
+                        contract::Step::Key(k) => guest::Step::Key(k.clone()),
+                        contract::Step::Index(i) => guest::Step::Index(*i),
                     })
                     .collect()
             })
@@ -95,25 +93,25 @@ fn batch_in(batch: &contract::Batch) -> guest2::Batch {
         cells: batch
             .cells
             .iter()
-            .map(|c| guest2::CellAt {
+            .map(|c| guest::CellAt {
                 column: c.column,
                 value: match c.value {
-                    contract::Cell::Text(s) => guest2::Cell::Text(span_in(s)),
-                    contract::Cell::Number(s) => guest2::Cell::Number(span_in(s)),
-                    contract::Cell::Boolean(b) => guest2::Cell::Boolean(b),
-                    contract::Cell::Null => guest2::Cell::Null,
-                    contract::Cell::EmptyObject => guest2::Cell::EmptyObject,
-                    contract::Cell::EmptyArray => guest2::Cell::EmptyArray,
+                    contract::Cell::Text(s) => guest::Cell::Text(span_in(s)),
+                    contract::Cell::Number(s) => guest::Cell::Number(span_in(s)),
+                    contract::Cell::Boolean(b) => guest::Cell::Boolean(b),
+                    contract::Cell::Null => guest::Cell::Null,
+                    contract::Cell::EmptyObject => guest::Cell::EmptyObject,
+                    contract::Cell::EmptyArray => guest::Cell::EmptyArray,
                 },
             })
             .collect(),
         rows: batch
             .rows
             .iter()
-            .map(|r| guest2::Row {
+            .map(|r| guest::Row {
                 ordinal: r.ordinal,
                 line: r.line,
-                cells: guest2::Range {
+                cells: guest::Range {
                     start: r.cells.start,
                     len: r.cells.len,
                 },
@@ -122,14 +120,14 @@ fn batch_in(batch: &contract::Batch) -> guest2::Batch {
     }
 }
 
-fn span_in(s: contract::Span) -> guest2::Span {
-    guest2::Span {
+fn span_in(s: contract::Span) -> guest::Span {
+    guest::Span {
         start: s.start,
         len: s.len,
     }
 }
 
-fn range_out(r: guest2::Range) -> contract::Range {
+fn range_out(r: guest::Range) -> contract::Range {
     contract::Range {
         start: r.start,
         len: r.len,
@@ -137,7 +135,7 @@ fn range_out(r: guest2::Range) -> contract::Range {
 }
 
 /// The plugin's result as the host types it.
-fn result_out(result: guest2::BatchResult) -> contract::BatchResult {
+fn result_out(result: guest::BatchResult) -> contract::BatchResult {
     contract::BatchResult {
         text: result.text,
         names: result.names,
@@ -164,8 +162,8 @@ fn result_out(result: guest2::BatchResult) -> contract::BatchResult {
             .outcomes
             .into_iter()
             .map(|o| match o {
-                guest2::Outcome::Converted(r) => contract::Outcome::Converted(range_out(r)),
-                guest2::Outcome::Rejected(r) => contract::Outcome::Rejected(range_out(r)),
+                guest::Outcome::Converted(r) => contract::Outcome::Converted(range_out(r)),
+                guest::Outcome::Rejected(r) => contract::Outcome::Rejected(range_out(r)),
             })
             .collect(),
     }

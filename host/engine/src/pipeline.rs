@@ -689,11 +689,8 @@ fn finish(outcome: RowOutcome, pack: &Pack, file: &str, ordinal: u64, line: u64)
                 // A valid tree without record rules is written where it
                 // lies; any other is read as a value, for the validator's
                 // messages or the rules.
-                if let Some(validator) = pack.validator(&output.record_type) {
-                    if validator.writes_trees()
-                        && !pack.has_record_rules(&output.record_type)
-                        && validator.is_valid_tree(&tree)
-                    {
+                if let Some(validator) = pack.tree_writer(&output.record_type) {
+                    if validator.is_valid_tree(&tree) {
                         lines.push(tree_output_line(
                             &output.record_type,
                             &tree,

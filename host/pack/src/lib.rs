@@ -175,9 +175,13 @@ impl Pack {
         self.validators.get(record_type)
     }
 
-    /// Whether the pack states record rules for `record_type`.
-    pub fn has_record_rules(&self, record_type: &str) -> bool {
-        self.record_rules.applies_to(record_type)
+    /// The validator of `record_type` when its valid records are written
+    /// as the trees they came as ([`RecordValidator::write_tree`]): a type
+    /// with no record rules (they read values) whose schema
+    /// [writes trees](RecordValidator::writes_trees).
+    pub fn tree_writer(&self, record_type: &str) -> Option<&RecordValidator> {
+        self.validator(record_type)
+            .filter(|v| v.writes_trees() && !self.record_rules.applies_to(record_type))
     }
 
     /// Every record rule of `record_type` that `record` (valid against its

@@ -241,7 +241,6 @@ impl<'a> Parts<'a> {
         }
         let mut tree = Tree {
             parts: self,
-            first,
             end: first + len,
             at: first,
             bytes: 0,
@@ -263,7 +262,6 @@ impl<'a> Parts<'a> {
 /// A record's nodes checked in pre-order, within a budget of bytes.
 struct Tree<'p, 'a> {
     parts: &'p mut Parts<'a>,
-    first: usize,
     end: usize,
     at: usize,
     bytes: usize,
@@ -299,7 +297,6 @@ impl Tree<'_, '_> {
             return Err(format!("a record nests deeper than {MAX_DEPTH} levels"));
         }
         let here = self.at;
-        debug_assert!(here >= self.first);
         let node = match self.next()? {
             Node::Null => TreeNode::Null,
             Node::Boolean(b) => TreeNode::Boolean(b),
