@@ -90,21 +90,7 @@ fn batch_in(batch: &contract::Batch) -> guest::Batch {
                     .collect()
             })
             .collect(),
-        cells: batch
-            .cells
-            .iter()
-            .map(|c| guest::CellAt {
-                column: c.column,
-                value: match c.value {
-                    contract::Cell::Text(s) => guest::Cell::Text(span_in(s)),
-                    contract::Cell::Number(s) => guest::Cell::Number(span_in(s)),
-                    contract::Cell::Boolean(b) => guest::Cell::Boolean(b),
-                    contract::Cell::Null => guest::Cell::Null,
-                    contract::Cell::EmptyObject => guest::Cell::EmptyObject,
-                    contract::Cell::EmptyArray => guest::Cell::EmptyArray,
-                },
-            })
-            .collect(),
+        cells: batch.cells.clone(),
         rows: batch
             .rows
             .iter()
@@ -117,13 +103,6 @@ fn batch_in(batch: &contract::Batch) -> guest::Batch {
                 },
             })
             .collect(),
-    }
-}
-
-fn span_in(s: contract::Span) -> guest::Span {
-    guest::Span {
-        start: s.start,
-        len: s.len,
     }
 }
 

@@ -36,7 +36,7 @@ pub use files::MAX_PACK_FILE_BYTES;
 pub use record_json::parse_record;
 pub use record_rules::{RecordRules, RuleViolation};
 pub use service_error::ServiceError;
-pub use tree::{Place, TreeJson, TreeNode, TreeParts, TreeRecord, TreeValue};
+pub use tree::{written_as_its_float, Place, TreeJson, TreeNode, TreeParts, TreeRecord, TreeValue};
 pub use validate::{RecordValidator, Violation};
 
 /// A loaded, checked schema pack.

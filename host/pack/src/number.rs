@@ -23,6 +23,51 @@ pub(crate) fn parse_decimal(text: &str) -> Option<Decimal> {
     t.parse::<Decimal>().ok()
 }
 
+/// Appends `value` as its `Display` writes it (`-0.05`, `1134.0`), without
+/// the formatting machinery: the digits of its mantissa with the point
+/// placed by its scale.
+pub(crate) fn push_decimal(out: &mut String, value: Decimal) {
+    let mantissa = value.mantissa();
+    if mantissa == 0 && value.is_sign_negative() {
+        // A negative zero: Display's own rule.
+        out.push_str(&value.to_string());
+        return;
+    }
+    let mut buffer = [0u8; 40];
+    let mut at = buffer.len();
+    let mut rest = mantissa.unsigned_abs();
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let digits = &buffer[at..];
+    let scale = value.scale() as usize;
+    if mantissa < 0 {
+        out.push('-');
+    }
+    if digits.len() > scale {
+        let (int, frac) = digits.split_at(digits.len() - scale);
+        out.push_str(ascii(int));
+        if scale > 0 {
+            out.push('.');
+            out.push_str(ascii(frac));
+        }
+    } else {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', scale - digits.len()));
+        out.push_str(ascii(digits));
+    }
+}
+
+/// ASCII digits as text.
+fn ascii(digits: &[u8]) -> &str {
+    std::str::from_utf8(digits).expect("ASCII digits")
+}
+
 /// Parses a fraction (`1/30`) or a decimal (`0.5`) into numerator and denominator.
 pub(crate) fn parse_ratio(text: &str) -> Option<(Decimal, Decimal)> {
     match text.split_once('/') {
@@ -52,6 +97,21 @@ mod tests {
             "0,052", "N/A", "四十", "", "1e3", "1_000", "1.", "-", "1.2.3", "0x10", "١٢",
         ] {
             assert!(parse_decimal(bad).is_none(), "{bad:?} parsed");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decimals_are_pushed_as_displayed(mantissa in proptest::num::i64::ANY, wide in proptest::num::i128::ANY, scale in 0u32..=28, negative_zero in proptest::bool::weighted(0.05)) {
+            for m in [i128::from(mantissa), wide % (1i128 << 96)] {
+                let mut value = Decimal::from_i128_with_scale(if negative_zero { 0 } else { m }, scale);
+                if negative_zero {
+                    value.set_sign_negative(true);
+                }
+                let mut pushed = String::from("x");
+                push_decimal(&mut pushed, value);
+                proptest::prop_assert_eq!(&pushed[1..], value.to_string());
+            }
         }
     }
 

@@ -26,8 +26,15 @@ pub enum TreeNode {
     /// A whole number.
     Integer(i64),
     /// A decimal, which the float holds exactly (checked by whoever built
-    /// the tree).
-    Decimal(f64),
+    /// the tree); `shown`: bytes `start..end` of the batch's text when they
+    /// are exactly what serde_json writes for the float
+    /// ([`written_as_its_float`]), so that the writer copies them.
+    Decimal {
+        /// The number.
+        value: f64,
+        /// Its text, when written as is.
+        shown: Option<(u32, u32)>,
+    },
     /// Text: bytes `start..end` of the batch's text.
     Text(u32, u32),
     /// A list of this many items.
@@ -36,6 +43,37 @@ pub enum TreeNode {
     Object(u32),
     /// A member's key: an index into the batch's names.
     Key(u32),
+}
+
+/// Whether serde_json writes the float that plain decimal `text` parses
+/// to as `text` itself: no leading zero but the units' one, no trailing
+/// zero but a lone `.0`, at most 15 significant digits (so the float's
+/// shortest form has the same digits) and a size serde_json writes without
+/// an exponent (from 10⁻⁵ to below 10¹⁶).
+pub fn written_as_its_float(text: &str) -> bool {
+    let body = text.strip_prefix('-').unwrap_or(text);
+    let Some((int, frac)) = body.split_once('.') else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int) || !digits(frac) || (int.len() > 1 && int.starts_with('0')) {
+        return false;
+    }
+    if frac.len() > 1 && frac.ends_with('0') {
+        return false;
+    }
+    let significant = match (int, frac) {
+        (_, "0") => int.len(),
+        ("0", _) => {
+            let leading = frac.len() - frac.trim_start_matches('0').len();
+            if leading > 4 {
+                return false;
+            }
+            frac.len() - leading
+        }
+        _ => int.len() + frac.len(),
+    };
+    significant <= 15
 }
 
 /// The records of one batch: the text and names their nodes point into,
@@ -185,10 +223,15 @@ impl Writer<'_, '_> {
                 .out
                 .extend_from_slice(if b { b"true" } else { b"false" }),
             TreeNode::Integer(i) => serde_json::to_writer(&mut *self.out, &i).expect(WRITTEN),
-            TreeNode::Decimal(x) => {
-                match exact_integer(x).filter(|_| (self.is_integer)(&self.path)) {
+            TreeNode::Decimal { value, shown } => {
+                match exact_integer(value).filter(|_| (self.is_integer)(&self.path)) {
                     Some(i) => serde_json::to_writer(&mut *self.out, &i).expect(WRITTEN),
-                    None => serde_json::to_writer(&mut *self.out, &x).expect(WRITTEN),
+                    None => match shown {
+                        Some((start, end)) => self
+                            .out
+                            .extend_from_slice(parts.text(start, end).as_bytes()),
+                        None => serde_json::to_writer(&mut *self.out, &value).expect(WRITTEN),
+                    },
                 }
             }
             TreeNode::Text(start, end) => {
@@ -320,7 +363,7 @@ impl<'a> Node<'a, TreeJson> for TreeValue<'a> {
     fn as_number(&self) -> Option<Number> {
         match self.node()?.2 {
             TreeNode::Integer(i) => Some(Number::from(i)),
-            TreeNode::Decimal(x) => Number::from_f64(x),
+            TreeNode::Decimal { value, .. } => Number::from_f64(value),
             _ => None,
         }
     }
@@ -342,7 +385,7 @@ impl<'a> Node<'a, TreeJson> for TreeValue<'a> {
             Some((_, _, node)) => match node {
                 TreeNode::Null => JsonType::Null,
                 TreeNode::Boolean(_) => JsonType::Boolean,
-                TreeNode::Integer(_) | TreeNode::Decimal(_) => JsonType::Number,
+                TreeNode::Integer(_) | TreeNode::Decimal { .. } => JsonType::Number,
                 TreeNode::Text(..) => JsonType::String,
                 TreeNode::Array(_) => JsonType::Array,
                 TreeNode::Object(_) => JsonType::Object,
@@ -369,7 +412,9 @@ impl<'a> Node<'a, TreeJson> for TreeValue<'a> {
             TreeNode::Null => Value::Null,
             TreeNode::Boolean(b) => Value::Bool(b),
             TreeNode::Integer(i) => Value::from(i),
-            TreeNode::Decimal(x) => Number::from_f64(x).map_or(Value::Null, Value::Number),
+            TreeNode::Decimal { value, .. } => {
+                Number::from_f64(value).map_or(Value::Null, Value::Number)
+            }
             TreeNode::Text(start, end) => Value::String(parts.text(start, end).to_string()),
             TreeNode::Array(len) => Value::Array(
                 Items { parts, at, len }
@@ -541,7 +586,15 @@ mod tests {
                 Value::Bool(b) => TreeNode::Boolean(*b),
                 Value::Number(n) => match n.as_i64() {
                     Some(i) => TreeNode::Integer(i),
-                    None => TreeNode::Decimal(n.as_f64().unwrap()),
+                    None => {
+                        let value = n.as_f64().unwrap();
+                        let text = value.to_string();
+                        let start = self.text.len() as u32;
+                        self.text.push_str(&text);
+                        let shown =
+                            written_as_its_float(&text).then_some((start, self.text.len() as u32));
+                        TreeNode::Decimal { value, shown }
+                    }
                 },
                 Value::String(s) => {
                     let start = self.text.len() as u32;
@@ -704,8 +757,46 @@ mod tests {
         assert!(written.contains(r#""width_cm":148.0"#), "{written}");
     }
 
+    #[test]
+    fn common_decimals_are_written_as_their_text() {
+        for text in [
+            "406.4",
+            "0.5",
+            "1134.0",
+            "-2.25",
+            "0.0",
+            "0.00001",
+            "123456789012345.0",
+        ] {
+            assert!(written_as_its_float(text), "{text}");
+        }
+        for text in [
+            "406",
+            "406.40",
+            "0.000001",
+            "00.5",
+            "1234567890123456.0",
+            "1.",
+            ".5",
+        ] {
+            assert!(!written_as_its_float(text), "{text}");
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// Text said to be written as its float is what serde_json writes
+        /// for the float.
+        #[test]
+        fn decimals_written_as_their_text_are_their_floats_text(
+            text in r"-?(0|[1-9][0-9]{0,17})\.(0|[0-9]{0,6}[1-9]|0{3,6}[1-9]{1,4}|[0-9]{8,16}[1-9])",
+        ) {
+            let float: f64 = text.parse().unwrap();
+            if written_as_its_float(&text) {
+                prop_assert_eq!(serde_json::to_string(&float).unwrap(), text);
+            }
+        }
 
         /// The validator reads a tree as it reads the tree's value, and a
         /// valid tree is written exactly as its value is: for records near

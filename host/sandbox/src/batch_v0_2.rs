@@ -11,12 +11,39 @@ use std::sync::Arc;
 
 use conform_model::{CellRow, RowFields};
 
-use crate::bindings_v0_2::conform::plugin::types::{Batch, Cell, CellAt, Range, Row, Span, Step};
+use crate::bindings_v0_2::conform::plugin::types::{Batch, Cell, Range, Row, Span, Step};
 use crate::input::InputRecord;
 
 /// Most digits an exponent is written out to (`1.5e2` → `150`); a number
 /// that needs more keeps its literal.
 const MAX_EXPANDED_DIGITS: usize = 40;
+
+/// A value and its column (an index into the batch's columns), as the
+/// builder keeps it until the batch's cells become words ([`cell_words`]).
+#[derive(Debug, Clone, Copy)]
+struct CellAt {
+    column: u32,
+    value: Cell,
+}
+
+/// Cells as the contract carries them (`batch.cells` in the WIT): four
+/// words each, the column, the case, then the payload (a span's start and
+/// len, a boolean as 0 or 1, else zeros).
+fn cell_words(cells: &[CellAt]) -> Vec<u32> {
+    let mut words = Vec::with_capacity(cells.len() * 4);
+    for cell in cells {
+        let (case, a, b) = match cell.value {
+            Cell::Text(span) => (0, span.start, span.len),
+            Cell::Number(span) => (1, span.start, span.len),
+            Cell::Boolean(b) => (2, u32::from(b), 0),
+            Cell::Null => (3, 0, 0),
+            Cell::EmptyObject => (4, 0, 0),
+            Cell::EmptyArray => (5, 0, 0),
+        };
+        words.extend_from_slice(&[cell.column, case, a, b]);
+    }
+    words
+}
 
 /// A step of a path, hashable (the contract's `step` is not).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -73,7 +100,7 @@ impl BatchBuilder {
         let batch = Batch {
             text: builder.text,
             columns: builder.columns,
-            cells: builder.cells,
+            cells: cell_words(&builder.cells),
             rows: builder.rows,
         };
         Ok((batch, left_out))
@@ -544,9 +571,40 @@ mod tests {
         );
     }
 
-    fn shown(batch: &Batch, row: usize) -> Vec<String> {
+    /// The cells of a row read back from the batch's words.
+    fn cells_of(batch: &Batch, row: usize) -> Vec<CellAt> {
         let r = &batch.rows[row];
-        batch.cells[r.cells.start as usize..(r.cells.start + r.cells.len) as usize]
+        let words =
+            &batch.cells[r.cells.start as usize * 4..(r.cells.start + r.cells.len) as usize * 4];
+        words
+            .chunks_exact(4)
+            .map(|w| {
+                let span = Span {
+                    start: w[2],
+                    len: w[3],
+                };
+                let value = match w[1] {
+                    0 => Cell::Text(span),
+                    1 => Cell::Number(span),
+                    2 => Cell::Boolean(w[2] == 1),
+                    3 => Cell::Null,
+                    4 => Cell::EmptyObject,
+                    5 => Cell::EmptyArray,
+                    case => panic!("no cell case {case}"),
+                };
+                if !matches!(value, Cell::Text(_) | Cell::Number(_)) {
+                    assert_eq!(w[3], 0, "an unused word is 0");
+                }
+                CellAt {
+                    column: w[0],
+                    value,
+                }
+            })
+            .collect()
+    }
+
+    fn shown(batch: &Batch, row: usize) -> Vec<String> {
+        cells_of(batch, row)
             .iter()
             .map(|c| {
                 let path: Vec<String> = batch.columns[c.column as usize]

@@ -304,8 +304,12 @@ impl Tree<'_, '_> {
             Node::Decimal(span) => {
                 let text = self.parts.text(span)?;
                 self.spend(text.len())?;
-                let number = exact_decimal(text)?;
-                TreeNode::Decimal(number.as_f64().expect("a number made from a float"))
+                let value = exact_decimal(text)?
+                    .as_f64()
+                    .expect("a number made from a float");
+                let shown = conform_pack::written_as_its_float(text)
+                    .then_some((span.start, span.start + span.len));
+                TreeNode::Decimal { value, shown }
             }
             Node::Text(span) => {
                 let text = self.parts.text(span)?;

@@ -118,8 +118,9 @@ impl Batch {
         self.containers.get(path).copied()
     }
 
-    pub(crate) fn text(&self, span: wit::Span) -> &str {
-        let start = span.start as usize;
-        &self.inner.text[start..start + span.len as usize]
+    /// Bytes `[start, start + len)` of the batch's text.
+    pub(crate) fn text_at(&self, start: u32, len: u32) -> &str {
+        let start = start as usize;
+        &self.inner.text[start..start + len as usize]
     }
 }

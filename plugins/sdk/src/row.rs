@@ -27,8 +27,13 @@ pub struct Row<'b> {
     /// 1-based line on which the row starts.
     pub line: u64,
     batch: &'b Batch,
-    cells: &'b [wit::CellAt],
+    /// The row's cells as the contract carries them: four words each,
+    /// column, case, payload.
+    cells: &'b [u32],
 }
+
+/// Words a cell takes in `batch.cells`.
+const CELL_WORDS: usize = 4;
 
 /// Why a row cannot be converted: one problem, or several.
 #[derive(Debug, Clone, PartialEq)]
@@ -118,34 +123,53 @@ impl<T> ResultExt<T> for Result<T, Problem> {
 
 impl<'b> Row<'b> {
     pub(crate) fn new(batch: &'b Batch, row: &wit::Row) -> Row<'b> {
-        let start = row.cells.start as usize;
+        let start = row.cells.start as usize * CELL_WORDS;
         Row {
             ordinal: row.ordinal,
             line: row.line,
             batch,
-            cells: &batch.inner.cells[start..start + row.cells.len as usize],
+            cells: &batch.inner.cells[start..start + row.cells.len as usize * CELL_WORDS],
         }
+    }
+
+    /// The row's cells' columns, in order.
+    fn columns(&self) -> impl Iterator<Item = u32> + '_ {
+        self.cells.chunks_exact(CELL_WORDS).map(|cell| cell[0])
+    }
+
+    /// The index of the row's cell in `column`, if it has one.
+    fn find(&self, column: u32) -> Option<usize> {
+        // A CSV row has a cell in every column, in order: the cell is at
+        // the column's index. Other rows are searched (columns ascend).
+        let at = |i: usize| self.cells[i * CELL_WORDS];
+        let count = self.cells.len() / CELL_WORDS;
+        if (column as usize) < count && at(column as usize) == column {
+            return Some(column as usize);
+        }
+        let (mut low, mut high) = (0, count);
+        while low < high {
+            let middle = (low + high) / 2;
+            match at(middle).cmp(&column) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Greater => high = middle,
+                std::cmp::Ordering::Equal => return Some(middle),
+            }
+        }
+        None
     }
 
     /// The row's value in `column`, if it has one.
     fn in_column(&self, column: u32) -> Option<Cell<'b>> {
-        // A CSV row has a cell in every column, in order: the cell is at
-        // the column's index. Other rows are searched.
-        let i = match self.cells.get(column as usize) {
-            Some(cell) if cell.column == column => column as usize,
-            _ => self
-                .cells
-                .binary_search_by_key(&column, |c| c.column)
-                .ok()?,
-        };
+        let i = self.find(column)? * CELL_WORDS;
+        let (case, a, b) = (self.cells[i + 1], self.cells[i + 2], self.cells[i + 3]);
         let batch = self.batch;
-        Some(match self.cells[i].value {
-            wit::Cell::Text(span) => Cell::Text(batch.text(span)),
-            wit::Cell::Number(span) => Cell::Number(batch.text(span)),
-            wit::Cell::Boolean(b) => Cell::Boolean(b),
-            wit::Cell::Null => Cell::Null,
-            wit::Cell::EmptyObject => Cell::Object,
-            wit::Cell::EmptyArray => Cell::List,
+        Some(match case {
+            0 => Cell::Text(batch.text_at(a, b)),
+            1 => Cell::Number(batch.text_at(a, b)),
+            2 => Cell::Boolean(a == 1),
+            4 => Cell::Object,
+            5 => Cell::List,
+            _ => Cell::Null,
         })
     }
 
@@ -156,8 +180,8 @@ impl<'b> Row<'b> {
         }
         // A list or an object is present when one of its members is.
         let kind = self.batch.container(path)?;
-        let present = self.cells.iter().any(|c| {
-            self.batch.inner.columns[c.column as usize]
+        let present = self.columns().any(|column| {
+            self.batch.inner.columns[column as usize]
                 .iter()
                 .zip(path)
                 .all(|(step, key)| match (step, key) {
@@ -165,7 +189,7 @@ impl<'b> Row<'b> {
                     (wit::Step::Index(a), Key::Index(b)) => a == b,
                     _ => false,
                 })
-                && self.batch.inner.columns[c.column as usize].len() > path.len()
+                && self.batch.inner.columns[column as usize].len() > path.len()
         });
         present.then_some(match kind {
             Container::List => Cell::List,

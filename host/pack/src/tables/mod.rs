@@ -6,6 +6,7 @@
 
 pub mod class_set;
 pub mod code_list;
+pub(crate) mod integer_ratio;
 pub(crate) mod load;
 pub mod matching;
 pub mod scheme;

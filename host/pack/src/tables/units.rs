@@ -18,8 +18,9 @@ use std::path::Path;
 use conform_model::pack::{UnitDefinition, UnitsTable};
 use rust_decimal::{Decimal, RoundingStrategy};
 
+use super::integer_ratio::IntegerRatio;
 use super::wording::{only_cases, Case, Wording};
-use crate::number::{parse_decimal, parse_ratio};
+use crate::number::{parse_decimal, parse_ratio, push_decimal};
 use crate::service_error::ServiceError;
 use crate::validate::RecordValidator;
 use crate::PackError;
@@ -367,7 +368,6 @@ impl Units {
         record_type: &str,
         field: &str,
     ) -> Option<ColumnAnswers> {
-        use std::fmt::Write as _;
         // The cut is checked before any work: a column cut wrongly costs
         // one pass over `ends`.
         let mut start = 0;
@@ -385,7 +385,7 @@ impl Units {
             let answer = self.answer(&looked, value, unit, record_type, field);
             answers.push(answer.map(|number| {
                 let from = out.len() as u32;
-                write!(out, "{number}").expect("writing to a String cannot fail");
+                push_decimal(&mut out, number);
                 (from, out.len() as u32)
             }));
         }
@@ -395,15 +395,42 @@ impl Units {
     /// The unit and the field's canonical unit, looked up once for all the
     /// values given in that unit.
     fn look_up(&self, unit: &str, record_type: &str, field: &str) -> LookedUp<'_> {
+        let target = self.fields.get(record_type).and_then(|fs| fs.get(field));
+        let source = self.units.get(unit.trim());
+        let ratio = match (source, target) {
+            (Some(source), Some(target)) if source.dims == target.unit.dims => {
+                IntegerRatio::between(source.num, source.den, target.unit.num, target.unit.den)
+            }
+            _ => None,
+        };
         LookedUp {
-            target: self.fields.get(record_type).and_then(|fs| fs.get(field)),
-            source: self.units.get(unit.trim()),
+            target,
+            source,
+            ratio,
         }
     }
 
     /// `value` converted, or why not, in order: the field, the number, the
     /// unit, the quantity, the size.
     fn answer(
+        &self,
+        looked: &LookedUp<'_>,
+        value: &str,
+        unit: &str,
+        record_type: &str,
+        field: &str,
+    ) -> Result<Decimal, ServiceError> {
+        if let (Some(ratio), Some(target)) = (looked.ratio, looked.target) {
+            if let Some(number) = ratio.convert(value, target.decimals) {
+                return Ok(number);
+            }
+        }
+        self.general_answer(looked, value, unit, record_type, field)
+    }
+
+    /// [`Units::answer`] in decimal arithmetic, for every value and unit:
+    /// what the integer path answers for the values it holds.
+    fn general_answer(
         &self,
         looked: &LookedUp<'_>,
         value: &str,
@@ -447,6 +474,9 @@ impl Units {
 struct LookedUp<'u> {
     target: Option<&'u Canonical>,
     source: Option<&'u Unit>,
+    /// The factor from source to target as integers, when both are known,
+    /// of one quantity, and the factor's terms fit.
+    ratio: Option<IntegerRatio>,
 }
 
 /// A column's answers from [`Units::to_canonical_column`]: the canonical
@@ -760,6 +790,13 @@ mod tests {
             CanonicalUnit {
                 unit: "g".into(),
                 decimals: 1,
+            },
+        );
+        part.insert(
+            "length_in".to_string(),
+            CanonicalUnit {
+                unit: "in".into(),
+                decimals: 3,
             },
         );
         table.fields.insert("part".into(), part);
@@ -1098,6 +1135,38 @@ points_per_100m2 = { unit = "points/100m2", decimals = 1 }
                     round_half_even(numerator.checked_div(denominator).unwrap(), 2).to_string()
                 );
             }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// The integer path answers what decimal arithmetic answers, digit
+        /// for digit, for every value it takes (and leaves the rest to it).
+        #[test]
+        fn the_integer_path_answers_as_decimal_arithmetic(
+            value in proptest::prop_oneof![
+                // Few places: exact halves are common (1.235 mm, 0.125 in).
+                4 => r"[+-]?[0-9]{0,4}\.[0-9]{0,2}5",
+                2 => r" ?[+-]?[0-9]{0,12}(\.[0-9]{1,10})? ?",
+                1 => r"[+-]?0\.0{0,8}[0-9]{1,3}",
+                1 => r"[0-9]{15,30}(\.[0-9]{0,4})?",
+                1 => r".{0,6}",
+            ],
+            unit in proptest::sample::select(vec![
+                "in", "ft", "yd", "mm", "cm", "dm", "m", "km", "µm",
+                "lb", "oz", "g", "mg", "kg", "t", "rod", "grain",
+            ]),
+            field in proptest::sample::select(vec!["length_mm", "mass_g", "length_in"]),
+        ) {
+            let u = units(&[("rod", "5.0292", "m"), ("grain", "64.79891", "mg")]).unwrap();
+            let shown = |answer: Result<Decimal, ServiceError>| {
+                answer.map(|d| d.to_string()).map_err(|e| (e.code, e.message))
+            };
+            let looked = u.look_up(unit, "part", field);
+            proptest::prop_assert_eq!(
+                shown(u.answer(&looked, &value, unit, "part", field)),
+                shown(u.general_answer(&looked, &value, unit, "part", field))
+            );
         }
     }
 

@@ -108,15 +108,16 @@ fn action(batch: &wit::Batch, row: &wit::Row) -> String {
         .columns
         .iter()
         .position(|c| matches!(c.as_slice(), [wit::Step::Key(k)] if k == "action"));
-    let start = row.cells.start as usize;
-    let cells = &batch.cells[start..start + row.cells.len as usize];
+    // Four words a cell: column, case (0 is text), span start, span len.
+    let start = row.cells.start as usize * 4;
+    let cells = &batch.cells[start..start + row.cells.len as usize * 4];
     cells
-        .iter()
-        .find(|c| Some(c.column as usize) == column)
-        .and_then(|c| match c.value {
-            wit::Cell::Text(s) => {
-                let start = s.start as usize;
-                Some(batch.text[start..start + s.len as usize].to_string())
+        .chunks_exact(4)
+        .find(|c| Some(c[0] as usize) == column)
+        .and_then(|c| match c {
+            &[_, 0, start, len] => {
+                let start = start as usize;
+                Some(batch.text[start..start + len as usize].to_string())
             }
             _ => None,
         })
