@@ -34,17 +34,7 @@ pub(crate) fn push_decimal(out: &mut String, value: Decimal) {
         return;
     }
     let mut buffer = [0u8; 40];
-    let mut at = buffer.len();
-    let mut rest = mantissa.unsigned_abs();
-    loop {
-        at -= 1;
-        buffer[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let digits = &buffer[at..];
+    let digits = digits_of(mantissa.unsigned_abs(), &mut buffer);
     let scale = value.scale() as usize;
     if mantissa < 0 {
         out.push('-');
@@ -60,6 +50,32 @@ pub(crate) fn push_decimal(out: &mut String, value: Decimal) {
         out.push_str("0.");
         out.extend(std::iter::repeat_n('0', scale - digits.len()));
         out.push_str(ascii(digits));
+    }
+}
+
+/// The decimal digits of `n`, written at the end of `buffer` (40 bytes
+/// hold any `u128`); a mantissa that fits 64 bits (almost every one) is
+/// divided in 64-bit arithmetic, which costs a fraction of 128-bit.
+fn digits_of(n: u128, buffer: &mut [u8; 40]) -> &[u8] {
+    let mut at = buffer.len();
+    if let Ok(mut rest) = u64::try_from(n) {
+        loop {
+            at -= 1;
+            buffer[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                return &buffer[at..];
+            }
+        }
+    }
+    let mut rest = n;
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            return &buffer[at..];
+        }
     }
 }
 
