@@ -4,13 +4,16 @@
 
 mod support;
 
-// Two more suites live in this test binary, each a link saved in CI: the
-// row-accounting property (run in process) and the check that no host
-// logic names a standard's domain.
+// Three more suites live in this test binary, each a link saved in CI: the
+// row-accounting property (run in process), the check that no host
+// logic names a standard's domain, and the authoring tools.
 #[path = "accounting.rs"]
 mod accounting;
 #[path = "host_is_domain_free.rs"]
 mod host_is_domain_free;
+// A provider's plugin written, built and tested outside the repository.
+#[path = "authoring.rs"]
+mod authoring;
 
 use serde_json::Value;
 use support::cases;

@@ -6,12 +6,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// mimalloc: the pipeline allocates and frees many short buffers across
-/// threads (rows decoded on one, converted on another, written on a third),
-/// where it costs a fraction of glibc's allocator.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     cli::init_logging(&args);

@@ -14,6 +14,7 @@ pub mod archive;
 pub mod catalog;
 pub mod compiled;
 pub mod layout;
+pub mod local_packs;
 pub mod packs;
 pub mod pipeline;
 pub mod registry;

@@ -594,7 +594,7 @@ fn cap_problems(mut rejections: Vec<Rejection>) -> Vec<Rejection> {
 /// (the shape of [`conform_model::OutputLine`]). The record is the value that
 /// was validated, serialized afresh: never the plugin's own text, which could
 /// say something else (duplicate keys, numbers a float rounds).
-fn output_line(record_type: &str, record: &serde_json::Value, file: &str, line: u64) -> String {
+pub fn output_line(record_type: &str, record: &serde_json::Value, file: &str, line: u64) -> String {
     write_output_line(record_type, file, line, |out| {
         serde_json::to_writer(out, record).expect("writing JSON to a Vec cannot fail")
     })

@@ -141,10 +141,6 @@ fn in_child(
         .args(args)
         .arg(limits.memory_mib.to_string())
         .env_clear()
-        // The `conform` binary allocates with mimalloc, whose default arena
-        // reservation (1 GiB) counts against the data cap before any work:
-        // small arenas leave the cap to the compiler.
-        .env("MIMALLOC_ARENA_RESERVE", "16MiB")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

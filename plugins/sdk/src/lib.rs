@@ -31,7 +31,8 @@
 //! ```
 //!
 //! Plugins are built for `wasm32-unknown-unknown` and turned into components
-//! by `cargo xtask build-plugins`; they import the contract and nothing else.
+//! by `conform plugin build` (in this repository, `cargo xtask
+//! build-plugins`); they import the contract and nothing else.
 
 #[doc(hidden)]
 // The generated functions are the contract's, as wide as it makes them.

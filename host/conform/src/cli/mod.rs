@@ -2,6 +2,7 @@
 
 mod convert;
 mod outputs;
+mod plugin;
 mod plugins;
 mod serve;
 mod summary;
@@ -49,6 +50,8 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// List the plugins found and whether each loads against the pack.
     Plugins(plugins::PluginsArgs),
+    /// Write, build and test a plugin: `new`, `build`, `test`.
+    Plugin(plugin::PluginArgs),
     /// Serve the HTTP API (see the README's API section).
     Serve(serve::ServeArgs),
     /// Creates, lists and revokes the server's API tokens.
@@ -99,76 +102,12 @@ impl Locations {
     }
 
     pub(crate) fn packs(&self) -> anyhow::Result<Packs> {
-        let load = |dir: &std::path::Path| {
-            conform_pack::Pack::load(dir)
-                .map_err(|e| anyhow::anyhow!("the pack in `{}` does not load: {e}", dir.display()))
-        };
-        if self.pack.join("pack.toml").is_file() {
-            return Ok(Packs(vec![load(&self.pack)?]));
-        }
-        let entries = std::fs::read_dir(&self.pack).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot read `{}` ({e}): give --pack a pack's folder or a folder of pack folders",
-                self.pack.display()
-            )
-        })?;
-        let mut dirs: Vec<PathBuf> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|dir| dir.join("pack.toml").is_file())
-            .collect();
-        dirs.sort();
-        if dirs.is_empty() {
-            anyhow::bail!(
-                "`{}` holds no pack (a folder with a pack.toml): give --pack a pack's folder or a folder of pack folders",
-                self.pack.display()
-            );
-        }
-        Ok(Packs(
-            dirs.iter()
-                .map(|d| load(d))
-                .collect::<anyhow::Result<_>>()?,
-        ))
+        Ok(Packs::load(&self.pack)?)
     }
 }
 
 /// The packs a command serves.
-pub struct Packs(Vec<conform_pack::Pack>);
-
-impl Packs {
-    /// Every pack, in folder order.
-    pub fn iter(&self) -> impl Iterator<Item = &conform_pack::Pack> {
-        self.0.iter()
-    }
-
-    /// The newest pack of the id and versions a plugin targets.
-    pub fn for_plugin(
-        &self,
-        manifest: &conform_model::PluginManifest,
-    ) -> anyhow::Result<&conform_pack::Pack> {
-        let target = &manifest.target;
-        self.0
-            .iter()
-            .filter(|p| {
-                p.manifest().id == target.pack && target.versions.matches(&p.manifest().version)
-            })
-            .max_by(|a, b| a.manifest().version.cmp(&b.manifest().version))
-            .ok_or_else(|| {
-                let held: Vec<String> = self
-                    .0
-                    .iter()
-                    .map(|p| format!("{} {}", p.manifest().id, p.manifest().version))
-                    .collect();
-                anyhow::anyhow!(
-                    "plugin `{}` targets pack `{}` {}, which is not among the packs given ({}): point --pack at it",
-                    manifest.name,
-                    target.pack,
-                    target.versions,
-                    held.join(", ")
-                )
-            })
-    }
-}
+pub use conform_engine::local_packs::LocalPacks as Packs;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -202,6 +141,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Convert(args) => convert::run(args),
         Command::Plugins(args) => plugins::run(args),
+        Command::Plugin(args) => plugin::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Token(args) => token::run(args),
         Command::CompileComponent { memory_mib } => {

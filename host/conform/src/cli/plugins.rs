@@ -22,6 +22,7 @@ pub fn run(args: PluginsArgs) -> anyhow::Result<ExitCode> {
         let m = &entry.manifest;
         let loaded = packs
             .for_plugin(m)
+            .map_err(anyhow::Error::from)
             .and_then(|pack| Ok(registry.load(entry, &sandbox, pack)?));
         let status = match loaded {
             Ok(plugin) => format!("ok, contract {}", plugin.contract().version()),

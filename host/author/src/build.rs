@@ -1,0 +1,217 @@
+//! `conform plugin build`: the guest built with cargo, made a component
+//! in-process (no separately installed tool), checked as a server checks
+//! it at publication (digest, imports, world) and written with its
+//! manifest, `[component]` filled in, where `conform` loads plugins from.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use conform_sandbox::Sandbox;
+use sha2::{Digest, Sha256};
+
+use crate::AuthorError;
+
+/// The target plugins are built for.
+pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// Where a project's built plugin goes: a plugins folder of one plugin,
+/// which `--plugins` can name.
+pub const BUILT_DIR: &str = "target/conform/plugins";
+
+/// A built and checked plugin.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The plugin's name.
+    pub name: String,
+    /// The folder holding `plugin.toml` and the component.
+    pub dir: PathBuf,
+    /// The plugins folder it is in (for `--plugins`).
+    pub plugins_dir: PathBuf,
+    /// The component's size in bytes.
+    pub size: usize,
+    /// The component's SHA-256, hex.
+    pub sha256: String,
+}
+
+/// Builds the plugin project in `project`, checking the component in
+/// `sandbox`.
+pub fn build_plugin(project: &Path, sandbox: &Sandbox) -> Result<Built, AuthorError> {
+    let source_path = project.join("plugin.toml");
+    let source = crate::read_file(&source_path)?;
+    let package = package_name(project)?;
+    ensure_wasm_target()?;
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cargo
+        .current_dir(project)
+        .args([
+            "build",
+            "--release",
+            "--target",
+            WASM_TARGET,
+            "--manifest-path",
+        ])
+        .arg(project.join("Cargo.toml"));
+    let status = cargo.status().map_err(|e| AuthorError::Build {
+        message: format!(
+            "cannot run cargo ({e}): install Rust (https://rustup.rs) or put cargo on PATH"
+        ),
+    })?;
+    if !status.success() {
+        return Err(AuthorError::Build {
+            message: format!("cargo build failed ({status}); its messages are above"),
+        });
+    }
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|dir| {
+            if dir.is_absolute() {
+                dir
+            } else {
+                project.join(dir)
+            }
+        })
+        .unwrap_or_else(|| project.join("target"));
+    let module_path = target_dir
+        .join(WASM_TARGET)
+        .join("release")
+        .join(format!("{}.wasm", package.replace('-', "_")));
+    let module = std::fs::read(&module_path).map_err(|e| AuthorError::Build {
+        message: format!(
+            "cargo built no `{}` ({e}): the crate must be a `cdylib` (`[lib] crate-type = [\"cdylib\"]`)",
+            module_path.display()
+        ),
+    })?;
+    let component = componentize(&module)?;
+    let sha256 = hex::encode(Sha256::digest(&component));
+    let file = format!("{}.wasm", manifest_name(&source, &source_path)?);
+    let manifest =
+        with_component(&source, &file, &sha256).map_err(|message| AuthorError::Manifest {
+            path: source_path.clone(),
+            message,
+        })?;
+    let parsed =
+        conform_model::PluginManifest::from_toml(&manifest).map_err(|e| AuthorError::Manifest {
+            path: source_path.clone(),
+            message: e.to_string(),
+        })?;
+    check_component(sandbox, &parsed, &component, &sha256)?;
+    let plugins_dir = project.join(BUILT_DIR);
+    let dir = plugins_dir.join(&parsed.name);
+    crate::write_bytes(&dir.join(&file), &component)?;
+    crate::write_file(&dir.join("plugin.toml"), &manifest)?;
+    Ok(Built {
+        name: parsed.name,
+        dir,
+        plugins_dir,
+        size: component.len(),
+        sha256,
+    })
+}
+
+/// A core module made a component (its WIT world is embedded by the SDK).
+pub fn componentize(module: &[u8]) -> Result<Vec<u8>, AuthorError> {
+    wit_component::ComponentEncoder::default()
+        .module(module)
+        .and_then(|encoder| encoder.validate(true).encode())
+        .map_err(|e| AuthorError::Build {
+            message: format!(
+                "the module does not make a component: {e:#}; is it built with the Conform SDK?"
+            ),
+        })
+}
+
+/// The source manifest with `[component]` (file and digest) set.
+pub fn with_component(source: &str, file: &str, sha256: &str) -> Result<String, String> {
+    let mut manifest: toml::Table = toml::from_str(source).map_err(|e| e.to_string())?;
+    let mut component = toml::Table::new();
+    component.insert("file".into(), file.into());
+    component.insert("sha256".into(), sha256.into());
+    manifest.insert("component".into(), component.into());
+    toml::to_string(&manifest).map_err(|e| e.to_string())
+}
+
+/// The component checked as a server checks it: its digest, that it
+/// compiles, imports only the contract and exports a converter world.
+fn check_component(
+    sandbox: &Sandbox,
+    manifest: &conform_model::PluginManifest,
+    component: &[u8],
+    sha256: &str,
+) -> Result<(), AuthorError> {
+    sandbox
+        .load(
+            &manifest.name,
+            component,
+            sha256,
+            manifest.limits,
+            manifest.target.record_types.clone(),
+        )
+        .map(|_| ())
+        .map_err(|e| AuthorError::Build {
+            message: format!("the component is refused: {e}"),
+        })
+}
+
+fn manifest_name(source: &str, path: &Path) -> Result<String, AuthorError> {
+    let table: toml::Table = toml::from_str(source).map_err(|e| AuthorError::Manifest {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    table
+        .get("name")
+        .and_then(toml::Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| AuthorError::Manifest {
+            path: path.to_path_buf(),
+            message: "it has no `name`".into(),
+        })
+}
+
+/// The crate's package name, from its `Cargo.toml`.
+fn package_name(project: &Path) -> Result<String, AuthorError> {
+    let path = project.join("Cargo.toml");
+    let table: toml::Table =
+        toml::from_str(&crate::read_file(&path)?).map_err(|e| AuthorError::Manifest {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+    table
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(toml::Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| AuthorError::Manifest {
+            path,
+            message: "it has no `[package] name`".into(),
+        })
+}
+
+/// Adds the wasm target with rustup when it is missing (as the README's
+/// set-up does); without rustup, cargo says what is missing.
+fn ensure_wasm_target() -> Result<(), AuthorError> {
+    let Ok(listed) = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+    else {
+        return Ok(());
+    };
+    if String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .any(|l| l.trim() == WASM_TARGET)
+    {
+        return Ok(());
+    }
+    let status = Command::new("rustup")
+        .args(["target", "add", WASM_TARGET])
+        .status()
+        .map_err(|e| AuthorError::Build {
+            message: format!("cannot run rustup: {e}"),
+        })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(AuthorError::Build {
+            message: format!("`rustup target add {WASM_TARGET}` failed ({status})"),
+        })
+    }
+}

@@ -1,0 +1,462 @@
+//! `conform plugin new`: a plugin project that builds and passes its own
+//! test before anyone edits it: the SDK and the WIT inside it
+//! ([`crate::sdk_files`]), a mapping of each field of the chosen record
+//! type from the column of the same name, a sample export of one row, and
+//! the records line that row must become (validated against the pack here,
+//! so the expected output is the pack's word, not the scaffold's).
+
+use std::path::{Path, PathBuf};
+
+use conform_model::TextEncoding;
+use serde_json::{Map, Value};
+
+use crate::sample::{sample_fields, FieldKind, SampleField};
+use crate::AuthorError;
+
+/// The languages a plugin project can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    /// Rust, on the SDK `conform-plugin-sdk`.
+    Rust,
+}
+
+/// The format of the export a new plugin reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// Comma-separated, with a header row.
+    Csv,
+    /// Tab-separated, with a header row.
+    Tsv,
+    /// One JSON object per line.
+    Ndjson,
+    /// One JSON array of objects.
+    Json,
+}
+
+impl ExportFormat {
+    fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Tsv => "tsv",
+            ExportFormat::Ndjson => "ndjson",
+            ExportFormat::Json => "json",
+        }
+    }
+
+    /// The manifest's `[input.format…]` for it.
+    fn manifest_section(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "[input.format.csv]\ndelimiter = \",\"\n",
+            ExportFormat::Tsv => "[input.format.csv]\ndelimiter = \"\\t\"\n",
+            ExportFormat::Ndjson => "[input.format]\nndjson = {}\n",
+            ExportFormat::Json => "[input.format]\njson = {}\n",
+        }
+    }
+}
+
+/// What `conform plugin new` is asked for.
+#[derive(Debug, Clone)]
+pub struct NewPlugin {
+    /// The plugin's name (lowercase letters, digits, `-`): its folder's too.
+    pub name: String,
+    /// The folder the project's folder is made in.
+    pub parent: PathBuf,
+    /// The language.
+    pub language: Language,
+    /// The export's format.
+    pub format: ExportFormat,
+    /// The export's encoding.
+    pub encoding: TextEncoding,
+    /// The folder of the pack the plugin targets.
+    pub pack: PathBuf,
+    /// The record type it emits (default: the pack's first).
+    pub record_type: Option<String>,
+    /// Who provides it, for the manifest.
+    pub provider: String,
+}
+
+/// The project made, and what the scaffold chose.
+#[derive(Debug, Clone)]
+pub struct Scaffolded {
+    /// The project's folder.
+    pub dir: PathBuf,
+    /// The record type it emits.
+    pub record_type: String,
+    /// The files written, relative to `dir`.
+    pub files: Vec<String>,
+}
+
+/// Makes the project `parent/name`; refuses a folder that exists and is
+/// not empty, and anything the pack or the record type cannot give.
+pub fn new_plugin(request: &NewPlugin) -> Result<Scaffolded, AuthorError> {
+    let pack = conform_pack::Pack::load(&request.pack).map_err(|e| AuthorError::Scaffold {
+        message: format!(
+            "the pack in `{}` does not load: {e}",
+            request.pack.display()
+        ),
+    })?;
+    let manifest = pack.manifest();
+    let record_type = match &request.record_type {
+        Some(t) if manifest.record_types.contains_key(t) => t.clone(),
+        Some(t) => {
+            return Err(AuthorError::Scaffold {
+                message: format!(
+                    "pack `{}` has no record type `{t}`; it has: {}",
+                    manifest.id,
+                    manifest
+                        .record_types
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })
+        }
+        None => manifest
+            .record_types
+            .keys()
+            .next()
+            .cloned()
+            .ok_or_else(|| AuthorError::Scaffold {
+                message: format!("pack `{}` has no record types", manifest.id),
+            })?,
+    };
+    let schema_path = pack.dir().join(&manifest.record_types[&record_type]);
+    let schema: Value = serde_json::from_str(&crate::read_file(&schema_path)?).map_err(|e| {
+        AuthorError::Scaffold {
+            message: format!("`{}` is not JSON: {e}", schema_path.display()),
+        }
+    })?;
+    let fields = sample_fields(&record_type, &schema)?;
+    let dir = request.parent.join(&request.name);
+    if std::fs::read_dir(&dir).is_ok_and(|mut entries| entries.next().is_some()) {
+        return Err(AuthorError::Scaffold {
+            message: format!(
+                "`{}` exists and is not empty: choose another name or folder",
+                dir.display()
+            ),
+        });
+    }
+    let export = format!("{}-sample.{}", request.name, request.format.extension());
+    let plugin_toml = plugin_manifest(request, &pack, &record_type);
+    check_manifest(&plugin_toml)?;
+    let record = sample_record(&fields);
+    check_record(&pack, &record_type, &record)?;
+    let expected = conform_engine::pipeline::output_line(&record_type, &record, &export, 2);
+
+    let case = "tests/cases/sample";
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("Cargo.toml".into(), cargo_manifest(&request.name).into_bytes()),
+        ("plugin.toml".into(), plugin_toml.into_bytes()),
+        ("src/lib.rs".into(), mapping_source(request, &pack, &record_type, &fields).into_bytes()),
+        (".gitignore".into(), b"/target\n".to_vec()),
+        (
+            format!("{case}/case.toml"),
+            format!("# The sample export and what it must become (`conform plugin test`).\ninput = \"{export}\"\n").into_bytes(),
+        ),
+        (format!("{case}/{export}"), sample_export(request.format, request.encoding, &fields)?),
+        (format!("{case}/expected.ndjson"), format!("{expected}\n").into_bytes()),
+        (format!("{case}/expected.errors.ndjson"), Vec::new()),
+    ];
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, bytes) in &files {
+        crate::write_bytes(&dir.join(path), bytes)?;
+    }
+    crate::sdk_files::write_sdk(&dir)?;
+    Ok(Scaffolded {
+        dir,
+        record_type,
+        files: files.into_iter().map(|(path, _)| path).collect(),
+    })
+}
+
+/// The project's `Cargo.toml`: a workspace of its own, built small and fast.
+fn cargo_manifest(name: &str) -> String {
+    format!(
+        r#"[package]
+name = "{name}"
+version = "0.1.0"
+edition = "2021"
+publish = false
+
+[lib]
+crate-type = ["cdylib", "rlib"]
+
+[dependencies]
+conform-plugin-sdk = {{ path = "{vendor}/sdk" }}
+
+# A project of its own, even inside another workspace's folder.
+[workspace]
+
+# `conform plugin build` builds this profile.
+[profile.release]
+opt-level = 3
+lto = true
+codegen-units = 1
+strip = true
+panic = "abort"
+"#,
+        vendor = crate::sdk_files::VENDOR_DIR
+    )
+}
+
+/// The plugin's source manifest (`conform plugin build` adds `[component]`).
+fn plugin_manifest(request: &NewPlugin, pack: &conform_pack::Pack, record_type: &str) -> String {
+    let manifest = pack.manifest();
+    let version = &manifest.version;
+    let encoding = match request.encoding {
+        TextEncoding::Utf8 => "utf-8",
+        TextEncoding::Gb18030 => "gb18030",
+        TextEncoding::Gbk => "gbk",
+    };
+    format!(
+        r#"# The plugin's manifest; `conform plugin build` writes it beside the
+# component with `[component]` (file and digest) filled in.
+name = "{name}"
+version = "0.1.0"
+provider = {provider}
+description = "Converts {name} exports into `{record_type}` records of pack `{pack}`."
+
+[input]
+encoding = "{encoding}"
+# The file names this plugin claims when a folder is converted.
+files = ["{name}*.{extension}"]
+{format}
+[target]
+pack = "{pack}"
+versions = "^{major}.{minor}"
+record_types = ["{record_type}"]
+"#,
+        name = request.name,
+        provider = Value::String(request.provider.clone()),
+        pack = manifest.id,
+        extension = request.format.extension(),
+        format = request.format.manifest_section(),
+        major = version.major,
+        minor = version.minor,
+    )
+}
+
+/// The name, format and target of the manifest, checked as a build will.
+fn check_manifest(source: &str) -> Result<(), AuthorError> {
+    let with_component = format!(
+        "{source}\n[component]\nfile = \"plugin.wasm\"\nsha256 = \"{}\"\n",
+        "0".repeat(64)
+    );
+    conform_model::PluginManifest::from_toml(&with_component)
+        .map(|_| ())
+        .map_err(|e| AuthorError::Scaffold {
+            message: e.to_string(),
+        })
+}
+
+/// The record the sample row becomes.
+fn sample_record(fields: &[SampleField]) -> Value {
+    let members: Map<String, Value> = fields
+        .iter()
+        .map(|f| (f.name.clone(), f.value.clone()))
+        .collect();
+    Value::Object(members)
+}
+
+fn check_record(
+    pack: &conform_pack::Pack,
+    record_type: &str,
+    record: &Value,
+) -> Result<(), AuthorError> {
+    let broken = |why: String| {
+        AuthorError::Scaffold {
+        message: format!(
+            "the scaffold could not make up a `{record_type}` record the pack accepts ({why}); scaffold another record type and map this one by hand"
+        ),
+    }
+    };
+    let validator = pack
+        .validator(record_type)
+        .ok_or_else(|| broken("no schema".into()))?;
+    validator.validate(record).map_err(|violations| {
+        broken(
+            violations
+                .iter()
+                .map(|v| format!("{}: {}", v.instance_path, v.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })?;
+    match pack.check_record_rules(record_type, record).first() {
+        Some(rule) => Err(broken(format!("{}: {}", rule.array, rule.error.message))),
+        None => Ok(()),
+    }
+}
+
+/// The sample export: a header (or keys) and one row, in the encoding.
+fn sample_export(
+    format: ExportFormat,
+    encoding: TextEncoding,
+    fields: &[SampleField],
+) -> Result<Vec<u8>, AuthorError> {
+    let text = match format {
+        ExportFormat::Csv | ExportFormat::Tsv => {
+            let delimiter = if format == ExportFormat::Csv {
+                b','
+            } else {
+                b'\t'
+            };
+            let mut writer = csv::WriterBuilder::new()
+                .delimiter(delimiter)
+                .from_writer(Vec::new());
+            let io = |e: csv::Error| AuthorError::Scaffold {
+                message: format!("writing the sample export: {e}"),
+            };
+            writer
+                .write_record(fields.iter().map(|f| f.name.as_str()))
+                .map_err(io)?;
+            writer
+                .write_record(fields.iter().map(SampleField::cell))
+                .map_err(io)?;
+            String::from_utf8(writer.into_inner().map_err(|e| AuthorError::Scaffold {
+                message: format!("writing the sample export: {e}"),
+            })?)
+            .expect("the fields are UTF-8")
+        }
+        ExportFormat::Ndjson => format!("{}\n", sample_object(fields)),
+        ExportFormat::Json => format!("[\n  {}\n]\n", sample_object(fields)),
+    };
+    Ok(match encoding {
+        TextEncoding::Utf8 => text.into_bytes(),
+        TextEncoding::Gb18030 | TextEncoding::Gbk => {
+            encoding_rs::GB18030.encode(&text).0.into_owned()
+        }
+    })
+}
+
+/// The sample row as a JSON object: every value as text, as an export
+/// of strings gives it (the mapping reads text either way).
+fn sample_object(fields: &[SampleField]) -> Value {
+    Value::Object(
+        fields
+            .iter()
+            .map(|f| (f.name.clone(), Value::String(f.cell())))
+            .collect(),
+    )
+}
+
+/// The mapping's Rust source.
+fn mapping_source(
+    request: &NewPlugin,
+    pack: &conform_pack::Pack,
+    record_type: &str,
+    fields: &[SampleField],
+) -> String {
+    let type_name = type_name(&request.name);
+    let mut reads = String::new();
+    let mut writes = String::new();
+    let mut optional = String::new();
+    for (i, field) in fields.iter().enumerate() {
+        let variable = variable_name(&field.name, i);
+        let name = Value::String(field.name.clone());
+        let read = match field.kind {
+            FieldKind::Text | FieldKind::Decimal => format!("row.text({name})"),
+            FieldKind::Integer => format!("row.count({name})"),
+            FieldKind::Boolean => format!("row.text({name}).and_then(|v| boolean(v, {name}))"),
+        };
+        let (write, default) = match field.kind {
+            FieldKind::Text => ("text", "unwrap_or_default()"),
+            FieldKind::Decimal => ("decimal", "unwrap_or_default()"),
+            FieldKind::Integer => ("integer", "unwrap_or_default()"),
+            FieldKind::Boolean => ("boolean", "unwrap_or_default()"),
+        };
+        if field.required {
+            reads.push_str(&format!("        let {variable} = checks.take({read});\n"));
+            writes.push_str(&format!(
+                "            .{write}({name}, {variable}.{default})\n"
+            ));
+        } else {
+            optional.push_str(&format!(
+                "        // Optional: written when the row has it.\n        if let Ok(value) = {read} {{\n            record.{write}({name}, value);\n        }}\n"
+            ));
+        }
+    }
+    let writes = writes.trim_end_matches('\n');
+    let needs_boolean = fields.iter().any(|f| f.kind == FieldKind::Boolean);
+    let boolean_helper = if needs_boolean {
+        "\n/// `true` or `false`, else a `wrong-type` problem at `column`.\nfn boolean(value: &str, column: &str) -> Result<bool, Problem> {\n    value.parse().map_err(|_| {\n        Problem::new(\"wrong-type\", format!(\"`{value}` is not `true` or `false`\")).at(column)\n    })\n}\n"
+    } else {
+        ""
+    };
+    let problem_import = if needs_boolean { "Problem, " } else { "" };
+    let record_binding = format!(
+        "        let mut record = Record::new({});\n",
+        Value::String(record_type.into())
+    );
+    format!(
+        r#"//! `{name}`: {name} exports into `{record_type}` records of pack `{pack}`.
+//!
+//! Written by `conform plugin new`: each field is read from the column of
+//! the same name. Rename the columns to your export's, convert units and
+//! codes with the pack's tables (`conform_plugin_sdk::tables`), then run
+//! `conform plugin test` (and `--bless` once the output is what you want).
+
+use conform_plugin_sdk::{{export_plugin, Checks, Cx, Plugin, {problem_import}Record, Records, Rejected, Row}};
+
+/// The mapping.
+pub struct {type_name};
+
+impl Plugin for {type_name} {{
+    fn convert(row: &Row<'_>, _cx: &mut Cx) -> Result<Records, Rejected> {{
+        // Every problem of the row is collected before it is rejected.
+        let mut checks = Checks::default();
+{reads}        checks.finish()?;
+
+{record_binding}        record
+{writes};
+{optional}        Ok(Records::one(record))
+    }}
+}}
+{boolean_helper}
+export_plugin!({type_name});
+"#,
+        name = request.name,
+        pack = pack.manifest().id,
+    )
+}
+
+/// `my-plugin` → `MyPlugin`.
+fn type_name(name: &str) -> String {
+    let mut out = String::new();
+    for part in name.split('-').filter(|p| !p.is_empty()) {
+        let mut chars = part.chars();
+        if let Some(first) = chars.next() {
+            out.extend(first.to_uppercase());
+            out.push_str(chars.as_str());
+        }
+    }
+    if !out.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        out.insert_str(0, "Plugin");
+    }
+    out
+}
+
+/// A Rust variable for a field: its name when that is a plain identifier,
+/// else `field_N`.
+fn variable_name(field: &str, index: usize) -> String {
+    const KEYWORDS: [&str; 12] = [
+        "type", "match", "fn", "let", "ref", "self", "mod", "use", "impl", "loop", "move", "box",
+    ];
+    let plain = field.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && field
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !KEYWORDS.contains(&field)
+        && !matches!(field, "row" | "checks" | "record" | "value");
+    if plain {
+        field.to_string()
+    } else {
+        format!("field_{index}")
+    }
+}
+
+/// Where a scaffolded project keeps its sample case.
+pub fn cases_dir(project: &Path) -> PathBuf {
+    project.join("tests/cases")
+}

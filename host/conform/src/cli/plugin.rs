@@ -1,0 +1,313 @@
+//! `conform plugin new | build | test`: what a provider needs to write a
+//! plugin outside any Conform checkout (the work is `conform-author`'s).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use conform_author::build::{build_plugin, Built};
+use conform_author::cases::{find_cases, CaseRun, Harness};
+use conform_author::scaffold::{new_plugin, ExportFormat, Language, NewPlugin};
+use conform_model::TextEncoding;
+
+use super::{Packs, EXIT_FAILURE, EXIT_OK};
+
+/// Arguments of `conform plugin`.
+#[derive(Debug, clap::Args)]
+pub struct PluginArgs {
+    #[command(subcommand)]
+    command: PluginCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum PluginCommand {
+    /// Make a plugin project that builds and passes its own test: the SDK
+    /// and the contract inside it, a mapping of each field of a record type
+    /// from the column of the same name, a sample export and its output.
+    New(NewArgs),
+    /// Build the project into a component, check it as a server does, and
+    /// write it with its manifest (digest filled in) to
+    /// `target/conform/plugins/NAME/`.
+    Build(ProjectArgs),
+    /// Build, then convert each case (`tests/cases/*/`, or the folders
+    /// given) against the pack and compare with the expected files.
+    Test(TestArgs),
+}
+
+/// Arguments of `conform plugin new`.
+#[derive(Debug, clap::Args)]
+struct NewArgs {
+    /// The plugin's name: lowercase letters, digits and `-`; the project's
+    /// folder too.
+    name: String,
+    /// The language the plugin is written in.
+    #[arg(long, value_enum, default_value_t = Lang::Rust)]
+    lang: Lang,
+    /// The export's format.
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    format: Format,
+    /// The export's character encoding.
+    #[arg(long, value_enum, default_value_t = Encoding::Utf8)]
+    encoding: Encoding,
+    /// The folder of the pack the plugin targets.
+    #[arg(long, env = "CONFORM_PACK")]
+    pack: PathBuf,
+    /// The record type it emits [default: the pack's first].
+    #[arg(long)]
+    record_type: Option<String>,
+    /// Who provides it (the manifest's `provider`).
+    #[arg(long, default_value = "unnamed provider")]
+    provider: String,
+    /// The folder the project's folder is made in.
+    #[arg(long, default_value = ".")]
+    dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Lang {
+    /// Rust, on the Conform plugin SDK.
+    Rust,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Format {
+    /// Comma-separated with a header row.
+    Csv,
+    /// Tab-separated with a header row.
+    Tsv,
+    /// One JSON object per line.
+    Ndjson,
+    /// One JSON array of objects.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Encoding {
+    /// UTF-8.
+    #[value(name = "utf-8")]
+    Utf8,
+    /// GB18030.
+    Gb18030,
+    /// GBK.
+    Gbk,
+}
+
+/// The project a command works on.
+#[derive(Debug, clap::Args)]
+struct ProjectArgs {
+    /// The plugin project's folder.
+    #[arg(long, default_value = ".")]
+    project: PathBuf,
+}
+
+/// Arguments of `conform plugin test`.
+#[derive(Debug, clap::Args)]
+struct TestArgs {
+    /// Case folders (each with a `case.toml`) [default: every folder of
+    /// `tests/cases/`].
+    cases: Vec<PathBuf>,
+    #[command(flatten)]
+    project: ProjectArgs,
+    /// A pack's folder, or a folder of pack folders: the plugin runs against
+    /// the newest there of the id and versions it targets.
+    #[arg(long, env = "CONFORM_PACK")]
+    pack: PathBuf,
+    /// Write the expected files from the output (after checking it by eye).
+    #[arg(long)]
+    bless: bool,
+    /// Print every record converted, not only the rejections.
+    #[arg(long)]
+    records: bool,
+}
+
+/// Runs `conform plugin …`.
+pub fn run(args: PluginArgs) -> Result<ExitCode> {
+    match args.command {
+        PluginCommand::New(args) => new(args),
+        PluginCommand::Build(args) => {
+            build(&args.project)?;
+            Ok(ExitCode::from(EXIT_OK))
+        }
+        PluginCommand::Test(args) => test(args),
+    }
+}
+
+fn new(args: NewArgs) -> Result<ExitCode> {
+    let Lang::Rust = args.lang;
+    let request = NewPlugin {
+        name: args.name,
+        parent: args.dir,
+        language: Language::Rust,
+        format: match args.format {
+            Format::Csv => ExportFormat::Csv,
+            Format::Tsv => ExportFormat::Tsv,
+            Format::Ndjson => ExportFormat::Ndjson,
+            Format::Json => ExportFormat::Json,
+        },
+        encoding: match args.encoding {
+            Encoding::Utf8 => TextEncoding::Utf8,
+            Encoding::Gb18030 => TextEncoding::Gb18030,
+            Encoding::Gbk => TextEncoding::Gbk,
+        },
+        pack: args.pack.clone(),
+        record_type: args.record_type,
+        provider: args.provider,
+    };
+    let made = new_plugin(&request)?;
+    println!(
+        "made plugin `{}` ({} records) in {}:",
+        request.name,
+        made.record_type,
+        made.dir.display()
+    );
+    for file in &made.files {
+        println!("  {file}");
+    }
+    println!(
+        "  {}/ (the SDK and the contract)\nnext:\n  cd {}\n  conform plugin test --pack {}",
+        conform_author::sdk_files::VENDOR_DIR,
+        made.dir.display(),
+        absolute(&args.pack).display()
+    );
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// Builds the project in `project`, saying where the result is.
+fn build(project: &Path) -> Result<(Built, conform_sandbox::Sandbox)> {
+    let sandbox = sandbox(project)?;
+    let built = build_plugin(project, &sandbox)?;
+    println!(
+        "built plugin `{}`: {} bytes, sha256 {} -> {}",
+        built.name,
+        built.size,
+        built.sha256,
+        built.dir.display()
+    );
+    Ok((built, sandbox))
+}
+
+/// A sandbox compiling in-process (the provider's own code) with its cache
+/// in the project's `target/`.
+fn sandbox(project: &Path) -> Result<conform_sandbox::Sandbox> {
+    Ok(conform_sandbox::Sandbox::new(
+        conform_sandbox::SandboxConfig {
+            cache_dir: Some(project.join("target/conform/cache")),
+            ..conform_sandbox::SandboxConfig::default()
+        },
+    )?)
+}
+
+fn test(args: TestArgs) -> Result<ExitCode> {
+    let project = &args.project.project;
+    let packs = Packs::load(&args.pack)?;
+    let (built, sandbox) = build(project)?;
+    let (manifest, plugin) = Harness::load(&built.dir, &sandbox)?;
+    let harness = Harness {
+        manifest: &manifest,
+        plugin: &plugin,
+        packs: &packs,
+    };
+    let cases = if args.cases.is_empty() {
+        find_cases(&conform_author::scaffold::cases_dir(project))?
+    } else {
+        args.cases.clone()
+    };
+    if cases.is_empty() {
+        anyhow::bail!(
+            "no cases in `{}`: add a folder with a case.toml, an input and the expected files",
+            conform_author::scaffold::cases_dir(project).display()
+        );
+    }
+    let (mut differing, mut blessed) = (0, 0);
+    for case in &cases {
+        let name = case
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let out = project.join("target/conform/test").join(&name);
+        let run = harness
+            .run(case, &out, args.bless)
+            .with_context(|| format!("case `{}`", case.display()))?;
+        print_case(&run, args.records, &out);
+        match (run.differences.is_empty(), run.blessed) {
+            (true, _) => {}
+            (false, true) => blessed += 1,
+            (false, false) => differing += 1,
+        }
+    }
+    if differing > 0 {
+        println!(
+            "{differing} of {} cases differ from their expected output",
+            cases.len()
+        );
+        return Ok(ExitCode::from(EXIT_FAILURE));
+    }
+    if blessed > 0 {
+        println!(
+            "expected files written for {blessed} of {} cases",
+            cases.len()
+        );
+    } else {
+        println!("{} cases as expected", cases.len());
+    }
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// A case's counts, rejections (and records, when asked) and differences.
+fn print_case(run: &CaseRun, records: bool, out: &Path) {
+    let s = &run.summary;
+    let verdict = match (run.differences.is_empty(), run.blessed) {
+        (true, _) => "as expected",
+        (false, true) => "expected files written",
+        (false, false) => "DIFFERS",
+    };
+    println!(
+        "case {} ({}): rows in {}, converted {}, rejected {}: {verdict}",
+        run.name,
+        run.input.display(),
+        s.rows_in,
+        s.converted,
+        s.rejected
+    );
+    if records {
+        for line in run.records.lines() {
+            println!("  record  {line}");
+        }
+    }
+    for line in run.errors.lines() {
+        match serde_json::from_str::<conform_model::Rejection>(line) {
+            Ok(e) => println!(
+                "  line {}: {}{}: {}",
+                e.line,
+                e.code,
+                e.field.map(|f| format!(" at `{f}`")).unwrap_or_default(),
+                e.message
+            ),
+            Err(_) => println!("  {line}"),
+        }
+    }
+    if !run.differences.is_empty() && !run.blessed {
+        for d in run.differences.iter().take(10) {
+            println!("  {} line {}:", d.file, d.line);
+            println!(
+                "    expected: {}",
+                d.expected.as_deref().unwrap_or("(no line)")
+            );
+            println!(
+                "    got:      {}",
+                d.actual.as_deref().unwrap_or("(no line)")
+            );
+        }
+        if run.differences.len() > 10 {
+            println!("  … {} more differing lines", run.differences.len() - 10);
+        }
+        println!(
+            "  the output is in {}; `conform plugin test --bless` makes it the expected output",
+            out.display()
+        );
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}

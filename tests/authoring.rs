@@ -1,0 +1,143 @@
+//! A provider's first plugin, from a folder outside the repository, as the
+//! authoring guide has it: `conform plugin new` makes a project that builds
+//! and passes its own case; a changed export makes `plugin test` fail with
+//! the differing lines; `--bless` makes the output the expected one.
+
+use std::path::Path;
+use std::process::Output;
+
+use super::support::*;
+
+/// `conform plugin …` run in `dir`, the scaffolds' wasm builds sharing one
+/// target folder (the first builds the SDK's dependencies once).
+fn plugin(dir: &Path, args: &[&str]) -> Output {
+    conform()
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", root().join("target/scaffolds"))
+        .arg("plugin")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn a_new_plugin_builds_passes_its_case_and_is_told_what_changed() {
+    let home = tempfile::tempdir().unwrap();
+    let standards = root().join("standards");
+    let pack = standards.join("sample-regional");
+    let pack = pack.to_str().unwrap();
+    let made = plugin(
+        home.path(),
+        &[
+            "new",
+            "acme-parts",
+            "--pack",
+            pack,
+            "--record-type",
+            "part",
+            "--format",
+            "tsv",
+            "--encoding",
+            "gbk",
+        ],
+    );
+    expect_exit(&made, 0);
+    let project = home.path().join("acme-parts");
+    for file in [
+        "Cargo.toml",
+        "plugin.toml",
+        "src/lib.rs",
+        ".conform/sdk/src/lib.rs",
+        ".conform/wit/0.2.0/plugin.wit",
+        "tests/cases/sample/case.toml",
+        "tests/cases/sample/acme-parts-sample.tsv",
+    ] {
+        assert!(project.join(file).is_file(), "{file} was not written");
+    }
+    // The SDK and the contract came from the binary, not from a checkout.
+    let sdk = std::fs::read_to_string(project.join(".conform/sdk/Cargo.toml")).unwrap();
+    assert!(!sdk.contains("workspace"), "{sdk}");
+
+    let standards = standards.to_str().unwrap();
+    let tested = plugin(&project, &["test", "--pack", standards]);
+    expect_exit(&tested, 0);
+    assert!(
+        stdout(&tested).contains("1 cases as expected"),
+        "{}",
+        stdout(&tested)
+    );
+    let built = project.join("target/conform/plugins/acme-parts");
+    let manifest = std::fs::read_to_string(built.join("plugin.toml")).unwrap();
+    let component = std::fs::read(built.join("acme-parts.wasm")).unwrap();
+    assert!(manifest.contains(&sha256_hex(&component)), "{manifest}");
+
+    // A new row in the export (GBK, tab-separated) with two problems.
+    let export = project.join("tests/cases/sample/acme-parts-sample.tsv");
+    let row = "2.5\t\t3\tx\tZZ\tA-1\t许多\tbad\t1\t1\n";
+    let mut bytes = std::fs::read(&export).unwrap();
+    bytes.extend_from_slice(&encoding_rs::GBK.encode(row).0);
+    std::fs::write(&export, bytes).unwrap();
+    let tested = plugin(&project, &["test", "--pack", standards]);
+    expect_exit(&tested, 1);
+    let shown = stdout(&tested);
+    for expected in [
+        "DIFFERS",
+        "line 3: missing-field at `length_mm`",
+        "line 3: not-a-number at `quantity_per_package`: `许多` is not a whole number",
+        "expected.errors.ndjson line 1:",
+        "--bless",
+    ] {
+        assert!(shown.contains(expected), "no `{expected}` in:\n{shown}");
+    }
+
+    let blessed = plugin(&project, &["test", "--pack", standards, "--bless"]);
+    expect_exit(&blessed, 0);
+    let errors =
+        std::fs::read_to_string(project.join("tests/cases/sample/expected.errors.ndjson")).unwrap();
+    assert_eq!(errors.lines().count(), 2, "{errors}");
+    expect_exit(&plugin(&project, &["test", "--pack", standards]), 0);
+}
+
+#[test]
+fn a_new_plugin_is_refused_what_cannot_be_made() {
+    let home = tempfile::tempdir().unwrap();
+    let pack = root().join("standards/sample-regional");
+    let pack = pack.to_str().unwrap();
+    let unknown = plugin(
+        home.path(),
+        &["new", "p", "--pack", pack, "--record-type", "pear"],
+    );
+    expect_exit(&unknown, 1);
+    assert!(
+        text(&unknown.stderr)
+            .contains("has no record type `pear`; it has: part, produce_lot, shipment"),
+        "{}",
+        text(&unknown.stderr)
+    );
+    let bad_name = plugin(home.path(), &["new", "Acme_Parts", "--pack", pack]);
+    expect_exit(&bad_name, 1);
+    assert!(
+        text(&bad_name.stderr).contains("lowercase letters"),
+        "{}",
+        text(&bad_name.stderr)
+    );
+    std::fs::create_dir(home.path().join("taken")).unwrap();
+    std::fs::write(home.path().join("taken/notes.txt"), "mine").unwrap();
+    let taken = plugin(home.path(), &["new", "taken", "--pack", pack]);
+    expect_exit(&taken, 1);
+    assert!(
+        text(&taken.stderr).contains("exists and is not empty"),
+        "{}",
+        text(&taken.stderr)
+    );
+}
+
+/// SHA-256 of `bytes`, hex.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
