@@ -136,6 +136,67 @@ fn a_new_plugin_is_refused_what_cannot_be_made() {
     );
 }
 
+#[test]
+fn a_new_pack_checks_and_a_plugin_is_scaffolded_against_it() {
+    let home = tempfile::tempdir().unwrap();
+    let made = conform()
+        .current_dir(home.path())
+        .args([
+            "pack",
+            "new",
+            "acme-standard",
+            "--publisher",
+            "Acme Standards Office",
+        ])
+        .output()
+        .unwrap();
+    expect_exit(&made, 0);
+    let pack = home.path().join("acme-standard");
+    let checked = conform()
+        .arg("pack")
+        .arg("check")
+        .arg(&pack)
+        .output()
+        .unwrap();
+    expect_exit(&checked, 0);
+    assert!(
+        text(&checked.stdout).contains("pack `acme-standard` 0.1.0 loads: record types item"),
+        "{}",
+        text(&checked.stdout)
+    );
+    // A provider starts from it: the sample record is the pack's `item`.
+    let scaffolded = plugin(
+        home.path(),
+        &["new", "acme-items", "--pack", pack.to_str().unwrap()],
+    );
+    expect_exit(&scaffolded, 0);
+    let expected = std::fs::read_to_string(
+        home.path()
+            .join("acme-items/tests/cases/sample/expected.ndjson"),
+    )
+    .unwrap();
+    assert!(
+        expected.starts_with(r#"{"record_type":"item","record":{"item_no":"AAA","mass_kg":1.5,"name":"sample","packaging":"CT"}"#),
+        "{expected}"
+    );
+    // Every problem of a broken pack, each naming its file.
+    std::fs::write(pack.join("rules/packaging.toml"), "codes = 3\n").unwrap();
+    std::fs::write(pack.join("schemas/item.schema.json"), "{ not json").unwrap();
+    let checked = conform()
+        .arg("pack")
+        .arg("check")
+        .arg(&pack)
+        .output()
+        .unwrap();
+    expect_exit(&checked, 1);
+    let shown = text(&checked.stderr);
+    assert!(shown.contains("2 problem(s)"), "{shown}");
+    assert!(
+        shown.contains("item.schema.json") && shown.contains("packaging.toml"),
+        "{shown}"
+    );
+}
+
 /// SHA-256 of `bytes`, hex.
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;

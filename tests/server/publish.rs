@@ -427,3 +427,83 @@ fn a_new_code_list_needs_no_host_change() {
         "{text}"
     );
 }
+
+/// The files of a tar.gz, by path, in the archive's order.
+fn unpacked(archive: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(archive));
+    tar.entries()
+        .unwrap()
+        .map(|entry| {
+            let mut entry = entry.unwrap();
+            let path = entry.path().unwrap().to_string_lossy().into_owned();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            (path, bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn a_pack_version_is_fetched_as_an_archive_of_its_files() {
+    let server = server_with_publisher("");
+    // The seeded pack: every file of its folder, byte for byte.
+    let (status, content_type, archive) =
+        get_bytes(&server, "/v1/packs/sample-regional/1.0.0/archive", UPLOADER);
+    assert_eq!((status, content_type.as_str()), (200, "application/gzip"));
+    let files = unpacked(&archive);
+    let source = root().join("standards/sample-regional");
+    for name in [
+        "pack.toml",
+        "schemas/part.schema.json",
+        "rules/units.toml",
+        "README.md",
+    ] {
+        let (_, bytes) = files
+            .iter()
+            .find(|(path, _)| *path == format!("sample-regional-1.0.0/{name}"))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no {name} in {:?}",
+                    files.iter().map(|f| &f.0).collect::<Vec<_>>()
+                )
+            });
+        assert_eq!(bytes, &std::fs::read(source.join(name)).unwrap(), "{name}");
+    }
+    // The same pack gives the same bytes.
+    let (_, _, again) = get_bytes(&server, "/v1/packs/sample-regional/1.0.0/archive", UPLOADER);
+    assert_eq!(archive, again);
+
+    // A published version comes back as published; its archive publishes
+    // again elsewhere (the form POST /v1/packs takes).
+    let (status, body) = publish_pack(&server, PUBLISHER, &pack_version("1.1.0", 1));
+    assert_eq!(status, 201, "{body}");
+    let (status, _, archive) =
+        get_bytes(&server, "/v1/packs/sample-regional/1.1.0/archive", UPLOADER);
+    assert_eq!(status, 200);
+    let manifest = unpacked(&archive)
+        .into_iter()
+        .find(|(path, _)| path == "sample-regional-1.1.0/pack.toml")
+        .unwrap();
+    assert!(String::from_utf8(manifest.1)
+        .unwrap()
+        .contains("version = \"1.1.0\""));
+    let other = server_with_publisher("");
+    let (status, body) = publish_pack(&other, PUBLISHER, &archive);
+    assert_eq!(status, 201, "{body}");
+
+    let (status, _, body) = get_bytes(&server, "/v1/packs/sample-regional/9.9.9/archive", UPLOADER);
+    assert_eq!(
+        (
+            status,
+            error_code(&String::from_utf8(body).unwrap()).as_str()
+        ),
+        (404, "unknown-pack")
+    );
+    let (status, _, _) = get_bytes(
+        &server,
+        "/v1/packs/sample-regional/1.0.0/archive",
+        "no-such-token",
+    );
+    assert_eq!(status, 401);
+}

@@ -277,6 +277,29 @@ pub fn get(server: &Server, path: &str, token: &str) -> (u16, String) {
     )
 }
 
+/// `GET path` as `token`: the status, the content type and the body's bytes.
+pub fn get_bytes(server: &Server, path: &str, token: &str) -> (u16, String, Vec<u8>) {
+    let response = agent()
+        .get(format!("{}{path}", server.base))
+        .header("Authorization", format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let body = response
+        .into_body()
+        .with_config()
+        .limit(1 << 30)
+        .read_to_vec()
+        .unwrap();
+    (status, content_type, body)
+}
+
 pub fn wait_for(server: &Server, id: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     loop {

@@ -2,13 +2,15 @@
 //! made outside any Conform checkout with the SDK and the contract inside
 //! it ([`scaffold`], [`sdk_files`]), built with cargo into a component
 //! checked as a server checks it ([`build`]), and its cases converted
-//! against a pack and compared with what they must become ([`cases`]).
+//! against a pack and compared with what they must become ([`cases`]); a
+//! pack folder to start a standard from ([`pack_scaffold`]).
 //!
 //! Depends on the engine (conversions), the sandbox (checks) and the
 //! pack; nothing depends on it but the `conform` binary.
 
 pub mod build;
 pub mod cases;
+pub mod pack_scaffold;
 pub mod sample;
 pub mod scaffold;
 pub mod sdk_files;

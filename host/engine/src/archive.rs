@@ -1,7 +1,9 @@
-//! Unpacks a published pack archive (tar, or tar.gz) into a staging folder,
-//! safely: only plain files and folders, only relative paths inside the
-//! folder, and the unpacked size and file count capped whatever the archive
-//! claims (a gzip bomb stops at the cap).
+//! Pack archives: a published archive (tar, or tar.gz) unpacked into a
+//! staging folder, safely: only plain files and folders, only relative
+//! paths inside the folder, and the unpacked size and file count capped
+//! whatever the archive claims (a gzip bomb stops at the cap); and an
+//! installed pack's folder archived again ([`archive_folder`]) for whoever
+//! tests against the pack a server runs.
 
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
@@ -33,6 +35,48 @@ pub enum ArchiveError {
     /// It holds no `pack.toml` at its root or in its one top folder.
     #[error("the archive has no `pack.toml` at its root or in a single top folder; archive the pack's folder")]
     NoManifest,
+}
+
+/// `dir`'s regular files (symbolic links and special files left out) as a
+/// tar.gz under one top folder `top`, sorted by path, with fixed times and
+/// modes: the same folder gives the same bytes, and [`unpack`] reads it
+/// back. For installed packs, whose size the publishing limits bound.
+pub fn archive_folder(dir: &Path, top: &str) -> std::io::Result<Vec<u8>> {
+    let mut files = Vec::new();
+    collect_files(dir, Path::new(""), &mut files)?;
+    files.sort();
+    let gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut tar = tar::Builder::new(gzip);
+    tar.mode(tar::HeaderMode::Deterministic);
+    for relative in files {
+        let bytes = std::fs::read(dir.join(&relative))?;
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(0);
+        header.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(
+            &mut header,
+            Path::new(top).join(&relative),
+            bytes.as_slice(),
+        )?;
+    }
+    tar.into_inner()?.finish()
+}
+
+/// The regular files under `dir/relative`, as paths relative to `dir`.
+fn collect_files(dir: &Path, relative: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir.join(relative))? {
+        let entry = entry?;
+        let path = relative.join(entry.file_name());
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            collect_files(dir, &path, out)?;
+        } else if kind.is_file() {
+            out.push(path);
+        }
+    }
+    Ok(())
 }
 
 /// Caps on what one archive may unpack to.

@@ -13,6 +13,7 @@ use axum::body::Body;
 use axum::extract::multipart::{MultipartError, MultipartRejection};
 use axum::extract::{Multipart, Path as UrlPath, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use conform_pack::Pack;
 use futures_util::StreamExt;
@@ -129,6 +130,49 @@ pub(crate) async fn get_pack(
     let version = Version::parse(&version).map_err(|_| unknown())?;
     let pack = catalog.packs.get(&id, &version).ok_or_else(unknown)?;
     Ok(Json(pack_json(pack)))
+}
+
+/// `GET /v1/packs/{id}/{version}/archive`: the pack version's folder as a
+/// tar.gz (what `POST /v1/packs` takes), so that a provider tests against
+/// the pack this server runs.
+#[utoipa::path(get, path = "/v1/packs/{id}/{version}/archive", params(("id" = String, Path, description = "The pack's id"), ("version" = String, Path, description = "The version")), responses((status = 200, description = "The pack's folder as a tar.gz archive, its files under one top folder `ID-VERSION/`", content_type = "application/gzip"), (status = 401, description = "No or unknown token", body = crate::error::ErrorDoc), (status = 404, description = "No such pack version", body = crate::error::ErrorDoc)), security(("bearer" = [])))]
+pub(crate) async fn get_pack_archive(
+    State(state): State<Arc<AppState>>,
+    _caller: Caller,
+    UrlPath((id, version)): UrlPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let unknown = || {
+        ApiError::new(
+            ApiCode::UnknownPack,
+            format!("no pack `{id}` {version} here; GET /v1/packs lists them"),
+        )
+    };
+    let parsed = Version::parse(&version).map_err(|_| unknown())?;
+    let dir = state
+        .listing()
+        .packs
+        .get(&id, &parsed)
+        .ok_or_else(unknown)?
+        .dir()
+        .to_path_buf();
+    let top = format!("{id}-{parsed}");
+    let name = top.clone();
+    let archive =
+        tokio::task::spawn_blocking(move || conform_engine::archive::archive_folder(&dir, &top))
+            .await
+            .map_err(|e| ApiError::internal("archiving the pack stopped", &e))?
+            .map_err(|e| ApiError::internal("archiving the pack failed", &e))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/gzip".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.tar.gz\""),
+            ),
+        ],
+        archive,
+    )
+        .into_response())
 }
 
 fn multipart_error(e: impl std::fmt::Display, status: StatusCode) -> ApiError {

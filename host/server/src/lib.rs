@@ -74,6 +74,7 @@ fn routes(publish_limit: usize) -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(catalog_api::transfer_plugin))
         .routes(routes!(catalog_api::list_packs, catalog_api::publish_pack))
         .routes(routes!(catalog_api::get_pack))
+        .routes(routes!(catalog_api::get_pack_archive))
         .routes(routes!(catalog_api::transfer_pack))
 }
 

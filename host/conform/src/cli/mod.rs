@@ -2,6 +2,7 @@
 
 mod convert;
 mod outputs;
+mod pack;
 mod plugin;
 mod plugins;
 mod serve;
@@ -52,11 +53,14 @@ enum Command {
     Plugins(plugins::PluginsArgs),
     /// Write, build and test a plugin: `new`, `build`, `test`.
     Plugin(plugin::PluginArgs),
+    /// Start a pack and check it: `new`, `check`.
+    Pack(pack::PackArgs),
     /// Serve the HTTP API (see the README's API section).
     Serve(serve::ServeArgs),
     /// Creates, lists and revokes the server's API tokens.
     Token(token::TokenArgs),
-    /// Load a schema pack, compiling every schema and checking every table.
+    /// Load a schema pack, compiling every schema and checking every table
+    /// (as `pack check`).
     CheckPack {
         /// The pack's folder.
         dir: PathBuf,
@@ -142,6 +146,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Convert(args) => convert::run(args),
         Command::Plugins(args) => plugins::run(args),
         Command::Plugin(args) => plugin::run(args),
+        Command::Pack(args) => pack::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Token(args) => token::run(args),
         Command::CompileComponent { memory_mib } => {
@@ -149,16 +154,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let code = conform_sandbox::compile_component_main(&engine, memory_mib);
             Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
         }
-        Command::CheckPack { dir } => {
-            let pack = conform_pack::Pack::load(&dir)?;
-            let m = pack.manifest();
-            println!(
-                "pack `{}` {} loads: record types {}",
-                m.id,
-                m.version,
-                pack.record_types().collect::<Vec<_>>().join(", ")
-            );
-            Ok(ExitCode::from(EXIT_OK))
-        }
+        Command::CheckPack { dir } => Ok(pack::check(&dir)),
     }
 }
