@@ -103,6 +103,32 @@ fn a_new_plugin_builds_passes_its_case_and_is_told_what_changed() {
 }
 
 #[test]
+fn a_new_plugin_reading_ndjson_passes_its_case() {
+    let home = tempfile::tempdir().unwrap();
+    let pack = root().join("standards/sample-regional");
+    let made = plugin(
+        home.path(),
+        &[
+            "new",
+            "lots",
+            "--pack",
+            pack.to_str().unwrap(),
+            "--record-type",
+            "shipment",
+            "--format",
+            "ndjson",
+        ],
+    );
+    expect_exit(&made, 0);
+    let standards = root().join("standards");
+    let tested = plugin(
+        &home.path().join("lots"),
+        &["test", "--pack", standards.to_str().unwrap()],
+    );
+    expect_exit(&tested, 0);
+}
+
+#[test]
 fn a_new_plugin_is_refused_what_cannot_be_made() {
     let home = tempfile::tempdir().unwrap();
     let pack = root().join("standards/sample-regional");
@@ -178,6 +204,15 @@ fn a_new_pack_checks_and_a_plugin_is_scaffolded_against_it() {
     assert!(
         expected.starts_with(r#"{"record_type":"item","record":{"item_no":"AAA","mass_kg":1.5,"name":"sample","packaging":"CT"}"#),
         "{expected}"
+    );
+    // After an upgrade, `plugin sdk` writes the SDK this binary carries.
+    let sdk_lib = home.path().join("acme-items/.conform/sdk/src/lib.rs");
+    std::fs::write(&sdk_lib, "// edited").unwrap();
+    let rewritten = plugin(home.path(), &["sdk", "--project", "acme-items"]);
+    expect_exit(&rewritten, 0);
+    assert_eq!(
+        std::fs::read_to_string(&sdk_lib).unwrap(),
+        std::fs::read_to_string(root().join("plugins/sdk/src/lib.rs")).unwrap()
     );
     // Every problem of a broken pack, each naming its file.
     std::fs::write(pack.join("rules/packaging.toml"), "codes = 3\n").unwrap();

@@ -43,13 +43,22 @@ impl ExportFormat {
         }
     }
 
+    /// The line the sample export's one row starts on (after a header, or
+    /// the array's `[`; first for NDJSON).
+    fn sample_line(self) -> u64 {
+        match self {
+            ExportFormat::Ndjson => 1,
+            ExportFormat::Csv | ExportFormat::Tsv | ExportFormat::Json => 2,
+        }
+    }
+
     /// The manifest's `[input.format…]` for it.
     fn manifest_section(self) -> &'static str {
         match self {
             ExportFormat::Csv => "[input.format.csv]\ndelimiter = \",\"\n",
             ExportFormat::Tsv => "[input.format.csv]\ndelimiter = \"\\t\"\n",
-            ExportFormat::Ndjson => "[input.format]\nndjson = {}\n",
-            ExportFormat::Json => "[input.format]\njson = {}\n",
+            ExportFormat::Ndjson => "format = \"ndjson\"\n",
+            ExportFormat::Json => "format = \"json\"\n",
         }
     }
 }
@@ -142,7 +151,12 @@ pub fn new_plugin(request: &NewPlugin) -> Result<Scaffolded, AuthorError> {
     check_manifest(&plugin_toml)?;
     let record = sample_record(&fields);
     check_record(&pack, &record_type, &record)?;
-    let expected = conform_engine::pipeline::output_line(&record_type, &record, &export, 2);
+    let expected = conform_engine::pipeline::output_line(
+        &record_type,
+        &record,
+        &export,
+        request.format.sample_line(),
+    );
 
     let case = "tests/cases/sample";
     let mut files: Vec<(String, Vec<u8>)> = vec![
@@ -459,4 +473,48 @@ fn variable_name(field: &str, index: usize) -> String {
 /// Where a scaffolded project keeps its sample case.
 pub fn cases_dir(project: &Path) -> PathBuf {
     project.join("tests/cases")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_format_and_encoding_makes_a_project_whose_manifest_loads() {
+        let pack = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../standards/sample-regional");
+        let parent = tempfile::tempdir().unwrap();
+        let formats = [
+            ExportFormat::Csv,
+            ExportFormat::Tsv,
+            ExportFormat::Ndjson,
+            ExportFormat::Json,
+        ];
+        for (i, format) in formats.into_iter().enumerate() {
+            let encoding = [TextEncoding::Utf8, TextEncoding::Gb18030][i % 2];
+            let made = new_plugin(&NewPlugin {
+                name: format!("p{i}"),
+                parent: parent.path().to_path_buf(),
+                language: Language::Rust,
+                format,
+                encoding,
+                pack: pack.clone(),
+                record_type: Some("shipment".into()),
+                provider: "test".into(),
+            })
+            .unwrap_or_else(|e| panic!("{format:?}: {e}"));
+            let manifest = std::fs::read_to_string(made.dir.join("plugin.toml")).unwrap();
+            let with_component = format!(
+                "{manifest}\n[component]\nfile = \"p.wasm\"\nsha256 = \"{}\"\n",
+                "0".repeat(64)
+            );
+            let parsed = conform_model::PluginManifest::from_toml(&with_component).unwrap();
+            assert_eq!(parsed.input.encoding, encoding, "{format:?}");
+            let export = std::fs::read(made.dir.join(format!(
+                "tests/cases/sample/p{i}-sample.{}",
+                format.extension()
+            )))
+            .unwrap();
+            assert!(!export.is_empty());
+        }
+    }
 }

@@ -16,7 +16,7 @@ pub const CONTRACT: &str = "0.2.0";
 pub const VENDOR_DIR: &str = ".conform";
 
 /// The SDK's source files, by path inside its crate.
-const SDK_SOURCES: [(&str, &str); 7] = [
+const SDK_SOURCES: [(&str, &str); 8] = [
     (
         "src/lib.rs",
         include_str!("../../../plugins/sdk/src/lib.rs"),
@@ -45,6 +45,10 @@ const SDK_SOURCES: [(&str, &str); 7] = [
         "src/text.rs",
         include_str!("../../../plugins/sdk/src/text.rs"),
     ),
+    (
+        "src/written.rs",
+        include_str!("../../../plugins/sdk/src/written.rs"),
+    ),
 ];
 
 /// The contract, as the SDK's bindings read it (`../wit/0.2.0` from the SDK).
@@ -53,7 +57,7 @@ const WIT: &str = include_str!("../../../plugins/wit/0.2.0/plugin.wit");
 /// The SDK's manifest outside the repository: the same dependencies as the
 /// workspace gives it (a test holds them equal).
 pub(crate) const SDK_MANIFEST: &str = r#"# The Conform plugin SDK (contract 0.2.0), written by `conform plugin new`.
-# Do not edit: `conform plugin new --sdk-only` writes it again.
+# Do not edit: `conform plugin sdk` writes it again.
 [package]
 name = "conform-plugin-sdk"
 version = "0.2.0"
@@ -85,7 +89,7 @@ pub fn write_sdk(project: &Path) -> Result<(), AuthorError> {
     crate::write_file(
         &vendor.join("README.md"),
         "The Conform plugin SDK and contract, written by `conform plugin new`.\n\
-         `conform plugin new --sdk-only` writes them again (after a Conform upgrade).\n",
+         `conform plugin sdk` writes them again (after a Conform upgrade).\n",
     )
 }
 

@@ -59,6 +59,7 @@ mod record;
 mod row;
 pub mod tables;
 mod text;
+pub mod written;
 
 pub use output::{encode_node, Node};
 pub use record::{Array, Object, Record};

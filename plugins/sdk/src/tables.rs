@@ -390,6 +390,32 @@ impl Scheme {
     }
 }
 
+/// Several fields given in one unit column (`长`, `宽`, `高` in `单位`), each
+/// `(quantity, value, value's column)`, in their canonical units. The unit
+/// is tried once first: a unit the pack refuses is one problem, at
+/// `unit_column`, not one per field; then each value is converted, a bad
+/// one a problem at its own column. Every problem is returned.
+pub fn in_one_unit<const N: usize>(
+    cx: &mut Cx,
+    unit: &str,
+    unit_column: &str,
+    fields: [(Quantity, &str, &str); N],
+) -> Result<[Canonical; N], crate::Rejected> {
+    use crate::ResultExt;
+    if let Some((quantity, _, _)) = fields.first() {
+        quantity
+            .to_canonical(cx, "0", unit)
+            .at(unit_column)
+            .map_err(|p| crate::Rejected(vec![p]))?;
+    }
+    let mut checks = crate::Checks::default();
+    let converted = fields.map(|(quantity, value, column)| {
+        checks.take(quantity.to_canonical(cx, value, unit).at(column))
+    });
+    checks.finish()?;
+    Ok(converted.map(|c| c.expect("every field converted: finish found no problem")))
+}
+
 /// A quantity field of a record type, in a unit catalogue of the pack.
 #[derive(Debug, Clone, Copy)]
 pub struct Quantity {
@@ -433,6 +459,21 @@ impl Quantity {
         });
         cx.converted[memo].2.entries[at].answer = Some(answer.clone());
         answer
+    }
+
+    /// `text`, a number with its unit glued on or spaced (`8.2g`,
+    /// `0.75 kg`, `2两`: [`crate::written::split_quantity`]), in the field's
+    /// canonical unit; text without a number and a unit after it is a
+    /// `not-a-quantity` problem, a unit the pack does not know the pack's
+    /// refusal.
+    pub fn to_canonical_glued(&self, cx: &mut Cx, text: &str) -> Result<Canonical, Problem> {
+        let (value, unit) = crate::written::split_quantity(text).ok_or_else(|| {
+            Problem::new(
+                "not-a-quantity",
+                format!("`{text}` is not a number followed by its unit (`8.2g`, `0.75 kg`)"),
+            )
+        })?;
+        self.to_canonical(cx, value, unit)
     }
 
     /// Asks the host in one call for every value of `values` (in `unit`)
@@ -672,5 +713,72 @@ mod tests {
         assert_eq!(ask(&mut answers, "2.25").unwrap(), "2.25!");
         assert_eq!(ask(&mut answers, &text[4..7]), None);
         assert_eq!(ask(&mut answers, "9"), None);
+    }
+}
+
+/// The helpers over the sample regional pack's unit catalogue, answered in
+/// process (the `native` feature, which the workspace's tests build).
+#[cfg(all(test, feature = "native"))]
+mod native_tests {
+    use super::*;
+
+    const MASS_G: Quantity = Quantity::named("units", "part", "mass_g");
+    const LENGTH_MM: Quantity = Quantity::named("units", "part", "length_mm");
+    const WIDTH_MM: Quantity = Quantity::named("units", "part", "width_mm");
+    const HEIGHT_MM: Quantity = Quantity::named("units", "part", "height_mm");
+
+    fn with_sample_pack<R>(f: impl FnOnce(&mut Cx) -> R) -> R {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../standards/sample-regional");
+        let pack = conform_pack::Pack::load(dir).unwrap();
+        crate::native::with_standard(pack.standard(), || f(&mut Cx::default()))
+    }
+
+    #[test]
+    fn glued_quantities_convert_with_their_own_unit() {
+        with_sample_pack(|cx| {
+            for (text, grams) in [
+                ("8.2g", "8.2"),
+                ("1.2kg", "1200.0"),
+                ("0.75 kg", "750.0"),
+                ("2两", "100.0"),
+                ("0.3斤", "150.0"),
+            ] {
+                assert_eq!(
+                    MASS_G.to_canonical_glued(cx, text).unwrap(),
+                    grams,
+                    "{text}"
+                );
+            }
+            let bare = MASS_G.to_canonical_glued(cx, "8.2").unwrap_err();
+            assert_eq!(bare.code, "not-a-quantity");
+            let unknown = MASS_G.to_canonical_glued(cx, "8.2 furlongs").unwrap_err();
+            assert!(unknown.message.contains("furlongs"), "{}", unknown.message);
+        });
+    }
+
+    #[test]
+    fn fields_in_one_unit_column_have_one_problem_for_a_bad_unit() {
+        with_sample_pack(|cx| {
+            let fields = |l, w, h| {
+                [
+                    (LENGTH_MM, l, "长"),
+                    (WIDTH_MM, w, "宽"),
+                    (HEIGHT_MM, h, "高"),
+                ]
+            };
+            let sizes = in_one_unit(cx, "in", "单位", fields("1", "0.5", "2")).unwrap();
+            assert_eq!(sizes.map(|s| s.to_string()), ["25.40", "12.70", "50.80"]);
+            // A bad unit: one problem, at the unit's column.
+            let crate::Rejected(problems) =
+                in_one_unit(cx, "furlong", "单位", fields("1", "x", "2")).unwrap_err();
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert_eq!(problems[0].field.as_deref(), Some("单位"));
+            // Bad values: a problem at each one's column.
+            let crate::Rejected(problems) =
+                in_one_unit(cx, "in", "单位", fields("1", "x", "")).unwrap_err();
+            let at: Vec<Option<&str>> = problems.iter().map(|p| p.field.as_deref()).collect();
+            assert_eq!(at, [Some("宽"), Some("高")]);
+        });
     }
 }

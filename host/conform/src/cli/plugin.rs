@@ -29,6 +29,9 @@ enum PluginCommand {
     /// write it with its manifest (digest filled in) to
     /// `target/conform/plugins/NAME/`.
     Build(ProjectArgs),
+    /// Write the SDK and the contract this `conform` carries into the
+    /// project's `.conform/` again (after upgrading Conform).
+    Sdk(ProjectArgs),
     /// Build, then convert each case (`tests/cases/*/`, or the folders
     /// given) against the pack and compare with the expected files.
     Test(TestArgs),
@@ -129,6 +132,17 @@ pub fn run(args: PluginArgs) -> Result<ExitCode> {
             Ok(ExitCode::from(EXIT_OK))
         }
         PluginCommand::Test(args) => test(args),
+        PluginCommand::Sdk(args) => {
+            conform_author::sdk_files::write_sdk(&args.project)?;
+            println!(
+                "wrote the SDK and the contract {} into {}",
+                conform_author::sdk_files::CONTRACT,
+                args.project
+                    .join(conform_author::sdk_files::VENDOR_DIR)
+                    .display()
+            );
+            Ok(ExitCode::from(EXIT_OK))
+        }
     }
 }
 
