@@ -75,6 +75,30 @@ fn a_new_plugin_builds_passes_its_case_and_is_told_what_changed() {
     let component = std::fs::read(built.join("acme-parts.wasm")).unwrap();
     assert!(manifest.contains(&sha256_hex(&component)), "{manifest}");
 
+    // The built plugin checks as a server would check it, against its pack.
+    let checked = plugin(&project, &["check", "--pack", standards]);
+    expect_exit(&checked, 0);
+    assert!(
+        stdout(&checked).contains("contract 0.2.0")
+            && stdout(&checked).contains("pack `sample-regional` 1.0.0 serves it"),
+        "{}",
+        stdout(&checked)
+    );
+    // A component that is not the one its manifest names is refused.
+    let tampered = home.path().join("tampered");
+    std::fs::create_dir(&tampered).unwrap();
+    std::fs::copy(built.join("plugin.toml"), tampered.join("plugin.toml")).unwrap();
+    let mut bytes = component.clone();
+    bytes.push(0);
+    std::fs::write(tampered.join("acme-parts.wasm"), bytes).unwrap();
+    let refused = plugin(&project, &["check", tampered.to_str().unwrap()]);
+    expect_exit(&refused, 1);
+    assert!(
+        text(&refused.stderr).contains("sha256"),
+        "{}",
+        text(&refused.stderr)
+    );
+
     // A new row in the export (GBK, tab-separated) with two problems.
     let export = project.join("tests/cases/sample/acme-parts-sample.tsv");
     let row = "2.5\t\t3\tx\tZZ\tA-1\t许多\tbad\t1\t1\n";

@@ -476,12 +476,28 @@ fn a_pack_version_is_fetched_as_an_archive_of_its_files() {
 
     // A published version comes back as published; its archive publishes
     // again elsewhere (the form POST /v1/packs takes).
-    let (status, body) = publish_pack(&server, PUBLISHER, &pack_version("1.1.0", 1));
+    // A dotfile the publisher's archive carried is no part of the pack.
+    let published =
+        pack_archive_of(
+            "sample-regional",
+            &[(".env", "SECRET=1")],
+            |path, text| match path {
+                "pack.toml" => text.replace("version = \"1.0.0\"", "version = \"1.1.0\""),
+                _ => text,
+            },
+        );
+    let (status, body) = publish_pack(&server, PUBLISHER, &published);
     assert_eq!(status, 201, "{body}");
     let (status, _, archive) =
         get_bytes(&server, "/v1/packs/sample-regional/1.1.0/archive", UPLOADER);
     assert_eq!(status, 200);
-    let manifest = unpacked(&archive)
+    let files = unpacked(&archive);
+    assert!(
+        files.iter().all(|(path, _)| !path.contains(".env")),
+        "{:?}",
+        files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    let manifest = files
         .into_iter()
         .find(|(path, _)| path == "sample-regional-1.1.0/pack.toml")
         .unwrap();

@@ -36,51 +36,13 @@ pub struct Built {
 /// Builds the plugin project in `project`, checking the component in
 /// `sandbox`.
 pub fn build_plugin(project: &Path, sandbox: &Sandbox) -> Result<Built, AuthorError> {
+    let project = &std::path::absolute(project).map_err(|e| crate::io_error(project, e))?;
     let source_path = project.join("plugin.toml");
     let source = crate::read_file(&source_path)?;
     let package = package_name(project)?;
-    ensure_wasm_target()?;
-    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cargo
-        .current_dir(project)
-        .args([
-            "build",
-            "--release",
-            "--target",
-            WASM_TARGET,
-            "--manifest-path",
-        ])
-        .arg(project.join("Cargo.toml"));
-    let status = cargo.status().map_err(|e| AuthorError::Build {
-        message: format!(
-            "cannot run cargo ({e}): install Rust (https://rustup.rs) or put cargo on PATH"
-        ),
-    })?;
-    if !status.success() {
-        return Err(AuthorError::Build {
-            message: format!("cargo build failed ({status}); its messages are above"),
-        });
-    }
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|dir| {
-            if dir.is_absolute() {
-                dir
-            } else {
-                project.join(dir)
-            }
-        })
-        .unwrap_or_else(|| project.join("target"));
-    let module_path = target_dir
-        .join(WASM_TARGET)
-        .join("release")
-        .join(format!("{}.wasm", package.replace('-', "_")));
-    let module = std::fs::read(&module_path).map_err(|e| AuthorError::Build {
-        message: format!(
-            "cargo built no `{}` ({e}): the crate must be a `cdylib` (`[lib] crate-type = [\"cdylib\"]`)",
-            module_path.display()
-        ),
-    })?;
+    ensure_wasm_target(project)?;
+    let module_path = cargo_build(project, &package)?;
+    let module = std::fs::read(&module_path).map_err(|e| crate::io_error(&module_path, e))?;
     let component = componentize(&module)?;
     let sha256 = hex::encode(Sha256::digest(&component));
     let file = format!("{}.wasm", manifest_name(&source, &source_path)?);
@@ -105,6 +67,65 @@ pub fn build_plugin(project: &Path, sandbox: &Sandbox) -> Result<Built, AuthorEr
         plugins_dir,
         size: component.len(),
         sha256,
+    })
+}
+
+/// Runs `cargo build --release --target wasm32-unknown-unknown` in
+/// `project` (its messages on the terminal) and returns the module cargo
+/// says it wrote for `package`, wherever its configuration puts the target
+/// folder.
+fn cargo_build(project: &Path, package: &str) -> Result<PathBuf, AuthorError> {
+    use std::io::BufRead;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut child = Command::new(cargo)
+        .current_dir(project)
+        .args(["build", "--release", "--target", WASM_TARGET])
+        .args([
+            "--message-format",
+            "json-render-diagnostics",
+            "--manifest-path",
+        ])
+        .arg(project.join("Cargo.toml"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| AuthorError::Build {
+            message: format!(
+                "cannot run cargo ({e}): install Rust (https://rustup.rs) or put cargo on PATH"
+            ),
+        })?;
+    let crate_name = package.replace('-', "_");
+    let mut module = None;
+    let stdout = child.stdout.take().expect("piped");
+    for line in std::io::BufReader::new(stdout).lines() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(&line.unwrap_or_default())
+        else {
+            continue;
+        };
+        if message["reason"] != "compiler-artifact" || message["target"]["name"] != crate_name {
+            continue;
+        }
+        let wasm = message["filenames"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(serde_json::Value::as_str)
+            .find(|f| f.ends_with(".wasm"));
+        if let Some(wasm) = wasm {
+            module = Some(PathBuf::from(wasm));
+        }
+    }
+    let status = child.wait().map_err(|e| AuthorError::Build {
+        message: format!("cargo stopped: {e}"),
+    })?;
+    if !status.success() {
+        return Err(AuthorError::Build {
+            message: format!("cargo build failed ({status}); its messages are above"),
+        });
+    }
+    module.ok_or_else(|| AuthorError::Build {
+        message: format!(
+            "cargo built no wasm module for `{package}`: the crate must be a `cdylib` (`[lib] crate-type = [\"cdylib\"]`)"
+        ),
     })
 }
 
@@ -188,8 +209,10 @@ fn package_name(project: &Path) -> Result<String, AuthorError> {
 
 /// Adds the wasm target with rustup when it is missing (as the README's
 /// set-up does); without rustup, cargo says what is missing.
-fn ensure_wasm_target() -> Result<(), AuthorError> {
+fn ensure_wasm_target(project: &Path) -> Result<(), AuthorError> {
+    // In the project, so that its `rust-toolchain.toml` chooses the toolchain.
     let Ok(listed) = Command::new("rustup")
+        .current_dir(project)
         .args(["target", "list", "--installed"])
         .output()
     else {
@@ -202,6 +225,7 @@ fn ensure_wasm_target() -> Result<(), AuthorError> {
         return Ok(());
     }
     let status = Command::new("rustup")
+        .current_dir(project)
         .args(["target", "add", WASM_TARGET])
         .status()
         .map_err(|e| AuthorError::Build {

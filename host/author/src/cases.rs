@@ -186,14 +186,23 @@ fn case_input(dir: &Path) -> Result<String, AuthorError> {
             path: path.clone(),
             message: e.to_string(),
         })?;
-    table
+    let input = table
         .get("input")
         .and_then(toml::Value::as_str)
-        .map(str::to_string)
         .ok_or_else(|| AuthorError::Manifest {
-            path,
+            path: path.clone(),
             message: "it names no `input = \"FILE\"` (a file in the case's folder)".into(),
-        })
+        })?;
+    let inside = Path::new(input)
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if !inside {
+        return Err(AuthorError::Manifest {
+            path,
+            message: format!("`input = \"{input}\"` must name a file in the case's folder"),
+        });
+    }
+    Ok(input.to_string())
 }
 
 /// The lines where `actual` differs from `expected`.

@@ -12,6 +12,19 @@ use crate::AuthorError;
 /// A new pack folder, `parent/id`, for publisher `publisher`; refuses a
 /// folder that exists and is not empty, or an id the manifest refuses.
 pub fn new_pack(parent: &Path, id: &str, publisher: &str) -> Result<PathBuf, AuthorError> {
+    let id_ok = (1..=64).contains(&id.len())
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !id_ok {
+        return Err(AuthorError::Scaffold {
+            message: format!(
+                "pack id `{}` must be 1 to 64 lowercase letters, digits or `-`, starting with a letter",
+                id.escape_debug()
+            ),
+        });
+    }
     let dir = parent.join(id);
     if std::fs::read_dir(&dir).is_ok_and(|mut entries| entries.next().is_some()) {
         return Err(AuthorError::Scaffold {
@@ -56,7 +69,7 @@ item = "schemas/item.schema.json"
 units = {{ kind = "unit-catalogue", file = "rules/units.toml" }}
 packaging = {{ kind = "code-list", file = "rules/packaging.toml" }}
 "#,
-        publisher = serde_json::Value::String(publisher.into()),
+        publisher = toml::Value::String(publisher.into()),
     )
 }
 
@@ -113,8 +126,8 @@ fn readme(id: &str) -> String {
     format!(
         "# {id}\n\nA pack made by `conform pack new` as a starting point: one record type\n\
          (`item`), a unit catalogue and a code list. Replace them with the\n\
-         standard's own, check with `conform pack check .`, and publish with\n\
-         `conform pack publish` (or `POST /v1/packs` with the folder as a tar.gz).\n"
+         standard's own, check with `conform pack check .`, and publish the\n\
+         folder as a tar.gz to a server (`POST /v1/packs`, a publisher's token).\n"
     )
 }
 

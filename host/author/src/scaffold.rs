@@ -98,6 +98,7 @@ pub struct Scaffolded {
 /// Makes the project `parent/name`; refuses a folder that exists and is
 /// not empty, and anything the pack or the record type cannot give.
 pub fn new_plugin(request: &NewPlugin) -> Result<Scaffolded, AuthorError> {
+    check_name(&request.name)?;
     let pack = conform_pack::Pack::load(&request.pack).map_err(|e| AuthorError::Scaffold {
         message: format!(
             "the pack in `{}` does not load: {e}",
@@ -130,6 +131,14 @@ pub fn new_plugin(request: &NewPlugin) -> Result<Scaffolded, AuthorError> {
                 message: format!("pack `{}` has no record types", manifest.id),
             })?,
     };
+    if !is_plain_name(&record_type) {
+        return Err(AuthorError::Scaffold {
+            message: format!(
+                "record type `{}` is not a plain name (letters, digits, `_`, `-`); the scaffold writes it into source and manifest, so map it by hand",
+                record_type.escape_debug()
+            ),
+        });
+    }
     let schema_path = pack.dir().join(&manifest.record_types[&record_type]);
     let schema: Value = serde_json::from_str(&crate::read_file(&schema_path)?).map_err(|e| {
         AuthorError::Scaffold {
@@ -184,6 +193,52 @@ pub fn new_plugin(request: &NewPlugin) -> Result<Scaffolded, AuthorError> {
     })
 }
 
+/// Names cargo and Rust would refuse as a package, beside the manifest's rule.
+const RESERVED_NAMES: [&str; 6] = [
+    "test",
+    "core",
+    "std",
+    "alloc",
+    "proc-macro",
+    "conform-plugin-sdk",
+];
+
+/// A plugin name usable as the manifest's name, a folder and a cargo
+/// package: 1 to 64 lowercase letters, digits or `-`, starting with a
+/// letter, not a name cargo reserves. Checked before anything is written.
+fn check_name(name: &str) -> Result<(), AuthorError> {
+    let ok = (1..=64).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !RESERVED_NAMES.contains(&name);
+    if ok {
+        Ok(())
+    } else {
+        Err(AuthorError::Scaffold {
+            message: format!(
+                "plugin name `{}` must be 1 to 64 lowercase letters, digits or `-`, start with a letter, and not be one of {}",
+                name.escape_debug(),
+                RESERVED_NAMES.join(", ")
+            ),
+        })
+    }
+}
+
+/// Letters, digits, `_` or `-`: safe in a path, a manifest and a comment.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// `text` as a TOML basic string, escaped.
+fn toml_string(text: &str) -> String {
+    toml::Value::String(text.into()).to_string()
+}
+
 /// The project's `Cargo.toml`: a workspace of its own, built small and fast.
 fn cargo_manifest(name: &str) -> String {
     format!(
@@ -229,7 +284,7 @@ fn plugin_manifest(request: &NewPlugin, pack: &conform_pack::Pack, record_type: 
 name = "{name}"
 version = "0.1.0"
 provider = {provider}
-description = "Converts {name} exports into `{record_type}` records of pack `{pack}`."
+description = {description}
 
 [input]
 encoding = "{encoding}"
@@ -237,13 +292,18 @@ encoding = "{encoding}"
 files = ["{name}*.{extension}"]
 {format}
 [target]
-pack = "{pack}"
+pack = {pack}
 versions = "^{major}.{minor}"
-record_types = ["{record_type}"]
+record_types = [{record_type}]
 "#,
         name = request.name,
-        provider = Value::String(request.provider.clone()),
-        pack = manifest.id,
+        provider = toml_string(&request.provider),
+        description = toml_string(&format!(
+            "Converts {} exports into `{record_type}` records of pack `{}`.",
+            request.name, manifest.id
+        )),
+        pack = toml_string(&manifest.id),
+        record_type = toml_string(record_type),
         extension = request.format.extension(),
         format = request.format.manifest_section(),
         major = version.major,
@@ -363,35 +423,43 @@ fn mapping_source(
     fields: &[SampleField],
 ) -> String {
     let type_name = type_name(&request.name);
+    let variables = variable_names(fields);
     let mut reads = String::new();
     let mut writes = String::new();
     let mut optional = String::new();
-    for (i, field) in fields.iter().enumerate() {
-        let variable = variable_name(&field.name, i);
-        let name = Value::String(field.name.clone());
+    for (field, variable) in fields.iter().zip(&variables) {
+        // Debug-formatting a str writes a valid Rust literal, escapes and all.
+        let name = format!("{:?}", field.name);
         let read = match field.kind {
             FieldKind::Text | FieldKind::Decimal => format!("row.text({name})"),
             FieldKind::Integer => format!("row.count({name})"),
             FieldKind::Boolean => format!("row.text({name}).and_then(|v| boolean(v, {name}))"),
         };
-        let (write, default) = match field.kind {
-            FieldKind::Text => ("text", "unwrap_or_default()"),
-            FieldKind::Decimal => ("decimal", "unwrap_or_default()"),
-            FieldKind::Integer => ("integer", "unwrap_or_default()"),
-            FieldKind::Boolean => ("boolean", "unwrap_or_default()"),
+        let write = match field.kind {
+            FieldKind::Text => "text",
+            FieldKind::Decimal => "decimal",
+            FieldKind::Integer => "integer",
+            FieldKind::Boolean => "boolean",
         };
         if field.required {
             reads.push_str(&format!("        let {variable} = checks.take({read});\n"));
             writes.push_str(&format!(
-                "            .{write}({name}, {variable}.{default})\n"
+                "            .{write}({name}, {variable}.unwrap_or_default())\n"
             ));
         } else {
+            // Absent is fine; present but wrong is a problem of the row.
+            reads.push_str(&format!(
+                "        let {variable} = match {read} {{\n            Err(problem) if problem.code == \"missing-field\" => None,\n            other => checks.take(other),\n        }};\n"
+            ));
             optional.push_str(&format!(
-                "        // Optional: written when the row has it.\n        if let Ok(value) = {read} {{\n            record.{write}({name}, value);\n        }}\n"
+                "        if let Some(value) = {variable} {{\n            record.{write}({name}, value);\n        }}\n"
             ));
         }
     }
-    let writes = writes.trim_end_matches('\n');
+    let writes = match writes.trim_end_matches('\n') {
+        "" => String::new(),
+        chain => format!("        record\n{chain};\n"),
+    };
     let needs_boolean = fields.iter().any(|f| f.kind == FieldKind::Boolean);
     let boolean_helper = if needs_boolean {
         "\n/// `true` or `false`, else a `wrong-type` problem at `column`.\nfn boolean(value: &str, column: &str) -> Result<bool, Problem> {\n    value.parse().map_err(|_| {\n        Problem::new(\"wrong-type\", format!(\"`{value}` is not `true` or `false`\")).at(column)\n    })\n}\n"
@@ -399,10 +467,7 @@ fn mapping_source(
         ""
     };
     let problem_import = if needs_boolean { "Problem, " } else { "" };
-    let record_binding = format!(
-        "        let mut record = Record::new({});\n",
-        Value::String(record_type.into())
-    );
+    let record_binding = format!("        let mut record = Record::new({record_type:?});\n");
     format!(
         r#"//! `{name}`: {name} exports into `{record_type}` records of pack `{pack}`.
 //!
@@ -422,9 +487,7 @@ impl Plugin for {type_name} {{
         let mut checks = Checks::default();
 {reads}        checks.finish()?;
 
-{record_binding}        record
-{writes};
-{optional}        Ok(Records::one(record))
+{record_binding}{writes}{optional}        Ok(Records::one(record))
     }}
 }}
 {boolean_helper}
@@ -451,23 +514,39 @@ fn type_name(name: &str) -> String {
     out
 }
 
-/// A Rust variable for a field: its name when that is a plain identifier,
-/// else `field_N`.
-fn variable_name(field: &str, index: usize) -> String {
-    const KEYWORDS: [&str; 12] = [
-        "type", "match", "fn", "let", "ref", "self", "mod", "use", "impl", "loop", "move", "box",
-    ];
-    let plain = field.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-        && field
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !KEYWORDS.contains(&field)
-        && !matches!(field, "row" | "checks" | "record" | "value");
-    if plain {
-        field.to_string()
-    } else {
-        format!("field_{index}")
+/// Rust keywords (strict and reserved) and the names the generated code
+/// uses itself.
+const TAKEN: [&str; 55] = [
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub",
+    "ref", "return", "self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use",
+    "where", "while", "abstract", "become", "box", "do", "final", "macro", "override", "priv",
+    "typeof", "unsized", "virtual", "yield", "try", "gen", "row", "checks", "record", "value",
+];
+
+/// A Rust variable for each field: its name when that is a plain lowercase
+/// identifier and no keyword, else `field_N`; every one distinct.
+fn variable_names(fields: &[SampleField]) -> Vec<String> {
+    let plain = |name: &str| {
+        name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && !TAKEN.contains(&name)
+    };
+    let mut used: Vec<String> = Vec::new();
+    for (index, field) in fields.iter().enumerate() {
+        let mut variable = if plain(&field.name) {
+            field.name.clone()
+        } else {
+            format!("field_{index}")
+        };
+        while used.contains(&variable) {
+            variable.push('_');
+        }
+        used.push(variable);
     }
+    used
 }
 
 /// Where a scaffolded project keeps its sample case.
@@ -478,6 +557,72 @@ pub fn cases_dir(project: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn field(name: &str, required: bool) -> SampleField {
+        SampleField {
+            name: name.into(),
+            kind: FieldKind::Text,
+            required,
+            value: Value::String("x".into()),
+        }
+    }
+
+    #[test]
+    fn names_are_checked_before_anything_is_made_of_them() {
+        for bad in [
+            "9lives",
+            "test",
+            "conform-plugin-sdk",
+            "../x",
+            "Acme",
+            "a b",
+            "",
+        ] {
+            let refused = check_name(bad).unwrap_err().to_string();
+            assert!(
+                refused.contains("must be 1 to 64 lowercase"),
+                "{bad}: {refused}"
+            );
+        }
+        check_name("acme-parts-2").unwrap();
+        assert!(
+            !is_plain_name("it\u{8}em") && !is_plain_name("a\"b") && is_plain_name("fabric_roll")
+        );
+    }
+
+    #[test]
+    fn field_names_become_distinct_variables_and_escaped_literals() {
+        let fields = [
+            field("for", true),
+            field("field_0", true),
+            field("a\"b\n}", true),
+            field("值", false),
+            field("value", true),
+        ];
+        let variables = variable_names(&fields);
+        assert_eq!(
+            variables,
+            ["field_0", "field_0_", "field_2", "field_3", "field_4"]
+        );
+        let request = NewPlugin {
+            name: "p".into(),
+            parent: PathBuf::new(),
+            language: Language::Rust,
+            format: ExportFormat::Csv,
+            encoding: TextEncoding::Utf8,
+            pack: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../standards/sample-regional"),
+            record_type: None,
+            provider: "p".into(),
+        };
+        let pack = conform_pack::Pack::load(&request.pack).unwrap();
+        let source = mapping_source(&request, &pack, "part", &fields);
+        assert!(source.contains(r#"row.text("a\"b\n}")"#), "{source}");
+        assert!(
+            source.contains(r#"Err(problem) if problem.code == "missing-field" => None"#),
+            "{source}"
+        );
+        assert!(!source.contains("let for "), "{source}");
+    }
 
     #[test]
     fn every_format_and_encoding_makes_a_project_whose_manifest_loads() {

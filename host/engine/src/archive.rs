@@ -37,7 +37,8 @@ pub enum ArchiveError {
     NoManifest,
 }
 
-/// `dir`'s regular files (symbolic links and special files left out) as a
+/// `dir`'s regular files (symbolic links, special files and anything whose
+/// name starts with `.` left out: a `.git` or `.env` is no part of a pack) as a
 /// tar.gz under one top folder `top`, sorted by path, with fixed times and
 /// modes: the same folder gives the same bytes, and [`unpack`] reads it
 /// back. For installed packs, whose size the publishing limits bound.
@@ -68,6 +69,9 @@ pub fn archive_folder(dir: &Path, top: &str) -> std::io::Result<Vec<u8>> {
 fn collect_files(dir: &Path, relative: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir.join(relative))? {
         let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
         let path = relative.join(entry.file_name());
         let kind = entry.file_type()?;
         if kind.is_dir() {

@@ -132,6 +132,10 @@ pub(crate) async fn get_pack(
     Ok(Json(pack_json(pack)))
 }
 
+/// Pack archives made at once: each holds a pack (bounded by the
+/// publishing limit) in memory while it is made.
+static ARCHIVING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// `GET /v1/packs/{id}/{version}/archive`: the pack version's folder as a
 /// tar.gz (what `POST /v1/packs` takes), so that a provider tests against
 /// the pack this server runs.
@@ -157,6 +161,12 @@ pub(crate) async fn get_pack_archive(
         .to_path_buf();
     let top = format!("{id}-{parsed}");
     let name = top.clone();
+    // Archiving reads and compresses the whole pack in memory: a few at a
+    // time, the rest wait their turn (without a thread).
+    let _turn = ARCHIVING
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal("archiving is closed", &e))?;
     let archive =
         tokio::task::spawn_blocking(move || conform_engine::archive::archive_folder(&dir, &top))
             .await

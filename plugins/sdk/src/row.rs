@@ -298,6 +298,15 @@ impl Checks {
         result.map_err(|p| self.0.push(p)).ok()
     }
 
+    /// Keeps the value, or records every problem and returns `None` (for
+    /// helpers that check several fields at once, as
+    /// [`crate::tables::in_one_unit`]).
+    pub fn take_all<T>(&mut self, result: Result<T, Rejected>) -> Option<T> {
+        result
+            .map_err(|Rejected(problems)| self.0.extend(problems))
+            .ok()
+    }
+
     /// Records a problem found otherwise.
     pub fn push(&mut self, problem: Problem) {
         self.0.push(problem);

@@ -394,7 +394,8 @@ impl Scheme {
 /// `(quantity, value, value's column)`, in their canonical units. The unit
 /// is tried once first: a unit the pack refuses is one problem, at
 /// `unit_column`, not one per field; then each value is converted, a bad
-/// one a problem at its own column. Every problem is returned.
+/// one a problem at its own column. Every problem is returned; keep them
+/// with the row's others by `checks.take_all(in_one_unit(…))`.
 pub fn in_one_unit<const N: usize>(
     cx: &mut Cx,
     unit: &str,

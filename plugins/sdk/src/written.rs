@@ -32,7 +32,12 @@ pub fn split_quantity(text: &str) -> Option<(&str, &str)> {
         end = fraction;
     }
     let unit = text[end..].trim();
-    (digits > 0 && !unit.is_empty()).then(|| (&text[..end], unit))
+    // `1,5kg`: a decimal comma is not a unit.
+    let unit_starts_well = unit
+        .chars()
+        .next()
+        .is_some_and(|c| !c.is_ascii_digit() && !matches!(c, ',' | '.'));
+    (digits > 0 && unit_starts_well).then(|| (&text[..end], unit))
 }
 
 /// A dimension triple `L×W×H`, separated by `×`, `*`, `x` or `X` (spaces
@@ -63,7 +68,7 @@ mod tests {
         ] {
             assert_eq!(split_quantity(text), Some((number, unit)), "{text}");
         }
-        for text in ["8.2", "kg", "", "-", ".5", "g8", "12.kg"] {
+        for text in ["8.2", "kg", "", "-", ".5", "g8", "12.kg", "1,5kg"] {
             assert_eq!(split_quantity(text), None, "{text}");
         }
     }

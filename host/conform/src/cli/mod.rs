@@ -51,7 +51,8 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// List the plugins found and whether each loads against the pack.
     Plugins(plugins::PluginsArgs),
-    /// Write, build and test a plugin: `new`, `build`, `test`.
+    /// Write, build, test and check a plugin: `new`, `build`, `test`,
+    /// `check`, `sdk`.
     Plugin(plugin::PluginArgs),
     /// Start a pack and check it: `new`, `check`.
     Pack(pack::PackArgs),

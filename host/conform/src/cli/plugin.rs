@@ -29,6 +29,11 @@ enum PluginCommand {
     /// write it with its manifest (digest filled in) to
     /// `target/conform/plugins/NAME/`.
     Build(ProjectArgs),
+    /// Check a built plugin as a server does at publication: its manifest,
+    /// the component's digest, that it compiles, imports only the contract
+    /// and exports a converter; with `--pack`, that the pack it targets
+    /// serves it (record types, tables, contract).
+    Check(CheckArgs),
     /// Write the SDK and the contract this `conform` carries into the
     /// project's `.conform/` again (after upgrading Conform).
     Sdk(ProjectArgs),
@@ -103,6 +108,19 @@ struct ProjectArgs {
     project: PathBuf,
 }
 
+/// Arguments of `conform plugin check`.
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// A plugin's folder (its `plugin.toml` and component), or its
+    /// `plugin.toml` [default: the project's built plugin].
+    path: Option<PathBuf>,
+    #[command(flatten)]
+    project: ProjectArgs,
+    /// A pack's folder, or a folder of pack folders, to check it against.
+    #[arg(long, env = "CONFORM_PACK")]
+    pack: Option<PathBuf>,
+}
+
 /// Arguments of `conform plugin test`.
 #[derive(Debug, clap::Args)]
 struct TestArgs {
@@ -132,7 +150,14 @@ pub fn run(args: PluginArgs) -> Result<ExitCode> {
             Ok(ExitCode::from(EXIT_OK))
         }
         PluginCommand::Test(args) => test(args),
+        PluginCommand::Check(args) => check(args),
         PluginCommand::Sdk(args) => {
+            if !args.project.join("plugin.toml").is_file() {
+                anyhow::bail!(
+                    "`{}` has no plugin.toml: point --project at a plugin project",
+                    args.project.display()
+                );
+            }
             conform_author::sdk_files::write_sdk(&args.project)?;
             println!(
                 "wrote the SDK and the contract {} into {}",
@@ -209,6 +234,67 @@ fn sandbox(project: &Path) -> Result<conform_sandbox::Sandbox> {
             ..conform_sandbox::SandboxConfig::default()
         },
     )?)
+}
+
+fn check(args: CheckArgs) -> Result<ExitCode> {
+    let project = &args.project.project;
+    let dir = match &args.path {
+        Some(path) if path.is_file() => path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from(".")),
+        Some(path) => path.clone(),
+        None => built_dir(project)?,
+    };
+    let sandbox = sandbox(project)?;
+    let (manifest, plugin) = Harness::load(&dir, &sandbox)?;
+    println!(
+        "plugin `{}` {} ({}): digest, imports and world as a server checks them: ok, contract {}",
+        manifest.name,
+        manifest.version,
+        dir.display(),
+        plugin.contract().version()
+    );
+    if let Some(pack) = &args.pack {
+        let packs = Packs::load(pack)?;
+        let pack = packs.for_plugin(&manifest)?;
+        conform_engine::registry::check_pack(&manifest, pack)?;
+        conform_engine::registry::check_contract(&plugin, pack)?;
+        println!(
+            "pack `{}` {} serves it: record types {}",
+            pack.manifest().id,
+            pack.manifest().version,
+            manifest.target.record_types.join(", ")
+        );
+    }
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// The folder of the project's built plugin (`target/conform/plugins/NAME`).
+fn built_dir(project: &Path) -> Result<PathBuf> {
+    let plugins = project.join(conform_author::build::BUILT_DIR);
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&plugins)
+        .with_context(|| {
+            format!(
+                "no built plugin in `{}`: run `conform plugin build`, or name the plugin's folder",
+                plugins.display()
+            )
+        })?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("plugin.toml").is_file())
+        .collect();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => anyhow::bail!(
+            "no built plugin in `{}`: run `conform plugin build`",
+            plugins.display()
+        ),
+        _ => anyhow::bail!(
+            "several plugins in `{}`: name the one to check",
+            plugins.display()
+        ),
+    }
 }
 
 fn test(args: TestArgs) -> Result<ExitCode> {
