@@ -91,12 +91,9 @@ fn a_new_plugin_builds_passes_its_case_and_is_told_what_changed() {
     let mut bytes = component.clone();
     bytes.push(0);
     std::fs::write(tampered.join("acme-parts.wasm"), bytes).unwrap();
-    let refused = plugin(&project, &["check", tampered.to_str().unwrap()]);
-    expect_exit(&refused, 1);
-    assert!(
-        text(&refused.stderr).contains("sha256"),
-        "{}",
-        text(&refused.stderr)
+    refused(
+        &plugin(&project, &["check", tampered.to_str().unwrap()]),
+        "sha256",
     );
 
     // A new row in the export (GBK, tab-separated) with two problems.
@@ -157,32 +154,32 @@ fn a_new_plugin_is_refused_what_cannot_be_made() {
     let home = tempfile::tempdir().unwrap();
     let pack = root().join("standards/sample-regional");
     let pack = pack.to_str().unwrap();
-    let unknown = plugin(
-        home.path(),
-        &["new", "p", "--pack", pack, "--record-type", "pear"],
+    refused(
+        &plugin(
+            home.path(),
+            &["new", "p", "--pack", pack, "--record-type", "pear"],
+        ),
+        "has no record type `pear`; it has: part, produce_lot, shipment",
     );
-    expect_exit(&unknown, 1);
-    assert!(
-        text(&unknown.stderr)
-            .contains("has no record type `pear`; it has: part, produce_lot, shipment"),
-        "{}",
-        text(&unknown.stderr)
-    );
-    let bad_name = plugin(home.path(), &["new", "Acme_Parts", "--pack", pack]);
-    expect_exit(&bad_name, 1);
-    assert!(
-        text(&bad_name.stderr).contains("lowercase letters"),
-        "{}",
-        text(&bad_name.stderr)
+    refused(
+        &plugin(home.path(), &["new", "Acme_Parts", "--pack", pack]),
+        "lowercase letters",
     );
     std::fs::create_dir(home.path().join("taken")).unwrap();
     std::fs::write(home.path().join("taken/notes.txt"), "mine").unwrap();
-    let taken = plugin(home.path(), &["new", "taken", "--pack", pack]);
-    expect_exit(&taken, 1);
+    refused(
+        &plugin(home.path(), &["new", "taken", "--pack", pack]),
+        "exists and is not empty",
+    );
+}
+
+/// The command failed (exit 1) saying `why` on stderr.
+fn refused(output: &Output, why: &str) {
+    expect_exit(output, 1);
     assert!(
-        text(&taken.stderr).contains("exists and is not empty"),
+        text(&output.stderr).contains(why),
         "{}",
-        text(&taken.stderr)
+        text(&output.stderr)
     );
 }
 

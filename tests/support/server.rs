@@ -260,21 +260,8 @@ pub fn error_code(body: &str) -> String {
 }
 
 pub fn get(server: &Server, path: &str, token: &str) -> (u16, String) {
-    let response = agent()
-        .get(format!("{}{path}", server.base))
-        .header("Authorization", format!("Bearer {token}"))
-        .call()
-        .unwrap();
-    let status = response.status().as_u16();
-    (
-        status,
-        response
-            .into_body()
-            .with_config()
-            .limit(1 << 30)
-            .read_to_string()
-            .unwrap(),
-    )
+    let (status, _, body) = get_bytes(server, path, token);
+    (status, String::from_utf8(body).expect("a text body"))
 }
 
 /// `GET path` as `token`: the status, the content type and the body's bytes.
