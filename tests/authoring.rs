@@ -173,6 +173,16 @@ fn a_new_plugin_is_refused_what_cannot_be_made() {
     );
 }
 
+/// `conform pack check DIR`.
+fn pack_check(pack: &Path) -> Output {
+    conform()
+        .arg("pack")
+        .arg("check")
+        .arg(pack)
+        .output()
+        .unwrap()
+}
+
 /// The command failed (exit 1) saying `why` on stderr.
 fn refused(output: &Output, why: &str) {
     expect_exit(output, 1);
@@ -199,12 +209,7 @@ fn a_new_pack_checks_and_a_plugin_is_scaffolded_against_it() {
         .unwrap();
     expect_exit(&made, 0);
     let pack = home.path().join("acme-standard");
-    let checked = conform()
-        .arg("pack")
-        .arg("check")
-        .arg(&pack)
-        .output()
-        .unwrap();
+    let checked = pack_check(&pack);
     expect_exit(&checked, 0);
     assert!(
         text(&checked.stdout).contains("pack `acme-standard` 0.1.0 loads: record types item"),
@@ -238,12 +243,7 @@ fn a_new_pack_checks_and_a_plugin_is_scaffolded_against_it() {
     // Every problem of a broken pack, each naming its file.
     std::fs::write(pack.join("rules/packaging.toml"), "codes = 3\n").unwrap();
     std::fs::write(pack.join("schemas/item.schema.json"), "{ not json").unwrap();
-    let checked = conform()
-        .arg("pack")
-        .arg("check")
-        .arg(&pack)
-        .output()
-        .unwrap();
+    let checked = pack_check(&pack);
     expect_exit(&checked, 1);
     let shown = text(&checked.stderr);
     assert!(shown.contains("2 problem(s)"), "{shown}");

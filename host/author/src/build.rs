@@ -56,7 +56,7 @@ pub fn build_plugin(project: &Path, sandbox: &Sandbox) -> Result<Built, AuthorEr
             path: source_path.clone(),
             message: e.to_string(),
         })?;
-    check_component(sandbox, &parsed, &component, &sha256)?;
+    check_component(sandbox, &parsed, &component)?;
     let plugins_dir = project.join(BUILT_DIR);
     let dir = plugins_dir.join(&parsed.name);
     crate::write_bytes(&dir.join(&file), &component)?;
@@ -157,20 +157,29 @@ fn check_component(
     sandbox: &Sandbox,
     manifest: &conform_model::PluginManifest,
     component: &[u8],
-    sha256: &str,
 ) -> Result<(), AuthorError> {
-    sandbox
-        .load(
-            &manifest.name,
-            component,
-            sha256,
-            manifest.limits,
-            manifest.target.record_types.clone(),
-        )
+    load_component(sandbox, manifest, component)
         .map(|_| ())
         .map_err(|e| AuthorError::Build {
             message: format!("the component is refused: {e}"),
         })
+}
+
+/// `component` loaded in `sandbox` under what `manifest` says of it (name,
+/// digest, limits, record types): the checks a server makes, and the
+/// plugin ready to convert.
+pub fn load_component(
+    sandbox: &Sandbox,
+    manifest: &conform_model::PluginManifest,
+    component: &[u8],
+) -> Result<conform_sandbox::LoadedPlugin, conform_sandbox::SandboxError> {
+    sandbox.load(
+        &manifest.name,
+        component,
+        &manifest.component.sha256,
+        manifest.limits,
+        manifest.target.record_types.clone(),
+    )
 }
 
 fn manifest_name(source: &str, path: &Path) -> Result<String, AuthorError> {

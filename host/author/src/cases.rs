@@ -97,17 +97,11 @@ impl Harness<'_> {
                     "cannot read the built component ({e}): run `conform plugin build`"
                 ),
             })?;
-        let plugin = sandbox
-            .load(
-                &manifest.name,
-                &component,
-                &manifest.component.sha256,
-                manifest.limits,
-                manifest.target.record_types.clone(),
-            )
-            .map_err(|e| AuthorError::Cases {
+        let plugin = crate::build::load_component(sandbox, &manifest, &component).map_err(|e| {
+            AuthorError::Cases {
                 message: format!("the plugin does not load: {e}"),
-            })?;
+            }
+        })?;
         Ok((manifest, plugin))
     }
 

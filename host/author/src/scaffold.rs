@@ -311,17 +311,13 @@ record_types = [{record_type}]
     )
 }
 
-/// The name, format and target of the manifest, checked as a build will.
-fn check_manifest(source: &str) -> Result<(), AuthorError> {
-    let with_component = format!(
-        "{source}\n[component]\nfile = \"plugin.wasm\"\nsha256 = \"{}\"\n",
-        "0".repeat(64)
-    );
-    conform_model::PluginManifest::from_toml(&with_component)
-        .map(|_| ())
-        .map_err(|e| AuthorError::Scaffold {
-            message: e.to_string(),
-        })
+/// The name, format and target of the manifest, checked as a build will
+/// (with a placeholder `[component]`, which the build fills in).
+fn check_manifest(source: &str) -> Result<conform_model::PluginManifest, AuthorError> {
+    let refused = |message: String| AuthorError::Scaffold { message };
+    let with_component =
+        crate::build::with_component(source, "plugin.wasm", &"0".repeat(64)).map_err(refused)?;
+    conform_model::PluginManifest::from_toml(&with_component).map_err(|e| refused(e.to_string()))
 }
 
 /// The record the sample row becomes.
@@ -648,11 +644,7 @@ mod tests {
             })
             .unwrap_or_else(|e| panic!("{format:?}: {e}"));
             let manifest = std::fs::read_to_string(made.dir.join("plugin.toml")).unwrap();
-            let with_component = format!(
-                "{manifest}\n[component]\nfile = \"p.wasm\"\nsha256 = \"{}\"\n",
-                "0".repeat(64)
-            );
-            let parsed = conform_model::PluginManifest::from_toml(&with_component).unwrap();
+            let parsed = check_manifest(&manifest).unwrap();
             assert_eq!(parsed.input.encoding, encoding, "{format:?}");
             let export = std::fs::read(made.dir.join(format!(
                 "tests/cases/sample/p{i}-sample.{}",

@@ -54,21 +54,18 @@ pub(crate) fn push_decimal(out: &mut String, value: Decimal) {
 }
 
 /// The decimal digits of `n`, written at the end of `buffer` (40 bytes
-/// hold any `u128`); a mantissa that fits 64 bits (almost every one) is
-/// divided in 64-bit arithmetic, which costs a fraction of 128-bit.
+/// hold any `u128`). Digits are divided off in 128-bit arithmetic only
+/// while the rest needs more than 64 bits (almost no mantissa does); the
+/// rest in 64-bit arithmetic, which costs a fraction of 128-bit.
 fn digits_of(n: u128, buffer: &mut [u8; 40]) -> &[u8] {
     let mut at = buffer.len();
-    if let Ok(mut rest) = u64::try_from(n) {
-        loop {
-            at -= 1;
-            buffer[at] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                return &buffer[at..];
-            }
-        }
+    let mut wide = n;
+    while wide > u128::from(u64::MAX) {
+        at -= 1;
+        buffer[at] = b'0' + (wide % 10) as u8;
+        wide /= 10;
     }
-    let mut rest = n;
+    let mut rest = wide as u64;
     loop {
         at -= 1;
         buffer[at] = b'0' + (rest % 10) as u8;
