@@ -4,20 +4,24 @@
 //! the differing lines; `--bless` makes the output the expected one.
 
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output};
 
+use super::support::server::{self, PROVIDER, PUBLISHER, UPLOADER};
 use super::support::*;
 
-/// `conform plugin …` run in `dir`, the scaffolds' wasm builds sharing one
-/// target folder (the first builds the SDK's dependencies once).
-fn plugin(dir: &Path, args: &[&str]) -> Output {
-    conform()
+/// `conform` run in `dir`, the scaffolds' wasm builds sharing one target
+/// folder (the first builds the SDK's dependencies once).
+fn authoring(dir: &Path) -> Command {
+    let mut command = conform();
+    command
         .current_dir(dir)
-        .env("CARGO_TARGET_DIR", root().join("target/scaffolds"))
-        .arg("plugin")
-        .args(args)
-        .output()
-        .unwrap()
+        .env("CARGO_TARGET_DIR", root().join("target/scaffolds"));
+    command
+}
+
+/// `conform plugin …` run in `dir`.
+fn plugin(dir: &Path, args: &[&str]) -> Output {
+    authoring(dir).arg("plugin").args(args).output().unwrap()
 }
 
 fn stdout(output: &Output) -> String {
@@ -251,6 +255,141 @@ fn a_new_pack_checks_and_a_plugin_is_scaffolded_against_it() {
         shown.contains("item.schema.json") && shown.contains("packaging.toml"),
         "{shown}"
     );
+}
+
+#[test]
+fn a_pack_and_a_plugin_are_published_and_the_pack_fetched_back() {
+    let server = server::server_with_publisher("");
+    let home = tempfile::tempdir().unwrap();
+    let as_token = |token: &str, args: &[&str]| {
+        authoring(home.path())
+            .env("CONFORM_SERVER", &server.base)
+            .env("CONFORM_TOKEN", token)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    expect_exit(&as_token(PUBLISHER, &["pack", "new", "acme-standard"]), 0);
+
+    // The token comes from the environment, and nothing goes without it.
+    refused(
+        &as_token("", &["pack", "publish", "acme-standard"]),
+        "set CONFORM_TOKEN to your token",
+    );
+    // A pack with a problem is refused here, before anything is sent.
+    let broken = home.path().join("broken");
+    copy_dir(&home.path().join("acme-standard"), &broken);
+    std::fs::write(broken.join("schemas/item.schema.json"), "{ not json").unwrap();
+    refused(
+        &as_token(PUBLISHER, &["pack", "publish", "broken"]),
+        "item.schema.json",
+    );
+    let published = as_token(PUBLISHER, &["pack", "publish", "acme-standard"]);
+    expect_exit(&published, 0);
+    assert!(
+        stdout(&published).contains("published pack `acme-standard` 0.1.0 to http://"),
+        "{}",
+        stdout(&published)
+    );
+    // The server's own refusals reach the publisher in its words.
+    refused(
+        &as_token(PUBLISHER, &["pack", "publish", "acme-standard"]),
+        "refused (409 pack-exists)",
+    );
+    refused(
+        &as_token(PROVIDER, &["pack", "publish", "acme-standard"]),
+        "refused (403",
+    );
+
+    // A provider fetches the pack the server runs and writes a plugin for it.
+    let fetched = as_token(
+        PROVIDER,
+        &["pack", "fetch", "acme-standard", "--dir", "packs"],
+    );
+    expect_exit(&fetched, 0);
+    let pack = home.path().join("packs/acme-standard-0.1.0");
+    for file in [
+        "pack.toml",
+        "schemas/item.schema.json",
+        "rules/packaging.toml",
+    ] {
+        assert_eq!(
+            std::fs::read(pack.join(file)).unwrap(),
+            std::fs::read(home.path().join("acme-standard").join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    refused(
+        &as_token(
+            PROVIDER,
+            &["pack", "fetch", "acme-standard@2", "--dir", "packs"],
+        ),
+        "none matches",
+    );
+    let made = as_token(
+        PROVIDER,
+        &[
+            "plugin",
+            "new",
+            "acme-items",
+            "--pack",
+            "packs/acme-standard-0.1.0",
+        ],
+    );
+    expect_exit(&made, 0);
+    let project = home.path().join("acme-items");
+    let project_arg = ["--project", project.to_str().unwrap()];
+    // Tested against the pack fetched from the server, not a folder.
+    let tested = as_token(PROVIDER, &[&["plugin", "test"][..], &project_arg].concat());
+    expect_exit(&tested, 0);
+    let shown = stdout(&tested);
+    assert!(
+        shown.contains("pack `acme-standard` 0.1.0 from http://")
+            && shown.contains("1 cases as expected"),
+        "{shown}"
+    );
+    assert!(project
+        .join("target/conform/packs/acme-standard-0.1.0/pack.toml")
+        .is_file());
+
+    let published = as_token(
+        PROVIDER,
+        &[&["plugin", "publish"][..], &project_arg].concat(),
+    );
+    expect_exit(&published, 0);
+    assert!(
+        stdout(&published).contains("published plugin `acme-items` 0.1.0 to http://")
+            && stdout(&published).contains("runs against 0.1.0"),
+        "{}",
+        stdout(&published)
+    );
+    refused(
+        &as_token(
+            PROVIDER,
+            &[&["plugin", "publish"][..], &project_arg].concat(),
+        ),
+        "refused (409 plugin-exists)",
+    );
+    // An enterprise converts its export with it on the server: the case's
+    // expected records.
+    let case = project.join("tests/cases/sample");
+    let input = std::fs::read(case.join("acme-items-sample.csv")).unwrap();
+    let (status, body) = server::post(
+        &server,
+        "/v1/convert?plugin=acme-items",
+        Some(UPLOADER),
+        &input,
+    );
+    assert_eq!(status, 200, "{body}");
+    let records = |text: &str| {
+        ndjson(text)
+            .into_iter()
+            .filter_map(|line| line.get("record").cloned())
+            .collect::<Vec<_>>()
+    };
+    let expected = std::fs::read_to_string(case.join("expected.ndjson")).unwrap();
+    assert_eq!(records(&body), records(&expected), "{body}");
+    assert_eq!(records(&body).len(), 1);
 }
 
 /// SHA-256 of `bytes`, hex.

@@ -140,6 +140,8 @@ pub fn conform() -> Command {
         .env("CONFORM_PLUGINS", plugins_dir())
         .env("CONFORM_CACHE", root().join("target/test-cache"))
         .env_remove("CONFORM_PACK")
+        .env_remove("CONFORM_SERVER")
+        .env_remove("CONFORM_TOKEN")
         .env_remove("CONFORM_LOG");
     command
 }

@@ -3,7 +3,8 @@
 //! it ([`scaffold`], [`sdk_files`]), built with cargo into a component
 //! checked as a server checks it ([`build`]), and its cases converted
 //! against a pack and compared with what they must become ([`cases`]); a
-//! pack folder to start a standard from ([`pack_scaffold`]).
+//! pack folder to start a standard from ([`pack_scaffold`]); a server to
+//! publish plugins and packs to and fetch packs from ([`server`]).
 //!
 //! Depends on the engine (conversions), the sandbox (checks) and the
 //! pack; nothing depends on it but the `conform` binary.
@@ -14,6 +15,7 @@ pub mod pack_scaffold;
 pub mod sample;
 pub mod scaffold;
 pub mod sdk_files;
+pub mod server;
 
 use std::path::{Path, PathBuf};
 

@@ -5,6 +5,7 @@ mod outputs;
 mod pack;
 mod plugin;
 mod plugins;
+mod remote;
 mod serve;
 mod summary;
 mod token;

@@ -1,5 +1,6 @@
-//! `conform plugin new | build | test`: what a provider needs to write a
-//! plugin outside any Conform checkout (the work is `conform-author`'s).
+//! `conform plugin new | build | test | check | publish | sdk`: what a
+//! provider needs to write, test and publish a plugin outside any Conform
+//! checkout (the work is `conform-author`'s).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,8 +9,10 @@ use anyhow::{Context, Result};
 use conform_author::build::{build_plugin, Built};
 use conform_author::cases::{find_cases, CaseRun, Harness};
 use conform_author::scaffold::{new_plugin, ExportFormat, Language, NewPlugin};
+use conform_author::server::Server;
 use conform_model::TextEncoding;
 
+use super::remote::ServerArgs;
 use super::{Packs, EXIT_FAILURE, EXIT_OK};
 
 /// Arguments of `conform plugin`.
@@ -40,6 +43,9 @@ enum PluginCommand {
     /// Build, then convert each case (`tests/cases/*/`, or the folders
     /// given) against the pack and compare with the expected files.
     Test(TestArgs),
+    /// Build (unless a built plugin is named), then publish to a server
+    /// (`POST /v1/plugins`) with the provider token in CONFORM_TOKEN.
+    Publish(PublishArgs),
 }
 
 /// Arguments of `conform plugin new`.
@@ -119,6 +125,21 @@ struct CheckArgs {
     /// A pack's folder, or a folder of pack folders, to check it against.
     #[arg(long, env = "CONFORM_PACK")]
     pack: Option<PathBuf>,
+    /// Check it against the pack a server runs (fetched), instead of `--pack`.
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+/// Arguments of `conform plugin publish`.
+#[derive(Debug, clap::Args)]
+struct PublishArgs {
+    /// A built plugin's folder, or its `plugin.toml` [default: the
+    /// project, built first].
+    path: Option<PathBuf>,
+    #[command(flatten)]
+    project: ProjectArgs,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 /// Arguments of `conform plugin test`.
@@ -132,7 +153,11 @@ struct TestArgs {
     /// A pack's folder, or a folder of pack folders: the plugin runs against
     /// the newest there of the id and versions it targets.
     #[arg(long, env = "CONFORM_PACK")]
-    pack: PathBuf,
+    pack: Option<PathBuf>,
+    /// Without `--pack`: run against the newest pack version a server has
+    /// that the plugin targets, fetched into `target/conform/packs/`.
+    #[command(flatten)]
+    server: ServerArgs,
     /// Write the expected files from the output (after checking it by eye).
     #[arg(long)]
     bless: bool,
@@ -151,6 +176,7 @@ pub fn run(args: PluginArgs) -> Result<ExitCode> {
         }
         PluginCommand::Test(args) => test(args),
         PluginCommand::Check(args) => check(args),
+        PluginCommand::Publish(args) => publish(args),
         PluginCommand::Sdk(args) => {
             if !args.project.join("plugin.toml").is_file() {
                 anyhow::bail!(
@@ -236,15 +262,26 @@ fn sandbox(project: &Path) -> Result<conform_sandbox::Sandbox> {
     )?)
 }
 
+/// The folder of a built plugin named by a folder or its `plugin.toml`.
+fn plugin_dir(path: &Path) -> PathBuf {
+    if path.is_file() {
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    } else {
+        path.to_path_buf()
+    }
+}
+
 fn check(args: CheckArgs) -> Result<ExitCode> {
     let project = &args.project.project;
     let dir = match &args.path {
-        Some(path) if path.is_file() => path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from(".")),
-        Some(path) => path.clone(),
+        Some(path) => plugin_dir(path),
         None => built_dir(project)?,
+    };
+    let server = match &args.pack {
+        Some(_) => None,
+        None => args.server.connect()?,
     };
     let sandbox = sandbox(project)?;
     let (manifest, plugin) = Harness::load(&dir, &sandbox)?;
@@ -255,8 +292,7 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
         dir.display(),
         plugin.contract().version()
     );
-    if let Some(pack) = &args.pack {
-        let packs = Packs::load(pack)?;
+    if let Some(packs) = packs_for(&manifest, args.pack.as_deref(), server.as_ref(), project)? {
         let pack = packs.for_plugin(&manifest)?;
         conform_engine::registry::check_pack(&manifest, pack)?;
         conform_engine::registry::check_contract(&plugin, pack)?;
@@ -297,11 +333,79 @@ fn built_dir(project: &Path) -> Result<PathBuf> {
     }
 }
 
+/// The packs a plugin is checked or tested against: the folder given, or
+/// the newest version a server has that the plugin targets, fetched into
+/// the project's `target/conform/packs/`; `None` when neither is given.
+fn packs_for(
+    manifest: &conform_model::PluginManifest,
+    folder: Option<&Path>,
+    server: Option<&Server>,
+    project: &Path,
+) -> Result<Option<Packs>> {
+    if let Some(folder) = folder {
+        return Ok(Some(Packs::load(folder)?));
+    }
+    let Some(server) = server else {
+        return Ok(None);
+    };
+    let target = &manifest.target;
+    let version = server.newest_pack(&target.pack, Some(&target.versions))?;
+    let into = project.join("target/conform/packs");
+    std::fs::create_dir_all(&into).with_context(|| format!("cannot make `{}`", into.display()))?;
+    let folder = server.fetch_pack(&target.pack, &version, &into)?;
+    println!(
+        "pack `{}` {version} from {} -> {}",
+        target.pack,
+        server.url(),
+        folder.display()
+    );
+    Ok(Some(Packs::load(&folder)?))
+}
+
+fn publish(args: PublishArgs) -> Result<ExitCode> {
+    let server = args.server.require()?;
+    let dir = match &args.path {
+        Some(path) => plugin_dir(path),
+        None => build(&args.project.project)?.0.dir,
+    };
+    let manifest_path = dir.join("plugin.toml");
+    let manifest_text = std::fs::read(&manifest_path)
+        .with_context(|| format!("cannot read `{}`", manifest_path.display()))?;
+    let manifest =
+        conform_model::PluginManifest::from_toml(&String::from_utf8_lossy(&manifest_text))
+            .with_context(|| format!("`{}`", manifest_path.display()))?;
+    let component_path = dir.join(&manifest.component.file);
+    let component = std::fs::read(&component_path)
+        .with_context(|| format!("cannot read `{}`", component_path.display()))?;
+    let published = server.publish_plugin(&manifest_text, &component)?;
+    let shown = |key: &str| published[key].as_str().unwrap_or("?").to_string();
+    println!(
+        "published plugin `{}` {} to {}: pack `{}` {}, runs against {}",
+        shown("name"),
+        shown("version"),
+        server.url(),
+        shown("pack"),
+        shown("pack_versions"),
+        published["runs_against"]
+            .as_str()
+            .unwrap_or("no pack version yet")
+    );
+    Ok(ExitCode::from(EXIT_OK))
+}
+
 fn test(args: TestArgs) -> Result<ExitCode> {
     let project = &args.project.project;
-    let packs = Packs::load(&args.pack)?;
+    let server = match &args.pack {
+        Some(_) => None,
+        None if args.server.url.is_some() => args.server.connect()?,
+        None => anyhow::bail!(
+            "give the pack to test against: --pack DIR (a pack's folder), or --server URL to fetch the one a server runs"
+        ),
+    };
     let (built, sandbox) = build(project)?;
     let (manifest, plugin) = Harness::load(&built.dir, &sandbox)?;
+    let packs = packs_for(&manifest, args.pack.as_deref(), server.as_ref(), project)?
+        .expect("a pack folder or a server was given");
     let harness = Harness {
         manifest: &manifest,
         plugin: &plugin,
