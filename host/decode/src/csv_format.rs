@@ -1,5 +1,7 @@
-//! CSV: a header row, then one record per row. Quoted fields may span lines;
-//! a row with another number of fields than the header is rejected, not dropped.
+//! CSV: a header row (below any title rows the manifest skips, or columns
+//! the manifest names when the file has none), then one record per row.
+//! Quoted fields may span lines; a row with another number of fields than
+//! the header is rejected, not dropped.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -16,6 +18,8 @@ use crate::{
 pub(crate) struct CsvRows {
     reader: csv::Reader<LineIndex<Box<dyn Read + Send>>>,
     header: Option<Arc<[String]>>,
+    /// Where the column names come from (`header_row`, `columns`).
+    naming: CsvOptions,
     record: csv::ByteRecord,
     ordinal: u64,
     limits: DecodeLimits,
@@ -43,6 +47,7 @@ impl CsvRows {
         CsvRows {
             reader,
             header: None,
+            naming: options.clone(),
             record: csv::ByteRecord::new(),
             ordinal: 0,
             limits,
@@ -52,6 +57,22 @@ impl CsvRows {
     }
 
     fn read_header(&mut self) -> Result<bool, DecodeError> {
+        if self.naming.header_row == 0 {
+            self.header = Some(self.naming.columns.clone().into());
+            return Ok(true);
+        }
+        // The rows above the header (a title, a note) are not records.
+        for _ in 1..self.naming.header_row {
+            if !self
+                .reader
+                .read_byte_record(&mut self.record)
+                .map_err(csv_fatal)?
+            {
+                return Ok(false);
+            }
+            let budget = read_budget(&self.limits);
+            self.reader.get_mut().allow(budget);
+        }
         if !self
             .reader
             .read_byte_record(&mut self.record)
@@ -107,12 +128,17 @@ impl CsvRows {
             });
         }
         if self.record.len() != header.len() {
+            let named_by = if self.naming.header_row == 0 {
+                "the plugin's manifest names"
+            } else {
+                "the header has"
+            };
             return Decoded::Rejected(RowError {
                 ordinal,
                 line,
                 code: codes::CSV_FIELD_COUNT,
                 message: format!(
-                    "the row has {} fields where the header has {}: check for a missing or extra delimiter",
+                    "the row has {} fields where {named_by} {}: check for a missing or extra delimiter",
                     self.record.len(),
                     header.len()
                 ),
@@ -220,15 +246,68 @@ mod tests {
     }
 
     fn rows_of(bytes: &[u8]) -> Vec<Decoded> {
+        rows_with(bytes, CsvOptions::default())
+    }
+
+    fn rows_with(bytes: &[u8], options: CsvOptions) -> Vec<Decoded> {
         let input = std::io::Cursor::new(bytes.to_vec());
         decode(
             input,
-            &InputFormat::Csv(CsvOptions::default()),
+            &InputFormat::Csv(options),
             TextEncoding::Utf8,
             DecodeLimits::default(),
         )
         .map(Result::unwrap)
         .collect()
+    }
+
+    /// Each row's line and its cells as `name=value`, or its rejection.
+    fn shown(rows: &[Decoded]) -> Vec<String> {
+        rows.iter()
+            .map(|row| match row {
+                Decoded::Record(r) => {
+                    let RowFields::Cells(cells) = &r.fields else {
+                        panic!("csv rows are cells")
+                    };
+                    let cells: Vec<String> = cells
+                        .cells()
+                        .map(|(name, value)| format!("{name}={value}"))
+                        .collect();
+                    format!("{} {}", r.line, cells.join(" "))
+                }
+                Decoded::Rejected(e) => format!("{} {}: {}", e.line, e.code, e.message),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn title_rows_above_the_header_are_skipped_and_lines_still_count() {
+        let text = "Parts list, March\n\"exported by\nthe ERP\"\nsku,qty\nA-1,2\nB-2,3\n";
+        let options = CsvOptions {
+            header_row: 3,
+            ..CsvOptions::default()
+        };
+        assert_eq!(
+            shown(&rows_with(text.as_bytes(), options)),
+            ["5 sku=A-1 qty=2", "6 sku=B-2 qty=3"]
+        );
+    }
+
+    #[test]
+    fn a_file_without_a_header_row_takes_the_manifests_column_names() {
+        let options = CsvOptions {
+            delimiter: '\t',
+            header_row: 0,
+            columns: vec!["sku".into(), "qty".into()],
+            ..CsvOptions::default()
+        };
+        assert_eq!(
+            shown(&rows_with(b"A-1\t2\nB-2\t3\t9\n", options)),
+            [
+                "1 sku=A-1 qty=2",
+                "2 csv-field-count: the row has 3 fields where the plugin's manifest names 2: check for a missing or extra delimiter"
+            ]
+        );
     }
 
     #[test]

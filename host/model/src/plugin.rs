@@ -85,7 +85,8 @@ impl TextEncoding {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum InputFormat {
-    /// Delimited text with a header row.
+    /// Delimited text: a header row (or columns named in the manifest),
+    /// then one record per row.
     Csv(CsvOptions),
     /// XML with one record per element at a path.
     Xml(XmlOptions),
@@ -105,6 +106,15 @@ pub struct CsvOptions {
     /// The quote character, one ASCII character.
     #[serde(default = "default_quote")]
     pub quote: char,
+    /// The row (counted from 1) holding the column names; the rows above it
+    /// (a title, a note) are not records. `0`: the file has no header row,
+    /// and `columns` names the columns.
+    #[serde(default = "default_header_row")]
+    pub header_row: u32,
+    /// The columns' names in order, for a file without a header row
+    /// (`header_row = 0`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
 }
 
 impl Default for CsvOptions {
@@ -112,8 +122,17 @@ impl Default for CsvOptions {
         CsvOptions {
             delimiter: default_delimiter(),
             quote: default_quote(),
+            header_row: default_header_row(),
+            columns: Vec::new(),
         }
     }
+}
+
+/// The most rows above the header a manifest may skip.
+pub const MAX_HEADER_ROW: u32 = 100;
+
+fn default_header_row() -> u32 {
+    1
 }
 
 fn default_delimiter() -> char {
@@ -251,6 +270,7 @@ impl PluginManifest {
                     )));
                 }
             }
+            check_csv_header(csv)?;
         }
         if let InputFormat::Xml(xml) = &self.input.format {
             if xml.record_path.split('/').any(str::is_empty) {
@@ -261,6 +281,42 @@ impl PluginManifest {
             }
         }
         Ok(())
+    }
+}
+
+/// `header_row` and `columns` agree: names come from one place only.
+fn check_csv_header(csv: &CsvOptions) -> Result<(), ManifestError> {
+    if csv.header_row > MAX_HEADER_ROW {
+        return Err(ManifestError::Invalid(format!(
+            "csv header_row {} is past row {MAX_HEADER_ROW}: the header must be near the top",
+            csv.header_row
+        )));
+    }
+    match (csv.header_row, csv.columns.is_empty()) {
+        (0, true) => Err(ManifestError::Invalid(
+            "csv header_row = 0 (no header row) needs `columns`, the columns' names in order"
+                .into(),
+        )),
+        (1.., false) => Err(ManifestError::Invalid(format!(
+            "csv columns are for a file without a header row: set header_row = 0, or drop columns to take the names from row {}",
+            csv.header_row
+        ))),
+        _ => {
+            let mut seen = std::collections::BTreeSet::new();
+            for name in &csv.columns {
+                if name.trim().is_empty() || name.trim() != name {
+                    return Err(ManifestError::Invalid(format!(
+                        "csv column name `{name}` must be non-empty, without spaces around it"
+                    )));
+                }
+                if !seen.insert(name) {
+                    return Err(ManifestError::Invalid(format!(
+                        "csv column `{name}` is named twice"
+                    )));
+                }
+            }
+            Ok(())
+        }
     }
 }
 
@@ -313,9 +369,43 @@ record_types = ["part"]
             m.input.format,
             InputFormat::Csv(CsvOptions {
                 delimiter: ';',
-                quote: '"'
+                quote: '"',
+                header_row: 1,
+                columns: Vec::new(),
             })
         );
+    }
+
+    #[test]
+    fn csv_header_options_agree_or_are_refused() {
+        let with = |options: &str| {
+            PluginManifest::from_toml(&MINIMAL.replace(
+                "format = \"ndjson\"",
+                &format!("[input.format.csv]\n{options}"),
+            ))
+        };
+        let m = with("header_row = 0\ncolumns = [\"sku\", \"名称\"]").unwrap();
+        let InputFormat::Csv(csv) = m.input.format else {
+            panic!("csv")
+        };
+        assert_eq!((csv.header_row, csv.columns.len()), (0, 2));
+        assert_eq!(
+            with("header_row = 3").map(|m| m.input.format).ok(),
+            Some(InputFormat::Csv(CsvOptions {
+                header_row: 3,
+                ..CsvOptions::default()
+            }))
+        );
+        for (options, why) in [
+            ("header_row = 0", "needs `columns`"),
+            ("columns = [\"a\"]", "set header_row = 0"),
+            ("header_row = 0\ncolumns = [\"a\", \"a\"]", "named twice"),
+            ("header_row = 0\ncolumns = [\" a\"]", "without spaces"),
+            ("header_row = 101", "near the top"),
+        ] {
+            let err = with(options).unwrap_err().to_string();
+            assert!(err.contains(why), "{options}: {err}");
+        }
     }
 
     #[test]
