@@ -62,7 +62,7 @@ mod text;
 pub mod written;
 
 pub use output::{encode_node, Node};
-pub use record::{Array, Object, Record};
+pub use record::{Array, Object, Record, Written};
 pub use row::{Checks, Problem, Rejected, ResultExt, Row};
 pub use tables::Cx;
 
@@ -113,6 +113,29 @@ impl Records {
         };
     }
 
+    /// How many records.
+    pub fn len(&self) -> usize {
+        self.records().len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.records().is_empty()
+    }
+
+    /// The records in order, for tests of a plugin's mapping.
+    pub fn iter(&self) -> std::slice::Iter<'_, Record> {
+        self.records().iter()
+    }
+
+    /// The record, when there is exactly one.
+    pub fn only(&self) -> Option<&Record> {
+        match self.records() {
+            [record] => Some(record),
+            _ => None,
+        }
+    }
+
     /// The records, for tests of a plugin's mapping.
     pub fn records(&self) -> &[Record] {
         match &self.0 {
@@ -129,6 +152,15 @@ impl Records {
             Several::One(record) => record.recycle(),
             Several::Many(all) => all.into_iter().for_each(Record::recycle),
         }
+    }
+}
+
+impl<'a> IntoIterator for &'a Records {
+    type Item = &'a Record;
+    type IntoIter = std::slice::Iter<'a, Record>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
     }
 }
 
@@ -181,4 +213,37 @@ macro_rules! export_plugin {
             $crate::run_batch::<$plugin>(batch)
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_counted_and_read_in_order() {
+        let mut records = Records::default();
+        assert!(records.is_empty() && records.only().is_none());
+        let mut first = Record::new("part");
+        first.text("sku", "A-1");
+        records.push(first);
+        assert_eq!(records.len(), 1);
+        assert_eq!(
+            records.only().and_then(|r| r.get("sku")),
+            Some(Written::Text("A-1"))
+        );
+        records.push(Record::new("package"));
+        let types: Vec<&str> = records.iter().map(Record::record_type).collect();
+        assert_eq!(types, ["part", "package"]);
+        assert!(records.only().is_none());
+        assert_eq!((&records).into_iter().count(), 2);
+    }
+
+    #[test]
+    fn a_rejection_lists_its_codes() {
+        let rejected = Rejected(vec![
+            Problem::new("missing-field", "no sku").at("sku"),
+            Problem::new("not-a-number", "`x`").at("qty"),
+        ]);
+        assert_eq!(rejected.codes(), ["missing-field", "not-a-number"]);
+    }
 }

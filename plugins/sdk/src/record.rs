@@ -205,6 +205,84 @@ impl Record {
         });
     }
 
+    /// The value at a JSON pointer (`/length_mm`, `/composition/0/fibre`),
+    /// as written: for tests of a plugin's mapping.
+    pub fn at(&self, pointer: &str) -> Option<Written<'_>> {
+        let mut at = 0;
+        if !pointer.is_empty() {
+            for step in pointer.strip_prefix('/')?.split('/') {
+                let step = step.replace("~1", "/").replace("~0", "~");
+                at = self.child(at, &step)?;
+            }
+        }
+        self.written(at)
+    }
+
+    /// A top-level field's value, as written (`record.get("sku")`).
+    pub fn get(&self, key: &str) -> Option<Written<'_>> {
+        self.written(self.child(0, key)?)
+    }
+
+    /// The value whose node is at `at`.
+    fn written(&self, at: usize) -> Option<Written<'_>> {
+        let slice = |(start, end): Span| &self.text[start as usize..end as usize];
+        Some(match self.nodes[at] {
+            Draft::Null => Written::Null,
+            Draft::Boolean(b) => Written::Boolean(b),
+            Draft::Integer(i) => Written::Integer(i),
+            Draft::Decimal(d) => Written::Decimal(slice(d)),
+            Draft::Text(t) => Written::Text(slice(t)),
+            Draft::Array(n) => Written::Array(n as usize),
+            Draft::Object(n) => Written::Object(n as usize),
+            Draft::Key(_) => return None,
+        })
+    }
+
+    /// The names of the top-level fields, in the order written.
+    pub fn keys(&self) -> Vec<&str> {
+        let Draft::Object(n) = self.nodes[0] else {
+            return Vec::new();
+        };
+        let mut keys = Vec::with_capacity(n as usize);
+        let mut at = 1;
+        for _ in 0..n {
+            if let Draft::Key((start, end)) = self.nodes[at] {
+                keys.push(&self.text[start as usize..end as usize]);
+            }
+            at = skip(&self.nodes, at + 1);
+        }
+        keys
+    }
+
+    /// The node of the member `step` of the container at `at`: a key of
+    /// an object, an index of an array.
+    fn child(&self, at: usize, step: &str) -> Option<usize> {
+        match self.nodes[at] {
+            Draft::Object(n) => {
+                let mut member = at + 1;
+                for _ in 0..n {
+                    let Draft::Key((start, end)) = self.nodes[member] else {
+                        return None;
+                    };
+                    if &self.text[start as usize..end as usize] == step {
+                        return Some(member + 1);
+                    }
+                    member = skip(&self.nodes, member + 1);
+                }
+                None
+            }
+            Draft::Array(n) => {
+                let index: u32 = step.parse().ok().filter(|i| *i < n)?;
+                let mut element = at + 1;
+                for _ in 0..index {
+                    element = skip(&self.nodes, element);
+                }
+                Some(element)
+            }
+            _ => None,
+        }
+    }
+
     /// The record as JSON, for tests of a plugin's mapping (decimals as
     /// numbers, as the host writes them).
     pub fn to_json(&self) -> serde_json::Value {
@@ -300,6 +378,45 @@ impl Array<'_> {
     }
 }
 
+/// A value of a record as written, for tests of a plugin's mapping: a
+/// decimal is the digits written (`"76.20"`), never a float.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written<'r> {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Boolean(bool),
+    /// A whole number.
+    Integer(i64),
+    /// A decimal, its digits as written.
+    Decimal(&'r str),
+    /// Text.
+    Text(&'r str),
+    /// An array of this many elements (read them with [`Record::at`]).
+    Array(usize),
+    /// An object of this many members.
+    Object(usize),
+}
+
+impl<'r> Written<'r> {
+    /// The text of a text value, or the digits of a decimal.
+    pub fn as_str(&self) -> Option<&'r str> {
+        match *self {
+            Written::Text(t) | Written::Decimal(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// The index after the value whose node is at `at`.
+fn skip(nodes: &[Draft], at: usize) -> usize {
+    match nodes[at] {
+        Draft::Array(n) => (0..n).fold(at + 1, |next, _| skip(nodes, next)),
+        Draft::Object(n) => (0..n).fold(at + 1, |next, _| skip(nodes, next + 1)),
+        _ => at + 1,
+    }
+}
+
 fn to_json(text: &str, nodes: &[Draft], at: &mut usize) -> serde_json::Value {
     use serde_json::Value;
     let slice = |(start, end): Span| &text[start as usize..end as usize];
@@ -363,6 +480,40 @@ mod tests {
             })
         );
         assert_eq!(roll.nodes[0], Draft::Object(6));
+        // Read back as written, by key and by pointer.
+        assert_eq!(
+            roll.keys(),
+            [
+                "roll_id",
+                "width_cm",
+                "odd",
+                "n",
+                "composition",
+                "source_grade"
+            ]
+        );
+        assert_eq!(roll.get("width_cm"), Some(Written::Decimal("147.5")));
+        assert_eq!(roll.get("width_cm").and_then(|w| w.as_str()), Some("147.5"));
+        assert_eq!(roll.get("n"), Some(Written::Integer(2)));
+        assert_eq!(roll.get("composition"), Some(Written::Array(2)));
+        assert_eq!(roll.at("/composition/1/fibre"), Some(Written::Text("CO")));
+        assert_eq!(
+            roll.at("/composition/1/percent"),
+            Some(Written::Integer(35))
+        );
+        assert_eq!(roll.at("/source_grade/value"), Some(Written::Null));
+        assert_eq!(roll.at("/source_grade"), Some(Written::Object(2)));
+        assert_eq!(roll.at(""), Some(Written::Object(6)));
+        for absent in [
+            "/composition/2",
+            "/composition/x",
+            "/n/0",
+            "/nope",
+            "composition",
+        ] {
+            assert_eq!(roll.at(absent), None, "{absent}");
+        }
+        assert_eq!(roll.get("fibre"), None);
     }
 
     #[test]

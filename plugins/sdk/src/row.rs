@@ -39,6 +39,14 @@ const CELL_WORDS: usize = 4;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rejected(pub Vec<Problem>);
 
+impl Rejected {
+    /// The problems' codes in order (`["missing-field", "not-a-number"]`),
+    /// for tests of a plugin's mapping.
+    pub fn codes(&self) -> Vec<&str> {
+        self.0.iter().map(|p| p.code.as_str()).collect()
+    }
+}
+
 impl From<Problem> for Rejected {
     fn from(problem: Problem) -> Rejected {
         Rejected(vec![problem])
