@@ -4,9 +4,9 @@
 
 mod support;
 
-// Three more suites live in this test binary, each a link saved in CI: the
+// Four more suites live in this test binary, each a link saved in CI: the
 // row-accounting property (run in process), the check that no host
-// logic names a standard's domain, and the authoring tools.
+// logic names a standard's domain, the authoring tools and the guides.
 #[path = "accounting.rs"]
 mod accounting;
 #[path = "host_is_domain_free.rs"]
@@ -14,6 +14,9 @@ mod host_is_domain_free;
 // A provider's plugin written, built and tested outside the repository.
 #[path = "authoring.rs"]
 mod authoring;
+// The guides in docs/guides/, every command run as written.
+#[path = "guides.rs"]
+mod guides;
 
 use serde_json::Value;
 use support::cases;
