@@ -154,6 +154,75 @@ fn a_new_plugin_reading_ndjson_passes_its_case() {
 }
 
 #[test]
+fn a_new_python_plugin_builds_passes_its_case_and_imports_the_contract_only() {
+    let home = tempfile::tempdir().unwrap();
+    let pack = root().join("standards/sample-regional");
+    let made = plugin(
+        home.path(),
+        &[
+            "new",
+            "py-parts",
+            "--lang",
+            "python",
+            "--pack",
+            pack.to_str().unwrap(),
+            "--record-type",
+            "part",
+            "--encoding",
+            "gb18030",
+        ],
+    );
+    expect_exit(&made, 0);
+    let project = home.path().join("py-parts");
+    for file in [
+        "app.py",
+        "plugin.toml",
+        ".conform/sdk-python/conform_plugin/__init__.py",
+        ".conform/wit/0.2.0/plugin.wit",
+        "tests/cases/sample/expected.ndjson",
+    ] {
+        assert!(project.join(file).is_file(), "{file} was not written");
+    }
+    assert!(!project.join("Cargo.toml").exists());
+    let standards = root().join("standards");
+    let tested = plugin(&project, &["test", "--pack", standards.to_str().unwrap()]);
+    expect_exit(&tested, 0);
+    assert!(
+        stdout(&tested).contains("1 cases as expected"),
+        "{}",
+        stdout(&tested)
+    );
+    // Checked as a server checks it: the contract's imports only (WASI
+    // stubbed out), the converter world.
+    let checked = plugin(&project, &["check", "--pack", standards.to_str().unwrap()]);
+    expect_exit(&checked, 0);
+    assert!(
+        stdout(&checked).contains("contract 0.2.0"),
+        "{}",
+        stdout(&checked)
+    );
+    // A row with a problem in a required field is rejected as the Rust
+    // SDK rejects it.
+    let export = project.join("tests/cases/sample/py-parts-sample.csv");
+    let mut bytes = std::fs::read(&export).unwrap();
+    bytes.extend_from_slice(
+        &encoding_rs::GB18030
+            .encode("1,1,1,x,CT,AAA,许多,AA000000AAAAAAAAAA,1,1\n")
+            .0,
+    );
+    std::fs::write(&export, bytes).unwrap();
+    let tested = plugin(&project, &["test", "--pack", standards.to_str().unwrap()]);
+    expect_exit(&tested, 1);
+    assert!(
+        stdout(&tested).contains(
+            "line 3: not-a-number at `quantity_per_package`: `许多` is not a whole number"
+        ),
+        "{}",
+        stdout(&tested)
+    );
+}
+
+#[test]
 fn a_new_plugin_is_refused_what_cannot_be_made() {
     let home = tempfile::tempdir().unwrap();
     let pack = root().join("standards/sample-regional");
@@ -348,8 +417,12 @@ fn a_pack_and_a_plugin_are_published_and_the_pack_fetched_back() {
             && shown.contains("1 cases as expected"),
         "{shown}"
     );
+    // Kept per server: `127.0.0.1_PORT/`.
+    let kept = server.base.trim_start_matches("http://").replace(':', "_");
     assert!(project
-        .join("target/conform/packs/acme-standard-0.1.0/pack.toml")
+        .join("target/conform/packs")
+        .join(kept)
+        .join("acme-standard-0.1.0/pack.toml")
         .is_file());
 
     let published = as_token(

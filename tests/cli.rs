@@ -33,10 +33,11 @@ fn a_folder_is_routed_to_the_plugins_that_claim_its_files() {
         .unwrap();
     expect_exit(&output, 0);
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    // The folder holds the sample export of every case that uses one.
+    // The folder holds the sample export of every case that uses one, each
+    // converted by the plugin that claims it.
     let samples: Vec<cases::Case> = cases::cases()
         .into_iter()
-        .filter(cases::Case::is_shared_sample)
+        .filter(|case| case.is_shared_sample() && case.claims_its_input())
         .collect();
     let rows: u64 = samples.iter().map(|c| c.rows).sum();
     let converted: u64 = samples.iter().map(|c| c.converted).sum();
@@ -57,6 +58,21 @@ fn a_folder_is_routed_to_the_plugins_that_claim_its_files() {
         assert_eq!(line["record_type"], "part");
         assert_eq!(line["source"]["file"], "hengtai-parts.xml");
         assert!(line["source"]["line"].as_u64().unwrap() > 1);
+    }
+}
+
+#[test]
+fn the_python_twin_is_held_to_its_rust_twins_golden_files() {
+    // The golden test converts each with the real binary and compares with
+    // these files: the same files, so the same output, row for row.
+    let rust = root().join("plugins/jinggong-parts/tests/cases/sample");
+    let python = root().join("plugins/python/jinggong-parts-py/tests/cases/sample");
+    for file in ["case.toml", "expected.ndjson", "expected.errors.ndjson"] {
+        assert_eq!(
+            std::fs::read(python.join(file)).unwrap(),
+            std::fs::read(rust.join(file)).unwrap(),
+            "{file} differs between the twins"
+        );
     }
 }
 

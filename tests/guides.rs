@@ -67,15 +67,42 @@ fn the_plugin_guide_runs_as_written() {
     let server = server::configured("");
     let home = tempfile::tempdir().unwrap();
     let output = run_guide("write-a-plugin.md", &server, PROVIDER, home.path());
+    the_acme_export_became_what_the_guide_says(
+        &output,
+        &home.path().join("acme-parts/tests/cases/march"),
+    );
+    let (status, body) = server::get(&server, "/v1/plugins/acme-parts", PROVIDER);
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn the_python_plugin_guide_runs_as_written() {
+    let server = server::configured("");
+    let home = tempfile::tempdir().unwrap();
+    let output = run_guide(
+        "write-a-plugin-in-python.md",
+        &server,
+        PROVIDER,
+        home.path(),
+    );
+    the_acme_export_became_what_the_guide_says(
+        &output,
+        &home.path().join("acme-parts-py/tests/cases/march"),
+    );
+    let (status, body) = server::get(&server, "/v1/plugins/acme-parts-py", PROVIDER);
+    assert_eq!(status, 200, "{body}");
+}
+
+/// What both plugin guides say the sample export becomes: three parts in
+/// millimetres and grams, two rows rejected with every problem.
+fn the_acme_export_became_what_the_guide_says(output: &Output, case: &Path) {
     let shown = text(&output.stdout);
     assert!(
         shown.contains("rows in 5, converted 3, rejected 2: as expected"),
         "{shown}"
     );
-    // What the guide says the export becomes.
-    let case = home.path().join("acme-parts/tests/cases/march");
     let records = ndjson(&std::fs::read_to_string(case.join("expected.ndjson")).unwrap());
-    let sizes: Vec<String> = records
+    let parts: Vec<String> = records
         .iter()
         .map(|r| {
             let p = &r["record"];
@@ -92,7 +119,7 @@ fn the_plugin_guide_runs_as_written() {
         })
         .collect();
     assert_eq!(
-        sizes,
+        parts,
         [
             r#""AC-1001" 30.0x10.0x4.0 0.05 8.2 "CT""#,
             r#""AC-1002" 63.5x63.5x19.05 0.05 1200.0 "CS""#,
@@ -112,9 +139,6 @@ fn the_plugin_guide_runs_as_written() {
             r#"6 "unknown-package-term" "包装""#,
         ]
     );
-    // Published: the server lists it.
-    let (status, body) = server::get(&server, "/v1/plugins/acme-parts", PROVIDER);
-    assert_eq!(status, 200, "{body}");
 }
 
 #[test]

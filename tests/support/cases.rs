@@ -40,13 +40,35 @@ impl Case {
     pub fn is_shared_sample(&self) -> bool {
         self.input.parent() == Some(root().join("tests/fixtures/samples").as_path())
     }
+
+    /// Whether the plugin's manifest claims the input's file name (a
+    /// folder's file goes to the plugin that claims it: a twin that
+    /// converts another's sample does not claim it).
+    pub fn claims_its_input(&self) -> bool {
+        let manifest = super::plugin_source(&self.plugin).join("plugin.toml");
+        let manifest: toml::Table =
+            toml::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+        let name = self.input.file_name().unwrap();
+        manifest["input"]
+            .get("files")
+            .and_then(toml::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(toml::Value::as_str)
+            .any(|pattern| {
+                globset::Glob::new(pattern)
+                    .unwrap()
+                    .compile_matcher()
+                    .is_match(name)
+            })
+    }
 }
 
 /// Every case of every first-party plugin, in order of plugin and case.
 pub fn cases() -> Vec<Case> {
     let mut cases = Vec::new();
     for plugin in super::first_party_plugins() {
-        let folder = root().join("plugins").join(&plugin).join("tests/cases");
+        let folder = super::plugin_source(&plugin).join("tests/cases");
         let Ok(entries) = std::fs::read_dir(&folder) else {
             continue;
         };
@@ -137,6 +159,7 @@ pub fn convert(case: &Case) -> Converted {
         out.path().join("errors.ndjson"),
     );
     let output: Output = conform()
+        .env("CONFORM_PLUGINS", super::built_dir_of(&case.plugin))
         .args([
             "convert",
             "--plugin",

@@ -44,6 +44,22 @@ pub fn plugins_dir() -> PathBuf {
     built_plugins("plugins", "target/plugins")
 }
 
+/// The built first-party Python plugins (`cargo xtask build-plugins`),
+/// apart from the others: each takes a server seconds to compile, and the
+/// servers the tests start load every plugin of [`plugins_dir`].
+pub fn python_plugins_dir() -> PathBuf {
+    built_plugins("plugins/python", "target/python-plugins")
+}
+
+/// The built plugins folder holding first-party plugin `name`.
+pub fn built_dir_of(name: &str) -> PathBuf {
+    if plugin_source(name).starts_with(root().join("plugins/python")) {
+        python_plugins_dir()
+    } else {
+        plugins_dir()
+    }
+}
+
 /// The built test plugins (`cargo xtask build-plugins` builds them too).
 pub fn test_plugins_dir() -> PathBuf {
     built_plugins("tests/plugins", "target/test-plugins")
@@ -64,12 +80,13 @@ fn built_plugins(home: &str, out: &str) -> PathBuf {
             root.join(home).join(&name),
             root.join("plugins/sdk"),
             root.join("plugins/sdk-0.1"),
+            root.join("plugins/python/sdk"),
             root.join("plugins/wit"),
         ]
         .iter()
         .map(|dir| newest_change(dir))
         .max()
-        .expect("four folders");
+        .expect("five folders");
         assert!(
             built.is_some_and(|built| built >= sources),
             "plugin `{name}` is not built from the current sources ({}): run `cargo xtask build-plugins` (or `cargo xtask test`)",
@@ -91,9 +108,22 @@ pub fn plugin_names(home: &Path) -> Vec<String> {
     names
 }
 
-/// The first-party plugins: the folders of `plugins/` with a `plugin.toml`.
+/// The first-party plugins: the folders of `plugins/` (Rust) and
+/// `plugins/python/` (Python) with a `plugin.toml`.
 pub fn first_party_plugins() -> Vec<String> {
-    plugin_names(&root().join("plugins"))
+    let mut names = plugin_names(&root().join("plugins"));
+    names.extend(plugin_names(&root().join("plugins/python")));
+    names
+}
+
+/// The source folder of first-party plugin `name`.
+pub fn plugin_source(name: &str) -> PathBuf {
+    let rust = root().join("plugins").join(name);
+    if rust.join("plugin.toml").is_file() {
+        rust
+    } else {
+        root().join("plugins/python").join(name)
+    }
 }
 
 /// When anything of a crate folder last changed: its `plugin.toml` and
@@ -113,7 +143,10 @@ fn newest_change(dir: &Path) -> std::time::SystemTime {
         for entry in std::fs::read_dir(folder).into_iter().flatten().flatten() {
             let path = entry.path();
             if path.is_dir() {
-                folders.push(path);
+                // Python's bytecode cache is no source.
+                if !path.ends_with("__pycache__") {
+                    folders.push(path);
+                }
             } else if let Ok(changed) = entry.metadata().and_then(|m| m.modified()) {
                 newest = newest.max(changed);
             }

@@ -4,7 +4,10 @@
 //!   under `plugins/` or `tests/plugins/`) for
 //!   `wasm32-unknown-unknown`, turns each into a component and writes it with
 //!   its manifest (digest filled in) to `target/plugins/<name>/` (those of
-//!   `tests/plugins/` to `target/test-plugins/<name>/`).
+//!   `tests/plugins/` to `target/test-plugins/<name>/`); and every Python
+//!   plugin (a folder of `plugins/python/` with a `plugin.toml` and an
+//!   `app.py`) with componentize-py (installed from PyPI when missing) to
+//!   `target/python-plugins/<name>/`.
 //! - `schemas [--check]`: regenerates `schemas/` from `conform-model`, or
 //!   checks that it is fresh.
 //! - `demo`: builds the plugins and converts the sample exports into `target/demo/`.
@@ -96,6 +99,15 @@ fn discover_plugins(root: &Path) -> Result<Vec<PluginSource>> {
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
+/// Where the Python plugins live (outside the workspace's globs: they are
+/// no crates), each a folder with `plugin.toml` and `app.py`, beside the
+/// Python SDK (`sdk/`); they are written to `target/python-plugins/<name>/`
+/// (apart: each takes seconds to compile, and the demo and the tests'
+/// servers load every plugin of `target/plugins`).
+const PYTHON_HOME: &str = "plugins/python";
+/// The componentize-py the Python plugins are built with, from PyPI.
+const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = repo_root();
@@ -179,13 +191,12 @@ fn build_plugins(root: &Path) -> Result<()> {
     for plugin in &plugins {
         package(root, plugin)?;
     }
-    Ok(())
+    build_python_plugins(root)
 }
 
-/// Turns a built module into a component and writes it beside its manifest,
-/// the manifest's `[component]` filled in.
+/// Turns a built module into a component and writes it beside its manifest.
 fn package(root: &Path, source: &PluginSource) -> Result<()> {
-    let (plugin, source_dir, out_dir) = (source.name.as_str(), &source.dir, &source.out_dir);
+    let plugin = source.name.as_str();
     let module_path = root.join(format!(
         "target/{WASM_TARGET}/plugin/{}.wasm",
         source.package.replace('-', "_")
@@ -196,7 +207,94 @@ fn package(root: &Path, source: &PluginSource) -> Result<()> {
         .module(&module)
         .and_then(|encoder| encoder.validate(true).encode())
         .with_context(|| format!("making a component of plugin `{plugin}`"))?;
-    let sha256 = hex::encode(Sha256::digest(&component));
+    write_plugin(plugin, &source.dir, &source.out_dir, &component)
+}
+
+/// Builds each Python plugin of [`PYTHON_HOME`] into a component with
+/// componentize-py (WASI stubbed out: the component imports the contract
+/// only) and writes it beside its manifest.
+fn build_python_plugins(root: &Path) -> Result<()> {
+    let home = root.join(PYTHON_HOME);
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&home)
+        .with_context(|| format!("cannot list `{PYTHON_HOME}`"))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.join("plugin.toml").is_file())
+        .collect();
+    dirs.sort();
+    if dirs.is_empty() {
+        return Ok(());
+    }
+    let componentize = componentize_py()?;
+    let staging = root.join("target/python-build");
+    std::fs::create_dir_all(&staging)?;
+    for dir in dirs {
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !dir.join("app.py").is_file() {
+            bail!("Python plugin `{}` has no app.py", dir.display());
+        }
+        let built = staging.join(format!("{name}.wasm"));
+        let mut build = Command::new(&componentize);
+        build
+            .current_dir(&dir)
+            // No bytecode caches written into the source tree.
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .arg("--quiet")
+            .arg("--wit-path")
+            .arg(root.join("plugins/wit/0.2.0"))
+            .args(["--world", "converter", "componentize", "app", "--stub-wasi"])
+            .args(["--python-path", "."])
+            .arg("--python-path")
+            .arg(home.join("sdk"))
+            .arg("--output")
+            .arg(&built);
+        run(build)?;
+        let component =
+            std::fs::read(&built).with_context(|| format!("reading {}", built.display()))?;
+        write_plugin(&name, &dir, &root.join("target/python-plugins"), &component)?;
+    }
+    Ok(())
+}
+
+/// The componentize-py command: on `PATH`, or in Python's scripts folder;
+/// installed from PyPI ([`COMPONENTIZE_PY`]) when it is in neither.
+fn componentize_py() -> Result<PathBuf> {
+    let found = || -> Option<PathBuf> {
+        let scripts = Command::new("python3")
+            .args([
+                "-c",
+                "import sysconfig; print(sysconfig.get_path('scripts'))",
+            ])
+            .output()
+            .ok()
+            .map(|out| {
+                PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("componentize-py")
+            });
+        [Some(PathBuf::from("componentize-py")), scripts]
+            .into_iter()
+            .flatten()
+            .find(|command| {
+                Command::new(command)
+                    .arg("--version")
+                    .output()
+                    .is_ok_and(|out| out.status.success())
+            })
+    };
+    if let Some(command) = found() {
+        return Ok(command);
+    }
+    let mut install = Command::new("python3");
+    install.args(["-m", "pip", "install", "--quiet", COMPONENTIZE_PY]);
+    run(install).context("installing componentize-py for the Python plugins")?;
+    found().context("componentize-py was installed but cannot be run")
+}
+
+/// Writes `component` beside its manifest (from `source_dir`), the
+/// manifest's `[component]` filled in, to `out_dir/<plugin>/`.
+fn write_plugin(plugin: &str, source_dir: &Path, out_dir: &Path, component: &[u8]) -> Result<()> {
+    let sha256 = hex::encode(Sha256::digest(component));
 
     let source = source_dir.join("plugin.toml");
     let text = std::fs::read_to_string(&source)
@@ -214,7 +312,7 @@ fn package(root: &Path, source: &PluginSource) -> Result<()> {
 
     let dir = out_dir.join(plugin);
     std::fs::create_dir_all(&dir)?;
-    std::fs::write(dir.join(&file), &component)?;
+    std::fs::write(dir.join(&file), component)?;
     std::fs::write(dir.join("plugin.toml"), manifest)?;
     eprintln!(
         "built plugin {plugin}: {} bytes -> {}",

@@ -1,7 +1,9 @@
-//! `conform plugin build`: the guest built with cargo, made a component
-//! in-process (no separately installed tool), checked as a server checks
-//! it at publication (digest, imports, world) and written with its
-//! manifest, `[component]` filled in, where `conform` loads plugins from.
+//! `conform plugin build`: a Rust guest built with cargo and made a
+//! component in-process (no separately installed tool), or a Python one
+//! made a component by componentize-py (WASI stubbed out, so that it
+//! imports the contract only); checked as a server checks it at
+//! publication (digest, imports, world) and written with its manifest,
+//! `[component]` filled in, where `conform` loads plugins from.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,6 +11,7 @@ use std::process::Command;
 use conform_sandbox::Sandbox;
 use sha2::{Digest, Sha256};
 
+use crate::scaffold::Language;
 use crate::AuthorError;
 
 /// The target plugins are built for.
@@ -39,11 +42,17 @@ pub fn build_plugin(project: &Path, sandbox: &Sandbox) -> Result<Built, AuthorEr
     let project = &std::path::absolute(project).map_err(|e| crate::io_error(project, e))?;
     let source_path = project.join("plugin.toml");
     let source = crate::read_file(&source_path)?;
-    let package = package_name(project)?;
-    ensure_wasm_target(project)?;
-    let module_path = cargo_build(project, &package)?;
-    let module = std::fs::read(&module_path).map_err(|e| crate::io_error(&module_path, e))?;
-    let component = componentize(&module)?;
+    let component = match Language::of_project(project)? {
+        Language::Rust => {
+            let package = package_name(project)?;
+            ensure_wasm_target(project)?;
+            let module_path = cargo_build(project, &package)?;
+            let module =
+                std::fs::read(&module_path).map_err(|e| crate::io_error(&module_path, e))?;
+            componentize(&module)?
+        }
+        Language::Python => componentize_python(project)?,
+    };
     let sha256 = hex::encode(Sha256::digest(&component));
     let file = format!("{}.wasm", manifest_name(&source, &source_path)?);
     let manifest =
@@ -68,6 +77,72 @@ pub fn build_plugin(project: &Path, sandbox: &Sandbox) -> Result<Built, AuthorEr
         size: component.len(),
         sha256,
     })
+}
+
+/// The componentize-py release the Python SDK is built and tested with.
+pub const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
+
+/// Makes the Python project in `project` (`app.py`, defining `WitWorld`) a
+/// component with componentize-py, against the contract and the SDK the
+/// project carries.
+fn componentize_python(project: &Path) -> Result<Vec<u8>, AuthorError> {
+    let command = componentize_py().ok_or_else(|| AuthorError::Build {
+        message: format!(
+            "componentize-py is not installed: `python3 -m pip install {COMPONENTIZE_PY}` (it builds Python plugins)"
+        ),
+    })?;
+    let out = project.join("target/conform/build/app.wasm");
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| crate::io_error(dir, e))?;
+    }
+    let vendor = Path::new(crate::sdk_files::VENDOR_DIR);
+    let status = Command::new(&command)
+        .current_dir(project)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .arg("--wit-path")
+        .arg(vendor.join("wit").join(crate::sdk_files::CONTRACT))
+        .args(["--world", "converter", "componentize", "app", "--stub-wasi"])
+        .args(["--python-path", "."])
+        .arg("--python-path")
+        .arg(vendor.join(crate::sdk_files::PYTHON_SDK_DIR))
+        .arg("--output")
+        .arg(&out)
+        .status()
+        .map_err(|e| AuthorError::Build {
+            message: format!("cannot run `{}`: {e}", command.display()),
+        })?;
+    if !status.success() {
+        return Err(AuthorError::Build {
+            message: format!(
+                "componentize-py failed ({status}); its messages are above (app.py must define `WitWorld = converter(YourPlugin())`)"
+            ),
+        });
+    }
+    std::fs::read(&out).map_err(|e| crate::io_error(&out, e))
+}
+
+/// The componentize-py command: on `PATH`, or in the scripts folder of
+/// the `python3` on `PATH`.
+fn componentize_py() -> Option<PathBuf> {
+    let scripts = Command::new("python3")
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('scripts'))",
+        ])
+        .output()
+        .ok()
+        .map(|out| {
+            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("componentize-py")
+        });
+    [Some(PathBuf::from("componentize-py")), scripts]
+        .into_iter()
+        .flatten()
+        .find(|command| {
+            Command::new(command)
+                .arg("--version")
+                .output()
+                .is_ok_and(|out| out.status.success())
+        })
 }
 
 /// Runs `cargo build --release --target wasm32-unknown-unknown` in

@@ -14,6 +14,7 @@ pub mod cases;
 pub mod pack_scaffold;
 pub mod sample;
 pub mod scaffold;
+mod scaffold_python;
 pub mod sdk_files;
 pub mod server;
 

@@ -18,6 +18,27 @@ use crate::AuthorError;
 pub enum Language {
     /// Rust, on the SDK `conform-plugin-sdk`.
     Rust,
+    /// Python, on the SDK `conform_plugin`, built with componentize-py.
+    Python,
+}
+
+impl Language {
+    /// The language of the project in `project`: a `Cargo.toml` is Rust,
+    /// an `app.py` Python.
+    pub fn of_project(project: &Path) -> Result<Language, AuthorError> {
+        if project.join("Cargo.toml").is_file() {
+            Ok(Language::Rust)
+        } else if project.join("app.py").is_file() {
+            Ok(Language::Python)
+        } else {
+            Err(AuthorError::Build {
+                message: format!(
+                    "`{}` has neither a Cargo.toml (Rust) nor an app.py (Python): point --project at a plugin project",
+                    project.display()
+                ),
+            })
+        }
+    }
 }
 
 /// The format of the export a new plugin reads.
@@ -168,11 +189,26 @@ pub fn new_plugin(request: &NewPlugin) -> Result<Scaffolded, AuthorError> {
     );
 
     let case = "tests/cases/sample";
-    let mut files: Vec<(String, Vec<u8>)> = vec![
-        ("Cargo.toml".into(), cargo_manifest(&request.name).into_bytes()),
+    let mut files: Vec<(String, Vec<u8>)> = match request.language {
+        Language::Rust => vec![
+            (
+                "Cargo.toml".into(),
+                cargo_manifest(&request.name).into_bytes(),
+            ),
+            (
+                "src/lib.rs".into(),
+                mapping_source(request, &pack, &record_type, &fields).into_bytes(),
+            ),
+        ],
+        Language::Python => vec![(
+            "app.py".into(),
+            crate::scaffold_python::mapping_source(request, &pack, &record_type, &fields)
+                .into_bytes(),
+        )],
+    };
+    files.extend([
         ("plugin.toml".into(), plugin_toml.into_bytes()),
-        ("src/lib.rs".into(), mapping_source(request, &pack, &record_type, &fields).into_bytes()),
-        (".gitignore".into(), b"/target\n".to_vec()),
+        (".gitignore".into(), b"/target\n__pycache__/\n".to_vec()),
         (
             format!("{case}/case.toml"),
             format!("# The sample export and what it must become (`conform plugin test`).\ninput = \"{export}\"\n").into_bytes(),
@@ -180,12 +216,12 @@ pub fn new_plugin(request: &NewPlugin) -> Result<Scaffolded, AuthorError> {
         (format!("{case}/{export}"), sample_export(request.format, request.encoding, &fields)?),
         (format!("{case}/expected.ndjson"), format!("{expected}\n").into_bytes()),
         (format!("{case}/expected.errors.ndjson"), Vec::new()),
-    ];
+    ]);
     files.sort_by(|a, b| a.0.cmp(&b.0));
     for (path, bytes) in &files {
         crate::write_bytes(&dir.join(path), bytes)?;
     }
-    crate::sdk_files::write_sdk(&dir)?;
+    crate::sdk_files::write_sdk(&dir, request.language)?;
     Ok(Scaffolded {
         dir,
         record_type,
@@ -419,7 +455,7 @@ fn mapping_source(
     fields: &[SampleField],
 ) -> String {
     let type_name = type_name(&request.name);
-    let variables = variable_names(fields);
+    let variables = variable_names(fields, &TAKEN);
     let mut reads = String::new();
     let mut writes = String::new();
     let mut optional = String::new();
@@ -495,7 +531,7 @@ export_plugin!({type_name});
 }
 
 /// `my-plugin` → `MyPlugin`.
-fn type_name(name: &str) -> String {
+pub(crate) fn type_name(name: &str) -> String {
     let mut out = String::new();
     for part in name.split('-').filter(|p| !p.is_empty()) {
         let mut chars = part.chars();
@@ -520,15 +556,16 @@ const TAKEN: [&str; 55] = [
     "typeof", "unsized", "virtual", "yield", "try", "gen", "row", "checks", "record", "value",
 ];
 
-/// A Rust variable for each field: its name when that is a plain lowercase
-/// identifier and no keyword, else `field_N`; every one distinct.
-fn variable_names(fields: &[SampleField]) -> Vec<String> {
+/// A variable for each field: its name when that is a plain lowercase
+/// identifier and not in `taken` (the language's keywords, the names the
+/// generated code uses), else `field_N`; every one distinct.
+pub(crate) fn variable_names(fields: &[SampleField], taken: &[&str]) -> Vec<String> {
     let plain = |name: &str| {
         name.starts_with(|c: char| c.is_ascii_lowercase())
             && name
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            && !TAKEN.contains(&name)
+            && !taken.contains(&name)
     };
     let mut used: Vec<String> = Vec::new();
     for (index, field) in fields.iter().enumerate() {
@@ -595,7 +632,7 @@ mod tests {
             field("值", false),
             field("value", true),
         ];
-        let variables = variable_names(&fields);
+        let variables = variable_names(&fields, &TAKEN);
         assert_eq!(
             variables,
             ["field_0", "field_0_", "field_2", "field_3", "field_4"]

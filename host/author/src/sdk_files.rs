@@ -1,12 +1,14 @@
-//! The plugin SDK and the contract's WIT, carried inside the `conform`
+//! The plugin SDKs and the contract's WIT, carried inside the `conform`
 //! binary: `conform plugin new` writes them into the new project, so that
-//! a provider needs no Conform checkout. The SDK's sources are the
-//! repository's own (`plugins/sdk`, `plugins/wit/0.2.0`), embedded at build
-//! time; only its manifest is written here, without the repository's
-//! workspace (and without the `native` feature, which needs the host).
+//! a provider needs no Conform checkout. The SDKs' sources are the
+//! repository's own (`plugins/sdk`, `plugins/python/sdk`,
+//! `plugins/wit/0.2.0`), embedded at build time; only the Rust SDK's
+//! manifest is written here, without the repository's workspace (and
+//! without the `native` feature, which needs the host).
 
 use std::path::Path;
 
+use crate::scaffold::Language;
 use crate::AuthorError;
 
 /// The contract the SDK implements.
@@ -51,6 +53,38 @@ const SDK_SOURCES: [(&str, &str); 8] = [
     ),
 ];
 
+/// Where the Python SDK goes inside [`VENDOR_DIR`] (a folder for
+/// componentize-py's `--python-path`).
+pub const PYTHON_SDK_DIR: &str = "sdk-python";
+
+/// The Python SDK's source files, by path inside its folder.
+const PYTHON_SOURCES: [(&str, &str); 6] = [
+    (
+        "conform_plugin/__init__.py",
+        include_str!("../../../plugins/python/sdk/conform_plugin/__init__.py"),
+    ),
+    (
+        "conform_plugin/_record.py",
+        include_str!("../../../plugins/python/sdk/conform_plugin/_record.py"),
+    ),
+    (
+        "conform_plugin/_row.py",
+        include_str!("../../../plugins/python/sdk/conform_plugin/_row.py"),
+    ),
+    (
+        "conform_plugin/_run.py",
+        include_str!("../../../plugins/python/sdk/conform_plugin/_run.py"),
+    ),
+    (
+        "conform_plugin/tables.py",
+        include_str!("../../../plugins/python/sdk/conform_plugin/tables.py"),
+    ),
+    (
+        "conform_plugin/written.py",
+        include_str!("../../../plugins/python/sdk/conform_plugin/written.py"),
+    ),
+];
+
 /// The contract, as the SDK's bindings read it (`../wit/0.2.0` from the SDK).
 const WIT: &str = include_str!("../../../plugins/wit/0.2.0/plugin.wit");
 
@@ -76,14 +110,25 @@ rustc-hash = "2"
 unexpected_cfgs = { level = "warn", check-cfg = ['cfg(feature, values("native"))'] }
 "#;
 
-/// Writes the SDK (`.conform/sdk/`) and the WIT (`.conform/wit/0.2.0/`)
-/// into `project`, replacing what an earlier version wrote there.
-pub fn write_sdk(project: &Path) -> Result<(), AuthorError> {
+/// Writes the SDK of `language` (`.conform/sdk/`, `.conform/sdk-python/`)
+/// and the WIT (`.conform/wit/0.2.0/`) into `project`, replacing what an
+/// earlier version wrote there.
+pub fn write_sdk(project: &Path, language: Language) -> Result<(), AuthorError> {
     let vendor = project.join(VENDOR_DIR);
-    let sdk = vendor.join("sdk");
-    crate::write_file(&sdk.join("Cargo.toml"), SDK_MANIFEST)?;
-    for (path, text) in SDK_SOURCES {
-        crate::write_file(&sdk.join(path), text)?;
+    match language {
+        Language::Rust => {
+            let sdk = vendor.join("sdk");
+            crate::write_file(&sdk.join("Cargo.toml"), SDK_MANIFEST)?;
+            for (path, text) in SDK_SOURCES {
+                crate::write_file(&sdk.join(path), text)?;
+            }
+        }
+        Language::Python => {
+            let sdk = vendor.join(PYTHON_SDK_DIR);
+            for (path, text) in PYTHON_SOURCES {
+                crate::write_file(&sdk.join(path), text)?;
+            }
+        }
     }
     crate::write_file(&vendor.join("wit").join(CONTRACT).join("plugin.wit"), WIT)?;
     crate::write_file(
@@ -113,6 +158,20 @@ mod tests {
         let mut carried: Vec<String> = SDK_SOURCES.iter().map(|(p, _)| p.to_string()).collect();
         carried.sort();
         assert_eq!(carried, files, "add the new file to SDK_SOURCES");
+    }
+
+    #[test]
+    fn every_python_sdk_source_is_carried() {
+        let dir = root().join("plugins/python/sdk/conform_plugin");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|f| f.ends_with(".py"))
+            .map(|f| format!("conform_plugin/{f}"))
+            .collect();
+        files.sort();
+        let carried: Vec<&str> = PYTHON_SOURCES.iter().map(|(p, _)| *p).collect();
+        assert_eq!(carried, files, "add the new file to PYTHON_SOURCES");
     }
 
     #[test]

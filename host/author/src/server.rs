@@ -85,7 +85,7 @@ fn refusal_text(
     message: &str,
     details: Option<&Value>,
 ) -> String {
-    let mut text = format!("{url} refused ({status} {code}): {message}");
+    let mut text = format!("{url} refused ({status} {code}): {}", shown(message));
     let problems = details
         .and_then(|d| d.get("errors"))
         .and_then(Value::as_array);
@@ -94,9 +94,17 @@ fn refusal_text(
             .as_str()
             .map_or_else(|| problem.to_string(), str::to_string);
         text.push_str("\n  ");
-        text.push_str(&line);
+        text.push_str(&shown(&line));
     }
     text
+}
+
+/// A server's text as it may be shown on a terminal: control characters
+/// (escape sequences among them) as `?`.
+fn shown(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 /// A server, its address and the token used with it.
@@ -112,6 +120,9 @@ impl Server {
     pub fn new(url: &str, token: &str) -> Server {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            // A redirect would turn a publication into a GET (301, 302) or
+            // resend the body elsewhere: say where instead.
+            .max_redirects(0)
             .timeout_connect(Some(Duration::from_secs(15)))
             // A publication waits for the server to compile the component.
             .timeout_global(Some(Duration::from_secs(600)))
@@ -129,6 +140,23 @@ impl Server {
         &self.base
     }
 
+    /// A folder name for what is kept from this server (fetched packs),
+    /// so that two servers' packs of one id and version never mix:
+    /// `conform.example.org`, `127.0.0.1_8080`.
+    pub fn folder_name(&self) -> String {
+        let address = self.base.split_once("://").map_or(&*self.base, |(_, a)| a);
+        address
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    }
+
     /// Publishes a plugin: its manifest's text and its component. The
     /// server's account of it (name, version, pack) on success.
     pub fn publish_plugin(&self, manifest: &[u8], component: &[u8]) -> Result<Value, ServerError> {
@@ -136,12 +164,16 @@ impl Server {
             ("manifest", "plugin.toml", "application/toml", manifest),
             ("component", "plugin.wasm", "application/wasm", component),
         ]);
-        self.post_json("/v1/plugins", &form.content_type, &form.body)
+        let url = format!("{}/v1/plugins", self.base);
+        let answer = self.post_json(&url, &form.content_type, &form.body)?;
+        published(&url, answer, "name")
     }
 
     /// Publishes a pack from its archive (what `archive_folder` makes).
     pub fn publish_pack(&self, archive: &[u8]) -> Result<Value, ServerError> {
-        self.post_json("/v1/packs", "application/gzip", archive)
+        let url = format!("{}/v1/packs", self.base);
+        let answer = self.post_json(&url, "application/gzip", archive)?;
+        published(&url, answer, "id")
     }
 
     /// Every version of pack `id` the server has, oldest first.
@@ -166,8 +198,8 @@ impl Server {
         Ok(versions)
     }
 
-    /// The newest version of pack `id` that `versions` allows (any, when
-    /// `None`).
+    /// The newest version of pack `id` that `versions` allows (when
+    /// `None`, the newest release: no pre-release).
     pub fn newest_pack(
         &self,
         id: &str,
@@ -177,7 +209,7 @@ impl Server {
         let allowed = known
             .iter()
             .rev()
-            .find(|v| versions.is_none_or(|req| req.matches(v)));
+            .find(|v| versions.map_or(v.pre.is_empty(), |req| req.matches(v)));
         match (allowed, versions) {
             (Some(v), _) => Ok(v.clone()),
             (None, _) if known.is_empty() => Err(ServerError::NoPack(format!(
@@ -207,46 +239,61 @@ impl Server {
         dir: &Path,
     ) -> Result<PathBuf, ServerError> {
         let folder = dir.join(format!("{id}-{version}"));
-        if folder.join("pack.toml").is_file() {
-            return Ok(folder);
-        }
         let url = format!("{}/v1/packs/{id}/{version}/archive", self.base);
-        let archive = self.get_bytes(&url, MAX_ARCHIVE_BYTES)?;
         let failed = |reason: String| ServerError::Unpack {
             url: url.clone(),
             into: folder.clone(),
             reason,
         };
-        // Unpacked beside the folder, then renamed: an interrupted fetch
-        // leaves no half pack that a later run would take as whole.
+        if folder.exists() {
+            // A published version never changes: the folder is the pack
+            // when it says it is; anything else there is not replaced.
+            return match names_pack(&folder, id, version) {
+                Ok(()) => Ok(folder),
+                Err(why) => Err(failed(format!(
+                    "the folder is there and is not this pack ({why}); move it or choose another folder"
+                ))),
+            };
+        }
+        let archive = self.get_bytes(&url, MAX_ARCHIVE_BYTES)?;
+        // Unpacked beside the folder, checked, then renamed: an interrupted
+        // fetch leaves no half pack that a later run would take as whole.
         let staging = dir.join(format!(".{id}-{version}.partial"));
         let _ = std::fs::remove_dir_all(&staging);
-        let unpacked =
-            unpack(&archive, &staging, UNPACK_LIMITS).map_err(|e| failed(e.to_string()))?;
-        let _ = std::fs::remove_dir_all(&folder);
-        std::fs::rename(&unpacked, &folder).map_err(|e| failed(e.to_string()))?;
+        let placed = unpack(&archive, &staging, UNPACK_LIMITS)
+            .map_err(|e| e.to_string())
+            .and_then(|unpacked| {
+                names_pack(&unpacked, id, version)
+                    .map_err(|why| format!("the server sent another pack: {why}"))?;
+                std::fs::rename(&unpacked, &folder).map_err(|e| e.to_string())
+            });
         let _ = std::fs::remove_dir_all(&staging);
+        placed.map_err(failed)?;
         Ok(folder)
     }
 
-    fn post_json(&self, path: &str, content_type: &str, body: &[u8]) -> Result<Value, ServerError> {
-        let url = format!("{}{path}", self.base);
+    fn post_json(
+        &self,
+        url: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<(u16, Value), ServerError> {
         let mut tries = 0;
         loop {
             let response = self
                 .agent
-                .post(&url)
+                .post(url)
                 .header("Authorization", format!("Bearer {}", self.token))
                 .header("Content-Type", content_type)
                 .send(body)
-                .map_err(|e| unreachable(&url, e))?;
+                .map_err(|e| unreachable(url, e))?;
             let wait = retry_after(&response);
             match (response.status().as_u16(), wait) {
                 (503, Some(wait)) if tries < BUSY_RETRIES => {
                     tries += 1;
                     std::thread::sleep(wait.min(MAX_RETRY_WAIT));
                 }
-                _ => return answer_json(&url, response),
+                (status, _) => return Ok((status, answer_json(url, response)?)),
             }
         }
     }
@@ -258,6 +305,9 @@ impl Server {
 
     fn get_bytes(&self, url: &str, limit: u64) -> Result<Vec<u8>, ServerError> {
         let mut response = self.get(url)?;
+        if let Some(redirect) = redirected(url, &response) {
+            return Err(redirect);
+        }
         if !response.status().is_success() {
             return Err(refusal(url, response));
         }
@@ -266,7 +316,14 @@ impl Server {
             .with_config()
             .limit(limit)
             .read_to_vec()
-            .map_err(|e| unreachable(url, e))
+            .map_err(|e| ServerError::NotConform {
+                url: url.to_string(),
+                status: 200,
+                reason: format!(
+                    "the answer broke off or is larger than the {} MiB a pack may be: {e}",
+                    limit >> 20
+                ),
+            })
     }
 
     fn get(&self, url: &str) -> Result<ureq::http::Response<ureq::Body>, ServerError> {
@@ -275,6 +332,27 @@ impl Server {
             .header("Authorization", format!("Bearer {}", self.token))
             .call()
             .map_err(|e| unreachable(url, e))
+    }
+}
+
+/// Whether `folder`'s `pack.toml` names pack `id` `version`; why not.
+fn names_pack(folder: &Path, id: &str, version: &Version) -> Result<(), String> {
+    let text = std::fs::read_to_string(folder.join("pack.toml"))
+        .map_err(|e| format!("no readable pack.toml: {e}"))?;
+    let manifest: toml::Table =
+        toml::from_str(&text).map_err(|e| format!("pack.toml is not TOML: {e}"))?;
+    let field = |key: &str| manifest.get(key).and_then(toml::Value::as_str);
+    let named = (
+        field("id"),
+        field("version").and_then(|v| Version::parse(v).ok()),
+    );
+    match named {
+        (Some(i), Some(v)) if i == id && v == *version => Ok(()),
+        (i, v) => Err(format!(
+            "its pack.toml names `{}` {}",
+            shown(i.unwrap_or("?")),
+            v.map_or_else(|| "?".to_string(), |v| v.to_string())
+        )),
     }
 }
 
@@ -311,6 +389,39 @@ fn answer_json(
         url: url.to_string(),
         status,
         reason: format!("not JSON: {e}"),
+    })
+}
+
+/// A publication's answer: `201` with the member `key`, or not Conform's.
+fn published(url: &str, (status, answer): (u16, Value), key: &str) -> Result<Value, ServerError> {
+    if status == 201 && answer.get(key).and_then(Value::as_str).is_some() {
+        Ok(answer)
+    } else {
+        Err(ServerError::NotConform {
+            url: url.to_string(),
+            status,
+            reason: format!("a publication answers 201 with `{key}`"),
+        })
+    }
+}
+
+/// A redirect, said as one: the address to use instead.
+fn redirected(url: &str, response: &ureq::http::Response<ureq::Body>) -> Option<ServerError> {
+    if !response.status().is_redirection() {
+        return None;
+    }
+    let to = response
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .unwrap_or("(no Location)");
+    Some(ServerError::NotConform {
+        url: url.to_string(),
+        status: response.status().as_u16(),
+        reason: format!(
+            "it redirects to {}: give that address as --server",
+            shown(to)
+        ),
     })
 }
 
@@ -412,6 +523,38 @@ mod tests {
         assert!(text.ends_with(&format!("--{boundary}--\r\n")));
         assert!(text.contains("name=\"manifest\"; filename=\"plugin.toml\"\r\nContent-Type: application/toml\r\n\r\nname = \"x\"\n\r\n"));
         assert!(text.contains("\r\n\r\n\0asm\r\n--x\r\n--"));
+    }
+
+    #[test]
+    fn a_fetched_pack_must_be_the_one_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = Version::parse("1.0.0").unwrap();
+        assert!(names_pack(dir.path(), "p", &v)
+            .unwrap_err()
+            .contains("no readable pack.toml"));
+        std::fs::write(
+            dir.path().join("pack.toml"),
+            "id = \"p\"\nversion = \"1.0.0\"\n",
+        )
+        .unwrap();
+        assert_eq!(names_pack(dir.path(), "p", &v), Ok(()));
+        let other = names_pack(dir.path(), "q", &Version::parse("2.0.0").unwrap()).unwrap_err();
+        assert!(other.contains("names `p` 1.0.0"), "{other}");
+        std::fs::write(dir.path().join("pack.toml"), "id = \"\\u001b[2J\"\n").unwrap();
+        let shown = names_pack(dir.path(), "p", &v).unwrap_err();
+        assert!(!shown.contains('\u{1b}'), "{shown}");
+    }
+
+    #[test]
+    fn each_server_keeps_its_packs_apart() {
+        assert_eq!(
+            Server::new("http://127.0.0.1:8080/", "t").folder_name(),
+            "127.0.0.1_8080"
+        );
+        assert_eq!(
+            Server::new("https://conform.example.org/base", "t").folder_name(),
+            "conform.example.org_base"
+        );
     }
 
     #[test]

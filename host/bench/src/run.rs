@@ -135,9 +135,20 @@ fn output_of(label: &str) -> PathBuf {
 }
 
 fn conform(plugin: &str, file: &Path, workers: usize, cache: &Path) -> Command {
+    conform_from(&root().join("target/plugins"), plugin, file, workers, cache)
+}
+
+/// [`conform`] with the plugins of `plugins` (the Python ones are apart).
+fn conform_from(
+    plugins: &Path,
+    plugin: &str,
+    file: &Path,
+    workers: usize,
+    cache: &Path,
+) -> Command {
     let mut c = Command::new(sibling_binary("conform"));
     c.current_dir(root())
-        .env("CONFORM_PLUGINS", root().join("target/plugins"))
+        .env("CONFORM_PLUGINS", plugins)
         .env("CONFORM_CACHE", cache)
         .args(["convert", "--plugin", plugin, "--output"])
         .arg(output_of(&format!("conform-{plugin}-{workers}")))
@@ -230,6 +241,7 @@ pub fn run(mut args: RunArgs) -> Result<()> {
     let planned = plan_main_variants(&mut report, &args, plugin, &main_file, &cache);
     measure_interleaved(&mut report, &args, planned)?;
     measure_python(&mut report, &args, plugin)?;
+    measure_python_plugin(&mut report, &args, plugin, &cache)?;
     measure_memory(&mut report, plugin, &big_file, big_rows, &cache)?;
     measure_formats(&mut report, &args, &cache)?;
     measure_instantiation(&mut report, &args)?;
@@ -411,6 +423,67 @@ fn measure_python(report: &mut Report, args: &RunArgs, plugin: &str) -> Result<(
             "Python: pandas + pint + jsonschema",
             "not installed: `pip install pandas pint jsonschema`",
         );
+    }
+    Ok(())
+}
+
+/// The Python twin of the plugin (`plugins/python/<plugin>-py`, built by
+/// componentize-py) against the Rust plugin on the Python peer's file,
+/// 2 workers each, interleaved; skipped when it is not built.
+fn measure_python_plugin(
+    report: &mut Report,
+    args: &RunArgs,
+    plugin: &str,
+    cache: &Path,
+) -> Result<()> {
+    let twin = format!("{plugin}-py");
+    let python_plugins = root().join("target/python-plugins");
+    if !python_plugins.join(&twin).join("plugin.toml").is_file() {
+        report.skipped(
+            "Conform, Python plugin",
+            "not built: `cargo xtask build-plugins` builds the Python plugins",
+        );
+        return Ok(());
+    }
+    let small = input(plugin, args.python_rows)?;
+    let rust_plugins = root().join("target/plugins");
+    let variants = [
+        (
+            "Conform, Rust plugin (same file), 2 worker(s)",
+            &rust_plugins,
+            plugin,
+        ),
+        (
+            "Conform, Python plugin, 2 worker(s)",
+            &python_plugins,
+            twin.as_str(),
+        ),
+    ];
+    // Compiled once before timing: a Python component takes seconds.
+    measure(
+        &mut conform_from(&python_plugins, &twin, &small, 2, cache),
+        "warm-up",
+    )?;
+    let mut runs: Vec<Vec<Measured>> = vec![Vec::new(), Vec::new()];
+    let mut converted = None;
+    for _ in 0..args.rounds.max(1) {
+        for ((name, plugins, plugin), done) in variants.iter().zip(&mut runs) {
+            let m = measure(&mut conform_from(plugins, plugin, &small, 2, cache), name)?;
+            let (_, count) = summary_counts(&m)?;
+            if *converted.get_or_insert(count) != count {
+                bail!("{name} converted {count} rows where the other converted {converted:?}");
+            }
+            done.push(m);
+        }
+    }
+    for ((name, _, plugin), done) in variants.into_iter().zip(runs) {
+        report.add(Variant {
+            name: name.into(),
+            rows: args.python_rows,
+            runs: done.iter().map(|m| m.secs).collect(),
+            max_rss_kib: done.iter().map(|m| m.max_rss_kib).max().unwrap_or(0),
+            note: format!("{} rows; `{plugin}`", args.python_rows),
+        });
     }
     Ok(())
 }

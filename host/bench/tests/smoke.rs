@@ -66,6 +66,9 @@ fn the_benchmark_runs_end_to_end_on_small_inputs() {
             "| distance to the floor: Conform, 1 worker, against decode + services + output on 1 core |",
             "| eastroute-waybills | 500 |",
             "| pooling |",
+            // The Python twin beside the Rust plugin, on the same file.
+            "Conform, Python plugin, 2 worker(s) | 500 | 2 |",
+            "Conform, Rust plugin (same file), 2 worker(s) | 500 | 2 |",
         ],
     );
 }

@@ -62,13 +62,19 @@ impl CsvRows {
             return Ok(true);
         }
         // The rows above the header (a title, a note) are not records.
-        for _ in 1..self.naming.header_row {
+        let header_row = self.naming.header_row;
+        let ends_above = |row: u32| {
+            DecodeError::Structure(format!(
+                "the file ends at row {row}, above row {header_row}, which the plugin's manifest says holds the column names (blank lines are not rows)"
+            ))
+        };
+        for row in 1..header_row {
             if !self
                 .reader
                 .read_byte_record(&mut self.record)
                 .map_err(csv_fatal)?
             {
-                return Ok(false);
+                return Err(ends_above(row - 1));
             }
             let budget = read_budget(&self.limits);
             self.reader.get_mut().allow(budget);
@@ -78,7 +84,12 @@ impl CsvRows {
             .read_byte_record(&mut self.record)
             .map_err(csv_fatal)?
         {
-            return Ok(false);
+            // An empty file has no rows; a file of title rows only is not
+            // the file the manifest describes.
+            return match header_row {
+                1 => Ok(false),
+                _ => Err(ends_above(header_row - 1)),
+            };
         }
         let mut names = Vec::with_capacity(self.record.len());
         for (i, field) in self.record.iter().enumerate() {
@@ -291,6 +302,28 @@ mod tests {
             shown(&rows_with(text.as_bytes(), options)),
             ["5 sku=A-1 qty=2", "6 sku=B-2 qty=3"]
         );
+    }
+
+    #[test]
+    fn a_file_that_ends_above_its_header_row_is_refused() {
+        let input = std::io::Cursor::new(b"Parts list\n\nsku,qty\n".to_vec());
+        let options = CsvOptions {
+            header_row: 3,
+            ..CsvOptions::default()
+        };
+        let decoded: Vec<_> = decode(
+            input,
+            &InputFormat::Csv(options),
+            TextEncoding::Utf8,
+            DecodeLimits::default(),
+        )
+        .collect();
+        match decoded.as_slice() {
+            [Err(DecodeError::Structure(message))] => {
+                assert!(message.contains("ends at row 2, above row 3"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -106,8 +106,10 @@ pub struct CsvOptions {
     /// The quote character, one ASCII character.
     #[serde(default = "default_quote")]
     pub quote: char,
-    /// The row (counted from 1) holding the column names; the rows above it
-    /// (a title, a note) are not records. `0`: the file has no header row,
+    /// The row (counted from 1; blank lines are not rows, a quoted cell
+    /// over several lines is one row) holding the column names; the rows
+    /// above it (a title, a note) are not records, and a file that ends
+    /// above it is refused. `0`: the file has no header row,
     /// and `columns` names the columns.
     #[serde(default = "default_header_row")]
     pub header_row: u32,

@@ -81,6 +81,8 @@ struct NewArgs {
 enum Lang {
     /// Rust, on the Conform plugin SDK.
     Rust,
+    /// Python, on the Conform Python SDK, built with componentize-py.
+    Python,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -155,7 +157,7 @@ struct TestArgs {
     #[arg(long, env = "CONFORM_PACK")]
     pack: Option<PathBuf>,
     /// Without `--pack`: run against the newest pack version a server has
-    /// that the plugin targets, fetched into `target/conform/packs/`.
+    /// that the plugin targets, fetched into `target/conform/packs/SERVER/`.
     #[command(flatten)]
     server: ServerArgs,
     /// Write the expected files from the output (after checking it by eye).
@@ -184,7 +186,8 @@ pub fn run(args: PluginArgs) -> Result<ExitCode> {
                     args.project.display()
                 );
             }
-            conform_author::sdk_files::write_sdk(&args.project)?;
+            let language = Language::of_project(&args.project)?;
+            conform_author::sdk_files::write_sdk(&args.project, language)?;
             println!(
                 "wrote the SDK and the contract {} into {}",
                 conform_author::sdk_files::CONTRACT,
@@ -198,11 +201,13 @@ pub fn run(args: PluginArgs) -> Result<ExitCode> {
 }
 
 fn new(args: NewArgs) -> Result<ExitCode> {
-    let Lang::Rust = args.lang;
     let request = NewPlugin {
         name: args.name,
         parent: args.dir,
-        language: Language::Rust,
+        language: match args.lang {
+            Lang::Rust => Language::Rust,
+            Lang::Python => Language::Python,
+        },
         format: match args.format {
             Format::Csv => ExportFormat::Csv,
             Format::Tsv => ExportFormat::Tsv,
@@ -350,7 +355,9 @@ fn packs_for(
     };
     let target = &manifest.target;
     let version = server.newest_pack(&target.pack, Some(&target.versions))?;
-    let into = project.join("target/conform/packs");
+    let into = project
+        .join("target/conform/packs")
+        .join(server.folder_name());
     std::fs::create_dir_all(&into).with_context(|| format!("cannot make `{}`", into.display()))?;
     let folder = server.fetch_pack(&target.pack, &version, &into)?;
     println!(

@@ -16,18 +16,25 @@ pub struct ServerArgs {
     /// read from the environment variable CONFORM_TOKEN.
     #[arg(long = "server", env = "CONFORM_SERVER", value_name = "URL")]
     pub url: Option<String>,
+    /// Send the token over plain http:// to a host other than this machine
+    /// (only on a network you trust: anyone on the path can read it).
+    #[arg(long)]
+    pub allow_http: bool,
 }
 
 impl ServerArgs {
     /// The server, when an address was given.
     pub fn connect(&self) -> Result<Option<Server>> {
-        self.url.as_deref().map(connect).transpose()
+        self.url
+            .as_deref()
+            .map(|url| connect(url, self.allow_http))
+            .transpose()
     }
 
     /// The server; an error saying how to name one when none was given.
     pub fn require(&self) -> Result<Server> {
         match &self.url {
-            Some(url) => connect(url),
+            Some(url) => connect(url, self.allow_http),
             None => anyhow::bail!(
                 "no server: give --server URL (or set CONFORM_SERVER) and the token in {TOKEN_VAR}"
             ),
@@ -35,10 +42,8 @@ impl ServerArgs {
     }
 }
 
-fn connect(url: &str) -> Result<Server> {
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        anyhow::bail!("--server `{url}` is not an http:// or https:// address");
-    }
+fn connect(url: &str, allow_http: bool) -> Result<Server> {
+    check_address(url, allow_http)?;
     let token = std::env::var(TOKEN_VAR).unwrap_or_default();
     let token = token.trim();
     if token.is_empty() {
@@ -47,4 +52,54 @@ fn connect(url: &str) -> Result<Server> {
         );
     }
     Ok(Server::new(url, token))
+}
+
+/// An https:// address, or http:// to this machine (or anywhere, when
+/// allowed): a token sent in clear can be read by anyone on the path.
+fn check_address(url: &str, allow_http: bool) -> Result<()> {
+    if let Some(rest) = url.strip_prefix("http://") {
+        let host = rest.split(['/', '?']).next().unwrap_or_default();
+        let host = match host.rsplit_once(':') {
+            Some((name, _port)) if !host.ends_with(']') => name,
+            _ => host,
+        };
+        let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
+        if !loopback && !allow_http {
+            anyhow::bail!(
+                "--server `{url}` is plain http://, which would send your token unencrypted: use https://, or --allow-http on a network you trust"
+            );
+        }
+    } else if !url.starts_with("https://") {
+        anyhow::bail!("--server `{url}` is not an https:// (or http://) address");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_address;
+
+    #[test]
+    fn a_token_goes_in_clear_only_to_this_machine_unless_allowed() {
+        for ok in [
+            "https://conform.example.org",
+            "http://127.0.0.1:8080",
+            "http://localhost/",
+            "http://[::1]:9",
+            "http://[::1]",
+        ] {
+            assert!(check_address(ok, false).is_ok(), "{ok}");
+        }
+        for refused in [
+            "http://conform.corp",
+            "http://10.0.0.5:8080/x",
+            "http://localhost.evil.org",
+        ] {
+            let err = check_address(refused, false).unwrap_err().to_string();
+            assert!(err.contains("--allow-http"), "{refused}: {err}");
+            assert!(check_address(refused, true).is_ok(), "{refused}");
+        }
+        assert!(check_address("ftp://x", true).is_err());
+        assert!(check_address("conform.example.org", true).is_err());
+    }
 }
