@@ -151,6 +151,30 @@ fn a_new_plugin_reading_ndjson_passes_its_case() {
         &["test", "--pack", standards.to_str().unwrap()],
     );
     expect_exit(&tested, 0);
+    // A file given alone: converted, its records and rejections shown.
+    let case = home.path().join("lots/tests/cases/sample");
+    let sample = std::fs::read_to_string(case.join("lots-sample.ndjson")).unwrap();
+    let export = home.path().join("export.ndjson");
+    std::fs::write(&export, format!("{}\n{{}}\n", sample.trim_end())).unwrap();
+    let tried = plugin(
+        &home.path().join("lots"),
+        &[
+            "test",
+            export.to_str().unwrap(),
+            "--pack",
+            standards.to_str().unwrap(),
+        ],
+    );
+    expect_exit(&tried, 0);
+    let shown = stdout(&tried);
+    for expected in [
+        "rows in 2, converted 1, rejected 1: converted (no expected files to compare with)",
+        "  record  {\"record_type\":\"shipment\"",
+        "line 2: missing-field",
+        "1 files converted",
+    ] {
+        assert!(shown.contains(expected), "no `{expected}` in:\n{shown}");
+    }
 }
 
 #[test]

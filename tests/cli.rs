@@ -62,6 +62,29 @@ fn a_folder_is_routed_to_the_plugins_that_claim_its_files() {
 }
 
 #[test]
+fn the_python_sdk_passes_its_own_tests() {
+    // In plain CPython, over stand-ins for the generated bindings.
+    let output = std::process::Command::new("python3")
+        .args([
+            "-m",
+            "unittest",
+            "discover",
+            "-s",
+            "plugins/python/sdk/tests",
+        ])
+        .current_dir(root())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("python3 runs");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("OK"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
 fn the_python_twin_is_held_to_its_rust_twins_golden_files() {
     // The golden test converts each with the real binary and compares with
     // these files: the same files, so the same output, row for row.

@@ -36,6 +36,9 @@ pub struct CaseRun {
     pub differences: Vec<Difference>,
     /// Whether the expected files were written from the output.
     pub blessed: bool,
+    /// Whether there were expected files to compare with (a case), or the
+    /// input was a file given alone.
+    pub compared: bool,
 }
 
 /// A line where the output and an expected file differ.
@@ -113,6 +116,54 @@ impl Harness<'_> {
             |n| n.to_string_lossy().into_owned(),
         );
         let input = dir.join(case_input(dir)?);
+        let (summary, records, errors) = self.convert(&input, out)?;
+        let mut differences = Vec::new();
+        for (file, actual) in [(EXPECTED_RECORDS, &records), (EXPECTED_ERRORS, &errors)] {
+            let expected = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
+            differences.extend(compare(file, &expected, actual));
+        }
+        if bless {
+            crate::write_file(&dir.join(EXPECTED_RECORDS), &records)?;
+            crate::write_file(&dir.join(EXPECTED_ERRORS), &errors)?;
+        }
+        Ok(CaseRun {
+            name,
+            input,
+            summary,
+            records,
+            errors,
+            differences,
+            blessed: bless,
+            compared: true,
+        })
+    }
+
+    /// Converts a file given alone (no expected files), writing the output
+    /// to `out`.
+    pub fn try_file(&self, input: &Path, out: &Path) -> Result<CaseRun, AuthorError> {
+        let (summary, records, errors) = self.convert(input, out)?;
+        Ok(CaseRun {
+            name: input.file_name().map_or_else(
+                || input.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
+            input: input.to_path_buf(),
+            summary,
+            records,
+            errors,
+            differences: Vec::new(),
+            blessed: false,
+            compared: false,
+        })
+    }
+
+    /// Converts `input` against the newest pack the plugin targets; the
+    /// records and the error report as written to `out`.
+    fn convert(
+        &self,
+        input: &Path,
+        out: &Path,
+    ) -> Result<(FileSummary, String, String), AuthorError> {
         let pack = self
             .packs
             .for_plugin(self.manifest)
@@ -126,7 +177,7 @@ impl Harness<'_> {
             })?;
         let (records_path, errors_path) = (out.join("records.ndjson"), out.join("errors.ndjson"));
         std::fs::create_dir_all(out).map_err(|e| crate::io_error(out, e))?;
-        let file = std::fs::File::open(&input).map_err(|e| crate::io_error(&input, e))?;
+        let file = std::fs::File::open(input).map_err(|e| crate::io_error(input, e))?;
         let create =
             |path: &Path| std::fs::File::create(path).map_err(|e| crate::io_error(path, e));
         let mut sink = NdjsonSink::new(create(&records_path)?, create(&errors_path)?);
@@ -149,26 +200,11 @@ impl Harness<'_> {
             message: format!("converting `{}`: {e}", input.display()),
         })?;
         drop(sink);
-        let records = crate::read_file(&records_path)?;
-        let errors = crate::read_file(&errors_path)?;
-        let mut differences = Vec::new();
-        for (file, actual) in [(EXPECTED_RECORDS, &records), (EXPECTED_ERRORS, &errors)] {
-            let expected = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
-            differences.extend(compare(file, &expected, actual));
-        }
-        if bless {
-            crate::write_file(&dir.join(EXPECTED_RECORDS), &records)?;
-            crate::write_file(&dir.join(EXPECTED_ERRORS), &errors)?;
-        }
-        Ok(CaseRun {
-            name,
-            input,
+        Ok((
             summary,
-            records,
-            errors,
-            differences,
-            blessed: bless,
-        })
+            crate::read_file(&records_path)?,
+            crate::read_file(&errors_path)?,
+        ))
     }
 }
 

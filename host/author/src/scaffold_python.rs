@@ -14,6 +14,16 @@ const TAKEN: [&str; 45] = [
     "boolean",
 ];
 
+/// The names `app.py` imports from the SDK.
+const IMPORTED: [&str; 6] = [
+    "Checks",
+    "Plugin",
+    "Problem",
+    "Record",
+    "Records",
+    "converter",
+];
+
 /// The mapping's Python source (`app.py`).
 pub(crate) fn mapping_source(
     request: &NewPlugin,
@@ -21,7 +31,11 @@ pub(crate) fn mapping_source(
     record_type: &str,
     fields: &[SampleField],
 ) -> String {
-    let class = crate::scaffold::type_name(&request.name);
+    let mut class = crate::scaffold::type_name(&request.name);
+    // Not a name the module imports (`checks` would make `class Checks`).
+    if IMPORTED.contains(&class.as_str()) {
+        class.push_str("Plugin");
+    }
     let variables = crate::scaffold::variable_names(fields, &TAKEN);
     let (mut reads, mut writes, mut optional) = (String::new(), String::new(), String::new());
     for (field, variable) in fields.iter().zip(&variables) {

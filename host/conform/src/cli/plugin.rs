@@ -41,7 +41,8 @@ enum PluginCommand {
     /// project's `.conform/` again (after upgrading Conform).
     Sdk(ProjectArgs),
     /// Build, then convert each case (`tests/cases/*/`, or the folders
-    /// given) against the pack and compare with the expected files.
+    /// given) against the pack and compare with the expected files; a file
+    /// given is converted and its records and rejections printed.
     Test(TestArgs),
     /// Build (unless a built plugin is named), then publish to a server
     /// (`POST /v1/plugins`) with the provider token in CONFORM_TOKEN.
@@ -147,8 +148,8 @@ struct PublishArgs {
 /// Arguments of `conform plugin test`.
 #[derive(Debug, clap::Args)]
 struct TestArgs {
-    /// Case folders (each with a `case.toml`) [default: every folder of
-    /// `tests/cases/`].
+    /// Case folders (each with a `case.toml`), or export files to convert
+    /// and show [default: every folder of `tests/cases/`].
     cases: Vec<PathBuf>,
     #[command(flatten)]
     project: ProjectArgs,
@@ -429,18 +430,23 @@ fn test(args: TestArgs) -> Result<ExitCode> {
             conform_author::scaffold::cases_dir(project).display()
         );
     }
-    let (mut differing, mut blessed) = (0, 0);
+    let (mut differing, mut blessed, mut files) = (0, 0, 0);
     for case in &cases {
         let name = case
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let out = project.join("target/conform/test").join(&name);
-        let run = harness
-            .run(case, &out, args.bless)
-            .with_context(|| format!("case `{}`", case.display()))?;
-        print_case(&run, args.records, &out);
+        let run = if case.is_file() {
+            harness.try_file(case, &out)
+        } else {
+            harness.run(case, &out, args.bless)
+        }
+        .with_context(|| format!("case `{}`", case.display()))?;
+        // A file alone has nothing to compare with: its records are shown.
+        print_case(&run, args.records || !run.compared, &out);
         match (run.differences.is_empty(), run.blessed) {
+            _ if !run.compared => files += 1,
             (true, _) => {}
             (false, true) => blessed += 1,
             (false, false) => differing += 1,
@@ -453,13 +459,14 @@ fn test(args: TestArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(EXIT_FAILURE));
     }
+    let compared = cases.len() - files;
     if blessed > 0 {
-        println!(
-            "expected files written for {blessed} of {} cases",
-            cases.len()
-        );
-    } else {
-        println!("{} cases as expected", cases.len());
+        println!("expected files written for {blessed} of {compared} cases");
+    } else if compared > 0 {
+        println!("{compared} cases as expected");
+    }
+    if files > 0 {
+        println!("{files} files converted (no expected files to compare with)");
     }
     Ok(ExitCode::from(EXIT_OK))
 }
@@ -468,6 +475,7 @@ fn test(args: TestArgs) -> Result<ExitCode> {
 fn print_case(run: &CaseRun, records: bool, out: &Path) {
     let s = &run.summary;
     let verdict = match (run.differences.is_empty(), run.blessed) {
+        _ if !run.compared => "converted (no expected files to compare with)",
         (true, _) => "as expected",
         (false, true) => "expected files written",
         (false, false) => "DIFFERS",

@@ -4,6 +4,7 @@ stays the digits the tables gave (`3.18`, `1134.0`)."""
 
 import re
 
+_I64 = (-(2**63), 2**63 - 1)
 _PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?\Z")
 
 # Node kinds, as the Rust SDK's drafts.
@@ -29,24 +30,43 @@ class _Members:
 
     def _container(self, key, kind, fill):
         self._add(key, (kind, 0))
-        fill(_Members(self._nodes, len(self._nodes) - 1, kind == OBJECT))
+        writer = Object if kind == OBJECT else Array
+        fill(writer(self._nodes, len(self._nodes) - 1, kind == OBJECT))
+
+
+def _text(value):
+    if not isinstance(value, str):
+        raise TypeError(f"a record's text must be a str, not {type(value).__name__}")
+    return value
+
+
+def _decimal(value):
+    """Plain decimal text (`-`? digits (`.` digits)?) is a decimal, kept
+    exact; other text is written as text, for the schema to refuse."""
+    return (DECIMAL if _PLAIN_DECIMAL.match(_text(value)) else TEXT, value)
+
+
+def _integer(value):
+    if not isinstance(value, int) or not _I64[0] <= value <= _I64[1]:
+        raise OverflowError(f"{value!r} is not a 64-bit whole number")
+    return (INTEGER, value)
 
 
 class Object(_Members):
     """The members of an object being written."""
 
     def text(self, key, value):
-        self._add(key, (TEXT, value))
+        self._add(key, (TEXT, _text(value)))
         return self
 
     def decimal(self, key, value):
         """Plain decimal text (`-`? digits (`.` digits)?), kept exact; other
         text is written as text, for the schema to refuse."""
-        self._add(key, (DECIMAL if _PLAIN_DECIMAL.match(value) else TEXT, value))
+        self._add(key, _decimal(value))
         return self
 
     def integer(self, key, value):
-        self._add(key, (INTEGER, int(value)))
+        self._add(key, _integer(value))
         return self
 
     def boolean(self, key, value):
@@ -72,15 +92,15 @@ class Array(_Members):
     """The items of a list being written."""
 
     def text(self, value):
-        self._add(None, (TEXT, value))
+        self._add(None, (TEXT, _text(value)))
         return self
 
     def decimal(self, value):
-        self._add(None, (DECIMAL if _PLAIN_DECIMAL.match(value) else TEXT, value))
+        self._add(None, _decimal(value))
         return self
 
     def integer(self, value):
-        self._add(None, (INTEGER, int(value)))
+        self._add(None, _integer(value))
         return self
 
     def object(self, fill):

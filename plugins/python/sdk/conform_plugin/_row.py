@@ -15,14 +15,16 @@ CELL_WORDS = 4
 class Problem(Exception):
     """One reason a row cannot be converted: a stable kebab-case code, a
     message a person can act on, the input field at fault (`at`) and the
-    record field it concerns (`target`, a JSON pointer)."""
+    record field it concerns (`target`, a JSON pointer); for a refusal of a
+    call with several inputs (`Scheme.evaluate`), `input` is the one at fault."""
 
-    def __init__(self, code, message, at=None, target=None):
+    def __init__(self, code, message, at=None, target=None, input=None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = at
         self.target = target
+        self.input = input
 
     def at(self, field):
         """The same problem, attributed to an input field (unless it has one)."""
@@ -125,9 +127,40 @@ class Row:
 
     def get(self, name):
         """The cell of column `name` (a CSV header, a JSON key), or `None`."""
-        column = self._batch.top.get(name)
-        if column is None:
+        return self._at_path((("k", name),))
+
+    def pointer(self, pointer):
+        """The value at a JSON pointer (`/Size/@length`, `/items/0/sku`), or `None`."""
+        if not pointer.startswith("/"):
             return None
+        path = ()
+        for part in pointer[1:].split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            if self._batch.prefixes.get(path) == "list" and part.isdigit() and part.isascii():
+                path += (("i", int(part)),)
+            else:
+                path += (("k", part),)
+        return self._at_path(path)
+
+    def _at_path(self, path):
+        batch = self._batch
+        column = batch.paths.get(path)
+        if column is not None:
+            cell = self._in_column(column)
+            if cell is not None:
+                return cell
+        # A list or an object is present when one of its members is.
+        kind = batch.prefixes.get(path)
+        if kind is None:
+            return None
+        words, depth = batch.cells, len(path)
+        for i in range(self._start, self._start + self._len):
+            member = batch.column_paths[words[i * CELL_WORDS]]
+            if len(member) > depth and member[:depth] == path:
+                return Cell(kind, None)
+        return None
+
+    def _in_column(self, column):
         words = self._batch.cells
         # Cells ascend by column; a CSV row has every column, so the guess
         # is most often right.
@@ -154,29 +187,46 @@ class Row:
     def text(self, name):
         """A required field as text: non-blank text (trimmed), or a number
         as written; else a `missing-field` or `wrong-type` problem."""
-        cell = self.get(name)
-        if cell is None or cell.kind == "null":
-            raise _missing(name)
-        if cell.kind == "text":
-            text = trimmed(cell.value)
-            if not text:
-                raise _missing(name)
-            return text
-        if cell.kind == "number":
-            return cell.value
-        kind = {"boolean": "a boolean", "list": "a list", "object": "an object"}[cell.kind]
-        raise Problem(
-            "wrong-type", f"`{name}` must be text or a number, not {kind}", at=name
-        )
+        return _text_of(self.get(name), name)
+
+    def text_at(self, pointer):
+        """Like `text`, for the value at a JSON pointer; problems name the pointer."""
+        return _text_of(self.pointer(pointer), pointer)
 
     def count(self, name):
         """A required whole number (`20`, `"20"`): else `not-a-number`."""
-        text = self.text(name)
-        if _WHOLE.match(text):
-            value = int(text)
+        return _whole(self.text(name), name)
+
+    def count_at(self, pointer):
+        """A required whole number at a JSON pointer."""
+        return _whole(self.text_at(pointer), pointer)
+
+
+def _text_of(cell, name):
+    if cell is None or cell.kind == "null":
+        raise _missing(name)
+    if cell.kind == "text":
+        text = trimmed(cell.value)
+        if not text:
+            raise _missing(name)
+        return text
+    if cell.kind == "number":
+        return cell.value
+    kind = {"boolean": "a boolean", "list": "a list", "object": "an object"}[cell.kind]
+    raise Problem("wrong-type", f"`{name}` must be text or a number, not {kind}", at=name)
+
+
+def _whole(text, name):
+    if _WHOLE.match(text):
+        # Past its leading zeros, a 64-bit number has at most 19 digits
+        # (and Python refuses to read very long numbers at all).
+        sign = "-" if text[0] == "-" else ""
+        digits = text.lstrip("+-").lstrip("0") or "0"
+        if len(digits) <= 19:
+            value = int(sign + digits)
             if _I64[0] <= value <= _I64[1]:
                 return value
-        raise Problem("not-a-number", f"`{text}` is not a whole number", at=name)
+    raise Problem("not-a-number", f"`{text}` is not a whole number", at=name)
 
 
 def _missing(name):
@@ -185,17 +235,25 @@ def _missing(name):
 
 class Batch:
     """A batch as it crossed: its text (as UTF-8 bytes, which the spans
-    count), its top-level columns by name, its cells' words."""
+    count), its columns by path, its cells' words."""
 
-    __slots__ = ("raw", "top", "cells", "rows")
+    __slots__ = ("raw", "paths", "column_paths", "prefixes", "cells", "rows")
 
     def __init__(self, batch, key_type):
         self.raw = batch.text.encode("utf-8")
         self.cells = batch.cells
-        self.top = {}
-        for index, column in enumerate(batch.columns):
-            if len(column) == 1 and isinstance(column[0], key_type):
-                self.top.setdefault(column[0].value, index)
+        # Each column as a path of ("k", name) and ("i", index) steps.
+        self.column_paths = [
+            tuple(("k", s.value) if isinstance(s, key_type) else ("i", s.value) for s in column)
+            for column in batch.columns
+        ]
+        self.paths = {}
+        self.prefixes = {}
+        for index, path in enumerate(self.column_paths):
+            self.paths.setdefault(path, index)
+            for depth in range(len(path)):
+                kind = "object" if path[depth][0] == "k" else "list"
+                self.prefixes.setdefault(path[:depth], kind)
         self.rows = [
             Row(self, r.cells.start, r.cells.len, r.ordinal, r.line) for r in batch.rows
         ]

@@ -15,18 +15,23 @@ def _host():
     return tables
 
 
+# The most values one `-many` call may carry (the contract's bound).
+MAX_MANY = 4096
+
+
 def _problem(error):
-    """A service error (raised by the bindings as `Err(ServiceError)`) as a Problem."""
-    value = getattr(error, "value", error)
-    return Problem(value.code, value.message)
+    """A service error (the bindings raise `Err(ServiceError)`) as a Problem."""
+    return Problem(error.value.code, error.value.message, input=error.value.input)
 
 
 def _open(kind, key, opener):
+    from componentize_py_types import Err
+
     handle = _OPENED.get((kind, key))
     if handle is None:
         try:
             handle = opener()
-        except Exception as error:  # Err(ServiceError) from the bindings
+        except Err as error:
             raise _problem(error) from None
         _OPENED[(kind, key)] = handle
     return handle
@@ -34,19 +39,21 @@ def _open(kind, key, opener):
 
 def _ask(memo, key, call):
     """A remembered answer, or `call()`'s (a refusal remembered too)."""
+    from componentize_py_types import Err
+
     answer = memo.get(key)
     if answer is None:
         try:
             answer = (True, call())
         except Problem as problem:
             answer = (False, problem)
-        except Exception as error:
+        except Err as error:
             answer = (False, _problem(error))
         memo[key] = answer
     ok, value = answer
     if ok:
         return value
-    raise Problem(value.code, value.message, at=value.field, target=value.target)
+    raise Problem(value.code, value.message, value.field, value.target, value.input)
 
 
 class Cx:
@@ -127,6 +134,77 @@ class TermLevels:
         )
 
 
+class Scheme:
+    """A scheme that combines classifications (`the lower of`)."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def evaluate(self, cx, inputs):
+        """The class of `inputs` (`(term, scope)`, one per part, in order);
+        a refusal's `input` names the input at fault."""
+        inputs = [(term, scope) for term, scope in inputs]
+        host = _host()
+        return _ask(
+            cx.memo,
+            ("scheme", self.name, tuple(inputs)),
+            lambda: _open("scheme", self.name, lambda: host.Scheme.open(self.name)).evaluate(
+                [host.TermQuery(term, scope) for term, scope in inputs]
+            ),
+        )
+
+
+def whole_hours(found):
+    """The hours a term level promises (`found.amount`), as a whole number,
+    else an `invalid-format` problem."""
+    amount = found.amount
+    digits = amount[1:] if amount.startswith("+") else amount
+    if digits.isascii() and digits.isdigit() and len(digits.lstrip("0")) <= 10:
+        hours = int(digits)
+        if hours < 2**32:
+            return hours
+    raise Problem(
+        "invalid-format",
+        f"level `{found.level}` promises `{amount}`, not a whole number of hours",
+    )
+
+
+class TimeFormat:
+    """The pack's time format: times and dates read with a pattern
+    (strftime, `unix-ms`, `unix-s`), hours added."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def _format(self):
+        return _open("time-format", self.name, lambda: _host().TimeFormat.open(self.name))
+
+    def _parse(self, cx, text, pattern, date):
+        def parse():
+            parser = _open(
+                "time-pattern", (self.name, pattern), lambda: self._format().pattern(pattern)
+            )
+            return parser.parse_date(text) if date else parser.parse_time(text)
+
+        return _ask(cx.memo, ("time", self.name, date, pattern, text), parse)
+
+    def parse_time(self, cx, text, pattern):
+        """A time read with `pattern`, in the standard's format."""
+        return self._parse(cx, text, pattern, False)
+
+    def parse_date(self, cx, text, pattern):
+        """A date read with `pattern`, as `YYYY-MM-DD`."""
+        return self._parse(cx, text, pattern, True)
+
+    def add_hours(self, cx, time, hours):
+        """`time` (in the standard's format) plus `hours`."""
+        return _ask(
+            cx.memo,
+            ("add-hours", self.name, time, hours),
+            lambda: self._format().add_hours(time, hours),
+        )
+
+
 class Quantity:
     """A quantity field of a record type in a unit catalogue: its canonical
     unit and decimals; conversions exact, rounded half to even once."""
@@ -169,20 +247,22 @@ class Quantity:
                 asked.append(value)
         if not asked:
             return
-        host = _host()
+        try:
+            quantity = self._quantity()
+        except Problem:
+            return  # `to_canonical` says so, value by value
+        for chunk in range(0, len(asked), MAX_MANY):
+            self._prefetch(cx, quantity, asked[chunk : chunk + MAX_MANY], unit)
+
+    def _prefetch(self, cx, quantity, asked, unit):
+        from componentize_py_types import Ok
+
         data = bytearray()
         ends = []
         for value in asked:
             data += value.encode("utf-8")
             ends.append(len(data))
-        try:
-            answers = self._quantity().to_canonical_many(
-                host.Measures("".join(asked), ends, unit)
-            )
-        except Problem:
-            return  # `to_canonical` says so, value by value
-        from componentize_py_types import Ok
-
+        answers = quantity.to_canonical_many(_host().Measures("".join(asked), ends, unit))
         text = answers.text.encode("utf-8")
         for value, answer in zip(asked, answers.answers):
             key = ("quantity", self.key, unit, value)
@@ -190,7 +270,7 @@ class Quantity:
                 span = answer.value
                 cx.memo[key] = (True, text[span.start : span.start + span.len].decode("utf-8"))
             else:
-                cx.memo[key] = (False, _problem(answer.value))
+                cx.memo[key] = (False, Problem(answer.value.code, answer.value.message))
 
 
 def in_one_unit(cx, unit, unit_column, fields):
