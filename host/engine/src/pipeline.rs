@@ -133,8 +133,65 @@ impl Converters for LoadedPlugin {
 
 /// What became of one row, ready to write.
 enum RowResult {
-    Converted(Vec<String>),
+    /// Converted into this many records, whose lines are the next ones of
+    /// the batch's [`BatchLines`].
+    Converted(usize),
     Rejected(Vec<Rejection>),
+}
+
+/// A batch's records lines, written back to back into one buffer rather
+/// than a string each: a row's lines are the next [`RowResult::Converted`]
+/// counts, in row order.
+#[derive(Default)]
+struct BatchLines {
+    text: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl BatchLines {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Appends a records line around the record `write_record` writes.
+    fn push(
+        &mut self,
+        record_type: &str,
+        file: &str,
+        line: u64,
+        write_record: impl FnOnce(&mut Vec<u8>),
+    ) {
+        write_output_line(&mut self.text, record_type, file, line, write_record);
+        self.ends.push(self.text.len());
+    }
+
+    /// Keeps the first `count` lines (a row found rejected keeps none).
+    fn truncate(&mut self, count: usize) {
+        self.ends.truncate(count);
+        self.text.truncate(self.ends.last().copied().unwrap_or(0));
+    }
+
+    /// The lines, ready to write.
+    fn finish(self) -> WrittenLines {
+        WrittenLines {
+            text: String::from_utf8(self.text).expect("JSON written from UTF-8 text is UTF-8"),
+            ends: self.ends,
+        }
+    }
+}
+
+/// A batch's records lines as text: line `i` ends at `ends[i]`.
+#[derive(Default)]
+struct WrittenLines {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl WrittenLines {
+    fn line(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
 }
 
 struct Batch {
@@ -353,7 +410,7 @@ impl InOrder<'_, '_> {
         for (index, processed) in results.iter() {
             pending.insert(index, processed);
             while let Some(processed) = pending.remove(&next) {
-                write(processed.results, self.sink, self.summary, self.report)?;
+                write(&processed, self.sink, self.summary, self.report)?;
                 next += 1;
                 let _ = permits.send(());
                 (self.progress)(self.summary);
@@ -373,24 +430,26 @@ impl InOrder<'_, '_> {
 }
 
 fn write(
-    results: Vec<RowResult>,
+    processed: &Processed,
     sink: &mut dyn Sink,
     summary: &mut FileSummary,
     report: &mut ReportCap,
 ) -> Result<(), PipelineError> {
-    for result in results {
+    let mut next_line = 0;
+    for result in &processed.results {
         summary.rows_in += 1;
         match result {
-            RowResult::Converted(lines) => {
+            RowResult::Converted(count) => {
                 summary.converted += 1;
-                summary.records_out += lines.len() as u64;
-                for line in &lines {
-                    sink.record(line)?;
+                summary.records_out += *count as u64;
+                for i in next_line..next_line + count {
+                    sink.record(processed.lines.line(i))?;
                 }
+                next_line += count;
             }
             RowResult::Rejected(rejections) => {
                 summary.rejected += 1;
-                for rejection in &rejections {
+                for rejection in rejections {
                     if report.admit(rejection) {
                         sink.rejection(rejection)?;
                     } else {
@@ -496,6 +555,7 @@ impl ReportCap {
 /// out inside it (the rows after that point are left out).
 struct Processed {
     results: Vec<RowResult>,
+    lines: WrittenLines,
     out_of_time: bool,
 }
 
@@ -536,6 +596,7 @@ fn process(
         }
     }
     let mut out_of_time = false;
+    let mut lines = BatchLines::default();
     if !inputs.is_empty() {
         let outcomes = worker.convert(&inputs);
         for ((slot, ordinal, line), outcome) in places.into_iter().zip(outcomes) {
@@ -547,7 +608,7 @@ fn process(
                 out_of_time = true;
                 break;
             }
-            results[slot] = Some(finish(outcome, pack, file, ordinal, line));
+            results[slot] = Some(finish(outcome, pack, file, ordinal, line, &mut lines));
         }
     }
     Processed {
@@ -555,6 +616,7 @@ fn process(
             .into_iter()
             .map(|r| r.expect("every row kept has a result"))
             .collect(),
+        lines: lines.finish(),
         out_of_time,
     }
 }
@@ -595,44 +657,31 @@ fn cap_problems(mut rejections: Vec<Rejection>) -> Vec<Rejection> {
 /// was validated, serialized afresh: never the plugin's own text, which could
 /// say something else (duplicate keys, numbers a float rounds).
 pub fn output_line(record_type: &str, record: &serde_json::Value, file: &str, line: u64) -> String {
-    write_output_line(record_type, file, line, |out| {
+    let mut out = Vec::with_capacity(256 + record_type.len() + file.len());
+    write_output_line(&mut out, record_type, file, line, |out| {
         serde_json::to_writer(out, record).expect("writing JSON to a Vec cannot fail")
-    })
+    });
+    String::from_utf8(out).expect("JSON written from UTF-8 text is UTF-8")
 }
 
-/// [`output_line`] of a record given as a tree, valid against `validator`:
-/// the same text its value gives.
-fn tree_output_line(
-    record_type: &str,
-    record: &conform_pack::TreeRecord,
-    validator: &conform_pack::RecordValidator,
-    file: &str,
-    line: u64,
-) -> String {
-    write_output_line(record_type, file, line, |out| {
-        validator.write_tree(record, out)
-    })
-}
-
-/// A records line around the record `write_record` writes.
+/// Appends a records line to `out` around the record `write_record` writes.
 fn write_output_line(
+    out: &mut Vec<u8>,
     record_type: &str,
     file: &str,
     line: u64,
     write_record: impl FnOnce(&mut Vec<u8>),
-) -> String {
-    let mut out = Vec::with_capacity(256 + record_type.len() + file.len());
+) {
     let written = "writing JSON to a Vec cannot fail";
     out.extend_from_slice(b"{\"record_type\":");
-    serde_json::to_writer(&mut out, record_type).expect(written);
+    serde_json::to_writer(&mut *out, record_type).expect(written);
     out.extend_from_slice(b",\"record\":");
-    write_record(&mut out);
+    write_record(out);
     out.extend_from_slice(b",\"source\":{\"file\":");
-    serde_json::to_writer(&mut out, file).expect(written);
+    serde_json::to_writer(&mut *out, file).expect(written);
     out.extend_from_slice(b",\"line\":");
-    out.extend_from_slice(line.to_string().as_bytes());
+    serde_json::to_writer(&mut *out, &line).expect(written);
     out.extend_from_slice(b"}}");
-    String::from_utf8(out).expect("JSON written from UTF-8 text is UTF-8")
 }
 
 fn decode_rejection(error: RowError, file: &str) -> Rejection {
@@ -647,8 +696,16 @@ fn decode_rejection(error: RowError, file: &str) -> Rejection {
     }
 }
 
-/// Validates a row's records; any invalid record rejects the whole row.
-fn finish(outcome: RowOutcome, pack: &Pack, file: &str, ordinal: u64, line: u64) -> RowResult {
+/// Validates a row's records, writing their lines to `lines`; any invalid
+/// record rejects the whole row (and its lines are taken back).
+fn finish(
+    outcome: RowOutcome,
+    pack: &Pack,
+    file: &str,
+    ordinal: u64,
+    line: u64,
+    lines: &mut BatchLines,
+) -> RowResult {
     let rejection = |code: &str, field: Option<String>, message: String| Rejection {
         file: file.into(),
         line,
@@ -680,7 +737,7 @@ fn finish(outcome: RowOutcome, pack: &Pack, file: &str, ordinal: u64, line: u64)
         RowOutcome::Converted(records) => records,
         RowOutcome::Stopped => unreachable!("stopped rows end the batch in `process`"),
     };
-    let mut lines = Vec::with_capacity(records.len());
+    let first = lines.len();
     let mut rejections = Vec::new();
     for output in records {
         let parsed = match output.body {
@@ -691,13 +748,9 @@ fn finish(outcome: RowOutcome, pack: &Pack, file: &str, ordinal: u64, line: u64)
                 // messages or the rules.
                 if let Some(validator) = pack.tree_writer(&output.record_type) {
                     if validator.is_valid_tree(&tree) {
-                        lines.push(tree_output_line(
-                            &output.record_type,
-                            &tree,
-                            validator,
-                            file,
-                            line,
-                        ));
+                        lines.push(&output.record_type, file, line, |out| {
+                            validator.write_tree(&tree, out)
+                        });
                         continue;
                     }
                 }
@@ -758,11 +811,14 @@ fn finish(outcome: RowOutcome, pack: &Pack, file: &str, ordinal: u64, line: u64)
             }
             continue;
         }
-        lines.push(output_line(&output.record_type, &record, file, line));
+        lines.push(&output.record_type, file, line, |out| {
+            serde_json::to_writer(out, &record).expect("writing JSON to a Vec cannot fail")
+        });
     }
     if rejections.is_empty() {
-        RowResult::Converted(lines)
+        RowResult::Converted(lines.len() - first)
     } else {
+        lines.truncate(first);
         RowResult::Rejected(cap_problems(rejections))
     }
 }

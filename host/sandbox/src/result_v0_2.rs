@@ -26,7 +26,7 @@ const PAIRWISE_KEYS: usize = 16;
 /// One row's outcome as the plugin gave it, its records checked.
 pub(crate) enum Checked {
     /// Records: (record type, record, bytes the record took).
-    Converted(Vec<(String, TreeRecord, usize)>),
+    Converted(Vec<(Arc<str>, TreeRecord, usize)>),
     /// Problems, as given.
     Rejected(Vec<WitProblem>),
     /// The outcome broke the contract: why.
@@ -35,7 +35,7 @@ pub(crate) enum Checked {
 
 /// A row's outcome before the batch's trees are shared: records by root.
 enum Pending {
-    Converted(Vec<(String, u32, usize)>),
+    Converted(Vec<(Arc<str>, u32, usize)>),
     Rejected(Vec<WitProblem>),
     Broken(String),
 }
@@ -87,6 +87,7 @@ pub(crate) fn check(
         tree: vec![TreeNode::Null; count],
         ends: vec![0; count],
         keys: Vec::new(),
+        record_types: vec![None; names.len()],
     };
     let mut pending = Vec::with_capacity(rows);
     // Problems are moved out as their ranges are taken, each range once;
@@ -172,6 +173,9 @@ struct Parts<'a> {
     ends: Vec<u32>,
     /// The keys of the objects being checked (as first names), innermost last.
     keys: Vec<u32>,
+    /// The names used as record types, shared by every record of the batch
+    /// (a string each, not one per record).
+    record_types: Vec<Option<Arc<str>>>,
 }
 
 impl<'a> Parts<'a> {
@@ -218,6 +222,13 @@ impl<'a> Parts<'a> {
             .ok_or_else(|| format!("name {index} is not one of the result's names"))
     }
 
+    /// The record type named `index`, made once a batch.
+    fn record_type(&mut self, index: u32) -> Result<Arc<str>, String> {
+        let name = self.name(index)?;
+        let slot = &mut self.record_types[index as usize];
+        Ok(slot.get_or_insert_with(|| Arc::from(name)).clone())
+    }
+
     /// A record: its type, its root node, and its size (text and names it
     /// holds, and 8 bytes per node), within `budget` bytes. Its nodes must
     /// start at or after `nodes_done`, the end of the records built before.
@@ -226,8 +237,8 @@ impl<'a> Parts<'a> {
         record: &WitRecord,
         nodes_done: &mut usize,
         budget: &mut usize,
-    ) -> Result<(String, u32, usize), String> {
-        let record_type = self.name(record.record_type)?.to_string();
+    ) -> Result<(Arc<str>, u32, usize), String> {
+        let record_type = self.record_type(record.record_type)?;
         if (record.nodes.start as usize) < *nodes_done {
             return Err("a record's nodes overlap another record's".into());
         }

@@ -58,8 +58,9 @@ pub(crate) struct Plugin {
 /// A record of the standard as a plugin returned it, not yet validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutputRecord {
-    /// The record type, one the plugin declared.
-    pub record_type: String,
+    /// The record type, one the plugin declared (shared by the batch's
+    /// records of that type).
+    pub record_type: Arc<str>,
     /// The record.
     pub body: RecordBody,
 }
@@ -381,7 +382,7 @@ impl Terms<'_> {
                     .into_iter()
                     .map(|r| {
                         let bytes = r.json.len() + r.record_type.len();
-                        (r.record_type, RecordBody::Json(r.json), bytes)
+                        (Arc::from(r.record_type), RecordBody::Json(r.json), bytes)
                     })
                     .collect(),
             ),
@@ -422,7 +423,7 @@ impl Terms<'_> {
 
     /// Applies the per-record limits and the declared record types to a
     /// converted row's records (type, body, size in bytes).
-    fn check_records(&self, records: Vec<(String, RecordBody, usize)>) -> RowOutcome {
+    fn check_records(&self, records: Vec<(Arc<str>, RecordBody, usize)>) -> RowOutcome {
         let limits = *self.limits;
         if records.is_empty() {
             return self.broke("it converted the row into no records".into());
@@ -441,7 +442,10 @@ impl Terms<'_> {
                 limits.output_bytes_per_record
             ));
         }
-        if let Some(r) = records.iter().find(|r| !self.declared.contains(&r.0)) {
+        if let Some(r) = records
+            .iter()
+            .find(|r| !self.declared.iter().any(|d| **d == *r.0))
+        {
             return self.broke(format!(
                 "it emitted record type `{}`, which its manifest does not declare",
                 truncate(&r.0, 64)
