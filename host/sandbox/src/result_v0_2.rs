@@ -23,10 +23,14 @@ pub(crate) const MAX_DECIMAL_CHARS: usize = 40;
 /// object's keys go through a set.
 const PAIRWISE_KEYS: usize = 16;
 
+/// A row's records while they are checked: most rows have one, which
+/// then needs no list of its own.
+pub(crate) type RowRecords<T> = smallvec::SmallVec<[T; 1]>;
+
 /// One row's outcome as the plugin gave it, its records checked.
 pub(crate) enum Checked {
     /// Records: (record type, record, bytes the record took).
-    Converted(Vec<(Arc<str>, TreeRecord, usize)>),
+    Converted(RowRecords<(Arc<str>, TreeRecord, usize)>),
     /// Problems, as given.
     Rejected(Vec<WitProblem>),
     /// The outcome broke the contract: why.
@@ -35,7 +39,7 @@ pub(crate) enum Checked {
 
 /// A row's outcome before the batch's trees are shared: records by root.
 enum Pending {
-    Converted(Vec<(Arc<str>, u32, usize)>),
+    Converted(RowRecords<(Arc<str>, u32, usize)>),
     Rejected(Vec<WitProblem>),
     Broken(String),
 }
@@ -119,7 +123,7 @@ pub(crate) fn check(
                         records[start..end]
                             .iter()
                             .map(|r| parts.record(r, &mut nodes_done, &mut budget))
-                            .collect::<Result<Vec<_>, String>>()
+                            .collect::<Result<RowRecords<_>, String>>()
                             .map_or_else(Pending::Broken, Pending::Converted)
                     }
                 }

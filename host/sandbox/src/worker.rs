@@ -14,7 +14,7 @@ use crate::batch_v0_2::BatchBuilder;
 use crate::bindings;
 use crate::host::{Breach, HostState, Limiter};
 use crate::input::InputRecord;
-use crate::result_v0_2::{self, Checked, RowLimits};
+use crate::result_v0_2::{self, Checked, RowLimits, RowRecords};
 use crate::EPOCH_TICK;
 use crate::{bindings_v0_2, Contract};
 
@@ -423,7 +423,7 @@ impl Terms<'_> {
 
     /// Applies the per-record limits and the declared record types to a
     /// converted row's records (type, body, size in bytes).
-    fn check_records(&self, records: Vec<(Arc<str>, RecordBody, usize)>) -> RowOutcome {
+    fn check_records(&self, records: RowRecords<(Arc<str>, RecordBody, usize)>) -> RowOutcome {
         let limits = *self.limits;
         if records.is_empty() {
             return self.broke("it converted the row into no records".into());
