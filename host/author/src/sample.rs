@@ -22,6 +22,19 @@ pub enum FieldKind {
     Boolean,
 }
 
+impl FieldKind {
+    /// The SDKs' record method that writes a field of this kind (the
+    /// same name in the Rust and the Python SDK).
+    pub(crate) fn record_method(self) -> &'static str {
+        match self {
+            FieldKind::Text => "text",
+            FieldKind::Decimal => "decimal",
+            FieldKind::Integer => "integer",
+            FieldKind::Boolean => "boolean",
+        }
+    }
+}
+
 /// One field of the sample record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SampleField {

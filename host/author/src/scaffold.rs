@@ -467,12 +467,7 @@ fn mapping_source(
             FieldKind::Integer => format!("row.count({name})"),
             FieldKind::Boolean => format!("row.text({name}).and_then(|v| boolean(v, {name}))"),
         };
-        let write = match field.kind {
-            FieldKind::Text => "text",
-            FieldKind::Decimal => "decimal",
-            FieldKind::Integer => "integer",
-            FieldKind::Boolean => "boolean",
-        };
+        let write = field.kind.record_method();
         if field.required {
             reads.push_str(&format!("        let {variable} = checks.take({read});\n"));
             writes.push_str(&format!(

@@ -46,12 +46,7 @@ pub(crate) fn mapping_source(
             FieldKind::Integer => format!("row.count, {name}"),
             FieldKind::Boolean => format!("lambda: boolean(row.text({name}), {name})"),
         };
-        let write = match field.kind {
-            FieldKind::Text => "text",
-            FieldKind::Decimal => "decimal",
-            FieldKind::Integer => "integer",
-            FieldKind::Boolean => "boolean",
-        };
+        let write = field.kind.record_method();
         if field.required {
             reads.push_str(&format!("        {variable} = checks.take({read})\n"));
             writes.push_str(&format!("        record.{write}({name}, {variable})\n"));

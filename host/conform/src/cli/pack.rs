@@ -81,10 +81,7 @@ fn publish(dir: &std::path::Path, server: &ServerArgs) -> Result<ExitCode> {
     // Every problem shown here, before anything is sent.
     let pack = match conform_pack::Pack::check(dir) {
         Ok(pack) => pack,
-        Err(_) => {
-            check(dir);
-            return Ok(ExitCode::from(EXIT_FAILURE));
-        }
+        Err(errors) => return Ok(print_problems(dir, &errors)),
     };
     let m = pack.manifest();
     let archive = conform_engine::archive::archive_folder(dir, &format!("{}-{}", m.id, m.version))
@@ -145,16 +142,19 @@ pub fn check(dir: &std::path::Path) -> ExitCode {
             }
             ExitCode::from(EXIT_OK)
         }
-        Err(errors) => {
-            eprintln!(
-                "pack in `{}` has {} problem(s):",
-                dir.display(),
-                errors.len()
-            );
-            for error in errors {
-                eprintln!("  {error}");
-            }
-            ExitCode::from(EXIT_FAILURE)
-        }
+        Err(errors) => print_problems(dir, &errors),
     }
+}
+
+/// Prints every problem of the pack in `dir`; the failure exit code.
+fn print_problems(dir: &std::path::Path, errors: &[impl std::fmt::Display]) -> ExitCode {
+    eprintln!(
+        "pack in `{}` has {} problem(s):",
+        dir.display(),
+        errors.len()
+    );
+    for error in errors {
+        eprintln!("  {error}");
+    }
+    ExitCode::from(EXIT_FAILURE)
 }

@@ -125,12 +125,42 @@ struct CheckArgs {
     path: Option<PathBuf>,
     #[command(flatten)]
     project: ProjectArgs,
-    /// A pack's folder, or a folder of pack folders, to check it against.
+    /// The pack to check it against (none: the plugin alone).
+    #[command(flatten)]
+    pack: PackSource,
+}
+
+/// Where the pack a plugin is checked or tested against comes from.
+#[derive(Debug, clap::Args)]
+struct PackSource {
+    /// A pack's folder, or a folder of pack folders: the plugin runs against
+    /// the newest there of the id and versions it targets.
     #[arg(long, env = "CONFORM_PACK")]
     pack: Option<PathBuf>,
-    /// Check it against the pack a server runs (fetched), instead of `--pack`.
+    /// Without `--pack`: the newest pack version a server has that the
+    /// plugin targets, fetched into `target/conform/packs/SERVER/`.
     #[command(flatten)]
     server: ServerArgs,
+}
+
+/// A [`PackSource`] resolved (the server's token read) before any build.
+enum PackOrigin {
+    Folder(PathBuf),
+    Server(Server),
+    Neither,
+}
+
+impl PackSource {
+    fn origin(&self) -> Result<PackOrigin> {
+        // A folder given wins: the server (and its token) is not needed.
+        if let Some(folder) = &self.pack {
+            return Ok(PackOrigin::Folder(folder.clone()));
+        }
+        Ok(match self.server.connect()? {
+            Some(server) => PackOrigin::Server(server),
+            None => PackOrigin::Neither,
+        })
+    }
 }
 
 /// Arguments of `conform plugin publish`.
@@ -153,14 +183,9 @@ struct TestArgs {
     cases: Vec<PathBuf>,
     #[command(flatten)]
     project: ProjectArgs,
-    /// A pack's folder, or a folder of pack folders: the plugin runs against
-    /// the newest there of the id and versions it targets.
-    #[arg(long, env = "CONFORM_PACK")]
-    pack: Option<PathBuf>,
-    /// Without `--pack`: run against the newest pack version a server has
-    /// that the plugin targets, fetched into `target/conform/packs/SERVER/`.
+    /// The pack to test against.
     #[command(flatten)]
-    server: ServerArgs,
+    pack: PackSource,
     /// Write the expected files from the output (after checking it by eye).
     #[arg(long)]
     bless: bool,
@@ -285,10 +310,7 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
         Some(path) => plugin_dir(path),
         None => built_dir(project)?,
     };
-    let server = match &args.pack {
-        Some(_) => None,
-        None => args.server.connect()?,
-    };
+    let origin = args.pack.origin()?;
     let sandbox = sandbox(project)?;
     let (manifest, plugin) = Harness::load(&dir, &sandbox)?;
     println!(
@@ -298,7 +320,7 @@ fn check(args: CheckArgs) -> Result<ExitCode> {
         dir.display(),
         plugin.contract().version()
     );
-    if let Some(packs) = packs_for(&manifest, args.pack.as_deref(), server.as_ref(), project)? {
+    if let Some(packs) = packs_for(&manifest, &origin, project)? {
         let pack = packs.for_plugin(&manifest)?;
         conform_engine::registry::check_pack(&manifest, pack)?;
         conform_engine::registry::check_contract(&plugin, pack)?;
@@ -344,15 +366,13 @@ fn built_dir(project: &Path) -> Result<PathBuf> {
 /// the project's `target/conform/packs/`; `None` when neither is given.
 fn packs_for(
     manifest: &conform_model::PluginManifest,
-    folder: Option<&Path>,
-    server: Option<&Server>,
+    origin: &PackOrigin,
     project: &Path,
 ) -> Result<Option<Packs>> {
-    if let Some(folder) = folder {
-        return Ok(Some(Packs::load(folder)?));
-    }
-    let Some(server) = server else {
-        return Ok(None);
+    let server = match origin {
+        PackOrigin::Folder(folder) => return Ok(Some(Packs::load(folder)?)),
+        PackOrigin::Server(server) => server,
+        PackOrigin::Neither => return Ok(None),
     };
     let target = &manifest.target;
     let version = server.newest_pack(&target.pack, Some(&target.versions))?;
@@ -403,17 +423,16 @@ fn publish(args: PublishArgs) -> Result<ExitCode> {
 
 fn test(args: TestArgs) -> Result<ExitCode> {
     let project = &args.project.project;
-    let server = match &args.pack {
-        Some(_) => None,
-        None if args.server.url.is_some() => args.server.connect()?,
-        None => anyhow::bail!(
+    let origin = args.pack.origin()?;
+    if let PackOrigin::Neither = origin {
+        anyhow::bail!(
             "give the pack to test against: --pack DIR (a pack's folder), or --server URL to fetch the one a server runs"
-        ),
-    };
+        );
+    }
     let (built, sandbox) = build(project)?;
     let (manifest, plugin) = Harness::load(&built.dir, &sandbox)?;
-    let packs = packs_for(&manifest, args.pack.as_deref(), server.as_ref(), project)?
-        .expect("a pack folder or a server was given");
+    let packs =
+        packs_for(&manifest, &origin, project)?.expect("a pack folder or a server was given");
     let harness = Harness {
         manifest: &manifest,
         plugin: &plugin,
