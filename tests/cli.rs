@@ -1105,3 +1105,52 @@ fn a_plugin_breaking_contract_0_2_0_costs_only_its_rows() {
         assert!(message.contains(says), "line {line}: {message}");
     }
 }
+
+#[test]
+fn a_mapping_is_checked_against_its_pack_with_each_problem_at_its_line() {
+    let output = conform()
+        .args(["mapping", "check", "mappings/jinggong-parts/mapping.toml"])
+        .output()
+        .unwrap();
+    expect_exit(&output, 0);
+    assert!(text(&output.stdout).contains("10 fields, no problem"));
+
+    // A misspelt field, a unit the pack does not know: both named at their
+    // lines, and the required field left unmapped.
+    let good =
+        std::fs::read_to_string(root().join("mappings/jinggong-parts/mapping.toml")).unwrap();
+    let bad = good
+        .replace("[fields.name]", "[fields.nmae]")
+        .replace("unit = \"lb\"", "unit = \"stone-ish\"");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mapping.toml");
+    std::fs::write(&file, &bad).unwrap();
+    let output = conform()
+        .args(["mapping", "check"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    expect_exit(&output, 1);
+    let shown = text(&output.stderr);
+    let line_of = |needle: &str| bad.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let at = |line: usize| format!("{}:{line}: ", file.display());
+    assert!(
+        shown.contains(&format!(
+            "{}`nmae` is not a field",
+            at(line_of("[fields.nmae]"))
+        )),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!(
+            "{}field `mass_g`: unit `stone-ish`",
+            at(line_of("stone-ish"))
+        )),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("requires fields the mapping does not make: name"),
+        "{shown}"
+    );
+    assert!(shown.contains("3 problem(s)"), "{shown}");
+}

@@ -1,6 +1,7 @@
 //! Command-line parsing and the commands.
 
 mod convert;
+mod mapping;
 mod outputs;
 mod pack;
 mod plugin;
@@ -57,6 +58,8 @@ enum Command {
     Plugin(plugin::PluginArgs),
     /// Start a pack and check it: `new`, `check`.
     Pack(pack::PackArgs),
+    /// Check a declarative mapping against its pack: `check`.
+    Mapping(mapping::MappingArgs),
     /// Serve the HTTP API (see the README's API section).
     Serve(serve::ServeArgs),
     /// Creates, lists and revokes the server's API tokens.
@@ -149,6 +152,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plugins(args) => plugins::run(args),
         Command::Plugin(args) => plugin::run(args),
         Command::Pack(args) => pack::run(args),
+        Command::Mapping(args) => mapping::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Token(args) => token::run(args),
         Command::CompileComponent { memory_mib } => {

@@ -1,0 +1,124 @@
+//! The mapping file (`mapping.toml`) as written: a plugin manifest's head
+//! (name, version, provider, `[input]`, `[target]`, `[limits]`) and one
+//! `[fields.<name>]` table per record field, each with where its value
+//! comes from and what the pack's tables make of it. Every name a check
+//! may refuse keeps its place in the file, so a problem names its line.
+
+use conform_model::plugin::{InputSpec, PluginLimits};
+use indexmap::IndexMap;
+use semver::{Version, VersionReq};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A mapping file, parsed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingFile {
+    /// The mapping's name, as a plugin's: lowercase letters, digits and `-`.
+    pub name: Spanned<String>,
+    /// Its own version (semver).
+    pub version: Version,
+    /// Who wrote and maintains it.
+    pub provider: String,
+    /// What it converts, for people.
+    #[serde(default)]
+    pub description: String,
+    /// The enterprise format it reads, as a plugin manifest's `[input]`.
+    pub input: InputSpec,
+    /// The pack and the one record type it maps onto.
+    pub target: MappingTarget,
+    /// Limits, as a plugin manifest's (the interpreter runs under them).
+    #[serde(default)]
+    pub limits: PluginLimits,
+    /// The record's fields, by name, in the file's order.
+    #[serde(default)]
+    pub fields: IndexMap<Spanned<String>, Spanned<FieldMapping>>,
+}
+
+/// The pack a mapping targets and the record type it makes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingTarget {
+    /// The pack's id.
+    pub pack: Spanned<String>,
+    /// The pack versions it works with (`^1.0`).
+    pub versions: VersionReq,
+    /// The record type each converted row becomes.
+    pub record_type: Spanned<String>,
+}
+
+/// How one record field is made from a row.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldMapping {
+    /// The value of this input column (a CSV header, an XML element or
+    /// attribute name, a top-level JSON key).
+    pub column: Option<Spanned<String>>,
+    /// The value at this JSON pointer of the row (`/Size/@length`).
+    pub pointer: Option<Spanned<String>>,
+    /// A fixed value.
+    pub constant: Option<Spanned<toml::Value>>,
+    /// A regular expression the value must match; its first capture group
+    /// (or the whole match) is the value from then on.
+    #[serde(rename = "match")]
+    pub pattern: Option<Spanned<String>>,
+    /// What the value becomes in the record; by default what the field's
+    /// schema says (`text`, `decimal`, `integer`, `boolean`).
+    #[serde(rename = "type")]
+    pub kind: Option<Spanned<ValueKind>>,
+    /// The value is a quantity in this unit, converted to the field's
+    /// canonical unit by the pack's unit catalogue.
+    pub unit: Option<Spanned<String>>,
+    /// The value is a quantity in the unit this column gives.
+    pub unit_column: Option<Spanned<String>>,
+    /// The unit catalogue to convert with, when the pack has several.
+    pub units: Option<Spanned<String>>,
+    /// The value is a term of this code list; the record gets its code.
+    pub code_list: Option<Spanned<String>>,
+    /// The value is a term of these term levels; the record gets its level.
+    pub term_levels: Option<Spanned<String>>,
+    /// The value is classified by these thresholds; the record gets the class.
+    pub thresholds: Option<Spanned<String>>,
+    /// The scope a code list or term levels answer in (a supplier, a carrier).
+    pub scope: Option<Spanned<String>>,
+    /// The scope is the value of this column.
+    pub scope_column: Option<Spanned<String>>,
+    /// The value is a date in this pattern (`%Y年%m月%d日`), written in
+    /// the pack's time format.
+    pub date: Option<Spanned<String>>,
+    /// The value is a date and time of day in this pattern
+    /// (`%Y/%m/%d %H:%M`), written in the pack's time format.
+    pub time: Option<Spanned<String>>,
+    /// The time-format table to read dates and times with, when the pack
+    /// has several.
+    pub time_format: Option<Spanned<String>>,
+    /// Whether a row without the value is converted without the field
+    /// (by default, when the schema does not require the field).
+    pub optional: Option<Spanned<bool>>,
+}
+
+/// What a value becomes in the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValueKind {
+    /// Text, trimmed.
+    Text,
+    /// A decimal number, kept exactly as written or converted.
+    Decimal,
+    /// A whole number.
+    Integer,
+    /// `true` or `false`.
+    Boolean,
+}
+
+impl ValueKind {
+    /// The kind as a mapping writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueKind::Text => "text",
+            ValueKind::Decimal => "decimal",
+            ValueKind::Integer => "integer",
+            ValueKind::Boolean => "boolean",
+        }
+    }
+}
