@@ -1153,4 +1153,42 @@ fn a_mapping_is_checked_against_its_pack_with_each_problem_at_its_line() {
         "{shown}"
     );
     assert!(shown.contains("3 problem(s)"), "{shown}");
+
+    // With the sample export (GB18030, read as the mapping says): every
+    // column the mapping names is one of the sample's.
+    let sample = "tests/fixtures/samples/jinggong-parts.csv";
+    let output = conform()
+        .args([
+            "mapping",
+            "check",
+            "mappings/jinggong-parts/mapping.toml",
+            "--sample",
+            sample,
+        ])
+        .output()
+        .unwrap();
+    expect_exit(&output, 0);
+    assert!(text(&output.stdout).contains("every column it names is in the sample"));
+    let traditional = good.replace("\"包装\"", "\"包裝\"");
+    std::fs::write(&file, &traditional).unwrap();
+    let output = conform()
+        .args(["mapping", "check"])
+        .arg(&file)
+        .args(["--sample", sample])
+        .output()
+        .unwrap();
+    expect_exit(&output, 1);
+    let shown = text(&output.stderr);
+    let line = traditional
+        .lines()
+        .position(|l| l.contains("包裝"))
+        .unwrap()
+        + 1;
+    assert!(
+        shown.contains(&format!(
+            "{}:{line}: field `packaging`: the sample `{sample}` has no column `包裝`; its columns: 零件号",
+            file.display()
+        )),
+        "{shown}"
+    );
 }

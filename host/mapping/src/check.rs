@@ -2,7 +2,10 @@
 //! field, table, unit and pattern it names, each problem with the line of
 //! the mapping file where the name stands.
 
+use std::path::Path;
+
 use conform_model::pack::TableKind;
+use conform_model::RowFields;
 use conform_pack::Pack;
 use serde_json::Value;
 use toml::Spanned;
@@ -403,4 +406,77 @@ impl FieldCheck<'_> {
             ));
         }
     }
+}
+
+/// Rows of a sample read for its columns: enough to see a key that only
+/// some rows have, few enough to read any sample at once.
+pub const SAMPLE_ROWS: usize = 1000;
+
+/// The columns of `sample` (a file of the mapping's input format) its
+/// first [`SAMPLE_ROWS`] rows have: a CSV file's header, the top-level
+/// keys of JSON, NDJSON and XML rows. `Err` says why the sample cannot be
+/// read as the mapping's input.
+pub fn sample_columns(mapping: &MappingFile, sample: &Path) -> Result<Vec<String>, String> {
+    let file = std::fs::File::open(sample)
+        .map_err(|e| format!("cannot read the sample `{}`: {e}", sample.display()))?;
+    let rows = conform_decode::decode(
+        file,
+        &mapping.input.format,
+        mapping.input.encoding,
+        conform_decode::DecodeLimits::default(),
+    );
+    let mut columns: Vec<String> = Vec::new();
+    for row in rows.take(SAMPLE_ROWS) {
+        let row = row.map_err(|e| {
+            format!(
+                "the sample `{}` cannot be read as the mapping's input: {e}",
+                sample.display()
+            )
+        })?;
+        let conform_decode::Decoded::Record(record) = row else {
+            continue;
+        };
+        let names: Vec<String> = match &record.fields {
+            RowFields::Cells(cells) => cells.header().iter().cloned().collect(),
+            RowFields::Json(text) => serde_json::from_str::<serde_json::Map<String, Value>>(text)
+                .map(|object| object.keys().cloned().collect())
+                .unwrap_or_default(),
+        };
+        for name in names {
+            if !columns.contains(&name) {
+                columns.push(name);
+            }
+        }
+    }
+    Ok(columns)
+}
+
+/// Every column the mapping names (a field's source, its unit's or its
+/// scope's column) that `columns`, a sample's, lacks: each at its line.
+pub fn check_columns(
+    mapping: &MappingFile,
+    text: &str,
+    sample: &str,
+    columns: &[String],
+) -> Vec<Located> {
+    let lines = Lines { text };
+    let mut problems = Vec::new();
+    for (field, spec) in &mapping.fields {
+        let spec = spec.get_ref();
+        let named = [&spec.column, &spec.unit_column, &spec.scope_column];
+        for column in named.into_iter().flatten() {
+            if !columns.iter().any(|c| c == column.get_ref()) {
+                problems.push(Located {
+                    line: lines.of(column),
+                    message: format!(
+                        "field `{}`: the sample `{sample}` has no column `{}`; its columns: {}",
+                        field.get_ref(),
+                        column.get_ref(),
+                        columns.join(", ")
+                    ),
+                });
+            }
+        }
+    }
+    problems
 }

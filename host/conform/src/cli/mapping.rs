@@ -26,17 +26,23 @@ enum MappingCommand {
         /// The pack's folder [default: `standards/<the pack the mapping targets>`].
         #[arg(long, env = "CONFORM_PACK")]
         pack: Option<PathBuf>,
+        /// A sample export: every column the mapping names must be one of
+        /// its columns (a CSV header, the keys of its first rows).
+        #[arg(long)]
+        sample: Option<PathBuf>,
     },
 }
 
 /// Runs `conform mapping …`.
 pub fn run(args: MappingArgs) -> Result<ExitCode> {
     match args.command {
-        MappingCommand::Check { file, pack } => check(&file, pack.as_deref()),
+        MappingCommand::Check { file, pack, sample } => {
+            check(&file, pack.as_deref(), sample.as_deref())
+        }
     }
 }
 
-fn check(file: &Path, pack: Option<&Path>) -> Result<ExitCode> {
+fn check(file: &Path, pack: Option<&Path>, sample: Option<&Path>) -> Result<ExitCode> {
     let shown = file.display().to_string();
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read mapping `{shown}`"))?;
@@ -55,22 +61,41 @@ fn check(file: &Path, pack: Option<&Path>) -> Result<ExitCode> {
             pack_dir.display()
         )
     })?;
-    match conform_mapping::load(file, &pack) {
-        Ok(mapping) => {
-            println!(
-                "mapping `{}` {} maps onto `{}` of pack `{}` {}: {} fields, no problem",
-                mapping.name.get_ref(),
-                mapping.version,
-                mapping.target.record_type.get_ref(),
-                pack.manifest().id,
-                pack.manifest().version,
-                mapping.fields.len()
-            );
-            Ok(ExitCode::from(EXIT_OK))
+    let mapping = match conform_mapping::load(file, &pack) {
+        Ok(mapping) => mapping,
+        Err(conform_mapping::MappingError::Problems(problems)) => return Ok(report(&problems)),
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(sample) = sample {
+        let columns =
+            conform_mapping::check::sample_columns(&mapping, sample).map_err(anyhow::Error::msg)?;
+        let problems = conform_mapping::check::check_columns(
+            &mapping,
+            &text,
+            &sample.display().to_string(),
+            &columns,
+        );
+        if !problems.is_empty() {
+            return Ok(report(&conform_mapping::MappingProblems::new(
+                &shown, problems,
+            )));
         }
-        Err(conform_mapping::MappingError::Problems(problems)) => Ok(report(&problems)),
-        Err(e) => Err(e.into()),
     }
+    println!(
+        "mapping `{}` {} maps onto `{}` of pack `{}` {}: {} fields, no problem{}",
+        mapping.name.get_ref(),
+        mapping.version,
+        mapping.target.record_type.get_ref(),
+        pack.manifest().id,
+        pack.manifest().version,
+        mapping.fields.len(),
+        if sample.is_some() {
+            "; every column it names is in the sample"
+        } else {
+            ""
+        }
+    );
+    Ok(ExitCode::from(EXIT_OK))
 }
 
 /// Prints every problem as `file:line: message`; a failing exit.
