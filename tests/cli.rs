@@ -1154,6 +1154,20 @@ fn a_mapping_is_checked_against_its_pack_with_each_problem_at_its_line() {
     );
     assert!(shown.contains("3 problem(s)"), "{shown}");
 
+    // A pack id is never a path.
+    std::fs::write(&file, good.replace("\"sample-regional\"", "\"../../x\"")).unwrap();
+    let output = conform()
+        .args(["mapping", "check"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    expect_exit(&output, 1);
+    assert!(
+        text(&output.stderr).contains("`../../x` is not a pack id"),
+        "{}",
+        text(&output.stderr)
+    );
+
     // With the sample export (GB18030, read as the mapping says): every
     // column the mapping names is one of the sample's.
     let sample = "tests/fixtures/samples/jinggong-parts.csv";

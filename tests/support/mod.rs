@@ -175,7 +175,11 @@ pub fn conform() -> Command {
         .env_remove("CONFORM_PACK")
         .env_remove("CONFORM_SERVER")
         .env_remove("CONFORM_TOKEN")
-        .env_remove("CONFORM_LOG");
+        .env_remove("CONFORM_LOG")
+        // CI lints its own build through clippy (`.ci/run`); a project a
+        // test scaffolds is built as a user builds it.
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CLIPPY_ARGS");
     command
 }
 

@@ -93,16 +93,25 @@ impl LocalPacks {
     /// The newest pack of the id and versions a plugin targets.
     pub fn for_plugin(&self, manifest: &PluginManifest) -> Result<&Pack, LocalPacksError> {
         let target = &manifest.target;
+        self.newest(&manifest.name, &target.pack, &target.versions)
+    }
+
+    /// The newest pack `id` in `versions`, for `user` (a plugin's or a
+    /// mapping's name, for the error).
+    pub fn newest(
+        &self,
+        user: &str,
+        id: &str,
+        versions: &semver::VersionReq,
+    ) -> Result<&Pack, LocalPacksError> {
         self.0
             .iter()
-            .filter(|p| {
-                p.manifest().id == target.pack && target.versions.matches(&p.manifest().version)
-            })
+            .filter(|p| p.manifest().id == id && versions.matches(&p.manifest().version))
             .max_by(|a, b| a.manifest().version.cmp(&b.manifest().version))
             .ok_or_else(|| LocalPacksError::NotTargeted {
-                plugin: manifest.name.clone(),
-                pack: target.pack.clone(),
-                versions: target.versions.to_string(),
+                plugin: user.to_string(),
+                pack: id.to_string(),
+                versions: versions.to_string(),
                 held: self
                     .0
                     .iter()

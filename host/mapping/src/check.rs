@@ -1,124 +1,115 @@
 //! A mapping checked against the pack it targets before it runs: every
 //! field, table, unit and pattern it names, each problem with the line of
-//! the mapping file where the name stands.
+//! the mapping file where the name stands; and, given a sample export,
+//! every column it names.
 
+use std::io::Read;
 use std::path::Path;
 
 use conform_model::pack::TableKind;
 use conform_model::RowFields;
 use conform_pack::Pack;
+use indexmap::IndexSet;
 use serde_json::Value;
 use toml::Spanned;
 
-use crate::format::{FieldMapping, MappingFile, ValueKind};
-use crate::{Located, MappingProblems};
+use crate::format::{FieldMapping, Lines, MappingFile, ValueKind};
+use crate::Located;
 
-/// Where in the file a name stands, and the text, for the messages.
-struct Lines<'t> {
-    text: &'t str,
+/// The longest `match` pattern (bytes): a pattern is a line, and a long
+/// one of Unicode classes costs the parser memory by the kilobyte.
+pub const MAX_PATTERN_BYTES: usize = 1024;
+
+/// Problems found so far, each at a line.
+struct Found<'l> {
+    lines: &'l Lines,
+    problems: Vec<Located>,
 }
 
-impl Lines<'_> {
-    /// The 1-based line of byte `at`.
-    fn line(&self, at: usize) -> usize {
-        let at = at.min(self.text.len());
-        self.text.as_bytes()[..at]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1
+impl Found<'_> {
+    fn at(&mut self, line: usize, message: String) {
+        self.problems.push(Located { line, message });
     }
 
-    fn of<T>(&self, spanned: &Spanned<T>) -> usize {
-        self.line(spanned.span().start)
+    fn at_span<T>(&mut self, spanned: &Spanned<T>, message: String) {
+        let line = self.lines.of(spanned);
+        self.at(line, message);
     }
-}
-
-/// Parses mapping `text` (the file `file`, for messages); every problem of
-/// syntax or shape is one [`Located`] problem.
-pub fn parse(file: &str, text: &str) -> Result<MappingFile, MappingProblems> {
-    let lines = Lines { text };
-    let mut mapping = toml::from_str::<MappingFile>(text).map_err(|e| {
-        let line = e.span().map_or(1, |span| lines.line(span.start));
-        MappingProblems::new(
-            file,
-            vec![Located {
-                line,
-                message: e.message().trim().to_string(),
-            }],
-        )
-    })?;
-    // A record's fields are written in the file's order (the reader sorts
-    // a table's keys).
-    mapping
-        .fields
-        .sort_by_cached_key(|field, _| field.span().start);
-    Ok(mapping)
 }
 
 /// The mapping's problems against `pack`: empty when it may run.
 pub fn check(mapping: &MappingFile, text: &str, pack: &Pack) -> Vec<Located> {
-    let lines = Lines { text };
-    let mut problems = Vec::new();
-    let mut problem = |line: usize, message: String| problems.push(Located { line, message });
-
+    let lines = Lines::of_text(text);
+    let mut found = Found {
+        lines: &lines,
+        problems: Vec::new(),
+    };
     let name = mapping.name.get_ref();
-    let plain = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !plain {
-        problem(
-            lines.of(&mapping.name),
+    if !conform_model::plugin::is_plain_name(name) {
+        found.at_span(
+            &mapping.name,
             format!("the name `{name}` must be 1 to 64 lowercase letters, digits or `-`"),
         );
     }
+    match mapping.input.get_ref().check() {
+        Ok(()) => {}
+        Err(conform_model::ManifestError::Invalid(why)) => {
+            found.at_span(&mapping.input, format!("[input]: {why}"));
+        }
+        Err(e) => found.at_span(&mapping.input, format!("[input]: {e}")),
+    }
     let manifest = pack.manifest();
     if mapping.target.pack.get_ref() != &manifest.id {
-        problem(
-            lines.of(&mapping.target.pack),
+        found.at_span(
+            &mapping.target.pack,
             format!(
                 "the mapping targets pack `{}`, but the pack given is `{}`",
                 mapping.target.pack.get_ref(),
                 manifest.id
             ),
         );
-        return problems;
+        return found.problems;
     }
-    if !mapping.target.versions.matches(&manifest.version) {
-        problem(
-            lines.of(&mapping.target.pack),
+    if !mapping.target.versions.get_ref().matches(&manifest.version) {
+        found.at_span(
+            &mapping.target.versions,
             format!(
                 "pack `{}` {} is not in the versions the mapping targets ({})",
-                manifest.id, manifest.version, mapping.target.versions
+                manifest.id,
+                manifest.version,
+                mapping.target.versions.get_ref()
             ),
         );
     }
     let record_type = mapping.target.record_type.get_ref();
-    let Some(schema) = record_schema(pack, record_type) else {
+    let Some(validator) = pack.validator(record_type) else {
         let known: Vec<&str> = pack.record_types().collect();
-        problem(
-            lines.of(&mapping.target.record_type),
+        found.at_span(
+            &mapping.target.record_type,
             format!(
                 "pack `{}` has no record type `{record_type}`; it has: {}",
                 manifest.id,
                 known.join(", ")
             ),
         );
-        return problems;
+        return found.problems;
     };
+    let schema = validator.schema();
+    let empty = serde_json::Map::new();
     let properties = schema
         .get("properties")
         .and_then(Value::as_object)
-        .cloned()
+        .unwrap_or(&empty);
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    for (field, mapping) in &mapping.fields {
-        let at = lines.of(field);
+    for (field, spec) in &mapping.fields {
         let Some(property) = properties.get(field.get_ref()) else {
             let known: Vec<&str> = properties.keys().map(String::as_str).collect();
-            problem(
-                at,
+            found.at_span(
+                field,
                 format!(
                     "`{}` is not a field of record type `{record_type}`; its fields: {}",
                     field.get_ref(),
@@ -127,206 +118,243 @@ pub fn check(mapping: &MappingFile, text: &str, pack: &Pack) -> Vec<Located> {
             );
             continue;
         };
-        let checker = FieldCheck {
-            lines: &lines,
+        FieldCheck {
             pack,
             record_type,
             field: field.get_ref(),
-            at,
+            at: lines.of(field),
             property,
-        };
-        for (line, message) in checker.check(mapping.get_ref()) {
-            problem(line, message);
+            required: required.contains(&field.get_ref().as_str()),
         }
+        .check(spec.get_ref(), &mut found);
     }
-    let required = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
     let unmapped: Vec<&str> = required
         .iter()
-        .filter_map(Value::as_str)
+        .copied()
         .filter(|name| !mapping.fields.keys().any(|f| f.get_ref() == name))
         .collect();
     if !unmapped.is_empty() {
-        problem(
-            lines.of(&mapping.target.record_type),
+        found.at_span(
+            &mapping.target.record_type,
             format!(
                 "record type `{record_type}` requires fields the mapping does not make: {} (add a `[fields.<name>]` for each)",
                 unmapped.join(", ")
             ),
         );
     }
-    problems
-}
-
-/// The JSON Schema of `record_type` in `pack`, if it has one.
-fn record_schema(pack: &Pack, record_type: &str) -> Option<Value> {
-    let file = pack.manifest().record_types.get(record_type)?;
-    let text = std::fs::read_to_string(pack.dir().join(file)).ok()?;
-    serde_json::from_str(&text).ok()
+    found.problems
 }
 
 /// One field's mapping checked against its schema and the pack's tables.
 struct FieldCheck<'c> {
-    lines: &'c Lines<'c>,
     pack: &'c Pack,
     record_type: &'c str,
     field: &'c str,
-    /// The line of the field's table.
+    /// The line of the field's name.
     at: usize,
     property: &'c Value,
+    /// Whether the schema requires the field.
+    required: bool,
+}
+
+/// The keys given among `keys` (each with its span, if given), with the
+/// byte where each stands, in the file's order.
+fn given(keys: &[(&'static str, Option<std::ops::Range<usize>>)]) -> Vec<(&'static str, usize)> {
+    let mut given: Vec<(&'static str, usize)> = keys
+        .iter()
+        .filter_map(|(name, span)| span.as_ref().map(|s| (*name, s.start)))
+        .collect();
+    given.sort_by_key(|(_, at)| *at);
+    given
+}
+
+fn span<T>(value: &Option<Spanned<T>>) -> Option<std::ops::Range<usize>> {
+    value.as_ref().map(Spanned::span)
 }
 
 impl FieldCheck<'_> {
-    fn check(&self, mapping: &FieldMapping) -> Vec<(usize, String)> {
-        let mut problems = Vec::new();
+    fn check(&self, spec: &FieldMapping, found: &mut Found<'_>) {
         let field = self.field;
-        let sources = [
-            mapping.column.as_ref().map(|s| self.lines.of(s)),
-            mapping.pointer.as_ref().map(|s| self.lines.of(s)),
-            mapping.constant.as_ref().map(|s| self.lines.of(s)),
-        ];
-        let given: Vec<usize> = sources.iter().flatten().copied().collect();
-        match given.as_slice() {
-            [] => problems.push((
+        let sources = given(&[
+            ("column", span(&spec.column)),
+            ("pointer", span(&spec.pointer)),
+            ("constant", span(&spec.constant)),
+        ]);
+        match sources.as_slice() {
+            [] => found.at(
                 self.at,
                 format!("field `{field}` has no source: give it a `column`, a `pointer` or a `constant`"),
-            )),
+            ),
             [_] => {}
-            [_, second, ..] => problems.push((
-                *second,
-                format!("field `{field}` has more than one source: keep one of `column`, `pointer` and `constant`"),
-            )),
-        }
-        if let Some(constant) = &mapping.constant {
-            if matches!(
-                constant.get_ref(),
-                toml::Value::Array(_) | toml::Value::Table(_) | toml::Value::Datetime(_)
-            ) {
-                problems.push((
-                    self.lines.of(constant),
-                    format!("the constant of field `{field}` must be text, a number or a boolean"),
-                ));
+            [(first, _), rest @ ..] => {
+                for (second, at) in rest {
+                    found.at(
+                        found.lines.line(*at),
+                        format!("field `{field}` has both `{first}` and `{second}`: keep one source"),
+                    );
+                }
             }
         }
-        if let Some(pointer) = &mapping.pointer {
+        let conversions = given(&[
+            ("unit", span(&spec.unit)),
+            ("unit_column", span(&spec.unit_column)),
+            ("code_list", span(&spec.code_list)),
+            ("term_levels", span(&spec.term_levels)),
+            ("thresholds", span(&spec.thresholds)),
+            ("date", span(&spec.date)),
+            ("time", span(&spec.time)),
+        ]);
+        if let [(first, _), rest @ ..] = conversions.as_slice() {
+            for (second, at) in rest {
+                found.at(
+                    found.lines.line(*at),
+                    format!("field `{field}` has both `{first}` and `{second}`: a field takes one conversion"),
+                );
+            }
+        }
+        self.check_values(spec, found);
+        self.check_companions(spec, found);
+        self.check_tables(spec, found);
+        self.check_kind(spec, found);
+    }
+
+    /// The constant, the pointer and the pattern are well formed.
+    fn check_values(&self, spec: &FieldMapping, found: &mut Found<'_>) {
+        let field = self.field;
+        if let Some(constant) = &spec.constant {
+            let why = match constant.get_ref() {
+                toml::Value::Array(_) | toml::Value::Table(_) | toml::Value::Datetime(_) => {
+                    Some("must be text, a number or a boolean")
+                }
+                toml::Value::Float(f) if !f.is_finite() => Some("must be a finite number"),
+                _ => None,
+            };
+            if let Some(why) = why {
+                found.at_span(constant, format!("the constant of field `{field}` {why}"));
+            }
+        }
+        if let Some(pointer) = &spec.pointer {
             if !pointer.get_ref().starts_with('/') {
-                problems.push((
-                    self.lines.of(pointer),
+                found.at_span(
+                    pointer,
                     format!(
                         "`{}` is not a JSON pointer: it starts with `/` (`/Size/@length`)",
                         pointer.get_ref()
                     ),
-                ));
+                );
             }
         }
-        if let Some(pattern) = &mapping.pattern {
-            if let Err(e) = regex_syntax::Parser::new().parse(pattern.get_ref()) {
-                problems.push((
-                    self.lines.of(pattern),
+        if let Some(pattern) = &spec.pattern {
+            let text = pattern.get_ref();
+            if text.len() > MAX_PATTERN_BYTES {
+                found.at_span(
+                    pattern,
+                    format!(
+                        "the `match` of field `{field}` is {} bytes long, more than {MAX_PATTERN_BYTES}",
+                        text.len()
+                    ),
+                );
+            } else if let Err(e) = regex_syntax::Parser::new().parse(text) {
+                found.at_span(
+                    pattern,
                     format!("the `match` of field `{field}` is not a regular expression: {e}"),
-                ));
+                );
             }
         }
-        let conversions: Vec<(&str, usize)> = [
-            ("unit", mapping.unit.as_ref().map(|s| self.lines.of(s))),
-            (
-                "unit_column",
-                mapping.unit_column.as_ref().map(|s| self.lines.of(s)),
-            ),
-            (
-                "code_list",
-                mapping.code_list.as_ref().map(|s| self.lines.of(s)),
-            ),
-            (
-                "term_levels",
-                mapping.term_levels.as_ref().map(|s| self.lines.of(s)),
-            ),
-            (
-                "thresholds",
-                mapping.thresholds.as_ref().map(|s| self.lines.of(s)),
-            ),
-            ("date", mapping.date.as_ref().map(|s| self.lines.of(s))),
-            ("time", mapping.time.as_ref().map(|s| self.lines.of(s))),
-        ]
-        .into_iter()
-        .filter_map(|(name, line)| line.map(|l| (name, l)))
-        .collect();
-        if let [(first, _), (second, line), ..] = conversions.as_slice() {
-            problems.push((
-                *line,
-                format!("field `{field}` has both `{first}` and `{second}`: a field takes one conversion"),
-            ));
-        }
-        self.check_tables(mapping, &mut problems);
-        self.check_kind(mapping, &mut problems);
-        problems
     }
 
-    /// The tables a field names exist with the kind it uses them as; a
-    /// unit is one the catalogue converts to this field's unit.
-    fn check_tables(&self, mapping: &FieldMapping, problems: &mut Vec<(usize, String)>) {
-        let named = [
-            (&mapping.code_list, TableKind::CodeList),
-            (&mapping.term_levels, TableKind::TermLevels),
-            (&mapping.thresholds, TableKind::Thresholds),
-        ];
-        for (name, kind) in named {
-            if let Some(name) = name {
-                if let Err(why) = self.table(Some(name), kind) {
-                    problems.push((self.lines.of(name), why));
-                }
+    /// Keys that only mean something beside another: a catalogue without
+    /// a unit, a time format without a date or time, a scope without a
+    /// table to look up in, two scopes; and `optional` where the schema
+    /// requires the field.
+    fn check_companions(&self, spec: &FieldMapping, found: &mut Found<'_>) {
+        let field = self.field;
+        if let Some(units) = &spec.units {
+            if spec.unit.is_none() && spec.unit_column.is_none() {
+                found.at_span(
+                    units,
+                    format!("field `{field}` names a unit catalogue but no `unit` or `unit_column` (did you mean `unit`?)"),
+                );
             }
         }
-        let scoped = mapping.code_list.is_some() || mapping.term_levels.is_some();
-        for scope in [&mapping.scope, &mapping.scope_column]
+        if let Some(format) = &spec.time_format {
+            if spec.date.is_none() && spec.time.is_none() {
+                found.at_span(
+                    format,
+                    format!("field `{field}` names a time format but no `date` or `time` pattern"),
+                );
+            }
+        }
+        let scoped = spec.code_list.is_some() || spec.term_levels.is_some();
+        for scope in [span(&spec.scope), span(&spec.scope_column)]
             .into_iter()
             .flatten()
         {
             if !scoped {
-                problems.push((
-                    self.lines.of(scope),
-                    format!(
-                        "field `{}` has a scope but no `code_list` or `term_levels` to look it up in",
-                        self.field
-                    ),
-                ));
+                found.at(
+                    found.lines.line(scope.start),
+                    format!("field `{field}` has a scope but no `code_list` or `term_levels` to look it up in"),
+                );
             }
         }
-        if mapping.unit.is_some() || mapping.unit_column.is_some() {
-            let at = mapping.units.as_ref().map_or(self.at, |u| self.lines.of(u));
-            match self.table(mapping.units.as_ref(), TableKind::UnitCatalogue) {
-                Err(why) => problems.push((at, why)),
+        if let (Some(_), Some(column)) = (&spec.scope, &spec.scope_column) {
+            found.at_span(
+                column,
+                format!("field `{field}` has both `scope` and `scope_column`: keep one"),
+            );
+        }
+        if let Some(optional) = &spec.optional {
+            if *optional.get_ref() && self.required {
+                found.at_span(
+                    optional,
+                    format!(
+                        "field `{field}` is required by record type `{}`: it cannot be optional",
+                        self.record_type
+                    ),
+                );
+            }
+        }
+    }
+
+    /// The tables a field names exist with the kind it uses them as; a
+    /// fixed unit is one the catalogue converts to this field's unit.
+    fn check_tables(&self, spec: &FieldMapping, found: &mut Found<'_>) {
+        let named = [
+            (&spec.code_list, TableKind::CodeList),
+            (&spec.term_levels, TableKind::TermLevels),
+            (&spec.thresholds, TableKind::Thresholds),
+        ];
+        for (name, kind) in named {
+            if let Some(name) = name {
+                if let Err(why) = self.table(Some(name), kind) {
+                    found.at_span(name, why);
+                }
+            }
+        }
+        if let Some(unit) = spec.unit.as_ref().or(spec.unit_column.as_ref()) {
+            match self.table(spec.units.as_ref(), TableKind::UnitCatalogue) {
+                Err(why) => found.at_span(spec.units.as_ref().unwrap_or(unit), why),
                 Ok(table) => {
-                    if let Some(unit) = &mapping.unit {
-                        self.check_unit(&table, unit, problems);
+                    if let Some(unit) = &spec.unit {
+                        self.check_unit(&table, unit, found);
                     }
                 }
             }
         }
-        if mapping.date.is_some() || mapping.time.is_some() {
-            let at = mapping
-                .time_format
-                .as_ref()
-                .map_or(self.at, |t| self.lines.of(t));
-            if let Err(why) = self.table(mapping.time_format.as_ref(), TableKind::TimeFormat) {
-                problems.push((at, why));
+        if let Some(pattern) = spec.date.as_ref().or(spec.time.as_ref()) {
+            if let Err(why) = self.table(spec.time_format.as_ref(), TableKind::TimeFormat) {
+                found.at_span(spec.time_format.as_ref().unwrap_or(pattern), why);
             }
         }
     }
 
     /// A fixed unit the catalogue converts to the field's canonical unit.
-    fn check_unit(&self, table: &str, unit: &Spanned<String>, problems: &mut Vec<(usize, String)>) {
+    fn check_unit(&self, table: &str, unit: &Spanned<String>, found: &mut Found<'_>) {
         let Some(units) = self.pack.standard().tables().units(table) else {
             return;
         };
         if let Err(e) = units.to_canonical("1", unit.get_ref(), self.record_type, self.field) {
-            problems.push((
-                self.lines.of(unit),
-                format!("field `{}`: {}", self.field, e.message),
-            ));
+            found.at_span(unit, format!("field `{}`: {}", self.field, e.message));
         }
     }
 
@@ -334,6 +362,7 @@ impl FieldCheck<'_> {
     /// of that kind.
     fn table(&self, name: Option<&Spanned<String>>, kind: TableKind) -> Result<String, String> {
         let tables = self.pack.standard().tables();
+        let pack = &self.pack.manifest().id;
         match name {
             Some(name) => match tables.get(name.get_ref()) {
                 Some(table) if table.kind() == kind => Ok(name.get_ref().clone()),
@@ -344,8 +373,7 @@ impl FieldCheck<'_> {
                     kind.name()
                 )),
                 None => Err(format!(
-                    "pack `{}` has no table `{}`; its {} tables: {}",
-                    self.pack.manifest().id,
+                    "pack `{pack}` has no table `{}`; its {} tables: {}",
                     name.get_ref(),
                     kind.name(),
                     self.of_kind(kind).join(", ")
@@ -354,15 +382,13 @@ impl FieldCheck<'_> {
             None => match self.of_kind(kind).as_slice() {
                 [only] => Ok(only.clone()),
                 [] => Err(format!(
-                    "field `{}` needs a {} table, and pack `{}` has none",
+                    "field `{}` needs a {} table, and pack `{pack}` has none",
                     self.field,
                     kind.name(),
-                    self.pack.manifest().id
                 )),
                 several => Err(format!(
-                    "field `{}`: pack `{}` has several {} tables ({}); name one",
+                    "field `{}`: pack `{pack}` has several {} tables ({}); name one",
                     self.field,
-                    self.pack.manifest().id,
                     kind.name(),
                     several.join(", ")
                 )),
@@ -382,8 +408,8 @@ impl FieldCheck<'_> {
 
     /// A `type` the schema's field can hold: a decimal where it wants a
     /// number, text where it wants a string.
-    fn check_kind(&self, mapping: &FieldMapping, problems: &mut Vec<(usize, String)>) {
-        let Some(kind) = &mapping.kind else {
+    fn check_kind(&self, spec: &FieldMapping, found: &mut Found<'_>) {
+        let Some(kind) = &spec.kind else {
             return;
         };
         let wanted = self.property.get("type").and_then(Value::as_str);
@@ -395,15 +421,15 @@ impl FieldCheck<'_> {
             (ValueKind::Boolean, Some(t)) => t == "boolean",
         };
         if !fits {
-            problems.push((
-                self.lines.of(kind),
+            found.at_span(
+                kind,
                 format!(
                     "field `{}` holds a {} in the record type's schema, not {}",
                     self.field,
                     wanted.unwrap_or("value"),
                     kind.get_ref().name()
                 ),
-            ));
+            );
         }
     }
 }
@@ -412,20 +438,28 @@ impl FieldCheck<'_> {
 /// some rows have, few enough to read any sample at once.
 pub const SAMPLE_ROWS: usize = 1000;
 
-/// The columns of `sample` (a file of the mapping's input format) its
-/// first [`SAMPLE_ROWS`] rows have: a CSV file's header, the top-level
-/// keys of JSON, NDJSON and XML rows. `Err` says why the sample cannot be
-/// read as the mapping's input.
+/// The most of a sample read for its columns (bytes).
+pub const SAMPLE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Columns named in a message, at most: the rest are counted.
+const COLUMNS_SHOWN: usize = 24;
+
+/// The columns of `sample` (a file of the mapping's input format): a CSV
+/// file's header, the top-level keys of the first [`SAMPLE_ROWS`] JSON,
+/// NDJSON or XML rows, within the first [`SAMPLE_BYTES`]. `Err` says why
+/// the sample cannot be read as the mapping's input.
 pub fn sample_columns(mapping: &MappingFile, sample: &Path) -> Result<Vec<String>, String> {
     let file = std::fs::File::open(sample)
         .map_err(|e| format!("cannot read the sample `{}`: {e}", sample.display()))?;
+    let input = mapping.input.get_ref();
     let rows = conform_decode::decode(
-        file,
-        &mapping.input.format,
-        mapping.input.encoding,
+        file.take(SAMPLE_BYTES),
+        &input.format,
+        input.encoding,
         conform_decode::DecodeLimits::default(),
     );
-    let mut columns: Vec<String> = Vec::new();
+    let mut columns: IndexSet<String> = IndexSet::new();
+    let mut records = 0;
     for row in rows.take(SAMPLE_ROWS) {
         let row = row.map_err(|e| {
             format!(
@@ -436,19 +470,27 @@ pub fn sample_columns(mapping: &MappingFile, sample: &Path) -> Result<Vec<String
         let conform_decode::Decoded::Record(record) = row else {
             continue;
         };
-        let names: Vec<String> = match &record.fields {
-            RowFields::Cells(cells) => cells.header().iter().cloned().collect(),
-            RowFields::Json(text) => serde_json::from_str::<serde_json::Map<String, Value>>(text)
-                .map(|object| object.keys().cloned().collect())
-                .unwrap_or_default(),
-        };
-        for name in names {
-            if !columns.contains(&name) {
-                columns.push(name);
+        records += 1;
+        match &record.fields {
+            // Every row of a CSV file has its header: one is enough.
+            RowFields::Cells(cells) => {
+                columns.extend(cells.header().iter().cloned());
+                break;
+            }
+            RowFields::Json(text) => {
+                if let Ok(object) = serde_json::from_str::<serde_json::Map<String, Value>>(text) {
+                    columns.extend(object.into_iter().map(|(key, _)| key));
+                }
             }
         }
     }
-    Ok(columns)
+    if records == 0 {
+        return Err(format!(
+            "the sample `{}` has no rows to read columns from",
+            sample.display()
+        ));
+    }
+    Ok(columns.into_iter().collect())
 }
 
 /// Every column the mapping names (a field's source, its unit's or its
@@ -459,20 +501,30 @@ pub fn check_columns(
     sample: &str,
     columns: &[String],
 ) -> Vec<Located> {
-    let lines = Lines { text };
+    let lines = Lines::of_text(text);
+    let mut shown = columns
+        .iter()
+        .take(COLUMNS_SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if columns.len() > COLUMNS_SHOWN {
+        shown.push_str(&format!(" and {} more", columns.len() - COLUMNS_SHOWN));
+    }
     let mut problems = Vec::new();
     for (field, spec) in &mapping.fields {
         let spec = spec.get_ref();
-        let named = [&spec.column, &spec.unit_column, &spec.scope_column];
-        for column in named.into_iter().flatten() {
+        for column in [&spec.column, &spec.unit_column, &spec.scope_column]
+            .into_iter()
+            .flatten()
+        {
             if !columns.iter().any(|c| c == column.get_ref()) {
                 problems.push(Located {
                     line: lines.of(column),
                     message: format!(
-                        "field `{}`: the sample `{sample}` has no column `{}`; its columns: {}",
+                        "field `{}`: the sample `{sample}` has no column `{}`; its columns: {shown}",
                         field.get_ref(),
                         column.get_ref(),
-                        columns.join(", ")
                     ),
                 });
             }

@@ -24,7 +24,7 @@ pub struct MappingFile {
     #[serde(default)]
     pub description: String,
     /// The enterprise format it reads, as a plugin manifest's `[input]`.
-    pub input: InputSpec,
+    pub input: Spanned<InputSpec>,
     /// The pack and the one record type it maps onto.
     pub target: MappingTarget,
     /// Limits, as a plugin manifest's (the interpreter runs under them).
@@ -42,7 +42,7 @@ pub struct MappingTarget {
     /// The pack's id.
     pub pack: Spanned<String>,
     /// The pack versions it works with (`^1.0`).
-    pub versions: VersionReq,
+    pub versions: Spanned<VersionReq>,
     /// The record type each converted row becomes.
     pub record_type: Spanned<String>,
 }
@@ -92,8 +92,9 @@ pub struct FieldMapping {
     /// The time-format table to read dates and times with, when the pack
     /// has several.
     pub time_format: Option<Spanned<String>>,
-    /// Whether a row without the value is converted without the field
-    /// (by default, when the schema does not require the field).
+    /// `true`: a row without the value is converted without the field
+    /// (allowed only where the schema does not require the field, and the
+    /// default there).
     pub optional: Option<Spanned<bool>>,
 }
 
@@ -120,5 +121,55 @@ impl ValueKind {
             ValueKind::Integer => "integer",
             ValueKind::Boolean => "boolean",
         }
+    }
+}
+
+/// Where in a file each line starts, to name the line of a byte.
+pub(crate) struct Lines {
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    /// The line starts of `text`.
+    pub(crate) fn of_text(text: &str) -> Lines {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(at, _)| at + 1))
+            .collect();
+        Lines { starts }
+    }
+
+    /// The 1-based line of byte `at`.
+    pub(crate) fn line(&self, at: usize) -> usize {
+        self.starts.partition_point(|&start| start <= at).max(1)
+    }
+
+    /// The line where `spanned` starts.
+    pub(crate) fn of<T>(&self, spanned: &Spanned<T>) -> usize {
+        self.line(spanned.span().start)
+    }
+}
+
+impl MappingFile {
+    /// Parses mapping `text` (the file `file`, for messages); a problem of
+    /// syntax or shape is one problem at its line.
+    pub fn parse(file: &str, text: &str) -> Result<MappingFile, crate::MappingProblems> {
+        let mut mapping = toml::from_str::<MappingFile>(text).map_err(|e| {
+            let line = e
+                .span()
+                .map_or(1, |span| Lines::of_text(text).line(span.start));
+            crate::MappingProblems::new(
+                file,
+                vec![crate::Located {
+                    line,
+                    message: e.message().trim().to_string(),
+                }],
+            )
+        })?;
+        // A record's fields are written in the file's order (the reader
+        // sorts a table's keys).
+        mapping
+            .fields
+            .sort_by_cached_key(|field, _| field.span().start);
+        Ok(mapping)
     }
 }

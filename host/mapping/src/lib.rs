@@ -70,25 +70,38 @@ pub enum MappingError {
 /// The largest mapping file read (bytes): a mapping is a page of TOML.
 pub const MAX_MAPPING_BYTES: u64 = 1024 * 1024;
 
-/// Reads the mapping at `path` and checks it against `pack`.
-pub fn load(path: &Path, pack: &conform_pack::Pack) -> Result<MappingFile, MappingError> {
-    let shown = path.display().to_string();
-    let read = |source| MappingError::Read {
-        path: shown.clone(),
+/// The text of the mapping file at `path`, read to at most
+/// [`MAX_MAPPING_BYTES`] (whatever the file claims to be: a device too).
+pub fn read(path: &Path) -> Result<String, MappingError> {
+    use std::io::Read;
+    let error = |source| MappingError::Read {
+        path: path.display().to_string(),
         source,
     };
-    let size = std::fs::metadata(path).map_err(read)?.len();
-    if size > MAX_MAPPING_BYTES {
-        return Err(read(std::io::Error::other(format!(
-            "it holds {size} bytes, more than a mapping may ({MAX_MAPPING_BYTES})"
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_MAPPING_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(error)?;
+    if bytes.len() as u64 > MAX_MAPPING_BYTES {
+        return Err(error(std::io::Error::other(format!(
+            "it holds more than the {MAX_MAPPING_BYTES} bytes a mapping may"
         ))));
     }
-    let text = std::fs::read_to_string(path).map_err(read)?;
-    let mapping = check::parse(&shown, &text)?;
-    let problems = check::check(&mapping, &text, pack);
+    String::from_utf8(bytes).map_err(|_| error(std::io::Error::other("it is not UTF-8 text")))
+}
+
+/// Parses mapping `text` (the file `file`, for messages) and checks it
+/// against `pack`.
+pub fn checked(
+    file: &str,
+    text: &str,
+    pack: &conform_pack::Pack,
+) -> Result<MappingFile, MappingProblems> {
+    let mapping = MappingFile::parse(file, text)?;
+    let problems = check::check(&mapping, text, pack);
     if problems.is_empty() {
         Ok(mapping)
     } else {
-        Err(MappingProblems::new(&shown, problems).into())
+        Err(MappingProblems::new(file, problems))
     }
 }

@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::check::{check, parse};
+use crate::check::check;
 use crate::Located;
+use crate::MappingFile;
 use conform_pack::Pack;
 
 fn root() -> PathBuf {
@@ -17,7 +18,7 @@ fn regional() -> Pack {
 
 /// The problems of mapping `text` against the regional sample pack.
 fn problems(text: &str) -> Vec<Located> {
-    let mapping = parse("m.toml", text).unwrap_or_else(|e| panic!("{e}"));
+    let mapping = MappingFile::parse("m.toml", text).unwrap_or_else(|e| panic!("{e}"));
     check(&mapping, text, &regional())
 }
 
@@ -68,7 +69,7 @@ fn the_sample_mappings_check_clean_against_their_packs() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path().join("mapping.toml");
         let text = std::fs::read_to_string(&path).unwrap();
-        let mapping = parse(&path.display().to_string(), &text).unwrap();
+        let mapping = MappingFile::parse(&path.display().to_string(), &text).unwrap();
         let pack =
             Pack::load(root().join("standards").join(mapping.target.pack.get_ref())).unwrap();
         assert_eq!(check(&mapping, &text, &pack), vec![], "{}", path.display());
@@ -81,7 +82,7 @@ fn the_sample_mappings_check_clean_against_their_packs() {
 fn fields_keep_the_files_order() {
     let text =
         std::fs::read_to_string(root().join("mappings/jinggong-parts/mapping.toml")).unwrap();
-    let mapping = parse("m.toml", &text).unwrap();
+    let mapping = MappingFile::parse("m.toml", &text).unwrap();
     let names: Vec<&str> = mapping
         .fields
         .keys()
@@ -99,7 +100,7 @@ fn a_complete_mapping_has_no_problem() {
 #[test]
 fn syntax_and_shape_errors_name_their_line() {
     let text = format!("{HEAD}\n[fields.part_no]\ncolum = \"零件号\"\n");
-    let error = parse("m.toml", &text).unwrap_err();
+    let error = MappingFile::parse("m.toml", &text).unwrap_err();
     assert_eq!(error.problems.len(), 1);
     let line = text.lines().position(|l| l.starts_with("colum")).unwrap() + 1;
     assert_eq!(error.problems[0].line, line, "{error}");
@@ -141,7 +142,10 @@ fn a_field_needs_one_source_one_conversion_and_a_type_its_schema_holds() {
     );
     let messages: Vec<String> = problems(&text).into_iter().map(|p| p.message).collect();
     assert_eq!(messages.len(), 3, "{messages:#?}");
-    assert!(messages[0].contains("more than one source"), "{messages:?}");
+    assert!(
+        messages[0].contains("has both `column` and `constant`"),
+        "{messages:?}"
+    );
     assert!(messages[1].contains("holds a string"), "{messages:?}");
     assert!(
         messages[2].contains("both `unit` and `code_list`"),
@@ -174,4 +178,54 @@ fn unmapped_required_fields_a_wrong_pack_and_bad_patterns_are_named() {
         found[0].message.contains("not a regular expression"),
         "{found:?}"
     );
+}
+
+#[test]
+fn keys_that_mean_nothing_alone_are_refused_at_their_line() {
+    let text = format!(
+        "{HEAD}{}\n[fields.length_mm]\ncolumn = \"l\"\nunits = \"in\"\n\n[fields.packaging]\ncolumn = \"p\"\ncode_list = \"packaging\"\nscope = \"a\"\nscope_column = \"b\"\n\n[fields.part_no]\nconstant = nan\noptional = true\n\n[fields.name]\ncolumn = \"n\"\ntime_format = \"time\"\n",
+        required_fields(&["length_mm", "packaging", "part_no", "name"])
+    );
+    let found = problems(&text);
+    let line_of = |needle: &str| text.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+    let expect = [
+        (line_of("units = "), "did you mean `unit`?"),
+        (line_of("scope_column"), "both `scope` and `scope_column`"),
+        (line_of("constant = nan"), "must be a finite number"),
+        (line_of("optional"), "cannot be optional"),
+        (line_of("time_format"), "no `date` or `time` pattern"),
+    ];
+    assert_eq!(found.len(), expect.len(), "{found:#?}");
+    for ((line, words), problem) in expect.iter().zip(&found) {
+        assert_eq!(problem.line, *line, "{problem:?}");
+        assert!(problem.message.contains(words), "{problem:?}");
+    }
+}
+
+#[test]
+fn a_long_pattern_and_bad_input_options_are_refused_without_parsing_them() {
+    let long = "\\\\w".repeat(600);
+    let text = format!(
+        "{HEAD}{}\n[fields.part_no]\ncolumn = \"p\"\nmatch = \"{long}\"\n",
+        required_fields(&["part_no"])
+    )
+    .replace("delimiter = \",\"", "delimiter = \"，\"");
+    let found = problems(&text);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found[0].message.contains("[input]: csv delimiter"),
+        "{found:?}"
+    );
+    assert_eq!(
+        found[0].line,
+        text.lines().position(|l| l == "[input]").unwrap() + 1
+    );
+    assert!(found[1].message.contains("more than 1024"), "{found:?}");
+}
+
+#[test]
+fn lines_are_found_for_every_byte() {
+    let lines = crate::format::Lines::of_text("a\nbc\n\nd");
+    let at: Vec<usize> = (0..9).map(|b| lines.line(b)).collect();
+    assert_eq!(at, [1, 1, 2, 2, 2, 3, 4, 4, 4]);
 }

@@ -226,13 +226,7 @@ impl PluginManifest {
 
     /// Checks the rules serde cannot express.
     pub fn check(&self) -> Result<(), ManifestError> {
-        let name_ok = !self.name.is_empty()
-            && self.name.len() <= 64
-            && self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !name_ok {
+        if !is_plain_name(&self.name) {
             return Err(ManifestError::Invalid(format!(
                 "plugin name `{}` must be 1 to 64 lowercase letters, digits or `-`",
                 self.name
@@ -264,7 +258,26 @@ impl PluginManifest {
                 "target.record_types must name at least one record type".into(),
             ));
         }
-        if let InputFormat::Csv(csv) = &self.input.format {
+        self.input.check()
+    }
+}
+
+/// Whether `name` may name a plugin or a mapping: 1 to 64 lowercase
+/// letters, digits or `-` (it becomes a folder and a URL segment).
+pub fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+impl InputSpec {
+    /// Checks the input options serde cannot: one-byte CSV delimiter and
+    /// quote, a header row near the top or named columns, an XML record
+    /// path of element names.
+    pub fn check(&self) -> Result<(), ManifestError> {
+        if let InputFormat::Csv(csv) = &self.format {
             for (what, c) in [("delimiter", csv.delimiter), ("quote", csv.quote)] {
                 if !c.is_ascii() {
                     return Err(ManifestError::Invalid(format!(
@@ -274,7 +287,7 @@ impl PluginManifest {
             }
             check_csv_header(csv)?;
         }
-        if let InputFormat::Xml(xml) = &self.input.format {
+        if let InputFormat::Xml(xml) = &self.format {
             if xml.record_path.split('/').any(str::is_empty) {
                 return Err(ManifestError::Invalid(format!(
                     "xml record_path `{}` must be element names joined by `/`",

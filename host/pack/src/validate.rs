@@ -137,6 +137,12 @@ impl RecordValidator {
         });
     }
 
+    /// The schema the records are validated against, for tools that read
+    /// its shape (the mapping checker's fields and required fields).
+    pub fn schema(&self) -> &Value {
+        &self.schema
+    }
+
     /// Whether the schema declares a top-level property of that name.
     pub fn has_property(&self, name: &str) -> bool {
         self.properties.iter().any(|p| p == name)

@@ -23,7 +23,8 @@ enum MappingCommand {
     Check {
         /// The mapping file (`mapping.toml`).
         file: PathBuf,
-        /// The pack's folder [default: `standards/<the pack the mapping targets>`].
+        /// The pack's folder, or a folder of packs: the newest version of
+        /// the pack the mapping targets is taken [default: `standards`].
         #[arg(long, env = "CONFORM_PACK")]
         pack: Option<PathBuf>,
         /// A sample export: every column the mapping names must be one of
@@ -44,42 +45,41 @@ pub fn run(args: MappingArgs) -> Result<ExitCode> {
 
 fn check(file: &Path, pack: Option<&Path>, sample: Option<&Path>) -> Result<ExitCode> {
     let shown = file.display().to_string();
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read mapping `{shown}`"))?;
-    let mapping = match conform_mapping::check::parse(&shown, &text) {
+    let text = conform_mapping::read(file)?;
+    let mapping = match conform_mapping::MappingFile::parse(&shown, &text) {
         Ok(mapping) => mapping,
         Err(problems) => return Ok(report(&problems)),
     };
-    let pack_dir = pack.map_or_else(
-        || Path::new("standards").join(mapping.target.pack.get_ref()),
-        Path::to_path_buf,
-    );
-    let pack = conform_pack::Pack::load(&pack_dir).with_context(|| {
-        format!(
-            "cannot load pack `{}` from `{}` (name its folder with --pack)",
-            mapping.target.pack.get_ref(),
-            pack_dir.display()
-        )
-    })?;
-    let mapping = match conform_mapping::load(file, &pack) {
-        Ok(mapping) => mapping,
-        Err(conform_mapping::MappingError::Problems(problems)) => return Ok(report(&problems)),
-        Err(e) => return Err(e.into()),
-    };
-    if let Some(sample) = sample {
-        let columns =
-            conform_mapping::check::sample_columns(&mapping, sample).map_err(anyhow::Error::msg)?;
-        let problems = conform_mapping::check::check_columns(
-            &mapping,
-            &text,
-            &sample.display().to_string(),
-            &columns,
-        );
-        if !problems.is_empty() {
-            return Ok(report(&conform_mapping::MappingProblems::new(
-                &shown, problems,
-            )));
+    let id = mapping.target.pack.get_ref();
+    // The id becomes a folder's name only once it is a plain one.
+    if !conform_model::plugin::is_plain_name(id) {
+        anyhow::bail!("{shown}: `{id}` is not a pack id (lowercase letters, digits, `-`)");
+    }
+    let packs_dir = pack.unwrap_or(Path::new("standards"));
+    let packs = conform_engine::local_packs::LocalPacks::load(packs_dir)
+        .with_context(|| format!("no pack for mapping `{shown}` (name the pack's folder, or a folder of packs, with --pack)"))?;
+    let pack = packs.newest(
+        mapping.name.get_ref(),
+        id,
+        mapping.target.versions.get_ref(),
+    )?;
+    let mut problems = conform_mapping::check::check(&mapping, &text, pack);
+    if problems.is_empty() {
+        if let Some(sample) = sample {
+            let columns = conform_mapping::check::sample_columns(&mapping, sample)
+                .map_err(anyhow::Error::msg)?;
+            problems = conform_mapping::check::check_columns(
+                &mapping,
+                &text,
+                &sample.display().to_string(),
+                &columns,
+            );
         }
+    }
+    if !problems.is_empty() {
+        return Ok(report(&conform_mapping::MappingProblems::new(
+            &shown, problems,
+        )));
     }
     println!(
         "mapping `{}` {} maps onto `{}` of pack `{}` {}: {} fields, no problem{}",
