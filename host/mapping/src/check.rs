@@ -198,6 +198,7 @@ impl FieldCheck<'_> {
         let conversions = given(&[
             ("unit", span(&spec.unit)),
             ("unit_column", span(&spec.unit_column)),
+            ("unit_pointer", span(&spec.unit_pointer)),
             ("code_list", span(&spec.code_list)),
             ("term_levels", span(&spec.term_levels)),
             ("thresholds", span(&spec.thresholds)),
@@ -233,7 +234,10 @@ impl FieldCheck<'_> {
                 found.at_span(constant, format!("the constant of field `{field}` {why}"));
             }
         }
-        if let Some(pointer) = &spec.pointer {
+        for pointer in [&spec.pointer, &spec.unit_pointer, &spec.scope_pointer]
+            .into_iter()
+            .flatten()
+        {
             if !pointer.get_ref().starts_with('/') {
                 found.at_span(
                     pointer,
@@ -269,13 +273,16 @@ impl FieldCheck<'_> {
     /// requires the field.
     fn check_companions(&self, spec: &FieldMapping, found: &mut Found<'_>) {
         let field = self.field;
-        if let Some(units) = &spec.units {
-            if spec.unit.is_none() && spec.unit_column.is_none() {
-                found.at_span(
-                    units,
-                    format!("field `{field}` names a unit catalogue but no `unit` or `unit_column` (did you mean `unit`?)"),
-                );
-            }
+        let unit = spec
+            .unit
+            .as_ref()
+            .or(spec.unit_column.as_ref())
+            .or(spec.unit_pointer.as_ref());
+        if let (Some(units), None) = (&spec.units, unit) {
+            found.at_span(
+                units,
+                format!("field `{field}` names a unit catalogue but no `unit`, `unit_column` or `unit_pointer` (did you mean `unit`?)"),
+            );
         }
         if let Some(format) = &spec.time_format {
             if spec.date.is_none() && spec.time.is_none() {
@@ -286,22 +293,24 @@ impl FieldCheck<'_> {
             }
         }
         let scoped = spec.code_list.is_some() || spec.term_levels.is_some();
-        for scope in [span(&spec.scope), span(&spec.scope_column)]
-            .into_iter()
-            .flatten()
-        {
-            if !scoped {
+        let scopes = given(&[
+            ("scope", span(&spec.scope)),
+            ("scope_column", span(&spec.scope_column)),
+            ("scope_pointer", span(&spec.scope_pointer)),
+        ]);
+        if let (false, Some((_, at))) = (scoped, scopes.first()) {
+            found.at(
+                found.lines.line(*at),
+                format!("field `{field}` has a scope but no `code_list` or `term_levels` to look it up in"),
+            );
+        }
+        if let [(first, _), rest @ ..] = scopes.as_slice() {
+            for (second, at) in rest {
                 found.at(
-                    found.lines.line(scope.start),
-                    format!("field `{field}` has a scope but no `code_list` or `term_levels` to look it up in"),
+                    found.lines.line(*at),
+                    format!("field `{field}` has both `{first}` and `{second}`: keep one scope"),
                 );
             }
-        }
-        if let (Some(_), Some(column)) = (&spec.scope, &spec.scope_column) {
-            found.at_span(
-                column,
-                format!("field `{field}` has both `scope` and `scope_column`: keep one"),
-            );
         }
         if let Some(optional) = &spec.optional {
             if *optional.get_ref() && self.required {
@@ -331,7 +340,12 @@ impl FieldCheck<'_> {
                 }
             }
         }
-        if let Some(unit) = spec.unit.as_ref().or(spec.unit_column.as_ref()) {
+        let unit = spec
+            .unit
+            .as_ref()
+            .or(spec.unit_column.as_ref())
+            .or(spec.unit_pointer.as_ref());
+        if let Some(unit) = unit {
             match self.table(spec.units.as_ref(), TableKind::UnitCatalogue) {
                 Err(why) => found.at_span(spec.units.as_ref().unwrap_or(unit), why),
                 Ok(table) => {

@@ -71,6 +71,9 @@ pub struct FieldMapping {
     pub unit: Option<Spanned<String>>,
     /// The value is a quantity in the unit this column gives.
     pub unit_column: Option<Spanned<String>>,
+    /// The value is a quantity in the unit at this JSON pointer of the row
+    /// (`/Size/@unit`).
+    pub unit_pointer: Option<Spanned<String>>,
     /// The unit catalogue to convert with, when the pack has several.
     pub units: Option<Spanned<String>>,
     /// The value is a term of this code list; the record gets its code.
@@ -83,6 +86,8 @@ pub struct FieldMapping {
     pub scope: Option<Spanned<String>>,
     /// The scope is the value of this column.
     pub scope_column: Option<Spanned<String>>,
+    /// The scope is the value at this JSON pointer of the row.
+    pub scope_pointer: Option<Spanned<String>>,
     /// The value is a date in this pattern (`%Y年%m月%d日`), written in
     /// the pack's time format.
     pub date: Option<Spanned<String>>,

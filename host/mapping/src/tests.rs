@@ -73,9 +73,25 @@ fn the_sample_mappings_check_clean_against_their_packs() {
         let pack =
             Pack::load(root().join("standards").join(mapping.target.pack.get_ref())).unwrap();
         assert_eq!(check(&mapping, &text, &pack), vec![], "{}", path.display());
+        // Its sample export (named as the mapping's folder) has every
+        // column it names.
+        let export = path.parent().unwrap().file_name().unwrap().to_owned();
+        let sample = ["tests/fixtures/samples", "tests/fixtures/samples-textile"]
+            .iter()
+            .flat_map(|dir| std::fs::read_dir(root().join(dir)).unwrap())
+            .map(|entry| entry.unwrap().path())
+            .find(|file| file.file_stem() == Some(export.as_os_str()))
+            .unwrap_or_else(|| panic!("no sample export named {export:?}"));
+        let columns = crate::check::sample_columns(&mapping, &sample).unwrap();
+        let missing = crate::check::check_columns(&mapping, &text, "sample", &columns);
+        assert_eq!(missing, vec![], "{}", path.display());
         checked += 1;
     }
-    assert!(checked >= 1, "no mapping found in {}", dir.display());
+    assert!(
+        checked >= 2,
+        "fewer mappings than expected in {}",
+        dir.display()
+    );
 }
 
 #[test]
@@ -190,7 +206,10 @@ fn keys_that_mean_nothing_alone_are_refused_at_their_line() {
     let line_of = |needle: &str| text.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
     let expect = [
         (line_of("units = "), "did you mean `unit`?"),
-        (line_of("scope_column"), "both `scope` and `scope_column`"),
+        (
+            line_of("scope_column"),
+            "both `scope` and `scope_column`: keep one scope",
+        ),
         (line_of("constant = nan"), "must be a finite number"),
         (line_of("optional"), "cannot be optional"),
         (line_of("time_format"), "no `date` or `time` pattern"),
@@ -228,4 +247,27 @@ fn lines_are_found_for_every_byte() {
     let lines = crate::format::Lines::of_text("a\nbc\n\nd");
     let at: Vec<usize> = (0..9).map(|b| lines.line(b)).collect();
     assert_eq!(at, [1, 1, 2, 2, 2, 3, 4, 4, 4]);
+}
+
+#[test]
+fn a_unit_or_scope_from_a_pointer_is_one_unit_source_and_a_pointer() {
+    let text = format!(
+        "{HEAD}{}\n[fields.length_mm]\npointer = \"/Size/@length\"\nunit_pointer = \"Size/@unit\"\nunit = \"cm\"\n\n[fields.packaging]\npointer = \"/Package/@type\"\ncode_list = \"packaging\"\nscope_pointer = \"/$context/x\"\nscope_column = \"y\"\n",
+        required_fields(&["length_mm", "packaging"])
+    );
+    let found = problems(&text);
+    let line_of = |needle: &str| text.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+    let expect = [
+        (line_of("unit = \"cm\""), "both `unit_pointer` and `unit`"),
+        (line_of("unit_pointer"), "is not a JSON pointer"),
+        (
+            line_of("scope_column"),
+            "both `scope_pointer` and `scope_column`",
+        ),
+    ];
+    assert_eq!(found.len(), expect.len(), "{found:#?}");
+    for ((line, words), problem) in expect.iter().zip(&found) {
+        assert_eq!(problem.line, *line, "{problem:?}");
+        assert!(problem.message.contains(words), "{problem:?}");
+    }
 }
