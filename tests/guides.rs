@@ -39,7 +39,7 @@ fn run_guide(name: &str, server: &Server, token: &str, dir: &Path) -> Output {
         bin.parent().unwrap().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let output = Command::new("bash")
+    let output = built_as_users_build(&mut Command::new("bash"))
         .arg("-c")
         .arg(script)
         .current_dir(dir)
@@ -51,9 +51,6 @@ fn run_guide(name: &str, server: &Server, token: &str, dir: &Path) -> Output {
         .env_remove("CONFORM_PACK")
         .env_remove("CONFORM_PLUGINS")
         .env_remove("CONFORM_LOG")
-        // Built as the reader builds it, not through CI's clippy.
-        .env_remove("RUSTC_WORKSPACE_WRAPPER")
-        .env_remove("CLIPPY_ARGS")
         .output()
         .unwrap();
     assert!(

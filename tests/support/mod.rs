@@ -175,12 +175,17 @@ pub fn conform() -> Command {
         .env_remove("CONFORM_PACK")
         .env_remove("CONFORM_SERVER")
         .env_remove("CONFORM_TOKEN")
-        .env_remove("CONFORM_LOG")
-        // CI lints its own build through clippy (`.ci/run`); a project a
-        // test scaffolds is built as a user builds it.
-        .env_remove("RUSTC_WORKSPACE_WRAPPER")
-        .env_remove("CLIPPY_ARGS");
+        .env_remove("CONFORM_LOG");
+    built_as_users_build(&mut command);
     command
+}
+
+/// CI lints its own build through clippy (`.ci/run`); a project a test
+/// scaffolds (or a guide's reader writes) is built as its user builds it.
+pub fn built_as_users_build(command: &mut Command) -> &mut Command {
+    command
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CLIPPY_ARGS")
 }
 
 /// Output as text, for assertions.

@@ -5,7 +5,7 @@
 //! number just above its minimum); the scaffold then validates the record
 //! against the pack, so the expected output it writes is the pack's word.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::AuthorError;
 
@@ -69,26 +69,17 @@ pub fn sample_fields(record_type: &str, schema: &Value) -> Result<Vec<SampleFiel
         ),
     }
     };
-    let empty = Map::new();
-    let properties = schema
-        .get("properties")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
-    let required: Vec<&str> = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
+    let schema_fields = conform_pack::SchemaFields::of(schema);
     let mut fields = Vec::new();
-    for (name, property) in properties {
-        let is_required = required.contains(&name.as_str());
+    for (name, property) in schema_fields.properties.iter().copied() {
+        let is_required = schema_fields.requires(name);
         let (kind, value) = match sample_value(property) {
             Ok(sampled) => sampled,
             Err(why) if is_required => return Err(cannot(name, &why)),
             Err(_) => continue,
         };
         fields.push(SampleField {
-            name: name.clone(),
+            name: name.to_string(),
             kind,
             required: is_required,
             value,

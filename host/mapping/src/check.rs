@@ -8,7 +8,7 @@ use std::path::Path;
 
 use conform_model::pack::TableKind;
 use conform_model::RowFields;
-use conform_pack::Pack;
+use conform_pack::{Pack, SchemaFields};
 use indexmap::IndexSet;
 use serde_json::Value;
 use toml::Spanned;
@@ -34,6 +34,17 @@ impl Found<'_> {
     fn at_span<T>(&mut self, spanned: &Spanned<T>, message: String) {
         let line = self.lines.of(spanned);
         self.at(line, message);
+    }
+
+    /// Of keys that exclude one another (`given`, in the file's order),
+    /// each after the first, at its line: `message(first, it)`.
+    fn each_extra(&mut self, given: &[(&str, usize)], message: impl Fn(&str, &str) -> String) {
+        if let [(first, _), rest @ ..] = given {
+            for (extra, at) in rest {
+                let line = self.lines.line(*at);
+                self.at(line, message(first, extra));
+            }
+        }
     }
 }
 
@@ -94,20 +105,10 @@ pub fn check(mapping: &MappingFile, text: &str, pack: &Pack) -> Vec<Located> {
         );
         return found.problems;
     };
-    let schema = validator.schema();
-    let empty = serde_json::Map::new();
-    let properties = schema
-        .get("properties")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
-    let required: Vec<&str> = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
+    let schema = SchemaFields::of(validator.schema());
     for (field, spec) in &mapping.fields {
-        let Some(property) = properties.get(field.get_ref()) else {
-            let known: Vec<&str> = properties.keys().map(String::as_str).collect();
+        let Some(property) = schema.get(field.get_ref()) else {
+            let known: Vec<&str> = schema.properties.iter().map(|(name, _)| *name).collect();
             found.at_span(
                 field,
                 format!(
@@ -124,11 +125,12 @@ pub fn check(mapping: &MappingFile, text: &str, pack: &Pack) -> Vec<Located> {
             field: field.get_ref(),
             at: lines.of(field),
             property,
-            required: required.contains(&field.get_ref().as_str()),
+            required: schema.requires(field.get_ref()),
         }
         .check(spec.get_ref(), &mut found);
     }
-    let unmapped: Vec<&str> = required
+    let unmapped: Vec<&str> = schema
+        .required
         .iter()
         .copied()
         .filter(|name| !mapping.fields.keys().any(|f| f.get_ref() == name))
@@ -180,21 +182,15 @@ impl FieldCheck<'_> {
             ("pointer", span(&spec.pointer)),
             ("constant", span(&spec.constant)),
         ]);
-        match sources.as_slice() {
-            [] => found.at(
+        if sources.is_empty() {
+            found.at(
                 self.at,
                 format!("field `{field}` has no source: give it a `column`, a `pointer` or a `constant`"),
-            ),
-            [_] => {}
-            [(first, _), rest @ ..] => {
-                for (second, at) in rest {
-                    found.at(
-                        found.lines.line(*at),
-                        format!("field `{field}` has both `{first}` and `{second}`: keep one source"),
-                    );
-                }
-            }
+            );
         }
+        found.each_extra(&sources, |first, second| {
+            format!("field `{field}` has both `{first}` and `{second}`: keep one source")
+        });
         let conversions = given(&[
             ("unit", span(&spec.unit)),
             ("unit_column", span(&spec.unit_column)),
@@ -205,14 +201,11 @@ impl FieldCheck<'_> {
             ("date", span(&spec.date)),
             ("time", span(&spec.time)),
         ]);
-        if let [(first, _), rest @ ..] = conversions.as_slice() {
-            for (second, at) in rest {
-                found.at(
-                    found.lines.line(*at),
-                    format!("field `{field}` has both `{first}` and `{second}`: a field takes one conversion"),
-                );
-            }
-        }
+        found.each_extra(&conversions, |first, second| {
+            format!(
+                "field `{field}` has both `{first}` and `{second}`: a field takes one conversion"
+            )
+        });
         self.check_values(spec, found);
         self.check_companions(spec, found);
         self.check_tables(spec, found);
@@ -273,11 +266,7 @@ impl FieldCheck<'_> {
     /// requires the field.
     fn check_companions(&self, spec: &FieldMapping, found: &mut Found<'_>) {
         let field = self.field;
-        let unit = spec
-            .unit
-            .as_ref()
-            .or(spec.unit_column.as_ref())
-            .or(spec.unit_pointer.as_ref());
+        let unit = spec.unit_source();
         if let (Some(units), None) = (&spec.units, unit) {
             found.at_span(
                 units,
@@ -304,14 +293,9 @@ impl FieldCheck<'_> {
                 format!("field `{field}` has a scope but no `code_list` or `term_levels` to look it up in"),
             );
         }
-        if let [(first, _), rest @ ..] = scopes.as_slice() {
-            for (second, at) in rest {
-                found.at(
-                    found.lines.line(*at),
-                    format!("field `{field}` has both `{first}` and `{second}`: keep one scope"),
-                );
-            }
-        }
+        found.each_extra(&scopes, |first, second| {
+            format!("field `{field}` has both `{first}` and `{second}`: keep one scope")
+        });
         if let Some(optional) = &spec.optional {
             if *optional.get_ref() && self.required {
                 found.at_span(
@@ -340,11 +324,7 @@ impl FieldCheck<'_> {
                 }
             }
         }
-        let unit = spec
-            .unit
-            .as_ref()
-            .or(spec.unit_column.as_ref())
-            .or(spec.unit_pointer.as_ref());
+        let unit = spec.unit_source();
         if let Some(unit) = unit {
             match self.table(spec.units.as_ref(), TableKind::UnitCatalogue) {
                 Err(why) => found.at_span(spec.units.as_ref().unwrap_or(unit), why),

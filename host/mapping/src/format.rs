@@ -103,6 +103,17 @@ pub struct FieldMapping {
     pub optional: Option<Spanned<bool>>,
 }
 
+impl FieldMapping {
+    /// Where the value's unit comes from, if it is a quantity: the fixed
+    /// unit, the unit's column or its pointer (the first given).
+    pub fn unit_source(&self) -> Option<&Spanned<String>> {
+        self.unit
+            .as_ref()
+            .or(self.unit_column.as_ref())
+            .or(self.unit_pointer.as_ref())
+    }
+}
+
 /// What a value becomes in the record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -51,7 +51,7 @@ impl MappingProblems {
     }
 }
 
-/// Why a mapping cannot be used.
+/// Why a mapping file cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum MappingError {
     /// The file cannot be read.
@@ -62,9 +62,6 @@ pub enum MappingError {
         /// Why.
         source: std::io::Error,
     },
-    /// The file is not a mapping, or not one this pack can run.
-    #[error("{0}")]
-    Problems(#[from] MappingProblems),
 }
 
 /// The largest mapping file read (bytes): a mapping is a page of TOML.
@@ -88,20 +85,4 @@ pub fn read(path: &Path) -> Result<String, MappingError> {
         ))));
     }
     String::from_utf8(bytes).map_err(|_| error(std::io::Error::other("it is not UTF-8 text")))
-}
-
-/// Parses mapping `text` (the file `file`, for messages) and checks it
-/// against `pack`.
-pub fn checked(
-    file: &str,
-    text: &str,
-    pack: &conform_pack::Pack,
-) -> Result<MappingFile, MappingProblems> {
-    let mapping = MappingFile::parse(file, text)?;
-    let problems = check::check(&mapping, text, pack);
-    if problems.is_empty() {
-        Ok(mapping)
-    } else {
-        Err(MappingProblems::new(file, problems))
-    }
 }

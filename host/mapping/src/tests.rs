@@ -22,6 +22,16 @@ fn problems(text: &str) -> Vec<Located> {
     check(&mapping, text, &regional())
 }
 
+/// `found` is exactly the problems `expect` lists, in order: each at its
+/// line, its message holding the words given.
+fn assert_found(found: &[Located], expect: &[(usize, &str)]) {
+    assert_eq!(found.len(), expect.len(), "{found:#?}");
+    for ((line, words), problem) in expect.iter().zip(found) {
+        assert_eq!(problem.line, *line, "{problem:?}");
+        assert!(problem.message.contains(words), "{problem:?}");
+    }
+}
+
 const HEAD: &str = r#"name = "acme-parts"
 version = "0.1.0"
 provider = "Acme (sample)"
@@ -143,11 +153,7 @@ fn every_name_the_pack_does_not_know_is_refused_at_its_line() {
         (line_of("furlong"), "furlong"),
         (line_of("packing"), "has no table `packing`"),
     ];
-    assert_eq!(found.len(), expect.len(), "{found:#?}");
-    for ((line, words), problem) in expect.iter().zip(&found) {
-        assert_eq!(problem.line, *line, "{problem:?}");
-        assert!(problem.message.contains(words), "{problem:?}");
-    }
+    assert_found(&found, &expect);
 }
 
 #[test]
@@ -214,11 +220,7 @@ fn keys_that_mean_nothing_alone_are_refused_at_their_line() {
         (line_of("optional"), "cannot be optional"),
         (line_of("time_format"), "no `date` or `time` pattern"),
     ];
-    assert_eq!(found.len(), expect.len(), "{found:#?}");
-    for ((line, words), problem) in expect.iter().zip(&found) {
-        assert_eq!(problem.line, *line, "{problem:?}");
-        assert!(problem.message.contains(words), "{problem:?}");
-    }
+    assert_found(&found, &expect);
 }
 
 #[test]
@@ -265,9 +267,5 @@ fn a_unit_or_scope_from_a_pointer_is_one_unit_source_and_a_pointer() {
             "both `scope_pointer` and `scope_column`",
         ),
     ];
-    assert_eq!(found.len(), expect.len(), "{found:#?}");
-    for ((line, words), problem) in expect.iter().zip(&found) {
-        assert_eq!(problem.line, *line, "{problem:?}");
-        assert!(problem.message.contains(words), "{problem:?}");
-    }
+    assert_found(&found, &expect);
 }

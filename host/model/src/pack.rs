@@ -134,12 +134,7 @@ impl PackManifest {
     /// Parses and checks a pack manifest from TOML text.
     pub fn from_toml(text: &str) -> Result<Self, ManifestError> {
         let manifest: PackManifest = toml::from_str(text)?;
-        let id_ok = !manifest.id.is_empty()
-            && manifest
-                .id
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !id_ok {
+        if !is_pack_id(&manifest.id) {
             return Err(ManifestError::Invalid(format!(
                 "pack id `{}` must be lowercase letters, digits or `-`",
                 manifest.id
@@ -221,6 +216,15 @@ impl PackManifest {
         }
         Ok(())
     }
+}
+
+/// Whether `id` may be a pack's id: lowercase letters, digits or `-` (it
+/// names the pack's folder).
+pub fn is_pack_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// A table name: a lowercase letter, then lowercase letters, digits and `-`,

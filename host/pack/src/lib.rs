@@ -37,7 +37,7 @@ pub use record_json::parse_record;
 pub use record_rules::{RecordRules, RuleViolation};
 pub use service_error::ServiceError;
 pub use tree::{written_as_its_float, Place, TreeJson, TreeNode, TreeParts, TreeRecord, TreeValue};
-pub use validate::{RecordValidator, Violation};
+pub use validate::{RecordValidator, SchemaFields, Violation};
 
 /// A loaded, checked schema pack.
 pub struct Pack {

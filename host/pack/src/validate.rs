@@ -354,6 +354,49 @@ pub(crate) fn exact_integer(x: f64) -> Option<i64> {
     (x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0).then_some(x as i64)
 }
 
+/// A record schema's top-level fields as tools read them: each property
+/// with its schema, in the schema's order, and the names it requires.
+#[derive(Debug, Clone, Default)]
+pub struct SchemaFields<'s> {
+    /// The properties, in the schema's order.
+    pub properties: Vec<(&'s str, &'s Value)>,
+    /// The names `required` lists.
+    pub required: Vec<&'s str>,
+}
+
+impl<'s> SchemaFields<'s> {
+    /// The fields of `schema` (none where it declares none).
+    pub fn of(schema: &'s Value) -> SchemaFields<'s> {
+        let properties = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|p| p.iter().map(|(name, v)| (name.as_str(), v)).collect())
+            .unwrap_or_default();
+        let required = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        SchemaFields {
+            properties,
+            required,
+        }
+    }
+
+    /// The schema of property `name`, if declared.
+    pub fn get(&self, name: &str) -> Option<&'s Value> {
+        self.properties
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+    }
+
+    /// Whether the schema requires `name`.
+    pub fn requires(&self, name: &str) -> bool {
+        self.required.contains(&name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,7 +52,7 @@ fn check(file: &Path, pack: Option<&Path>, sample: Option<&Path>) -> Result<Exit
     };
     let id = mapping.target.pack.get_ref();
     // The id becomes a folder's name only once it is a plain one.
-    if !conform_model::plugin::is_plain_name(id) {
+    if !conform_model::pack::is_pack_id(id) {
         anyhow::bail!("{shown}: `{id}` is not a pack id (lowercase letters, digits, `-`)");
     }
     let packs_dir = pack.unwrap_or(Path::new("standards"));
