@@ -1,7 +1,9 @@
 //! The row-accounting invariant, as a property: whatever the CSV — good rows,
 //! ragged rows, bad numbers, unknown terms, quoted fields over several lines,
 //! blank lines — every row ends up converted or rejected, exactly once, in
-//! order: `rows_in = converted + rejected`.
+//! order: `rows_in = converted + rejected`. The same holds for the export's
+//! mapping run by the interpreter, which converts and rejects the same rows
+//! as the plugin, into the same records.
 
 use crate::support;
 
@@ -10,6 +12,7 @@ use std::sync::OnceLock;
 use conform_engine::pipeline::ConvertOptions;
 use conform_engine::sink::MemorySink;
 use conform_engine::Registry;
+use conform_model::plugin::{ComponentRef, PluginManifest};
 use conform_pack::Pack;
 use conform_sandbox::{LoadedPlugin, Sandbox, SandboxConfig};
 use proptest::prelude::*;
@@ -18,6 +21,8 @@ struct Fixture {
     pack: Pack,
     registry: Registry,
     plugin: LoadedPlugin,
+    /// `mappings/jinggong-parts` in the interpreter, and its manifest.
+    mapped: (LoadedPlugin, PluginManifest),
 }
 
 fn fixture() -> &'static Fixture {
@@ -29,12 +34,58 @@ fn fixture() -> &'static Fixture {
         let plugin = registry
             .load(registry.get("jinggong-parts").unwrap(), sandbox, &pack)
             .unwrap();
+        let mapped = mapped(sandbox, &pack);
         Fixture {
             pack,
             registry,
             plugin,
+            mapped,
         }
     })
+}
+
+/// The Jinggong mapping compiled against `pack`, in the interpreter.
+fn mapped(sandbox: &Sandbox, pack: &Pack) -> (LoadedPlugin, PluginManifest) {
+    let path = support::root().join("mappings/jinggong-parts/mapping.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mapping = conform_mapping::MappingFile::parse("mapping.toml", &text).unwrap();
+    let program = conform_mapping::compile(&mapping, &text, pack).unwrap();
+    let wasm = std::fs::read(support::interpreter()).unwrap();
+    let manifest = mapping.plugin_manifest(ComponentRef {
+        file: "mapping-interpreter.wasm".into(),
+        sha256: conform_sandbox::sha256_hex(&wasm),
+    });
+    let plugin = sandbox.load_interpreter(&wasm).unwrap().for_mapping(
+        &manifest.name,
+        &program.to_json(),
+        manifest.limits,
+        manifest.target.record_types.clone(),
+    );
+    (plugin, manifest)
+}
+
+/// Converts `bytes` with `plugin`: the summary and what the sink got.
+fn convert(
+    plugin: &LoadedPlugin,
+    manifest: &PluginManifest,
+    options: &ConvertOptions,
+    bytes: &[u8],
+) -> (conform_model::FileSummary, MemorySink) {
+    let mut sink = MemorySink::default();
+    let summary = conform_engine::Conversion {
+        pack: &fixture().pack,
+        plugin,
+        manifest,
+        options,
+    }
+    .run(
+        std::io::Cursor::new(bytes.to_vec()),
+        "gen.csv",
+        &mut sink,
+        &mut |_| {},
+    )
+    .unwrap();
+    (summary, sink)
 }
 
 const HEADER: &str =
@@ -83,14 +134,17 @@ proptest! {
         let (bytes, _, _) = encoding_rs::GB18030.encode(&text);
         let manifest = &fx.registry.get("jinggong-parts").unwrap().manifest;
         let options = ConvertOptions { workers, batch_size, ..ConvertOptions::default() };
-        let mut sink = MemorySink::default();
-        let summary = conform_engine::Conversion {
-        pack: &fx.pack,
-        plugin: &fx.plugin,
-        manifest,
-        options: &options,
-    }
-    .run(std::io::Cursor::new(bytes.into_owned()), "gen.csv", &mut sink, &mut |_| {}).unwrap();
+        let (summary, sink) = convert(&fx.plugin, manifest, &options, &bytes);
+        let (mapped_summary, mapped_sink) = convert(&fx.mapped.0, &fx.mapped.1, &options, &bytes);
+        prop_assert_eq!(&mapped_sink.records, &sink.records, "the mapping makes the plugin's records");
+        let outcomes = |sink: &MemorySink| -> Vec<(u64, String)> {
+            sink.rejections.iter().map(|r| (r.ordinal, r.code.clone())).collect()
+        };
+        prop_assert_eq!(outcomes(&mapped_sink), outcomes(&sink), "the mapping rejects the plugin's rows");
+        prop_assert_eq!(
+            (mapped_summary.rows_in, mapped_summary.converted, mapped_summary.rejected),
+            (summary.rows_in, summary.converted, summary.rejected)
+        );
 
         prop_assert_eq!(summary.rows_in, rows.len() as u64);
         prop_assert_eq!(summary.rows_in, summary.converted + summary.rejected);

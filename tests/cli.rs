@@ -1106,6 +1106,166 @@ fn a_plugin_breaking_contract_0_2_0_costs_only_its_rows() {
     }
 }
 
+/// A mapping over NDJSON with a pattern, a constant, units from a column
+/// and a code list, as `conform convert --mapping` runs it.
+const PARTS_MAPPING: &str = r#"
+name = "parts-by-mapping"
+version = "0.1.0"
+provider = "tests"
+[input]
+format = "ndjson"
+[target]
+pack = "sample-regional"
+versions = "^1.0"
+record_type = "part"
+[fields.part_no]
+column = "sku"
+match = '^sku:([A-Z0-9-]+)$'
+[fields.name]
+constant = "Flange"
+[fields.supplier_code]
+column = "supplier"
+[fields.length_mm]
+column = "length"
+unit_column = "unit"
+[fields.width_mm]
+column = "width"
+unit_column = "unit"
+[fields.height_mm]
+column = "height"
+unit_column = "unit"
+[fields.tolerance_mm]
+constant = 0.05
+[fields.mass_g]
+column = "mass_lb"
+unit = "lb"
+[fields.packaging]
+column = "pack"
+code_list = "packaging"
+[fields.quantity_per_package]
+column = "qty"
+"#;
+
+#[test]
+fn a_mapping_converts_in_the_sandbox_naming_each_problems_field_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let mapping = dir.path().join("mapping.toml");
+    std::fs::write(&mapping, PARTS_MAPPING).unwrap();
+    let input = dir.path().join("parts.ndjson");
+    std::fs::write(
+        &input,
+        concat!(
+            r#"{"sku":"sku:FL-100","supplier":"91370200MA3C1234X5","length":"2.5","width":2,"height":"1","unit":"in","mass_lb":"1.2","pack":"纸箱","qty":"20"}"#,
+            "\n",
+            r#"{"sku":"FL-101","supplier":"91370200MA3C1234X5","length":"2.5","width":"2","height":"1","unit":"furlong","mass_lb":"x","pack":"纸箱","qty":"2.5"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let output = conform()
+        .args(["convert", "--summary", "json", "--mapping"])
+        .arg(&mapping)
+        .arg("--interpreter")
+        .arg(interpreter())
+        .arg("--errors")
+        .arg(dir.path().join("errors.ndjson"))
+        .arg(&input)
+        .output()
+        .unwrap();
+    expect_exit(&output, 0);
+    let records = ndjson(&text(&output.stdout));
+    assert_eq!(
+        records[0]["record"],
+        serde_json::json!({
+            "part_no": "FL-100", "name": "Flange", "supplier_code": "91370200MA3C1234X5",
+            "length_mm": 63.5, "width_mm": 50.8, "height_mm": 25.4, "tolerance_mm": 0.05,
+            "mass_g": 544.3, "packaging": "CT", "quantity_per_package": 20
+        }),
+        "{records:?}"
+    );
+    assert_eq!(records.len(), 1, "{records:?}");
+    let summary: Value = serde_json::from_str(text(&output.stderr).trim()).unwrap();
+    assert_eq!(
+        (&summary["converted"], &summary["rejected"]),
+        (&1.into(), &1.into())
+    );
+    // Every problem of the second row at once, each naming the record
+    // field and the input; the unit column's problem once, not per field.
+    let errors = ndjson(&std::fs::read_to_string(dir.path().join("errors.ndjson")).unwrap());
+    let found: Vec<(&str, &str, &str)> = errors
+        .iter()
+        .map(|e| {
+            assert_eq!(e["line"], 2, "{e}");
+            (
+                e["code"].as_str().unwrap(),
+                e["field"].as_str().unwrap(),
+                e["target"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("no-match", "sku", "/part_no"),
+            ("unknown-unit", "unit", "/length_mm"),
+            ("not-a-number", "mass_lb", "/mass_g"),
+            ("not-a-number", "qty", "/quantity_per_package"),
+        ],
+        "{errors:?}"
+    );
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`FL-101` does not match"),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn a_mapping_with_problems_converts_nothing_and_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let mapping = dir.path().join("mapping.toml");
+    let bad = PARTS_MAPPING.replace("code_list = \"packaging\"", "code_list = \"packing\"");
+    std::fs::write(&mapping, &bad).unwrap();
+    let records = dir.path().join("records.ndjson");
+    let run = |interpreter: &std::path::Path| {
+        conform()
+            .args(["convert", "--mapping"])
+            .arg(&mapping)
+            .arg("--interpreter")
+            .arg(interpreter)
+            .arg("--output")
+            .arg(&records)
+            .arg("tests/fixtures/samples/swift-express.ndjson")
+            .output()
+            .unwrap()
+    };
+    let output = run(&interpreter());
+    expect_exit(&output, 1);
+    let line = bad.lines().position(|l| l.contains("packing")).unwrap() + 1;
+    let shown = text(&output.stderr);
+    assert!(
+        shown.contains(&format!(
+            "{}:{line}: pack `sample-regional` has no table `packing`",
+            mapping.display()
+        )),
+        "{shown}"
+    );
+    assert!(shown.contains("1 problem(s) in"), "{shown}");
+    assert!(!records.exists(), "nothing is written");
+
+    // Without the interpreter, the error says how to build it.
+    std::fs::write(&mapping, PARTS_MAPPING).unwrap();
+    let output = run(&dir.path().join("missing.wasm"));
+    expect_exit(&output, 1);
+    assert!(
+        text(&output.stderr).contains("cargo xtask build-plugins"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
 #[test]
 fn a_mapping_is_checked_against_its_pack_with_each_problem_at_its_line() {
     let output = conform()

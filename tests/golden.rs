@@ -14,7 +14,12 @@ use support::ndjson;
 
 fn main() {
     let arguments = libtest_mimic::Arguments::from_args();
-    let trials = cases::cases()
+    let cases = cases::cases();
+    let mapped: Vec<_> = cases
+        .iter()
+        .filter_map(|case| cases::mapping_of(case).map(|mapping| (case.clone(), mapping)))
+        .collect();
+    let trials = cases
         .into_iter()
         .map(|case| {
             libtest_mimic::Trial::test(format!("{}/{}", case.plugin, case.name), move || {
@@ -22,8 +27,56 @@ fn main() {
                 Ok(())
             })
         })
+        .chain(mapped.into_iter().map(|(case, mapping)| {
+            let name = format!("mapping/{}/{}", case.plugin, case.name);
+            libtest_mimic::Trial::test(name, move || {
+                check_mapping(&case, &mapping);
+                Ok(())
+            })
+        }))
         .collect();
     libtest_mimic::run(&arguments, trials).exit();
+}
+
+/// The mapping of an export (`mappings/<plugin>/mapping.toml`) against its
+/// plugin's case: the same records byte for byte, the same rows rejected
+/// with the same codes; each problem the mapping finds names the record
+/// field (`target`). The input a problem names may differ from the
+/// plugin's (docs/mappings.md lists how).
+fn check_mapping(case: &Case, mapping: &std::path::Path) {
+    let converted = cases::convert_mapped(case, mapping);
+    let expected = std::fs::read_to_string(case.file("expected.ndjson")).unwrap();
+    assert!(
+        converted.records == expected,
+        "the records of mapping {} differ from {}:\n{}",
+        mapping.display(),
+        case.file("expected.ndjson").display(),
+        converted.records
+    );
+    let expected = ndjson(&std::fs::read_to_string(case.file("expected.errors.ndjson")).unwrap());
+    let errors = ndjson(&converted.errors);
+    let outcome =
+        |e: &serde_json::Value| format!("line {} (row {}): {}", e["line"], e["ordinal"], e["code"]);
+    assert_eq!(
+        errors.iter().map(outcome).collect::<Vec<_>>(),
+        expected.iter().map(outcome).collect::<Vec<_>>(),
+        "the rejections of mapping {}",
+        mapping.display()
+    );
+    for (error, plugins) in errors.iter().zip(&expected) {
+        // The plugin's own problems (not the host's checks of records and
+        // input) are the mapping's: each names its record field.
+        let mappings_own = plugins.get("field").is_some() && plugins["code"] != "schema-violation";
+        if mappings_own {
+            assert!(
+                error["target"].as_str().is_some_and(|t| t.starts_with('/')),
+                "a mapping's problem names its record field: {error}"
+            );
+        }
+    }
+    let summary = &converted.summary;
+    assert_eq!(summary["rows_in"], case.rows, "rows");
+    assert_eq!(summary["converted"], case.converted, "converted");
 }
 
 /// Compares `actual` with the case's expected file `name` (or writes it,

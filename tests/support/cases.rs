@@ -151,8 +151,38 @@ pub struct Converted {
     pub summary: Value,
 }
 
-/// Converts the case's input with the real binary.
+/// Converts the case's input with the real binary and its plugin.
 pub fn convert(case: &Case) -> Converted {
+    convert_with(case, &["--plugin".into(), case.plugin.clone()])
+}
+
+/// The mapping of the case's export (`mappings/<plugin>/mapping.toml`),
+/// if there is one.
+pub fn mapping_of(case: &Case) -> Option<PathBuf> {
+    let path = super::root()
+        .join("mappings")
+        .join(&case.plugin)
+        .join("mapping.toml");
+    path.is_file().then_some(path)
+}
+
+/// Converts the case's input with the real binary and `mapping` run by the
+/// mapping interpreter.
+pub fn convert_mapped(case: &Case, mapping: &Path) -> Converted {
+    convert_with(
+        case,
+        &[
+            "--mapping".into(),
+            mapping.display().to_string(),
+            "--interpreter".into(),
+            super::interpreter().display().to_string(),
+        ],
+    )
+}
+
+/// Converts the case's input with the real binary, converting `with`
+/// (`--plugin NAME`, `--mapping FILE`).
+fn convert_with(case: &Case, with: &[String]) -> Converted {
     let out = tempfile::tempdir().unwrap();
     let (records, errors) = (
         out.path().join("records.ndjson"),
@@ -160,14 +190,9 @@ pub fn convert(case: &Case) -> Converted {
     );
     let output: Output = conform()
         .env("CONFORM_PLUGINS", super::built_dir_of(&case.plugin))
-        .args([
-            "convert",
-            "--plugin",
-            &case.plugin,
-            "--summary",
-            "json",
-            "--output",
-        ])
+        .arg("convert")
+        .args(with)
+        .args(["--summary", "json", "--output"])
         .arg(&records)
         .arg("--errors")
         .arg(&errors)

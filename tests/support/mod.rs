@@ -65,6 +65,32 @@ pub fn test_plugins_dir() -> PathBuf {
     built_plugins("tests/plugins", "target/test-plugins")
 }
 
+/// The built mapping interpreter (`cargo xtask build-plugins`), checked to
+/// be built from this tree's current sources.
+pub fn interpreter() -> PathBuf {
+    let root = root();
+    let component = root.join("target/mapping-interpreter/mapping-interpreter.wasm");
+    let built = std::fs::metadata(&component)
+        .and_then(|m| m.modified())
+        .ok();
+    let sources = [
+        "plugins/mapping-interpreter",
+        "plugins/sdk",
+        "plugins/wit",
+        "host/mapping",
+    ]
+    .iter()
+    .map(|path| newest_change(&root.join(path)))
+    .max()
+    .expect("four sources");
+    assert!(
+        built.is_some_and(|built| built >= sources),
+        "the mapping interpreter is not built from the current sources ({}): run `cargo xtask build-plugins` (or `cargo xtask test`)",
+        component.display()
+    );
+    component
+}
+
 /// `out` of the root, after checking that every plugin folder of `home`
 /// has a component there newer than its sources: else the tests would run
 /// stale or missing plugins, and they stop at once saying what to run.
@@ -175,7 +201,8 @@ pub fn conform() -> Command {
         .env_remove("CONFORM_PACK")
         .env_remove("CONFORM_SERVER")
         .env_remove("CONFORM_TOKEN")
-        .env_remove("CONFORM_LOG");
+        .env_remove("CONFORM_LOG")
+        .env_remove("CONFORM_MAPPING_INTERPRETER");
     built_as_users_build(&mut command);
     command
 }

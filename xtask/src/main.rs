@@ -63,8 +63,9 @@ fn discover_plugins(root: &Path) -> Result<Vec<PluginSource>> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             if !dir.join("plugin.toml").is_file() {
-                // The SDKs are crates beside the plugins, not plugins.
-                if !name.starts_with("sdk") {
+                // The SDKs and the mapping interpreter are crates beside
+                // the plugins, not plugins.
+                if !name.starts_with("sdk") && dir != root.join(INTERPRETER.0) {
                     eprintln!(
                         "note: `{}` has no plugin.toml: not a plugin, not built",
                         dir.display()
@@ -98,6 +99,16 @@ fn discover_plugins(root: &Path) -> Result<Vec<PluginSource>> {
 }
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// The mapping interpreter: its crate's folder and package, and where its
+/// component is written (apart from `target/plugins`: it is no plugin of
+/// its own, and the servers of the tests load every plugin there). `conform
+/// convert --mapping` looks for it there by default.
+const INTERPRETER: (&str, &str, &str) = (
+    "plugins/mapping-interpreter",
+    "conform-mapping-interpreter",
+    "target/mapping-interpreter/mapping-interpreter.wasm",
+);
 
 /// Where the Python plugins live (outside the workspace's globs: they are
 /// no crates), each a folder with `plugin.toml` and `app.py`, beside the
@@ -187,27 +198,42 @@ fn build_plugins(root: &Path) -> Result<()> {
     for plugin in &plugins {
         build.args(["-p", &plugin.package]);
     }
+    build.args(["-p", INTERPRETER.1]);
     run(build)?;
     for plugin in &plugins {
         package(root, plugin)?;
     }
+    let (_, package, out) = INTERPRETER;
+    let component = componentize(root, package)?;
+    let out = root.join(out);
+    std::fs::create_dir_all(out.parent().expect("a file in a folder"))?;
+    std::fs::write(&out, &component)?;
+    eprintln!(
+        "built the mapping interpreter: {} bytes -> {}",
+        component.len(),
+        out.display()
+    );
     build_python_plugins(root)
+}
+
+/// The component of the built wasm module of crate `package`.
+fn componentize(root: &Path, package: &str) -> Result<Vec<u8>> {
+    let module_path = root.join(format!(
+        "target/{WASM_TARGET}/plugin/{}.wasm",
+        package.replace('-', "_")
+    ));
+    let module = std::fs::read(&module_path)
+        .with_context(|| format!("reading {}", module_path.display()))?;
+    wit_component::ComponentEncoder::default()
+        .module(&module)
+        .and_then(|encoder| encoder.validate(true).encode())
+        .with_context(|| format!("making a component of `{package}`"))
 }
 
 /// Turns a built module into a component and writes it beside its manifest.
 fn package(root: &Path, source: &PluginSource) -> Result<()> {
-    let plugin = source.name.as_str();
-    let module_path = root.join(format!(
-        "target/{WASM_TARGET}/plugin/{}.wasm",
-        source.package.replace('-', "_")
-    ));
-    let module = std::fs::read(&module_path)
-        .with_context(|| format!("reading {}", module_path.display()))?;
-    let component = wit_component::ComponentEncoder::default()
-        .module(&module)
-        .and_then(|encoder| encoder.validate(true).encode())
-        .with_context(|| format!("making a component of plugin `{plugin}`"))?;
-    write_plugin(plugin, &source.dir, &source.out_dir, &component)
+    let component = componentize(root, &source.package)?;
+    write_plugin(&source.name, &source.dir, &source.out_dir, &component)
 }
 
 /// Builds each Python plugin of [`PYTHON_HOME`] into a component with

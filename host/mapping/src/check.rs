@@ -148,15 +148,15 @@ pub fn check(mapping: &MappingFile, text: &str, pack: &Pack) -> Vec<Located> {
 }
 
 /// One field's mapping checked against its schema and the pack's tables.
-struct FieldCheck<'c> {
-    pack: &'c Pack,
-    record_type: &'c str,
-    field: &'c str,
+pub(crate) struct FieldCheck<'c> {
+    pub(crate) pack: &'c Pack,
+    pub(crate) record_type: &'c str,
+    pub(crate) field: &'c str,
     /// The line of the field's name.
-    at: usize,
-    property: &'c Value,
+    pub(crate) at: usize,
+    pub(crate) property: &'c Value,
     /// Whether the schema requires the field.
-    required: bool,
+    pub(crate) required: bool,
 }
 
 /// The keys given among `keys` (each with its span, if given), with the
@@ -354,7 +354,11 @@ impl FieldCheck<'_> {
 
     /// The table `name` of `kind`; without a name, the pack's only table
     /// of that kind.
-    fn table(&self, name: Option<&Spanned<String>>, kind: TableKind) -> Result<String, String> {
+    pub(crate) fn table(
+        &self,
+        name: Option<&Spanned<String>>,
+        kind: TableKind,
+    ) -> Result<String, String> {
         let tables = self.pack.standard().tables();
         let pack = &self.pack.manifest().id;
         match name {

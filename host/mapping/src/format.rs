@@ -4,11 +4,13 @@
 //! comes from and what the pack's tables make of it. Every name a check
 //! may refuse keeps its place in the file, so a problem names its line.
 
-use conform_model::plugin::{InputSpec, PluginLimits};
+use conform_model::plugin::{ComponentRef, InputSpec, PluginLimits, PluginManifest, TargetSpec};
 use indexmap::IndexMap;
 use semver::{Version, VersionReq};
 use serde::Deserialize;
 use toml::Spanned;
+
+pub use crate::program::ValueKind;
 
 /// A mapping file, parsed.
 #[derive(Debug, Clone, Deserialize)]
@@ -114,32 +116,6 @@ impl FieldMapping {
     }
 }
 
-/// What a value becomes in the record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ValueKind {
-    /// Text, trimmed.
-    Text,
-    /// A decimal number, kept exactly as written or converted.
-    Decimal,
-    /// A whole number.
-    Integer,
-    /// `true` or `false`.
-    Boolean,
-}
-
-impl ValueKind {
-    /// The kind as a mapping writes it.
-    pub fn name(self) -> &'static str {
-        match self {
-            ValueKind::Text => "text",
-            ValueKind::Decimal => "decimal",
-            ValueKind::Integer => "integer",
-            ValueKind::Boolean => "boolean",
-        }
-    }
-}
-
 /// Where in a file each line starts, to name the line of a byte.
 pub(crate) struct Lines {
     starts: Vec<usize>,
@@ -166,6 +142,26 @@ impl Lines {
 }
 
 impl MappingFile {
+    /// The plugin manifest the mapping runs as: its name, version, input
+    /// and limits, its record type, and `component` (the interpreter's).
+    pub fn plugin_manifest(&self, component: ComponentRef) -> PluginManifest {
+        PluginManifest {
+            name: self.name.get_ref().clone(),
+            version: self.version.clone(),
+            provider: self.provider.clone(),
+            description: self.description.clone(),
+            component,
+            input: self.input.get_ref().clone(),
+            target: TargetSpec {
+                pack: self.target.pack.get_ref().clone(),
+                versions: self.target.versions.get_ref().clone(),
+                record_types: vec![self.target.record_type.get_ref().clone()],
+                tables: Default::default(),
+            },
+            limits: self.limits,
+        }
+    }
+
     /// Parses mapping `text` (the file `file`, for messages); a problem of
     /// syntax or shape is one problem at its line.
     pub fn parse(file: &str, text: &str) -> Result<MappingFile, crate::MappingProblems> {

@@ -2,87 +2,29 @@
 //! type by a file (`mapping.toml`) instead of code. This crate reads the
 //! file ([`format`]) and checks it against the pack before anything runs
 //! ([`check`]): every field, table, unit and pattern it names, each
-//! problem with its line. See `docs/mappings.md` for the format and the
-//! plan (the sandboxed interpreter that runs a mapping comes next).
+//! problem with its line. A mapping that passes is compiled ([`compile`])
+//! into the [`Program`] the interpreter component runs in the sandbox
+//! (`plugins/mapping-interpreter`). See `docs/mappings.md`.
+//!
+//! Without the default feature `check` only [`program`] is built (serde
+//! alone): the interpreter, built for WebAssembly, shares it.
 
+#[cfg(feature = "check")]
 pub mod check;
+#[cfg(feature = "check")]
+mod compile;
+#[cfg(feature = "check")]
+mod file;
+#[cfg(feature = "check")]
 pub mod format;
-#[cfg(test)]
+pub mod program;
+#[cfg(all(test, feature = "check"))]
 mod tests;
 
-use std::path::Path;
-
+#[cfg(feature = "check")]
+pub use compile::compile;
+#[cfg(feature = "check")]
+pub use file::{read, Located, MappingError, MappingProblems, MAX_MAPPING_BYTES};
+#[cfg(feature = "check")]
 pub use format::MappingFile;
-
-/// One problem of a mapping file, at a line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Located {
-    /// The 1-based line of the mapping file.
-    pub line: usize,
-    /// What is wrong and what to do.
-    pub message: String,
-}
-
-/// Every problem found in one mapping file.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", self.lines().join("\n"))]
-pub struct MappingProblems {
-    /// The file, as the user named it.
-    pub file: String,
-    /// The problems, in the order found.
-    pub problems: Vec<Located>,
-}
-
-impl MappingProblems {
-    /// The problems of `file`.
-    pub fn new(file: &str, problems: Vec<Located>) -> MappingProblems {
-        MappingProblems {
-            file: file.to_string(),
-            problems,
-        }
-    }
-
-    /// Each problem as `file:line: message`, the form editors jump to.
-    pub fn lines(&self) -> Vec<String> {
-        self.problems
-            .iter()
-            .map(|p| format!("{}:{}: {}", self.file, p.line, p.message))
-            .collect()
-    }
-}
-
-/// Why a mapping file cannot be read.
-#[derive(Debug, thiserror::Error)]
-pub enum MappingError {
-    /// The file cannot be read.
-    #[error("cannot read mapping `{path}`: {source}")]
-    Read {
-        /// The file.
-        path: String,
-        /// Why.
-        source: std::io::Error,
-    },
-}
-
-/// The largest mapping file read (bytes): a mapping is a page of TOML.
-pub const MAX_MAPPING_BYTES: u64 = 1024 * 1024;
-
-/// The text of the mapping file at `path`, read to at most
-/// [`MAX_MAPPING_BYTES`] (whatever the file claims to be: a device too).
-pub fn read(path: &Path) -> Result<String, MappingError> {
-    use std::io::Read;
-    let error = |source| MappingError::Read {
-        path: path.display().to_string(),
-        source,
-    };
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|file| file.take(MAX_MAPPING_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(error)?;
-    if bytes.len() as u64 > MAX_MAPPING_BYTES {
-        return Err(error(std::io::Error::other(format!(
-            "it holds more than the {MAX_MAPPING_BYTES} bytes a mapping may"
-        ))));
-    }
-    String::from_utf8(bytes).map_err(|_| error(std::io::Error::other("it is not UTF-8 text")))
-}
+pub use program::Program;

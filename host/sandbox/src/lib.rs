@@ -33,6 +33,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
 pub use compile::{compile_component_main, CompileLimits, Compiler};
+pub use host::mapping::PROGRAM_IMPORT;
 pub use host::MAX_LOG_LINES_PER_BATCH;
 pub use input::InputRecord;
 pub use worker::{OutputRecord, Problem, RecordBody, RowOutcome, Worker};
@@ -137,6 +138,11 @@ pub enum SandboxError {
     },
 }
 
+/// The lowercase hex SHA-256 of a component, as a manifest states it.
+pub fn sha256_hex(wasm: &[u8]) -> String {
+    hex::encode(Sha256::digest(wasm))
+}
+
 /// Checks that `wasm` is the component a manifest describes (its SHA-256
 /// is `expected_sha256`); returns the digest.
 pub fn verify_digest(
@@ -144,7 +150,7 @@ pub fn verify_digest(
     wasm: &[u8],
     expected_sha256: &str,
 ) -> Result<String, SandboxError> {
-    let actual = hex::encode(Sha256::digest(wasm));
+    let actual = sha256_hex(wasm);
     if actual != expected_sha256 {
         return Err(SandboxError::DigestMismatch {
             plugin: plugin.into(),
@@ -228,6 +234,7 @@ impl Sandbox {
         let mut linker = Linker::new(&engine);
         host::v0_1::add_to_linker(&mut linker).map_err(SandboxError::Engine)?;
         host::v0_2::add_to_linker(&mut linker).map_err(SandboxError::Engine)?;
+        host::mapping::add_to_linker(&mut linker).map_err(SandboxError::Engine)?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
         let (ticking_engine, stop) = (engine.clone(), ticker_stop.clone());
@@ -264,6 +271,41 @@ impl Sandbox {
         expected_sha256: &str,
         limits: PluginLimits,
         declared: Vec<String>,
+    ) -> Result<LoadedPlugin, SandboxError> {
+        self.load_component(plugin, wasm, expected_sha256, limits, declared, false)
+    }
+
+    /// Checks and compiles the mapping interpreter (a first-party
+    /// component, `plugins/mapping-interpreter`): a plugin of contract
+    /// 0.2.0 that may import [`PROGRAM_IMPORT`] too. It runs nothing until
+    /// given a mapping by [`LoadedPlugin::for_mapping`].
+    pub fn load_interpreter(&self, wasm: &[u8]) -> Result<LoadedPlugin, SandboxError> {
+        let sha256 = sha256_hex(wasm);
+        let loaded = self.load_component(
+            "mapping-interpreter",
+            wasm,
+            &sha256,
+            PluginLimits::default(),
+            Vec::new(),
+            true,
+        )?;
+        if loaded.contract() != Contract::V0_2 {
+            return Err(SandboxError::WrongWorld {
+                plugin: "mapping-interpreter".into(),
+                source: wasmtime::Error::msg("the mapping interpreter implements contract 0.2.0"),
+            });
+        }
+        Ok(loaded)
+    }
+
+    fn load_component(
+        &self,
+        plugin: &str,
+        wasm: &[u8],
+        expected_sha256: &str,
+        limits: PluginLimits,
+        declared: Vec<String>,
+        interpreter: bool,
     ) -> Result<LoadedPlugin, SandboxError> {
         let actual = verify_digest(plugin, wasm, expected_sha256)?;
         let cached = self
@@ -304,7 +346,7 @@ impl Sandbox {
                 (component, Some(code))
             }
         };
-        check_imports(&self.engine, plugin, &component)?;
+        check_imports(&self.engine, plugin, &component, interpreter)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -328,6 +370,7 @@ impl Sandbox {
                 pre,
                 limits,
                 declared,
+                program: None,
             }),
         })
     }
@@ -344,10 +387,20 @@ impl Drop for Sandbox {
     }
 }
 
-fn check_imports(engine: &Engine, plugin: &str, component: &Component) -> Result<(), SandboxError> {
+/// Refuses a component importing anything but one contract's interfaces
+/// (and, for the mapping `interpreter`, [`PROGRAM_IMPORT`]).
+fn check_imports(
+    engine: &Engine,
+    plugin: &str,
+    component: &Component,
+    interpreter: bool,
+) -> Result<(), SandboxError> {
     let mut versions: Vec<String> = Vec::new();
     let imports = component.component_type();
     for (name, _) in imports.imports(engine) {
+        if interpreter && name == PROGRAM_IMPORT {
+            continue;
+        }
         if !ALLOWED_IMPORTS.contains(&name) {
             return Err(SandboxError::ForbiddenImport {
                 plugin: plugin.into(),
@@ -377,6 +430,30 @@ impl LoadedPlugin {
     /// A worker with its own store, serving the given standard.
     pub fn worker(&self, standard: Arc<conform_pack::Standard>) -> Worker {
         Worker::new(self.inner.clone(), standard)
+    }
+
+    /// The mapping interpreter (from [`Sandbox::load_interpreter`]) running
+    /// `program` (a `conform_mapping::Program` as JSON) as the plugin
+    /// `name`, under `limits`, declaring `declared` record types. The
+    /// compiled interpreter is shared: each mapping costs only its program.
+    pub fn for_mapping(
+        &self,
+        name: &str,
+        program: &str,
+        limits: PluginLimits,
+        declared: Vec<String>,
+    ) -> LoadedPlugin {
+        let inner = &self.inner;
+        LoadedPlugin {
+            inner: Arc::new(worker::Plugin {
+                name: name.into(),
+                engine: inner.engine.clone(),
+                pre: inner.pre.clone(),
+                limits,
+                declared,
+                program: Some(program.into()),
+            }),
+        }
     }
 
     /// The plugin's name.
@@ -432,6 +509,8 @@ mod tests {
             "wasi:cli/environment@0.2.0",
             "wasi:clocks/wall-clock@0.2.0",
             "wasi:random/random@0.2.0",
+            // The mapping interpreter's program: not for plugins.
+            PROGRAM_IMPORT,
         ] {
             let wasm =
                 wat::parse_str(format!("(component (import \"{import}\" (instance)))")).unwrap();

@@ -23,6 +23,7 @@ use crate::{bindings_v0_2, Contract};
 pub const MAX_RETRY_TIMEOUTS: usize = 2;
 
 /// A compiled plugin ready to instantiate, by the contract it implements.
+#[derive(Clone)]
 pub(crate) enum Pre {
     /// `conform:plugin/converter@0.1.0`.
     V0_1(bindings::ConverterPre<HostState>),
@@ -53,6 +54,8 @@ pub(crate) struct Plugin {
     pub(crate) pre: Pre,
     pub(crate) limits: PluginLimits,
     pub(crate) declared: Vec<String>,
+    /// The mapping program, where the plugin is the mapping interpreter.
+    pub(crate) program: Option<Arc<str>>,
 }
 
 /// A record of the standard as a plugin returned it, not yet validated.
@@ -267,6 +270,7 @@ impl Worker {
             },
             resources: wasmtime::component::ResourceTable::new(),
             handles: 0,
+            program: self.plugin.program.clone(),
         };
         let mut store = Store::new(&self.plugin.engine, state);
         store.limiter(|state| &mut state.limiter);

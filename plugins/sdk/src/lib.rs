@@ -63,7 +63,7 @@ pub mod written;
 
 pub use output::{encode_node, Node};
 pub use record::{Array, Object, Record, Written};
-pub use row::{Checks, Problem, Rejected, ResultExt, Row};
+pub use row::{Cell, Checks, Problem, Rejected, ResultExt, Row};
 pub use tables::Cx;
 
 use bindings::conform::plugin::types as wit;

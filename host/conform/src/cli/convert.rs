@@ -10,9 +10,11 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use conform_engine::compiled::CompiledPlugins;
 use conform_engine::pipeline::ConvertOptions;
-use conform_engine::registry::Entry;
+use conform_engine::registry::{Entry, HOST_MAX_LIMITS};
 use conform_engine::sink::NdjsonSink;
 use conform_engine::Registry;
+use conform_mapping::MappingProblems;
+use conform_model::plugin::{ComponentRef, PluginManifest};
 use conform_model::{FailedFile, Summary};
 use conform_pack::Pack;
 use conform_sandbox::{LoadedPlugin, Sandbox};
@@ -41,6 +43,19 @@ pub struct ConvertArgs {
     /// (default: the plugin that claims each file's name).
     #[arg(long)]
     plugin: Option<String>,
+    /// Convert with this mapping file (`mapping.toml`) instead of a plugin:
+    /// checked against its pack (each problem at its line), then run by
+    /// the mapping interpreter in the sandbox under the mapping's limits.
+    #[arg(long, conflicts_with = "plugin")]
+    mapping: Option<PathBuf>,
+    /// The mapping interpreter's component (`cargo xtask build-plugins`
+    /// builds it).
+    #[arg(
+        long,
+        env = "CONFORM_MAPPING_INTERPRETER",
+        default_value = "target/mapping-interpreter/mapping-interpreter.wasm"
+    )]
+    interpreter: PathBuf,
     /// Records output, NDJSON, for a single file [default: stdout].
     #[arg(long, conflicts_with = "output_dir")]
     output: Option<PathBuf>,
@@ -70,19 +85,96 @@ struct Loaded<'a> {
     sandbox: &'a Sandbox,
     packs: &'a Packs,
     compiled: CompiledPlugins,
+    /// The mapping of `--mapping`, ready to run.
+    mapping: Option<Mapped<'a>>,
+}
+
+/// What converts a file: a plugin of the registry, or `--mapping`.
+#[derive(Clone, Copy)]
+enum With<'r> {
+    Plugin(&'r Entry),
+    Mapping,
+}
+
+/// A mapping run by the interpreter: the manifest it runs as, the
+/// interpreter with its program, and the pack it was checked against.
+struct Mapped<'a> {
+    manifest: PluginManifest,
+    plugin: LoadedPlugin,
+    pack: &'a Pack,
 }
 
 impl<'a> Loaded<'a> {
-    /// The plugin, compiled, and the pack it runs against.
-    fn get(&mut self, entry: &Entry) -> Result<(LoadedPlugin, &'a Pack)> {
+    /// The plugin, compiled, the pack it runs against and its manifest.
+    fn get(&mut self, with: With<'_>) -> Result<(LoadedPlugin, &'a Pack, PluginManifest)> {
+        let entry = match with {
+            With::Plugin(entry) => entry,
+            With::Mapping => {
+                let mapped = self.mapping.as_ref().expect("--mapping was given");
+                return Ok((mapped.plugin.clone(), mapped.pack, mapped.manifest.clone()));
+            }
+        };
         let limits = self.registry.limits_of(entry);
         let pack = self.packs.for_plugin(&entry.manifest)?;
         let plugin = self
             .compiled
             .get(entry, limits, self.sandbox, pack)
             .map_err(|e| anyhow::anyhow!("{}", with_causes(e.as_ref())))?;
-        Ok((plugin, pack))
+        Ok((plugin, pack, entry.manifest.clone()))
     }
+
+    /// What converts the file `name`: the mapping, `--plugin`, or the
+    /// plugin that claims the name (`None`: no plugin does).
+    fn chosen(&self, args: &ConvertArgs, name: &str) -> Result<Option<With<'a>>> {
+        let registry = self.registry;
+        Ok(match (&self.mapping, &args.plugin) {
+            (Some(_), _) => Some(With::Mapping),
+            (None, Some(plugin)) => Some(With::Plugin(pinned(registry, plugin)?)),
+            (None, None) => registry.claiming(name).map(With::Plugin),
+        })
+    }
+}
+
+/// Reads the mapping `file`, checks it against the newest pack of `packs`
+/// it targets and loads the interpreter to run it.
+fn mapped<'p>(
+    file: &Path,
+    interpreter: &Path,
+    packs: &'p Packs,
+    sandbox: &Sandbox,
+) -> Result<Mapped<'p>> {
+    let targeted = super::mapping::targeted(file, packs)?.map_err(problems_in)?;
+    let program = targeted.compile().map_err(problems_in)?;
+    let wasm = std::fs::read(interpreter).with_context(|| {
+        format!(
+            "cannot read the mapping interpreter `{}`: build it with `cargo xtask build-plugins`, or name it with --interpreter",
+            interpreter.display()
+        )
+    })?;
+    let manifest = targeted.mapping.plugin_manifest(ComponentRef {
+        file: interpreter.display().to_string(),
+        sha256: conform_sandbox::sha256_hex(&wasm),
+    });
+    let plugin = sandbox.load_interpreter(&wasm)?.for_mapping(
+        &manifest.name,
+        &program.to_json(),
+        manifest.limits.capped_by(HOST_MAX_LIMITS),
+        manifest.target.record_types.clone(),
+    );
+    Ok(Mapped {
+        manifest,
+        plugin,
+        pack: targeted.pack,
+    })
+}
+
+/// A mapping's problems, each at its line, and how many.
+fn problems_in(problems: MappingProblems) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{problems}\n{} problem(s) in {}",
+        problems.problems.len(),
+        problems.file
+    )
 }
 
 /// An error and its causes on one line, as `{:#}` shows an `anyhow` chain.
@@ -121,11 +213,16 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
     }
 
     let sandbox = args.locations.sandbox()?;
+    let mapping = match &args.mapping {
+        Some(file) => Some(mapped(file, &args.interpreter, &packs, &sandbox)?),
+        None => None,
+    };
     let mut loaded = Loaded {
         registry: &registry,
         sandbox: &sandbox,
         packs: &packs,
         compiled: CompiledPlugins::default(),
+        mapping,
     };
     let options = ConvertOptions {
         workers: args.workers.unwrap_or(ConvertOptions::default().workers),
@@ -175,25 +272,21 @@ fn convert_folder(
             }
         }
     }
-    let registry = loaded.registry;
     for path in inputs {
         let name = file_name(&path);
-        let entry = match &args.plugin {
-            Some(plugin) => pinned(registry, plugin)?,
-            None => match registry.claiming(&name) {
-                Some(entry) => entry,
-                None => {
-                    total.failed.push(FailedFile {
+        let with = match loaded.chosen(args, &name)? {
+            Some(with) => with,
+            None => {
+                total.failed.push(FailedFile {
                         file: name.clone(),
                         message: "no plugin claims this file name: pass `--plugin NAME` or add a plugin whose manifest's `input.files` matches it".into(),
                     });
-                    continue;
-                }
-            },
+                continue;
+            }
         };
         let (records, errors) = outputs_in(out_dir, &name);
         let (records, errors) = (Target::Path(records), Target::Path(errors));
-        match convert_file(&path, entry, loaded, options, &records, &errors) {
+        match convert_file(&path, with, loaded, options, &records, &errors) {
             Ok(file_summary) => total.add(file_summary),
             Err(e) => total.failed.push(FailedFile {
                 file: name,
@@ -212,13 +305,9 @@ fn convert_one(
     options: &ConvertOptions,
 ) -> Result<(Summary, bool)> {
     let name = file_name(&args.input);
-    let registry = loaded.registry;
-    let entry = match &args.plugin {
-        Some(plugin) => pinned(registry, plugin)?,
-        None => registry.claiming(&name).with_context(|| {
-            format!("no plugin claims `{name}`: pass `--plugin NAME` (see `conform plugins`)")
-        })?,
-    };
+    let with = loaded.chosen(args, &name)?.with_context(|| {
+        format!("no plugin claims `{name}`: pass `--plugin NAME` (see `conform plugins`)")
+    })?;
     let (records, errors) = match &args.output_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir)
@@ -237,7 +326,7 @@ fn convert_one(
     let mut total = Summary::default();
     total.add(convert_file(
         &args.input,
-        entry,
+        with,
         loaded,
         options,
         &records,
@@ -347,13 +436,13 @@ fn file_name(path: &Path) -> String {
 
 fn convert_file(
     path: &Path,
-    entry: &Entry,
+    with: With<'_>,
     loaded: &mut Loaded,
     options: &ConvertOptions,
     records: &Target,
     errors: &Target,
 ) -> Result<conform_model::FileSummary> {
-    let (plugin, pack) = loaded.get(entry)?;
+    let (plugin, pack, manifest) = loaded.get(with)?;
     let input = File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
     let size = input.metadata().map(|m| m.len()).unwrap_or(0);
     let records = outputs::open(records)?;
@@ -390,7 +479,7 @@ fn convert_file(
     let summary = conform_engine::Conversion {
         pack,
         plugin: &plugin,
-        manifest: &entry.manifest,
+        manifest: &manifest,
         options,
     }
     .run(counted, &file_name(path), &mut sink, &mut progress)

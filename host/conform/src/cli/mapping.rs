@@ -1,11 +1,14 @@
 //! `conform mapping check`: a declarative mapping checked against the pack
-//! it targets, every problem at its line (running mappings comes next:
-//! see `docs/mappings.md`).
+//! it targets, every problem at its line; and the reading of a mapping
+//! that `conform convert --mapping` shares. See `docs/mappings.md`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use conform_engine::local_packs::LocalPacks;
+use conform_mapping::{MappingFile, MappingProblems, Program};
+use conform_pack::Pack;
 
 use super::{EXIT_FAILURE, EXIT_OK};
 
@@ -43,26 +46,73 @@ pub fn run(args: MappingArgs) -> Result<ExitCode> {
     }
 }
 
-fn check(file: &Path, pack: Option<&Path>, sample: Option<&Path>) -> Result<ExitCode> {
+/// A mapping file read and parsed, with the pack it targets.
+pub(crate) struct Targeted<'p> {
+    /// The file as the user named it.
+    pub(crate) shown: String,
+    /// Its text.
+    pub(crate) text: String,
+    /// The mapping.
+    pub(crate) mapping: MappingFile,
+    /// The newest pack of `packs` the mapping targets.
+    pub(crate) pack: &'p Pack,
+}
+
+impl Targeted<'_> {
+    /// The program to run, or every problem of the mapping at its line.
+    pub(crate) fn compile(&self) -> Result<Program, MappingProblems> {
+        conform_mapping::compile(&self.mapping, &self.text, self.pack)
+            .map_err(|problems| MappingProblems::new(&self.shown, problems))
+    }
+}
+
+/// Reads the mapping `file` and finds the pack it targets in `packs`; a
+/// file that does not parse is its problems.
+pub(crate) fn targeted<'p>(
+    file: &Path,
+    packs: &'p LocalPacks,
+) -> Result<Result<Targeted<'p>, MappingProblems>> {
     let shown = file.display().to_string();
     let text = conform_mapping::read(file)?;
-    let mapping = match conform_mapping::MappingFile::parse(&shown, &text) {
+    let mapping = match MappingFile::parse(&shown, &text) {
         Ok(mapping) => mapping,
-        Err(problems) => return Ok(report(&problems)),
+        Err(problems) => return Ok(Err(problems)),
     };
     let id = mapping.target.pack.get_ref();
     // The id becomes a folder's name only once it is a plain one.
     if !conform_model::pack::is_pack_id(id) {
         anyhow::bail!("{shown}: `{id}` is not a pack id (lowercase letters, digits, `-`)");
     }
-    let packs_dir = pack.unwrap_or(Path::new("standards"));
-    let packs = conform_engine::local_packs::LocalPacks::load(packs_dir)
-        .with_context(|| format!("no pack for mapping `{shown}` (name the pack's folder, or a folder of packs, with --pack)"))?;
     let pack = packs.newest(
         mapping.name.get_ref(),
         id,
         mapping.target.versions.get_ref(),
     )?;
+    Ok(Ok(Targeted {
+        shown,
+        text,
+        mapping,
+        pack,
+    }))
+}
+
+fn check(file: &Path, pack: Option<&Path>, sample: Option<&Path>) -> Result<ExitCode> {
+    let packs_dir = pack.unwrap_or(Path::new("standards"));
+    let packs = LocalPacks::load(packs_dir).with_context(|| {
+        format!(
+            "no pack for mapping `{}` (name the pack's folder, or a folder of packs, with --pack)",
+            file.display()
+        )
+    })?;
+    let Targeted {
+        shown,
+        text,
+        mapping,
+        pack,
+    } = match targeted(file, &packs)? {
+        Ok(targeted) => targeted,
+        Err(problems) => return Ok(report(&problems)),
+    };
     let mut problems = conform_mapping::check::check(&mapping, &text, pack);
     if problems.is_empty() {
         if let Some(sample) = sample {
@@ -77,9 +127,7 @@ fn check(file: &Path, pack: Option<&Path>, sample: Option<&Path>) -> Result<Exit
         }
     }
     if !problems.is_empty() {
-        return Ok(report(&conform_mapping::MappingProblems::new(
-            &shown, problems,
-        )));
+        return Ok(report(&MappingProblems::new(&shown, problems)));
     }
     println!(
         "mapping `{}` {} maps onto `{}` of pack `{}` {}: {} fields, no problem{}",
@@ -99,7 +147,7 @@ fn check(file: &Path, pack: Option<&Path>, sample: Option<&Path>) -> Result<Exit
 }
 
 /// Prints every problem as `file:line: message`; a failing exit.
-fn report(problems: &conform_mapping::MappingProblems) -> ExitCode {
+fn report(problems: &MappingProblems) -> ExitCode {
     for line in problems.lines() {
         eprintln!("{line}");
     }

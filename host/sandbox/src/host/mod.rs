@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use conform_pack::Standard;
 
+pub(crate) mod mapping;
 pub(crate) mod v0_1;
 pub(crate) mod v0_2;
 
@@ -33,6 +34,8 @@ pub(crate) struct HostState {
     pub(crate) resources: wasmtime::component::ResourceTable,
     /// How many handles are open (at most [`v0_2::MAX_HANDLES`]).
     pub(crate) handles: u32,
+    /// The mapping program the interpreter runs (JSON), if this is one.
+    pub(crate) program: Option<Arc<str>>,
 }
 
 /// A worker's log budget for the batch it converts, shared by the stores
