@@ -9,10 +9,11 @@ use crate::support;
 
 use std::sync::OnceLock;
 
+use conform_engine::mapped::MappedPlugin;
 use conform_engine::pipeline::ConvertOptions;
 use conform_engine::sink::MemorySink;
 use conform_engine::Registry;
-use conform_model::plugin::{ComponentRef, PluginManifest};
+use conform_model::plugin::PluginManifest;
 use conform_pack::Pack;
 use conform_sandbox::{LoadedPlugin, Sandbox, SandboxConfig};
 use proptest::prelude::*;
@@ -21,8 +22,8 @@ struct Fixture {
     pack: Pack,
     registry: Registry,
     plugin: LoadedPlugin,
-    /// `mappings/jinggong-parts` in the interpreter, and its manifest.
-    mapped: (LoadedPlugin, PluginManifest),
+    /// `mappings/jinggong-parts` in the interpreter.
+    mapped: MappedPlugin,
 }
 
 fn fixture() -> &'static Fixture {
@@ -45,23 +46,13 @@ fn fixture() -> &'static Fixture {
 }
 
 /// The Jinggong mapping compiled against `pack`, in the interpreter.
-fn mapped(sandbox: &Sandbox, pack: &Pack) -> (LoadedPlugin, PluginManifest) {
+fn mapped(sandbox: &Sandbox, pack: &Pack) -> MappedPlugin {
     let path = support::root().join("mappings/jinggong-parts/mapping.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     let mapping = conform_mapping::MappingFile::parse("mapping.toml", &text).unwrap();
     let program = conform_mapping::compile(&mapping, &text, pack).unwrap();
     let wasm = std::fs::read(support::interpreter()).unwrap();
-    let manifest = mapping.plugin_manifest(ComponentRef {
-        file: "mapping-interpreter.wasm".into(),
-        sha256: conform_sandbox::sha256_hex(&wasm),
-    });
-    let plugin = sandbox.load_interpreter(&wasm).unwrap().for_mapping(
-        &manifest.name,
-        &program.to_json(),
-        manifest.limits,
-        manifest.target.record_types.clone(),
-    );
-    (plugin, manifest)
+    MappedPlugin::load(&mapping, &program, &wasm, sandbox).unwrap()
 }
 
 /// Converts `bytes` with `plugin`: the summary and what the sink got.
@@ -135,7 +126,7 @@ proptest! {
         let manifest = &fx.registry.get("jinggong-parts").unwrap().manifest;
         let options = ConvertOptions { workers, batch_size, ..ConvertOptions::default() };
         let (summary, sink) = convert(&fx.plugin, manifest, &options, &bytes);
-        let (mapped_summary, mapped_sink) = convert(&fx.mapped.0, &fx.mapped.1, &options, &bytes);
+        let (mapped_summary, mapped_sink) = convert(&fx.mapped.plugin, &fx.mapped.manifest, &options, &bytes);
         prop_assert_eq!(&mapped_sink.records, &sink.records, "the mapping makes the plugin's records");
         let outcomes = |sink: &MemorySink| -> Vec<(u64, String)> {
             sink.rejections.iter().map(|r| (r.ordinal, r.code.clone())).collect()

@@ -33,7 +33,10 @@ fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
             if path.file_name().is_some_and(|n| n != "tests") {
                 rust_files(&path, found);
             }
-        } else if path.extension().is_some_and(|e| e == "rs") {
+        } else if path.extension().is_some_and(|e| e == "rs")
+            // A crate's unit tests kept in a file of their own.
+            && path.file_name().is_some_and(|n| n != "tests.rs")
+        {
             found.push(path);
         }
     }

@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod compiled;
 pub mod layout;
 pub mod local_packs;
+pub mod mapped;
 pub mod packs;
 pub mod pipeline;
 pub mod registry;

@@ -20,6 +20,23 @@ use crate::Located;
 /// one of Unicode classes costs the parser memory by the kilobyte.
 pub const MAX_PATTERN_BYTES: usize = 1024;
 
+/// Why `pattern` cannot be a `match`: too long, or no regular expression.
+pub(crate) fn pattern_problem(pattern: &str) -> Result<(), String> {
+    if pattern.len() > MAX_PATTERN_BYTES {
+        return Err(format!(
+            "is {} bytes long, more than {MAX_PATTERN_BYTES}",
+            pattern.len()
+        ));
+    }
+    // Compiled as the interpreter compiles it, under the same size limit,
+    // so that a pattern that passes here runs there.
+    regex::RegexBuilder::new(pattern)
+        .size_limit(crate::program::PATTERN_SIZE_LIMIT)
+        .build()
+        .map(drop)
+        .map_err(|e| format!("is not a regular expression that can run here: {e}"))
+}
+
 /// Problems found so far, each at a line.
 struct Found<'l> {
     lines: &'l Lines,
@@ -106,6 +123,7 @@ pub fn check(mapping: &MappingFile, text: &str, pack: &Pack) -> Vec<Located> {
         return found.problems;
     };
     let schema = SchemaFields::of(validator.schema());
+    let mut earlier: Vec<&str> = Vec::new();
     for (field, spec) in &mapping.fields {
         let Some(property) = schema.get(field.get_ref()) else {
             let known: Vec<&str> = schema.properties.iter().map(|(name, _)| *name).collect();
@@ -126,8 +144,10 @@ pub fn check(mapping: &MappingFile, text: &str, pack: &Pack) -> Vec<Located> {
             at: lines.of(field),
             property,
             required: schema.requires(field.get_ref()),
+            earlier: &earlier,
         }
         .check(spec.get_ref(), &mut found);
+        earlier.push(field.get_ref());
     }
     let unmapped: Vec<&str> = schema
         .required
@@ -157,6 +177,8 @@ pub(crate) struct FieldCheck<'c> {
     pub(crate) property: &'c Value,
     /// Whether the schema requires the field.
     pub(crate) required: bool,
+    /// The fields made before it (in the file's order).
+    pub(crate) earlier: &'c [&'c str],
 }
 
 /// The keys given among `keys` (each with its span, if given), with the
@@ -170,6 +192,11 @@ fn given(keys: &[(&'static str, Option<std::ops::Range<usize>>)]) -> Vec<(&'stat
     given
 }
 
+/// The text of a key, if given.
+pub(crate) fn text_of(value: &Option<Spanned<String>>) -> Option<&str> {
+    value.as_ref().map(|s| s.get_ref().as_str())
+}
+
 fn span<T>(value: &Option<Spanned<T>>) -> Option<std::ops::Range<usize>> {
     value.as_ref().map(Spanned::span)
 }
@@ -181,11 +208,12 @@ impl FieldCheck<'_> {
             ("column", span(&spec.column)),
             ("pointer", span(&spec.pointer)),
             ("constant", span(&spec.constant)),
+            ("expr", span(&spec.expr)),
         ]);
         if sources.is_empty() {
             found.at(
                 self.at,
-                format!("field `{field}` has no source: give it a `column`, a `pointer` or a `constant`"),
+                format!("field `{field}` has no source: give it a `column`, a `pointer`, a `constant` or an `expr`"),
             );
         }
         found.each_extra(&sources, |first, second| {
@@ -241,21 +269,16 @@ impl FieldCheck<'_> {
                 );
             }
         }
+        if let Some(expr) = &spec.expr {
+            if let Err(problems) = self.expression(expr.get_ref()) {
+                for why in problems {
+                    found.at_span(expr, format!("the `expr` of field `{field}`: {why}"));
+                }
+            }
+        }
         if let Some(pattern) = &spec.pattern {
-            let text = pattern.get_ref();
-            if text.len() > MAX_PATTERN_BYTES {
-                found.at_span(
-                    pattern,
-                    format!(
-                        "the `match` of field `{field}` is {} bytes long, more than {MAX_PATTERN_BYTES}",
-                        text.len()
-                    ),
-                );
-            } else if let Err(e) = regex_syntax::Parser::new().parse(text) {
-                found.at_span(
-                    pattern,
-                    format!("the `match` of field `{field}` is not a regular expression: {e}"),
-                );
+            if let Err(why) = pattern_problem(pattern.get_ref()) {
+                found.at_span(pattern, format!("the `match` of field `{field}` {why}"));
             }
         }
     }
@@ -319,14 +342,14 @@ impl FieldCheck<'_> {
         ];
         for (name, kind) in named {
             if let Some(name) = name {
-                if let Err(why) = self.table(Some(name), kind) {
+                if let Err(why) = self.table(Some(name.get_ref()), kind) {
                     found.at_span(name, why);
                 }
             }
         }
         let unit = spec.unit_source();
         if let Some(unit) = unit {
-            match self.table(spec.units.as_ref(), TableKind::UnitCatalogue) {
+            match self.table(text_of(&spec.units), TableKind::UnitCatalogue) {
                 Err(why) => found.at_span(spec.units.as_ref().unwrap_or(unit), why),
                 Ok(table) => {
                     if let Some(unit) = &spec.unit {
@@ -336,9 +359,40 @@ impl FieldCheck<'_> {
             }
         }
         if let Some(pattern) = spec.date.as_ref().or(spec.time.as_ref()) {
-            if let Err(why) = self.table(spec.time_format.as_ref(), TableKind::TimeFormat) {
-                found.at_span(spec.time_format.as_ref().unwrap_or(pattern), why);
+            match self.table(text_of(&spec.time_format), TableKind::TimeFormat) {
+                Err(why) => found.at_span(spec.time_format.as_ref().unwrap_or(pattern), why),
+                Ok(table) => {
+                    if let Err(why) = self.time_pattern(&table, pattern.get_ref()) {
+                        found.at_span(pattern, why);
+                    }
+                }
             }
+        }
+    }
+
+    /// The expression `text`, parsed, checked and its tables filled in.
+    pub(crate) fn expression(&self, text: &str) -> Result<crate::program::Expr, Vec<String>> {
+        let expr = crate::expr::parse(text).map_err(|e| {
+            vec![format!(
+                "{} (at character {} of the expression)",
+                e.message,
+                text[..e.at.min(text.len())].chars().count() + 1
+            )]
+        })?;
+        crate::expr::Resolver {
+            field: self,
+            earlier: self.earlier,
+        }
+        .resolve(expr)
+    }
+
+    /// A pattern the time format `table` reads times with.
+    pub(crate) fn time_pattern(&self, table: &str, pattern: &str) -> Result<(), String> {
+        match self.pack.standard().tables().get(table) {
+            Some(conform_pack::tables::Table::TimeFormat(format)) => format
+                .check_pattern(pattern)
+                .map_err(|e| format!("field `{}`: {}", self.field, e.message)),
+            _ => Ok(()),
         }
     }
 
@@ -354,25 +408,19 @@ impl FieldCheck<'_> {
 
     /// The table `name` of `kind`; without a name, the pack's only table
     /// of that kind.
-    pub(crate) fn table(
-        &self,
-        name: Option<&Spanned<String>>,
-        kind: TableKind,
-    ) -> Result<String, String> {
+    pub(crate) fn table(&self, name: Option<&str>, kind: TableKind) -> Result<String, String> {
         let tables = self.pack.standard().tables();
         let pack = &self.pack.manifest().id;
         match name {
-            Some(name) => match tables.get(name.get_ref()) {
-                Some(table) if table.kind() == kind => Ok(name.get_ref().clone()),
+            Some(name) => match tables.get(name) {
+                Some(table) if table.kind() == kind => Ok(name.to_string()),
                 Some(table) => Err(format!(
-                    "table `{}` is a {}, not a {}",
-                    name.get_ref(),
+                    "table `{name}` is a {}, not a {}",
                     table.kind().name(),
                     kind.name()
                 )),
                 None => Err(format!(
-                    "pack `{pack}` has no table `{}`; its {} tables: {}",
-                    name.get_ref(),
+                    "pack `{pack}` has no table `{name}`; its {} tables: {}",
                     kind.name(),
                     self.of_kind(kind).join(", ")
                 )),
@@ -410,6 +458,24 @@ impl FieldCheck<'_> {
         let Some(kind) = &spec.kind else {
             return;
         };
+        let text_from = given(&[
+            ("code_list", span(&spec.code_list)),
+            ("term_levels", span(&spec.term_levels)),
+            ("thresholds", span(&spec.thresholds)),
+            ("date", span(&spec.date)),
+            ("time", span(&spec.time)),
+        ]);
+        if let (Some((table, _)), false) = (text_from.first(), *kind.get_ref() == ValueKind::Text) {
+            found.at_span(
+                kind,
+                format!(
+                    "field `{}`: `{table}` gives text, not {}; leave `type` out",
+                    self.field,
+                    kind.get_ref().name()
+                ),
+            );
+            return;
+        }
         let wanted = self.property.get("type").and_then(Value::as_str);
         let fits = match (kind.get_ref(), wanted) {
             (_, None) => true,
@@ -512,17 +578,25 @@ pub fn check_columns(
     let mut problems = Vec::new();
     for (field, spec) in &mapping.fields {
         let spec = spec.get_ref();
-        for column in [&spec.column, &spec.unit_column, &spec.scope_column]
+        let mut named: Vec<(usize, String)> = [&spec.column, &spec.unit_column, &spec.scope_column]
             .into_iter()
             .flatten()
-        {
-            if !columns.iter().any(|c| c == column.get_ref()) {
+            .map(|column| (lines.of(column), column.get_ref().clone()))
+            .collect();
+        if let Some(expr) = &spec.expr {
+            let mut read = Vec::new();
+            if let Ok(parsed) = crate::expr::parse(expr.get_ref()) {
+                crate::expr::columns(&parsed, &mut read);
+            }
+            named.extend(read.into_iter().map(|column| (lines.of(expr), column)));
+        }
+        for (line, column) in named {
+            if !columns.contains(&column) {
                 problems.push(Located {
-                    line: lines.of(column),
+                    line,
                     message: format!(
-                        "field `{}`: the sample `{sample}` has no column `{}`; its columns: {shown}",
+                        "field `{}`: the sample `{sample}` has no column `{column}`; its columns: {shown}",
                         field.get_ref(),
-                        column.get_ref(),
                     ),
                 });
             }

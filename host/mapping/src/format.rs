@@ -60,6 +60,9 @@ pub struct FieldMapping {
     pub pointer: Option<Spanned<String>>,
     /// A fixed value.
     pub constant: Option<Spanned<toml::Value>>,
+    /// An expression of the mapping language (`docs/mappings.md`):
+    /// `level("service-levels", column("服务"), "EASTROUTE").level`.
+    pub expr: Option<Spanned<String>>,
     /// A regular expression the value must match; its first capture group
     /// (or the whole match) is the value from then on.
     #[serde(rename = "match")]

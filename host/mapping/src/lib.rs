@@ -14,6 +14,8 @@ pub mod check;
 #[cfg(feature = "check")]
 mod compile;
 #[cfg(feature = "check")]
+pub mod expr;
+#[cfg(feature = "check")]
 mod file;
 #[cfg(feature = "check")]
 pub mod format;

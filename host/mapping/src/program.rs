@@ -13,6 +13,11 @@ use serde::{Deserialize, Serialize};
 /// The version of the program's JSON form; an interpreter refuses others.
 pub const PROGRAM_VERSION: u32 = 1;
 
+/// The most memory one compiled `match` or `split` pattern may take
+/// (bytes): the host's check compiles each pattern under it, so a pattern
+/// that passes the check compiles in the interpreter.
+pub const PATTERN_SIZE_LIMIT: usize = 1 << 20;
+
 /// A mapping ready to run: one record of `record_type` per row, its fields
 /// made in order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +31,11 @@ pub struct Program {
     pub record_type: String,
     /// The record's fields, in the order they are written.
     pub fields: Vec<FieldProgram>,
+    /// The codes with which the tables the program uses refuse a scope
+    /// (an unknown supplier, grading system, carrier): such a refusal is
+    /// the fault of the scope's input, not the term's.
+    #[serde(default)]
+    pub scope_refusals: Vec<String>,
 }
 
 /// How one record field is made.
@@ -58,6 +68,155 @@ pub enum Source {
     Pointer(String),
     /// A fixed value.
     Constant(Constant),
+    /// An expression (`expr`): its value, or its result list or object.
+    Expr(Expr),
+}
+
+/// An expression of the mapping language, parsed and checked by the host:
+/// tables resolved (a function whose table may be left out has it as its
+/// last argument), every column, field and table it names checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expr {
+    /// `"text"` or `'text'`.
+    Text(String),
+    /// A number, as exact decimal text.
+    Number(String),
+    /// `true` or `false`.
+    Boolean(bool),
+    /// `null`.
+    Null,
+    /// `it`: the item `each` is at.
+    It,
+    /// `function(args…)`.
+    Call {
+        /// The function.
+        function: Function,
+        /// Its arguments, in order.
+        args: Vec<Expr>,
+    },
+    /// `value.name`: a member of an object.
+    Member {
+        /// The object.
+        of: Box<Expr>,
+        /// The member's name.
+        name: String,
+    },
+    /// `value[n]`: an item of a list.
+    Index {
+        /// The list.
+        of: Box<Expr>,
+        /// The 0-based index.
+        index: u32,
+    },
+    /// `[a, b]`.
+    List(Vec<Expr>),
+    /// `{name: a, other: b}`, members in order.
+    Object(Vec<(String, Expr)>),
+}
+
+/// The functions of the mapping language (`docs/mappings.md` says what
+/// each does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Function {
+    /// `column(name)`: the text of an input column.
+    Column,
+    /// `pointer(p)`: the text at a JSON pointer of the row.
+    Pointer,
+    /// `field(name)`: a record field made before this one.
+    Field,
+    /// `text(x)`: `x` as text.
+    Text,
+    /// `decimal(x)`: `x` as a plain decimal.
+    Decimal,
+    /// `integer(x)`: `x` as a whole number.
+    Integer,
+    /// `match(x, pattern)`: the first group (or the match) of a regular expression.
+    Match,
+    /// `split(x, pattern)`: the non-empty pieces between a pattern's matches.
+    Split,
+    /// `each(list, expr)`: `expr` for each item (`it`).
+    Each,
+    /// `zip(a, b)`: `[a[0], b[0]], [a[1], b[1]], …` of two lists of one length.
+    Zip,
+    /// `concat(a, b, …)`: texts joined.
+    Concat,
+    /// `unit(x, unit, catalogue)`: a quantity in the field's canonical unit.
+    Unit,
+    /// `code(list, term, scope?)`: a code list's code for a term.
+    Code,
+    /// `level(table, term, scope?)`: `{level, amount, scope}` of term levels.
+    Level,
+    /// `classify(table, value)`: a thresholds table's class.
+    Classify,
+    /// `scheme(table, input, …)`: `{class, parts: [{class, scope}]}`.
+    Scheme,
+    /// `scoped(term, scope)`: a scheme's input read in a scope.
+    Scoped,
+    /// `date(x, pattern, format)`: a date in the pack's format.
+    Date,
+    /// `time(x, pattern, format)`: a time in the pack's format.
+    Time,
+    /// `add_hours(time, hours, format)`: a time plus whole hours.
+    AddHours,
+}
+
+impl Function {
+    /// Every function, for messages.
+    pub const ALL: [Function; 20] = [
+        Function::Column,
+        Function::Pointer,
+        Function::Field,
+        Function::Text,
+        Function::Decimal,
+        Function::Integer,
+        Function::Match,
+        Function::Split,
+        Function::Each,
+        Function::Zip,
+        Function::Concat,
+        Function::Unit,
+        Function::Code,
+        Function::Level,
+        Function::Classify,
+        Function::Scheme,
+        Function::Scoped,
+        Function::Date,
+        Function::Time,
+        Function::AddHours,
+    ];
+
+    /// The function's name in the language.
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::Column => "column",
+            Function::Pointer => "pointer",
+            Function::Field => "field",
+            Function::Text => "text",
+            Function::Decimal => "decimal",
+            Function::Integer => "integer",
+            Function::Match => "match",
+            Function::Split => "split",
+            Function::Each => "each",
+            Function::Zip => "zip",
+            Function::Concat => "concat",
+            Function::Unit => "unit",
+            Function::Code => "code",
+            Function::Level => "level",
+            Function::Classify => "classify",
+            Function::Scheme => "scheme",
+            Function::Scoped => "scoped",
+            Function::Date => "date",
+            Function::Time => "time",
+            Function::AddHours => "add_hours",
+        }
+    }
+
+    /// The function named `name`.
+    pub fn named(name: &str) -> Option<Function> {
+        Function::ALL.into_iter().find(|f| f.name() == name)
+    }
 }
 
 /// A fixed value of a mapping.

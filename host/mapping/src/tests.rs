@@ -98,7 +98,7 @@ fn the_sample_mappings_check_clean_against_their_packs() {
         checked += 1;
     }
     assert!(
-        checked >= 2,
+        checked >= 8,
         "fewer mappings than expected in {}",
         dir.display()
     );
@@ -268,4 +268,248 @@ fn a_unit_or_scope_from_a_pointer_is_one_unit_source_and_a_pointer() {
         ),
     ];
     assert_found(&found, &expect);
+}
+
+/// A complete mapping of `part` whose field `field` is made by `expr`.
+fn with_expr(field: &str, expr: &str) -> String {
+    format!(
+        "{HEAD}{}\n[fields.{field}]\nexpr = '''{expr}'''\n",
+        required_fields(&[field])
+    )
+}
+
+#[test]
+fn expressions_are_parsed_with_every_mistake_said_where() {
+    for (expr, words) in [
+        (
+            r#"colum("名")"#,
+            "unknown function `colum`; the functions: column,",
+        ),
+        (r#"column("名"#, "not closed"),
+        (r#"column("名") column("x")"#, "left over"),
+        (r#"column"#, "call it as `column(…)`"),
+        (r#"{a: 1, a: 2}"#, "member `a` is given twice"),
+        (r#"[1, 2"#, "expected `,` or `]`"),
+        (r#""a\q""#, "unknown escape"),
+    ] {
+        let found = problems(&with_expr("name", expr));
+        assert_eq!(found.len(), 1, "{expr}: {found:#?}");
+        assert!(found[0].message.contains(words), "{expr}: {found:#?}");
+        assert!(
+            found[0].message.starts_with("the `expr` of field `name`"),
+            "{found:#?}"
+        );
+    }
+    let deep = format!("{}1{}", "[".repeat(40), "]".repeat(40));
+    let found = problems(&with_expr("name", &deep));
+    assert!(
+        found[0].message.contains("nests deeper than 32"),
+        "{found:#?}"
+    );
+    use crate::program::Expr;
+    assert_eq!(
+        crate::expr::parse(r#"{a: [1, -2.50, true, null,], 'b': it.x[3],}"#),
+        Ok(Expr::Object(vec![
+            (
+                "a".into(),
+                Expr::List(vec![
+                    Expr::Number("1".into()),
+                    Expr::Number("-2.50".into()),
+                    Expr::Boolean(true),
+                    Expr::Null,
+                ])
+            ),
+            (
+                "b".into(),
+                Expr::Index {
+                    of: Box::new(Expr::Member {
+                        of: Box::new(Expr::It),
+                        name: "x".into()
+                    }),
+                    index: 3
+                }
+            ),
+        ]))
+    );
+}
+
+#[test]
+fn an_expressions_names_are_checked_against_the_pack_and_the_mapping() {
+    for (field, expr, words) in [
+        (
+            "packaging",
+            r#"code("packing", column("p"))"#,
+            "has no table `packing`",
+        ),
+        (
+            "packaging",
+            r#"code("units", column("p"))"#,
+            "is a unit-catalogue, not a code-list",
+        ),
+        (
+            "packaging",
+            r#"code(column("t"), column("p"))"#,
+            "must name a code-list table",
+        ),
+        (
+            "name",
+            r#"field("colour")"#,
+            "names no field made before `name`",
+        ),
+        ("name", r#"it"#, "`it` means the item of `each"),
+        (
+            "name",
+            r#"scoped(column("a"), "x")"#,
+            "is an input of `scheme(…)` only",
+        ),
+        (
+            "name",
+            r#"match(column("a"), '(')"#,
+            "`match`: is not a regular expression",
+        ),
+        (
+            "name",
+            r#"match(column("a"), column("b"))"#,
+            "must be written out as text",
+        ),
+        ("name", r#"concat()"#, "takes at least 1 argument(s), not 0"),
+        ("name", r#"text(1, 2)"#, "takes 1 argument(s), not 2"),
+        ("mass_g", r#"unit(column("m"), "furlong")"#, "furlong"),
+        (
+            "name",
+            r#"date(column("d"), "%Q")"#,
+            "not a strftime pattern",
+        ),
+        ("name", r#"pointer("Size")"#, "is not a JSON pointer"),
+    ] {
+        let text = with_expr(field, expr);
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{expr}: {found:#?}");
+        assert!(found[0].message.contains(words), "{expr}: {found:#?}");
+        let line = text.lines().position(|l| l.starts_with("expr =")).unwrap() + 1;
+        assert_eq!(found[0].line, line, "{expr}");
+    }
+    // A field made earlier in the file may be read.
+    let text = format!(
+        "{HEAD}{}\n[fields.name]\nexpr = 'concat(field(\"part_no\"), \" \", column(\"n\"))'\n",
+        required_fields(&["name"])
+    );
+    assert_eq!(problems(&text), vec![]);
+}
+
+#[test]
+fn a_program_has_every_table_and_kind_resolved_and_constants_as_written() {
+    use crate::program::{Constant, Conversion, Expr, Function, Source, ValueKind};
+    let text = format!(
+        "{HEAD}{}\n[fields.tolerance_mm]\nconstant = 0.050\n\n[fields.name]\nexpr = 'date(column(\"d\"), \"%Y\")'\n",
+        required_fields(&["tolerance_mm", "name"])
+    );
+    let mapping = MappingFile::parse("m.toml", &text).unwrap();
+    let program = crate::compile(&mapping, &text, &regional()).unwrap();
+    let field = |name: &str| program.fields.iter().find(|f| f.name == name).unwrap();
+    // The pack's only time format, added as the last argument.
+    assert_eq!(
+        field("name").source,
+        Source::Expr(Expr::Call {
+            function: Function::Date,
+            args: vec![
+                Expr::Call {
+                    function: Function::Column,
+                    args: vec![Expr::Text("d".into())]
+                },
+                Expr::Text("%Y".into()),
+                Expr::Text("time".into()),
+            ]
+        })
+    );
+    assert_eq!(
+        field("tolerance_mm").source,
+        Source::Constant(Constant::Number("0.050".into()))
+    );
+    // A code is text, whatever the schema holds; a quantity a decimal.
+    assert_eq!(field("packaging").kind, ValueKind::Text);
+    assert_eq!(
+        field("packaging").conversion,
+        Conversion::CodeList {
+            table: "packaging".into(),
+            scope: None
+        }
+    );
+    assert_eq!(field("length_mm").kind, ValueKind::Decimal);
+    assert_eq!(field("quantity_per_package").kind, ValueKind::Integer);
+    // Every field of `part` is required: none is optional.
+    assert!(program.fields.iter().all(|f| !f.optional));
+    // The grading systems' refusal is a scope's, and is known as one.
+    assert!(program
+        .scope_refusals
+        .contains(&"unknown-grading-system".to_string()));
+    // The program crosses to the interpreter as JSON and back unchanged.
+    assert_eq!(crate::Program::from_json(&program.to_json()), Ok(program));
+}
+
+#[test]
+fn a_field_the_schema_does_not_require_is_optional_unless_the_mapping_says_otherwise() {
+    let dir = temporary_folder();
+    let pack_dir = dir.join("sample-regional");
+    copy_dir(&root().join("standards/sample-regional"), &pack_dir);
+    let schema = pack_dir.join("schemas/part.schema.json");
+    let text = std::fs::read_to_string(&schema).unwrap();
+    std::fs::write(
+        &schema,
+        text.replace("\"part_no\", \"name\",", "\"part_no\","),
+    )
+    .unwrap();
+    let pack = Pack::load(&pack_dir).unwrap();
+    let optional = |text: &str| -> Vec<String> {
+        let mapping = MappingFile::parse("m.toml", text).unwrap();
+        let program = crate::compile(&mapping, text, &pack).unwrap();
+        program
+            .fields
+            .into_iter()
+            .filter(|f| f.optional)
+            .map(|f| f.name)
+            .collect()
+    };
+    let text = format!("{HEAD}{}", required_fields(&[]));
+    assert_eq!(optional(&text), ["name"]);
+    let said = text.replace(
+        "[fields.name]\ncolumn = \"name\"\n",
+        "[fields.name]\ncolumn = \"name\"\noptional = false\n",
+    );
+    assert_eq!(optional(&said), Vec::<String>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_type_a_table_cannot_give_is_refused() {
+    let text = format!(
+        "{HEAD}{}\n[fields.packaging]\ncolumn = \"p\"\ncode_list = \"packaging\"\ntype = \"decimal\"\n",
+        required_fields(&["packaging"])
+    );
+    let line = text.lines().position(|l| l.starts_with("type =")).unwrap() + 1;
+    assert_found(
+        &problems(&text),
+        &[(line, "`code_list` gives text, not decimal")],
+    );
+}
+
+/// A fresh folder under the system's temporary folder.
+fn temporary_folder() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("conform-mapping-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }

@@ -1,20 +1,22 @@
 //! A program made ready to run: patterns compiled, tables named, every
 //! field's record pointer built once per instance.
 
-use conform_mapping::program::{Conversion, FieldProgram, Place, Program, Source, ValueKind};
+use conform_mapping::program::{
+    Constant, Conversion, FieldProgram, Place, Program, Source, ValueKind, PATTERN_SIZE_LIMIT,
+};
 use conform_plugin_sdk::tables::{CodeList, Quantity, TermLevels, Thresholds, TimeFormat};
-use conform_plugin_sdk::{Cx, Problem, Record, Records, Rejected, Row};
+use conform_plugin_sdk::{Array, Cx, Object, Problem, Record, Records, Rejected, Row};
 use regex::Regex;
 
+use crate::expr::{self, Failed};
 use crate::value::{self, Value};
-
-/// The most memory one compiled `match` pattern may take (bytes).
-const PATTERN_SIZE_LIMIT: usize = 1 << 20;
 
 /// A mapping program, compiled.
 pub struct Compiled {
     record_type: &'static str,
     fields: Vec<Field>,
+    /// The codes with which the program's tables refuse a scope.
+    scope_refusals: Vec<String>,
 }
 
 /// One record field, compiled.
@@ -23,11 +25,24 @@ pub(crate) struct Field {
     pub(crate) name: &'static str,
     /// Its pointer in the record (`/length_mm`), for problems.
     pub(crate) target: String,
-    pub(crate) source: Source,
+    /// Where its value comes from.
+    pub(crate) input: Input,
+    /// The `match` it must pass.
     pub(crate) pattern: Option<Regex>,
+    /// What the pack's tables make of it.
     pub(crate) conversion: Convert,
+    /// What the record holds.
     pub(crate) kind: ValueKind,
+    /// Whether a row without it is converted without the field.
     pub(crate) optional: bool,
+}
+
+/// Where a field's value comes from, compiled.
+pub(crate) enum Input {
+    Column(String),
+    Pointer(String),
+    Constant(Constant),
+    Expr(expr::Compiled),
 }
 
 /// A conversion with its table named as the SDK names tables.
@@ -38,7 +53,7 @@ pub(crate) enum Convert {
         unit: Place,
     },
     CodeList {
-        list: CodeList,
+        table: CodeList,
         scope: Option<Place>,
     },
     TermLevels {
@@ -57,9 +72,18 @@ pub(crate) enum Convert {
 }
 
 /// A name that lives as long as the instance: the SDK's tables are named
-/// by `&'static str`, and a program is compiled once per instance.
-fn leak(name: &str) -> &'static str {
+/// by `&'static str`, and a program is compiled once per instance (the
+/// memory goes with the instance).
+pub(crate) fn leak(name: &str) -> &'static str {
     Box::leak(name.to_owned().into_boxed_str())
+}
+
+/// A `match` or `split` pattern, compiled under the host's size limit.
+pub(crate) fn regex(pattern: &str, field: &str) -> Result<Regex, String> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(PATTERN_SIZE_LIMIT)
+        .build()
+        .map_err(|e| format!("a pattern of field `{field}` cannot run: {e}"))
 }
 
 impl Compiled {
@@ -71,14 +95,17 @@ impl Compiled {
     /// Compiles `program`.
     pub fn new(program: Program) -> Result<Compiled, String> {
         let record_type = leak(&program.record_type);
-        let fields = program
-            .fields
-            .into_iter()
-            .map(|field| compile_field(record_type, field))
-            .collect::<Result<_, _>>()?;
+        let mut earlier: Vec<&'static str> = Vec::new();
+        let mut fields = Vec::with_capacity(program.fields.len());
+        for field in program.fields {
+            let field = compile_field(record_type, &earlier, field)?;
+            earlier.push(field.name);
+            fields.push(field);
+        }
         Ok(Compiled {
             record_type,
             fields,
+            scope_refusals: program.scope_refusals,
         })
     }
 
@@ -96,16 +123,16 @@ impl Compiled {
             else {
                 continue;
             };
-            match &field.source {
-                Source::Column(column) => {
+            match &field.input {
+                Input::Column(column) => {
                     quantity.prefetch(cx, rows.iter().filter_map(|r| r.text(column).ok()), unit)
                 }
-                Source::Pointer(pointer) => quantity.prefetch(
+                Input::Pointer(pointer) => quantity.prefetch(
                     cx,
                     rows.iter().filter_map(|r| r.text_at(pointer).ok()),
                     unit,
                 ),
-                Source::Constant(_) => {}
+                Input::Constant(_) | Input::Expr(_) => {}
             }
         }
     }
@@ -114,18 +141,21 @@ impl Compiled {
     /// its fields have (a problem several fields share, such as one bad
     /// unit column, once).
     pub fn convert(&self, row: &Row<'_>, cx: &mut Cx) -> Result<Records, Rejected> {
-        let mut values = Vec::with_capacity(self.fields.len());
+        let mut made: Vec<Result<Option<Value<'_>>, ()>> = Vec::with_capacity(self.fields.len());
         let mut problems: Vec<Problem> = Vec::new();
         for field in &self.fields {
-            match value::of(field, row, cx) {
-                Ok(value) => values.push(value),
-                Err(problem) => {
-                    let problem = Problem {
-                        target: problem.target.or_else(|| Some(field.target.clone())),
-                        ..problem
-                    };
-                    if !problems.iter().any(|p| same(p, &problem)) {
-                        problems.push(problem);
+            match value::of(field, row, cx, &made, &self.scope_refusals) {
+                Ok(value) => made.push(Ok(value)),
+                Err(failed) => {
+                    made.push(Err(()));
+                    if let Failed::Problem(problem) = failed {
+                        let problem = Problem {
+                            target: problem.target.or_else(|| Some(field.target.clone())),
+                            ..problem
+                        };
+                        if !problems.iter().any(|p| same(p, &problem)) {
+                            problems.push(problem);
+                        }
                     }
                 }
             }
@@ -134,43 +164,89 @@ impl Compiled {
             return Err(Rejected(problems));
         }
         let mut record = Record::new(self.record_type);
-        for (field, value) in self.fields.iter().zip(values) {
-            match value {
-                None => {}
-                Some(Value::Text(text)) => {
-                    record.text(field.name, &text);
-                }
-                Some(Value::Decimal(text)) => {
-                    record.decimal(field.name, &text);
-                }
-                Some(Value::Integer(n)) => {
-                    record.integer(field.name, n);
-                }
-                Some(Value::Boolean(b)) => {
-                    record.boolean(field.name, b);
-                }
+        for (field, value) in self.fields.iter().zip(made) {
+            if let Ok(Some(value)) = value {
+                write_member(&mut record.root(), field.name, &value);
             }
         }
         Ok(Records::one(record))
     }
 }
 
-/// Two problems a person would read as one: same code, input and message.
-fn same(a: &Problem, b: &Problem) -> bool {
-    a.code == b.code && a.field == b.field && a.message == b.message
+/// Writes `value` as the member `key` of `object`.
+fn write_member(object: &mut Object<'_>, key: &str, value: &Value<'_>) {
+    match value {
+        Value::Null => {
+            object.null(key);
+        }
+        Value::Text(text) => {
+            object.text(key, text);
+        }
+        Value::Decimal(text) => {
+            object.decimal(key, text);
+        }
+        Value::Integer(n) => {
+            object.integer(key, *n);
+        }
+        Value::Boolean(b) => {
+            object.boolean(key, *b);
+        }
+        Value::List(items) => {
+            object.array(key, |array| {
+                items.iter().for_each(|item| write_item(array, item))
+            });
+        }
+        Value::Object(members) => {
+            object.object(key, |inner| {
+                members.iter().for_each(|(k, v)| write_member(inner, k, v))
+            });
+        }
+    }
 }
 
-fn compile_field(record_type: &'static str, field: FieldProgram) -> Result<Field, String> {
+/// Writes `value` as the next item of `array`.
+fn write_item(array: &mut Array<'_>, value: &Value<'_>) {
+    match value {
+        Value::Null => {
+            array.null();
+        }
+        Value::Text(text) => {
+            array.text(text);
+        }
+        Value::Decimal(text) => {
+            array.decimal(text);
+        }
+        Value::Integer(n) => {
+            array.integer(*n);
+        }
+        Value::Boolean(b) => {
+            array.boolean(*b);
+        }
+        Value::List(items) => {
+            array.array(|inner| items.iter().for_each(|item| write_item(inner, item)));
+        }
+        Value::Object(members) => {
+            array.object(|object| members.iter().for_each(|(k, v)| write_member(object, k, v)));
+        }
+    }
+}
+
+/// Two problems a person would read as one: the same code and input, and
+/// the same message or a refused unit (its message names each field).
+fn same(a: &Problem, b: &Problem) -> bool {
+    a.code == b.code && a.field == b.field && (a.message == b.message || value::is_unit_problem(a))
+}
+
+fn compile_field(
+    record_type: &'static str,
+    earlier: &[&'static str],
+    field: FieldProgram,
+) -> Result<Field, String> {
     let name = leak(&field.name);
     let pattern = field
         .pattern
         .as_deref()
-        .map(|pattern| {
-            regex::RegexBuilder::new(pattern)
-                .size_limit(PATTERN_SIZE_LIMIT)
-                .build()
-                .map_err(|e| format!("the `match` of field `{name}` cannot run: {e}"))
-        })
+        .map(|pattern| regex(pattern, name))
         .transpose()?;
     let conversion = match field.conversion {
         Conversion::None => Convert::None,
@@ -179,7 +255,7 @@ fn compile_field(record_type: &'static str, field: FieldProgram) -> Result<Field
             unit,
         },
         Conversion::CodeList { table, scope } => Convert::CodeList {
-            list: CodeList::named(leak(&table)),
+            table: CodeList::named(leak(&table)),
             scope,
         },
         Conversion::TermLevels { table, scope } => Convert::TermLevels {
@@ -196,10 +272,23 @@ fn compile_field(record_type: &'static str, field: FieldProgram) -> Result<Field
             pattern,
         },
     };
+    let input = match field.source {
+        Source::Column(column) => Input::Column(column),
+        Source::Pointer(pointer) => Input::Pointer(pointer),
+        Source::Constant(constant) => Input::Constant(constant),
+        Source::Expr(expr) => Input::Expr(expr::Compiled::new(
+            expr,
+            &expr::Scope {
+                record_type,
+                field: name,
+                earlier,
+            },
+        )?),
+    };
     Ok(Field {
         name,
         target: format!("/{name}"),
-        source: field.source,
+        input,
         pattern,
         conversion,
         kind: field.kind,

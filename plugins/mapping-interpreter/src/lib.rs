@@ -9,6 +9,7 @@
 //! each naming the record field (`target`) and the input column (`field`).
 
 mod compiled;
+mod expr;
 mod value;
 
 use std::sync::OnceLock;

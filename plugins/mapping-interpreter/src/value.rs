@@ -3,49 +3,123 @@
 
 use std::borrow::Cow;
 
-use conform_mapping::program::{Constant, Place, Source, ValueKind};
+use conform_mapping::program::{Constant, Place, ValueKind};
 use conform_plugin_sdk::{Cell, Cx, Problem, Row};
+use regex::Regex;
 
-use crate::compiled::{Convert, Field};
+use crate::compiled::{Convert, Field, Input};
+use crate::expr::{Env, Failed, FUEL_PER_FIELD};
 
-/// A field's value, as the record holds it.
+/// A value of the record: a field's, or one an expression made.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Value<'b> {
+    Null,
     Text(Cow<'b, str>),
     Decimal(Cow<'b, str>),
     Integer(i64),
     Boolean(bool),
+    List(Vec<Value<'b>>),
+    Object(Vec<(Cow<'b, str>, Value<'b>)>),
+}
+
+impl Value<'_> {
+    /// What the value is, for messages.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Text(_) => "text",
+            Value::Decimal(_) => "a number",
+            Value::Integer(_) => "a whole number",
+            Value::Boolean(_) => "a boolean",
+            Value::List(_) => "a list",
+            Value::Object(_) => "an object",
+        }
+    }
+}
+
+/// A scalar value as text (`true`, `12`, `3.5`); `None` for null, a list
+/// or an object.
+pub(crate) fn as_text<'b>(value: &Value<'b>) -> Option<Cow<'b, str>> {
+    match value {
+        Value::Text(text) | Value::Decimal(text) => Some(text.clone()),
+        Value::Integer(n) => Some(Cow::Owned(n.to_string())),
+        Value::Boolean(true) => Some(Cow::Borrowed("true")),
+        Value::Boolean(false) => Some(Cow::Borrowed("false")),
+        Value::Null | Value::List(_) | Value::Object(_) => None,
+    }
 }
 
 /// The value of `field` in `row`: `None` when the field is optional and
-/// the row has no value for it. A problem names the input it comes from.
+/// the row has no value for it. A problem names the input it comes from;
+/// `Failed::Quiet` when a field the expression reads failed.
 pub(crate) fn of<'b>(
     field: &'b Field,
     row: &Row<'b>,
     cx: &mut Cx,
-) -> Result<Option<Value<'b>>, Problem> {
-    let (text, input) = match &field.source {
-        Source::Constant(constant) => (constant_text(constant), None),
-        Source::Column(column) => {
+    made: &[Result<Option<Value<'b>>, ()>],
+    scope_refusals: &[String],
+) -> Result<Option<Value<'b>>, Failed> {
+    let (text, input): (Cow<'b, str>, Option<&str>) = match &field.input {
+        Input::Constant(constant) => (Cow::Borrowed(constant_text(constant)), None),
+        Input::Expr(expr) => {
+            let mut env = Env {
+                row,
+                cx,
+                made,
+                it: None,
+                fuel: FUEL_PER_FIELD,
+                scope_refusals,
+            };
+            let value = expr.eval(&mut env)?;
+            let simple = field.pattern.is_none() && matches!(field.conversion, Convert::None);
+            match value.value {
+                Value::Null if field.optional => return Ok(None),
+                Value::List(_) | Value::Object(_) if simple => return Ok(Some(value.value)),
+                other => match as_text(&other) {
+                    Some(text) => (text, value.origin),
+                    None => {
+                        let problem = Problem::new(
+                            "wrong-type",
+                            format!(
+                                "field `{}` is made of {}, which it cannot hold",
+                                field.name,
+                                other.kind()
+                            ),
+                        );
+                        return Err(Failed::Problem(match value.origin {
+                            Some(origin) => problem.at(origin),
+                            None => problem,
+                        }));
+                    }
+                },
+            }
+        }
+        Input::Column(column) => {
             let cell = row.get(column);
             if field.optional && absent(cell) {
                 return Ok(None);
             }
-            (read(cell, || row.text(column))?, Some(column.as_str()))
+            let text = read(cell, || row.text(column)).map_err(Failed::Problem)?;
+            (Cow::Borrowed(text), Some(column.as_str()))
         }
-        Source::Pointer(pointer) => {
+        Input::Pointer(pointer) => {
             let cell = row.pointer(pointer);
             if field.optional && absent(cell) {
                 return Ok(None);
             }
-            (read(cell, || row.text_at(pointer))?, Some(pointer.as_str()))
+            let text = read(cell, || row.text_at(pointer)).map_err(Failed::Problem)?;
+            (Cow::Borrowed(text), Some(pointer.as_str()))
         }
     };
     let at = |problem: Problem| match (&problem.field, input) {
-        (None, Some(input)) => problem.at(input),
-        _ => problem,
+        (None, Some(input)) => Failed::Problem(problem.at(input)),
+        _ => Failed::Problem(problem),
     };
-    let text = matched(field, text).map_err(at)?;
-    let converted = convert(field, row, cx, text).map_err(at)?;
+    let text = match &field.pattern {
+        Some(pattern) => Cow::Owned(first_group(pattern, &text).map_err(at)?.to_string()),
+        None => text,
+    };
+    let converted = convert(field, row, cx, text, scope_refusals).map_err(at)?;
     as_kind(field.kind, converted).map(Some).map_err(at)
 }
 
@@ -79,26 +153,20 @@ fn read<'b>(
     }
 }
 
-/// The value after the field's `match`: its first capture group, or the
-/// whole match.
-fn matched<'b>(field: &Field, text: &'b str) -> Result<&'b str, Problem> {
-    let Some(pattern) = &field.pattern else {
-        return Ok(text);
-    };
-    let Some(captures) = pattern.captures(text) else {
-        return Err(Problem::new(
-            "no-match",
-            format!(
-                "`{text}` does not match the pattern `{}` of field `{}`",
-                pattern.as_str(),
-                field.name
-            ),
-        ));
-    };
-    Ok(captures
-        .get(1)
-        .or_else(|| captures.get(0))
-        .map_or("", |m| m.as_str()))
+/// What `pattern` finds in `text`: its first group if it has groups (a
+/// group that took no part is no match), else the whole match.
+pub(crate) fn first_group<'t>(pattern: &Regex, text: &'t str) -> Result<&'t str, Problem> {
+    let group = usize::from(pattern.captures_len() > 1);
+    pattern
+        .captures(text)
+        .and_then(|captures| captures.get(group))
+        .map(|m| m.as_str())
+        .ok_or_else(|| {
+            Problem::new(
+                "no-match",
+                format!("`{text}` does not match the pattern `{}`", pattern.as_str()),
+            )
+        })
 }
 
 /// The text of a unit or a scope.
@@ -115,19 +183,28 @@ fn convert<'b>(
     field: &'b Field,
     row: &Row<'b>,
     cx: &mut Cx,
-    text: &'b str,
+    text: Cow<'b, str>,
+    scope_refusals: &[String],
 ) -> Result<Cow<'b, str>, Problem> {
-    let scope = |scope: &'b Option<Place>| -> Result<Option<&'b str>, Problem> {
-        scope
-            .as_ref()
-            .map(|p| place(row, p).map(|(text, _)| text))
-            .transpose()
+    // A scope's text and input; a refusal of the scope is its input's fault.
+    let scope = |scope: &'b Option<Place>| -> Result<(Option<&'b str>, Option<&'b str>), Problem> {
+        Ok(match scope {
+            Some(p) => {
+                let (text, input) = place(row, p)?;
+                (Some(text), input)
+            }
+            None => (None, None),
+        })
+    };
+    let blame = |problem: Problem, input: Option<&str>| match input {
+        Some(input) if scope_refusals.contains(&problem.code) => problem.at(input),
+        _ => problem,
     };
     Ok(Cow::Owned(match &field.conversion {
-        Convert::None => return Ok(Cow::Borrowed(text)),
+        Convert::None => return Ok(text),
         Convert::Unit { quantity, unit } => {
             let (unit, unit_input) = place(row, unit)?;
-            return match quantity.to_canonical(cx, text, unit) {
+            return match quantity.to_canonical(cx, &text, unit) {
                 Ok(canonical) => Ok(Cow::Owned(canonical.as_str().to_owned())),
                 // A unit the pack refuses is the unit's input's fault.
                 Err(problem) if is_unit_problem(&problem) => Err(match unit_input {
@@ -137,20 +214,33 @@ fn convert<'b>(
                 Err(problem) => Err(problem),
             };
         }
-        Convert::CodeList { list, scope: s } => list.lookup(cx, text, scope(s)?)?.code,
-        Convert::TermLevels { table, scope: s } => table.resolve(cx, text, scope(s)?)?.level,
-        Convert::Thresholds(thresholds) => thresholds.classify(cx, text)?,
-        Convert::Date { format, pattern } => format.parse_date(cx, text, pattern)?,
-        Convert::Time { format, pattern } => format.parse_time(cx, text, pattern)?,
+        Convert::CodeList { table, scope: s } => {
+            let (within, input) = scope(s)?;
+            table
+                .lookup(cx, &text, within)
+                .map_err(|p| blame(p, input))?
+                .code
+        }
+        Convert::TermLevels { table, scope: s } => {
+            let (within, input) = scope(s)?;
+            table
+                .resolve(cx, &text, within)
+                .map_err(|p| blame(p, input))?
+                .level
+        }
+        Convert::Thresholds(thresholds) => thresholds.classify(cx, &text)?,
+        Convert::Date { format, pattern } => format.parse_date(cx, &text, pattern)?,
+        Convert::Time { format, pattern } => format.parse_time(cx, &text, pattern)?,
     }))
 }
 
-fn is_unit_problem(problem: &Problem) -> bool {
+/// A refusal of a unit (unknown, or not convertible to the field's).
+pub(crate) fn is_unit_problem(problem: &Problem) -> bool {
     problem.code == "unknown-unit" || problem.code == "incompatible-unit"
 }
 
 /// `text` as the record's `kind`.
-fn as_kind(kind: ValueKind, text: Cow<'_, str>) -> Result<Value<'_>, Problem> {
+pub(crate) fn as_kind(kind: ValueKind, text: Cow<'_, str>) -> Result<Value<'_>, Problem> {
     match kind {
         ValueKind::Text => Ok(Value::Text(text)),
         ValueKind::Decimal if is_plain_decimal(&text) => Ok(Value::Decimal(text)),

@@ -290,8 +290,9 @@ impl Record {
         to_json(&self.text, &self.nodes, &mut at)
     }
 
-    /// The writer of the record's top-level members.
-    fn root(&mut self) -> Object<'_> {
+    /// The writer of the record's top-level members, for code that writes
+    /// records and their nested values alike.
+    pub fn root(&mut self) -> Object<'_> {
         Object {
             out: Buffers {
                 text: &mut self.text,
@@ -369,11 +370,29 @@ impl Array<'_> {
         self.item(Draft::Integer(value))
     }
 
+    /// `true` or `false`.
+    pub fn boolean(&mut self, value: bool) -> &mut Self {
+        self.item(Draft::Boolean(value))
+    }
+
+    /// `null`.
+    pub fn null(&mut self) -> &mut Self {
+        self.item(Draft::Null)
+    }
+
     /// An object, written by `fill`.
     pub fn object(&mut self, fill: impl FnOnce(&mut Object<'_>)) -> &mut Self {
         grow(self.out.nodes, self.at);
         let (out, at) = self.out.open(Draft::Object(0));
         fill(&mut Object { out, at });
+        self
+    }
+
+    /// A list, written by `fill`.
+    pub fn array(&mut self, fill: impl FnOnce(&mut Array<'_>)) -> &mut Self {
+        grow(self.out.nodes, self.at);
+        let (out, at) = self.out.open(Draft::Array(0));
+        fill(&mut Array { out, at });
         self
     }
 }

@@ -9,12 +9,13 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use conform_engine::compiled::CompiledPlugins;
+use conform_engine::mapped::{MappedPlugin, INTERPRETER_FILE};
 use conform_engine::pipeline::ConvertOptions;
-use conform_engine::registry::{Entry, HOST_MAX_LIMITS};
+use conform_engine::registry::Entry;
 use conform_engine::sink::NdjsonSink;
 use conform_engine::Registry;
 use conform_mapping::MappingProblems;
-use conform_model::plugin::{ComponentRef, PluginManifest};
+use conform_model::plugin::PluginManifest;
 use conform_model::{FailedFile, Summary};
 use conform_pack::Pack;
 use conform_sandbox::{LoadedPlugin, Sandbox};
@@ -48,14 +49,12 @@ pub struct ConvertArgs {
     /// the mapping interpreter in the sandbox under the mapping's limits.
     #[arg(long, conflicts_with = "plugin")]
     mapping: Option<PathBuf>,
-    /// The mapping interpreter's component (`cargo xtask build-plugins`
-    /// builds it).
-    #[arg(
-        long,
-        env = "CONFORM_MAPPING_INTERPRETER",
-        default_value = "target/mapping-interpreter/mapping-interpreter.wasm"
-    )]
-    interpreter: PathBuf,
+    /// The mapping interpreter's component [default:
+    /// `mapping-interpreter/mapping-interpreter.wasm` in the folder above
+    /// the `conform` binary's, where `cargo xtask build-plugins` puts it
+    /// (`target/`); never looked for in the working folder].
+    #[arg(long, env = "CONFORM_MAPPING_INTERPRETER")]
+    interpreter: Option<PathBuf>,
     /// Records output, NDJSON, for a single file [default: stdout].
     #[arg(long, conflicts_with = "output_dir")]
     output: Option<PathBuf>,
@@ -96,11 +95,9 @@ enum With<'r> {
     Mapping,
 }
 
-/// A mapping run by the interpreter: the manifest it runs as, the
-/// interpreter with its program, and the pack it was checked against.
+/// A mapping run by the interpreter, and the pack it was checked against.
 struct Mapped<'a> {
-    manifest: PluginManifest,
-    plugin: LoadedPlugin,
+    mapped: MappedPlugin,
     pack: &'a Pack,
 }
 
@@ -110,8 +107,8 @@ impl<'a> Loaded<'a> {
         let entry = match with {
             With::Plugin(entry) => entry,
             With::Mapping => {
-                let mapped = self.mapping.as_ref().expect("--mapping was given");
-                return Ok((mapped.plugin.clone(), mapped.pack, mapped.manifest.clone()));
+                let Mapped { mapped, pack } = self.mapping.as_ref().expect("--mapping was given");
+                return Ok((mapped.plugin.clone(), pack, mapped.manifest.clone()));
             }
         };
         let limits = self.registry.limits_of(entry);
@@ -136,36 +133,43 @@ impl<'a> Loaded<'a> {
 }
 
 /// Reads the mapping `file`, checks it against the newest pack of `packs`
-/// it targets and loads the interpreter to run it.
+/// it targets and loads the interpreter (`interpreter`, or the default one
+/// beside the binary) to run it.
 fn mapped<'p>(
     file: &Path,
-    interpreter: &Path,
+    interpreter: Option<&Path>,
     packs: &'p Packs,
     sandbox: &Sandbox,
 ) -> Result<Mapped<'p>> {
     let targeted = super::mapping::targeted(file, packs)?.map_err(problems_in)?;
     let program = targeted.compile().map_err(problems_in)?;
-    let wasm = std::fs::read(interpreter).with_context(|| {
+    let interpreter = match interpreter {
+        Some(path) => path.to_path_buf(),
+        None => default_interpreter()?,
+    };
+    let wasm = std::fs::read(&interpreter).with_context(|| {
         format!(
             "cannot read the mapping interpreter `{}`: build it with `cargo xtask build-plugins`, or name it with --interpreter",
             interpreter.display()
         )
     })?;
-    let manifest = targeted.mapping.plugin_manifest(ComponentRef {
-        file: interpreter.display().to_string(),
-        sha256: conform_sandbox::sha256_hex(&wasm),
-    });
-    let plugin = sandbox.load_interpreter(&wasm)?.for_mapping(
-        &manifest.name,
-        &program.to_json(),
-        manifest.limits.capped_by(HOST_MAX_LIMITS),
-        manifest.target.record_types.clone(),
-    );
+    let mapped = MappedPlugin::load(&targeted.mapping, &program, &wasm, sandbox)?;
     Ok(Mapped {
-        manifest,
-        plugin,
+        mapped,
         pack: targeted.pack,
     })
+}
+
+/// `mapping-interpreter/mapping-interpreter.wasm` in the folder above the
+/// binary's (`target/` for `target/debug/conform`): the binary's own, not
+/// whatever the working folder holds.
+fn default_interpreter() -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot find the conform binary's folder")?;
+    let above = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("the conform binary has no folder above its own")?;
+    Ok(above.join("mapping-interpreter").join(INTERPRETER_FILE))
 }
 
 /// A mapping's problems, each at its line, and how many.
@@ -214,7 +218,7 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
 
     let sandbox = args.locations.sandbox()?;
     let mapping = match &args.mapping {
-        Some(file) => Some(mapped(file, &args.interpreter, &packs, &sandbox)?),
+        Some(file) => Some(mapped(file, args.interpreter.as_deref(), &packs, &sandbox)?),
         None => None,
     };
     let mut loaded = Loaded {

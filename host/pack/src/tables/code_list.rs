@@ -77,6 +77,12 @@ struct Scope {
 }
 
 impl CodeList {
+    /// The code with which the list refuses a scope it does not know (a
+    /// refusal of the scope's input, not of the term).
+    pub fn scope_refusal(&self) -> &str {
+        self.scope_index.unknown_code()
+    }
+
     /// Checks a code list's file (at `path`, for messages): every term
     /// leads to a code of the list, no term leads to two codes, no scope
     /// term is also a code or unscoped term, no scope name names two

@@ -63,6 +63,27 @@ pub enum Table {
 }
 
 impl Table {
+    /// The codes with which the table refuses a scope it does not know
+    /// (a scheme: its code-list parts'), so that a caller can blame the
+    /// scope's input rather than the term's.
+    pub fn scope_refusals(&self) -> Vec<&str> {
+        match self {
+            Table::CodeList(list) => vec![list.scope_refusal()],
+            Table::TermLevels(levels) => vec![levels.scope_refusal()],
+            Table::Scheme(scheme) => scheme
+                .parts()
+                .iter()
+                .filter_map(|part| match part {
+                    scheme::Part::Codes(list) => Some(list.scope_refusal()),
+                    scheme::Part::Bounds(_) => None,
+                })
+                .collect(),
+            Table::ClassSet(_) | Table::Thresholds(_) | Table::Units(_) | Table::TimeFormat(_) => {
+                Vec::new()
+            }
+        }
+    }
+
     /// The table's kind.
     pub fn kind(&self) -> TableKind {
         match self {

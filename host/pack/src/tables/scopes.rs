@@ -55,6 +55,11 @@ impl ScopeIndex {
         }
     }
 
+    /// The code with which a scope the table does not know is refused.
+    pub(crate) fn unknown_code(&self) -> &str {
+        self.unknown.code()
+    }
+
     /// Adds scope number `index` under its id and names; a name that
     /// already names another scope is refused.
     pub(crate) fn add<'a>(

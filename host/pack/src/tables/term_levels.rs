@@ -52,6 +52,12 @@ pub struct TermLevels {
 }
 
 impl TermLevels {
+    /// The code with which the table refuses a scope it does not know (a
+    /// refusal of the scope's input, not of the term).
+    pub fn scope_refusal(&self) -> &str {
+        self.scope_index.unknown_code()
+    }
+
     /// Checks a term-levels file: no two levels share an amount, every
     /// term's amount is a level's, no term leads to two amounts, no scope
     /// name names two scopes.

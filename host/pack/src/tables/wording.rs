@@ -35,6 +35,11 @@ pub(crate) struct Case {
 }
 
 impl Wording {
+    /// The code of the refusal.
+    pub(crate) fn code(&self) -> &str {
+        &self.code
+    }
+
     /// The wording of `case` in a table file at `path`: the pack's
     /// `[errors.<case>]` where given, the kind's default otherwise.
     pub(crate) fn of(

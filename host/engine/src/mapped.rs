@@ -1,0 +1,46 @@
+//! A mapping run as a plugin: the mapping interpreter (a first-party
+//! component) loaded with one mapping's program, under the mapping's
+//! limits capped by the host's, declaring the mapping's record type.
+
+use conform_mapping::{MappingFile, Program};
+use conform_model::plugin::{ComponentRef, PluginManifest};
+use conform_sandbox::{LoadedPlugin, Sandbox, SandboxError};
+
+use crate::registry::HOST_MAX_LIMITS;
+
+/// The file name the interpreter's component goes by in a mapping's
+/// manifest.
+pub const INTERPRETER_FILE: &str = "mapping-interpreter.wasm";
+
+/// A mapping ready to convert: the manifest it runs as and the
+/// interpreter holding its program.
+#[derive(Clone)]
+pub struct MappedPlugin {
+    /// The mapping as a plugin manifest (its component the interpreter's).
+    pub manifest: PluginManifest,
+    /// The interpreter with the mapping's program.
+    pub plugin: LoadedPlugin,
+}
+
+impl MappedPlugin {
+    /// Loads `interpreter` (the component's bytes) in `sandbox` to run
+    /// `program`, the compiled `mapping`.
+    pub fn load(
+        mapping: &MappingFile,
+        program: &Program,
+        interpreter: &[u8],
+        sandbox: &Sandbox,
+    ) -> Result<MappedPlugin, SandboxError> {
+        let manifest = mapping.plugin_manifest(ComponentRef {
+            file: INTERPRETER_FILE.into(),
+            sha256: conform_sandbox::sha256_hex(interpreter),
+        });
+        let plugin = sandbox.load_interpreter(interpreter)?.for_mapping(
+            &manifest.name,
+            &program.to_json(),
+            manifest.limits.capped_by(HOST_MAX_LIMITS),
+            manifest.target.record_types.clone(),
+        );
+        Ok(MappedPlugin { manifest, plugin })
+    }
+}
