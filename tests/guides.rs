@@ -142,6 +142,69 @@ fn the_acme_export_became_what_the_guide_says(output: &Output, case: &Path) {
 }
 
 #[test]
+fn the_mapping_guide_runs_as_written() {
+    // The guide's `conform` finds the interpreter beside its own folder.
+    interpreter();
+    let server = server::configured("");
+    let home = tempfile::tempdir().unwrap();
+    let output = run_guide(
+        "onboard-an-export-with-a-mapping.md",
+        &server,
+        PROVIDER,
+        home.path(),
+    );
+    let shown = text(&output.stdout);
+    assert!(
+        shown.contains("rows in 4, converted 2, rejected 2: as expected"),
+        "{shown}"
+    );
+    let case = home.path().join("acme/tests/cases/march");
+    let records = ndjson(&std::fs::read_to_string(case.join("expected.ndjson")).unwrap());
+    let parts: Vec<String> = records
+        .iter()
+        .map(|r| {
+            let p = &r["record"];
+            format!(
+                "{} {}x{}x{} {} {} {} {}",
+                p["part_no"],
+                p["length_mm"],
+                p["width_mm"],
+                p["height_mm"],
+                p["tolerance_mm"],
+                p["mass_g"],
+                p["packaging"],
+                p["supplier_code"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            r#""AC-1001" 63.5x63.5x19.05 0.05 1200.0 "CT" "91370200MA3C1234X5""#,
+            r#""AC-1002" 31.75x31.75x3.18 0.03 850.0 "CT" "91370200MA3C1234X5""#,
+        ]
+    );
+    let errors = ndjson(&std::fs::read_to_string(case.join("expected.errors.ndjson")).unwrap());
+    let problems: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{} {} {} {}", e["line"], e["code"], e["field"], e["target"]))
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            r#"4 "unknown-package-term" "包装" "/packaging""#,
+            r#"5 "unknown-unit" "重量" "/mass_g""#,
+        ]
+    );
+    let converted = std::fs::read_to_string(home.path().join("acme/records.ndjson")).unwrap();
+    assert_eq!(
+        converted,
+        std::fs::read_to_string(case.join("expected.ndjson")).unwrap(),
+        "convert gives the case's records"
+    );
+}
+
+#[test]
 fn the_pack_guide_runs_as_written() {
     let server = server::server_with_publisher("");
     let home = tempfile::tempdir().unwrap();

@@ -208,8 +208,8 @@ impl Harness<'_> {
     }
 }
 
-/// The input a case's `case.toml` names.
-fn case_input(dir: &Path) -> Result<String, AuthorError> {
+/// The input a case's `case.toml` names (a file in the case's folder).
+pub fn case_input(dir: &Path) -> Result<String, AuthorError> {
     let path = dir.join("case.toml");
     let table: toml::Table =
         toml::from_str(&crate::read_file(&path)?).map_err(|e| AuthorError::Manifest {

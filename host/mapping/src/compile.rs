@@ -11,7 +11,8 @@ use toml::Spanned;
 use crate::check::{check, text_of, FieldCheck};
 use crate::format::{FieldMapping, MappingFile};
 use crate::program::{
-    Constant, Conversion, FieldProgram, Place, Program, Source, ValueKind, PROGRAM_VERSION,
+    is_plain_decimal, Constant, Conversion, FieldProgram, Place, Program, Source, ValueKind,
+    PROGRAM_VERSION,
 };
 use crate::Located;
 
@@ -174,14 +175,6 @@ fn conversion(field: &FieldCheck<'_>, spec: &FieldMapping) -> Conversion {
         };
     }
     Conversion::None
-}
-
-/// `-`? digits (`.` digits)?.
-fn is_plain_decimal(text: &str) -> bool {
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
-    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    all_digits(whole) && all_digits(fraction)
 }
 
 /// The kind the mapping gives; else text where a table answers with text

@@ -319,6 +319,15 @@ impl ValueKind {
     }
 }
 
+/// Whether `text` is a plain decimal (`-`? digits (`.` digits)?), as a
+/// record's decimals are written and a number constant is kept as written.
+pub fn is_plain_decimal(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    all_digits(whole) && all_digits(fraction)
+}
+
 impl Program {
     /// The program as the interpreter reads it.
     pub fn to_json(&self) -> String {

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use conform_mapping::program::{Constant, Place, ValueKind};
+use conform_mapping::program::{is_plain_decimal, Constant, Place, ValueKind};
 use conform_plugin_sdk::{Cell, Cx, Problem, Row};
 use regex::Regex;
 
@@ -260,14 +260,6 @@ pub(crate) fn as_kind(kind: ValueKind, text: Cow<'_, str>) -> Result<Value<'_>, 
             )),
         },
     }
-}
-
-/// `-`? digits (`.` digits)?, as the record's decimals are written.
-fn is_plain_decimal(text: &str) -> bool {
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
-    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    all_digits(whole) && all_digits(fraction)
 }
 
 #[cfg(test)]

@@ -143,20 +143,25 @@ fn mapped<'p>(
 ) -> Result<Mapped<'p>> {
     let targeted = super::mapping::targeted(file, packs)?.map_err(problems_in)?;
     let program = targeted.compile().map_err(problems_in)?;
-    let interpreter = match interpreter {
-        Some(path) => path.to_path_buf(),
-        None => default_interpreter()?,
-    };
-    let wasm = std::fs::read(&interpreter).with_context(|| {
-        format!(
-            "cannot read the mapping interpreter `{}`: build it with `cargo xtask build-plugins`, or name it with --interpreter",
-            interpreter.display()
-        )
-    })?;
+    let wasm = interpreter_component(interpreter)?;
     let mapped = MappedPlugin::load(&targeted.mapping, &program, &wasm, sandbox)?;
     Ok(Mapped {
         mapped,
         pack: targeted.pack,
+    })
+}
+
+/// The mapping interpreter's component: `path`, or the default one.
+pub(crate) fn interpreter_component(path: Option<&Path>) -> Result<Vec<u8>> {
+    let path = match path {
+        Some(path) => path.to_path_buf(),
+        None => default_interpreter()?,
+    };
+    std::fs::read(&path).with_context(|| {
+        format!(
+            "cannot read the mapping interpreter `{}`: build it with `cargo xtask build-plugins`, or name it with --interpreter",
+            path.display()
+        )
     })
 }
 

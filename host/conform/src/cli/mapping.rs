@@ -35,6 +35,33 @@ enum MappingCommand {
         #[arg(long)]
         sample: Option<PathBuf>,
     },
+    /// Run a mapping's test cases: each case's input converted by the
+    /// mapping (checked first, its columns against the input's) and
+    /// compared with the case's expected files, as `conform plugin test`.
+    Test(TestArgs),
+}
+
+/// Arguments of `conform mapping test`.
+#[derive(Debug, clap::Args)]
+struct TestArgs {
+    /// The mapping file (`mapping.toml`).
+    file: PathBuf,
+    /// Case folders (each a `case.toml` naming its input, `expected.ndjson`,
+    /// `expected.errors.ndjson`), or export files to convert and show
+    /// [default: every folder of `tests/cases/` beside the mapping].
+    cases: Vec<PathBuf>,
+    /// The mapping interpreter's component [default: beside the binary, as
+    /// `conform convert --mapping` finds it].
+    #[arg(long, env = "CONFORM_MAPPING_INTERPRETER")]
+    interpreter: Option<PathBuf>,
+    /// Write the expected files from the output (after checking it by eye).
+    #[arg(long)]
+    bless: bool,
+    /// Print every record converted, not only the rejections.
+    #[arg(long)]
+    records: bool,
+    #[command(flatten)]
+    locations: super::Locations,
 }
 
 /// Runs `conform mapping …`.
@@ -43,6 +70,7 @@ pub fn run(args: MappingArgs) -> Result<ExitCode> {
         MappingCommand::Check { file, pack, sample } => {
             check(&file, pack.as_deref(), sample.as_deref())
         }
+        MappingCommand::Test(args) => test(&args),
     }
 }
 
@@ -144,6 +172,68 @@ fn check(file: &Path, pack: Option<&Path>, sample: Option<&Path>) -> Result<Exit
         }
     );
     Ok(ExitCode::from(EXIT_OK))
+}
+
+fn test(args: &TestArgs) -> Result<ExitCode> {
+    let packs = args.locations.packs()?;
+    let targeted = match targeted(&args.file, &packs)? {
+        Ok(targeted) => targeted,
+        Err(problems) => return Ok(report(&problems)),
+    };
+    let program = match targeted.compile() {
+        Ok(program) => program,
+        Err(problems) => return Ok(report(&problems)),
+    };
+    let folder = args.file.parent().unwrap_or(Path::new("."));
+    let cases = if args.cases.is_empty() {
+        conform_author::cases::find_cases(&folder.join("tests/cases"))?
+    } else {
+        args.cases.clone()
+    };
+    if cases.is_empty() {
+        anyhow::bail!(
+            "no cases in `{}`: add a folder with a case.toml, an input and the expected files",
+            folder.join("tests/cases").display()
+        );
+    }
+    // Each case's input holds every column the mapping names.
+    for case in &cases {
+        let input = if case.is_file() {
+            case.clone()
+        } else {
+            case.join(conform_author::cases::case_input(case)?)
+        };
+        let columns = conform_mapping::check::sample_columns(&targeted.mapping, &input)
+            .map_err(anyhow::Error::msg)?;
+        let missing = conform_mapping::check::check_columns(
+            &targeted.mapping,
+            &targeted.text,
+            &input.display().to_string(),
+            &columns,
+        );
+        if !missing.is_empty() {
+            return Ok(report(&MappingProblems::new(&targeted.shown, missing)));
+        }
+    }
+    let sandbox = args.locations.sandbox()?;
+    let wasm = super::convert::interpreter_component(args.interpreter.as_deref())?;
+    let mapped =
+        conform_engine::mapped::MappedPlugin::load(&targeted.mapping, &program, &wasm, &sandbox)?;
+    let harness = conform_author::cases::Harness {
+        manifest: &mapped.manifest,
+        plugin: &mapped.plugin,
+        packs: &packs,
+    };
+    super::cases::run_cases(
+        &harness,
+        &cases,
+        |name| folder.join("target/conform/test").join(name),
+        &super::cases::CaseOptions {
+            bless: args.bless,
+            records: args.records,
+            command: "conform mapping test",
+        },
+    )
 }
 
 /// Prints every problem as `file:line: message`; a failing exit.

@@ -1,5 +1,6 @@
 //! Command-line parsing and the commands.
 
+mod cases;
 mod convert;
 mod mapping;
 mod outputs;
@@ -95,7 +96,7 @@ pub struct Locations {
 }
 
 impl Locations {
-    fn sandbox(&self) -> anyhow::Result<conform_sandbox::Sandbox> {
+    pub(crate) fn sandbox(&self) -> anyhow::Result<conform_sandbox::Sandbox> {
         let cache_dir = Some(
             self.cache_dir
                 .clone()
