@@ -202,6 +202,9 @@ fn the_mapping_guide_runs_as_written() {
         std::fs::read_to_string(case.join("expected.ndjson")).unwrap(),
         "convert gives the case's records"
     );
+    let (status, body) = server::get(&server, "/v1/plugins/acme-parts-mapping", PROVIDER);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"mapping\":true"), "{body}");
 }
 
 #[test]

@@ -523,3 +523,103 @@ fn a_pack_version_is_fetched_as_an_archive_of_its_files() {
     );
     assert_eq!(status, 401);
 }
+
+#[test]
+fn a_published_mapping_is_checked_owned_listed_and_converts_as_a_plugin() {
+    let server = server_with_publisher("");
+    let mapping = std::fs::read_to_string(root().join("mappings/jinggong-parts/mapping.toml"))
+        .unwrap()
+        .replace(
+            "name = \"jinggong-parts-mapping\"",
+            "name = \"jinggong-by-mapping\"",
+        )
+        .replace("version = \"0.1.0\"", "version = \"1.0.0\"");
+    let publish = |token: &str, text: &str| {
+        let (status, body) = post(&server, "/v1/mappings", Some(token), text.as_bytes());
+        (status, serde_json::from_str::<Value>(&body).unwrap())
+    };
+
+    // Only providers publish; a version once.
+    let (status, body) = publish(UPLOADER, &mapping);
+    assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
+    let (status, body) = publish(PROVIDER, &mapping);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        (&body["name"], &body["mapping"], &body["runs_against"]),
+        (&"jinggong-by-mapping".into(), &true.into(), &"1.0.0".into())
+    );
+    let (status, body) = publish(PROVIDER, &mapping);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("plugin-exists"))
+    );
+
+    // A mapping's name is owned as a plugin's: the seeded plugins are the
+    // operator's.
+    let taken = mapping
+        .replace(
+            "name = \"jinggong-by-mapping\"",
+            "name = \"jinggong-parts\"",
+        )
+        .replace("version = \"1.0.0\"", "version = \"9.0.0\"");
+    let (status, body) = publish(PROVIDER, &taken);
+    assert_eq!((status, body["code"].as_str()), (403, Some("plugin-owned")));
+
+    // Every problem of a broken mapping, at its line; nothing stored.
+    let broken = mapping
+        .replace("version = \"1.0.0\"", "version = \"1.1.0\"")
+        .replace("code_list = \"packaging\"", "code_list = \"packing\"");
+    let (status, body) = publish(PROVIDER, &broken);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("mapping-invalid")),
+        "{body}"
+    );
+    let line = broken.lines().position(|l| l.contains("packing")).unwrap() + 1;
+    assert!(
+        body["details"]["errors"][0]
+            .as_str()
+            .is_some_and(|e| e.starts_with(&format!(
+                "mapping.toml:{line}: pack `sample-regional` has no table `packing`"
+            ))),
+        "{body}"
+    );
+    let (_, text) = get(&server, "/v1/plugins/jinggong-by-mapping", UPLOADER);
+    let shown: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(shown["versions"], serde_json::json!(["1.0.0"]));
+
+    // It converts as its plugin does, streamed and as a job.
+    let file = std::fs::read(sample("jinggong-parts.csv")).unwrap();
+    let expected = std::fs::read_to_string(
+        root().join("plugins/jinggong-parts/tests/cases/sample/expected.ndjson"),
+    )
+    .unwrap();
+    let (status, text) = convert(&server, "jinggong-by-mapping", &file);
+    assert_eq!(status, 200, "{text}");
+    let summary = ndjson(&text).pop().unwrap()["summary"].clone();
+    assert_eq!(
+        (summary["converted"].as_u64(), summary["rejected"].as_u64()),
+        (Some(6), Some(7)),
+        "{summary}"
+    );
+    let job = submit_job(
+        &server,
+        UPLOADER,
+        "plugin=jinggong-by-mapping&name=jinggong-parts.csv",
+        &file,
+    );
+    let id = job_id(&job);
+    let done = wait_for(&server, &id, UPLOADER, |j| {
+        j["state"] != "queued" && j["state"] != "running"
+    });
+    assert_eq!(done["state"], "done", "{done}");
+    let (status, records) = get(&server, &format!("/v1/jobs/{id}/records"), UPLOADER);
+    assert_eq!(status, 200, "{records}");
+    assert_eq!(records, expected, "the job's records are the plugin's");
+
+    // After a restart it is still there and runs.
+    let data = server.crash();
+    let server = start_in(data, None);
+    let (status, text) = convert(&server, "jinggong-by-mapping", &file);
+    assert_eq!(status, 200, "{text}");
+}

@@ -169,6 +169,14 @@ impl Server {
         published(&url, answer, "name")
     }
 
+    /// Publishes a mapping (its `mapping.toml`): the server checks it
+    /// against the newest pack it targets and runs it in its interpreter.
+    pub fn publish_mapping(&self, mapping: &[u8]) -> Result<Value, ServerError> {
+        let url = format!("{}/v1/mappings", self.base);
+        let answer = self.post_json(&url, "application/toml", mapping)?;
+        published(&url, answer, "name")
+    }
+
     /// Publishes a pack from its archive (what `archive_folder` makes).
     pub fn publish_pack(&self, archive: &[u8]) -> Result<Value, ServerError> {
         let url = format!("{}/v1/packs", self.base);

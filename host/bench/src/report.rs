@@ -208,6 +208,15 @@ impl Report {
                 mark(r >= 0.8)
             );
         }
+        if let Some(mapping) = rate("Conform, mapping") {
+            let r = mapping / wasm2;
+            let _ = writeln!(
+                md,
+                "| a mapping ≥ 70% of its hand-written plugin (2 workers) | {:.0}% | {} |",
+                r * 100.0,
+                mark(r >= 0.7)
+            );
+        }
         match rate("Miller") {
             Some(miller) => {
                 let r = wasm2 / miller;

@@ -160,6 +160,31 @@ fn conform_from(
     c
 }
 
+/// Conform converting with the export's mapping (`mappings/<plugin>/`),
+/// run by the interpreter found beside the binary.
+fn conform_mapping(plugin: &str, file: &Path, workers: usize, cache: &Path) -> Command {
+    let mut c = Command::new(sibling_binary("conform"));
+    c.current_dir(root())
+        .env("CONFORM_PLUGINS", root().join("target/plugins"))
+        .env("CONFORM_CACHE", cache)
+        .arg("convert")
+        .arg("--mapping")
+        .arg(mapping_of(plugin))
+        .arg("--output")
+        .arg(output_of(&format!("mapping-{plugin}-{workers}")))
+        .arg("--errors")
+        .arg(output_of(&format!("mapping-{plugin}-{workers}.errors")))
+        .args(["--summary", "json"])
+        .args(["--workers", &workers.to_string()])
+        .arg(file);
+    c
+}
+
+/// The mapping of the export a plugin converts.
+fn mapping_of(plugin: &str) -> PathBuf {
+    root().join("mappings").join(plugin).join("mapping.toml")
+}
+
 fn native(plugin: &str, file: &Path, workers: usize) -> Command {
     let mut c = Command::new(sibling_binary("conform-bench"));
     c.args([
@@ -306,6 +331,22 @@ fn plan_main_variants(
             note: "the same mapping compiled natively (contract 0.2.0 SDK, `native` feature)"
                 .into(),
             command: Box::new(move || native(&p, &f, workers)),
+            counts: true,
+        });
+    }
+    if mapping_of(plugin).is_file() {
+        let (p, f, c) = (
+            plugin.to_string(),
+            main_file.to_path_buf(),
+            cache.to_path_buf(),
+        );
+        planned.push(Planned {
+            name: "Conform, mapping (interpreter), 2 worker(s)".into(),
+            rows: args.rows,
+            note: format!(
+                "`mappings/{plugin}/mapping.toml` run by the mapping interpreter: the same records"
+            ),
+            command: Box::new(move || conform_mapping(&p, &f, 2, &c)),
             counts: true,
         });
     }

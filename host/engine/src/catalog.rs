@@ -20,7 +20,7 @@ use crate::archive::{self, ArchiveError, UnpackLimits};
 use crate::compiled::{self, CompiledPlugins};
 use crate::layout::DataDir;
 use crate::packs::{PackStore, PackStoreError};
-use crate::registry::{self, Entry, Registry, RegistryError};
+use crate::registry::{self, Entry, Registry, RegistryError, MAPPING_FILE};
 use crate::scratch::{random_hex, ScratchFolder};
 
 /// The packs and plugins installed, as read at one moment.
@@ -176,6 +176,9 @@ pub enum PublishError {
     /// The pack archive is refused.
     #[error(transparent)]
     Archive(#[from] ArchiveError),
+    /// The mapping fails its check; each problem as `mapping.toml:LINE: …`.
+    #[error("the mapping fails {} check(s); `details.errors` lists each: {}", .0.len(), .0.join("; "))]
+    MappingInvalid(Vec<String>),
     /// The pack fails its checks; each problem, with paths relative to the
     /// archive.
     #[error("the pack fails {} check(s); `details.errors` lists each: {}", .0.len(), .0.join("; "))]
@@ -293,12 +296,56 @@ impl Catalog {
     ) -> Result<Entry, PublishError> {
         let manifest = PluginManifest::from_toml(manifest_text)
             .map_err(|e| PublishError::BadManifest(format!("plugin.toml: {e}")))?;
+        self.publish(&manifest, manifest_text, component, None, gate)
+    }
+
+    /// Checks a mapping (`mapping_text`, a `mapping.toml`) against the
+    /// newest pack it targets, and installs it as a plugin version whose
+    /// component is `interpreter` (the mapping interpreter's), beside the
+    /// mapping: listed, pinned and run as any plugin, its name owned as a
+    /// plugin's. Every problem of the mapping is refused at its line.
+    pub fn publish_mapping(
+        &self,
+        mapping_text: &str,
+        interpreter: &[u8],
+        gate: &dyn NameGate,
+    ) -> Result<Entry, PublishError> {
+        let mapping = conform_mapping::MappingFile::parse(MAPPING_FILE, mapping_text)
+            .map_err(|problems| PublishError::MappingInvalid(problems.lines()))?;
+        let manifest = mapping.plugin_manifest(conform_model::plugin::ComponentRef {
+            file: crate::mapped::INTERPRETER_FILE.into(),
+            sha256: conform_sandbox::sha256_hex(interpreter),
+        });
+        manifest
+            .check()
+            .map_err(|e| PublishError::BadManifest(format!("{MAPPING_FILE}: {e}")))?;
+        let manifest_text = toml::to_string(&manifest)
+            .map_err(|e| PublishError::BadManifest(format!("{MAPPING_FILE}: {e}")))?;
+        self.publish(
+            &manifest,
+            &manifest_text,
+            interpreter,
+            Some(mapping_text),
+            gate,
+        )
+    }
+
+    /// Stages a plugin version (and its mapping, if it is one), checks it
+    /// against the newest pack it targets, compiles it and installs it.
+    fn publish(
+        &self,
+        manifest: &PluginManifest,
+        manifest_text: &str,
+        component: &[u8],
+        mapping: Option<&str>,
+        gate: &dyn NameGate,
+    ) -> Result<Entry, PublishError> {
         // The name first: nothing of another's plugin is compiled or stored.
         gate.check(&manifest.name)?;
         conform_sandbox::verify_digest(&manifest.name, component, &manifest.component.sha256)
             .map_err(|e| PublishError::Refused(e.into()))?;
-        self.refuse_existing(&self.listing(), &manifest)?;
-        let staging = self.stage_plugin(&manifest, manifest_text, component)?;
+        self.refuse_existing(&self.listing(), manifest)?;
+        let staging = self.stage_plugin(manifest, manifest_text, component, mapping)?;
         let mut entry = Registry::read_entry(staging.path())
             .map_err(|e| PublishError::BadManifest(e.to_string()))?;
         // Checked against the pack and compiled outside any lock: a waiting
@@ -311,7 +358,7 @@ impl Catalog {
         let compiled =
             registry::load(&entry, limits, &self.sandbox, &pack).map_err(PublishError::Refused)?;
         let mut listing = self.listing_mut();
-        self.refuse_existing(&listing, &manifest)?;
+        self.refuse_existing(&listing, manifest)?;
         gate.claim(&manifest.name)?;
         let target = self.data.plugin_version(&manifest.name, &manifest.version);
         std::fs::rename(staging.path(), &target).map_err(storage("store the plugin"))?;
@@ -383,18 +430,24 @@ impl Catalog {
         Ok(())
     }
 
-    /// Writes a plugin's manifest and component into a fresh staging folder.
+    /// Writes a plugin's manifest and component (and a mapping's
+    /// `mapping.toml`) into a fresh staging folder.
     fn stage_plugin(
         &self,
         manifest: &PluginManifest,
         manifest_text: &str,
         component: &[u8],
+        mapping: Option<&str>,
     ) -> Result<ScratchFolder, PublishError> {
         let name = random_hex::<12>().map_err(storage("find randomness for a staging folder"))?;
         let staging = ScratchFolder::new(self.data.plugin_staging().join(name));
         std::fs::create_dir_all(staging.path())
             .and_then(|()| std::fs::write(staging.path().join("plugin.toml"), manifest_text))
             .and_then(|()| std::fs::write(staging.path().join(&manifest.component.file), component))
+            .and_then(|()| match mapping {
+                Some(text) => std::fs::write(staging.path().join(MAPPING_FILE), text),
+                None => Ok(()),
+            })
             .map_err(storage("store the plugin"))?;
         Ok(staging)
     }

@@ -105,10 +105,24 @@ pub enum RegistryError {
         /// The second folder.
         second: PathBuf,
     },
+    /// A published mapping does not check against the pack it runs with.
+    #[error("mapping `{plugin}` does not fit pack `{pack}`:\n{problems}")]
+    Mapping {
+        /// The mapping.
+        plugin: String,
+        /// The pack's id and version.
+        pack: String,
+        /// Each problem as `mapping.toml:LINE: message`.
+        problems: String,
+    },
     /// The sandbox refused the component.
     #[error(transparent)]
     Sandbox(#[from] SandboxError),
 }
+
+/// The file beside a plugin manifest that makes the plugin a mapping: its
+/// component is then the mapping interpreter, running this mapping.
+pub const MAPPING_FILE: &str = "mapping.toml";
 
 /// One plugin folder.
 #[derive(Debug, Clone)]
@@ -126,6 +140,14 @@ pub struct Registry {
     dir: PathBuf,
     entries: Vec<Entry>,
     cap: PluginLimits,
+}
+
+impl Entry {
+    /// Whether the plugin is a published mapping (its folder holds a
+    /// [`MAPPING_FILE`]).
+    pub fn is_mapping(&self) -> bool {
+        self.dir.join(MAPPING_FILE).is_file()
+    }
 }
 
 impl Registry {
@@ -287,15 +309,55 @@ pub fn load(
         path: path.clone(),
         source,
     })?;
-    let plugin = sandbox.load(
-        &manifest.name,
-        &wasm,
-        &manifest.component.sha256,
-        limits,
-        manifest.target.record_types.clone(),
-    )?;
+    let plugin = if entry.is_mapping() {
+        load_mapping(entry, &wasm, limits, sandbox, pack)?
+    } else {
+        sandbox.load(
+            &manifest.name,
+            &wasm,
+            &manifest.component.sha256,
+            limits,
+            manifest.target.record_types.clone(),
+        )?
+    };
     check_contract(&plugin, pack)?;
     Ok(plugin)
+}
+
+/// A mapping's folder loaded: its `mapping.toml` checked against `pack`
+/// and compiled, run by the interpreter (`wasm`, the folder's component).
+fn load_mapping(
+    entry: &Entry,
+    wasm: &[u8],
+    limits: PluginLimits,
+    sandbox: &Sandbox,
+    pack: &Pack,
+) -> Result<LoadedPlugin, RegistryError> {
+    let manifest = &entry.manifest;
+    conform_sandbox::verify_digest(&manifest.name, wasm, &manifest.component.sha256)?;
+    let path = entry.dir.join(MAPPING_FILE);
+    let text = conform_mapping::read(&path).map_err(|e| RegistryError::BadManifest {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    let refused = |problems: conform_mapping::MappingProblems| RegistryError::Mapping {
+        plugin: manifest.name.clone(),
+        pack: format!("{} {}", pack.manifest().id, pack.manifest().version),
+        problems: problems.to_string(),
+    };
+    let mapping = conform_mapping::MappingFile::parse(MAPPING_FILE, &text).map_err(refused)?;
+    let program = conform_mapping::compile(&mapping, &text, pack).map_err(|problems| {
+        refused(conform_mapping::MappingProblems::new(
+            MAPPING_FILE,
+            problems,
+        ))
+    })?;
+    Ok(sandbox.load_interpreter(wasm)?.for_mapping(
+        &manifest.name,
+        &program.to_json(),
+        limits,
+        manifest.target.record_types.clone(),
+    ))
 }
 
 /// Checks that `pack` serves the contract a loaded plugin implements: a

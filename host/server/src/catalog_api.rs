@@ -40,7 +40,7 @@ fn plugin_json(catalog: &Listing, entry: &Entry) -> serde_json::Value {
         "description": m.description, "files": m.input.files, "pack": m.target.pack,
         "pack_versions": m.target.versions.to_string(), "runs_against": runs_against,
         "record_types": m.target.record_types, "sha256": m.component.sha256,
-        "limits": catalog.plugins.limits_of(entry),
+        "limits": catalog.plugins.limits_of(entry), "mapping": entry.is_mapping(),
     })
 }
 
@@ -256,6 +256,71 @@ pub(crate) async fn publish_plugin(
     .await
     .map_err(|e| ApiError::internal("publishing stopped", &e))??;
     tracing::info!(plugin = %published["name"], version = %published["version"], by = %caller.name, "plugin published");
+    Ok((StatusCode::CREATED, Json(published)))
+}
+
+/// `POST /v1/mappings`: publishes a mapping (the body: its `mapping.toml`).
+#[utoipa::path(
+    post,
+    path = "/v1/mappings",
+    request_body(content = String, content_type = "application/toml", description = "The mapping file (`mapping.toml`)"),
+    responses(
+        (status = 201, description = "Checked against the newest pack it targets and stored as a plugin version run by the mapping interpreter"),
+        (status = 401, description = "No or unknown token", body = crate::error::ErrorDoc), (status = 403, description = "The token lacks the provider role, or the name belongs to another provider (`plugin-owned`)", body = crate::error::ErrorDoc),
+        (status = 409, description = "That name and version exist", body = crate::error::ErrorDoc),
+        (status = 413, description = "Over the size of a mapping (1 MiB)", body = crate::error::ErrorDoc),
+        (status = 422, description = "The mapping fails its check; `details.errors` lists each problem as `mapping.toml:LINE: message`", body = crate::error::ErrorDoc),
+        (status = 503, description = "This server has no mapping interpreter", body = crate::error::ErrorDoc),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn publish_mapping(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    caller.require(Role::Provider)?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                ApiCode::BodyTooLarge,
+                format!(
+                    "a mapping is at most {} bytes",
+                    conform_mapping::MAX_MAPPING_BYTES
+                ),
+            )
+        } else {
+            ApiError::new(ApiCode::MappingInvalid, e.body_text())
+        }
+    })?;
+    let Some(interpreter) = state.interpreter() else {
+        return Err(ApiError::new(
+            ApiCode::MappingUnavailable,
+            "this server has no mapping interpreter, so mappings cannot be published here; ask its operator (`conform serve --mapping-interpreter`)",
+        ));
+    };
+    let text = String::from_utf8(body.to_vec()).map_err(|_| {
+        ApiError::new(
+            ApiCode::MappingInvalid,
+            "the mapping is not UTF-8 text: send the mapping.toml as it is",
+        )
+    })?;
+    let claimant = owner_name(&caller);
+    let published = tokio::task::spawn_blocking(move || {
+        let gate = OwnerGate {
+            state: &state,
+            kind: Kind::Plugin,
+            claimant,
+        };
+        state
+            .catalog
+            .publish_mapping(&text, &interpreter, &gate)
+            .map(|entry| plugin_json(&state.listing(), &entry))
+            .map_err(|e| publish_refusal(e, Kind::Plugin))
+    })
+    .await
+    .map_err(|e| ApiError::internal("publishing stopped", &e))??;
+    tracing::info!(mapping = %published["name"], version = %published["version"], by = %caller.name, "mapping published");
     Ok((StatusCode::CREATED, Json(published)))
 }
 

@@ -109,6 +109,8 @@ api_codes! {
     NoMatchingPack = "no-matching-pack", UNPROCESSABLE_ENTITY, false;
     /// The pack fails its checks.
     PackInvalid = "pack-invalid", UNPROCESSABLE_ENTITY, false;
+    /// The mapping fails its check against the pack.
+    MappingInvalid = "mapping-invalid", UNPROCESSABLE_ENTITY, false;
     /// The token has as many conversions running as it may.
     TooManyConversions = "too-many-conversions", TOO_MANY_REQUESTS, true;
     /// The token has as many jobs queued as it may.
@@ -121,6 +123,8 @@ api_codes! {
     MemoryBusy = "memory-busy", SERVICE_UNAVAILABLE, true;
     /// The server is shutting down.
     ShuttingDown = "shutting-down", SERVICE_UNAVAILABLE, false;
+    /// The server has no mapping interpreter: mappings cannot be published.
+    MappingUnavailable = "mapping-unavailable", SERVICE_UNAVAILABLE, false;
     /// The disk is too full for the upload.
     InsufficientStorage = "insufficient-storage", INSUFFICIENT_STORAGE, false;
 }
@@ -334,6 +338,8 @@ pub(crate) fn publish_refusal(e: PublishError, kind: super::owners::Kind) -> Api
         PublishError::Archive(_) => ApiError::new(ApiCode::BadArchive, message),
         PublishError::PackInvalid(errors) => unprocessable(ApiCode::PackInvalid)
             .with_details(serde_json::json!({ "errors": errors })),
+        PublishError::MappingInvalid(errors) => unprocessable(ApiCode::MappingInvalid)
+            .with_details(serde_json::json!({ "errors": errors })),
         PublishError::Register(_) => ApiError::internal("cannot register the plugin", &e),
         PublishError::Install(_) => ApiError::internal("cannot install the pack", &e),
         PublishError::Storage { doing, .. } => ApiError::internal(&format!("cannot {doing}"), &e),
@@ -363,6 +369,8 @@ fn registry_refusal(e: RegistryError) -> ApiError {
         }
         RegistryError::UnknownRecordType { record_type, .. } => refused(ApiCode::UnknownRecordType)
             .with_details(serde_json::json!({ "record_type": record_type })),
+        RegistryError::Mapping { problems, .. } => refused(ApiCode::MappingInvalid)
+            .with_details(serde_json::json!({ "errors": problems.lines().collect::<Vec<_>>() })),
         _ => refused(ApiCode::PluginUnusable),
     }
 }

@@ -70,6 +70,11 @@ fn routes(publish_limit: usize) -> OpenApiRouter<Arc<AppState>> {
             routes!(catalog_api::list_plugins, catalog_api::publish_plugin)
                 .layer(DefaultBodyLimit::max(publish_limit)),
         )
+        .routes(
+            routes!(catalog_api::publish_mapping).layer(DefaultBodyLimit::max(
+                conform_mapping::MAX_MAPPING_BYTES as usize,
+            )),
+        )
         .routes(routes!(catalog_api::get_plugin))
         .routes(routes!(catalog_api::transfer_plugin))
         .routes(routes!(catalog_api::list_packs, catalog_api::publish_pack))

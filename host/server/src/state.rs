@@ -42,6 +42,9 @@ pub struct AppState {
     reloading: Mutex<()>,
     /// Set at the shutdown deadline: conversions still running stop.
     stopping: tokio::sync::watch::Sender<bool>,
+    /// The mapping interpreter's component, which published mappings run
+    /// in (each keeps its own copy); `None`: mappings cannot be published.
+    interpreter: std::sync::OnceLock<Arc<[u8]>>,
 }
 
 impl AppState {
@@ -90,7 +93,19 @@ impl AppState {
             memory,
             spool_folder,
             stopping: tokio::sync::watch::Sender::new(false),
+            interpreter: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Gives the server the mapping interpreter's component (`wasm`), so
+    /// that providers can publish mappings; without it they cannot.
+    pub fn set_interpreter(&self, wasm: Vec<u8>) {
+        let _ = self.interpreter.set(wasm.into());
+    }
+
+    /// The mapping interpreter's component, if the server has one.
+    pub(crate) fn interpreter(&self) -> Option<Arc<[u8]>> {
+        self.interpreter.get().cloned()
     }
 
     /// Compiles every plugin version in a background thread (from the

@@ -35,6 +35,15 @@ enum MappingCommand {
         #[arg(long)]
         sample: Option<PathBuf>,
     },
+    /// Publish a mapping to a server (`POST /v1/mappings`) with the
+    /// provider token in CONFORM_TOKEN: checked there against the newest
+    /// pack it targets, then listed, pinned and run as a plugin of its name.
+    Publish {
+        /// The mapping file (`mapping.toml`).
+        file: PathBuf,
+        #[command(flatten)]
+        server: super::remote::ServerArgs,
+    },
     /// Run a mapping's test cases: each case's input converted by the
     /// mapping (checked first, its columns against the input's) and
     /// compared with the case's expected files, as `conform plugin test`.
@@ -71,6 +80,7 @@ pub fn run(args: MappingArgs) -> Result<ExitCode> {
             check(&file, pack.as_deref(), sample.as_deref())
         }
         MappingCommand::Test(args) => test(&args),
+        MappingCommand::Publish { file, server } => publish(&file, &server),
     }
 }
 
@@ -170,6 +180,25 @@ fn check(file: &Path, pack: Option<&Path>, sample: Option<&Path>) -> Result<Exit
         } else {
             ""
         }
+    );
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+fn publish(file: &Path, server: &super::remote::ServerArgs) -> Result<ExitCode> {
+    let server = server.require()?;
+    let text = conform_mapping::read(file)?;
+    let published = server.publish_mapping(text.as_bytes())?;
+    let shown = |key: &str| published[key].as_str().unwrap_or("?").to_string();
+    println!(
+        "published mapping `{}` {} to {}: pack `{}` {}, runs against {}",
+        shown("name"),
+        shown("version"),
+        server.url(),
+        shown("pack"),
+        shown("pack_versions"),
+        published["runs_against"]
+            .as_str()
+            .unwrap_or("no pack version yet")
     );
     Ok(ExitCode::from(EXIT_OK))
 }

@@ -28,6 +28,11 @@ pub struct ServeArgs {
     /// The plugins copied into a fresh data directory.
     #[arg(long, default_value = "target/plugins")]
     seed_plugins: PathBuf,
+    /// The mapping interpreter's component, which mappings published here
+    /// run in [default: beside the binary, as `conform convert --mapping`
+    /// finds it]; without one, mappings cannot be published.
+    #[arg(long, env = "CONFORM_MAPPING_INTERPRETER")]
+    mapping_interpreter: Option<PathBuf>,
 }
 
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
@@ -51,6 +56,10 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     ]);
     let listen = config.listen;
     let state = Arc::new(AppState::open(&args.data, config)?);
+    match super::convert::interpreter_component(args.mapping_interpreter.as_deref()) {
+        Ok(wasm) => state.set_interpreter(wasm),
+        Err(e) => tracing::warn!(error = format!("{e:#}"), "mappings cannot be published"),
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
