@@ -1223,6 +1223,58 @@ fn a_mapping_converts_in_the_sandbox_naming_each_problems_field_and_column() {
 }
 
 #[test]
+fn an_expression_that_would_run_away_rejects_its_row_and_the_others_convert() {
+    let dir = tempfile::tempdir().unwrap();
+    let mapping = dir.path().join("mapping.toml");
+    // Every character of `note` an item: a long note is more steps than a
+    // field may take for a row.
+    std::fs::write(
+        &mapping,
+        PARTS_MAPPING.replace(
+            "[fields.name]\nconstant = \"Flange\"",
+            "[fields.name]\nexpr = 'concat(\"Flange \", split(column(\"note\"), \"\")[0])'",
+        ),
+    )
+    .unwrap();
+    let row = |note: &str| {
+        format!(
+            r#"{{"sku":"sku:FL-100","supplier":"91370200MA3C1234X5","length":"2.5","width":2,"height":"1","unit":"in","mass_lb":"1.2","pack":"纸箱","qty":"20","note":"{note}"}}"#
+        )
+    };
+    let input = dir.path().join("parts.ndjson");
+    std::fs::write(
+        &input,
+        format!(
+            "{}\n{}\n{}\n",
+            row("ok"),
+            row(&"x".repeat(150_000)),
+            row("ok")
+        ),
+    )
+    .unwrap();
+    let output = conform()
+        .args(["convert", "--mapping"])
+        .arg(&mapping)
+        .arg("--interpreter")
+        .arg(interpreter())
+        .arg("--errors")
+        .arg(dir.path().join("errors.ndjson"))
+        .arg(&input)
+        .output()
+        .unwrap();
+    expect_exit(&output, 0);
+    let records = ndjson(&text(&output.stdout));
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert_eq!(records[0]["record"]["name"], "Flange o");
+    let errors = ndjson(&std::fs::read_to_string(dir.path().join("errors.ndjson")).unwrap());
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        (&errors[0]["line"], &errors[0]["code"], &errors[0]["target"]),
+        (&2.into(), &"mapping-limit".into(), &"/name".into())
+    );
+}
+
+#[test]
 fn a_mapping_with_problems_converts_nothing_and_says_where() {
     let dir = tempfile::tempdir().unwrap();
     let mapping = dir.path().join("mapping.toml");

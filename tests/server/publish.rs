@@ -622,4 +622,26 @@ fn a_published_mapping_is_checked_owned_listed_and_converts_as_a_plugin() {
     let server = start_in(data, None);
     let (status, text) = convert(&server, "jinggong-by-mapping", &file);
     assert_eq!(status, 200, "{text}");
+    let summary = ndjson(&text).pop().unwrap()["summary"].clone();
+    assert_eq!(summary["converted"].as_u64(), Some(6), "{summary}");
+
+    // A server without the interpreter runs the mappings published (each
+    // keeps its copy) but takes no new one.
+    let data = server.crash();
+    let server = start_with_env(
+        data,
+        None,
+        &[(
+            "CONFORM_MAPPING_INTERPRETER",
+            "/nonexistent/mapping-interpreter.wasm",
+        )],
+    );
+    let (status, text) = convert(&server, "jinggong-by-mapping", &file);
+    assert_eq!(status, 200, "{text}");
+    let another = mapping.replace("version = \"1.0.0\"", "version = \"1.2.0\"");
+    let (status, body) = post(&server, "/v1/mappings", Some(PROVIDER), another.as_bytes());
+    assert_eq!(
+        (status, error_code(&body)),
+        (503, "mapping-unavailable".to_string())
+    );
 }

@@ -368,7 +368,7 @@ impl Catalog {
             .plugins
             .insert(entry.clone())
             .map_err(PublishError::Register)?;
-        self.compiled.remember(&entry, compiled);
+        self.compiled.remember(&entry, &pack, compiled);
         Ok(entry)
     }
 

@@ -22,8 +22,10 @@ use crate::registry::{self, Entry, RegistryError};
 const FAILURE_MEMORY: Duration = Duration::from_secs(60);
 
 /// What identifies a compiled plugin: its name and version (a published
-/// version never changes, and its limits and record types are compiled in).
-type PluginKey = (String, Version);
+/// version never changes, and its limits and record types are compiled in)
+/// and, for a mapping, the pack version its program was compiled against
+/// (the tables it resolves, the kinds it reads from the schema).
+type PluginKey = (String, Version, Option<Version>);
 
 /// A failed compilation of a plugin for a pack version, and when.
 type Failure = (Instant, Arc<RegistryError>);
@@ -49,7 +51,7 @@ impl CompiledPlugins {
         // Compiled once per plugin version, but checked against every pack
         // version it is used with (a newer pack may lack a record type).
         registry::check_pack(&entry.manifest, pack).map_err(Arc::new)?;
-        let key = key(entry);
+        let key = key(entry, pack);
         if let Some(plugin) = self.loaded(&key) {
             registry::check_contract(&plugin, pack).map_err(Arc::new)?;
             return Ok(plugin);
@@ -74,7 +76,7 @@ impl CompiledPlugins {
         }
         match registry::load(entry, limits, sandbox, pack) {
             Ok(plugin) => {
-                self.remember(entry, plugin.clone());
+                self.remember(entry, pack, plugin.clone());
                 Ok(plugin)
             }
             Err(error) => {
@@ -94,12 +96,12 @@ impl CompiledPlugins {
         }
     }
 
-    /// Keeps a plugin compiled elsewhere (at publishing).
-    pub fn remember(&self, entry: &Entry, plugin: LoadedPlugin) {
+    /// Keeps a plugin compiled elsewhere (at publishing) for `pack`.
+    pub fn remember(&self, entry: &Entry, pack: &Pack, plugin: LoadedPlugin) {
         self.loaded
             .lock()
             .expect("not poisoned")
-            .insert(key(entry), plugin);
+            .insert(key(entry, pack), plugin);
     }
 
     /// How many plugin versions are compiled and ready.
@@ -122,7 +124,12 @@ pub fn is_busy(error: &RegistryError) -> bool {
     matches!(error, RegistryError::Sandbox(SandboxError::Busy { .. }))
 }
 
-/// The key of a plugin version.
-fn key(entry: &Entry) -> PluginKey {
-    (entry.manifest.name.clone(), entry.manifest.version.clone())
+/// The key of a plugin version used with `pack`.
+fn key(entry: &Entry, pack: &Pack) -> PluginKey {
+    let compiled_for = entry.is_mapping().then(|| pack.manifest().version.clone());
+    (
+        entry.manifest.name.clone(),
+        entry.manifest.version.clone(),
+        compiled_for,
+    )
 }

@@ -132,6 +132,8 @@ pub struct Entry {
     /// The folder holding the manifest and the component.
     pub dir: PathBuf,
     claims: Vec<GlobMatcher>,
+    /// Whether the folder holds a [`MAPPING_FILE`] (read once).
+    mapping: bool,
 }
 
 /// The plugins found in a folder.
@@ -146,7 +148,7 @@ impl Entry {
     /// Whether the plugin is a published mapping (its folder holds a
     /// [`MAPPING_FILE`]).
     pub fn is_mapping(&self) -> bool {
-        self.dir.join(MAPPING_FILE).is_file()
+        self.mapping
     }
 }
 
@@ -198,6 +200,7 @@ impl Registry {
             manifest,
             dir: folder.to_path_buf(),
             claims,
+            mapping: folder.join(MAPPING_FILE).is_file(),
         })
     }
 

@@ -118,7 +118,18 @@ impl Parser<'_> {
             return Err(self.error(&format!("the expression has more than {MAX_NODES} parts")));
         }
         let mut expr = self.primary()?;
+        // Each `.name` or `[n]` nests the expression one level deeper.
+        let depth = self.depth;
         loop {
+            if self.rest().trim_start().starts_with(['.', '[']) {
+                self.depth += 1;
+                self.nodes += 1;
+                if self.depth > MAX_DEPTH || self.nodes > MAX_NODES {
+                    return Err(self.error(&format!(
+                        "the expression nests deeper than {MAX_DEPTH} or has more than {MAX_NODES} parts"
+                    )));
+                }
+            }
             if self.eat('.') {
                 let name = self
                     .name()
@@ -128,7 +139,8 @@ impl Parser<'_> {
                     name,
                 };
             } else if self.eat('[') {
-                let index = self.digits().and_then(|d| d.parse::<u32>().ok());
+                self.blank();
+                let index = self.adjacent_digits().and_then(|d| d.parse::<u32>().ok());
                 let index =
                     index.ok_or_else(|| self.error("expected an item's number after `[`"))?;
                 self.expect(']')?;
@@ -140,7 +152,7 @@ impl Parser<'_> {
                 break;
             }
         }
-        self.depth -= 1;
+        self.depth = depth - 1;
         Ok(expr)
     }
 
@@ -152,6 +164,7 @@ impl Parser<'_> {
             '"' => self.string().map(Expr::Text),
             '\'' => self.raw().map(Expr::Text),
             '-' | '0'..='9' => self.number().map(Expr::Number),
+            '.' => Err(self.error("a number starts with a digit: write `0.5`")),
             '[' => {
                 self.at += 1;
                 self.items(']').map(Expr::List)
@@ -265,34 +278,39 @@ impl Parser<'_> {
         Some(name)
     }
 
-    fn digits(&mut self) -> Option<&str> {
-        self.blank();
-        let len = self
-            .rest()
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(self.rest().len());
-        (len > 0).then(|| {
-            let digits = &self.text[self.at..self.at + len];
-            self.at += len;
-            digits
-        })
-    }
-
+    /// `-`? digits (`.` digits)?, written without spaces.
     fn number(&mut self) -> Result<String, SyntaxError> {
-        let negative = self.eat('-');
-        let Some(whole) = self.digits().map(str::to_string) else {
-            return Err(self.error("expected digits here"));
+        self.blank();
+        let negative = self.rest().starts_with('-');
+        if negative {
+            self.at += 1;
+        }
+        let Some(whole) = self.adjacent_digits() else {
+            return Err(self.error("expected digits here, right after the `-`"));
         };
         let mut number = if negative { format!("-{whole}") } else { whole };
         if self.rest().starts_with('.') {
             self.at += 1;
-            let Some(fraction) = self.digits().map(str::to_string) else {
-                return Err(self.error("expected digits after the decimal point"));
+            let Some(fraction) = self.adjacent_digits() else {
+                return Err(self.error("expected digits right after the decimal point"));
             };
             number.push('.');
             number.push_str(&fraction);
         }
         Ok(number)
+    }
+
+    /// The digits that start right here, without skipping blanks.
+    fn adjacent_digits(&mut self) -> Option<String> {
+        let len = self
+            .rest()
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(self.rest().len());
+        (len > 0).then(|| {
+            let digits = self.rest()[..len].to_string();
+            self.at += len;
+            digits
+        })
     }
 
     /// `"…"` with `\"`, `\\`, `\n` and `\t`.
@@ -367,7 +385,18 @@ impl Resolver<'_> {
             Expr::It if !in_each => problems
                 .push("`it` means the item of `each(list, …)`, and stands outside one".into()),
             Expr::Text(_) | Expr::Number(_) | Expr::Boolean(_) | Expr::Null | Expr::It => {}
-            Expr::Member { of, .. } | Expr::Index { of, .. } => self.walk(of, in_each, problems),
+            Expr::Member { of, name } => {
+                if let Some(why) = no_member(of, name) {
+                    problems.push(why);
+                }
+                self.walk(of, in_each, problems);
+            }
+            Expr::Index { of, .. } => {
+                if let Shape::Single(what) | Shape::Object(what, _) = shape(of) {
+                    problems.push(format!("`[…]` takes an item of a list, and {what} is none"));
+                }
+                self.walk(of, in_each, problems);
+            }
             Expr::List(items) => items
                 .iter_mut()
                 .for_each(|e| self.walk(e, in_each, problems)),
@@ -559,6 +588,70 @@ impl Resolver<'_> {
                 None
             }
         }
+    }
+}
+
+/// What a value is, as far as the check can tell before anything runs.
+enum Shape {
+    /// Not known (`it`, `field(…)`, a member of something unknown).
+    Unknown,
+    /// One value (text, a number…): what made it.
+    Single(String),
+    /// A list.
+    List(String),
+    /// An object with these members: what made it.
+    Object(String, Vec<String>),
+}
+
+/// The shape of `expr`'s value.
+fn shape(expr: &Expr) -> Shape {
+    let made_by = |function: Function| format!("`{}(…)`", function.name());
+    let members = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
+    match expr {
+        Expr::Text(_) | Expr::Number(_) | Expr::Boolean(_) | Expr::Null => {
+            Shape::Single("a value written out".into())
+        }
+        Expr::List(_) => Shape::List("a list written out".into()),
+        Expr::Object(fields) => Shape::Object(
+            "the object written out".into(),
+            fields.iter().map(|(k, _)| k.clone()).collect(),
+        ),
+        Expr::Call { function, .. } => match function {
+            Function::Level => {
+                Shape::Object(made_by(*function), members(&["level", "amount", "scope"]))
+            }
+            Function::Scheme => Shape::Object(made_by(*function), members(&["class", "parts"])),
+            Function::Split | Function::Each | Function::Zip => Shape::List(made_by(*function)),
+            Function::Field | Function::Scoped => Shape::Unknown,
+            other => Shape::Single(made_by(*other)),
+        },
+        // A scheme's parts are objects of a class and a scope.
+        Expr::Index { of, .. } => match &**of {
+            Expr::Member { of: inner, name } if name == "parts" => match shape(inner) {
+                Shape::Object(what, _) if what == made_by(Function::Scheme) => Shape::Object(
+                    "an item of `scheme(…).parts`".into(),
+                    members(&["class", "scope"]),
+                ),
+                _ => Shape::Unknown,
+            },
+            _ => Shape::Unknown,
+        },
+        Expr::It | Expr::Member { .. } => Shape::Unknown,
+    }
+}
+
+/// Why `of.name` can have no value, if the check can tell.
+fn no_member(of: &Expr, name: &str) -> Option<String> {
+    match shape(of) {
+        Shape::Object(what, members) if !members.iter().any(|m| m == name) => Some(format!(
+            "{what} has no member `{name}`; its members: {}",
+            members.join(", ")
+        )),
+        Shape::Single(what) => Some(format!("`.{name}`: {what} is one value, with no members")),
+        Shape::List(what) => Some(format!(
+            "`.{name}`: {what} is a list, with no members: take an item with `[0]`"
+        )),
+        _ => None,
     }
 }
 

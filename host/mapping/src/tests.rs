@@ -513,3 +513,64 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn members_the_check_can_tell_are_missing_are_refused() {
+    for (field, expr, words) in [
+        (
+            "name",
+            r#"level("service-levels", column("s"), "SWIFT").levle"#,
+            "`level(…)` has no member `levle`; its members: level, amount, scope",
+        ),
+        (
+            "name",
+            r#"column("a").x"#,
+            "`column(…)` is one value, with no members",
+        ),
+        (
+            "name",
+            r#"split(column("a"), ",").x"#,
+            "is a list, with no members",
+        ),
+        (
+            "name",
+            r#"{a: 1}.b"#,
+            "the object written out has no member `b`",
+        ),
+        ("name", r#"column("a")[0]"#, "`[…]` takes an item of a list"),
+        (
+            "name",
+            r#"scheme("apple-grade", scoped(column("g"), "sd-2019"), column("d")).parts[0].grade"#,
+            "an item of `scheme(…).parts` has no member `grade`",
+        ),
+    ] {
+        let found = problems(&with_expr(field, expr));
+        assert_eq!(found.len(), 1, "{expr}: {found:#?}");
+        assert!(found[0].message.contains(words), "{expr}: {found:#?}");
+    }
+    let fine = r#"concat(scheme("apple-grade", scoped(column("g"), "sd-2019"), column("d")).parts[0].scope, level("service-levels", column("s"), "SWIFT").level)"#;
+    assert_eq!(problems(&with_expr("name", fine)), vec![]);
+}
+
+#[test]
+fn an_expression_at_every_limit_still_crosses_to_the_interpreter() {
+    // 32 levels deep: 30 calls around `column("a")` and its text (the
+    // limit is 32 levels, members and items included).
+    let deep = format!("{}column(\"a\"){}", "text(".repeat(30), ")".repeat(30));
+    let text = with_expr("name", &deep);
+    let mapping = MappingFile::parse("m.toml", &text).unwrap();
+    let program = crate::compile(&mapping, &text, &regional()).unwrap();
+    assert_eq!(crate::Program::from_json(&program.to_json()), Ok(program));
+    // A chain of items counts: it cannot nest deeper than calls can.
+    let chained = format!("split(column(\"a\"), \",\"){}", "[0]".repeat(40));
+    let found = problems(&with_expr("name", &chained));
+    assert!(
+        found[0].message.contains("nests deeper than 32"),
+        "{found:#?}"
+    );
+    // Numbers are written without spaces.
+    for spaced in ["text(1. 5)", "text(- 5)", "text(.5)"] {
+        let found = problems(&with_expr("name", spaced));
+        assert_eq!(found.len(), 1, "{spaced}: {found:#?}");
+    }
+}

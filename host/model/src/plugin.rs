@@ -253,6 +253,13 @@ impl PluginManifest {
                 self.component.file
             )));
         }
+        // The folder's own files: the manifest, and a published mapping.
+        if ["plugin.toml", "mapping.toml"].contains(&self.component.file.as_str()) {
+            return Err(ManifestError::Invalid(format!(
+                "component.file `{}` is a name the plugin's folder keeps for itself: name the .wasm file",
+                self.component.file
+            )));
+        }
         if self.target.record_types.is_empty() {
             return Err(ManifestError::Invalid(
                 "target.record_types must name at least one record type".into(),

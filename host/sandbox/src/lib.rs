@@ -188,6 +188,9 @@ pub struct Sandbox {
     compile_limits: CompileLimits,
     compile_slots: compile::Slots,
     ticker_stop: Arc<AtomicBool>,
+    /// The mapping interpreters loaded, by digest: every mapping run by one
+    /// shares its compiled code, whatever its folder's copy.
+    interpreters: std::sync::Mutex<std::collections::HashMap<String, LoadedPlugin>>,
 }
 
 /// The engine settings every sandbox uses; a compiling child process makes
@@ -257,6 +260,7 @@ impl Sandbox {
                 std::thread::available_parallelism().map_or(1, |n| n.get() / 2),
             ),
             ticker_stop,
+            interpreters: Default::default(),
         })
     }
 
@@ -279,8 +283,18 @@ impl Sandbox {
     /// component, `plugins/mapping-interpreter`): a plugin of contract
     /// 0.2.0 that may import [`PROGRAM_IMPORT`] too. It runs nothing until
     /// given a mapping by [`LoadedPlugin::for_mapping`].
+    /// Loaded once per digest: later calls share the compiled code.
     pub fn load_interpreter(&self, wasm: &[u8]) -> Result<LoadedPlugin, SandboxError> {
         let sha256 = sha256_hex(wasm);
+        let known = self
+            .interpreters
+            .lock()
+            .expect("not poisoned")
+            .get(&sha256)
+            .cloned();
+        if let Some(loaded) = known {
+            return Ok(loaded);
+        }
         let loaded = self.load_component(
             "mapping-interpreter",
             wasm,
@@ -295,6 +309,10 @@ impl Sandbox {
                 source: wasmtime::Error::msg("the mapping interpreter implements contract 0.2.0"),
             });
         }
+        self.interpreters
+            .lock()
+            .expect("not poisoned")
+            .insert(sha256, loaded.clone());
         Ok(loaded)
     }
 

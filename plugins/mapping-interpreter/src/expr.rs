@@ -13,10 +13,15 @@ use regex::Regex;
 use crate::compiled::{leak, regex};
 use crate::value::{as_text, Value};
 
-/// The most steps (values made) one field's expression may take for one
-/// row: an `each` over a long list inside another stops here, not at the
-/// batch's time limit.
+/// The most steps one field's expression may take for one row: a step is a
+/// value evaluated, an item a list gets or a field's value copied, or 64
+/// bytes of text made; an `each` over a long list inside another, or text
+/// concatenated over and over, stops here, not at the batch's time or
+/// memory limit.
 pub(crate) const FUEL_PER_FIELD: u32 = 100_000;
+
+/// Bytes of text one step pays for.
+const BYTES_PER_STEP: usize = 64;
 
 /// A compiled expression.
 pub(crate) enum Compiled {
@@ -267,21 +272,49 @@ impl<'b> Env<'_, 'b> {
     }
 }
 
+impl Env<'_, '_> {
+    /// Pays `steps` of the field's fuel; the row is rejected when it runs out.
+    fn charge(&mut self, steps: usize) -> Result<(), Failed> {
+        let steps = u32::try_from(steps).unwrap_or(u32::MAX);
+        match self.fuel.checked_sub(steps) {
+            Some(left) => {
+                self.fuel = left;
+                Ok(())
+            }
+            None => {
+                self.fuel = 0;
+                Err(Problem::new(
+                    "mapping-limit",
+                    format!("the expression took more than {FUEL_PER_FIELD} steps for this row (a step: a value, an item, a copied value, or {BYTES_PER_STEP} bytes of text)"),
+                )
+                .into())
+            }
+        }
+    }
+}
+
+/// What copying `value` costs, in steps.
+fn weight(value: &Value<'_>) -> usize {
+    match value {
+        Value::Text(text) | Value::Decimal(text) => 1 + text.len() / BYTES_PER_STEP,
+        Value::List(items) => 1 + items.iter().map(weight).sum::<usize>(),
+        Value::Object(members) => 1 + members.iter().map(|(_, v)| weight(v)).sum::<usize>(),
+        Value::Null | Value::Integer(_) | Value::Boolean(_) => 1,
+    }
+}
+
 impl Compiled {
     /// The expression's value in `env`.
     pub(crate) fn eval<'b>(&self, env: &mut Env<'_, 'b>) -> Result<Val<'b>, Failed> {
-        if env.fuel == 0 {
-            return Err(Problem::new(
-                "mapping-limit",
-                format!("the expression took more than {FUEL_PER_FIELD} steps for this row"),
-            )
-            .into());
-        }
-        env.fuel -= 1;
+        env.charge(1)?;
         let row = env.row;
         Ok(match self {
             Compiled::Literal(value) => Val::new(value.clone(), None),
-            Compiled::It => env.it.clone().unwrap_or(Val::new(Value::Null, None)),
+            Compiled::It => {
+                let it = env.it.clone().unwrap_or(Val::new(Value::Null, None));
+                env.charge(weight(&it.value))?;
+                it
+            }
             Compiled::Column(name) => {
                 Val::new(Value::Text(Cow::Borrowed(row.text(name)?)), Some(*name))
             }
@@ -290,7 +323,10 @@ impl Compiled {
                 Some(*pointer),
             ),
             Compiled::Field(at) => match &env.made[*at] {
-                Ok(Some(value)) => Val::new(value.clone(), None),
+                Ok(Some(value)) => {
+                    env.charge(weight(value))?;
+                    Val::new(value.clone(), None)
+                }
                 Ok(None) => Val::new(Value::Null, None),
                 Err(()) => return Err(Failed::Quiet),
             },
@@ -328,12 +364,13 @@ impl Compiled {
             Compiled::Split(of, pattern) => {
                 let of = of.eval(env)?;
                 let text = of.text("split")?;
-                let pieces = pattern
-                    .split(&text)
-                    .map(str::trim)
-                    .filter(|piece| !piece.is_empty())
-                    .map(|piece| Value::Text(Cow::Owned(piece.to_string())))
-                    .collect();
+                let mut pieces = Vec::new();
+                for piece in pattern.split(&text).map(str::trim) {
+                    if !piece.is_empty() {
+                        env.charge(1)?;
+                        pieces.push(Value::Text(Cow::Owned(piece.to_string())));
+                    }
+                }
                 Val::new(Value::List(pieces), of.origin)
             }
             Compiled::Each(list, body) => {
@@ -391,6 +428,7 @@ impl Compiled {
                         ))
                         .into());
                 }
+                env.charge(a.len())?;
                 let pairs = a
                     .iter()
                     .zip(b)
@@ -404,7 +442,9 @@ impl Compiled {
                 for part in parts {
                     let part = part.eval(env)?;
                     origin = origin.or(part.origin);
-                    joined.push_str(&part.text("concat")?);
+                    let text = part.text("concat")?;
+                    env.charge(text.len() / BYTES_PER_STEP)?;
+                    joined.push_str(&text);
                 }
                 Val::new(Value::Text(Cow::Owned(joined)), origin)
             }
