@@ -740,6 +740,41 @@ fn a_cached_component_not_written_for_that_plugin_is_never_run() {
 }
 
 #[test]
+fn a_workbook_given_to_a_csv_plugin_is_refused_not_read_as_garbage() {
+    let dir = tempfile::tempdir().unwrap();
+    // An .xlsx is a ZIP archive; its name still says CSV to the plugin.
+    let workbook = dir.path().join("jinggong-parts.csv");
+    let mut bytes = b"PK\x03\x04\x14\x00\x06\x00\x08\x00".to_vec();
+    bytes.extend_from_slice(&[0x9c; 2000]);
+    std::fs::write(&workbook, bytes).unwrap();
+    let output = conform()
+        .args([
+            "convert",
+            "--summary",
+            "json",
+            "--output",
+            "/dev/null",
+            "--errors",
+            "/dev/null",
+        ])
+        .arg(&workbook)
+        .output()
+        .unwrap();
+    expect_exit(&output, 1);
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let file = &summary["files"][0];
+    assert_eq!(file["error_code"], "encoding", "{summary}");
+    assert!(
+        file["error"]
+            .as_str()
+            .unwrap()
+            .contains("an Excel workbook (.xlsx)"),
+        "{summary}"
+    );
+    assert_eq!(file["rows_in"], 0, "no rows of garbage: {summary}");
+}
+
+#[test]
 fn a_utf16_export_stops_with_encoding_and_blank_crlf_lines_keep_row_lines() {
     let dir = tempfile::tempdir().unwrap();
     // Excel's "Unicode text": UTF-16 LE with a byte-order mark.

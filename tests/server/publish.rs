@@ -602,6 +602,21 @@ fn a_published_mapping_is_checked_owned_listed_and_converts_as_a_plugin() {
         (Some(6), Some(7)),
         "{summary}"
     );
+    // Pinned as a plugin is, to its version and the pack's.
+    let (status, text) = post(
+        &server,
+        "/v1/convert?plugin=jinggong-by-mapping@1.0.0&pack=sample-regional@1.0.0",
+        Some(UPLOADER),
+        &file,
+    );
+    assert_eq!(status, 200, "{text}");
+    let (status, text) = post(
+        &server,
+        "/v1/convert?plugin=jinggong-by-mapping@1.1.0",
+        Some(UPLOADER),
+        &file,
+    );
+    assert_eq!((status, error_code(&text)), (404, "unknown-plugin".into()));
     let job = submit_job(
         &server,
         UPLOADER,

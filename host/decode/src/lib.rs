@@ -110,6 +110,16 @@ fn peek<R: Read>(mut input: R, n: usize) -> std::io::Result<(Vec<u8>, R)> {
     Ok((head, input))
 }
 
+/// The format's name for people.
+fn format_name(format: &InputFormat) -> &'static str {
+    match format {
+        InputFormat::Csv(_) => "CSV",
+        InputFormat::Xml(_) => "XML",
+        InputFormat::Json => "JSON",
+        InputFormat::Ndjson => "NDJSON",
+    }
+}
+
 /// The UTF-16 encoding a byte-order mark at the start names, if any.
 fn utf16_bom(head: &[u8]) -> Option<&'static str> {
     match head {
@@ -119,6 +129,23 @@ fn utf16_bom(head: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// The kind of binary file whose signature starts `head`, if any: never
+/// text of the formats this crate reads, so such a file is refused whole
+/// rather than read as rows of garbage.
+fn binary_kind(head: &[u8]) -> Option<&'static str> {
+    const KINDS: [(&[u8], &str); 5] = [
+        (b"PK\x03\x04", "a ZIP archive: an Excel workbook (.xlsx), an OpenDocument spreadsheet (.ods) or another zipped file"),
+        (b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", "an Excel 97–2003 workbook (.xls) or another OLE file"),
+        (b"\x1F\x8B", "gzip-compressed"),
+        (b"%PDF-", "a PDF document"),
+        (b"\x00asm", "a WebAssembly module"),
+    ];
+    KINDS
+        .iter()
+        .find(|(signature, _)| head.starts_with(signature))
+        .map(|(_, kind)| *kind)
+}
+
 /// Opens a decoder over `input` for a format and encoding.
 pub fn decode(
     input: impl Read + Send + 'static,
@@ -126,10 +153,16 @@ pub fn decode(
     encoding: TextEncoding,
     limits: DecodeLimits,
 ) -> Rows {
-    let (head, input) = match peek(input, 4) {
+    let (head, input) = match peek(input, 8) {
         Ok(peeked) => peeked,
         Err(e) => return Box::new(std::iter::once(Err(DecodeError::Io(e)))),
     };
+    if let Some(kind) = binary_kind(&head) {
+        return Box::new(std::iter::once(Err(DecodeError::Encoding(format!(
+            "the file is {kind}, not {} text: save the sheet as CSV (Excel: \"CSV UTF-8\", WPS: \"CSV\"), or use a plugin for this file's format",
+            format_name(format)
+        )))));
+    }
     if let Some(found) = utf16_bom(&head) {
         return Box::new(std::iter::once(Err(DecodeError::Encoding(format!(
             "the file is {found} text (it starts with that byte-order mark), but this plugin reads {}: save the file as {} (Excel: \"CSV\", not \"Unicode text\") or use a plugin for it",
@@ -195,5 +228,57 @@ pub(crate) fn json_object(text: &str) -> Result<(), NotObject> {
         Ok(())
     } else {
         Err(NotObject::Other)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_workbook_or_other_binary_file_is_refused_whole_naming_what_it_is() {
+        let workbook =
+            b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00[Content_Types].xml".to_vec();
+        for (format, name) in [
+            (
+                InputFormat::Csv(conform_model::plugin::CsvOptions::default()),
+                "CSV",
+            ),
+            (InputFormat::Json, "JSON"),
+            (InputFormat::Ndjson, "NDJSON"),
+        ] {
+            let out: Vec<_> = decode(
+                std::io::Cursor::new(workbook.clone()),
+                &format,
+                TextEncoding::Utf8,
+                DecodeLimits::default(),
+            )
+            .collect();
+            assert_eq!(out.len(), 1, "{name}: one refusal, no rows");
+            let err = out[0].as_ref().expect_err("refused").to_string();
+            assert!(
+                err.contains("Excel workbook (.xlsx)") && err.contains(&format!("not {name} text")),
+                "{err}"
+            );
+        }
+        let xls = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\x00\x00".to_vec();
+        let out: Vec<_> = decode(
+            std::io::Cursor::new(xls),
+            &InputFormat::Csv(conform_model::plugin::CsvOptions::default()),
+            TextEncoding::Gb18030,
+            DecodeLimits::default(),
+        )
+        .collect();
+        assert!(matches!(&out[..], [Err(DecodeError::Encoding(e))] if e.contains("(.xls)")));
+        // Text that merely starts with the same letters is text.
+        let text = b"PK,name\n1,x\n".to_vec();
+        let out: Vec<_> = decode(
+            std::io::Cursor::new(text),
+            &InputFormat::Csv(conform_model::plugin::CsvOptions::default()),
+            TextEncoding::Utf8,
+            DecodeLimits::default(),
+        )
+        .collect();
+        assert_eq!(out.iter().filter(|r| r.is_ok()).count(), out.len());
     }
 }
