@@ -1310,6 +1310,62 @@ fn an_expression_that_would_run_away_rejects_its_row_and_the_others_convert() {
 }
 
 #[test]
+fn a_fixed_width_gbk_export_converts_by_its_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let mapping = dir.path().join("mapping.toml");
+    std::fs::write(
+        &mapping,
+        PARTS_MAPPING
+            .replace(
+                "[input]\nformat = \"ndjson\"",
+                "[input]\nencoding = \"gbk\"\n[input.format.fixed-width]\nskip_lines = 1\ncolumns = [\n  { name = \"sku\", start = 1, width = 12 },\n  { name = \"length\", start = 13, width = 6 },\n  { name = \"pack\", start = 19, width = 4 },\n  { name = \"qty\", start = 23, width = 5 },\n]",
+            )
+            .replace("column = \"supplier\"", "constant = \"91370200MA3C1234X5\"")
+            .replace("column = \"width\"", "column = \"length\"")
+            .replace("column = \"height\"", "column = \"length\"")
+            .replace("unit_column = \"unit\"", "unit = \"in\"")
+            .replace("column = \"mass_lb\"", "constant = \"2\""),
+    )
+    .unwrap();
+    // A title line, then rows padded to their columns; 纸箱 is two
+    // characters wide, as any character is.
+    let export =
+        "零件清单（样例，定宽）\r\nsku:FL-100  2.5   纸箱  20\r\nsku:FL-101  1     麻袋  5\r\n";
+    let (bytes, _, _) = encoding_rs::GBK.encode(export);
+    let input = dir.path().join("parts.txt");
+    std::fs::write(&input, &bytes).unwrap();
+    let output = conform()
+        .args(["convert", "--mapping"])
+        .arg(&mapping)
+        .arg("--interpreter")
+        .arg(interpreter())
+        .arg("--errors")
+        .arg(dir.path().join("errors.ndjson"))
+        .arg(&input)
+        .output()
+        .unwrap();
+    expect_exit(&output, 0);
+    let records = ndjson(&text(&output.stdout));
+    assert_eq!(records.len(), 1, "{records:?}");
+    let part = &records[0]["record"];
+    assert_eq!(
+        (
+            &part["part_no"],
+            &part["length_mm"],
+            &part["packaging"],
+            &part["quantity_per_package"]
+        ),
+        (&"FL-100".into(), &63.5.into(), &"CT".into(), &20.into())
+    );
+    assert_eq!(records[0]["source"]["line"], 2);
+    let errors = ndjson(&std::fs::read_to_string(dir.path().join("errors.ndjson")).unwrap());
+    assert_eq!(
+        (&errors[0]["line"], &errors[0]["code"], &errors[0]["field"]),
+        (&3.into(), &"unknown-package-term".into(), &"pack".into())
+    );
+}
+
+#[test]
 fn a_mapping_with_problems_converts_nothing_and_says_where() {
     let dir = tempfile::tempdir().unwrap();
     let mapping = dir.path().join("mapping.toml");

@@ -13,6 +13,7 @@
 //! GB18030 and GBK.
 
 mod csv_format;
+mod fixed_width;
 mod json_array;
 mod lines;
 mod ndjson;
@@ -117,6 +118,7 @@ fn format_name(format: &InputFormat) -> &'static str {
         InputFormat::Xml(_) => "XML",
         InputFormat::Json => "JSON",
         InputFormat::Ndjson => "NDJSON",
+        InputFormat::FixedWidth(_) => "fixed-width",
     }
 }
 
@@ -191,6 +193,12 @@ pub fn decode(
             flag_replacement,
         )),
         InputFormat::Ndjson => Box::new(ndjson::NdjsonRows::new(text, limits, flag_replacement)),
+        InputFormat::FixedWidth(options) => Box::new(fixed_width::FixedWidthRows::new(
+            text,
+            options,
+            limits,
+            flag_replacement,
+        )),
     }
 }
 

@@ -10,8 +10,7 @@ use crate::{
 };
 
 pub(crate) struct NdjsonRows {
-    reader: BufReader<Box<dyn Read + Send>>,
-    buf: Vec<u8>,
+    lines: TextLines,
     line: u64,
     ordinal: u64,
     limits: DecodeLimits,
@@ -26,8 +25,7 @@ impl NdjsonRows {
         flag_replacement: bool,
     ) -> NdjsonRows {
         NdjsonRows {
-            reader: BufReader::with_capacity(64 * 1024, text),
-            buf: Vec::new(),
+            lines: TextLines::new(text, limits.max_record_bytes),
             line: 0,
             ordinal: 0,
             limits,
@@ -35,11 +33,33 @@ impl NdjsonRows {
             done: false,
         }
     }
+}
 
-    /// Reads one line into `buf` (without its end), keeping at most the
-    /// record limit and skipping the rest. Returns false at the end of input,
-    /// and whether the line was cut.
-    fn read_line(&mut self) -> std::io::Result<Option<bool>> {
+/// A text's lines, one at a time, each kept to a byte limit (the rest of a
+/// longer line is skipped and the line said to be cut).
+pub(crate) struct TextLines {
+    reader: BufReader<Box<dyn Read + Send>>,
+    buf: Vec<u8>,
+    max_bytes: usize,
+}
+
+impl TextLines {
+    pub(crate) fn new(text: Box<dyn Read + Send>, max_bytes: usize) -> TextLines {
+        TextLines {
+            reader: BufReader::with_capacity(64 * 1024, text),
+            buf: Vec::new(),
+            max_bytes,
+        }
+    }
+
+    /// The line read last, without its end.
+    pub(crate) fn line(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Reads the next line, keeping at most the limit and skipping the
+    /// rest: `None` at the end of input, else whether the line was cut.
+    pub(crate) fn read_line(&mut self) -> std::io::Result<Option<bool>> {
         self.buf.clear();
         let mut any = false;
         let mut cut = false;
@@ -53,7 +73,7 @@ impl NdjsonRows {
                 Some(i) => (&available[..i], Some(i)),
                 None => (available, None),
             };
-            let room = (self.limits.max_record_bytes + 1).saturating_sub(self.buf.len());
+            let room = (self.max_bytes + 1).saturating_sub(self.buf.len());
             if chunk.len() > room {
                 cut = true;
             }
@@ -70,7 +90,7 @@ impl NdjsonRows {
         if self.buf.last() == Some(&b'\r') {
             self.buf.pop();
         }
-        Ok(Some(cut || self.buf.len() > self.limits.max_record_bytes))
+        Ok(Some(cut || self.buf.len() > self.max_bytes))
     }
 }
 
@@ -82,7 +102,7 @@ impl Iterator for NdjsonRows {
             if self.done {
                 return None;
             }
-            let cut = match self.read_line() {
+            let cut = match self.lines.read_line() {
                 Ok(Some(cut)) => cut,
                 Ok(None) => {
                     self.done = true;
@@ -94,7 +114,7 @@ impl Iterator for NdjsonRows {
                 }
             };
             self.line += 1;
-            if !cut && self.buf.iter().all(u8::is_ascii_whitespace) {
+            if !cut && self.lines.line().iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
             self.ordinal += 1;
@@ -116,7 +136,7 @@ impl Iterator for NdjsonRows {
                     ),
                 );
             }
-            let Ok(text) = std::str::from_utf8(&self.buf) else {
+            let Ok(text) = std::str::from_utf8(self.lines.line()) else {
                 return Some(Ok(Decoded::Rejected(encoding_error(ordinal, line))));
             };
             if self.flag_replacement && has_replacement(text) {

@@ -94,7 +94,40 @@ pub enum InputFormat {
     Json,
     /// One JSON value per line; blank lines are not records.
     Ndjson,
+    /// Fixed-width text: one record per line, each column at its place.
+    #[serde(rename = "fixed-width")]
+    FixedWidth(FixedWidthOptions),
 }
+
+/// Options of the fixed-width format: where each column stands in a line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FixedWidthOptions {
+    /// The columns, each with its place.
+    pub columns: Vec<FixedColumn>,
+    /// Lines at the top that are not records (a title, a header line).
+    #[serde(default)]
+    pub skip_lines: u32,
+}
+
+/// A column of a fixed-width file. Places count characters of the decoded
+/// line (a Chinese character is one), from 1; the cell is trimmed of spaces
+/// (and U+3000, the ideographic space) at both ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FixedColumn {
+    /// The column's name (as a CSV header names a column).
+    pub name: String,
+    /// Its first character, counted from 1.
+    pub start: u32,
+    /// How many characters it takes.
+    pub width: u32,
+}
+
+/// The most columns a fixed-width format may name.
+pub const MAX_FIXED_COLUMNS: usize = 1024;
+/// The furthest character a fixed-width column may reach.
+pub const MAX_FIXED_POSITION: u32 = 100_000;
 
 /// Options of the CSV format.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -302,8 +335,43 @@ impl InputSpec {
                 )));
             }
         }
+        if let InputFormat::FixedWidth(fixed) = &self.format {
+            check_fixed_width(fixed)?;
+        }
         Ok(())
     }
+}
+
+/// Fixed-width columns: named once each, at places within a line.
+fn check_fixed_width(fixed: &FixedWidthOptions) -> Result<(), ManifestError> {
+    let bad = |why: String| Err(ManifestError::Invalid(format!("fixed-width {why}")));
+    if fixed.columns.is_empty() || fixed.columns.len() > MAX_FIXED_COLUMNS {
+        return bad(format!(
+            "columns: name 1 to {MAX_FIXED_COLUMNS} columns, each with `name`, `start` and `width`"
+        ));
+    }
+    if fixed.skip_lines > MAX_HEADER_ROW {
+        return bad(format!(
+            "skip_lines {} is more than the {MAX_HEADER_ROW} lines a file may start with",
+            fixed.skip_lines
+        ));
+    }
+    for (i, column) in fixed.columns.iter().enumerate() {
+        if column.name.trim().is_empty() {
+            return bad(format!("column {} has no name", i + 1));
+        }
+        if fixed.columns[..i].iter().any(|c| c.name == column.name) {
+            return bad(format!("column `{}` is named twice", column.name));
+        }
+        let end = u64::from(column.start) + u64::from(column.width);
+        if column.start == 0 || column.width == 0 || end > u64::from(MAX_FIXED_POSITION) {
+            return bad(format!(
+                "column `{}`: `start` counts from 1, `width` is at least 1, and the column ends by character {MAX_FIXED_POSITION}",
+                column.name
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `header_row` and `columns` agree: names come from one place only.
@@ -427,6 +495,32 @@ record_types = ["part"]
         ] {
             let err = with(options).unwrap_err().to_string();
             assert!(err.contains(why), "{options}: {err}");
+        }
+    }
+
+    #[test]
+    fn fixed_width_columns_parse_and_are_checked() {
+        let fixed = MINIMAL.replace(
+            "format = \"ndjson\"",
+            "[input.format.fixed-width]\nskip_lines = 1\ncolumns = [{ name = \"编号\", start = 1, width = 8 }, { name = \"名称\", start = 9, width = 6 }]",
+        );
+        let m = PluginManifest::from_toml(&fixed).unwrap();
+        let InputFormat::FixedWidth(options) = &m.input.format else {
+            panic!("fixed-width: {:?}", m.input.format)
+        };
+        assert_eq!((options.columns.len(), options.skip_lines), (2, 1));
+        for (bad, words) in [
+            ("{ name = \"名称\", start = 9, width = 6 }", "named twice"),
+            ("{ name = \"数量\", start = 0, width = 6 }", "counts from 1"),
+            ("{ name = \"数量\", start = 9, width = 0 }", "at least 1"),
+            ("{ name = \" \", start = 9, width = 2 }", "has no name"),
+        ] {
+            let text = fixed.replace(
+                "{ name = \"名称\", start = 9, width = 6 }",
+                &format!("{{ name = \"名称\", start = 9, width = 6 }}, {bad}"),
+            );
+            let err = PluginManifest::from_toml(&text).unwrap_err().to_string();
+            assert!(err.contains(words), "{bad}: {err}");
         }
     }
 
