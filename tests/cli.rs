@@ -739,14 +739,9 @@ fn a_cached_component_not_written_for_that_plugin_is_never_run() {
     assert_eq!(again.stdout, hengtai.stdout);
 }
 
-#[test]
-fn a_workbook_given_to_a_csv_plugin_is_refused_not_read_as_garbage() {
-    let dir = tempfile::tempdir().unwrap();
-    // An .xlsx is a ZIP archive; its name still says CSV to the plugin.
-    let workbook = dir.path().join("jinggong-parts.csv");
-    let mut bytes = b"PK\x03\x04\x14\x00\x06\x00\x08\x00".to_vec();
-    bytes.extend_from_slice(&[0x9c; 2000]);
-    std::fs::write(&workbook, bytes).unwrap();
+/// The summary of `conform convert FILE` (records and errors thrown away),
+/// which must fail.
+fn failed_conversion(file: &std::path::Path) -> Value {
     let output = conform()
         .args([
             "convert",
@@ -757,11 +752,22 @@ fn a_workbook_given_to_a_csv_plugin_is_refused_not_read_as_garbage() {
             "--errors",
             "/dev/null",
         ])
-        .arg(&workbook)
+        .arg(file)
         .output()
         .unwrap();
     expect_exit(&output, 1);
-    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn a_workbook_given_to_a_csv_plugin_is_refused_not_read_as_garbage() {
+    let dir = tempfile::tempdir().unwrap();
+    // An .xlsx is a ZIP archive; its name still says CSV to the plugin.
+    let workbook = dir.path().join("jinggong-parts.csv");
+    let mut bytes = b"PK\x03\x04\x14\x00\x06\x00\x08\x00".to_vec();
+    bytes.extend_from_slice(&[0x9c; 2000]);
+    std::fs::write(&workbook, bytes).unwrap();
+    let summary = failed_conversion(&workbook);
     let file = &summary["files"][0];
     assert_eq!(file["error_code"], "encoding", "{summary}");
     assert!(
@@ -784,21 +790,7 @@ fn a_utf16_export_stops_with_encoding_and_blank_crlf_lines_keep_row_lines() {
         bytes.extend_from_slice(&unit.to_le_bytes());
     }
     std::fs::write(&utf16, bytes).unwrap();
-    let output = conform()
-        .args([
-            "convert",
-            "--summary",
-            "json",
-            "--output",
-            "/dev/null",
-            "--errors",
-            "/dev/null",
-        ])
-        .arg(&utf16)
-        .output()
-        .unwrap();
-    expect_exit(&output, 1);
-    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let summary = failed_conversion(&utf16);
     let file = &summary["files"][0];
     assert_eq!(file["error_code"], "encoding", "{summary}");
     assert!(
@@ -1257,6 +1249,30 @@ fn a_mapping_converts_in_the_sandbox_naming_each_problems_field_and_column() {
     );
 }
 
+/// `conform convert INPUT --mapping MAPPING`, which must succeed: the
+/// records and the error report's lines.
+fn convert_by_mapping(
+    mapping: &std::path::Path,
+    input: &std::path::Path,
+) -> (Vec<Value>, Vec<Value>) {
+    let errors = input.with_extension("errors.ndjson");
+    let output = conform()
+        .args(["convert", "--mapping"])
+        .arg(mapping)
+        .arg("--interpreter")
+        .arg(interpreter())
+        .arg("--errors")
+        .arg(&errors)
+        .arg(input)
+        .output()
+        .unwrap();
+    expect_exit(&output, 0);
+    (
+        ndjson(&text(&output.stdout)),
+        ndjson(&std::fs::read_to_string(errors).unwrap()),
+    )
+}
+
 #[test]
 fn an_expression_that_would_run_away_rejects_its_row_and_the_others_convert() {
     let dir = tempfile::tempdir().unwrap();
@@ -1287,21 +1303,9 @@ fn an_expression_that_would_run_away_rejects_its_row_and_the_others_convert() {
         ),
     )
     .unwrap();
-    let output = conform()
-        .args(["convert", "--mapping"])
-        .arg(&mapping)
-        .arg("--interpreter")
-        .arg(interpreter())
-        .arg("--errors")
-        .arg(dir.path().join("errors.ndjson"))
-        .arg(&input)
-        .output()
-        .unwrap();
-    expect_exit(&output, 0);
-    let records = ndjson(&text(&output.stdout));
+    let (records, errors) = convert_by_mapping(&mapping, &input);
     assert_eq!(records.len(), 2, "{records:?}");
     assert_eq!(records[0]["record"]["name"], "Flange o");
-    let errors = ndjson(&std::fs::read_to_string(dir.path().join("errors.ndjson")).unwrap());
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(
         (&errors[0]["line"], &errors[0]["code"], &errors[0]["target"]),
@@ -1334,18 +1338,7 @@ fn a_fixed_width_gbk_export_converts_by_its_columns() {
     let (bytes, _, _) = encoding_rs::GBK.encode(export);
     let input = dir.path().join("parts.txt");
     std::fs::write(&input, &bytes).unwrap();
-    let output = conform()
-        .args(["convert", "--mapping"])
-        .arg(&mapping)
-        .arg("--interpreter")
-        .arg(interpreter())
-        .arg("--errors")
-        .arg(dir.path().join("errors.ndjson"))
-        .arg(&input)
-        .output()
-        .unwrap();
-    expect_exit(&output, 0);
-    let records = ndjson(&text(&output.stdout));
+    let (records, errors) = convert_by_mapping(&mapping, &input);
     assert_eq!(records.len(), 1, "{records:?}");
     let part = &records[0]["record"];
     assert_eq!(
@@ -1358,7 +1351,6 @@ fn a_fixed_width_gbk_export_converts_by_its_columns() {
         (&"FL-100".into(), &63.5.into(), &"CT".into(), &20.into())
     );
     assert_eq!(records[0]["source"]["line"], 2);
-    let errors = ndjson(&std::fs::read_to_string(dir.path().join("errors.ndjson")).unwrap());
     assert_eq!(
         (&errors[0]["line"], &errors[0]["code"], &errors[0]["field"]),
         (&3.into(), &"unknown-package-term".into(), &"pack".into())

@@ -20,11 +20,9 @@ pub(crate) struct FixedWidthRows {
     /// Each column's first character (from 0) and width.
     places: Vec<(usize, usize)>,
     skip_lines: u64,
-    line: u64,
     ordinal: u64,
     limits: DecodeLimits,
     flag_replacement: bool,
-    done: bool,
 }
 
 impl FixedWidthRows {
@@ -43,11 +41,9 @@ impl FixedWidthRows {
                 .map(|c| (c.start as usize - 1, c.width as usize))
                 .collect(),
             skip_lines: u64::from(options.skip_lines),
-            line: 0,
             ordinal: 0,
             limits,
             flag_replacement,
-            done: false,
         }
     }
 
@@ -85,47 +81,30 @@ impl Iterator for FixedWidthRows {
     type Item = Result<Decoded, DecodeError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if self.done {
-                return None;
-            }
-            let cut = match self.lines.read_line() {
-                Ok(Some(cut)) => cut,
-                Ok(None) => {
-                    self.done = true;
-                    return None;
-                }
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(e.into()));
-                }
-            };
-            self.line += 1;
-            let blank = !cut && self.lines.line().iter().all(u8::is_ascii_whitespace);
-            if self.line <= self.skip_lines || blank {
-                continue;
-            }
-            self.ordinal += 1;
-            let (ordinal, line) = (self.ordinal, self.line);
-            if cut {
-                return Some(Ok(Decoded::Rejected(RowError {
-                    ordinal,
-                    line,
-                    code: codes::RECORD_TOO_LARGE,
-                    message: format!(
-                        "the line is longer than {} bytes",
-                        self.limits.max_record_bytes
-                    ),
-                })));
-            }
-            let Ok(text) = std::str::from_utf8(self.lines.line()) else {
-                return Some(Ok(Decoded::Rejected(encoding_error(ordinal, line))));
-            };
-            if self.flag_replacement && has_replacement(text) {
-                return Some(Ok(Decoded::Rejected(encoding_error(ordinal, line))));
-            }
-            return Some(Ok(self.row(text, ordinal, line)));
+        let (line, cut) = match self.lines.next_record_line(self.skip_lines)? {
+            Ok(found) => found,
+            Err(e) => return Some(Err(e.into())),
+        };
+        self.ordinal += 1;
+        let ordinal = self.ordinal;
+        if cut {
+            return Some(Ok(Decoded::Rejected(RowError {
+                ordinal,
+                line,
+                code: codes::RECORD_TOO_LARGE,
+                message: format!(
+                    "the line is longer than {} bytes",
+                    self.limits.max_record_bytes
+                ),
+            })));
         }
+        let Ok(text) = std::str::from_utf8(self.lines.line()) else {
+            return Some(Ok(Decoded::Rejected(encoding_error(ordinal, line))));
+        };
+        if self.flag_replacement && has_replacement(text) {
+            return Some(Ok(Decoded::Rejected(encoding_error(ordinal, line))));
+        }
+        Some(Ok(self.row(text, ordinal, line)))
     }
 }
 

@@ -11,11 +11,9 @@ use crate::{
 
 pub(crate) struct NdjsonRows {
     lines: TextLines,
-    line: u64,
     ordinal: u64,
     limits: DecodeLimits,
     flag_replacement: bool,
-    done: bool,
 }
 
 impl NdjsonRows {
@@ -26,11 +24,9 @@ impl NdjsonRows {
     ) -> NdjsonRows {
         NdjsonRows {
             lines: TextLines::new(text, limits.max_record_bytes),
-            line: 0,
             ordinal: 0,
             limits,
             flag_replacement,
-            done: false,
         }
     }
 }
@@ -41,6 +37,10 @@ pub(crate) struct TextLines {
     reader: BufReader<Box<dyn Read + Send>>,
     buf: Vec<u8>,
     max_bytes: usize,
+    /// Lines read so far.
+    number: u64,
+    /// The end of input was met, or a read failed.
+    done: bool,
 }
 
 impl TextLines {
@@ -49,7 +49,33 @@ impl TextLines {
             reader: BufReader::with_capacity(64 * 1024, text),
             buf: Vec::new(),
             max_bytes,
+            number: 0,
+            done: false,
         }
+    }
+
+    /// The next line that may hold a record, past blank lines and the
+    /// first `skip` lines of the text: its 1-based number and whether it
+    /// was cut (its text in [`TextLines::line`]). `None` at the end; after
+    /// a failed read, the error and then `None`.
+    pub(crate) fn next_record_line(&mut self, skip: u64) -> Option<std::io::Result<(u64, bool)>> {
+        while !self.done {
+            let cut = match self.read_line() {
+                Ok(Some(cut)) => cut,
+                Ok(None) => break,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            };
+            self.number += 1;
+            let blank = !cut && self.buf.iter().all(u8::is_ascii_whitespace);
+            if self.number > skip && !blank {
+                return Some(Ok((self.number, cut)));
+            }
+        }
+        self.done = true;
+        None
     }
 
     /// The line read last, without its end.
@@ -59,7 +85,7 @@ impl TextLines {
 
     /// Reads the next line, keeping at most the limit and skipping the
     /// rest: `None` at the end of input, else whether the line was cut.
-    pub(crate) fn read_line(&mut self) -> std::io::Result<Option<bool>> {
+    fn read_line(&mut self) -> std::io::Result<Option<bool>> {
         self.buf.clear();
         let mut any = false;
         let mut cut = false;
@@ -98,65 +124,49 @@ impl Iterator for NdjsonRows {
     type Item = Result<Decoded, DecodeError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if self.done {
-                return None;
-            }
-            let cut = match self.lines.read_line() {
-                Ok(Some(cut)) => cut,
-                Ok(None) => {
-                    self.done = true;
-                    return None;
-                }
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(e.into()));
-                }
-            };
-            self.line += 1;
-            if !cut && self.lines.line().iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            self.ordinal += 1;
-            let (ordinal, line) = (self.ordinal, self.line);
-            let reject = |code, message: String| {
-                Some(Ok(Decoded::Rejected(RowError {
-                    ordinal,
-                    line,
-                    code,
-                    message,
-                })))
-            };
-            if cut {
-                return reject(
-                    codes::RECORD_TOO_LARGE,
-                    format!(
-                        "the line is longer than {} bytes",
-                        self.limits.max_record_bytes
-                    ),
-                );
-            }
-            let Ok(text) = std::str::from_utf8(self.lines.line()) else {
-                return Some(Ok(Decoded::Rejected(encoding_error(ordinal, line))));
-            };
-            if self.flag_replacement && has_replacement(text) {
-                return Some(Ok(Decoded::Rejected(encoding_error(ordinal, line))));
-            }
-            return match crate::json_object(text) {
-                Ok(()) => Some(Ok(Decoded::Record(RawRecord {
-                    ordinal,
-                    line,
-                    fields: RowFields::Json(text.trim().to_string()),
-                }))),
-                Err(crate::NotObject::Other) => reject(
-                    codes::JSON_NOT_OBJECT,
-                    "the line is JSON but not an object".into(),
+        let (line, cut) = match self.lines.next_record_line(0)? {
+            Ok(found) => found,
+            Err(e) => return Some(Err(e.into())),
+        };
+        self.ordinal += 1;
+        let ordinal = self.ordinal;
+        let reject = |code, message: String| {
+            Some(Ok(Decoded::Rejected(RowError {
+                ordinal,
+                line,
+                code,
+                message,
+            })))
+        };
+        if cut {
+            return reject(
+                codes::RECORD_TOO_LARGE,
+                format!(
+                    "the line is longer than {} bytes",
+                    self.limits.max_record_bytes
                 ),
-                Err(crate::NotObject::Syntax(e)) => reject(
-                    codes::JSON_SYNTAX,
-                    format!("the line is not valid JSON ({e}): fix or remove it"),
-                ),
-            };
+            );
+        }
+        let Ok(text) = std::str::from_utf8(self.lines.line()) else {
+            return Some(Ok(Decoded::Rejected(encoding_error(ordinal, line))));
+        };
+        if self.flag_replacement && has_replacement(text) {
+            return Some(Ok(Decoded::Rejected(encoding_error(ordinal, line))));
+        }
+        match crate::json_object(text) {
+            Ok(()) => Some(Ok(Decoded::Record(RawRecord {
+                ordinal,
+                line,
+                fields: RowFields::Json(text.trim().to_string()),
+            }))),
+            Err(crate::NotObject::Other) => reject(
+                codes::JSON_NOT_OBJECT,
+                "the line is JSON but not an object".into(),
+            ),
+            Err(crate::NotObject::Syntax(e)) => reject(
+                codes::JSON_SYNTAX,
+                format!("the line is not valid JSON ({e}): fix or remove it"),
+            ),
         }
     }
 }

@@ -240,23 +240,37 @@ pub(crate) async fn publish_plugin(
             StatusCode::BAD_REQUEST,
         ));
     };
-    let claimant = owner_name(&caller);
-    let published = tokio::task::spawn_blocking(move || {
+    let published = publish_entry(state, &caller, move |catalog, gate| {
+        catalog.publish_plugin(&manifest, &component, gate)
+    })
+    .await?;
+    tracing::info!(plugin = %published["name"], version = %published["version"], by = %caller.name, "plugin published");
+    Ok((StatusCode::CREATED, Json(published)))
+}
+
+/// Publishes a plugin version (a plugin's or a mapping's) with `publish`,
+/// in a thread of its own, as the caller's name, the name checked and
+/// claimed by the owners table; the version as the API shows it.
+async fn publish_entry(
+    state: Arc<AppState>,
+    caller: &Caller,
+    publish: impl FnOnce(&conform_engine::Catalog, &dyn NameGate) -> Result<Entry, PublishError>
+        + Send
+        + 'static,
+) -> Result<serde_json::Value, ApiError> {
+    let claimant = owner_name(caller);
+    tokio::task::spawn_blocking(move || {
         let gate = OwnerGate {
             state: &state,
             kind: Kind::Plugin,
             claimant,
         };
-        state
-            .catalog
-            .publish_plugin(&manifest, &component, &gate)
+        publish(&state.catalog, &gate)
             .map(|entry| plugin_json(&state.listing(), &entry))
             .map_err(|e| publish_refusal(e, Kind::Plugin))
     })
     .await
-    .map_err(|e| ApiError::internal("publishing stopped", &e))??;
-    tracing::info!(plugin = %published["name"], version = %published["version"], by = %caller.name, "plugin published");
-    Ok((StatusCode::CREATED, Json(published)))
+    .map_err(|e| ApiError::internal("publishing stopped", &e))?
 }
 
 /// `POST /v1/mappings`: publishes a mapping (the body: its `mapping.toml`).
@@ -305,21 +319,10 @@ pub(crate) async fn publish_mapping(
             "the mapping is not UTF-8 text: send the mapping.toml as it is",
         )
     })?;
-    let claimant = owner_name(&caller);
-    let published = tokio::task::spawn_blocking(move || {
-        let gate = OwnerGate {
-            state: &state,
-            kind: Kind::Plugin,
-            claimant,
-        };
-        state
-            .catalog
-            .publish_mapping(&text, &interpreter, &gate)
-            .map(|entry| plugin_json(&state.listing(), &entry))
-            .map_err(|e| publish_refusal(e, Kind::Plugin))
+    let published = publish_entry(state, &caller, move |catalog, gate| {
+        catalog.publish_mapping(&text, &interpreter, gate)
     })
-    .await
-    .map_err(|e| ApiError::internal("publishing stopped", &e))??;
+    .await?;
     tracing::info!(mapping = %published["name"], version = %published["version"], by = %caller.name, "mapping published");
     Ok((StatusCode::CREATED, Json(published)))
 }
