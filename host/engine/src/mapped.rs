@@ -3,7 +3,7 @@
 //! limits capped by the host's, declaring the mapping's record type.
 
 use conform_mapping::{MappingFile, Program};
-use conform_model::plugin::{ComponentRef, PluginManifest};
+use conform_model::plugin::{ComponentRef, PluginLimits, PluginManifest};
 use conform_sandbox::{LoadedPlugin, Sandbox, SandboxError};
 
 use crate::registry::HOST_MAX_LIMITS;
@@ -35,12 +35,25 @@ impl MappedPlugin {
             file: INTERPRETER_FILE.into(),
             sha256: conform_sandbox::sha256_hex(interpreter),
         });
-        let plugin = sandbox.load_interpreter(interpreter)?.for_mapping(
-            &manifest.name,
-            &program.to_json(),
-            manifest.limits.capped_by(HOST_MAX_LIMITS),
-            manifest.target.record_types.clone(),
-        );
+        let limits = manifest.limits.capped_by(HOST_MAX_LIMITS);
+        let plugin = interpreter_running(sandbox, interpreter, &manifest, program, limits)?;
         Ok(MappedPlugin { manifest, plugin })
     }
+}
+
+/// The interpreter (`wasm`) running `program` as the plugin `manifest`
+/// describes, under `limits`: what a mapping is, run.
+pub(crate) fn interpreter_running(
+    sandbox: &Sandbox,
+    wasm: &[u8],
+    manifest: &PluginManifest,
+    program: &Program,
+    limits: PluginLimits,
+) -> Result<LoadedPlugin, SandboxError> {
+    Ok(sandbox.load_interpreter(wasm)?.for_mapping(
+        &manifest.name,
+        &program.to_json(),
+        limits,
+        manifest.target.record_types.clone(),
+    ))
 }

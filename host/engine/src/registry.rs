@@ -355,12 +355,9 @@ fn load_mapping(
             problems,
         ))
     })?;
-    Ok(sandbox.load_interpreter(wasm)?.for_mapping(
-        &manifest.name,
-        &program.to_json(),
-        limits,
-        manifest.target.record_types.clone(),
-    ))
+    Ok(crate::mapped::interpreter_running(
+        sandbox, wasm, manifest, &program, limits,
+    )?)
 }
 
 /// Checks that `pack` serves the contract a loaded plugin implements: a
