@@ -42,13 +42,9 @@ fn a_published_plugin_is_checked_listed_kept_across_restarts_and_converts() {
     assert_eq!(shown["sha256"], sha256_hex(&component));
 
     let file = std::fs::read(sample("jinggong-parts.csv")).unwrap();
-    let (status, text) = convert(&server, "jinggong-parts-acme", &file);
-    assert_eq!(status, 200, "{text}");
-    let summary = ndjson(&text).pop().unwrap()["summary"].clone();
     assert_eq!(
-        (summary["converted"].as_u64(), summary["rejected"].as_u64()),
-        (Some(6), Some(7)),
-        "{summary}"
+        converted_counts(&server, "jinggong-parts-acme", &file),
+        (Some(6), Some(7))
     );
 
     // After a restart the published plugin is still there.
@@ -594,13 +590,9 @@ fn a_published_mapping_is_checked_owned_listed_and_converts_as_a_plugin() {
         root().join("plugins/jinggong-parts/tests/cases/sample/expected.ndjson"),
     )
     .unwrap();
-    let (status, text) = convert(&server, "jinggong-by-mapping", &file);
-    assert_eq!(status, 200, "{text}");
-    let summary = ndjson(&text).pop().unwrap()["summary"].clone();
     assert_eq!(
-        (summary["converted"].as_u64(), summary["rejected"].as_u64()),
-        (Some(6), Some(7)),
-        "{summary}"
+        converted_counts(&server, "jinggong-by-mapping", &file),
+        (Some(6), Some(7))
     );
     // Pinned as a plugin is, to its version and the pack's.
     let (status, text) = post(
@@ -635,10 +627,10 @@ fn a_published_mapping_is_checked_owned_listed_and_converts_as_a_plugin() {
     // After a restart it is still there and runs.
     let data = server.crash();
     let server = start_in(data, None);
-    let (status, text) = convert(&server, "jinggong-by-mapping", &file);
-    assert_eq!(status, 200, "{text}");
-    let summary = ndjson(&text).pop().unwrap()["summary"].clone();
-    assert_eq!(summary["converted"].as_u64(), Some(6), "{summary}");
+    assert_eq!(
+        converted_counts(&server, "jinggong-by-mapping", &file),
+        (Some(6), Some(7))
+    );
 
     // A server without the interpreter runs the mappings published (each
     // keeps its copy) but takes no new one.
@@ -651,8 +643,10 @@ fn a_published_mapping_is_checked_owned_listed_and_converts_as_a_plugin() {
             "/nonexistent/mapping-interpreter.wasm",
         )],
     );
-    let (status, text) = convert(&server, "jinggong-by-mapping", &file);
-    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        converted_counts(&server, "jinggong-by-mapping", &file),
+        (Some(6), Some(7))
+    );
     let another = mapping.replace("version = \"1.0.0\"", "version = \"1.2.0\"");
     let (status, body) = post(&server, "/v1/mappings", Some(PROVIDER), another.as_bytes());
     assert_eq!(

@@ -210,6 +210,15 @@ pub fn convert(server: &Server, plugin: &str, body: &[u8]) -> (u16, String) {
     )
 }
 
+/// `POST /v1/convert?plugin=…` with `body`, which must succeed: the
+/// summary's converted and rejected counts.
+pub fn converted_counts(server: &Server, plugin: &str, body: &[u8]) -> (Option<u64>, Option<u64>) {
+    let (status, text) = convert(server, plugin, body);
+    assert_eq!(status, 200, "{text}");
+    let summary = super::ndjson(&text).pop().unwrap()["summary"].clone();
+    (summary["converted"].as_u64(), summary["rejected"].as_u64())
+}
+
 /// The Prometheus text of `/metrics`.
 pub fn metrics(server: &Server) -> String {
     agent()

@@ -7,12 +7,10 @@ use std::io::Read;
 use std::sync::Arc;
 
 use conform_model::plugin::FixedWidthOptions;
-use conform_model::{codes, CellRow, RowFields};
+use conform_model::{CellRow, RowFields};
 
 use crate::ndjson::TextLines;
-use crate::{
-    encoding_error, has_replacement, DecodeError, DecodeLimits, Decoded, RawRecord, RowError,
-};
+use crate::{encoding_error, DecodeError, DecodeLimits, Decoded, RawRecord};
 
 pub(crate) struct FixedWidthRows {
     lines: TextLines,
@@ -21,7 +19,6 @@ pub(crate) struct FixedWidthRows {
     places: Vec<(usize, usize)>,
     skip_lines: u64,
     ordinal: u64,
-    limits: DecodeLimits,
     flag_replacement: bool,
 }
 
@@ -42,7 +39,6 @@ impl FixedWidthRows {
                 .collect(),
             skip_lines: u64::from(options.skip_lines),
             ordinal: 0,
-            limits,
             flag_replacement,
         }
     }
@@ -87,24 +83,15 @@ impl Iterator for FixedWidthRows {
         };
         self.ordinal += 1;
         let ordinal = self.ordinal;
-        if cut {
-            return Some(Ok(Decoded::Rejected(RowError {
-                ordinal,
-                line,
-                code: codes::RECORD_TOO_LARGE,
-                message: format!(
-                    "the line is longer than {} bytes",
-                    self.limits.max_record_bytes
-                ),
-            })));
-        }
-        let Ok(text) = std::str::from_utf8(self.lines.line()) else {
-            return Some(Ok(Decoded::Rejected(encoding_error(ordinal, line))));
-        };
-        if self.flag_replacement && has_replacement(text) {
-            return Some(Ok(Decoded::Rejected(encoding_error(ordinal, line))));
-        }
-        Some(Ok(self.row(text, ordinal, line)))
+        Some(Ok(
+            match self
+                .lines
+                .record_text(ordinal, line, cut, self.flag_replacement)
+            {
+                Ok(text) => self.row(text, ordinal, line),
+                Err(rejected) => Decoded::Rejected(rejected),
+            },
+        ))
     }
 }
 
@@ -112,6 +99,7 @@ impl Iterator for FixedWidthRows {
 mod tests {
     use super::*;
     use crate::decode;
+    use conform_model::codes;
     use conform_model::plugin::FixedColumn;
     use conform_model::{InputFormat, TextEncoding};
 

@@ -12,7 +12,6 @@ use crate::{
 pub(crate) struct NdjsonRows {
     lines: TextLines,
     ordinal: u64,
-    limits: DecodeLimits,
     flag_replacement: bool,
 }
 
@@ -25,7 +24,6 @@ impl NdjsonRows {
         NdjsonRows {
             lines: TextLines::new(text, limits.max_record_bytes),
             ordinal: 0,
-            limits,
             flag_replacement,
         }
     }
@@ -78,9 +76,29 @@ impl TextLines {
         None
     }
 
-    /// The line read last, without its end.
-    pub(crate) fn line(&self) -> &[u8] {
-        &self.buf
+    /// The text of the line [`TextLines::next_record_line`] found, row
+    /// `ordinal` on `line`: a cut line is `record-too-large`; bytes invalid
+    /// in the encoding (decoded to U+FFFD, when `flag_replacement`) are
+    /// `encoding`.
+    pub(crate) fn record_text(
+        &self,
+        ordinal: u64,
+        line: u64,
+        cut: bool,
+        flag_replacement: bool,
+    ) -> Result<&str, RowError> {
+        if cut {
+            return Err(RowError {
+                ordinal,
+                line,
+                code: codes::RECORD_TOO_LARGE,
+                message: format!("the line is longer than {} bytes", self.max_bytes),
+            });
+        }
+        match std::str::from_utf8(&self.buf) {
+            Ok(text) if !(flag_replacement && has_replacement(text)) => Ok(text),
+            _ => Err(encoding_error(ordinal, line)),
+        }
     }
 
     /// Reads the next line, keeping at most the limit and skipping the
@@ -130,6 +148,13 @@ impl Iterator for NdjsonRows {
         };
         self.ordinal += 1;
         let ordinal = self.ordinal;
+        let text = match self
+            .lines
+            .record_text(ordinal, line, cut, self.flag_replacement)
+        {
+            Ok(text) => text,
+            Err(rejected) => return Some(Ok(Decoded::Rejected(rejected))),
+        };
         let reject = |code, message: String| {
             Some(Ok(Decoded::Rejected(RowError {
                 ordinal,
@@ -138,21 +163,6 @@ impl Iterator for NdjsonRows {
                 message,
             })))
         };
-        if cut {
-            return reject(
-                codes::RECORD_TOO_LARGE,
-                format!(
-                    "the line is longer than {} bytes",
-                    self.limits.max_record_bytes
-                ),
-            );
-        }
-        let Ok(text) = std::str::from_utf8(self.lines.line()) else {
-            return Some(Ok(Decoded::Rejected(encoding_error(ordinal, line))));
-        };
-        if self.flag_replacement && has_replacement(text) {
-            return Some(Ok(Decoded::Rejected(encoding_error(ordinal, line))));
-        }
         match crate::json_object(text) {
             Ok(()) => Some(Ok(Decoded::Record(RawRecord {
                 ordinal,

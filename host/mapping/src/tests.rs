@@ -449,8 +449,8 @@ fn a_program_has_every_table_and_kind_resolved_and_constants_as_written() {
 
 #[test]
 fn a_field_the_schema_does_not_require_is_optional_unless_the_mapping_says_otherwise() {
-    let dir = temporary_folder();
-    let pack_dir = dir.join("sample-regional");
+    let dir = tempfile::tempdir().unwrap();
+    let pack_dir = dir.path().join("sample-regional");
     copy_dir(&root().join("standards/sample-regional"), &pack_dir);
     let schema = pack_dir.join("schemas/part.schema.json");
     let text = std::fs::read_to_string(&schema).unwrap();
@@ -477,7 +477,6 @@ fn a_field_the_schema_does_not_require_is_optional_unless_the_mapping_says_other
         "[fields.name]\ncolumn = \"name\"\noptional = false\n",
     );
     assert_eq!(optional(&said), Vec::<String>::new());
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -493,14 +492,7 @@ fn a_type_a_table_cannot_give_is_refused() {
     );
 }
 
-/// A fresh folder under the system's temporary folder.
-fn temporary_folder() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("conform-mapping-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
+/// Copies a folder recursively.
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {

@@ -540,30 +540,25 @@ mod tests {
     #[test]
     fn the_interpreter_may_import_its_program_and_nothing_else_beyond_the_contract() {
         let sandbox = Sandbox::new(SandboxConfig::default()).unwrap();
-        let wasm = wat::parse_str(format!(
-            "(component (import \"{PROGRAM_IMPORT}\" (instance)) (import \"wasi:filesystem/preopens@0.2.0\" (instance)))"
-        ))
-        .unwrap();
-        let err = sandbox
-            .load_interpreter(&wasm)
-            .err()
-            .expect("refused")
-            .to_string();
+        let refusal = |imports: &str| {
+            let wasm = wat::parse_str(format!(
+                "(component (import \"{PROGRAM_IMPORT}\" (instance)) {imports})"
+            ))
+            .unwrap();
+            sandbox
+                .load_interpreter(&wasm)
+                .err()
+                .expect("refused")
+                .to_string()
+        };
+        let err = refusal("(import \"wasi:filesystem/preopens@0.2.0\" (instance))");
         assert!(
             err.contains("imports `wasi:filesystem/preopens@0.2.0`"),
             "{err}"
         );
         // The program import alone passes the import check; this empty
         // component is then no converter.
-        let wasm = wat::parse_str(format!(
-            "(component (import \"{PROGRAM_IMPORT}\" (instance)))"
-        ))
-        .unwrap();
-        let err = sandbox
-            .load_interpreter(&wasm)
-            .err()
-            .expect("refused")
-            .to_string();
+        let err = refusal("");
         assert!(err.contains("implements neither"), "{err}");
     }
 

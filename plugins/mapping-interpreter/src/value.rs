@@ -99,7 +99,7 @@ pub(crate) fn of<'b>(
             if field.optional && absent(cell) {
                 return Ok(None);
             }
-            let text = read(cell, || row.text(column)).map_err(Failed::Problem)?;
+            let text = read(row, cell, column).map_err(Failed::Problem)?;
             (Cow::Borrowed(text), Some(column.as_str()))
         }
         Input::Pointer(pointer) => {
@@ -107,7 +107,7 @@ pub(crate) fn of<'b>(
             if field.optional && absent(cell) {
                 return Ok(None);
             }
-            let text = read(cell, || row.text_at(pointer)).map_err(Failed::Problem)?;
+            let text = read(row, cell, pointer).map_err(Failed::Problem)?;
             (Cow::Borrowed(text), Some(pointer.as_str()))
         }
     };
@@ -140,16 +140,13 @@ fn absent(cell: Option<Cell<'_>>) -> bool {
     }
 }
 
-/// A cell's text as the SDK reads a required value (`text`), and a JSON
-/// boolean as `true` or `false`.
-fn read<'b>(
-    cell: Option<Cell<'b>>,
-    text: impl FnOnce() -> Result<&'b str, Problem>,
-) -> Result<&'b str, Problem> {
+/// A cell's text as the SDK reads a required value ([`Row::text_of`]),
+/// and a JSON boolean as `true` or `false`; `name` is its input.
+fn read<'b>(row: &Row<'b>, cell: Option<Cell<'b>>, name: &str) -> Result<&'b str, Problem> {
     match cell {
         Some(Cell::Boolean(true)) => Ok("true"),
         Some(Cell::Boolean(false)) => Ok("false"),
-        _ => text(),
+        _ => row.text_of(cell, name),
     }
 }
 

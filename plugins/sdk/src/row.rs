@@ -230,6 +230,13 @@ impl<'b> Row<'b> {
         self.at_path(&path)
     }
 
+    /// A value already read ([`Row::get`], [`Row::pointer`]) as
+    /// [`Row::text`] reads one: `name` is the field it came from, for the
+    /// problem.
+    pub fn text_of(&self, value: Option<Cell<'b>>, name: &str) -> Result<&'b str, Problem> {
+        text_of(value, name)
+    }
+
     /// A required field as text: non-blank text (trimmed), or a number as
     /// written. Anything else is a `missing-field` or `wrong-type` problem.
     pub fn text(&self, name: &str) -> Result<&'b str, Problem> {
