@@ -759,14 +759,111 @@ fn failed_conversion(file: &std::path::Path) -> Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-#[test]
-fn a_workbook_given_to_a_csv_plugin_is_refused_not_read_as_garbage() {
+/// `conform convert FILE --plugin PLUGIN`: its records with `source.file`
+/// left out, and its error report.
+fn converted_without_file_names(file: &std::path::Path, plugin: &str) -> (Vec<Value>, Vec<Value>) {
     let dir = tempfile::tempdir().unwrap();
-    // An .xlsx is a ZIP archive; its name still says CSV to the plugin.
-    let workbook = dir.path().join("jinggong-parts.csv");
+    let errors = dir.path().join("errors.ndjson");
+    let output = conform()
+        .arg("convert")
+        .arg(file)
+        .args(["--plugin", plugin, "--errors"])
+        .arg(&errors)
+        .output()
+        .unwrap();
+    expect_exit(&output, 0);
+    let mut records = ndjson(&text(&output.stdout));
+    for record in &mut records {
+        record["source"].as_object_mut().unwrap().remove("file");
+    }
+    (records, ndjson(&std::fs::read_to_string(errors).unwrap()))
+}
+
+#[test]
+fn a_csv_plugin_converts_the_export_saved_as_a_workbook_to_the_same_records() {
+    let dir = tempfile::tempdir().unwrap();
+    for plugin in ["jinggong-parts", "eastroute-waybills"] {
+        let csv_export = sample(&format!("{plugin}.csv"));
+        let workbook = dir.path().join(format!("{plugin}.xlsx"));
+        std::fs::write(&workbook, saved_as_workbook(&csv_export, "出货明细")).unwrap();
+        let (csv_records, csv_errors) = converted_without_file_names(&csv_export, plugin);
+        let (records, errors) = converted_without_file_names(&workbook, plugin);
+        assert!(csv_records.len() >= 5, "{plugin}: {csv_records:?}");
+        assert_eq!(
+            records, csv_records,
+            "{plugin}: the same records on the same lines"
+        );
+        // A sheet has no ragged rows: the row the CSV's decoder refuses
+        // for its field count is a row with cells missing in the sheet,
+        // rejected too, by the plugin.
+        let ragged: Vec<&Value> = csv_errors
+            .iter()
+            .filter(|e| e["code"] == "csv-field-count")
+            .map(|e| &e["line"])
+            .collect();
+        for line in &ragged {
+            assert!(
+                errors.iter().any(|e| &e["line"] == *line),
+                "{plugin}: line {line}"
+            );
+        }
+        let place = |e: &Value| (e["line"].clone(), e["code"].clone(), e["field"].clone());
+        let kept = |list: &[Value]| -> Vec<_> {
+            list.iter()
+                .filter(|e| !ragged.contains(&&e["line"]))
+                .map(place)
+                .collect()
+        };
+        assert_eq!(
+            kept(&errors),
+            kept(&csv_errors),
+            "{plugin}: the same rejections on the same lines"
+        );
+        assert!(!errors.is_empty(), "{plugin}: the sample has rejected rows");
+        for error in &errors {
+            assert_eq!(
+                error["sheet"], "出货明细",
+                "the report names the sheet: {error}"
+            );
+            assert!(
+                error["file"].as_str().unwrap().ends_with(".xlsx"),
+                "{error}"
+            );
+        }
+        assert!(csv_errors.iter().all(|e| e.get("sheet").is_none()));
+    }
+}
+
+#[test]
+fn a_broken_workbook_or_a_workbook_given_to_a_json_plugin_is_refused_not_read_as_garbage() {
+    let dir = tempfile::tempdir().unwrap();
+    // A ZIP archive that is no workbook, under a CSV plugin's name.
+    let broken = dir.path().join("jinggong-parts.csv");
     let mut bytes = b"PK\x03\x04\x14\x00\x06\x00\x08\x00".to_vec();
     bytes.extend_from_slice(&[0x9c; 2000]);
-    std::fs::write(&workbook, bytes).unwrap();
+    std::fs::write(&broken, bytes).unwrap();
+    let summary = failed_conversion(&broken);
+    let file = &summary["files"][0];
+    assert_eq!(file["error_code"], "input-unreadable", "{summary}");
+    assert!(
+        file["error"]
+            .as_str()
+            .unwrap()
+            .contains("workbook cannot be read")
+            && file["error"]
+                .as_str()
+                .unwrap()
+                .contains("save the sheet as CSV"),
+        "{summary}"
+    );
+    assert_eq!(file["rows_in"], 0, "no rows of garbage: {summary}");
+    // A real workbook given to a JSON plugin.
+    let workbook = dir.path().join("valley-farms-apples.json");
+    std::fs::write(
+        &workbook,
+        saved_as_workbook(&sample("jinggong-parts.csv"), "Sheet1"),
+    )
+    .unwrap();
     let summary = failed_conversion(&workbook);
     let file = &summary["files"][0];
     assert_eq!(file["error_code"], "encoding", "{summary}");

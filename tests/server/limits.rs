@@ -55,6 +55,24 @@ fn a_file_over_the_row_limit_stops_there_and_keeps_the_rows_before() {
         5,
         "each of the 5 rows is a record or a rejection here"
     );
+    // The annotated upload says which rows the stop left unconverted.
+    let (status, annotated) = get(
+        &server,
+        &format!("/v1/jobs/{}/annotated", job["id"].as_str().unwrap()),
+        UPLOADER,
+    );
+    assert_eq!(status, 200, "{annotated}");
+    let rows: Vec<&str> = annotated.trim_start_matches('\u{FEFF}').lines().collect();
+    assert!(rows[0].starts_with("行号 line,零件号,"), "{}", rows[0]);
+    let stopped = rows
+        .iter()
+        .filter(|r| r.contains("not converted: the conversion stopped"))
+        .count();
+    assert_eq!(
+        stopped,
+        rows.len() - 1 - 5,
+        "every row after the fifth: {annotated}"
+    );
 
     let (status, text) = convert(&server, "jinggong-parts", &file);
     assert_eq!(status, 200);

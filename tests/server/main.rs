@@ -8,5 +8,6 @@ mod hostile;
 mod limits;
 mod load;
 mod operations;
+mod page;
 mod publish;
 mod serve;

@@ -559,7 +559,7 @@ fn the_openapi_document_matches_the_routes() {
             );
         }
     }
-    assert_eq!(operations, 21, "documented operations");
+    assert_eq!(operations, 22, "documented operations");
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
 }
@@ -626,7 +626,48 @@ fn a_job_sent_as_multipart_downloads_as_csv_too() {
 
     let (status, text) = get(
         &server,
+        &format!("/v1/jobs/{id}/records?format=pdf"),
+        UPLOADER,
+    );
+    assert_eq!((status, error_code(&text).as_str()), (400, "bad-query"));
+    let (status, content_type, workbook) = get_bytes(
+        &server,
         &format!("/v1/jobs/{id}/records?format=xlsx"),
+        UPLOADER,
+    );
+    assert_eq!(status, 200);
+    assert!(content_type.contains("spreadsheetml"), "{content_type}");
+    assert!(workbook.starts_with(b"PK\x03\x04"), "a workbook");
+
+    // A JSON row is annotated as its text.
+    let feed = std::fs::read(sample("swift-express.ndjson")).unwrap();
+    let job = submit_job(
+        &server,
+        UPLOADER,
+        "plugin=swift-express&name=feed.ndjson",
+        &feed,
+    );
+    let feed_id = job_id(&job);
+    wait_for(&server, &feed_id, UPLOADER, |j| j["state"] == "done");
+    let (status, annotated) = get(&server, &format!("/v1/jobs/{feed_id}/annotated"), UPLOADER);
+    assert_eq!(status, 200, "{annotated}");
+    let mut reader = csv::Reader::from_reader(annotated.trim_start_matches('\u{FEFF}').as_bytes());
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["行号 line", "原始行 row", "问题 problems"]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let (_, feed_errors) = get(&server, &format!("/v1/jobs/{feed_id}/errors"), UPLOADER);
+    for error in ndjson(&feed_errors) {
+        let row = rows
+            .iter()
+            .find(|r| r[0] == error["line"].to_string())
+            .unwrap();
+        assert!(row[2].contains(error["code"].as_str().unwrap()), "{row:?}");
+    }
+    let (status, text) = get(
+        &server,
+        &format!("/v1/jobs/{feed_id}/annotated?format=ods"),
         UPLOADER,
     );
     assert_eq!((status, error_code(&text).as_str()), (400, "bad-query"));

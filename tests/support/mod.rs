@@ -254,5 +254,86 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+pub mod browser;
 pub mod cases;
 pub mod server;
+
+/// A sample CSV export saved as a workbook, as a spreadsheet program
+/// keeps it: numbers as numbers (with as many decimals shown as the CSV
+/// has), valid dates and times as dates with the CSV's look, the rest as
+/// text; on a sheet named `sheet`.
+pub fn saved_as_workbook(csv_export: &std::path::Path, sheet_name: &str) -> Vec<u8> {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let bytes = std::fs::read(csv_export).unwrap();
+    let (text, _, _) = encoding_rs::GB18030.decode(&bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name(sheet_name).unwrap();
+    let date_time = Format::new().set_num_format("yyyy/mm/dd hh:mm");
+    for (r, row) in reader.records().enumerate() {
+        for (c, cell) in row.unwrap().iter().enumerate() {
+            let (r, c) = (r as u32, c as u16);
+            let date = cell.split_once(' ').and_then(|(day, time)| {
+                let day: Vec<u16> = day
+                    .split('/')
+                    .map(|p| p.parse().ok())
+                    .collect::<Option<_>>()?;
+                let time: Vec<u16> = time
+                    .split(':')
+                    .map(|p| p.parse().ok())
+                    .collect::<Option<_>>()?;
+                let (&[y, m, d], &[h, min]) = (&day[..], &time[..]) else {
+                    return None;
+                };
+                // A day the month lacks stays text, as a spreadsheet keeps it.
+                let days = [
+                    31,
+                    if y % 4 == 0 { 29 } else { 28 },
+                    31,
+                    30,
+                    31,
+                    30,
+                    31,
+                    31,
+                    30,
+                    31,
+                    30,
+                    31,
+                ];
+                if !(1..=12).contains(&m) || d == 0 || d > days[m as usize - 1] {
+                    return None;
+                }
+                ExcelDateTime::from_ymd(y, m as u8, d as u8)
+                    .ok()?
+                    .and_hms(h, min as u8, 0)
+                    .ok()
+            });
+            let is_number = !cell.is_empty()
+                && cell.chars().all(|ch| ch.is_ascii_digit() || ch == '.')
+                && !(cell.starts_with('0') && cell.len() > 1 && !cell.starts_with("0."));
+            if let Some(date) = date {
+                sheet
+                    .write_datetime_with_format(r, c, &date, &date_time)
+                    .unwrap();
+            } else if is_number {
+                let places = cell.split_once('.').map_or(0, |(_, f)| f.len());
+                let look = if places == 0 {
+                    "0".to_string()
+                } else {
+                    format!("0.{}", "0".repeat(places))
+                };
+                let value: f64 = cell.parse().unwrap();
+                sheet
+                    .write_number_with_format(r, c, value, &Format::new().set_num_format(&look))
+                    .unwrap();
+            } else if !cell.is_empty() {
+                sheet.write_string(r, c, cell).unwrap();
+            }
+        }
+    }
+    book.save_to_buffer().unwrap()
+}

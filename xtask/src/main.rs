@@ -11,7 +11,9 @@
 //! - `schemas [--check]`: regenerates `schemas/` from `conform-model`, or
 //!   checks that it is fresh.
 //! - `demo`: builds the plugins and converts the sample exports into `target/demo/`.
-//! - `test`: builds the plugins and runs every test of the workspace.
+//! - `test`: builds the plugins, installs Debian's `chromium` and
+//!   `chromium-driver` when missing (the upload page's tests drive them),
+//!   and runs every test of the workspace.
 //! - `bench [--smoke]`: builds everything in release mode (dev for `--smoke`)
 //!   and runs `conform-bench run`, writing `BENCHMARKS.md` unless `--smoke`.
 //! - `bench-server [--smoke]`: the same build, then `conform-bench load`
@@ -394,9 +396,53 @@ fn demo(root: &Path) -> Result<()> {
 
 fn test(root: &Path) -> Result<()> {
     build_plugins(root)?;
+    ensure_browser()?;
     let mut test = cargo();
     test.current_dir(root).arg("test");
     run(test)
+}
+
+/// The headless browser and its WebDriver the upload page's tests use.
+const BROWSER: [&str; 2] = ["/usr/bin/chromium", "/usr/bin/chromedriver"];
+
+/// Installs Debian's `chromium` and `chromium-driver` when they are
+/// missing (as root, or through `sudo`), refreshing the package lists if
+/// the first try cannot find them.
+fn ensure_browser() -> Result<()> {
+    if BROWSER.iter().all(|p| Path::new(p).is_file()) {
+        return Ok(());
+    }
+    let as_root = |args: &[&str]| {
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|out| out.stdout.starts_with(b"0"));
+        let mut command = if root {
+            Command::new(args[0])
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.arg(args[0]);
+            sudo
+        };
+        command
+            .args(&args[1..])
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        command
+    };
+    let install = [
+        "apt-get",
+        "install",
+        "-y",
+        "--no-install-recommends",
+        "chromium",
+        "chromium-driver",
+    ];
+    if run(as_root(&install)).is_err() {
+        run(as_root(&["apt-get", "update"])).context("refreshing Debian's package lists")?;
+        run(as_root(&install))
+            .context("installing chromium and chromium-driver for the upload page's tests")?;
+    }
+    Ok(())
 }
 
 /// Builds the plugins and, in release mode (dev for `--smoke`), `conform`

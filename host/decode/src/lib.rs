@@ -10,18 +10,23 @@
 //! holds more than one record (and its reader's buffer) at a time.
 //!
 //! Text is transcoded to UTF-8 first ([`text`]): UTF-8 with or without BOM,
-//! GB18030 and GBK.
+//! GB18030 and GBK. A CSV plugin also reads its table saved as a workbook
+//! (.xlsx, .xls, .ods; see [`open`]): one sheet, each row numbered as the
+//! sheet shows it, each cell's text as the sheet shows it.
 
 mod csv_format;
 mod fixed_width;
 mod json_array;
 mod lines;
 mod ndjson;
+mod shown;
 pub mod text;
+mod workbook;
 mod xml;
 
 use std::io::Read;
 
+use conform_model::plugin::InputSpec;
 use conform_model::{InputFormat, RowFields, TextEncoding};
 
 pub use text::text_reader;
@@ -104,6 +109,60 @@ impl Default for DecodeLimits {
 /// The stream of rows of one file.
 pub type Rows = Box<dyn Iterator<Item = Result<Decoded, DecodeError>> + Send>;
 
+/// A file opened for decoding: its rows, and for a workbook the sheet they
+/// are read from.
+pub struct Opened {
+    /// The file's rows.
+    pub rows: Rows,
+    /// The sheet's name, for a workbook.
+    pub sheet: Option<String>,
+}
+
+/// The signature a ZIP archive starts with (.xlsx, .ods).
+const ZIP_SIGNATURE: &[u8] = b"PK\x03\x04";
+
+/// The signature an OLE file starts with (.xls).
+const OLE_SIGNATURE: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
+
+/// Opens a file for decoding as the plugin's input options say: a CSV
+/// plugin reads a workbook (.xlsx, .xls, .ods, known by its first bytes)
+/// as its table, on the sheet `[input.spreadsheet]` names; any other file
+/// is decoded as [`decode`] does.
+pub fn open(input: impl Read + Send + 'static, spec: &InputSpec, limits: DecodeLimits) -> Opened {
+    let (head, input) = match peek(input, 8) {
+        Ok(peeked) => peeked,
+        Err(e) => {
+            return Opened {
+                rows: Box::new(std::iter::once(Err(DecodeError::Io(e)))),
+                sheet: None,
+            }
+        }
+    };
+    let input = std::io::Cursor::new(head.clone()).chain(input);
+    let zip = head.starts_with(ZIP_SIGNATURE);
+    if let (InputFormat::Csv(csv), true) = (&spec.format, zip || head.starts_with(OLE_SIGNATURE)) {
+        let options = workbook::SheetOptions {
+            sheet: spec.spreadsheet.as_ref().and_then(|s| s.sheet.clone()),
+            header_row: spec.sheet_header_row(),
+            columns: csv.columns.clone(),
+        };
+        return match workbook::open(input, zip, options, limits) {
+            Ok(sheet) => Opened {
+                rows: sheet.rows,
+                sheet: Some(sheet.name),
+            },
+            Err(e) => Opened {
+                rows: Box::new(std::iter::once(Err(e))),
+                sheet: None,
+            },
+        };
+    }
+    Opened {
+        rows: decode(input, &spec.format, spec.encoding, limits),
+        sheet: None,
+    }
+}
+
 /// The first `n` bytes of `input` (fewer at its end), and the rest.
 fn peek<R: Read>(mut input: R, n: usize) -> std::io::Result<(Vec<u8>, R)> {
     let mut head = Vec::with_capacity(n);
@@ -136,8 +195,8 @@ fn utf16_bom(head: &[u8]) -> Option<&'static str> {
 /// rather than read as rows of garbage.
 fn binary_kind(head: &[u8]) -> Option<&'static str> {
     const KINDS: [(&[u8], &str); 5] = [
-        (b"PK\x03\x04", "a ZIP archive: an Excel workbook (.xlsx), an OpenDocument spreadsheet (.ods) or another zipped file"),
-        (b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", "an Excel 97–2003 workbook (.xls) or another OLE file"),
+        (ZIP_SIGNATURE, "a ZIP archive: an Excel workbook (.xlsx), an OpenDocument spreadsheet (.ods) or another zipped file"),
+        (OLE_SIGNATURE, "an Excel 97–2003 workbook (.xls) or another OLE file"),
         (b"\x1F\x8B", "gzip-compressed"),
         (b"%PDF-", "a PDF document"),
         (b"\x00asm", "a WebAssembly module"),
@@ -148,7 +207,8 @@ fn binary_kind(head: &[u8]) -> Option<&'static str> {
         .map(|(_, kind)| *kind)
 }
 
-/// Opens a decoder over `input` for a format and encoding.
+/// Opens a decoder over the text `input` for a format and encoding; a
+/// binary file (a workbook, a PDF …) is refused whole.
 pub fn decode(
     input: impl Read + Send + 'static,
     format: &InputFormat,
@@ -161,7 +221,7 @@ pub fn decode(
     };
     if let Some(kind) = binary_kind(&head) {
         return Box::new(std::iter::once(Err(DecodeError::Encoding(format!(
-            "the file is {kind}, not {} text: save the sheet as CSV (Excel: \"CSV UTF-8\", WPS: \"CSV\"), or use a plugin for this file's format",
+            "the file is {kind}, not {} text: save the sheet as CSV (Excel: \"CSV UTF-8\", WPS: \"CSV\"), or use a plugin for this file's format (a CSV plugin reads workbooks too)",
             format_name(format)
         )))));
     }

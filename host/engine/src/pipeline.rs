@@ -269,12 +269,8 @@ impl Conversion<'_> {
         progress: &mut dyn FnMut(&FileSummary),
     ) -> Result<FileSummary, PipelineError> {
         let options = self.options;
-        let rows = conform_decode::decode(
-            input,
-            &self.manifest.input.format,
-            self.manifest.input.encoding,
-            options.decode_limits,
-        );
+        let conform_decode::Opened { rows, sheet } =
+            conform_decode::open(input, &self.manifest.input, options.decode_limits);
         let limits = Limits {
             max_rows: options.max_rows,
             deadline: options.max_duration.map(|d| (Instant::now() + d, d)),
@@ -282,6 +278,7 @@ impl Conversion<'_> {
         let mut summary = FileSummary {
             file: file_name.into(),
             plugin: self.manifest.name.clone(),
+            sheet,
             ..FileSummary::default()
         };
         let workers = options.workers.max(1);
@@ -329,7 +326,7 @@ impl Conversion<'_> {
                 summary.error = Some(e.to_string());
                 summary.error_code = Some(e.code().into());
             }
-            report.finish(file_name, sink)?;
+            report.finish(file_name, summary.sheet.as_deref(), sink)?;
             sink.flush()?;
             Ok(summary)
         })
@@ -451,7 +448,7 @@ fn write(
                 summary.rejected += 1;
                 for rejection in rejections {
                     if report.admit(rejection) {
-                        sink.rejection(rejection)?;
+                        write_rejection(sink, rejection, summary.sheet.as_deref())?;
                     } else {
                         summary.rejections_omitted += 1;
                     }
@@ -460,6 +457,21 @@ fn write(
         }
     }
     Ok(())
+}
+
+/// Writes a rejection, naming the workbook sheet its row is on.
+fn write_rejection(
+    sink: &mut dyn Sink,
+    rejection: &Rejection,
+    sheet: Option<&str>,
+) -> std::io::Result<()> {
+    match sheet {
+        Some(sheet) => sink.rejection(&Rejection {
+            sheet: Some(sheet.into()),
+            ..rejection.clone()
+        }),
+        None => sink.rejection(rejection),
+    }
 }
 
 /// Distinct codes a file's report tracks; rejections with further codes
@@ -523,7 +535,12 @@ impl ReportCap {
     }
 
     /// One `report-truncated` line per code that had lines left out.
-    fn finish(self, file: &str, sink: &mut dyn Sink) -> Result<(), PipelineError> {
+    fn finish(
+        self,
+        file: &str,
+        sheet: Option<&str>,
+        sink: &mut dyn Sink,
+    ) -> Result<(), PipelineError> {
         let max = self.max.unwrap_or(0);
         for (code, (_, omitted)) in self.codes {
             let Some(omitted) = omitted else { continue };
@@ -534,6 +551,7 @@ impl ReportCap {
             };
             sink.rejection(&Rejection {
                 file: file.into(),
+                sheet: sheet.map(Into::into),
                 line: omitted.line,
                 ordinal: omitted.ordinal,
                 code: codes::REPORT_TRUNCATED.into(),
@@ -639,6 +657,7 @@ fn cap_problems(mut rejections: Vec<Rejection>) -> Vec<Rejection> {
     let first = &rejections[0];
     let summary = Rejection {
         file: first.file.clone(),
+        sheet: None,
         line: first.line,
         ordinal: first.ordinal,
         code: codes::MORE_PROBLEMS.into(),
@@ -687,6 +706,7 @@ fn write_output_line(
 fn decode_rejection(error: RowError, file: &str) -> Rejection {
     Rejection {
         file: file.into(),
+        sheet: None,
         line: error.line,
         ordinal: error.ordinal,
         code: error.code.into(),
@@ -708,6 +728,7 @@ fn finish(
 ) -> RowResult {
     let rejection = |code: &str, field: Option<String>, message: String| Rejection {
         file: file.into(),
+        sheet: None,
         line,
         ordinal,
         code: code.into(),

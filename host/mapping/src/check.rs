@@ -502,26 +502,34 @@ impl FieldCheck<'_> {
 /// some rows have, few enough to read any sample at once.
 pub const SAMPLE_ROWS: usize = 1000;
 
-/// The most of a sample read for its columns (bytes).
+/// The most of a text sample read for its columns (bytes); a workbook is
+/// read whole (a ZIP's directory is at its end), within the decoder's own
+/// limit.
 pub const SAMPLE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Columns named in a message, at most: the rest are counted.
 const COLUMNS_SHOWN: usize = 24;
 
 /// The columns of `sample` (a file of the mapping's input format): a CSV
-/// file's header, the top-level keys of the first [`SAMPLE_ROWS`] JSON,
+/// file's or workbook sheet's header, the top-level keys of the first [`SAMPLE_ROWS`] JSON,
 /// NDJSON or XML rows, within the first [`SAMPLE_BYTES`]. `Err` says why
 /// the sample cannot be read as the mapping's input.
 pub fn sample_columns(mapping: &MappingFile, sample: &Path) -> Result<Vec<String>, String> {
     let file = std::fs::File::open(sample)
         .map_err(|e| format!("cannot read the sample `{}`: {e}", sample.display()))?;
     let input = mapping.input.get_ref();
-    let rows = conform_decode::decode(
-        file.take(SAMPLE_BYTES),
-        &input.format,
-        input.encoding,
+    let is_workbook = sample.extension().is_some_and(|e| {
+        ["xlsx", "xls", "ods"]
+            .iter()
+            .any(|w| e.eq_ignore_ascii_case(w))
+    });
+    let limit = if is_workbook { u64::MAX } else { SAMPLE_BYTES };
+    let rows = conform_decode::open(
+        file.take(limit),
+        input,
         conform_decode::DecodeLimits::default(),
-    );
+    )
+    .rows;
     let mut columns: IndexSet<String> = IndexSet::new();
     let mut records = 0;
     for row in rows.take(SAMPLE_ROWS) {

@@ -53,6 +53,46 @@ pub struct InputSpec {
     pub files: Vec<String>,
     /// The file format and its options.
     pub format: InputFormat,
+    /// How a workbook (.xlsx, .xls, .ods) given to a CSV plugin is read:
+    /// which sheet, which row names the columns. A CSV plugin reads a
+    /// workbook without it too (the first sheet, the CSV's header row).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spreadsheet: Option<SpreadsheetOptions>,
+}
+
+/// Which sheet of a workbook holds the table, and where its header is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpreadsheetOptions {
+    /// The sheet: its name as its tab shows it (`"出货明细"`), or its place
+    /// among the tabs counted from 1. Default: the first sheet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<SheetRef>,
+    /// The sheet row (numbered as the sheet numbers it, from 1) holding the
+    /// column names; the rows above it are not records. `0`: no header
+    /// row, the CSV format's `columns` name the columns. Default: the CSV
+    /// format's `header_row`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_row: Option<u32>,
+}
+
+/// A sheet of a workbook, by name or by its place among the tabs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum SheetRef {
+    /// The sheet's place among the tabs, from 1.
+    Index(u32),
+    /// The sheet's name.
+    Name(String),
+}
+
+impl std::fmt::Display for SheetRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SheetRef::Index(i) => write!(f, "sheet {i}"),
+            SheetRef::Name(name) => write!(f, "sheet \"{name}\""),
+        }
+    }
 }
 
 /// Character encodings the host decodes.
@@ -338,7 +378,54 @@ impl InputSpec {
         if let InputFormat::FixedWidth(fixed) = &self.format {
             check_fixed_width(fixed)?;
         }
+        if let Some(spreadsheet) = &self.spreadsheet {
+            check_spreadsheet(spreadsheet, &self.format)?;
+        }
         Ok(())
+    }
+
+    /// The sheet row holding the column names when a workbook is read
+    /// (0: none, the CSV format's `columns` name them).
+    pub fn sheet_header_row(&self) -> u32 {
+        let csv_header = match &self.format {
+            InputFormat::Csv(csv) => csv.header_row,
+            _ => default_header_row(),
+        };
+        self.spreadsheet
+            .as_ref()
+            .and_then(|s| s.header_row)
+            .unwrap_or(csv_header)
+    }
+}
+
+/// `[input.spreadsheet]` is for CSV plugins, names a sheet plainly and a
+/// header row near the top, and has `columns` to name when it has none.
+fn check_spreadsheet(
+    spreadsheet: &SpreadsheetOptions,
+    format: &InputFormat,
+) -> Result<(), ManifestError> {
+    let bad = |why: String| Err(ManifestError::Invalid(format!("spreadsheet {why}")));
+    let InputFormat::Csv(csv) = format else {
+        return bad(
+            "options are for CSV plugins: a CSV plugin also reads the table saved as a workbook"
+                .into(),
+        );
+    };
+    match &spreadsheet.sheet {
+        Some(SheetRef::Index(0)) => return bad("sheet counts from 1 (the first tab)".into()),
+        Some(SheetRef::Name(name)) if name.trim().is_empty() || name.chars().count() > 100 => {
+            return bad(format!("sheet name `{name}` must be 1 to 100 characters"));
+        }
+        _ => {}
+    }
+    match spreadsheet.header_row {
+        Some(row) if row > MAX_HEADER_ROW => bad(format!(
+            "header_row {row} is past row {MAX_HEADER_ROW}: the header must be near the top"
+        )),
+        Some(0) if csv.columns.is_empty() => bad(
+            "header_row = 0 (no header row) needs the csv format's `columns`, the columns' names in order".into(),
+        ),
+        _ => Ok(()),
     }
 }
 

@@ -28,7 +28,11 @@ pub struct OutputLine {
 pub struct Rejection {
     /// The input file's name.
     pub file: String,
-    /// 1-based line on which the row starts.
+    /// The sheet the row is on, for a workbook.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sheet: Option<String>,
+    /// 1-based line on which the row starts (a workbook's: the row's
+    /// number as the sheet shows it).
     pub line: u64,
     /// 1-based position of the row in its file.
     pub ordinal: u64,
@@ -53,6 +57,9 @@ pub struct FileSummary {
     pub file: String,
     /// The plugin that converted it.
     pub plugin: String,
+    /// The sheet its rows were read from, for a workbook.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
     /// Rows read from the file.
     pub rows_in: u64,
     /// Rows that became records.
@@ -172,6 +179,11 @@ pub enum HostCode {
     RecordTooLarge,
     /// The bytes are not valid in the declared encoding.
     Encoding,
+    /// A workbook cell shows a formula's error (`#DIV/0!`, `#N/A` …)
+    /// instead of a value.
+    CellError,
+    /// A workbook row has a value right of the header's last column.
+    CellOutsideTable,
     /// An output record breaks its record type's JSON Schema.
     SchemaViolation,
     /// The plugin trapped (panicked, hit `unreachable`) while converting the row.
@@ -204,7 +216,7 @@ pub enum HostCode {
 
 impl HostCode {
     /// Every host code, rows' first.
-    pub const ALL: [HostCode; 18] = [
+    pub const ALL: [HostCode; 20] = [
         HostCode::CsvFieldCount,
         HostCode::CsvSyntax,
         HostCode::JsonSyntax,
@@ -212,6 +224,8 @@ impl HostCode {
         HostCode::XmlSyntax,
         HostCode::RecordTooLarge,
         HostCode::Encoding,
+        HostCode::CellError,
+        HostCode::CellOutsideTable,
         HostCode::SchemaViolation,
         HostCode::PluginTrap,
         HostCode::PluginTimeout,
@@ -235,6 +249,8 @@ impl HostCode {
             HostCode::XmlSyntax => "xml-syntax",
             HostCode::RecordTooLarge => "record-too-large",
             HostCode::Encoding => "encoding",
+            HostCode::CellError => "cell-error",
+            HostCode::CellOutsideTable => "cell-outside-table",
             HostCode::SchemaViolation => "schema-violation",
             HostCode::PluginTrap => "plugin-trap",
             HostCode::PluginTimeout => "plugin-timeout",
@@ -282,6 +298,10 @@ pub mod codes {
     pub const RECORD_TOO_LARGE: &str = HostCode::RecordTooLarge.as_str();
     /// See [`HostCode::Encoding`].
     pub const ENCODING: &str = HostCode::Encoding.as_str();
+    /// See [`HostCode::CellError`].
+    pub const CELL_ERROR: &str = HostCode::CellError.as_str();
+    /// See [`HostCode::CellOutsideTable`].
+    pub const CELL_OUTSIDE_TABLE: &str = HostCode::CellOutsideTable.as_str();
     /// See [`HostCode::SchemaViolation`].
     pub const SCHEMA_VIOLATION: &str = HostCode::SchemaViolation.as_str();
     /// See [`HostCode::PluginTrap`].

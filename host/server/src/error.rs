@@ -83,6 +83,8 @@ api_codes! {
     PackExists = "pack-exists", CONFLICT, false;
     /// The job has no outputs yet.
     JobNotDone = "job-not-done", CONFLICT, false;
+    /// The job keeps no annotated rows (it ended before they were offered).
+    NotAnnotated = "not-annotated", CONFLICT, false;
     /// The body is over the server's limit.
     BodyTooLarge = "body-too-large", PAYLOAD_TOO_LARGE, true;
     /// The pack archive unpacks to more than the limit.
@@ -111,6 +113,8 @@ api_codes! {
     PackInvalid = "pack-invalid", UNPROCESSABLE_ENTITY, false;
     /// The mapping fails its check against the pack.
     MappingInvalid = "mapping-invalid", UNPROCESSABLE_ENTITY, false;
+    /// The output has more rows than one sheet holds: the CSV has them.
+    TooLargeForXlsx = "too-large-for-xlsx", UNPROCESSABLE_ENTITY, false;
     /// The token has as many conversions running as it may.
     TooManyConversions = "too-many-conversions", TOO_MANY_REQUESTS, true;
     /// The token has as many jobs queued as it may.

@@ -201,7 +201,9 @@ fn convert_job(
             .and_then(|f| f.sync_all())
             .map_err(|e| e.to_string())?;
         std::fs::rename(&part, folder.join(done)).map_err(|e| e.to_string())?;
-        super::csv_export::keep_columns(&folder.join(done)).map_err(|e| e.to_string())?;
+        super::table_export::keep_columns(&folder.join(done)).map_err(|e| e.to_string())?;
     }
+    super::annotated::keep(&folder, &resolved.manifest.input, &summary)
+        .map_err(|e| e.to_string())?;
     Ok(summary)
 }

@@ -354,9 +354,13 @@ pub(crate) async fn cancel(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DownloadQuery {
-    /// `ndjson` (default) or `csv`.
+    /// `ndjson` (default), `csv` or `xlsx`.
     format: Option<String>,
 }
+
+/// The media type of an .xlsx workbook.
+pub(crate) const XLSX_TYPE: &str =
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 async fn download(
     state: &AppState,
@@ -403,8 +407,8 @@ struct Output {
 }
 
 impl Output {
-    /// The NDJSON output as stored (`ndjson`, the default), or flattened
-    /// to CSV as it streams (`csv`).
+    /// The NDJSON output as stored (`ndjson`, the default), flattened to
+    /// CSV as it streams (`csv`), or flattened into a workbook (`xlsx`).
     async fn open(format: Option<&str>, ndjson: std::path::PathBuf) -> Result<Output, ApiError> {
         let unreadable =
             |e: &dyn std::fmt::Display| ApiError::internal("cannot read the job's output", e);
@@ -424,22 +428,68 @@ impl Output {
             Some("csv") => {
                 let path = ndjson.clone();
                 let columns =
-                    tokio::task::spawn_blocking(move || super::csv_export::columns_of(&path))
+                    tokio::task::spawn_blocking(move || super::table_export::columns_of(&path))
                         .await
                         .map_err(|e| unreadable(&e))?
                         .map_err(|e| unreadable(&e))?;
                 Ok(Output {
-                    body: super::csv_export::csv_body(ndjson, columns),
+                    body: super::table_export::csv_body(ndjson, columns),
                     length: None,
                     extension: "csv",
                     content_type: "text/csv; charset=utf-8",
                 })
             }
+            Some("xlsx") => {
+                let sheet = ndjson
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or("output")
+                    .to_string();
+                let workbook = tokio::task::spawn_blocking(move || {
+                    let columns = super::table_export::columns_of(&ndjson)
+                        .map_err(super::table_export::XlsxExportError::Io)?;
+                    let folder = ndjson.parent().unwrap_or(std::path::Path::new("."));
+                    let out = tempfile::NamedTempFile::new_in(folder)
+                        .map_err(super::table_export::XlsxExportError::Io)?;
+                    super::table_export::write_xlsx(&ndjson, &columns, &sheet, out.path())?;
+                    Ok::<_, super::table_export::XlsxExportError>(out)
+                })
+                .await
+                .map_err(|e| unreadable(&e))?
+                .map_err(|e| match e {
+                    super::table_export::XlsxExportError::TooManyRows(_) => {
+                        ApiError::new(super::error::ApiCode::TooLargeForXlsx, e.to_string())
+                    }
+                    other => unreadable(&other),
+                })?;
+                Output::file(workbook, "xlsx", XLSX_TYPE).await
+            }
             Some(other) => Err(ApiError::new(
                 super::error::ApiCode::BadQuery,
-                format!("format `{other}` is not offered: use `ndjson` or `csv`"),
+                format!("format `{other}` is not offered: use `ndjson`, `csv` or `xlsx`"),
             )),
         }
+    }
+
+    /// A temporary file's content as the output: the file is unlinked at
+    /// once, its open handle streams it.
+    async fn file(
+        file: tempfile::NamedTempFile,
+        extension: &'static str,
+        content_type: &'static str,
+    ) -> Result<Output, ApiError> {
+        let unreadable =
+            |e: &dyn std::fmt::Display| ApiError::internal("cannot read the job's output", e);
+        let (handle, path) = file.into_parts();
+        drop(path);
+        let file = tokio::fs::File::from_std(handle);
+        let length = file.metadata().await.map_err(|e| unreadable(&e))?.len();
+        Ok(Output {
+            body: Body::from_stream(tokio_util::io::ReaderStream::new(file)),
+            length: Some(length),
+            extension,
+            content_type,
+        })
     }
 
     /// The answer: the output as an attachment named `stem` and its
@@ -475,8 +525,8 @@ impl Output {
     }
 }
 
-/// `GET /v1/jobs/{id}/records[?format=csv]`: the records, NDJSON or CSV.
-#[utoipa::path(get, path = "/v1/jobs/{id}/records", params(("id" = String, Path, description = "The job id"), ("format" = Option<String>, Query, description = "`ndjson` (default) or `csv`")), responses((status = 200, description = "The job's records, NDJSON or CSV", content_type = "application/x-ndjson", body = String), (status = 401, description = "No or unknown token", body = crate::error::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::error::ErrorDoc), (status = 404, description = "No such job of the caller", body = crate::error::ErrorDoc), (status = 409, description = "The job is not done", body = crate::error::ErrorDoc)), security(("bearer" = [])))]
+/// `GET /v1/jobs/{id}/records[?format=csv|xlsx]`: the records, NDJSON, CSV or XLSX.
+#[utoipa::path(get, path = "/v1/jobs/{id}/records", params(("id" = String, Path, description = "The job id"), ("format" = Option<String>, Query, description = "`ndjson` (default), `csv` or `xlsx` (at most 1 048 575 rows: else `422 too-large-for-xlsx`)")), responses((status = 200, description = "The job's records, NDJSON or CSV", content_type = "application/x-ndjson", body = String), (status = 401, description = "No or unknown token", body = crate::error::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::error::ErrorDoc), (status = 404, description = "No such job of the caller", body = crate::error::ErrorDoc), (status = 409, description = "The job is not done", body = crate::error::ErrorDoc)), security(("bearer" = [])))]
 pub(crate) async fn records(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -486,8 +536,8 @@ pub(crate) async fn records(
     download(&state, &caller, &id, "records", query).await
 }
 
-/// `GET /v1/jobs/{id}/errors[?format=csv]`: the error report, NDJSON or CSV.
-#[utoipa::path(get, path = "/v1/jobs/{id}/errors", params(("id" = String, Path, description = "The job id"), ("format" = Option<String>, Query, description = "`ndjson` (default) or `csv`")), responses((status = 200, description = "The job's errors, NDJSON or CSV", content_type = "application/x-ndjson", body = String), (status = 401, description = "No or unknown token", body = crate::error::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::error::ErrorDoc), (status = 404, description = "No such job of the caller", body = crate::error::ErrorDoc), (status = 409, description = "The job is not done", body = crate::error::ErrorDoc)), security(("bearer" = [])))]
+/// `GET /v1/jobs/{id}/errors[?format=csv|xlsx]`: the error report, NDJSON, CSV or XLSX.
+#[utoipa::path(get, path = "/v1/jobs/{id}/errors", params(("id" = String, Path, description = "The job id"), ("format" = Option<String>, Query, description = "`ndjson` (default), `csv` or `xlsx` (at most 1 048 575 rows: else `422 too-large-for-xlsx`)")), responses((status = 200, description = "The job's errors, NDJSON or CSV", content_type = "application/x-ndjson", body = String), (status = 401, description = "No or unknown token", body = crate::error::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::error::ErrorDoc), (status = 404, description = "No such job of the caller", body = crate::error::ErrorDoc), (status = 409, description = "The job is not done", body = crate::error::ErrorDoc)), security(("bearer" = [])))]
 pub(crate) async fn errors(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -495,4 +545,52 @@ pub(crate) async fn errors(
     query: Result<Query<DownloadQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     download(&state, &caller, &id, "errors", query).await
+}
+
+/// `GET /v1/jobs/{id}/annotated[?format=csv|xlsx]`: the upload's rows,
+/// each with its line and a column saying what is wrong with it.
+#[utoipa::path(get, path = "/v1/jobs/{id}/annotated", params(("id" = String, Path, description = "The job id"), ("format" = Option<String>, Query, description = "`csv` (UTF-8 with a byte-order mark) or `xlsx` (at most 1 048 575 rows); default: `xlsx` for a workbook's upload, else `csv`")), responses((status = 200, description = "The upload's rows: `行号 line`, the row's own columns (a table's, or `原始行 row` with a JSON row's text), and `问题 problems` (empty for a converted row)", content_type = "text/csv", body = String), (status = 401, description = "No or unknown token", body = crate::error::ErrorDoc), (status = 403, description = "The token lacks the role", body = crate::error::ErrorDoc), (status = 404, description = "No such job of the caller", body = crate::error::ErrorDoc), (status = 409, description = "The job is not done, or keeps no annotated rows", body = crate::error::ErrorDoc), (status = 422, description = "More rows than a sheet holds", body = crate::error::ErrorDoc)), security(("bearer" = [])))]
+pub(crate) async fn annotated(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: Result<Query<DownloadQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    use super::annotated::{AnnotateError, Format};
+    let Query(query) = query.map_err(ApiError::bad_query)?;
+    let job = owned(&state, &caller, &id)?;
+    let folder = state.jobs.folder(&id);
+    ensure_output_ready(&job, &folder.join("errors.ndjson"))?;
+    let format = match query.format.as_deref() {
+        None => super::annotated::default_format(&folder),
+        Some("csv") => Format::Csv,
+        Some("xlsx") => Format::Xlsx,
+        Some(other) => {
+            return Err(ApiError::new(
+                super::error::ApiCode::BadQuery,
+                format!("format `{other}` is not offered: use `csv` or `xlsx`"),
+            ))
+        }
+    };
+    let file = tokio::task::spawn_blocking(move || {
+        let out = tempfile::NamedTempFile::new_in(&folder)?;
+        super::annotated::write(&folder, format, out.path())?;
+        Ok::<_, AnnotateError>(out)
+    })
+    .await
+    .map_err(|e| ApiError::internal("annotating the upload stopped", &e))?
+    .map_err(|e| match e {
+        AnnotateError::NotKept => ApiError::new(super::error::ApiCode::NotAnnotated, e.to_string()),
+        AnnotateError::TooManyRows => {
+            ApiError::new(super::error::ApiCode::TooLargeForXlsx, e.to_string())
+        }
+        other => ApiError::internal("cannot annotate the upload", &other),
+    })?;
+    let (extension, content_type) = match format {
+        Format::Csv => ("csv", "text/csv; charset=utf-8"),
+        Format::Xlsx => ("xlsx", XLSX_TYPE),
+    };
+    Ok(Output::file(file, extension, content_type)
+        .await?
+        .attachment(&format!("{}.annotated", job.file)))
 }

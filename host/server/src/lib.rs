@@ -10,13 +10,13 @@
 //! `schemas/api-error.schema.json`): a stable `code`, a `message` for a
 //! person, and `details`.
 
+mod annotated;
 mod auth;
 mod catalog_api;
 pub mod config;
 pub mod config_file;
 mod connection;
 mod convert;
-mod csv_export;
 pub mod error;
 mod job_runner;
 pub mod jobs;
@@ -28,13 +28,16 @@ mod metrics_api;
 mod observe;
 pub mod openapi;
 pub mod owners;
+mod page;
 mod pins;
 pub mod redact;
 #[cfg(test)]
 mod router_tests;
 mod spool;
 mod state;
+mod table_export;
 mod upload;
+mod xlsx_out;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -66,6 +69,7 @@ fn routes(publish_limit: usize) -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(jobs_api::get, jobs_api::cancel))
         .routes(routes!(jobs_api::records).layer(CompressionLayer::new()))
         .routes(routes!(jobs_api::errors).layer(CompressionLayer::new()))
+        .routes(routes!(jobs_api::annotated).layer(CompressionLayer::new()))
         .routes(
             routes!(catalog_api::list_plugins, catalog_api::publish_plugin)
                 .layer(DefaultBodyLimit::max(publish_limit)),
@@ -91,6 +95,7 @@ pub fn app(state: Arc<AppState>) -> Router {
     router
         .layer(axum::Extension(Arc::new(document)))
         .route_layer(axum::middleware::from_fn(known_query_only))
+        .merge(page::routes())
         .fallback(|| async {
             error::ApiError::not_found("no such route: see the README's API section")
         })
@@ -144,7 +149,9 @@ fn query_parameters(method: &axum::http::Method, route: &str) -> &'static [&'sta
     match (method.as_str(), route) {
         ("POST", "/v1/convert") => &["plugin", "pack"],
         ("POST", "/v1/jobs") => &["plugin", "pack", "name"],
-        ("GET", "/v1/jobs/{id}/records" | "/v1/jobs/{id}/errors") => &["format"],
+        ("GET", "/v1/jobs/{id}/records" | "/v1/jobs/{id}/errors" | "/v1/jobs/{id}/annotated") => {
+            &["format"]
+        }
         ("GET", "/v1/jobs") => &["limit", "after"],
         _ => &[],
     }

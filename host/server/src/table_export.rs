@@ -1,18 +1,22 @@
-//! A job's NDJSON output as CSV, for spreadsheets: one row per line, one
-//! column per field, nested objects flattened with dots
+//! A job's NDJSON output as a table, for spreadsheets: CSV or XLSX. One
+//! row per line, one column per field, nested objects flattened with dots
 //! (`record.length_mm`, `source.line`), arrays as JSON text. The columns are
 //! every field met in the file, in order of first appearance (a line's
 //! keys in name order); a line without a field leaves its cell empty.
 //!
 //! The columns are found when the job ends and kept beside its output
-//! ([`keep_columns`]), so a download streams its CSV from the first byte,
-//! each request its own, with nothing written to disk.
+//! ([`keep_columns`]), so a CSV download streams from the first byte,
+//! each request its own, with nothing written to disk. An XLSX download
+//! is written to a temporary file first ([`write_xlsx`]: a ZIP archive is
+//! finished at its end), at most [`crate::xlsx_out::MAX_ROWS`] rows.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexSet;
+
+use crate::xlsx_out::{Cell, XlsxWriter};
 
 /// The file next to `ndjson` that keeps its CSV columns, written when the
 /// job ends so that a CSV download starts with its first byte.
@@ -113,7 +117,15 @@ fn csv_row(line: &str, columns: &IndexSet<&str>) -> io::Result<Option<Vec<String
     if line.is_empty() {
         return Ok(None);
     }
-    let mut row = vec![String::new(); columns.len()];
+    Ok(table_row(line, columns)?.map(|row| row.into_iter().map(csv_text).collect()))
+}
+
+/// One NDJSON line as a row of `columns` (`None` for a blank line).
+fn table_row(line: &str, columns: &IndexSet<&str>) -> io::Result<Option<Vec<Cell>>> {
+    if line.is_empty() {
+        return Ok(None);
+    }
+    let mut row = vec![Cell::Text(String::new()); columns.len()];
     for (key, value) in cells(line)? {
         if let Some(i) = columns.get_index_of(key.as_str()) {
             row[i] = value;
@@ -122,9 +134,56 @@ fn csv_row(line: &str, columns: &IndexSet<&str>) -> io::Result<Option<Vec<String
     Ok(Some(row))
 }
 
-/// One NDJSON line's cells, flattened: (dotted name, text); none for a
+/// A cell's CSV text: text a spreadsheet would run made inert.
+fn csv_text(cell: Cell) -> String {
+    match cell {
+        Cell::Text(text) => inert(&text),
+        Cell::Number(text) => text,
+    }
+}
+
+/// Why an output cannot be given as XLSX.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum XlsxExportError {
+    /// More rows than a sheet holds.
+    #[error("{0} rows are more than one sheet holds ({max}): download the CSV instead", max = crate::xlsx_out::MAX_ROWS)]
+    TooManyRows(u64),
+    /// Reading the output failed.
+    #[error("cannot read the output: {0}")]
+    Io(#[from] io::Error),
+    /// Writing the workbook failed.
+    #[error("cannot write the workbook: {0}")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+}
+
+/// Writes `ndjson` as an .xlsx workbook to `out`: its `columns`, one row
+/// per line, on a sheet named `sheet`.
+pub(crate) fn write_xlsx(
+    ndjson: &Path,
+    columns: &[String],
+    sheet: &str,
+    out: &Path,
+) -> Result<(), XlsxExportError> {
+    let lines = BufReader::new(File::open(ndjson)?)
+        .lines()
+        .try_fold(0u64, |n, line| line.map(|l| n + u64::from(!l.is_empty())))?;
+    if lines > crate::xlsx_out::MAX_ROWS {
+        return Err(XlsxExportError::TooManyRows(lines));
+    }
+    let index: IndexSet<&str> = columns.iter().map(String::as_str).collect();
+    let mut writer = XlsxWriter::new(sheet, columns)?;
+    for line in BufReader::new(File::open(ndjson)?).lines() {
+        if let Some(row) = table_row(line?.trim_end_matches('\r'), &index)? {
+            writer.row(&row)?;
+        }
+    }
+    writer.save(out)?;
+    Ok(())
+}
+
+/// One NDJSON line's cells, flattened: (dotted name, cell); none for a
 /// blank line.
-fn cells(line: &str) -> io::Result<Vec<(String, String)>> {
+fn cells(line: &str) -> io::Result<Vec<(String, Cell)>> {
     let mut cells = Vec::new();
     if !line.is_empty() {
         let value: serde_json::Value = serde_json::from_str(line)?;
@@ -137,7 +196,7 @@ fn cells(line: &str) -> io::Result<Vec<(String, String)>> {
 /// `+`, `-`, `@`, a tab or a carriage return gets a leading `'` (OWASP's
 /// advice against CSV injection; plugins choose the text of records and
 /// messages). Numbers are never strings here, so `-5` stays a number.
-fn inert(text: &str) -> String {
+pub(crate) fn inert(text: &str) -> String {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {
@@ -145,7 +204,7 @@ fn inert(text: &str) -> String {
     }
 }
 
-fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, Cell)>) {
     use serde_json::Value;
     match value {
         Value::Object(map) => {
@@ -158,9 +217,10 @@ fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, Strin
                 flatten(&name, inner, out);
             }
         }
-        Value::String(s) => out.push((prefix.to_string(), inert(s))),
-        Value::Null => out.push((prefix.to_string(), String::new())),
-        other => out.push((prefix.to_string(), other.to_string())),
+        Value::String(s) => out.push((prefix.to_string(), Cell::Text(s.clone()))),
+        Value::Null => out.push((prefix.to_string(), Cell::Text(String::new()))),
+        Value::Number(n) => out.push((prefix.to_string(), Cell::Number(n.to_string()))),
+        other => out.push((prefix.to_string(), Cell::Text(other.to_string()))),
     }
 }
 
