@@ -327,7 +327,10 @@ fn downloads_are_safe_under_concurrent_first_requests_and_named_sized_and_compre
             disposition.starts_with("attachment; filename=\""),
             "{disposition}"
         );
-        assert!(disposition.ends_with(".records.csv\""), "{disposition}");
+        assert!(
+            disposition.contains(".records.csv\"; filename*=UTF-8''"),
+            "{disposition}"
+        );
     }
     // Each CSV download is made as it is sent: none is kept on disk.
     let kept: Vec<_> = std::fs::read_dir(server.data_dir().join("jobs").join(&id))

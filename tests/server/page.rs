@@ -278,6 +278,17 @@ fn the_page_pages_long_groups_speaks_english_drops_files_and_labels_its_inputs()
     let server = configured("");
     let browser = Browser::start();
     browser.run("the_page_pages_long_groups", || {
+        // A token that may not upload is told so at sign-in.
+        browser.goto(&server.base);
+        browser.type_into("#token", PROVIDER);
+        browser.click("#sign-in-form button[type=submit]");
+        browser.wait_until("the refusal", 10, || {
+            browser
+                .text("#sign-in-message")
+                .contains("没有上传权限")
+                .then_some(())
+        });
+        assert!(!browser.shown("#upload"));
         sign_in(&browser, &server);
         // Every input is labelled; progress and status are announced.
         let unlabelled = browser.script(

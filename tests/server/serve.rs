@@ -559,7 +559,7 @@ fn the_openapi_document_matches_the_routes() {
             );
         }
     }
-    assert_eq!(operations, 22, "documented operations");
+    assert_eq!(operations, 23, "documented operations");
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
 }
@@ -641,14 +641,28 @@ fn a_job_sent_as_multipart_downloads_as_csv_too() {
 
     // A JSON row is annotated as its text.
     let feed = std::fs::read(sample("swift-express.ndjson")).unwrap();
+    // Named 出货.ndjson: the download keeps the name (RFC 6266 `filename*`).
     let job = submit_job(
         &server,
         UPLOADER,
-        "plugin=swift-express&name=feed.ndjson",
+        "plugin=swift-express&name=%E5%87%BA%E8%B4%A7.ndjson",
         &feed,
     );
     let feed_id = job_id(&job);
     wait_for(&server, &feed_id, UPLOADER, |j| j["state"] == "done");
+    let response = agent()
+        .get(format!("{}/v1/jobs/{feed_id}/records", server.base))
+        .header("Authorization", format!("Bearer {UPLOADER}"))
+        .call()
+        .unwrap();
+    let disposition = response.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        disposition.contains("filename*=UTF-8''%E5%87%BA%E8%B4%A7.ndjson.records.ndjson"),
+        "{disposition}"
+    );
     let (status, annotated) = get(&server, &format!("/v1/jobs/{feed_id}/annotated"), UPLOADER);
     assert_eq!(status, 200, "{annotated}");
     let mut reader = csv::Reader::from_reader(annotated.trim_start_matches('\u{FEFF}').as_bytes());
@@ -659,10 +673,8 @@ fn a_job_sent_as_multipart_downloads_as_csv_too() {
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     let (_, feed_errors) = get(&server, &format!("/v1/jobs/{feed_id}/errors"), UPLOADER);
     for error in ndjson(&feed_errors) {
-        let row = rows
-            .iter()
-            .find(|r| r[0] == error["line"].to_string())
-            .unwrap();
+        let line = error["line"].to_string();
+        let row = rows.iter().find(|r| r[0] == *line).unwrap();
         assert!(row[2].contains(error["code"].as_str().unwrap()), "{row:?}");
     }
     let (status, text) = get(

@@ -127,8 +127,14 @@ const OLE_SIGNATURE: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
 /// Opens a file for decoding as the plugin's input options say: a CSV
 /// plugin reads a workbook (.xlsx, .xls, .ods, known by its first bytes)
 /// as its table, on the sheet `[input.spreadsheet]` names; any other file
-/// is decoded as [`decode`] does.
-pub fn open(input: impl Read + Send + 'static, spec: &InputSpec, limits: DecodeLimits) -> Opened {
+/// is decoded as [`decode`] does. A workbook over 8 MiB is spooled to a
+/// temporary file in `spool_dir` (default: the system's temporary folder).
+pub fn open(
+    input: impl Read + Send + 'static,
+    spec: &InputSpec,
+    limits: DecodeLimits,
+    spool_dir: Option<&std::path::Path>,
+) -> Opened {
     let (head, input) = match peek(input, 8) {
         Ok(peeked) => peeked,
         Err(e) => {
@@ -146,7 +152,7 @@ pub fn open(input: impl Read + Send + 'static, spec: &InputSpec, limits: DecodeL
             header_row: spec.sheet_header_row(),
             columns: csv.columns.clone(),
         };
-        return match workbook::open(input, zip, options, limits) {
+        return match workbook::open(input, zip, options, limits, spool_dir) {
             Ok(sheet) => Opened {
                 rows: sheet.rows,
                 sheet: Some(sheet.name),

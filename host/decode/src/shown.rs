@@ -81,8 +81,29 @@ pub(crate) fn number(value: f64, format: Option<&str>) -> String {
     }
     let (bare, _) = first_section(format.unwrap_or("General"));
     let percent = bare.contains('%');
-    let shown = if percent { value * 100.0 } else { value };
+    // Commas right after the last digit place scale by a thousand each
+    // (`0.0,,` shows millions).
+    let scaled_by = bare
+        .trim_end_matches(|c: char| !matches!(c, '0' | '#' | '?' | ','))
+        .chars()
+        .rev()
+        .take_while(|&c| c == ',')
+        .count();
+    let shown = if percent { value * 100.0 } else { value } / 1000f64.powi(scaled_by as i32);
     let decimals = fixed_decimals(&bare);
+    if shown.abs() >= 1e28 {
+        // Beyond exact decimals: the value's own digits, to the 15 kept.
+        let kept = format!("{shown:.*e}", SIGNIFICANT_DIGITS - 1);
+        let (mantissa, exponent) = kept.split_once('e').unwrap_or((&kept, "0"));
+        let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+        let zeros = (exponent.parse::<usize>().unwrap_or(0) + 1).saturating_sub(digits.len());
+        let sign = if shown < 0.0 { "-" } else { "" };
+        return format!(
+            "{sign}{digits}{}{}",
+            "0".repeat(zeros),
+            if percent { "%" } else { "" }
+        );
+    }
     let kept = significant(shown);
     let text = match decimals {
         Some(places) => kept
@@ -108,7 +129,13 @@ pub(crate) fn number(value: f64, format: Option<&str>) -> String {
 /// digit places at all).
 fn fixed_decimals(bare: &str) -> Option<u32> {
     let lower = bare.to_ascii_lowercase();
-    if lower.is_empty() || lower.contains("general") || lower.contains('e') || lower == "@" {
+    // General, text, exponent and fraction (`# ?/?`) forms: the General look.
+    if lower.is_empty()
+        || lower.contains("general")
+        || lower.contains('e')
+        || lower.contains('/')
+        || lower == "@"
+    {
         return None;
     }
     if !lower.chars().any(|c| matches!(c, '0' | '#' | '?')) {
@@ -126,10 +153,7 @@ fn fixed_decimals(bare: &str) -> Option<u32> {
 /// `value` rounded to the digits a spreadsheet keeps, exactly as decimal.
 fn significant(value: f64) -> Decimal {
     let scientific = format!("{value:.*e}", SIGNIFICANT_DIGITS - 1);
-    Decimal::from_scientific(&scientific).unwrap_or_else(|_| {
-        // Beyond Decimal's range (±7.9e28): the shortest text of the value.
-        Decimal::from_f64_retain(value).unwrap_or_default()
-    })
+    Decimal::from_scientific(&scientific).unwrap_or(Decimal::MAX)
 }
 
 /// The General look: no trailing zeros, no point for a whole number.
@@ -357,6 +381,56 @@ pub(crate) fn iso(value: NaiveDateTime) -> String {
     }
 }
 
+/// A date written in ISO 8601 by the file (an .ods date, an .xlsx cell of
+/// type `d`) in the look of [`iso`]; other text as it is.
+pub(crate) fn iso_text(text: &str) -> String {
+    let parsed = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map(|d| d.and_time(chrono::NaiveTime::MIN))
+        });
+    parsed.map_or_else(|_| text.to_string(), iso)
+}
+
+/// An ISO 8601 duration (`PT14H05M00S`, an .ods time) in the look of
+/// [`duration`]; other text as it is.
+pub(crate) fn duration_text(text: &str) -> String {
+    let parse = || -> Option<chrono::Duration> {
+        let (negative, rest) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let rest = rest.strip_prefix("PT")?;
+        let mut milliseconds = 0f64;
+        let mut number = String::new();
+        for c in rest.chars() {
+            match c {
+                '0'..='9' | '.' => number.push(c),
+                'H' | 'M' | 'S' => {
+                    let value: f64 = number.parse().ok()?;
+                    number.clear();
+                    milliseconds += value
+                        * match c {
+                            'H' => 3_600_000.0,
+                            'M' => 60_000.0,
+                            _ => 1_000.0,
+                        };
+                }
+                _ => return None,
+            }
+        }
+        number.is_empty().then_some(())?;
+        let milliseconds = milliseconds.round() as i64;
+        Some(chrono::Duration::milliseconds(if negative {
+            -milliseconds
+        } else {
+            milliseconds
+        }))
+    };
+    parse().map_or_else(|| text.to_string(), duration)
+}
+
 /// An elapsed time (`[h]:mm:ss`): whole hours, then minutes and seconds.
 pub(crate) fn duration(value: chrono::Duration) -> String {
     let seconds = (value.num_milliseconds() + 500).div_euclid(1000);
@@ -400,6 +474,23 @@ mod tests {
         assert_eq!(number(1.5e-7, Some("0.00E+00")), "0.00000015");
         assert_eq!(number(42.0, Some("@")), "42");
         assert_eq!(number(7.0, Some("0\" 件\"")), "7");
+        assert_eq!(
+            number(1.5, Some("# ?/?")),
+            "1.5",
+            "a fraction shows in the General look"
+        );
+        assert_eq!(
+            number(2_500_000.0, Some("0.0,,")),
+            "2.5",
+            "scaled to millions"
+        );
+        assert_eq!(
+            number(1234.0, Some("#,##0")),
+            "1234",
+            "a grouping comma is no scaling"
+        );
+        assert_eq!(number(1e30, None), "1000000000000000000000000000000");
+        assert_eq!(number(-1.234e29, None), "-123400000000000000000000000000");
     }
 
     fn at(y: i32, m: u32, d: u32, h: u32, min: u32, s: u32) -> NaiveDateTime {
@@ -436,6 +527,16 @@ mod tests {
     fn a_time_stored_a_hair_short_of_the_minute_shows_the_minute() {
         let t = at(2026, 11, 3, 14, 4, 59) + chrono::Duration::milliseconds(999);
         assert_eq!(date_time(t, Some("yyyy/mm/dd hh:mm")), "2026/11/03 14:05");
+    }
+
+    #[test]
+    fn dates_and_times_a_file_writes_in_iso_8601_show_as_the_others_do() {
+        assert_eq!(iso_text("2026-11-03T14:05:00"), "2026-11-03 14:05:00");
+        assert_eq!(iso_text("2026-11-03"), "2026-11-03");
+        assert_eq!(iso_text("not a date"), "not a date");
+        assert_eq!(duration_text("PT14H05M00S"), "14:05:00");
+        assert_eq!(duration_text("PT27H00M30.4S"), "27:00:30");
+        assert_eq!(duration_text("P1D"), "P1D");
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! measured ([`measure`]), so that a small hostile file cannot make the
 //! process allocate without bound: what calamine reads whole must fit a
 //! fixed budget, and the cells of the formats it reads whole (.xls, .ods)
-//! must fit [`MAX_DENSE_CELLS`]. An .xlsx sheet is then streamed cell by
+//! must fit `measure::MAX_DENSE_CELLS`. A panic inside calamine (it
+//! indexes into records a file can cut short) refuses the file. An .xlsx sheet is then streamed cell by
 //! cell; an .xls or .ods sheet is read whole.
 //!
 //! Cells become text as the sheet shows them ([`crate::shown`]).
@@ -73,8 +74,9 @@ pub(crate) fn open(
     zip: bool,
     options: SheetOptions,
     limits: DecodeLimits,
+    spool_dir: Option<&std::path::Path>,
 ) -> Result<OpenedSheet, DecodeError> {
-    let (mut file, size) = spool(input)?;
+    let (mut file, size) = spool(input, spool_dir)?;
     let kind = if zip {
         measure::zip_kind(&mut file)?
     } else {
@@ -83,48 +85,84 @@ pub(crate) fn open(
     measure::check(&mut file, kind, size)?;
     file.seek(SeekFrom::Start(0))?;
     let (sender, receiver) = sync_channel(ROWS_IN_FLIGHT);
-    let name = match kind {
-        Kind::Xlsx => {
-            let mut book: Xlsx<Spool> =
-                calamine::open_workbook_from_rs(file).map_err(unreadable)?;
-            let name = sheet_name(&book.sheet_names(), options.sheet.as_ref())?;
-            let sheet = name.clone();
-            spawn_reader(move || stream_xlsx(&mut book, &sheet, &sender));
-            name
-        }
-        Kind::Ods => {
-            let mut book: Ods<Spool> = calamine::open_workbook_from_rs(file).map_err(unreadable)?;
-            let name = sheet_name(&book.sheet_names(), options.sheet.as_ref())?;
-            let range = book.worksheet_range(&name).map_err(unreadable)?;
-            spawn_reader(move || send_range(&range, &sender));
-            name
-        }
-        Kind::Xls => {
-            let mut book: Xls<Spool> = calamine::open_workbook_from_rs(file).map_err(unreadable)?;
-            let name = sheet_name(&book.sheet_names(), options.sheet.as_ref())?;
-            let range = book.worksheet_range(&name).map_err(unreadable)?;
-            spawn_reader(move || send_range(&range, &sender));
-            name
-        }
-    };
+    // calamine indexes into records a hostile file can cut short: a panic
+    // in it is the file's fault, refused like any unreadable workbook.
+    let name = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        open_sheet(file, kind, options.sheet.as_ref(), sender, limits)
+    }))
+    .unwrap_or_else(|_| Err(unreadable("the reader failed on its structure")))?;
     Ok(OpenedSheet {
         rows: Box::new(SheetRows::new(receiver, name.clone(), options, limits)),
         name,
     })
 }
 
+/// Opens the sheet `wanted` of the workbook and starts sending its rows to
+/// `sender`; the sheet's name.
+fn open_sheet(
+    file: Spool,
+    kind: Kind,
+    wanted: Option<&SheetRef>,
+    sender: RowSender,
+    limits: DecodeLimits,
+) -> Result<String, DecodeError> {
+    Ok(match kind {
+        Kind::Xlsx => {
+            let mut book: Xlsx<Spool> =
+                calamine::open_workbook_from_rs(file).map_err(unreadable)?;
+            let name = sheet_name(&book.sheet_names(), wanted)?;
+            let sheet = name.clone();
+            spawn_reader(sender, move |sender| {
+                stream_xlsx(&mut book, &sheet, sender, limits)
+            });
+            name
+        }
+        Kind::Ods => read_whole::<Ods<Spool>>(file, wanted, sender)?,
+        Kind::Xls => read_whole::<Xls<Spool>>(file, wanted, sender)?,
+    })
+}
+
+/// Reads the sheet `wanted` of a workbook calamine reads whole (.ods,
+/// .xls) and starts sending its rows; the sheet's name.
+fn read_whole<B>(
+    file: Spool,
+    wanted: Option<&SheetRef>,
+    sender: RowSender,
+) -> Result<String, DecodeError>
+where
+    B: Reader<Spool>,
+    B::Error: std::fmt::Display,
+{
+    let mut book: B = calamine::open_workbook_from_rs(file).map_err(unreadable)?;
+    let name = sheet_name(&book.sheet_names(), wanted)?;
+    let range = book.worksheet_range(&name).map_err(unreadable)?;
+    spawn_reader(sender, move |sender| send_range(&range, sender));
+    Ok(name)
+}
+
 /// Runs `read` on a thread of its own; it ends when the sheet does or when
-/// the rows' reader is dropped (its next send fails).
-fn spawn_reader(read: impl FnOnce() + Send + 'static) {
+/// the rows' reader is dropped (its next send fails). A panic in it (in
+/// calamine, on a hostile file) stops the file with an error, never
+/// passing for the sheet's end.
+fn spawn_reader(sender: RowSender, read: impl FnOnce(&RowSender) + Send + 'static) {
     std::thread::Builder::new()
         .name("conform-workbook".into())
-        .spawn(read)
+        .spawn(move || {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(&sender)));
+            if outcome.is_err() {
+                let _ = sender.send(Err(unreadable("the reader failed on its structure")));
+            }
+        })
         .expect("a thread can be started");
 }
 
-/// The whole input in a spool, and its size.
-fn spool(input: impl Read) -> Result<(Spool, u64), DecodeError> {
-    let mut file = SpooledTempFile::new(SPOOL_IN_MEMORY);
+/// The whole input in a spool (a temporary file in `dir` beyond
+/// [`SPOOL_IN_MEMORY`]), and its size.
+fn spool(input: impl Read, dir: Option<&std::path::Path>) -> Result<(Spool, u64), DecodeError> {
+    let mut file = match dir {
+        Some(dir) => SpooledTempFile::new_in(SPOOL_IN_MEMORY, dir),
+        None => SpooledTempFile::new(SPOOL_IN_MEMORY),
+    };
     let size = std::io::copy(&mut input.take(MAX_WORKBOOK_BYTES + 1), &mut file)?;
     if size > MAX_WORKBOOK_BYTES {
         return Err(DecodeError::Structure(format!(
@@ -180,12 +218,18 @@ enum Cell {
 struct SheetRow {
     number: u32,
     cells: Vec<(u32, Cell)>,
+    /// The bytes of its cells' text.
+    bytes: usize,
+    /// Over the cells or bytes a row may have: its cells are dropped.
+    too_large: bool,
 }
 
 type RowSender = SyncSender<Result<SheetRow, DecodeError>>;
 
-/// Streams an .xlsx sheet's cells, a row at a time.
-fn stream_xlsx(book: &mut Xlsx<Spool>, sheet: &str, sender: &RowSender) {
+/// Streams an .xlsx sheet's cells, a row at a time. A row is held to
+/// [`MAX_COLUMNS`] cells and the largest record's bytes: beyond, its cells
+/// are dropped and the row goes on marked too large.
+fn stream_xlsx(book: &mut Xlsx<Spool>, sheet: &str, sender: &RowSender, limits: DecodeLimits) {
     let mut reader = match book.worksheet_cells_reader(sheet) {
         Ok(reader) => reader,
         Err(e) => {
@@ -210,18 +254,31 @@ fn stream_xlsx(book: &mut Xlsx<Spool>, sheet: &str, sender: &RowSender) {
         };
         let (r, c) = cell.get_position();
         if r + 1 != row.number {
-            if !row.cells.is_empty() && sender.send(Ok(std::mem::take(&mut row))).is_err() {
+            let has_content = !row.cells.is_empty() || row.too_large;
+            if has_content && sender.send(Ok(std::mem::take(&mut row))).is_err() {
                 return;
             }
-            row.cells.clear();
-            row.number = r + 1;
+            row = SheetRow {
+                number: r + 1,
+                ..SheetRow::default()
+            };
+        }
+        if row.too_large {
+            continue;
         }
         let format = formats.get(style).and_then(|f| f.as_deref());
         if let Some(text) = data_ref_text(cell.get_value(), format) {
+            row.bytes += match &text {
+                Cell::Text(t) | Cell::Error(t) => t.len(),
+            };
             row.cells.push((c, text));
+            if row.cells.len() > MAX_COLUMNS as usize || row.bytes > limits.max_record_bytes {
+                row.too_large = true;
+                row.cells = Vec::new();
+            }
         }
     }
-    if !row.cells.is_empty() {
+    if !row.cells.is_empty() || row.too_large {
         let _ = sender.send(Ok(row));
     }
 }
@@ -243,6 +300,7 @@ fn send_range(range: &calamine::Range<Data>, sender: &RowSender) {
         let row = SheetRow {
             number: first_row + i as u32 + 1,
             cells,
+            ..SheetRow::default()
         };
         if sender.send(Ok(row)).is_err() {
             return;
@@ -261,14 +319,16 @@ fn data_ref_text(value: &DataRef<'_>, format: Option<&str>) -> Option<Cell> {
         DataRef::Int(i) => Cell::Text(shown::number(*i as f64, format)),
         DataRef::Bool(b) => Cell::Text(if *b { "TRUE" } else { "FALSE" }.into()),
         DataRef::DateTime(d) => Cell::Text(date_text(d, format)),
-        DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => Cell::Text(s.clone()),
+        DataRef::DateTimeIso(s) => Cell::Text(shown::iso_text(s)),
+        DataRef::DurationIso(s) => Cell::Text(shown::duration_text(s)),
         DataRef::Error(e) => Cell::Error(e.to_string()),
     })
     .filter(|cell| !matches!(cell, Cell::Text(t) if t.is_empty()))
 }
 
 /// An .xls or .ods cell's text (their number formats are not read: a
-/// number in the General look, a date in ISO 8601); `None` when empty.
+/// number in the General look, a date in ISO 8601, a time as `h:mm:ss`);
+/// `None` when empty.
 fn data_text(value: &Data) -> Option<Cell> {
     Some(match value {
         Data::Empty => return None,
@@ -278,7 +338,8 @@ fn data_text(value: &Data) -> Option<Cell> {
         Data::Int(i) => Cell::Text(shown::number(*i as f64, None)),
         Data::Bool(b) => Cell::Text(if *b { "TRUE" } else { "FALSE" }.into()),
         Data::DateTime(d) => Cell::Text(date_text(d, None)),
-        Data::DateTimeIso(s) | Data::DurationIso(s) => Cell::Text(s.clone()),
+        Data::DateTimeIso(s) => Cell::Text(shown::iso_text(s)),
+        Data::DurationIso(s) => Cell::Text(shown::duration_text(s)),
         Data::Error(e) => Cell::Error(e.to_string()),
     })
 }
@@ -383,6 +444,15 @@ impl SheetRows {
                 message,
             })
         };
+        if row.too_large {
+            return reject(
+                codes::RECORD_TOO_LARGE,
+                format!(
+                    "the row has more than {MAX_COLUMNS} cells or {} bytes of text",
+                    self.limits.max_record_bytes
+                ),
+            );
+        }
         let mut text = String::new();
         let mut ends = Vec::with_capacity(header.len());
         let mut cells = row.cells.into_iter().peekable();

@@ -31,7 +31,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use crate::sink::Sink;
 
 /// How a conversion runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ConvertOptions {
     /// Worker threads, each with its own plugin instance.
     pub workers: usize,
@@ -49,6 +49,9 @@ pub struct ConvertOptions {
     /// The most error-report lines of one code per file; the rest are
     /// counted in one `report-truncated` line per code (`None`: no limit).
     pub max_report_lines_per_code: Option<u64>,
+    /// Where a workbook over 8 MiB is spooled while it is read (`None`:
+    /// the system's temporary folder); the server gives its data disk.
+    pub workbook_spool: Option<std::path::PathBuf>,
 }
 
 /// The default of [`ConvertOptions::max_report_lines_per_code`].
@@ -63,6 +66,7 @@ impl Default for ConvertOptions {
             max_rows: None,
             max_duration: None,
             max_report_lines_per_code: Some(DEFAULT_REPORT_LINES_PER_CODE),
+            workbook_spool: None,
         }
     }
 }
@@ -269,12 +273,18 @@ impl Conversion<'_> {
         progress: &mut dyn FnMut(&FileSummary),
     ) -> Result<FileSummary, PipelineError> {
         let options = self.options;
-        let conform_decode::Opened { rows, sheet } =
-            conform_decode::open(input, &self.manifest.input, options.decode_limits);
+        // The deadline counts from before the file is opened: a workbook is
+        // spooled and measured then.
         let limits = Limits {
             max_rows: options.max_rows,
             deadline: options.max_duration.map(|d| (Instant::now() + d, d)),
         };
+        let conform_decode::Opened { rows, sheet } = conform_decode::open(
+            input,
+            &self.manifest.input,
+            options.decode_limits,
+            options.workbook_spool.as_deref(),
+        );
         let mut summary = FileSummary {
             file: file_name.into(),
             plugin: self.manifest.name.clone(),

@@ -25,10 +25,11 @@ const TEXT = {
     uploaded: (p) => `已上传 ${p}%`, queued: "排队中…", running: "转换中…",
     done: "转换完成。", failed: "转换提前停止：", cancelled: "已取消。",
     counts: (r, c, x) => `已读取 ${r} 行：${c} 行已转换，${x} 行被拒绝。`,
-    page: (p, n) => `第 ${p} / ${n} 页`, rows: (n) => `（${n} 行）`,
+    page: (p, n) => `第 ${p} / ${n} 页`, rows: (n) => `（列出 ${n} 条）`,
     caption: (code) => `问题代码 ${code} 的行`,
     downloadFailed: "下载失败：", sheet: (s) => `工作表“${s}”`,
     fixDefault: "请按每行的说明修改原文件后重新上传。",
+    pages: "分页", noOutputs: "这个任务没有可下载的结果：",
   },
   en: {
     skip: "Skip to the main content", tagline: "data conversion", signInTitle: "1. Sign in",
@@ -53,10 +54,11 @@ const TEXT = {
     uploaded: (p) => `Uploaded ${p}%`, queued: "Queued…", running: "Converting…",
     done: "Converted.", failed: "The conversion stopped early: ", cancelled: "Cancelled.",
     counts: (r, c, x) => `${r} rows read: ${c} converted, ${x} rejected.`,
-    page: (p, n) => `Page ${p} of ${n}`, rows: (n) => `(${n} rows)`,
+    page: (p, n) => `Page ${p} of ${n}`, rows: (n) => `(${n} listed)`,
     caption: (code) => `Rows with the problem code ${code}`,
     downloadFailed: "The download failed: ", sheet: (s) => `sheet “${s}”`,
     fixDefault: "Correct each row as its message says, then upload the file again.",
+    pages: "Pages", noOutputs: "This job has no results to download: ",
   },
 };
 
@@ -126,12 +128,29 @@ const t = (key, ...args) => {
   return typeof value === "function" ? value(...args) : value;
 };
 
+// Sets an element's text from a message key, and keeps the key so that a
+// change of language says it again.
+function say(element, key, ...args) {
+  if (!key) {
+    element.textContent = "";
+    delete element.dataset.say;
+    return;
+  }
+  element.dataset.say = JSON.stringify([key, ...args]);
+  element.textContent = t(key, ...args);
+}
+
 function setLanguage(lang) {
   state.lang = lang;
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
   for (const element of document.querySelectorAll("[data-i18n]")) {
     element.textContent = t(element.dataset.i18n);
   }
+  for (const element of document.querySelectorAll("[data-say]")) {
+    const [key, ...args] = JSON.parse(element.dataset.say);
+    element.textContent = t(key, ...args);
+  }
+  document.title = `Conform · ${t("tagline")}`;
   const toggle = $("language");
   toggle.textContent = t("language");
   toggle.lang = lang === "zh" ? "en" : "zh-CN";
@@ -160,7 +179,13 @@ async function signIn(token) {
   state.token = token;
   $("sign-in-message").textContent = "";
   try {
-    await api("/v1/jobs?limit=1");
+    const who = await (await api("/v1/token")).json();
+    const roles = who.roles || [];
+    if (!roles.includes("uploader") && !roles.includes("admin")) {
+      const error = new Error("role");
+      error.status = 403;
+      throw error;
+    }
     const plugins = await (await api("/v1/plugins")).json();
     sessionStorage.setItem("conform-token", token);
     state.plugins = newestOfEach(plugins.plugins || []);
@@ -186,22 +211,27 @@ function newestOfEach(plugins) {
   return [...newest.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
+// Semantic versions: numbers first, then a version without a pre-release
+// (`1.0.0`) above one with (`1.0.0-beta`); build metadata is ignored.
 function compareVersions(a, b) {
-  const parts = (v) => v.split(/[.+-]/).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
-  const [x, y] = [parts(a), parts(b)];
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    if (x[i] === y[i]) continue;
-    if (x[i] === undefined) return -1;
-    if (y[i] === undefined) return 1;
-    return x[i] > y[i] ? 1 : -1;
+  const split = (v) => {
+    const [core, pre] = v.split("+")[0].split(/-(.*)/s);
+    return [core.split(".").map(Number), pre];
+  };
+  const [[x, xPre], [y, yPre]] = [split(a), split(b)];
+  for (let i = 0; i < 3; i++) {
+    if ((x[i] || 0) !== (y[i] || 0)) return (x[i] || 0) > (y[i] || 0) ? 1 : -1;
   }
-  return 0;
+  if (xPre === yPre) return 0;
+  if (xPre === undefined) return 1;
+  if (yPre === undefined) return -1;
+  return xPre > yPre ? 1 : -1;
 }
 
 function fillPlugins() {
   const select = $("plugin");
   select.replaceChildren();
-  if (state.plugins.length === 0) $("plugin-hint").textContent = t("noPlugins");
+  if (state.plugins.length === 0) say($("plugin-hint"), "noPlugins");
   for (const plugin of state.plugins) {
     const option = document.createElement("option");
     option.value = plugin.name;
@@ -240,13 +270,13 @@ function suggestPlugin(fileName) {
 
 function chooseFile(file) {
   state.file = file;
-  $("file-chosen").textContent = t("chosen", file.name, humanSize(file.size));
+  say($("file-chosen"), "chosen", file.name, humanSize(file.size));
   const plugin = suggestPlugin(file.name);
   if (plugin) {
     $("plugin").value = plugin.name;
-    $("plugin-hint").textContent = t("suggested", plugin.name);
+    say($("plugin-hint"), "suggested", plugin.name);
   } else {
-    $("plugin-hint").textContent = t("noSuggestion");
+    say($("plugin-hint"), "noSuggestion");
   }
 }
 
@@ -258,7 +288,7 @@ function humanSize(bytes) {
 
 function upload() {
   $("upload-message").textContent = "";
-  if (!state.file) { $("upload-message").textContent = t("chooseFile"); return; }
+  if (!state.file) { say($("upload-message"), "chooseFile"); return; }
   const plugin = $("plugin").value;
   const query = new URLSearchParams({ plugin, name: state.file.name });
   const request = new XMLHttpRequest();
@@ -271,7 +301,7 @@ function upload() {
     if (!event.lengthComputable) return;
     const percent = Math.round((100 * event.loaded) / event.total);
     $("progress").value = percent;
-    $("status").textContent = t("uploaded", percent);
+    say($("status"), "uploaded", percent);
   };
   request.onerror = () => {
     $("upload-button").disabled = false;
@@ -313,6 +343,7 @@ function showJob(job) {
   const words = { queued: t("queued"), running: t("running"), done: t("done"), cancelled: t("cancelled") };
   const progress = t("counts", job.rows_in, job.converted, job.rejected);
   $("status").textContent = `${words[job.state] || t("failed")} ${progress}`;
+  delete $("status").dataset.say;
   $("rows-in").textContent = job.rows_in;
   $("converted").textContent = job.converted;
   $("rejected").textContent = job.rejected;
@@ -322,15 +353,20 @@ function showJob(job) {
 async function showResult(id) {
   $("result").hidden = false;
   let errors = [];
+  let outputs = true;
   try {
     const text = await (await api(`/v1/jobs/${encodeURIComponent(id)}/errors`)).text();
     errors = text.split("\n").filter((line) => line.trim()).map((line) => JSON.parse(line));
   } catch (error) {
-    $("job-error").textContent = t("network") + error.message;
+    // A cancelled job, or one that failed before any row, has no outputs.
+    outputs = false;
+    $("job-error").textContent =
+      error.status === 409 ? t("noOutputs") + (state.jobView.error || state.jobView.state) : t("network") + error.message;
   }
-  state.errors = errors;
+  $("downloads").hidden = !outputs;
+  state.errors = outputs ? errors : null;
   state.pages.clear();
-  showProblems(errors);
+  if (outputs) showProblems(errors);
   $("result-title").focus();
 }
 
@@ -354,6 +390,7 @@ function problemGroup(code, rows) {
   group.querySelector(".count").textContent = t("rows", rows.length);
   group.querySelector(".fix").textContent = FIX[state.lang][code] || t("fixDefault");
   group.querySelector("caption").textContent = t("caption", code);
+  group.querySelector(".pager").setAttribute("aria-label", t("pages"));
   const pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE));
   let page = Math.min(state.pages.get(code) || 0, pages - 1);
   const render = () => {
@@ -389,10 +426,11 @@ async function download(kind, format) {
     const response = await api(`/v1/jobs/${encodeURIComponent(id)}/${kind}${query}`);
     const blob = await response.blob();
     const disposition = response.headers.get("Content-Disposition") || "";
-    const match = disposition.match(/filename="([^"]+)"/);
+    const utf8 = disposition.match(/filename\*=UTF-8''([^;]+)/);
+    const plain = disposition.match(/filename="([^"]+)"/);
     const link = document.createElement("a");
     link.href = URL.createObjectURL(blob);
-    link.download = match ? match[1] : `${kind}.${format}`;
+    link.download = utf8 ? decodeURIComponent(utf8[1]) : plain ? plain[1] : `${kind}.${format}`;
     document.body.append(link);
     link.click();
     link.remove();
@@ -405,9 +443,10 @@ async function download(kind, format) {
 function reset() {
   state.job = null; state.file = null; state.errors = null; state.jobView = null;
   $("upload-form").reset();
-  $("file-chosen").textContent = "";
-  $("plugin-hint").textContent = "";
-  $("status").textContent = "";
+  say($("file-chosen"));
+  say($("plugin-hint"));
+  say($("status"));
+  $("downloads").hidden = false;
   $("progress").value = 0;
   $("progress-box").hidden = true;
   $("result").hidden = true;

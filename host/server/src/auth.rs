@@ -84,3 +84,10 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         })
     }
 }
+
+/// `GET /v1/token`: the calling token's name and roles, so that a client
+/// (the upload page) can tell what it may do before it tries.
+#[utoipa::path(get, path = "/v1/token", responses((status = 200, description = "`{\"name\": …, \"roles\": [\"uploader\", …]}`"), (status = 401, description = "No or unknown token", body = crate::error::ErrorDoc)), security(("bearer" = [])))]
+pub(crate) async fn whoami(caller: Caller) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "name": caller.name, "roles": caller.roles }))
+}

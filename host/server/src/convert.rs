@@ -49,14 +49,17 @@ pub(crate) struct ConvertQuery {
     pack: Option<String>,
 }
 
-/// A running conversion of one token; dropping it frees the place.
-struct Slot {
+/// A running conversion of one token (a streaming conversion, or a
+/// download the server builds: a workbook, an annotated upload), counted
+/// against `concurrent_per_token`; dropping it frees the place.
+pub(crate) struct Slot {
     running: Arc<AppState>,
     name: String,
 }
 
 impl Slot {
-    fn take(state: &Arc<AppState>, name: &str) -> Result<Slot, ApiError> {
+    /// Takes a place of token `name`, or answers `429 too-many-conversions`.
+    pub(crate) fn take(state: &Arc<AppState>, name: &str) -> Result<Slot, ApiError> {
         let limit = state.config.limits.concurrent_per_token;
         let mut running: std::sync::MutexGuard<'_, HashMap<String, u32>> =
             state.running.lock().expect("not poisoned");

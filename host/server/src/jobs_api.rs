@@ -363,7 +363,7 @@ pub(crate) const XLSX_TYPE: &str =
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 async fn download(
-    state: &AppState,
+    state: &Arc<AppState>,
     caller: &Caller,
     id: &str,
     stem: &str,
@@ -373,6 +373,12 @@ async fn download(
     let job = owned(state, caller, id)?;
     let ndjson = state.jobs.folder(id).join(format!("{stem}.ndjson"));
     ensure_output_ready(&job, &ndjson)?;
+    // A workbook is built before it is sent: that work counts as one of
+    // the token's conversions.
+    let _slot = match query.format.as_deref() {
+        Some("xlsx") => Some(super::convert::Slot::take(state, &caller.name)?),
+        _ => None,
+    };
     let output = Output::open(query.format.as_deref(), ndjson).await?;
     Ok(output.attachment(&format!("{}.{stem}", job.file)))
 }
@@ -495,7 +501,8 @@ impl Output {
     /// The answer: the output as an attachment named `stem` and its
     /// extension, made safe for a header (it is a plain file name).
     fn attachment(self, stem: &str) -> Response {
-        let name: String = format!("{stem}.{}", self.extension)
+        let full = format!("{stem}.{}", self.extension);
+        let plain: String = full
             .chars()
             .map(|c| {
                 if c.is_ascii_graphic() && c != '"' && c != '\\' {
@@ -505,12 +512,17 @@ impl Output {
                 }
             })
             .collect();
+        // RFC 6266: the plain name for old clients, the UTF-8 one
+        // (`出货明细.xlsx`) for the rest.
         let mut response = (
             [
                 (header::CONTENT_TYPE, self.content_type.to_string()),
                 (
                     header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{name}\""),
+                    format!(
+                        "attachment; filename=\"{plain}\"; filename*=UTF-8''{}",
+                        percent_encoded(&full)
+                    ),
                 ),
             ],
             self.body,
@@ -523,6 +535,20 @@ impl Output {
         }
         response
     }
+}
+
+/// `text` percent-encoded as RFC 5987 asks of a header's UTF-8 value:
+/// every byte but letters, digits and `!#$&+-.^_`|~` as `%XX`.
+fn percent_encoded(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// `GET /v1/jobs/{id}/records[?format=csv|xlsx]`: the records, NDJSON, CSV or XLSX.
@@ -572,9 +598,11 @@ pub(crate) async fn annotated(
             ))
         }
     };
+    let _slot = super::convert::Slot::take(&state, &caller.name)?;
+    let spool = state.workbook_spool().to_path_buf();
     let file = tokio::task::spawn_blocking(move || {
         let out = tempfile::NamedTempFile::new_in(&folder)?;
-        super::annotated::write(&folder, format, out.path())?;
+        super::annotated::write(&folder, format, out.path(), &spool)?;
         Ok::<_, AnnotateError>(out)
     })
     .await

@@ -64,6 +64,7 @@ fn routes(publish_limit: usize) -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(openapi::openapi_json))
         .routes(routes!(state::ready))
         .routes(routes!(metrics_api::metrics))
+        .routes(routes!(auth::whoami))
         .routes(routes!(convert::convert))
         .routes(routes!(jobs_api::submit, jobs_api::list).layer(DefaultBodyLimit::disable()))
         .routes(routes!(jobs_api::get, jobs_api::cancel))

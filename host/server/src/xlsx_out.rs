@@ -6,8 +6,8 @@
 //! The workbook is written in rust_xlsxwriter's constant-memory mode: a
 //! row is flushed to a temporary file once the next one starts, so memory
 //! does not grow with the rows. A sheet holds at most [`MAX_ROWS`] rows
-//! beside its header; a longer table is refused before anything is
-//! written, pointing to the CSV download.
+//! beside its header; the callers refuse a longer table (before writing
+//! when they know its length), pointing to the CSV download.
 
 use std::path::Path;
 

@@ -26,7 +26,7 @@ type Row = Result<(u64, String), String>;
 
 /// The sheet read and its rows.
 fn read(bytes: Vec<u8>, spec: &InputSpec) -> (Option<String>, Vec<Row>) {
-    let opened = open(Cursor::new(bytes), spec, DecodeLimits::default());
+    let opened = open(Cursor::new(bytes), spec, DecodeLimits::default(), None);
     let rows = opened
         .rows
         .map(|row| match row {
@@ -278,6 +278,58 @@ fn an_xlsx_declaring_the_whole_sheet_as_its_dimension_still_streams_its_few_cell
 }
 
 #[test]
+fn an_xlsx_whose_main_part_is_elsewhere_is_refused() {
+    let rels = br#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/worksheets/wb.xml"/></Relationships>"#;
+    let e = refusal(with_part(&parts_workbook(), "_rels/.rels", rels));
+    assert!(
+        e.contains("`xl/worksheets/wb.xml`, not `xl/workbook.xml`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_row_of_more_cells_than_a_sheet_has_columns_is_rejected_and_the_next_row_reads() {
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "编号").unwrap();
+    sheet.write_string(1, 0, "WIDE").unwrap();
+    sheet.write_string(2, 0, "A2").unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes.clone())).unwrap();
+    let mut xml = String::new();
+    std::io::Read::read_to_string(
+        &mut archive.by_name("xl/worksheets/sheet1.xml").unwrap(),
+        &mut xml,
+    )
+    .unwrap();
+    // Cells without a place count on from the last: 20 000 of them in row 2.
+    let wide: String = "<c t=\"inlineStr\"><is><t>x</t></is></c>".repeat(20_000);
+    let second = xml.find("<row r=\"2\"").unwrap();
+    let end_of_second = second + xml[second..].find("</row>").unwrap();
+    xml.insert_str(end_of_second, &wide);
+    let (_, rows) = read(
+        with_part(&bytes, "xl/worksheets/sheet1.xml", xml.as_bytes()),
+        &csv_spec(None),
+    );
+    assert_eq!(
+        rows.len(),
+        2,
+        "{:?}",
+        &rows
+            .iter()
+            .map(|r| r.as_ref().map(|(l, t)| (*l, t.len())))
+            .collect::<Vec<_>>()
+    );
+    let (line, text) = rows[0].clone().unwrap();
+    assert_eq!(line, 2);
+    assert!(
+        text.starts_with("record-too-large") && text.contains("16384 cells"),
+        "{text}"
+    );
+    assert_eq!(rows[1], Ok((3, r#"{"编号":"A2"}"#.to_string())));
+}
+
+#[test]
 fn a_workbook_that_unpacks_far_beyond_its_size_is_refused() {
     // 80 MiB of one repeated row compresses to well under 1 MiB.
     let row = br#"<row r="2"><c r="A2" t="inlineStr"><is><t>x</t></is></c></row>"#;
@@ -343,76 +395,125 @@ fn an_ods_sheet_reads_too() {
 fn an_ods_whose_repeats_span_millions_of_cells_is_refused() {
     let content = r#"<table:table table:name="x"><table:table-row table:number-rows-repeated="1048576"><table:table-cell table:number-columns-repeated="1024" office:value-type="float" office:value="1"/></table:table-row></table:table>"#;
     let e = refusal(ods(content));
-    assert!(e.contains("cells, more than the 2000000"), "{e}");
+    assert!(e.contains("the workbook is refused"), "{e}");
+    // Values in attributes only, on self-closing cells.
+    let content = r#"<table:table table:name="x"><table:table-row table:number-rows-repeated="6000"><table:table-cell office:value="1" table:number-columns-repeated="16384"/></table:table-row></table:table>"#;
+    let e = refusal(ods(content));
+    assert!(e.contains("the workbook is refused"), "{e}");
+    // A cell's spaces, `<text:s text:c="N"/>`, each one a byte calamine writes.
+    let content = r#"<table:table table:name="x"><table:table-row><table:table-cell office:value-type="string"><text:p>a<text:s text:c="4000000000"/>b</text:p></table:table-cell></table:table-row></table:table>"#;
+    let e = refusal(ods(content));
+    assert!(e.contains("cells' text"), "{e}");
 }
 
 /// An .xls (BIFF8 in an OLE file) of one sheet named "Sheet1", with a
 /// Dimensions record and the given cells: a text (Label) or a number.
 fn xls(dimensions: Option<(u32, u32, u16, u16)>, cells: &[(u16, u16, &str)]) -> Vec<u8> {
-    fn record(out: &mut Vec<u8>, kind: u16, body: &[u8]) {
-        out.extend_from_slice(&kind.to_le_bytes());
-        out.extend_from_slice(&(body.len() as u16).to_le_bytes());
-        out.extend_from_slice(body);
+    Xls {
+        dimensions,
+        cells,
+        ..Xls::default()
     }
-    let bof = |dt: u16| {
-        let mut body = vec![0x00, 0x06];
-        body.extend_from_slice(&dt.to_le_bytes());
-        body.extend_from_slice(&[0; 12]);
-        body
-    };
-    let boundsheet = |at: u32| {
-        let mut body = at.to_le_bytes().to_vec();
-        body.extend_from_slice(&[0, 0, 6, 0]);
-        body.extend_from_slice(b"Sheet1");
-        body
-    };
-    let mut globals = Vec::new();
-    record(&mut globals, 0x0809, &bof(0x0005));
-    let boundsheet_at = globals.len();
-    record(&mut globals, 0x0085, &boundsheet(0));
-    record(&mut globals, 0x000A, &[]);
-    let sheet_at = globals.len() as u32;
-    globals.truncate(boundsheet_at);
-    record(&mut globals, 0x0085, &boundsheet(sheet_at));
-    record(&mut globals, 0x000A, &[]);
-    let mut stream = globals;
-    record(&mut stream, 0x0809, &bof(0x0010));
-    if let Some((first_row, rows_end, first_column, columns_end)) = dimensions {
-        let mut body = first_row.to_le_bytes().to_vec();
-        body.extend_from_slice(&rows_end.to_le_bytes());
-        body.extend_from_slice(&first_column.to_le_bytes());
-        body.extend_from_slice(&columns_end.to_le_bytes());
-        body.extend_from_slice(&[0, 0]);
-        record(&mut stream, 0x0200, &body);
-    }
-    for (row, column, value) in cells {
-        let mut body = row.to_le_bytes().to_vec();
-        body.extend_from_slice(&column.to_le_bytes());
-        body.extend_from_slice(&0u16.to_le_bytes());
-        match value.parse::<f64>() {
-            Ok(number) => {
-                body.extend_from_slice(&number.to_le_bytes());
-                record(&mut stream, 0x0203, &body);
+    .build()
+}
+
+/// An .xls to build: its sheet's Dimensions and cells, records added to
+/// the globals (after the sheet's BoundSheet) and to the sheet, and the
+/// OLE streams holding the BIFF stream (`/Workbook` when empty).
+#[derive(Default)]
+struct Xls<'a> {
+    dimensions: Option<(u32, u32, u16, u16)>,
+    cells: &'a [(u16, u16, &'a str)],
+    globals: Vec<(u16, Vec<u8>)>,
+    sheet: Vec<(u16, Vec<u8>)>,
+    streams: &'a [&'a str],
+}
+
+fn record(out: &mut Vec<u8>, kind: u16, body: &[u8]) {
+    out.extend_from_slice(&kind.to_le_bytes());
+    out.extend_from_slice(&(body.len() as u16).to_le_bytes());
+    out.extend_from_slice(body);
+}
+
+impl Xls<'_> {
+    fn build(&self) -> Vec<u8> {
+        let bof = |dt: u16| {
+            let mut body = vec![0x00, 0x06];
+            body.extend_from_slice(&dt.to_le_bytes());
+            body.extend_from_slice(&[0; 12]);
+            body
+        };
+        let boundsheet = |at: u32| {
+            let mut body = at.to_le_bytes().to_vec();
+            body.extend_from_slice(&[0, 0, 6, 0]);
+            body.extend_from_slice(b"Sheet1");
+            body
+        };
+        let globals = |sheet_at: u32| {
+            let mut out = Vec::new();
+            record(&mut out, 0x0809, &bof(0x0005));
+            record(&mut out, 0x0085, &boundsheet(sheet_at));
+            for (kind, body) in &self.globals {
+                record(&mut out, *kind, body);
             }
-            Err(_) => {
-                let utf16: Vec<u16> = value.encode_utf16().collect();
-                body.extend_from_slice(&(utf16.len() as u16).to_le_bytes());
-                body.push(1);
-                for unit in utf16 {
-                    body.extend_from_slice(&unit.to_le_bytes());
+            record(&mut out, 0x000A, &[]);
+            out
+        };
+        let mut stream = globals(0);
+        stream = globals(stream.len() as u32);
+        record(&mut stream, 0x0809, &bof(0x0010));
+        if let Some((first_row, rows_end, first_column, columns_end)) = self.dimensions {
+            let mut body = first_row.to_le_bytes().to_vec();
+            body.extend_from_slice(&rows_end.to_le_bytes());
+            body.extend_from_slice(&first_column.to_le_bytes());
+            body.extend_from_slice(&columns_end.to_le_bytes());
+            body.extend_from_slice(&[0, 0]);
+            record(&mut stream, 0x0200, &body);
+        }
+        for (row, column, value) in self.cells {
+            let mut body = row.to_le_bytes().to_vec();
+            body.extend_from_slice(&column.to_le_bytes());
+            body.extend_from_slice(&0u16.to_le_bytes());
+            match value.parse::<f64>() {
+                Ok(number) => {
+                    body.extend_from_slice(&number.to_le_bytes());
+                    record(&mut stream, 0x0203, &body);
                 }
-                record(&mut stream, 0x0204, &body);
+                Err(_) => {
+                    let utf16: Vec<u16> = value.encode_utf16().collect();
+                    body.extend_from_slice(&(utf16.len() as u16).to_le_bytes());
+                    body.push(1);
+                    for unit in utf16 {
+                        body.extend_from_slice(&unit.to_le_bytes());
+                    }
+                    record(&mut stream, 0x0204, &body);
+                }
             }
         }
+        for (kind, body) in &self.sheet {
+            record(&mut stream, *kind, body);
+        }
+        record(&mut stream, 0x000A, &[]);
+        let mut file = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
+        let streams = if self.streams.is_empty() {
+            &["/Workbook"][..]
+        } else {
+            self.streams
+        };
+        for name in streams {
+            if let Some(parent) = std::path::Path::new(name).parent() {
+                if parent != std::path::Path::new("/") {
+                    file.create_storage_all(parent).unwrap();
+                }
+            }
+            file.create_stream(name)
+                .unwrap()
+                .write_all(&stream)
+                .unwrap();
+        }
+        file.flush().unwrap();
+        file.into_inner().into_inner()
     }
-    record(&mut stream, 0x000A, &[]);
-    let mut file = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
-    file.create_stream("/Workbook")
-        .unwrap()
-        .write_all(&stream)
-        .unwrap();
-    file.flush().unwrap();
-    file.into_inner().into_inner()
 }
 
 #[test]
@@ -451,6 +552,63 @@ fn an_xls_declaring_or_spanning_millions_of_cells_is_refused() {
     let wrapped = xls(Some((5, 2, 0, 2)), &[(0, 0, "编号")]);
     let e = refusal(wrapped);
     assert!(e.contains("more than the 2000000"), "{e}");
+    // A formula's String record before any formula lands at A1.
+    let string_at_a1 = Xls {
+        cells: &[(65_000, 250, "1")],
+        sheet: vec![(0x0207, vec![1, 0, 0, b'x'])],
+        ..Xls::default()
+    };
+    let e = refusal(string_at_a1.build());
+    assert!(e.contains("more than the 2000000"), "{e}");
+}
+
+/// A shared-strings (SST) record of one string of `chars` compressed
+/// characters, and `cells` LabelSst cells referring to it.
+fn shared_string_sheet(chars: u16, cells: u16) -> Xls<'static> {
+    let mut sst = 1u32.to_le_bytes().to_vec();
+    sst.extend_from_slice(&1u32.to_le_bytes());
+    sst.extend_from_slice(&chars.to_le_bytes());
+    sst.push(0);
+    sst.extend(std::iter::repeat_n(b'x', usize::from(chars)));
+    let sheet = (0..cells)
+        .map(|row| {
+            let mut body = row.to_le_bytes().to_vec();
+            body.extend_from_slice(&[0, 0, 0, 0]);
+            body.extend_from_slice(&0u32.to_le_bytes());
+            (0x00FD, body)
+        })
+        .collect();
+    Xls {
+        globals: vec![(0x00FC, sst)],
+        sheet,
+        ..Xls::default()
+    }
+}
+
+#[test]
+fn an_xls_whose_cells_copy_a_long_shared_string_beyond_the_budget_is_refused() {
+    let (_, rows) = read(shared_string_sheet(20, 3).build(), &csv_spec(None));
+    assert_eq!(rows.len(), 2, "a small one reads: {rows:?}");
+    let e = refusal(shared_string_sheet(8000, 6000).build());
+    assert!(e.contains("cells' text"), "{e}");
+}
+
+#[test]
+fn an_xls_with_its_workbook_stream_twice_or_elsewhere_is_refused_or_read_as_calamine_reads_it() {
+    let twice = Xls {
+        cells: &[(0, 0, "编号")],
+        streams: &["/Workbook", "/Book"],
+        ..Xls::default()
+    };
+    let e = refusal(twice.build());
+    assert!(e.contains("more than once"), "{e}");
+    let nested = Xls {
+        cells: &[(0, 0, "编号"), (1, 0, "A1")],
+        streams: &["/Inner/Workbook"],
+        ..Xls::default()
+    };
+    let (_, rows) = read(nested.build(), &csv_spec(None));
+    assert_eq!(rows, vec![Ok((2, r#"{"编号":"A1"}"#.to_string()))]);
 }
 
 #[test]
@@ -469,7 +627,8 @@ fn other_zip_and_ole_files_are_named_for_what_they_are() {
         open(
             Cursor::new(b"PK\x03\x04garbage".to_vec()),
             &csv_spec(None),
-            DecodeLimits::default()
+            DecodeLimits::default(),
+            None
         )
         .rows
         .next(),
