@@ -513,3 +513,39 @@ fn a_refusal_sent_before_the_body_arrives_still_reaches_the_client_and_the_conne
     let (status, _) = read_answer(&mut socket);
     assert_eq!(status, 200, "the connection serves the next request");
 }
+
+#[test]
+fn a_workbook_whose_reading_outgrows_its_memory_cap_is_refused_and_the_server_serves_on() {
+    let server = start_with_env(
+        tempfile::tempdir().unwrap(),
+        Some(test_tokens()),
+        &[("CONFORM_LIMITS_WORKBOOK_MEMORY_MIB", "4")],
+    );
+    // 30 000 distinct texts of 300 characters: calamine holds them all
+    // (9 MB of shared strings), more than the 4 MiB the reader may use.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "零件号").unwrap();
+    for row in 1..30_000u32 {
+        sheet
+            .write_string(row, 0, format!("{row:06}{}", "x".repeat(294)))
+            .unwrap();
+    }
+    let workbook = book.save_to_buffer().unwrap();
+    let job = submit(&server, "jinggong-parts", "parts.xlsx", &workbook);
+    let job = wait_for(&server, job["id"].as_str().unwrap(), UPLOADER, finished);
+    assert_eq!(job["state"], "failed", "{job}");
+    assert_eq!(job["error_code"], "input-unreadable", "{job}");
+    assert!(
+        job["error"]
+            .as_str()
+            .unwrap()
+            .contains("reading it needed more than 4 MiB of memory"),
+        "{job}"
+    );
+    // The reader was a child: the server serves on, and the CSV converts.
+    let csv = std::fs::read(sample("jinggong-parts.csv")).unwrap();
+    let (status, text) = convert(&server, "jinggong-parts", &csv);
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(converted_counts(&server, "jinggong-parts", &csv).0, Some(6));
+}

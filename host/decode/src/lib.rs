@@ -30,6 +30,7 @@ use conform_model::plugin::InputSpec;
 use conform_model::{InputFormat, RowFields, TextEncoding};
 
 pub use text::text_reader;
+pub use workbook::{read_workbook_main, ChildArgs, WorkbookOptions, WorkbookReader};
 
 /// A decoded row: its place in the file and its fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,13 +128,13 @@ const OLE_SIGNATURE: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1";
 /// Opens a file for decoding as the plugin's input options say: a CSV
 /// plugin reads a workbook (.xlsx, .xls, .ods, known by its first bytes)
 /// as its table, on the sheet `[input.spreadsheet]` names; any other file
-/// is decoded as [`decode`] does. A workbook over 8 MiB is spooled to a
-/// temporary file in `spool_dir` (default: the system's temporary folder).
+/// is decoded as [`decode`] does. `workbooks` says where a workbook is
+/// spooled and whether it is read in a capped child process.
 pub fn open(
     input: impl Read + Send + 'static,
     spec: &InputSpec,
     limits: DecodeLimits,
-    spool_dir: Option<&std::path::Path>,
+    workbooks: &WorkbookOptions,
 ) -> Opened {
     let (head, input) = match peek(input, 8) {
         Ok(peeked) => peeked,
@@ -152,7 +153,7 @@ pub fn open(
             header_row: spec.sheet_header_row(),
             columns: csv.columns.clone(),
         };
-        return match workbook::open(input, zip, options, limits, spool_dir) {
+        return match workbook::open(input, zip, options, limits, workbooks) {
             Ok(sheet) => Opened {
                 rows: sheet.rows,
                 sheet: Some(sheet.name),

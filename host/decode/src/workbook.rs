@@ -14,6 +14,7 @@
 //!
 //! Cells become text as the sheet shows them ([`crate::shown`]).
 
+mod child;
 mod measure;
 
 use std::io::{Read, Seek, SeekFrom};
@@ -26,6 +27,8 @@ use conform_model::{codes, CellRow, RowFields};
 use tempfile::SpooledTempFile;
 
 use crate::{shown, DecodeError, DecodeLimits, Decoded, RawRecord, RowError, Rows};
+
+pub use child::{read_workbook_main, ChildArgs};
 
 /// The largest workbook read.
 pub(crate) const MAX_WORKBOOK_BYTES: u64 = 256 * 1024 * 1024;
@@ -67,15 +70,91 @@ pub(crate) struct OpenedSheet {
     pub(crate) rows: Rows,
 }
 
+/// How workbooks are read.
+#[derive(Debug, Clone, Default)]
+pub enum WorkbookReader {
+    /// In the calling process (tests, and tools that trust their input).
+    #[default]
+    InProcess,
+    /// In a child process, `program args…`, which must run
+    /// [`read_workbook_main`]: its data memory and CPU time capped, so
+    /// that a hostile workbook that gets past the measure costs at most
+    /// those, and never the process that asked.
+    Subprocess {
+        /// The program (the `conform` binary).
+        program: std::path::PathBuf,
+        /// The arguments that select its workbook command.
+        args: Vec<String>,
+        /// The child's data memory, in MiB.
+        memory_mib: u64,
+        /// The child's CPU time, in seconds.
+        cpu_seconds: u64,
+    },
+}
+
+/// Where and how workbooks are read.
+#[derive(Debug, Clone, Default)]
+pub struct WorkbookOptions {
+    /// Where a workbook over 8 MiB is spooled (default: the system's
+    /// temporary folder).
+    pub spool_dir: Option<std::path::PathBuf>,
+    /// In this process or a capped child.
+    pub reader: WorkbookReader,
+}
+
 /// Opens the sheet `options` names of the workbook `input` (its first
 /// bytes `zip`: a ZIP archive, otherwise an OLE file).
 pub(crate) fn open(
-    input: impl Read,
+    input: impl Read + Send + 'static,
     zip: bool,
     options: SheetOptions,
     limits: DecodeLimits,
-    spool_dir: Option<&std::path::Path>,
+    workbooks: &WorkbookOptions,
 ) -> Result<OpenedSheet, DecodeError> {
+    let wanted = options.sheet.as_ref();
+    let (name, receiver) = match &workbooks.reader {
+        WorkbookReader::InProcess => {
+            read_sheet(input, zip, wanted, limits, workbooks.spool_dir.as_deref())?
+        }
+        WorkbookReader::Subprocess {
+            program,
+            args,
+            memory_mib,
+            cpu_seconds,
+        } => child::read_sheet(
+            input,
+            child::Request {
+                zip,
+                wanted,
+                limits,
+            },
+            child::Caps {
+                spool_dir: workbooks.spool_dir.as_deref(),
+                program,
+                args,
+                memory_mib: *memory_mib,
+                cpu_seconds: *cpu_seconds,
+            },
+        )?,
+    };
+    Ok(OpenedSheet {
+        rows: Box::new(SheetRows::new(receiver, name.clone(), options, limits)),
+        name,
+    })
+}
+
+/// The rows of a sheet, as they are read.
+type RowReceiver = Receiver<Result<SheetRow, DecodeError>>;
+
+/// Spools and measures the workbook `input`, opens its sheet `wanted` and
+/// starts reading it on a thread: the sheet's name and its rows.
+fn read_sheet(
+    input: impl Read,
+    zip: bool,
+    wanted: Option<&SheetRef>,
+    limits: DecodeLimits,
+    spool_dir: Option<&std::path::Path>,
+) -> Result<(String, RowReceiver), DecodeError> {
     let (mut file, size) = spool(input, spool_dir)?;
     let kind = if zip {
         measure::zip_kind(&mut file)?
@@ -88,13 +167,10 @@ pub(crate) fn open(
     // calamine indexes into records a hostile file can cut short: a panic
     // in it is the file's fault, refused like any unreadable workbook.
     let name = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        open_sheet(file, kind, options.sheet.as_ref(), sender, limits)
+        open_sheet(file, kind, wanted, sender, limits)
     }))
     .unwrap_or_else(|_| Err(unreadable("the reader failed on its structure")))?;
-    Ok(OpenedSheet {
-        rows: Box::new(SheetRows::new(receiver, name.clone(), options, limits)),
-        name,
-    })
+    Ok((name, receiver))
 }
 
 /// Opens the sheet `wanted` of the workbook and starts sending its rows to
@@ -206,7 +282,7 @@ fn sheet_name(names: &[String], wanted: Option<&SheetRef>) -> Result<String, Dec
 }
 
 /// A cell's text, or the error a formula left in it.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 enum Cell {
     Text(String),
     Error(String),
@@ -214,7 +290,7 @@ enum Cell {
 
 /// A sheet row: its number as the sheet shows it (from 1) and its
 /// non-empty cells by column (from 0), left to right.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct SheetRow {
     number: u32,
     cells: Vec<(u32, Cell)>,
@@ -368,7 +444,7 @@ fn date_text(value: &calamine::ExcelDateTime, format: Option<&str>) -> String {
 /// A sheet's rows as records: rows above the header row skipped, the
 /// header's names, then a record per non-empty row.
 struct SheetRows {
-    receiver: Receiver<Result<SheetRow, DecodeError>>,
+    receiver: RowReceiver,
     sheet: String,
     options: SheetOptions,
     limits: DecodeLimits,
@@ -379,7 +455,7 @@ struct SheetRows {
 
 impl SheetRows {
     fn new(
-        receiver: Receiver<Result<SheetRow, DecodeError>>,
+        receiver: RowReceiver,
         sheet: String,
         options: SheetOptions,
         limits: DecodeLimits,

@@ -30,10 +30,7 @@ pub use pipeline::{Conversion, ConvertOptions, PipelineError};
 /// process of itself (`conform compile-component`), capped in time and
 /// memory. Outside that binary, [`conform_sandbox::Compiler::InProcess`].
 pub fn subprocess_compiler() -> conform_sandbox::Compiler {
-    let program = std::env::current_exe()
-        .ok()
-        .filter(|p| p.file_stem().is_some_and(|stem| stem == "conform"));
-    match program {
+    match conform_program() {
         Some(program) => conform_sandbox::Compiler::Subprocess {
             program,
             args: vec!["compile-component".into()],
@@ -41,6 +38,37 @@ pub fn subprocess_compiler() -> conform_sandbox::Compiler {
         None => conform_sandbox::Compiler::InProcess,
     }
 }
+/// The data memory of reading one workbook in a child process, in MiB.
+pub const WORKBOOK_MEMORY_MIB: u64 = 1024;
+
+/// The CPU time of reading one workbook in a child process, in seconds.
+pub const WORKBOOK_CPU_SECONDS: u64 = 600;
+
+/// How the `conform` binary reads workbooks: in a child process of itself
+/// (`conform read-workbook`) with its data memory and CPU time capped.
+/// Outside that binary, in process.
+pub fn subprocess_workbook_reader(
+    memory_mib: u64,
+    cpu_seconds: u64,
+) -> conform_decode::WorkbookReader {
+    match conform_program() {
+        Some(program) => conform_decode::WorkbookReader::Subprocess {
+            program,
+            args: vec!["read-workbook".into()],
+            memory_mib,
+            cpu_seconds,
+        },
+        None => conform_decode::WorkbookReader::InProcess,
+    }
+}
+
+/// The running program if it is the `conform` binary.
+fn conform_program() -> Option<std::path::PathBuf> {
+    std::env::current_exe()
+        .ok()
+        .filter(|p| p.file_stem().is_some_and(|stem| stem == "conform"))
+}
+
 pub use catalog::{Catalog, CatalogError, NameGate, PublishError, Resolved};
 pub use layout::DataDir;
 pub use registry::{Registry, RegistryError};

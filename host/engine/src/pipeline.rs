@@ -49,9 +49,9 @@ pub struct ConvertOptions {
     /// The most error-report lines of one code per file; the rest are
     /// counted in one `report-truncated` line per code (`None`: no limit).
     pub max_report_lines_per_code: Option<u64>,
-    /// Where a workbook over 8 MiB is spooled while it is read (`None`:
-    /// the system's temporary folder); the server gives its data disk.
-    pub workbook_spool: Option<std::path::PathBuf>,
+    /// Where a workbook is spooled while it is read, and whether it is read
+    /// in a capped child process.
+    pub workbooks: conform_decode::WorkbookOptions,
 }
 
 /// The default of [`ConvertOptions::max_report_lines_per_code`].
@@ -66,7 +66,7 @@ impl Default for ConvertOptions {
             max_rows: None,
             max_duration: None,
             max_report_lines_per_code: Some(DEFAULT_REPORT_LINES_PER_CODE),
-            workbook_spool: None,
+            workbooks: conform_decode::WorkbookOptions::default(),
         }
     }
 }
@@ -283,7 +283,7 @@ impl Conversion<'_> {
             input,
             &self.manifest.input,
             options.decode_limits,
-            options.workbook_spool.as_deref(),
+            &options.workbooks,
         );
         let mut summary = FileSummary {
             file: file_name.into(),

@@ -528,7 +528,7 @@ pub fn sample_columns(mapping: &MappingFile, sample: &Path) -> Result<Vec<String
         file.take(limit),
         input,
         conform_decode::DecodeLimits::default(),
-        None,
+        &conform_decode::WorkbookOptions::default(),
     )
     .rows;
     let mut columns: IndexSet<String> = IndexSet::new();

@@ -95,19 +95,19 @@ const PROBLEMS: &str = "问题 problems";
 const ROW_TEXT: &str = "原始行 row";
 
 /// Writes the upload in `folder`, annotated, to `out`; a workbook's upload
-/// spools in `spool`.
+/// is read as `workbooks` says.
 pub(crate) fn write(
     folder: &Path,
     format: Format,
     out: &Path,
-    spool: &Path,
+    workbooks: &conform_decode::WorkbookOptions,
 ) -> Result<(), AnnotateError> {
     let kept = read_kept(folder)?;
     if format == Format::Xlsx && kept.summary.rows_in > MAX_ROWS {
         return Err(AnnotateError::TooManyRows);
     }
     let upload = File::open(folder.join("upload"))?;
-    let rows = conform_decode::open(upload, &kept.input, DecodeLimits::default(), Some(spool)).rows;
+    let rows = conform_decode::open(upload, &kept.input, DecodeLimits::default(), workbooks).rows;
     let mut outcomes = Outcomes::open(folder, &kept.summary)?;
     let mut table: Option<Box<dyn TableSink>> = None;
     // Rows before the first record (rejected by the decoder) wait for the

@@ -89,6 +89,12 @@ pub struct ServerLimits {
     /// Data memory compiling one component may use, in MiB (default 2048):
     /// 422 `plugin-too-complex`.
     pub compile_memory_mib: u64,
+    /// Data memory reading one workbook (.xlsx, .xls, .ods) may use, in
+    /// MiB (default 1024); beyond it the file stops, refused. Reading runs
+    /// in a child process.
+    pub workbook_memory_mib: u64,
+    /// CPU seconds reading one workbook may take (default 600).
+    pub workbook_cpu_seconds: u64,
     /// Error-report lines of one code per file (default 1000); the rest are
     /// counted in a `report-truncated` line.
     pub max_report_lines_per_code: u64,
@@ -185,6 +191,8 @@ impl Default for ServerLimits {
             max_component_bytes: 32 << 20,
             compile_seconds: 60,
             compile_memory_mib: 2048,
+            workbook_memory_mib: conform_engine::WORKBOOK_MEMORY_MIB,
+            workbook_cpu_seconds: conform_engine::WORKBOOK_CPU_SECONDS,
             max_report_lines_per_code: conform_engine::pipeline::DEFAULT_REPORT_LINES_PER_CODE,
             job_slots: 0,
             running_jobs_per_token: 0,

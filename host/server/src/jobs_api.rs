@@ -599,10 +599,10 @@ pub(crate) async fn annotated(
         }
     };
     let _slot = super::convert::Slot::take(&state, &caller.name)?;
-    let spool = state.workbook_spool().to_path_buf();
+    let workbooks = state.workbook_options();
     let file = tokio::task::spawn_blocking(move || {
         let out = tempfile::NamedTempFile::new_in(&folder)?;
-        super::annotated::write(&folder, format, out.path(), &spool)?;
+        super::annotated::write(&folder, format, out.path(), &workbooks)?;
         Ok::<_, AnnotateError>(out)
     })
     .await

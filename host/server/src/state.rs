@@ -232,16 +232,23 @@ impl AppState {
             max_rows: Some(limits.max_rows_per_job),
             max_duration: Some(std::time::Duration::from_secs(limits.max_job_seconds)),
             max_report_lines_per_code: Some(limits.max_report_lines_per_code),
-            // A workbook beyond 8 MiB spools to the data disk, which
-            // `min_free_disk_bytes` guards, never to a small /tmp.
-            workbook_spool: Some(self.spool_folder.clone()),
+            workbooks: self.workbook_options(),
             ..conform_engine::ConvertOptions::default()
         }
     }
 
-    /// Where a workbook being read is spooled (see [`AppState::convert_options`]).
-    pub(crate) fn workbook_spool(&self) -> &std::path::Path {
-        &self.spool_folder
+    /// How the server reads workbooks: in a child process capped by
+    /// `workbook_memory_mib` and `workbook_cpu_seconds`, spooled to the
+    /// data disk (which `min_free_disk_bytes` guards), never to a small /tmp.
+    pub(crate) fn workbook_options(&self) -> conform_decode::WorkbookOptions {
+        let limits = &self.config.limits;
+        conform_decode::WorkbookOptions {
+            spool_dir: Some(self.spool_folder.clone()),
+            reader: conform_engine::subprocess_workbook_reader(
+                limits.workbook_memory_mib,
+                limits.workbook_cpu_seconds,
+            ),
+        }
     }
 
     /// The packs and plugins, for reading; not to be held across an await

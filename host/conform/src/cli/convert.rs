@@ -236,6 +236,14 @@ pub fn run(args: ConvertArgs) -> Result<ExitCode> {
     let options = ConvertOptions {
         workers: args.workers.unwrap_or(ConvertOptions::default().workers),
         batch_size: args.batch_size,
+        // A workbook is read in a child process, capped as the server's.
+        workbooks: conform_decode::WorkbookOptions {
+            spool_dir: None,
+            reader: conform_engine::subprocess_workbook_reader(
+                conform_engine::WORKBOOK_MEMORY_MIB,
+                conform_engine::WORKBOOK_CPU_SECONDS,
+            ),
+        },
         ..ConvertOptions::default()
     };
     let (total, records_on_stdout) = if metadata.is_dir() {

@@ -78,6 +78,13 @@ enum Command {
         /// The memory cap in MiB.
         memory_mib: u64,
     },
+    /// Internal: reads a workbook on stdin and writes its sheet's rows on
+    /// stdout, its memory and CPU time capped (run by the decoder).
+    #[command(hide = true)]
+    ReadWorkbook {
+        /// The request, as JSON (`conform_decode::ChildArgs`).
+        request: String,
+    },
 }
 
 /// Where plugins and the pack are found; shared by the commands.
@@ -162,5 +169,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
         }
         Command::CheckPack { dir } => Ok(pack::check(&dir)),
+        Command::ReadWorkbook { request } => {
+            let args =
+                conform_decode::ChildArgs::from_word(&request).map_err(anyhow::Error::msg)?;
+            let code = conform_decode::read_workbook_main(&args);
+            Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+        }
     }
 }

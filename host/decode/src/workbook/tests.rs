@@ -9,7 +9,7 @@ use conform_model::{InputFormat, TextEncoding};
 use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook};
 use serde_json::Value;
 
-use crate::{open, DecodeError, DecodeLimits, Decoded};
+use crate::{open, DecodeError, DecodeLimits, Decoded, WorkbookOptions};
 
 fn csv_spec(spreadsheet: Option<SpreadsheetOptions>) -> InputSpec {
     InputSpec {
@@ -26,7 +26,12 @@ type Row = Result<(u64, String), String>;
 
 /// The sheet read and its rows.
 fn read(bytes: Vec<u8>, spec: &InputSpec) -> (Option<String>, Vec<Row>) {
-    let opened = open(Cursor::new(bytes), spec, DecodeLimits::default(), None);
+    let opened = open(
+        Cursor::new(bytes),
+        spec,
+        DecodeLimits::default(),
+        &WorkbookOptions::default(),
+    );
     let rows = opened
         .rows
         .map(|row| match row {
@@ -628,7 +633,7 @@ fn other_zip_and_ole_files_are_named_for_what_they_are() {
             Cursor::new(b"PK\x03\x04garbage".to_vec()),
             &csv_spec(None),
             DecodeLimits::default(),
-            None
+            &WorkbookOptions::default()
         )
         .rows
         .next(),
