@@ -339,6 +339,17 @@ fn stream_xlsx(book: &mut Xlsx<Spool>, sheet: &str, sender: &RowSender, limits: 
                 ..SheetRow::default()
             };
         }
+        // A text over the row's room is not copied at all: a shared string
+        // can be as long as the file allows, and every row may name it.
+        let stored = match cell.get_value() {
+            DataRef::SharedString(s) => s.len(),
+            DataRef::String(s) => s.len(),
+            _ => 0,
+        };
+        if row.bytes.saturating_add(stored) > limits.max_record_bytes {
+            row.too_large = true;
+            row.cells = Vec::new();
+        }
         if row.too_large {
             continue;
         }

@@ -335,6 +335,43 @@ fn a_row_of_more_cells_than_a_sheet_has_columns_is_rejected_and_the_next_row_rea
 }
 
 #[test]
+fn a_shared_text_longer_than_a_record_rejects_each_row_that_names_it() {
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "备注").unwrap();
+    let long = "长".repeat(2000);
+    for row in 1..=3 {
+        sheet.write_string(row, 0, &long).unwrap();
+    }
+    sheet.write_string(4, 0, "短").unwrap();
+    let limits = DecodeLimits {
+        max_record_bytes: 1000,
+        ..DecodeLimits::default()
+    };
+    let rows: Vec<_> = open(
+        Cursor::new(book.save_to_buffer().unwrap()),
+        &csv_spec(None),
+        limits,
+        &WorkbookOptions::default(),
+    )
+    .rows
+    .map(|r| match r.unwrap() {
+        Decoded::Record(r) => (r.line, r.fields.json().into_owned()),
+        Decoded::Rejected(e) => (e.line, e.code.to_string()),
+    })
+    .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (2, codes::RECORD_TOO_LARGE.to_string()),
+            (3, codes::RECORD_TOO_LARGE.to_string()),
+            (4, codes::RECORD_TOO_LARGE.to_string()),
+            (5, r#"{"备注":"短"}"#.to_string()),
+        ]
+    );
+}
+
+#[test]
 fn a_workbook_that_unpacks_far_beyond_its_size_is_refused() {
     // 80 MiB of one repeated row compresses to well under 1 MiB.
     let row = br#"<row r="2"><c r="A2" t="inlineStr"><is><t>x</t></is></c></row>"#;
