@@ -1,15 +1,19 @@
-//! Bulk jobs, durable: uploads and outputs in the data directory, job state
-//! in an SQLite file. A job accepted before a crash runs again from its
-//! upload after a restart, and its outputs are written afresh, so they equal
-//! those of an uninterrupted run.
+//! Bulk jobs, durable: uploads and outputs in the data directory, job
+//! records in a [`JobTable`] (the server's SQLite file). A job accepted
+//! before a crash runs again from its upload after a restart, and its
+//! outputs are written afresh, so they equal those of an uninterrupted run.
 
-use std::collections::{HashMap, HashSet};
+mod sqlite;
+mod table;
+
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
+
+pub use table::{JobTable, TableError, TableResult};
 
 /// Where a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -40,7 +44,7 @@ impl JobState {
         }
     }
 
-    fn parse(text: &str) -> JobState {
+    pub(crate) fn parse(text: &str) -> JobState {
         match text {
             "running" => JobState::Running,
             "done" => JobState::Done,
@@ -113,17 +117,11 @@ pub struct NewJob<'a> {
     pub file: &'a str,
 }
 
-/// When each token last had a job started, for round-robin scheduling.
-#[derive(Debug, Default)]
-struct Turns {
-    tick: u64,
-    turns: HashMap<String, u64>,
-}
-
-/// The job table and the job folders.
+/// The job folders and the job table, with what the process keeps of
+/// its runners: the jobs cancelled while running, the runners' wake-up,
+/// and whether it is stopping.
 pub struct JobStore {
-    db: Mutex<Connection>,
-    served: Mutex<Turns>,
+    table: Box<dyn JobTable>,
     dir: PathBuf,
     cancelled: Mutex<HashSet<String>>,
     wake: Condvar,
@@ -144,49 +142,19 @@ impl JobStore {
     pub fn open(data: &conform_engine::DataDir) -> anyhow::Result<JobStore> {
         let dir = data.jobs();
         std::fs::create_dir_all(&dir)?;
-        let db = Connection::open(data.jobs_database())?;
-        db.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
-             CREATE TABLE IF NOT EXISTS jobs (
-                 id TEXT PRIMARY KEY, owner TEXT NOT NULL, plugin TEXT NOT NULL, file TEXT NOT NULL,
-                 state TEXT NOT NULL, created_at INTEGER NOT NULL,
-                 rows_in INTEGER NOT NULL DEFAULT 0, converted INTEGER NOT NULL DEFAULT 0,
-                 rejected INTEGER NOT NULL DEFAULT 0, error TEXT,
-                 plugin_version TEXT NOT NULL DEFAULT '', pack_version TEXT NOT NULL DEFAULT '',
-                 error_code TEXT, attempts INTEGER NOT NULL DEFAULT 0,
-                 started_at INTEGER, finished_at INTEGER);",
-        )?;
-        // Stores made before these columns existed gain them.
-        for column in [
-            "plugin_version TEXT NOT NULL DEFAULT ''",
-            "pack_version TEXT NOT NULL DEFAULT ''",
-            "error_code TEXT",
-            "attempts INTEGER NOT NULL DEFAULT 0",
-            "started_at INTEGER",
-            "finished_at INTEGER",
-        ] {
-            let _ = db.execute(&format!("ALTER TABLE jobs ADD COLUMN {column}"), []);
-        }
-        // A job still `running` was running when the process died. Once it
-        // has been tried MAX_ATTEMPTS times it may be what kills the
-        // process: it fails rather than crash every restart.
-        db.execute(
-            "UPDATE jobs SET state = 'failed', error_code = ?1, error = ?2
-             WHERE state = 'running' AND attempts >= ?3",
-            params![
-                JOB_CRASHED,
-                format!("the server stopped while running this job, {MAX_ATTEMPTS} times; it is not tried again: check the file and the plugin, or split the file"),
-                MAX_ATTEMPTS
-            ],
-        )?;
-        db.execute(
-            "UPDATE jobs SET state = 'queued', rows_in = 0, converted = 0, rejected = 0 WHERE state = 'running'",
-            [],
-        )?;
+        let table = sqlite::SqliteJobs::open(&data.jobs_database())?;
+        JobStore::with_table(Box::new(table), dir)
+    }
+
+    /// The store over `table`, its folders in `dir`; jobs left running by
+    /// a crash are queued again. Once a job has been tried MAX_ATTEMPTS
+    /// times it may be what kills the process: it fails rather than crash
+    /// every restart.
+    pub fn with_table(table: Box<dyn JobTable>, dir: PathBuf) -> anyhow::Result<JobStore> {
+        let crashed = format!("the server stopped while running this job, {MAX_ATTEMPTS} times; it is not tried again: check the file and the plugin, or split the file");
+        table.recover(MAX_ATTEMPTS, (JOB_CRASHED, &crashed))?;
         Ok(JobStore {
-            db: Mutex::new(db),
-            served: Mutex::default(),
+            table,
             dir,
             cancelled: Mutex::new(HashSet::new()),
             wake: Condvar::new(),
@@ -201,62 +169,25 @@ impl JobStore {
     }
 
     /// Records a job whose upload is complete in its folder, and wakes the runner.
-    pub fn accept(&self, new: &NewJob<'_>) -> rusqlite::Result<Job> {
-        let id = new.id;
-        self.db.lock().expect("not poisoned").execute(
-            "INSERT INTO jobs (id, owner, plugin, file, state, created_at, plugin_version, pack_version) VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7)",
-            params![id, new.owner, new.plugin, new.file, now() as i64, new.plugin_version, new.pack_version],
-        )?;
+    pub fn accept(&self, new: &NewJob<'_>) -> TableResult<Job> {
+        self.table.insert(new, now())?;
         *self.wake_lock.lock().expect("not poisoned") = true;
         self.wake.notify_all();
-        Ok(self.get(id)?.expect("just inserted"))
+        Ok(self.get(new.id)?.expect("just inserted"))
     }
-
-    fn row(row: &rusqlite::Row) -> rusqlite::Result<Job> {
-        Ok(Job {
-            id: row.get(0)?,
-            owner: row.get(1)?,
-            plugin: row.get(2)?,
-            file: row.get(3)?,
-            state: JobState::parse(&row.get::<_, String>(4)?),
-            created_at: row.get::<_, i64>(5)? as u64,
-            rows_in: row.get::<_, i64>(6)? as u64,
-            converted: row.get::<_, i64>(7)? as u64,
-            rejected: row.get::<_, i64>(8)? as u64,
-            error: row.get(9)?,
-            plugin_version: row.get(10)?,
-            pack_version: row.get(11)?,
-            error_code: row.get(12)?,
-            started_at: row.get::<_, Option<i64>>(13)?.map(|t| t as u64),
-            finished_at: row.get::<_, Option<i64>>(14)?.map(|t| t as u64),
-        })
-    }
-
-    const COLUMNS: &'static str =
-        "id, owner, plugin, file, state, created_at, rows_in, converted, rejected, error, plugin_version, pack_version, error_code, started_at, finished_at";
 
     /// Jobs of an owner that are queued or running.
-    pub fn active(&self, owner: &str) -> rusqlite::Result<u64> {
-        self.db.lock().expect("not poisoned").query_row(
-            "SELECT COUNT(*) FROM jobs WHERE owner = ?1 AND state IN ('queued', 'running')",
-            [owner],
-            |r| r.get::<_, i64>(0).map(|n| n as u64),
-        )
+    pub fn active(&self, owner: &str) -> TableResult<u64> {
+        self.table.active(owner)
     }
 
     /// A job by id.
-    pub fn get(&self, id: &str) -> rusqlite::Result<Option<Job>> {
-        let db = self.db.lock().expect("not poisoned");
-        db.query_row(
-            &format!("SELECT {} FROM jobs WHERE id = ?1", Self::COLUMNS),
-            [id],
-            Self::row,
-        )
-        .optional()
+    pub fn get(&self, id: &str) -> TableResult<Option<Job>> {
+        self.table.get(id)
     }
 
     /// The jobs of an owner (every job for `None`), newest first.
-    pub fn list(&self, owner: Option<&str>) -> rusqlite::Result<Vec<Job>> {
+    pub fn list(&self, owner: Option<&str>) -> TableResult<Vec<Job>> {
         self.page(owner, None, u32::MAX)
     }
 
@@ -267,62 +198,18 @@ impl JobStore {
         owner: Option<&str>,
         after: Option<&str>,
         limit: u32,
-    ) -> rusqlite::Result<Vec<Job>> {
-        let db = self.db.lock().expect("not poisoned");
-        let sql = format!(
-            "SELECT {} FROM jobs WHERE (?1 IS NULL OR owner = ?1)
-               AND (?2 IS NULL OR rowid < (SELECT rowid FROM jobs WHERE id = ?2))
-             ORDER BY rowid DESC LIMIT ?3",
-            Self::COLUMNS
-        );
-        let mut statement = db.prepare(&sql)?;
-        let jobs = statement
-            .query_map(params![owner, after, i64::from(limit)], Self::row)?
-            .collect();
-        jobs
+    ) -> TableResult<Vec<Job>> {
+        self.table.page(owner, after, limit)
     }
 
     /// The next job to run, fairly: among the tokens with queued jobs and
     /// fewer than `per_token` running, the one served least recently; its
-    /// oldest job (submission order, the table's row order) first.
-    pub(crate) fn claim_next(&self, per_token: u64) -> rusqlite::Result<Option<Job>> {
+    /// oldest job (submission order) first. None once stopping.
+    pub(crate) fn claim_next(&self, per_token: u64) -> TableResult<Option<Job>> {
         if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
             return Ok(None);
         }
-        let next = {
-            let db = self.db.lock().expect("not poisoned");
-            let oldest: Vec<(String, i64)> = db
-                .prepare(
-                    "SELECT owner, MIN(rowid) FROM jobs WHERE state = 'queued' GROUP BY owner",
-                )?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            let running: HashMap<String, u64> = db
-                .prepare("SELECT owner, COUNT(*) FROM jobs WHERE state = 'running' GROUP BY owner")?
-                .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
-                .collect::<rusqlite::Result<_>>()?;
-            let mut served = self.served.lock().expect("not poisoned");
-            let pick = oldest
-                .into_iter()
-                .filter(|(owner, _)| running.get(owner).copied().unwrap_or(0) < per_token)
-                .min_by_key(|(owner, seq)| (served.turns.get(owner).copied().unwrap_or(0), *seq));
-            match pick {
-                Some((owner, seq)) => {
-                    let id: String =
-                        db.query_row("SELECT id FROM jobs WHERE rowid = ?1", [seq], |r| r.get(0))?;
-                    db.execute(
-                        "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?2 WHERE id = ?1",
-                        params![id, now() as i64],
-                    )?;
-                    served.tick += 1;
-                    let tick = served.tick;
-                    served.turns.insert(owner, tick);
-                    Some(id)
-                }
-                None => None,
-            }
-        };
-        match next {
+        match self.table.claim_next(per_token, now())? {
             Some(id) => self.get(&id),
             None => Ok(None),
         }
@@ -334,12 +221,8 @@ impl JobStore {
         rows_in: u64,
         converted: u64,
         rejected: u64,
-    ) -> rusqlite::Result<()> {
-        self.db.lock().expect("not poisoned").execute(
-            "UPDATE jobs SET rows_in = ?2, converted = ?3, rejected = ?4 WHERE id = ?1",
-            params![id, rows_in as i64, converted as i64, rejected as i64],
-        )?;
-        Ok(())
+    ) -> TableResult<()> {
+        self.table.progress(id, rows_in, converted, rejected)
     }
 
     pub(crate) fn finish(
@@ -347,62 +230,39 @@ impl JobStore {
         id: &str,
         state: JobState,
         error: Option<(String, String)>,
-    ) -> rusqlite::Result<()> {
-        let (code, message) = error.unzip();
-        self.db.lock().expect("not poisoned").execute(
-            "UPDATE jobs SET state = ?2, error = ?3, error_code = ?4, finished_at = ?5 WHERE id = ?1",
-            params![id, state.as_str(), message, code, now() as i64],
-        )?;
-        Ok(())
+    ) -> TableResult<()> {
+        self.table.finish(id, state, error, now())
     }
 
     /// At a graceful shutdown: no more jobs are claimed, jobs still running
     /// go back to the queue, and this start does not count as an attempt
     /// (it did not crash).
-    pub fn release_running(&self) -> rusqlite::Result<()> {
+    pub fn release_running(&self) -> TableResult<()> {
         // No runner claims a job after this: none is counted as crashed.
         self.stopping
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        self.db.lock().expect("not poisoned").execute(
-            "UPDATE jobs SET state = 'queued', rows_in = 0, converted = 0, rejected = 0,
-                 attempts = MAX(attempts - 1, 0)
-             WHERE state = 'running'",
-            [],
-        )?;
-        Ok(())
+        self.table.requeue_running()
     }
 
-    /// Deletes a finished job: its row, then its folder. A queued or running
-    /// job is not deleted (`Ok(false)`).
-    pub fn delete(&self, id: &str) -> rusqlite::Result<bool> {
-        let deleted = self.db.lock().expect("not poisoned").execute(
-            "DELETE FROM jobs WHERE id = ?1 AND state IN ('done', 'failed', 'cancelled')",
-            [id],
-        )?;
-        if deleted > 0 {
+    /// Deletes a finished job: its record, then its folder. A queued or
+    /// running job is not deleted (`Ok(false)`).
+    pub fn delete(&self, id: &str) -> TableResult<bool> {
+        let deleted = self.table.delete_finished(id)?;
+        if deleted {
             self.cancelled.lock().expect("not poisoned").remove(id);
             if let Err(e) = std::fs::remove_dir_all(self.folder(id)) {
                 tracing::warn!(job = %id, error = %e, "cannot remove a deleted job's folder");
             }
         }
-        Ok(deleted > 0)
+        Ok(deleted)
     }
 
     /// Deletes the finished jobs that ended more than `retention` ago;
     /// returns how many.
-    pub fn expire(&self, retention: Duration) -> rusqlite::Result<usize> {
-        let cutoff = now().saturating_sub(retention.as_secs()) as i64;
-        let expired: Vec<String> = {
-            let db = self.db.lock().expect("not poisoned");
-            let mut statement = db.prepare(
-                "SELECT id FROM jobs WHERE state IN ('done', 'failed', 'cancelled')
-                   AND COALESCE(finished_at, created_at) < ?1",
-            )?;
-            let ids = statement
-                .query_map([cutoff], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            ids
-        };
+    pub fn expire(&self, retention: Duration) -> TableResult<usize> {
+        let expired = self
+            .table
+            .finished_before(now().saturating_sub(retention.as_secs()))?;
         for id in &expired {
             self.delete(id)?;
         }
@@ -410,15 +270,8 @@ impl JobStore {
     }
 
     /// Removes what interrupted uploads left: job folders without a job.
-    pub fn remove_orphans(&self) -> rusqlite::Result<usize> {
-        let known: HashSet<String> = {
-            let db = self.db.lock().expect("not poisoned");
-            let mut statement = db.prepare("SELECT id FROM jobs")?;
-            let ids = statement
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            ids
-        };
+    pub fn remove_orphans(&self) -> TableResult<usize> {
+        let known = self.table.ids()?;
         let mut removed = 0;
         for entry in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -431,11 +284,7 @@ impl JobStore {
 
     /// Whether the job table answers.
     pub fn is_healthy(&self) -> bool {
-        self.db
-            .lock()
-            .expect("not poisoned")
-            .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
-            .is_ok()
+        self.table.is_healthy()
     }
 
     /// Bytes free on the file system of the job folders.
@@ -449,35 +298,22 @@ impl JobStore {
     }
 
     /// How many jobs are queued and how many running.
-    pub fn counts(&self) -> rusqlite::Result<(u64, u64)> {
-        self.db.lock().expect("not poisoned").query_row(
-            "SELECT COUNT(*) FILTER (WHERE state = 'queued'), COUNT(*) FILTER (WHERE state = 'running') FROM jobs",
-            [],
-            |row| Ok((row.get::<_, i64>(0)? as u64, row.get::<_, i64>(1)? as u64)),
-        )
+    pub fn counts(&self) -> TableResult<(u64, u64)> {
+        self.table.counts()
     }
 
     /// Returns one running job to the queue without counting its start.
-    pub fn release(&self, id: &str) -> rusqlite::Result<()> {
-        self.db.lock().expect("not poisoned").execute(
-            "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), started_at = NULL
-             WHERE id = ?1 AND state = 'running'",
-            [id],
-        )?;
-        Ok(())
+    pub fn release(&self, id: &str) -> TableResult<()> {
+        self.table.release(id)
     }
 
     /// Cancels a job: a queued one at once, a running one at its next read.
-    pub fn cancel(&self, id: &str) -> rusqlite::Result<()> {
+    pub fn cancel(&self, id: &str) -> TableResult<()> {
         self.cancelled
             .lock()
             .expect("not poisoned")
             .insert(id.to_string());
-        self.db.lock().expect("not poisoned").execute(
-            "UPDATE jobs SET state = 'cancelled', error = 'cancelled by its owner', finished_at = ?2 WHERE id = ?1 AND state = 'queued'",
-            params![id, now() as i64],
-        )?;
-        Ok(())
+        self.table.cancel_queued(id, now())
     }
 
     pub(crate) fn is_cancelled(&self, id: &str) -> bool {

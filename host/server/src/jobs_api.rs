@@ -31,7 +31,7 @@ pub(crate) struct SubmitQuery {
     name: Option<String>,
 }
 
-fn store_error(e: rusqlite::Error) -> ApiError {
+fn store_error(e: super::jobs::TableError) -> ApiError {
     ApiError::internal("the job store failed", &e)
 }
 
