@@ -145,9 +145,9 @@ pub fn open(
             }
         }
     };
-    let input = std::io::Cursor::new(head.clone()).chain(input);
     let zip = head.starts_with(ZIP_SIGNATURE);
     if let (InputFormat::Csv(csv), true) = (&spec.format, zip || head.starts_with(OLE_SIGNATURE)) {
+        let input = std::io::Cursor::new(head).chain(input);
         let options = workbook::SheetOptions {
             sheet: spec.spreadsheet.as_ref().and_then(|s| s.sheet.clone()),
             header_row: spec.sheet_header_row(),
@@ -165,7 +165,7 @@ pub fn open(
         };
     }
     Opened {
-        rows: decode(input, &spec.format, spec.encoding, limits),
+        rows: decode_peeked(head, input, &spec.format, spec.encoding, limits),
         sheet: None,
     }
 }
@@ -222,10 +222,20 @@ pub fn decode(
     encoding: TextEncoding,
     limits: DecodeLimits,
 ) -> Rows {
-    let (head, input) = match peek(input, 8) {
-        Ok(peeked) => peeked,
-        Err(e) => return Box::new(std::iter::once(Err(DecodeError::Io(e)))),
-    };
+    match peek(input, 8) {
+        Ok((head, input)) => decode_peeked(head, input, format, encoding, limits),
+        Err(e) => Box::new(std::iter::once(Err(DecodeError::Io(e)))),
+    }
+}
+
+/// [`decode`] of the file whose first bytes, `head`, were read off `input`.
+fn decode_peeked(
+    head: Vec<u8>,
+    input: impl Read + Send + 'static,
+    format: &InputFormat,
+    encoding: TextEncoding,
+    limits: DecodeLimits,
+) -> Rows {
     if let Some(kind) = binary_kind(&head) {
         return Box::new(std::iter::once(Err(DecodeError::Encoding(format!(
             "the file is {kind}, not {} text: save the sheet as CSV (Excel: \"CSV UTF-8\", WPS: \"CSV\"), or use a plugin for this file's format (a CSV plugin reads workbooks too)",

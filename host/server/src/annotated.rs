@@ -194,13 +194,18 @@ fn cells_of(row: &Decoded, problems: &str, width: usize) -> Vec<Cell> {
     cells
 }
 
+/// The error report's rejections in row order (a line that is not one is
+/// skipped).
+type Rejections = std::iter::Peekable<Box<dyn Iterator<Item = io::Result<Rejection>>>>;
+
 /// What happened to each row, read from the job's outputs in row order.
 struct Outcomes {
     summary: FileSummary,
-    /// The error report's lines, the next one peeked.
-    errors: std::iter::Peekable<io::Lines<BufReader<File>>>,
-    /// The lines of the records, the next one kept.
-    records: io::Lines<BufReader<File>>,
+    /// The error report's rejections, the next one peeked.
+    errors: Rejections,
+    /// The lines of the records, read only when the report left some
+    /// rejections out (else a row without a listed one was converted).
+    records: Option<io::Lines<BufReader<File>>>,
     next_record_line: Option<u64>,
 }
 
@@ -209,10 +214,19 @@ impl Outcomes {
         let lines = |name: &str| -> io::Result<io::Lines<BufReader<File>>> {
             Ok(BufReader::new(File::open(folder.join(name))?).lines())
         };
+        let rejections = lines("errors.ndjson")?.filter_map(|line| match line {
+            Ok(text) => serde_json::from_str::<Rejection>(&text).ok().map(Ok),
+            Err(e) => Some(Err(e)),
+        });
+        let boxed: Box<dyn Iterator<Item = io::Result<Rejection>>> = Box::new(rejections);
         let mut outcomes = Outcomes {
             summary: summary.clone(),
-            errors: lines("errors.ndjson")?.peekable(),
-            records: lines("records.ndjson")?,
+            errors: boxed.peekable(),
+            records: if summary.rejections_omitted > 0 {
+                Some(lines("records.ndjson")?)
+            } else {
+                None
+            },
             next_record_line: None,
         };
         outcomes.next_record_line = outcomes.read_record_line()?;
@@ -220,7 +234,10 @@ impl Outcomes {
     }
 
     fn read_record_line(&mut self) -> io::Result<Option<u64>> {
-        for line in self.records.by_ref() {
+        let Some(records) = self.records.as_mut() else {
+            return Ok(None);
+        };
+        for line in records.by_ref() {
             let line = line?;
             if line.is_empty() {
                 continue;
@@ -244,21 +261,11 @@ impl Outcomes {
             ));
         }
         let mut listed = Vec::new();
-        while let Some(next) = self.errors.peek() {
-            let Ok(text) = next else {
-                return Err(self.errors.next().expect("peeked").unwrap_err());
-            };
-            let rejection: Rejection = match serde_json::from_str(text) {
-                Ok(rejection) => rejection,
-                Err(_) => {
-                    self.errors.next();
-                    continue;
-                }
-            };
-            if rejection.ordinal > ordinal {
-                break;
-            }
-            self.errors.next();
+        while let Some(rejection) = self
+            .errors
+            .next_if(|r| r.as_ref().map_or(true, |r| r.ordinal <= ordinal))
+        {
+            let rejection = rejection?;
             if rejection.ordinal == ordinal {
                 listed.push(format!("{}: {}", rejection.code, rejection.message));
             }
@@ -266,11 +273,13 @@ impl Outcomes {
         if !listed.is_empty() {
             return Ok(listed.join("\n"));
         }
+        if self.summary.rejections_omitted == 0 {
+            return Ok(String::new());
+        }
         while self.next_record_line.is_some_and(|l| l < line) {
             self.next_record_line = self.read_record_line()?;
         }
-        let converted = self.next_record_line == Some(line) || self.summary.rejections_omitted == 0;
-        Ok(if converted {
+        Ok(if self.next_record_line == Some(line) {
             String::new()
         } else {
             "被拒绝，原因未列出（报告只列出每种代码的前若干条）/ rejected; the reason is not listed (the report lists the first rejections of each code)".into()

@@ -404,6 +404,24 @@ fn ensure_output_ready(job: &Job, ndjson: &std::path::Path) -> Result<(), ApiErr
     .with_details(serde_json::json!({ "state": job.state })))
 }
 
+/// A download `build` writes on a blocking thread into a temporary file
+/// in `folder` (the job's, so on the data disk; gone once sent).
+async fn built_in<E>(
+    folder: std::path::PathBuf,
+    build: impl FnOnce(&std::path::Path) -> Result<(), E> + Send + 'static,
+) -> Result<Result<tempfile::NamedTempFile, E>, ApiError>
+where
+    E: From<std::io::Error> + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        let out = tempfile::NamedTempFile::new_in(&folder)?;
+        build(out.path())?;
+        Ok(out)
+    })
+    .await
+    .map_err(|e| ApiError::internal("building the download stopped", &e))
+}
+
 /// A job's output in the format asked for, ready to stream.
 struct Output {
     body: Body,
@@ -451,17 +469,15 @@ impl Output {
                     .and_then(|s| s.to_str())
                     .unwrap_or("output")
                     .to_string();
-                let workbook = tokio::task::spawn_blocking(move || {
-                    let columns = super::table_export::columns_of(&ndjson)
-                        .map_err(super::table_export::XlsxExportError::Io)?;
-                    let folder = ndjson.parent().unwrap_or(std::path::Path::new("."));
-                    let out = tempfile::NamedTempFile::new_in(folder)
-                        .map_err(super::table_export::XlsxExportError::Io)?;
-                    super::table_export::write_xlsx(&ndjson, &columns, &sheet, out.path())?;
-                    Ok::<_, super::table_export::XlsxExportError>(out)
+                let folder = ndjson
+                    .parent()
+                    .unwrap_or(std::path::Path::new("."))
+                    .to_path_buf();
+                let workbook = built_in(folder, move |out| {
+                    let columns = super::table_export::columns_of(&ndjson)?;
+                    super::table_export::write_xlsx(&ndjson, &columns, &sheet, out)
                 })
-                .await
-                .map_err(|e| unreadable(&e))?
+                .await?
                 .map_err(|e| match e {
                     super::table_export::XlsxExportError::TooManyRows(_) => {
                         ApiError::new(super::error::ApiCode::TooLargeForXlsx, e.to_string())
@@ -600,13 +616,10 @@ pub(crate) async fn annotated(
     };
     let _slot = super::convert::Slot::take(&state, &caller.name)?;
     let workbooks = state.workbook_options();
-    let file = tokio::task::spawn_blocking(move || {
-        let out = tempfile::NamedTempFile::new_in(&folder)?;
-        super::annotated::write(&folder, format, out.path(), &workbooks)?;
-        Ok::<_, AnnotateError>(out)
+    let file = built_in(folder.clone(), move |out| {
+        super::annotated::write(&folder, format, out, &workbooks)
     })
-    .await
-    .map_err(|e| ApiError::internal("annotating the upload stopped", &e))?
+    .await?
     .map_err(|e| match e {
         AnnotateError::NotKept => ApiError::new(super::error::ApiCode::NotAnnotated, e.to_string()),
         AnnotateError::TooManyRows => {

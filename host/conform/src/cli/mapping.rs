@@ -188,18 +188,7 @@ fn publish(file: &Path, server: &super::remote::ServerArgs) -> Result<ExitCode> 
     let server = server.require()?;
     let text = conform_mapping::read(file)?;
     let published = server.publish_mapping(text.as_bytes())?;
-    let shown = |key: &str| published[key].as_str().unwrap_or("?").to_string();
-    println!(
-        "published mapping `{}` {} to {}: pack `{}` {}, runs against {}",
-        shown("name"),
-        shown("version"),
-        server.url(),
-        shown("pack"),
-        shown("pack_versions"),
-        published["runs_against"]
-            .as_str()
-            .unwrap_or("no pack version yet")
-    );
+    super::remote::print_published("mapping", &server, &published);
     Ok(ExitCode::from(EXIT_OK))
 }
 

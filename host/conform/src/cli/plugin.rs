@@ -406,18 +406,7 @@ fn publish(args: PublishArgs) -> Result<ExitCode> {
     let component = std::fs::read(&component_path)
         .with_context(|| format!("cannot read `{}`", component_path.display()))?;
     let published = server.publish_plugin(&manifest_text, &component)?;
-    let shown = |key: &str| published[key].as_str().unwrap_or("?").to_string();
-    println!(
-        "published plugin `{}` {} to {}: pack `{}` {}, runs against {}",
-        shown("name"),
-        shown("version"),
-        server.url(),
-        shown("pack"),
-        shown("pack_versions"),
-        published["runs_against"]
-            .as_str()
-            .unwrap_or("no pack version yet")
-    );
+    super::remote::print_published("plugin", &server, &published);
     Ok(ExitCode::from(EXIT_OK))
 }
 

@@ -42,6 +42,24 @@ impl ServerArgs {
     }
 }
 
+/// Says what a server answered to a publication of a `kind` ("plugin",
+/// "mapping"): its name and version, its pack range and the pack version
+/// it runs against.
+pub fn print_published(kind: &str, server: &Server, published: &serde_json::Value) {
+    let shown = |key: &str| published[key].as_str().unwrap_or("?").to_string();
+    println!(
+        "published {kind} `{}` {} to {}: pack `{}` {}, runs against {}",
+        shown("name"),
+        shown("version"),
+        server.url(),
+        shown("pack"),
+        shown("pack_versions"),
+        published["runs_against"]
+            .as_str()
+            .unwrap_or("no pack version yet")
+    );
+}
+
 fn connect(url: &str, allow_http: bool) -> Result<Server> {
     check_address(url, allow_http)?;
     let token = std::env::var(TOKEN_VAR).unwrap_or_default();
