@@ -10,4 +10,5 @@ mod load;
 mod operations;
 mod page;
 mod publish;
+mod replicas;
 mod serve;

@@ -256,6 +256,7 @@ pub fn copy_dir(from: &Path, to: &Path) {
 }
 pub mod browser;
 pub mod cases;
+pub mod postgres;
 pub mod server;
 
 /// A sample CSV export saved as a workbook, as a spreadsheet program

@@ -25,7 +25,10 @@ pub struct Server {
     pub stderr: Vec<String>,
     /// What it printed since (logs).
     pub log: Arc<Mutex<Vec<String>>>,
+    /// The data directory, when this server owns it (a replica shares
+    /// another's).
     data: Option<tempfile::TempDir>,
+    dir: std::path::PathBuf,
 }
 
 impl Server {
@@ -49,12 +52,15 @@ impl Server {
         )
     }
 
+    /// Kills the process at once (SIGKILL), keeping everything else.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// The server's data directory.
     pub fn data_dir(&self) -> &std::path::Path {
-        self.data
-            .as_ref()
-            .expect("the data directory is kept")
-            .path()
+        &self.dir
     }
 
     /// The log lines printed so far.
@@ -101,10 +107,24 @@ pub fn start_with_env(
         copy_dir(&plugins_dir(), &data.path().join("plugins"));
         std::fs::write(data.path().join("conform.toml"), config).unwrap();
     }
+    let mut server = spawn(data.path(), env);
+    server.data = Some(data);
+    server
+}
+
+/// Another `conform serve` on the data directory of `of`, with
+/// environment variables for it: a replica (the variables name the
+/// database they share).
+pub fn start_replica(of: &Server, env: &[(&str, &str)]) -> Server {
+    spawn(of.data_dir(), env)
+}
+
+/// `conform serve` on `dir`, once it listens.
+fn spawn(dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(super::binary("conform"))
         .current_dir(root())
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data.path())
+        .arg(dir)
         .arg("--seed-plugins")
         .arg(plugins_dir())
         .env_remove("CONFORM_DATA")
@@ -136,7 +156,8 @@ pub fn start_with_env(
         base,
         stderr,
         log,
-        data: Some(data),
+        data: None,
+        dir: dir.to_path_buf(),
     }
 }
 
@@ -506,4 +527,40 @@ pub fn publish_pack(server: &Server, token: &str, archive: &[u8]) -> (u16, Value
         status,
         serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON, got {text:?}")),
     )
+}
+
+/// `rows` rows of the swift-express format (NDJSON waybills).
+pub fn waybills(rows: u64) -> String {
+    let mut text = String::new();
+    for i in 0..rows {
+        let service = ["next-day", "2-day", "economy", "same-day"][(i % 4) as usize];
+        text += &format!(
+            "{{\"waybill\":\"SWX{i:010}\",\"service\":\"{service}\",\"picked_up_ms\":{},\"from\":\"370200\",\"to\":\"310000\",\"weight_lb\":{}.5,\"pieces\":1,\"pkg\":\"carton\"}}\n",
+            1_793_664_300_000 + i * 60_000,
+            i % 900
+        );
+    }
+    text
+}
+
+/// The records `conform convert --plugin PLUGIN` writes for `input`: what
+/// a job of the same file must give.
+pub fn cli_records(plugin: &str, input: &std::path::Path) -> String {
+    let folder = tempfile::tempdir().unwrap();
+    let expected = folder.path().join("expected.ndjson");
+    let output = conform()
+        .args([
+            "convert",
+            "--plugin",
+            plugin,
+            "--errors",
+            "/dev/null",
+            "--output",
+        ])
+        .arg(&expected)
+        .arg(input)
+        .output()
+        .unwrap();
+    expect_exit(&output, 0);
+    std::fs::read_to_string(expected).unwrap()
 }

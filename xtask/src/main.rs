@@ -396,20 +396,53 @@ fn demo(root: &Path) -> Result<()> {
 
 fn test(root: &Path) -> Result<()> {
     build_plugins(root)?;
-    ensure_browser()?;
+    ensure_test_packages()?;
     let mut test = cargo();
     test.current_dir(root).arg("test");
     run(test)
 }
 
-/// The headless browser and its WebDriver the upload page's tests use.
-const BROWSER: [&str; 2] = ["/usr/bin/chromium", "/usr/bin/chromedriver"];
+/// Debian packages the tests use, each with whether it is installed and
+/// what it is for.
+const TEST_PACKAGES: [(&str, fn() -> bool, &str); 3] = [
+    (
+        "chromium",
+        || is_file("/usr/bin/chromium"),
+        "the upload page's tests",
+    ),
+    (
+        "chromium-driver",
+        || is_file("/usr/bin/chromedriver"),
+        "the upload page's tests",
+    ),
+    (
+        "postgresql",
+        has_postgres_server,
+        "the replicas' tests (a real PostgreSQL cluster)",
+    ),
+];
 
-/// Installs Debian's `chromium` and `chromium-driver` when they are
-/// missing (as root, or through `sudo`), refreshing the package lists if
-/// the first try cannot find them.
-fn ensure_browser() -> Result<()> {
-    if BROWSER.iter().all(|p| Path::new(p).is_file()) {
+fn is_file(path: &str) -> bool {
+    Path::new(path).is_file()
+}
+
+/// Whether a PostgreSQL server (its `initdb`) is installed, of any version.
+fn has_postgres_server() -> bool {
+    std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|version| version.path().join("bin/initdb").is_file())
+}
+
+/// Installs the [`TEST_PACKAGES`] that are missing (as root, or through
+/// `sudo`), refreshing the package lists if the first try cannot find them.
+fn ensure_test_packages() -> Result<()> {
+    let missing: Vec<_> = TEST_PACKAGES
+        .iter()
+        .filter(|(_, installed, _)| !installed())
+        .collect();
+    if missing.is_empty() {
         return Ok(());
     }
     let as_root = |args: &[&str]| {
@@ -429,18 +462,23 @@ fn ensure_browser() -> Result<()> {
             .env("DEBIAN_FRONTEND", "noninteractive");
         command
     };
-    let install = [
-        "apt-get",
-        "install",
-        "-y",
-        "--no-install-recommends",
-        "chromium",
-        "chromium-driver",
-    ];
-    if run(as_root(&install)).is_err() {
+    let mut install = vec!["apt-get", "install", "-y", "--no-install-recommends"];
+    install.extend(missing.iter().map(|(package, _, _)| *package));
+    // A package's own set-up may fail where its files are in place (the
+    // PostgreSQL package starts a cluster of its own, which a container
+    // may refuse): what counts is whether the files are there afterwards.
+    let still_missing = || missing.iter().any(|(_, installed, _)| !installed());
+    if run(as_root(&install)).is_err() && still_missing() {
         run(as_root(&["apt-get", "update"])).context("refreshing Debian's package lists")?;
-        run(as_root(&install))
-            .context("installing chromium and chromium-driver for the upload page's tests")?;
+        let _ = run(as_root(&install));
+    }
+    if still_missing() {
+        let wanted: Vec<String> = missing
+            .iter()
+            .filter(|(_, installed, _)| !installed())
+            .map(|(package, _, why)| format!("{package} for {why}"))
+            .collect();
+        bail!("cannot install {}", wanted.join(", "));
     }
     Ok(())
 }

@@ -263,15 +263,84 @@ pub struct ServerConfig {
     /// Caps on plugins' own limits.
     #[serde(default)]
     pub plugin_limits: PluginCaps,
+    /// Where job records live: this server's SQLite file (the default) or
+    /// a PostgreSQL database that replicas share.
+    #[serde(default)]
+    pub storage: StorageConfig,
+}
+
+/// Where a server keeps what its replicas share.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// The PostgreSQL database of the job records
+    /// (`postgres://user:password@host:5432/conform`; every replica names
+    /// the same one). Empty (the default): `jobs.sqlite` in the data
+    /// directory, for one process. Better set by the environment
+    /// (`CONFORM_STORAGE_DATABASE_URL`) than written here: it holds a
+    /// password.
+    pub database_url: String,
+    /// Seconds a replica's claim on a running job lasts unless renewed
+    /// (default 30; renewed every third of it). A job whose replica died is
+    /// taken up by another once this has passed.
+    pub lease_seconds: u64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            database_url: String::new(),
+            lease_seconds: 30,
+        }
+    }
+}
+
+impl StorageConfig {
+    /// Checks the lease's length and that the database URL reads.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if !(3..=3600).contains(&self.lease_seconds) {
+            anyhow::bail!(
+                "storage.lease_seconds is {}: use 3 to 3600 seconds",
+                self.lease_seconds
+            );
+        }
+        if !self.database_url.is_empty() {
+            // The error would repeat the URL, password and all: only its kind is told.
+            self.database_url
+                .parse::<postgres::Config>()
+                .map_err(|_| anyhow::anyhow!("storage.database_url cannot be read: write it as postgres://user:password@host:5432/database"))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for StorageConfig {
+    /// The database URL is left out: it holds a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageConfig")
+            .field(
+                "database_url",
+                &if self.database_url.is_empty() {
+                    "(SQLite in the data directory)"
+                } else {
+                    "(set)"
+                },
+            )
+            .field("lease_seconds", &self.lease_seconds)
+            .finish()
+    }
 }
 
 /// The prefix of the environment variables that override `[limits]`.
 pub const LIMITS_PREFIX: &str = "CONFORM_LIMITS_";
 /// The prefix of the environment variables that override `[plugin_limits]`.
 pub const PLUGIN_LIMITS_PREFIX: &str = "CONFORM_PLUGIN_LIMITS_";
+/// The prefix of the environment variables that override `[storage]`.
+pub const STORAGE_PREFIX: &str = "CONFORM_STORAGE_";
 
 /// `section` with each of its fields named by a `PREFIX<FIELD>` variable
-/// of `vars` set to that variable's whole number.
+/// of `vars` set to that variable's value: its text for a text setting,
+/// its whole number for the others.
 fn override_section<T: Serialize + serde::de::DeserializeOwned>(
     section: &T,
     prefix: &str,
@@ -289,6 +358,10 @@ fn override_section<T: Serialize + serde::de::DeserializeOwned>(
                 .map(|k| format!("{prefix}{}", k.to_ascii_uppercase()))
                 .collect();
             anyhow::bail!("{name}: no such setting; these are: {}", known.join(", "));
+        }
+        if fields[&field].is_string() {
+            fields.insert(field, text.trim().into());
+            continue;
         }
         let number: u64 = text
             .trim()
@@ -332,8 +405,9 @@ impl ServerConfig {
     }
 
     /// Overrides limits with the `CONFORM_LIMITS_<NAME>` variables of
-    /// `vars` (`CONFORM_LIMITS_MAX_BODY_BYTES=…`) and plugin caps with the
-    /// `CONFORM_PLUGIN_LIMITS_<NAME>` ones; a variable naming no setting is
+    /// `vars` (`CONFORM_LIMITS_MAX_BODY_BYTES=…`), plugin caps with the
+    /// `CONFORM_PLUGIN_LIMITS_<NAME>` ones and storage with the
+    /// `CONFORM_STORAGE_<NAME>` ones; a variable naming no setting is
     /// an error, so that a misspelt one is not silently ignored.
     pub fn apply_env(
         &mut self,
@@ -342,6 +416,7 @@ impl ServerConfig {
         let vars: Vec<(String, String)> = vars.into_iter().collect();
         self.limits = override_section(&self.limits, LIMITS_PREFIX, &vars)?;
         self.plugin_limits = override_section(&self.plugin_limits, PLUGIN_LIMITS_PREFIX, &vars)?;
+        self.storage = override_section(&self.storage, STORAGE_PREFIX, &vars)?;
         Ok(())
     }
 
@@ -373,6 +448,7 @@ impl ServerConfig {
             }
         }
         self.limits.check()?;
+        self.storage.check()?;
         let budget = self.limits.plugin_memory_mib;
         let instance = u64::from(self.plugin_limits.limits().memory_mib);
         if budget > 0 && budget < instance {
@@ -394,6 +470,7 @@ impl ServerConfig {
             }],
             limits: ServerLimits::default(),
             plugin_limits: PluginCaps::default(),
+            storage: StorageConfig::default(),
         }
     }
 }

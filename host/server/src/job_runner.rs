@@ -31,6 +31,27 @@ pub fn spawn_sweeper(state: Arc<super::AppState>) {
     }
 }
 
+/// When replicas share the job table: renews this process's leases every
+/// third of a lease, picks up cancellations other replicas received, and
+/// queues again the jobs of replicas that stopped renewing theirs.
+pub fn spawn_lease_keeper(state: Arc<super::AppState>) {
+    if !state.jobs.is_shared() {
+        return;
+    }
+    let every = Duration::from_secs(state.config.storage.lease_seconds) / 3;
+    let spawned = std::thread::Builder::new()
+        .name("conform-leases".into())
+        .spawn(move || loop {
+            if let Err(e) = state.jobs.keep_leases() {
+                tracing::error!(error = %e, "cannot renew this replica's job leases");
+            }
+            std::thread::sleep(every);
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the lease keeper; other replicas will take this one's jobs over");
+    }
+}
+
 /// Reads the upload, failing once the job is cancelled.
 struct CancellableReader {
     file: File,
@@ -74,6 +95,7 @@ pub fn spawn_runners(state: Arc<super::AppState>) {
 fn run_job(state: &Arc<super::AppState>, job: Job) {
     let store = state.jobs.clone();
     let started = Instant::now();
+    tracing::info!(job = %job.id, plugin = %job.plugin, "job started");
     // A plugin that cannot be compiled now (every slot busy), or memory
     // that other conversions hold, is not the job's fault: it goes back to
     // the queue, and is not counted as a start.
@@ -148,9 +170,13 @@ fn convert_job(
     let folder = store.folder(&job.id);
     let upload =
         File::open(folder.join("upload")).map_err(|e| format!("the upload is unreadable: {e}"))?;
+    // Written under this process's own names: a replica that lost its
+    // lease while stalled and the one that took the job over never write
+    // the same file (each renames a complete one into place).
+    let pid = std::process::id();
     let (records_part, errors_part) = (
-        folder.join("records.ndjson.part"),
-        folder.join("errors.ndjson.part"),
+        folder.join(format!("records.ndjson.{pid}.part")),
+        folder.join(format!("errors.ndjson.{pid}.part")),
     );
     let records = File::create(&records_part).map_err(|e| e.to_string())?;
     let errors = File::create(&errors_part).map_err(|e| e.to_string())?;

@@ -1,8 +1,10 @@
 //! Bulk jobs, durable: uploads and outputs in the data directory, job
-//! records in a [`JobTable`] (the server's SQLite file). A job accepted
+//! records in a [`JobTable`] (the server's SQLite file, or a PostgreSQL
+//! database that replicas share). A job accepted
 //! before a crash runs again from its upload after a restart, and its
 //! outputs are written afresh, so they equal those of an uninterrupted run.
 
+mod postgres;
 mod sqlite;
 mod table;
 
@@ -130,20 +132,22 @@ pub struct JobStore {
     stopping: std::sync::atomic::AtomicBool,
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
 
 impl JobStore {
-    /// Opens (or creates) the store in `data`; jobs left running by a
-    /// crash are queued again.
-    pub fn open(data: &conform_engine::DataDir) -> anyhow::Result<JobStore> {
+    /// Opens (or creates) the store in `data`, its records where `storage`
+    /// says; jobs left running by a crash are queued again.
+    pub fn open(
+        data: &conform_engine::DataDir,
+        storage: &crate::config::StorageConfig,
+    ) -> anyhow::Result<JobStore> {
         let dir = data.jobs();
         std::fs::create_dir_all(&dir)?;
-        let table = sqlite::SqliteJobs::open(&data.jobs_database())?;
-        JobStore::with_table(Box::new(table), dir)
+        JobStore::with_table(open_table(data, storage)?, dir)
     }
 
     /// The store over `table`, its folders in `dir`; jobs left running by
@@ -151,7 +155,7 @@ impl JobStore {
     /// times it may be what kills the process: it fails rather than crash
     /// every restart.
     pub fn with_table(table: Box<dyn JobTable>, dir: PathBuf) -> anyhow::Result<JobStore> {
-        let crashed = format!("the server stopped while running this job, {MAX_ATTEMPTS} times; it is not tried again: check the file and the plugin, or split the file");
+        let crashed = crashed_message();
         table.recover(MAX_ATTEMPTS, (JOB_CRASHED, &crashed))?;
         Ok(JobStore {
             table,
@@ -171,8 +175,7 @@ impl JobStore {
     /// Records a job whose upload is complete in its folder, and wakes the runner.
     pub fn accept(&self, new: &NewJob<'_>) -> TableResult<Job> {
         self.table.insert(new, now())?;
-        *self.wake_lock.lock().expect("not poisoned") = true;
-        self.wake.notify_all();
+        self.wake_runners();
         Ok(self.get(new.id)?.expect("just inserted"))
     }
 
@@ -250,8 +253,11 @@ impl JobStore {
         let deleted = self.table.delete_finished(id)?;
         if deleted {
             self.cancelled.lock().expect("not poisoned").remove(id);
-            if let Err(e) = std::fs::remove_dir_all(self.folder(id)) {
-                tracing::warn!(job = %id, error = %e, "cannot remove a deleted job's folder");
+            match std::fs::remove_dir_all(self.folder(id)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    tracing::warn!(job = %id, error = %e, "cannot remove a deleted job's folder");
+                }
+                _ => {}
             }
         }
         Ok(deleted)
@@ -270,16 +276,58 @@ impl JobStore {
     }
 
     /// Removes what interrupted uploads left: job folders without a job.
+    /// When replicas share the table, a folder younger than an hour may be
+    /// another replica's upload in progress, and stays.
     pub fn remove_orphans(&self) -> TableResult<usize> {
         let known = self.table.ids()?;
+        let young = |entry: &std::fs::DirEntry| {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().unwrap_or_default() < Duration::from_secs(3600))
+        };
         let mut removed = 0;
         for entry in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if !known.contains(&name) && std::fs::remove_dir_all(entry.path()).is_ok() {
+            if known.contains(&name) || (self.is_shared() && young(&entry)) {
+                continue;
+            }
+            if std::fs::remove_dir_all(entry.path()).is_ok() {
                 removed += 1;
             }
         }
         Ok(removed)
+    }
+
+    /// Renews this process's leases on its running jobs, stops those
+    /// whose cancellation another replica received, and queues again the
+    /// jobs of replicas whose leases lapsed (waking the runners if there
+    /// are). Nothing to do for a table of one process.
+    pub fn keep_leases(&self) -> TableResult<()> {
+        let cancelled = self.table.renew_leases(now())?;
+        if !cancelled.is_empty() {
+            self.cancelled
+                .lock()
+                .expect("not poisoned")
+                .extend(cancelled);
+        }
+        let crashed = crashed_message();
+        let reclaimed = self
+            .table
+            .reclaim_lapsed(MAX_ATTEMPTS, (JOB_CRASHED, &crashed), now())?;
+        if reclaimed > 0 {
+            tracing::warn!(
+                jobs = reclaimed,
+                "jobs whose replica stopped renewing its lease are queued again"
+            );
+            self.wake_runners();
+        }
+        Ok(())
+    }
+
+    /// Whether other processes share the job table (replicas).
+    pub fn is_shared(&self) -> bool {
+        self.table.is_shared()
     }
 
     /// Whether the job table answers.
@@ -320,6 +368,11 @@ impl JobStore {
         self.cancelled.lock().expect("not poisoned").contains(id)
     }
 
+    fn wake_runners(&self) {
+        *self.wake_lock.lock().expect("not poisoned") = true;
+        self.wake.notify_all();
+    }
+
     pub(crate) fn wait_for_work(&self, timeout: Duration) {
         let mut woken = self.wake_lock.lock().expect("not poisoned");
         if !*woken {
@@ -331,6 +384,42 @@ impl JobStore {
         }
         *woken = false;
     }
+}
+
+/// The message of a job that failed because its runner died each time.
+fn crashed_message() -> String {
+    format!("the server stopped while running this job, {MAX_ATTEMPTS} times; it is not tried again: check the file and the plugin, or split the file")
+}
+
+/// The job table `storage` names: PostgreSQL if it gives a database URL,
+/// else the SQLite file of the data directory.
+pub fn open_table(
+    data: &conform_engine::DataDir,
+    storage: &crate::config::StorageConfig,
+) -> anyhow::Result<Box<dyn JobTable>> {
+    if storage.database_url.is_empty() {
+        return Ok(Box::new(sqlite::SqliteJobs::open(&data.jobs_database())?));
+    }
+    let lease = Duration::from_secs(storage.lease_seconds);
+    let table = postgres::PostgresJobs::open(&storage.database_url, replica_name(), lease)
+        .map_err(|e| anyhow::anyhow!("{e}; check storage.database_url (CONFORM_STORAGE_DATABASE_URL) and that the database is up"))?;
+    Ok(Box::new(table))
+}
+
+/// A name for this process in the leases it holds: host, process id and a
+/// random part (a restarted process is another replica).
+fn replica_name() -> String {
+    let mut random = [0u8; 4];
+    let _ = getrandom::fill(&mut random);
+    let mut host = [0u8; 64];
+    // SAFETY: gethostname writes at most `host.len()` bytes into `host`.
+    let host = if unsafe { libc::gethostname(host.as_mut_ptr().cast(), host.len()) } == 0 {
+        let end = host.iter().position(|&b| b == 0).unwrap_or(host.len());
+        String::from_utf8_lossy(&host[..end]).into_owned()
+    } else {
+        "host".to_string()
+    };
+    format!("{host}-{}-{}", std::process::id(), hex::encode(random))
 }
 
 /// Bytes free for this user on the file system holding `path`.

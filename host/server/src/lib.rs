@@ -256,6 +256,7 @@ pub async fn run(
     state.watch_config();
     job_runner::spawn_runners(state.clone());
     job_runner::spawn_sweeper(state.clone());
+    job_runner::spawn_lease_keeper(state.clone());
     let limits = state.config.limits;
     let max_connections = connection_cap(limits.max_connections);
     tracing::info!(max_connections, "accepting connections");

@@ -81,7 +81,7 @@ impl AppState {
         );
         tracing::info!(mib = memory.total_mib(), "plugin memory budget");
         Ok(AppState {
-            jobs: Arc::new(open_jobs(&data)?),
+            jobs: Arc::new(open_jobs(&data, &config.storage)?),
             data,
             tokens: RwLock::new(Arc::new(config.tokens.clone())),
             reloading: Mutex::new(()),
@@ -308,8 +308,11 @@ impl AppState {
 }
 
 /// Opens the job store and removes what interrupted uploads left.
-fn open_jobs(data: &DataDir) -> anyhow::Result<super::jobs::JobStore> {
-    let jobs = super::jobs::JobStore::open(data)?;
+fn open_jobs(
+    data: &DataDir,
+    storage: &super::config::StorageConfig,
+) -> anyhow::Result<super::jobs::JobStore> {
+    let jobs = super::jobs::JobStore::open(data, storage)?;
     let removed = jobs.remove_orphans()?;
     if removed > 0 {
         tracing::info!(

@@ -215,7 +215,7 @@ impl JobTable for SqliteJobs {
 
     fn cancel_queued(&self, id: &str, at: u64) -> TableResult<()> {
         self.db().execute(
-            "UPDATE jobs SET state = 'cancelled', error = 'cancelled by its owner', finished_at = ?2 WHERE id = ?1 AND state = 'queued'",
+            "UPDATE jobs SET state = 'cancelled', error = 'cancelled by its owner', error_code = 'cancelled', finished_at = ?2 WHERE id = ?1 AND state = 'queued'",
             params![id, at as i64],
         )?;
         Ok(())

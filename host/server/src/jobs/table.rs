@@ -1,6 +1,7 @@
 //! The seam between the job store and where job records live: one row
 //! per job with its state, counts and versions. [`super::sqlite`] keeps
-//! them in the server's own SQLite file (the default).
+//! them in the server's own SQLite file (the default), [`super::postgres`]
+//! in a PostgreSQL database that replicas share.
 
 use std::collections::HashSet;
 
@@ -12,6 +13,16 @@ pub enum TableError {
     /// The SQLite file failed.
     #[error("the job table: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL answered with an error.
+    #[error("the job database: {0}")]
+    Postgres(#[from] postgres::Error),
+    /// PostgreSQL cannot be reached (or did not answer in time).
+    #[error("the job database cannot be reached: {0}")]
+    Unreachable(String),
+    /// This process's lease on a job lapsed and another took the job over:
+    /// its end is not recorded by this one.
+    #[error("the job was taken over by another replica after this one's lease lapsed")]
+    LeaseLost,
 }
 
 /// What the table answers.
@@ -46,8 +57,29 @@ pub trait JobTable: Send + Sync {
     /// once they have been tried `max_attempts` times (`crashed`: the
     /// code and message).
     fn recover(&self, max_attempts: i64, crashed: (&str, &str)) -> TableResult<()>;
-    /// At a graceful shutdown: running jobs are queued again, the start not
-    /// counted.
+    /// Jobs running under a lease that lapsed before `at` (their process
+    /// died) are queued again, or fail once tried `max_attempts` times; how
+    /// many. A table of one process has no leases: its crashed jobs are
+    /// recovered at start by [`JobTable::recover`].
+    fn reclaim_lapsed(
+        &self,
+        _max_attempts: i64,
+        _crashed: (&str, &str),
+        _at: u64,
+    ) -> TableResult<u64> {
+        Ok(0)
+    }
+    /// Renews the leases of this process's running jobs from `at`; the ids
+    /// among them whose cancellation was asked (of any process).
+    fn renew_leases(&self, _at: u64) -> TableResult<Vec<String>> {
+        Ok(Vec::new())
+    }
+    /// Whether other processes use the table too (replicas).
+    fn is_shared(&self) -> bool {
+        false
+    }
+    /// At a graceful shutdown: this process's running jobs are queued
+    /// again, the start not counted.
     fn requeue_running(&self) -> TableResult<()>;
     /// One running job back in the queue, its start not counted.
     fn release(&self, id: &str) -> TableResult<()>;

@@ -1,0 +1,448 @@
+//! Job records in PostgreSQL, shared by every replica that names the same
+//! database (`[storage] database_url`). A replica claims the next job with
+//! `FOR UPDATE SKIP LOCKED`, so two replicas never take the same one, and
+//! holds it under a lease that its keeper renews; a job whose lease lapsed
+//! (its replica died) is queued again, or failed once it has been tried
+//! `MAX_ATTEMPTS` times, by whichever replica notices first.
+//!
+//! The `postgres` client blocks on a runtime of its own, which must not run
+//! inside the server's: queries run on a few connection threads of this
+//! module, and a caller waits for the answer as it waits for SQLite's lock.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use postgres::{Client, NoTls};
+
+use super::table::{JobTable, TableError, TableResult};
+use super::{Job, JobState, NewJob};
+
+/// Connections (and threads) one replica opens.
+const CONNECTIONS: usize = 4;
+
+/// How long a caller waits for a query before the table counts as down.
+const ANSWER_WITHIN: Duration = Duration::from_secs(30);
+
+/// The columns [`PostgresJobs::job`] reads, in its order.
+const COLUMNS: &str = "id, owner, plugin, file, state, created_at, rows_in, converted, rejected, error, plugin_version, pack_version, error_code, started_at, finished_at";
+
+/// The tables, made once by whichever replica starts first (DDL under an
+/// advisory lock: replicas starting together do not race).
+const SCHEMA: &str = "
+    SELECT pg_advisory_xact_lock(7361626);
+    CREATE TABLE IF NOT EXISTS conform_jobs (
+        seq BIGSERIAL UNIQUE,
+        id TEXT PRIMARY KEY, owner TEXT NOT NULL, plugin TEXT NOT NULL, file TEXT NOT NULL,
+        state TEXT NOT NULL, created_at BIGINT NOT NULL,
+        rows_in BIGINT NOT NULL DEFAULT 0, converted BIGINT NOT NULL DEFAULT 0,
+        rejected BIGINT NOT NULL DEFAULT 0, error TEXT,
+        plugin_version TEXT NOT NULL DEFAULT '', pack_version TEXT NOT NULL DEFAULT '',
+        error_code TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+        started_at BIGINT, finished_at BIGINT,
+        lease_owner TEXT, lease_until BIGINT,
+        cancel_requested BOOLEAN NOT NULL DEFAULT FALSE);
+    CREATE INDEX IF NOT EXISTS conform_jobs_by_state ON conform_jobs (state, owner, seq);
+    CREATE INDEX IF NOT EXISTS conform_jobs_by_owner ON conform_jobs (owner, seq);
+    CREATE TABLE IF NOT EXISTS conform_job_turns (owner TEXT PRIMARY KEY, turn BIGINT NOT NULL);
+    CREATE SEQUENCE IF NOT EXISTS conform_job_turn_seq;";
+
+/// One query, run on a connection thread.
+type Task = Box<dyn FnOnce(&mut Client) + Send>;
+
+/// The jobs table in PostgreSQL, as one replica (`replica`) sees it.
+pub(super) struct PostgresJobs {
+    tasks: crossbeam_channel::Sender<Task>,
+    replica: String,
+    lease: Duration,
+}
+
+impl PostgresJobs {
+    /// Connects to `url`, makes the tables if they are missing, and starts
+    /// the connection threads. `replica` names this process in leases;
+    /// `lease` is how long a claim lasts unless renewed.
+    pub(super) fn open(url: &str, replica: String, lease: Duration) -> TableResult<PostgresJobs> {
+        let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
+            TableError::Unreachable(format!(
+                "the database URL cannot be read ({e}); it looks like postgres://user:password@host:5432/database"
+            ))
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
+        config.application_name(&format!("conform {replica}"));
+        let mut client = config.connect(NoTls)?;
+        client.batch_execute(&format!("BEGIN; {SCHEMA} COMMIT;"))?;
+        let mut first = Some(client);
+        let (tasks, queue) = crossbeam_channel::unbounded::<Task>();
+        for n in 0..CONNECTIONS {
+            let queue = queue.clone();
+            let config = config.clone();
+            let mut client = first.take();
+            std::thread::Builder::new()
+                .name(format!("conform-postgres-{n}"))
+                .spawn(move || {
+                    for task in queue {
+                        let live = match client.take().filter(|c| !c.is_closed()) {
+                            Some(c) => Some(c),
+                            None => match config.connect(NoTls) {
+                                Ok(c) => Some(c),
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "cannot connect to the job database");
+                                    None
+                                }
+                            },
+                        };
+                        // A task without a connection is dropped: its caller
+                        // hears that the table is down.
+                        if let Some(mut c) = live {
+                            task(&mut c);
+                            client = Some(c);
+                        }
+                    }
+                })
+                .map_err(|e| TableError::Unreachable(format!("cannot start a thread: {e}")))?;
+        }
+        Ok(PostgresJobs {
+            tasks,
+            replica,
+            lease,
+        })
+    }
+
+    /// Runs `query` on a connection thread and waits for its answer.
+    fn run<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&mut Client) -> Result<T, postgres::Error> + Send + 'static,
+    ) -> TableResult<T> {
+        let (answer, answered) = crossbeam_channel::bounded(1);
+        let task: Task = Box::new(move |client| {
+            let _ = answer.send(query(client));
+        });
+        self.tasks
+            .send(task)
+            .map_err(|_| TableError::Unreachable("the connection threads stopped".into()))?;
+        match answered.recv_timeout(ANSWER_WITHIN) {
+            Ok(result) => Ok(result?),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(TableError::Unreachable(
+                format!("no answer within {} s", ANSWER_WITHIN.as_secs()),
+            )),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Err(TableError::Unreachable(
+                "cannot connect; the log has details".into(),
+            )),
+        }
+    }
+
+    /// The end of this replica's lease on a job claimed or renewed at `at`.
+    fn lease_until(&self, at: u64) -> i64 {
+        (at + self.lease.as_secs()) as i64
+    }
+
+    fn job(row: &postgres::Row) -> Job {
+        Job {
+            id: row.get(0),
+            owner: row.get(1),
+            plugin: row.get(2),
+            file: row.get(3),
+            state: JobState::parse(row.get(4)),
+            created_at: row.get::<_, i64>(5) as u64,
+            rows_in: row.get::<_, i64>(6) as u64,
+            converted: row.get::<_, i64>(7) as u64,
+            rejected: row.get::<_, i64>(8) as u64,
+            error: row.get(9),
+            plugin_version: row.get(10),
+            pack_version: row.get(11),
+            error_code: row.get(12),
+            started_at: row.get::<_, Option<i64>>(13).map(|t| t as u64),
+            finished_at: row.get::<_, Option<i64>>(14).map(|t| t as u64),
+        }
+    }
+}
+
+fn now() -> u64 {
+    super::now()
+}
+
+impl JobTable for PostgresJobs {
+    fn insert(&self, new: &NewJob<'_>, at: u64) -> TableResult<()> {
+        let values = [
+            new.id,
+            new.owner,
+            new.plugin,
+            new.file,
+            new.plugin_version,
+            new.pack_version,
+        ]
+        .map(str::to_string);
+        self.run(move |c| {
+            let [id, owner, plugin, file, plugin_version, pack_version] = &values;
+            c.execute(
+                "INSERT INTO conform_jobs (id, owner, plugin, file, state, created_at, plugin_version, pack_version)
+                 VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7)",
+                &[id, owner, plugin, file, &(at as i64), plugin_version, pack_version],
+            )
+            .map(drop)
+        })
+    }
+
+    fn get(&self, id: &str) -> TableResult<Option<Job>> {
+        let id = id.to_string();
+        self.run(move |c| {
+            c.query_opt(
+                &format!("SELECT {COLUMNS} FROM conform_jobs WHERE id = $1"),
+                &[&id],
+            )
+            .map(|row| row.as_ref().map(Self::job))
+        })
+    }
+
+    fn page(&self, owner: Option<&str>, after: Option<&str>, limit: u32) -> TableResult<Vec<Job>> {
+        let (owner, after) = (owner.map(str::to_string), after.map(str::to_string));
+        self.run(move |c| {
+            let rows = c.query(
+                &format!(
+                    "SELECT {COLUMNS} FROM conform_jobs
+                     WHERE ($1::TEXT IS NULL OR owner = $1)
+                       AND ($2::TEXT IS NULL OR seq < (SELECT seq FROM conform_jobs WHERE id = $2))
+                     ORDER BY seq DESC LIMIT $3"
+                ),
+                &[&owner, &after, &i64::from(limit)],
+            )?;
+            Ok(rows.iter().map(Self::job).collect())
+        })
+    }
+
+    fn active(&self, owner: &str) -> TableResult<u64> {
+        let owner = owner.to_string();
+        self.run(move |c| {
+            c.query_one(
+                "SELECT COUNT(*) FROM conform_jobs WHERE owner = $1 AND state IN ('queued', 'running')",
+                &[&owner],
+            )
+            .map(|row| row.get::<_, i64>(0) as u64)
+        })
+    }
+
+    fn claim_next(&self, per_token: u64, at: u64) -> TableResult<Option<String>> {
+        let (replica, until) = (self.replica.clone(), self.lease_until(at));
+        self.run(move |c| {
+            let mut tx = c.transaction()?;
+            // The token served least recently (by any replica) first, its
+            // oldest job first; a job another replica is claiming is skipped.
+            let claimed = tx.query_opt(
+                "WITH running AS (
+                     SELECT owner, COUNT(*) AS n FROM conform_jobs WHERE state = 'running' GROUP BY owner
+                 ), pick AS (
+                     SELECT j.id FROM conform_jobs j
+                     LEFT JOIN conform_job_turns t ON t.owner = j.owner
+                     LEFT JOIN running r ON r.owner = j.owner
+                     WHERE j.state = 'queued' AND COALESCE(r.n, 0) < $1
+                     ORDER BY COALESCE(t.turn, 0), j.seq
+                     LIMIT 1
+                     FOR UPDATE OF j SKIP LOCKED
+                 )
+                 UPDATE conform_jobs SET state = 'running', attempts = attempts + 1, started_at = $2,
+                        lease_owner = $3, lease_until = $4, cancel_requested = FALSE
+                 FROM pick WHERE conform_jobs.id = pick.id
+                 RETURNING conform_jobs.id, conform_jobs.owner",
+                &[&(per_token.min(i64::MAX as u64) as i64), &(at as i64), &replica, &until],
+            )?;
+            let Some(row) = claimed else {
+                tx.commit()?;
+                return Ok(None);
+            };
+            let (id, owner): (String, String) = (row.get(0), row.get(1));
+            tx.execute(
+                "INSERT INTO conform_job_turns (owner, turn) VALUES ($1, nextval('conform_job_turn_seq'))
+                 ON CONFLICT (owner) DO UPDATE SET turn = EXCLUDED.turn",
+                &[&owner],
+            )?;
+            tx.commit()?;
+            Ok(Some(id))
+        })
+    }
+
+    fn progress(&self, id: &str, rows_in: u64, converted: u64, rejected: u64) -> TableResult<()> {
+        let (id, replica, until) = (
+            id.to_string(),
+            self.replica.clone(),
+            self.lease_until(now()),
+        );
+        self.run(move |c| {
+            c.execute(
+                "UPDATE conform_jobs SET rows_in = $2, converted = $3, rejected = $4, lease_until = $6
+                 WHERE id = $1 AND state = 'running' AND lease_owner = $5",
+                &[&id, &(rows_in as i64), &(converted as i64), &(rejected as i64), &replica, &until],
+            )
+            .map(drop)
+        })
+    }
+
+    fn finish(
+        &self,
+        id: &str,
+        state: JobState,
+        error: Option<(String, String)>,
+        at: u64,
+    ) -> TableResult<()> {
+        let (id, replica) = (id.to_string(), self.replica.clone());
+        let (code, message) = error.unzip();
+        let finished =
+            self.run(move |c| {
+                c.execute(
+                "UPDATE conform_jobs SET state = $2, error = $3, error_code = $4, finished_at = $5,
+                        lease_owner = NULL, lease_until = NULL
+                 WHERE id = $1 AND state = 'running' AND lease_owner = $6",
+                &[&id, &state.as_str(), &message, &code, &(at as i64), &replica],
+            )
+            })?;
+        if finished == 0 {
+            return Err(TableError::LeaseLost);
+        }
+        Ok(())
+    }
+
+    fn recover(&self, max_attempts: i64, crashed: (&str, &str)) -> TableResult<()> {
+        self.reclaim_lapsed(max_attempts, crashed, now()).map(drop)
+    }
+
+    fn reclaim_lapsed(
+        &self,
+        max_attempts: i64,
+        crashed: (&str, &str),
+        at: u64,
+    ) -> TableResult<u64> {
+        let (code, message) = (crashed.0.to_string(), crashed.1.to_string());
+        self.run(move |c| {
+            let mut tx = c.transaction()?;
+            let lapsed = "state = 'running' AND (lease_until IS NULL OR lease_until < $1)";
+            let failed = tx.execute(
+                &format!(
+                    "UPDATE conform_jobs SET state = 'failed', error_code = $2, error = $3, finished_at = $1,
+                            lease_owner = NULL, lease_until = NULL
+                     WHERE {lapsed} AND attempts >= $4"
+                ),
+                &[&(at as i64), &code, &message, &(max_attempts as i32)],
+            )?;
+            let queued = tx.execute(
+                &format!(
+                    "UPDATE conform_jobs SET state = 'queued', rows_in = 0, converted = 0, rejected = 0,
+                            lease_owner = NULL, lease_until = NULL
+                     WHERE {lapsed}"
+                ),
+                &[&(at as i64)],
+            )?;
+            tx.commit()?;
+            Ok(failed + queued)
+        })
+    }
+
+    fn renew_leases(&self, at: u64) -> TableResult<Vec<String>> {
+        let (replica, until) = (self.replica.clone(), self.lease_until(at));
+        self.run(move |c| {
+            let rows = c.query(
+                "UPDATE conform_jobs SET lease_until = $2
+                 WHERE state = 'running' AND lease_owner = $1
+                 RETURNING id, cancel_requested",
+                &[&replica, &until],
+            )?;
+            Ok(rows
+                .iter()
+                .filter(|row| row.get::<_, bool>(1))
+                .map(|row| row.get(0))
+                .collect())
+        })
+    }
+
+    fn requeue_running(&self) -> TableResult<()> {
+        let replica = self.replica.clone();
+        self.run(move |c| {
+            c.execute(
+                "UPDATE conform_jobs SET state = 'queued', rows_in = 0, converted = 0, rejected = 0,
+                        attempts = GREATEST(attempts - 1, 0), lease_owner = NULL, lease_until = NULL
+                 WHERE state = 'running' AND lease_owner = $1",
+                &[&replica],
+            )
+            .map(drop)
+        })
+    }
+
+    fn release(&self, id: &str) -> TableResult<()> {
+        let (id, replica) = (id.to_string(), self.replica.clone());
+        self.run(move |c| {
+            c.execute(
+                "UPDATE conform_jobs SET state = 'queued', attempts = GREATEST(attempts - 1, 0),
+                        started_at = NULL, lease_owner = NULL, lease_until = NULL
+                 WHERE id = $1 AND state = 'running' AND lease_owner = $2",
+                &[&id, &replica],
+            )
+            .map(drop)
+        })
+    }
+
+    fn cancel_queued(&self, id: &str, at: u64) -> TableResult<()> {
+        let id = id.to_string();
+        self.run(move |c| {
+            let mut tx = c.transaction()?;
+            tx.execute(
+                "UPDATE conform_jobs SET state = 'cancelled', error = 'cancelled by its owner',
+                        error_code = 'cancelled', finished_at = $2
+                 WHERE id = $1 AND state = 'queued'",
+                &[&id, &(at as i64)],
+            )?;
+            // A job running on any replica is stopped by that replica's
+            // keeper, which reads this at its next renewal.
+            tx.execute(
+                "UPDATE conform_jobs SET cancel_requested = TRUE WHERE id = $1 AND state = 'running'",
+                &[&id],
+            )?;
+            tx.commit()
+        })
+    }
+
+    fn delete_finished(&self, id: &str) -> TableResult<bool> {
+        let id = id.to_string();
+        self.run(move |c| {
+            c.execute(
+                "DELETE FROM conform_jobs WHERE id = $1 AND state IN ('done', 'failed', 'cancelled')",
+                &[&id],
+            )
+            .map(|n| n > 0)
+        })
+    }
+
+    fn finished_before(&self, cutoff: u64) -> TableResult<Vec<String>> {
+        self.run(move |c| {
+            let rows = c.query(
+                "SELECT id FROM conform_jobs WHERE state IN ('done', 'failed', 'cancelled')
+                   AND COALESCE(finished_at, created_at) < $1",
+                &[&(cutoff as i64)],
+            )?;
+            Ok(rows.iter().map(|row| row.get(0)).collect())
+        })
+    }
+
+    fn ids(&self) -> TableResult<HashSet<String>> {
+        self.run(|c| {
+            let rows = c.query("SELECT id FROM conform_jobs", &[])?;
+            Ok(rows.iter().map(|row| row.get(0)).collect())
+        })
+    }
+
+    fn is_healthy(&self) -> bool {
+        self.run(|c| c.simple_query("SELECT 1").map(drop)).is_ok()
+    }
+
+    fn counts(&self) -> TableResult<(u64, u64)> {
+        self.run(|c| {
+            let row = c.query_one(
+                "SELECT COUNT(*) FILTER (WHERE state = 'queued'), COUNT(*) FILTER (WHERE state = 'running') FROM conform_jobs",
+                &[],
+            )?;
+            Ok((row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64))
+        })
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+}
