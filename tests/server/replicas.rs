@@ -9,7 +9,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use conform_server::config::StorageConfig;
-use conform_server::jobs::{open_table, JobState, JobTable, NewJob, TableError};
+use conform_server::jobs::{JobState, JobTable, NewJob, TableError};
+use conform_server::metadata::Metadata;
+use conform_server::owners::{Kind, Owners};
 use serde_json::Value;
 
 use crate::support::postgres;
@@ -29,7 +31,7 @@ fn now() -> u64 {
 fn table(storage: &StorageConfig) -> (Box<dyn JobTable>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let data = conform_engine::DataDir::new(dir.path());
-    (open_table(&data, storage).unwrap(), dir)
+    (Metadata::open(&data, storage).unwrap().jobs, dir)
 }
 
 fn postgres_storage(url: &str) -> StorageConfig {
@@ -209,6 +211,90 @@ fn a_cancellation_received_by_one_replica_reaches_the_one_running_the_job() {
     assert!(receiving.renew_leases(t).unwrap().is_empty(), "not its job");
 }
 
+/// Owners of names on either engine: the first claim wins, a transfer
+/// moves a name, the operator gets what is seeded.
+fn owners_hold_the_contract(owners: &Owners) {
+    owners.seed(Kind::Plugin, ["jinggong-parts"]).unwrap();
+    assert!(owners
+        .claim(Kind::Plugin, "acme", "provider-a")
+        .unwrap()
+        .is_ok());
+    let taken = owners
+        .claim(Kind::Plugin, "acme", "provider-b")
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(taken.owner, "provider-a");
+    assert!(owners
+        .check(Kind::Plugin, "jinggong-parts", "provider-a")
+        .unwrap()
+        .is_err());
+    assert!(
+        owners
+            .claim(Kind::Pack, "acme", "publisher-c")
+            .unwrap()
+            .is_ok(),
+        "a pack id is apart"
+    );
+    owners.transfer(Kind::Plugin, "acme", "provider-b").unwrap();
+    assert_eq!(
+        owners.owner_of(Kind::Plugin, "acme").unwrap().as_deref(),
+        Some("provider-b")
+    );
+}
+
+#[test]
+fn both_owner_tables_keep_the_same_contract_and_replicas_agree_on_a_claim() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Metadata::open(
+        &conform_engine::DataDir::new(dir.path()),
+        &StorageConfig::default(),
+    )
+    .unwrap();
+    owners_hold_the_contract(&sqlite.owners);
+
+    let url = postgres::database();
+    let replicas: Vec<Arc<Metadata>> = (0..2)
+        .map(|_| {
+            let dir = tempfile::tempdir().unwrap();
+            Arc::new(
+                Metadata::open(
+                    &conform_engine::DataDir::new(dir.path()),
+                    &postgres_storage(&url),
+                )
+                .unwrap(),
+            )
+        })
+        .collect();
+    owners_hold_the_contract(&replicas[0].owners);
+    // What one replica claimed, the other sees.
+    assert_eq!(
+        replicas[1]
+            .owners
+            .owner_of(Kind::Plugin, "acme")
+            .unwrap()
+            .as_deref(),
+        Some("provider-b")
+    );
+    // Eight providers claim one new name at once through two replicas: one wins, all agree.
+    let claims: Vec<_> = (0..8)
+        .map(|n| {
+            let replica = replicas[n % 2].clone();
+            std::thread::spawn(move || {
+                replica
+                    .owners
+                    .claim(Kind::Plugin, "contested", &format!("provider-{n}"))
+                    .unwrap()
+            })
+        })
+        .collect();
+    let won = claims
+        .into_iter()
+        .map(|c| c.join().unwrap())
+        .filter(Result::is_ok)
+        .count();
+    assert_eq!(won, 1, "exactly one claim wins");
+}
+
 #[test]
 fn a_database_that_does_not_answer_is_a_clear_error() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -219,7 +305,7 @@ fn a_database_that_does_not_answer_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let data = conform_engine::DataDir::new(dir.path());
     let storage = postgres_storage(&format!("postgres://conform@127.0.0.1:{port}/conform"));
-    let error = open_table(&data, &storage).err().unwrap().to_string();
+    let error = Metadata::open(&data, &storage).err().unwrap().to_string();
     assert!(error.contains("CONFORM_STORAGE_DATABASE_URL"), "{error}");
 }
 

@@ -139,17 +139,6 @@ pub(crate) fn now() -> u64 {
 }
 
 impl JobStore {
-    /// Opens (or creates) the store in `data`, its records where `storage`
-    /// says; jobs left running by a crash are queued again.
-    pub fn open(
-        data: &conform_engine::DataDir,
-        storage: &crate::config::StorageConfig,
-    ) -> anyhow::Result<JobStore> {
-        let dir = data.jobs();
-        std::fs::create_dir_all(&dir)?;
-        JobStore::with_table(open_table(data, storage)?, dir)
-    }
-
     /// The store over `table`, its folders in `dir`; jobs left running by
     /// a crash are queued again. Once a job has been tried MAX_ATTEMPTS
     /// times it may be what kills the process: it fails rather than crash
@@ -391,35 +380,17 @@ fn crashed_message() -> String {
     format!("the server stopped while running this job, {MAX_ATTEMPTS} times; it is not tried again: check the file and the plugin, or split the file")
 }
 
-/// The job table `storage` names: PostgreSQL if it gives a database URL,
-/// else the SQLite file of the data directory.
-pub fn open_table(
+/// The job table of the shared `database` if there is one (a claim lasting
+/// `lease` unless renewed), else the SQLite file of the data directory.
+pub(crate) fn open_table(
     data: &conform_engine::DataDir,
-    storage: &crate::config::StorageConfig,
+    database: Option<std::sync::Arc<crate::metadata::database::Database>>,
+    lease: Duration,
 ) -> anyhow::Result<Box<dyn JobTable>> {
-    if storage.database_url.is_empty() {
-        return Ok(Box::new(sqlite::SqliteJobs::open(&data.jobs_database())?));
-    }
-    let lease = Duration::from_secs(storage.lease_seconds);
-    let table = postgres::PostgresJobs::open(&storage.database_url, replica_name(), lease)
-        .map_err(|e| anyhow::anyhow!("{e}; check storage.database_url (CONFORM_STORAGE_DATABASE_URL) and that the database is up"))?;
-    Ok(Box::new(table))
-}
-
-/// A name for this process in the leases it holds: host, process id and a
-/// random part (a restarted process is another replica).
-fn replica_name() -> String {
-    let mut random = [0u8; 4];
-    let _ = getrandom::fill(&mut random);
-    let mut host = [0u8; 64];
-    // SAFETY: gethostname writes at most `host.len()` bytes into `host`.
-    let host = if unsafe { libc::gethostname(host.as_mut_ptr().cast(), host.len()) } == 0 {
-        let end = host.iter().position(|&b| b == 0).unwrap_or(host.len());
-        String::from_utf8_lossy(&host[..end]).into_owned()
-    } else {
-        "host".to_string()
-    };
-    format!("{host}-{}-{}", std::process::id(), hex::encode(random))
+    Ok(match database {
+        Some(database) => Box::new(postgres::PostgresJobs::new(database, lease)),
+        None => Box::new(sqlite::SqliteJobs::open(&data.jobs_database())?),
+    })
 }
 
 /// Bytes free for this user on the file system holding `path`.

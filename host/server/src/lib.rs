@@ -23,6 +23,7 @@ pub mod jobs;
 mod jobs_api;
 mod linger;
 mod memory;
+pub mod metadata;
 pub mod metrics;
 mod metrics_api;
 mod observe;

@@ -5,13 +5,16 @@
 //! publisher can change another's standard under the conversions that use
 //! it. Names seeded by the operator (and published by admin tokens) belong
 //! to [`OPERATOR`], which every admin token acts for. An admin can transfer
-//! a name. Ownership is kept in `catalog.sqlite` of the data directory and
+//! a name. Ownership is kept in `catalog.sqlite` of the data directory
+//! ([`sqlite`]), or in the database replicas share ([`postgres`]), and
 //! survives restarts.
 
-use std::path::Path;
-use std::sync::Mutex;
+mod postgres;
+mod sqlite;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use std::sync::Arc;
+
+pub use crate::metadata::{TableError, TableResult};
 
 /// The owner of first-party names: the operator, acting through admin tokens.
 pub const OPERATOR: &str = "operator";
@@ -36,11 +39,6 @@ impl Kind {
     }
 }
 
-/// The (kind, name) → owner table.
-pub struct Owners {
-    db: Mutex<Connection>,
-}
-
 /// A name someone else owns.
 #[derive(Debug)]
 pub struct OwnedByAnother {
@@ -48,32 +46,40 @@ pub struct OwnedByAnother {
     pub owner: String,
 }
 
+/// Where owners are kept: the (kind, name) → owner table.
+pub trait OwnerTable: Send + Sync {
+    /// Gives every name of `names` not owned yet to `owner`.
+    fn seed(&self, kind: Kind, names: &[&str], owner: &str) -> TableResult<()>;
+    /// The owner of `name`, if anyone published it.
+    fn owner_of(&self, kind: Kind, name: &str) -> TableResult<Option<String>>;
+    /// Gives `name` to `owner` if nobody has it; its owner afterwards.
+    fn claim(&self, kind: Kind, name: &str, owner: &str) -> TableResult<String>;
+    /// Gives `name` to `owner`, whoever had it.
+    fn transfer(&self, kind: Kind, name: &str, owner: &str) -> TableResult<()>;
+}
+
+/// The owners of names, over the table the storage settings choose.
+pub struct Owners {
+    table: Box<dyn OwnerTable>,
+}
+
 impl Owners {
-    /// Opens (or creates) the table in the database file `path`
-    /// ([`conform_engine::DataDir::catalog_database`]).
-    pub fn open(path: &Path) -> rusqlite::Result<Owners> {
-        let db = Connection::open(path)?;
-        db.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
-             CREATE TABLE IF NOT EXISTS owners (
-                 kind TEXT NOT NULL, name TEXT NOT NULL, owner TEXT NOT NULL,
-                 PRIMARY KEY (kind, name));",
-        )?;
-        // Stores of the first version of this table kept plugin names alone.
-        let old: bool = db.query_row(
-            "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'plugin_owners'",
-            [],
-            |r| r.get(0),
-        )?;
-        if old {
-            db.execute_batch(
-                "INSERT OR IGNORE INTO owners (kind, name, owner)
-                     SELECT 'plugin', name, owner FROM plugin_owners;
-                 DROP TABLE plugin_owners;",
-            )?;
-        }
-        Ok(Owners { db: Mutex::new(db) })
+    /// The owners in the shared `database` if there is one, else in the
+    /// data directory's `catalog.sqlite`.
+    pub(crate) fn open(
+        data: &conform_engine::DataDir,
+        database: Option<Arc<crate::metadata::database::Database>>,
+    ) -> anyhow::Result<Owners> {
+        let table: Box<dyn OwnerTable> = match database {
+            Some(database) => Box::new(postgres::PostgresOwners::new(database)),
+            None => Box::new(sqlite::SqliteOwners::open(&data.catalog_database())?),
+        };
+        Ok(Owners { table })
+    }
+
+    /// The owners kept in `table`.
+    pub fn with_table(table: Box<dyn OwnerTable>) -> Owners {
+        Owners { table }
     }
 
     /// Gives every name not owned yet to the operator (the seeded plugins
@@ -82,29 +88,14 @@ impl Owners {
         &self,
         kind: Kind,
         names: impl IntoIterator<Item = &'a str>,
-    ) -> rusqlite::Result<()> {
-        let mut db = self.db.lock().expect("not poisoned");
-        let tx = db.transaction()?;
-        for name in names {
-            tx.execute(
-                "INSERT OR IGNORE INTO owners (kind, name, owner) VALUES (?1, ?2, ?3)",
-                params![kind.as_str(), name, OPERATOR],
-            )?;
-        }
-        tx.commit()
+    ) -> TableResult<()> {
+        let names: Vec<&str> = names.into_iter().collect();
+        self.table.seed(kind, &names, OPERATOR)
     }
 
     /// The owner of `name`, if anyone published it.
-    pub fn owner_of(&self, kind: Kind, name: &str) -> rusqlite::Result<Option<String>> {
-        self.db
-            .lock()
-            .expect("not poisoned")
-            .query_row(
-                "SELECT owner FROM owners WHERE kind = ?1 AND name = ?2",
-                params![kind.as_str(), name],
-                |r| r.get(0),
-            )
-            .optional()
+    pub fn owner_of(&self, kind: Kind, name: &str) -> TableResult<Option<String>> {
+        self.table.owner_of(kind, name)
     }
 
     /// `Err` if someone other than `claimant` owns `name`; claims nothing.
@@ -113,7 +104,7 @@ impl Owners {
         kind: Kind,
         name: &str,
         claimant: &str,
-    ) -> rusqlite::Result<Result<(), OwnedByAnother>> {
+    ) -> TableResult<Result<(), OwnedByAnother>> {
         Ok(match self.owner_of(kind, name)? {
             Some(owner) if owner != claimant => Err(OwnedByAnother { owner }),
             _ => Ok(()),
@@ -126,17 +117,8 @@ impl Owners {
         kind: Kind,
         name: &str,
         owner: &str,
-    ) -> rusqlite::Result<Result<(), OwnedByAnother>> {
-        let db = self.db.lock().expect("not poisoned");
-        db.execute(
-            "INSERT OR IGNORE INTO owners (kind, name, owner) VALUES (?1, ?2, ?3)",
-            params![kind.as_str(), name, owner],
-        )?;
-        let current: String = db.query_row(
-            "SELECT owner FROM owners WHERE kind = ?1 AND name = ?2",
-            params![kind.as_str(), name],
-            |r| r.get(0),
-        )?;
+    ) -> TableResult<Result<(), OwnedByAnother>> {
+        let current = self.table.claim(kind, name, owner)?;
         Ok(if current == owner {
             Ok(())
         } else {
@@ -145,67 +127,7 @@ impl Owners {
     }
 
     /// Gives `name` to `owner`.
-    pub fn transfer(&self, kind: Kind, name: &str, owner: &str) -> rusqlite::Result<()> {
-        self.db.lock().expect("not poisoned").execute(
-            "INSERT INTO owners (kind, name, owner) VALUES (?1, ?2, ?3)
-             ON CONFLICT(kind, name) DO UPDATE SET owner = excluded.owner",
-            params![kind.as_str(), name, owner],
-        )?;
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_first_claim_wins_and_survives_reopening() {
-        let dir = tempfile::tempdir().unwrap();
-        let owners = Owners::open(&dir.path().join("catalog.sqlite")).unwrap();
-        let plugin = Kind::Plugin;
-        owners.seed(plugin, ["jinggong-parts"]).unwrap();
-        assert!(owners.claim(plugin, "acme", "provider-a").unwrap().is_ok());
-        assert!(owners.claim(plugin, "acme", "provider-a").unwrap().is_ok());
-        let taken = owners
-            .claim(plugin, "acme", "provider-b")
-            .unwrap()
-            .unwrap_err();
-        assert_eq!(taken.owner, "provider-a");
-        assert!(owners
-            .claim(plugin, "jinggong-parts", "provider-a")
-            .unwrap()
-            .is_err());
-        // A pack id of the same name is another thing.
-        assert!(owners
-            .claim(Kind::Pack, "acme", "publisher-c")
-            .unwrap()
-            .is_ok());
-        drop(owners);
-        let owners = Owners::open(&dir.path().join("catalog.sqlite")).unwrap();
-        assert_eq!(
-            owners.owner_of(plugin, "acme").unwrap().as_deref(),
-            Some("provider-a")
-        );
-        owners.transfer(plugin, "acme", "provider-b").unwrap();
-        assert!(owners.claim(plugin, "acme", "provider-b").unwrap().is_ok());
-    }
-
-    #[test]
-    fn owners_kept_by_the_first_table_survive_the_upgrade() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Connection::open(dir.path().join("catalog.sqlite")).unwrap();
-        db.execute_batch(
-            "CREATE TABLE plugin_owners (name TEXT PRIMARY KEY, owner TEXT NOT NULL);
-             INSERT INTO plugin_owners VALUES ('acme', 'provider-a');",
-        )
-        .unwrap();
-        drop(db);
-        let owners = Owners::open(&dir.path().join("catalog.sqlite")).unwrap();
-        owners.seed(Kind::Plugin, ["acme"]).unwrap();
-        assert_eq!(
-            owners.owner_of(Kind::Plugin, "acme").unwrap().as_deref(),
-            Some("provider-a")
-        );
+    pub fn transfer(&self, kind: Kind, name: &str, owner: &str) -> TableResult<()> {
+        self.table.transfer(kind, name, owner)
     }
 }

@@ -59,7 +59,8 @@ impl AppState {
             sandbox(&data, &config.limits)?,
             config.plugin_limits.limits(),
         )?;
-        let owners = super::owners::Owners::open(&data.catalog_database())?;
+        let metadata = super::metadata::Metadata::open(&data, &config.storage)?;
+        let owners = metadata.owners;
         // Spooled uploads are unnamed files: nothing is left to clean up.
         let spool_folder = data.spool();
         std::fs::create_dir_all(&spool_folder)?;
@@ -81,7 +82,7 @@ impl AppState {
         );
         tracing::info!(mib = memory.total_mib(), "plugin memory budget");
         Ok(AppState {
-            jobs: Arc::new(open_jobs(&data, &config.storage)?),
+            jobs: Arc::new(open_jobs(&data, metadata.jobs)?),
             data,
             tokens: RwLock::new(Arc::new(config.tokens.clone())),
             reloading: Mutex::new(()),
@@ -310,9 +311,11 @@ impl AppState {
 /// Opens the job store and removes what interrupted uploads left.
 fn open_jobs(
     data: &DataDir,
-    storage: &super::config::StorageConfig,
+    table: Box<dyn super::jobs::JobTable>,
 ) -> anyhow::Result<super::jobs::JobStore> {
-    let jobs = super::jobs::JobStore::open(data, storage)?;
+    let dir = data.jobs();
+    std::fs::create_dir_all(&dir)?;
+    let jobs = super::jobs::JobStore::with_table(table, dir)?;
     let removed = jobs.remove_orphans()?;
     if removed > 0 {
         tracing::info!(

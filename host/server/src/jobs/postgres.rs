@@ -4,132 +4,42 @@
 //! holds it under a lease that its keeper renews; a job whose lease lapsed
 //! (its replica died) is queued again, or failed once it has been tried
 //! `MAX_ATTEMPTS` times, by whichever replica notices first.
-//!
-//! The `postgres` client blocks on a runtime of its own, which must not run
-//! inside the server's: queries run on a few connection threads of this
-//! module, and a caller waits for the answer as it waits for SQLite's lock.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
-use postgres::{Client, NoTls};
+use postgres::Client;
 
 use super::table::{JobTable, TableError, TableResult};
 use super::{Job, JobState, NewJob};
-
-/// Connections (and threads) one replica opens.
-const CONNECTIONS: usize = 4;
-
-/// How long a caller waits for a query before the table counts as down.
-const ANSWER_WITHIN: Duration = Duration::from_secs(30);
+use crate::metadata::database::Database;
 
 /// The columns [`PostgresJobs::job`] reads, in its order.
 const COLUMNS: &str = "id, owner, plugin, file, state, created_at, rows_in, converted, rejected, error, plugin_version, pack_version, error_code, started_at, finished_at";
 
-/// The tables, made once by whichever replica starts first (DDL under an
-/// advisory lock: replicas starting together do not race).
-const SCHEMA: &str = "
-    SELECT pg_advisory_xact_lock(7361626);
-    CREATE TABLE IF NOT EXISTS conform_jobs (
-        seq BIGSERIAL UNIQUE,
-        id TEXT PRIMARY KEY, owner TEXT NOT NULL, plugin TEXT NOT NULL, file TEXT NOT NULL,
-        state TEXT NOT NULL, created_at BIGINT NOT NULL,
-        rows_in BIGINT NOT NULL DEFAULT 0, converted BIGINT NOT NULL DEFAULT 0,
-        rejected BIGINT NOT NULL DEFAULT 0, error TEXT,
-        plugin_version TEXT NOT NULL DEFAULT '', pack_version TEXT NOT NULL DEFAULT '',
-        error_code TEXT, attempts INTEGER NOT NULL DEFAULT 0,
-        started_at BIGINT, finished_at BIGINT,
-        lease_owner TEXT, lease_until BIGINT,
-        cancel_requested BOOLEAN NOT NULL DEFAULT FALSE);
-    CREATE INDEX IF NOT EXISTS conform_jobs_by_state ON conform_jobs (state, owner, seq);
-    CREATE INDEX IF NOT EXISTS conform_jobs_by_owner ON conform_jobs (owner, seq);
-    CREATE TABLE IF NOT EXISTS conform_job_turns (owner TEXT PRIMARY KEY, turn BIGINT NOT NULL);
-    CREATE SEQUENCE IF NOT EXISTS conform_job_turn_seq;";
-
-/// One query, run on a connection thread.
-type Task = Box<dyn FnOnce(&mut Client) + Send>;
-
-/// The jobs table in PostgreSQL, as one replica (`replica`) sees it.
+/// The jobs table (`conform_jobs`) in the shared database.
 pub(super) struct PostgresJobs {
-    tasks: crossbeam_channel::Sender<Task>,
-    replica: String,
+    database: Arc<Database>,
     lease: Duration,
 }
 
 impl PostgresJobs {
-    /// Connects to `url`, makes the tables if they are missing, and starts
-    /// the connection threads. `replica` names this process in leases;
-    /// `lease` is how long a claim lasts unless renewed.
-    pub(super) fn open(url: &str, replica: String, lease: Duration) -> TableResult<PostgresJobs> {
-        let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
-            TableError::Unreachable(format!(
-                "the database URL cannot be read ({e}); it looks like postgres://user:password@host:5432/database"
-            ))
-        })?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(5));
-        }
-        config.application_name(&format!("conform {replica}"));
-        let mut client = config.connect(NoTls)?;
-        client.batch_execute(&format!("BEGIN; {SCHEMA} COMMIT;"))?;
-        let mut first = Some(client);
-        let (tasks, queue) = crossbeam_channel::unbounded::<Task>();
-        for n in 0..CONNECTIONS {
-            let queue = queue.clone();
-            let config = config.clone();
-            let mut client = first.take();
-            std::thread::Builder::new()
-                .name(format!("conform-postgres-{n}"))
-                .spawn(move || {
-                    for task in queue {
-                        let live = match client.take().filter(|c| !c.is_closed()) {
-                            Some(c) => Some(c),
-                            None => match config.connect(NoTls) {
-                                Ok(c) => Some(c),
-                                Err(e) => {
-                                    tracing::warn!(error = %e, "cannot connect to the job database");
-                                    None
-                                }
-                            },
-                        };
-                        // A task without a connection is dropped: its caller
-                        // hears that the table is down.
-                        if let Some(mut c) = live {
-                            task(&mut c);
-                            client = Some(c);
-                        }
-                    }
-                })
-                .map_err(|e| TableError::Unreachable(format!("cannot start a thread: {e}")))?;
-        }
-        Ok(PostgresJobs {
-            tasks,
-            replica,
-            lease,
-        })
+    /// The table in `database`; a claim lasts `lease` unless renewed.
+    pub(super) fn new(database: Arc<Database>, lease: Duration) -> PostgresJobs {
+        PostgresJobs { database, lease }
     }
 
-    /// Runs `query` on a connection thread and waits for its answer.
     fn run<T: Send + 'static>(
         &self,
         query: impl FnOnce(&mut Client) -> Result<T, postgres::Error> + Send + 'static,
     ) -> TableResult<T> {
-        let (answer, answered) = crossbeam_channel::bounded(1);
-        let task: Task = Box::new(move |client| {
-            let _ = answer.send(query(client));
-        });
-        self.tasks
-            .send(task)
-            .map_err(|_| TableError::Unreachable("the connection threads stopped".into()))?;
-        match answered.recv_timeout(ANSWER_WITHIN) {
-            Ok(result) => Ok(result?),
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(TableError::Unreachable(
-                format!("no answer within {} s", ANSWER_WITHIN.as_secs()),
-            )),
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Err(TableError::Unreachable(
-                "cannot connect; the log has details".into(),
-            )),
-        }
+        self.database.run(query)
+    }
+
+    /// This replica's name in leases.
+    fn replica(&self) -> String {
+        self.database.replica().to_string()
     }
 
     /// The end of this replica's lease on a job claimed or renewed at `at`.
@@ -223,7 +133,7 @@ impl JobTable for PostgresJobs {
     }
 
     fn claim_next(&self, per_token: u64, at: u64) -> TableResult<Option<String>> {
-        let (replica, until) = (self.replica.clone(), self.lease_until(at));
+        let (replica, until) = (self.replica(), self.lease_until(at));
         self.run(move |c| {
             let mut tx = c.transaction()?;
             // The token served least recently (by any replica) first, its
@@ -262,11 +172,7 @@ impl JobTable for PostgresJobs {
     }
 
     fn progress(&self, id: &str, rows_in: u64, converted: u64, rejected: u64) -> TableResult<()> {
-        let (id, replica, until) = (
-            id.to_string(),
-            self.replica.clone(),
-            self.lease_until(now()),
-        );
+        let (id, replica, until) = (id.to_string(), self.replica(), self.lease_until(now()));
         self.run(move |c| {
             c.execute(
                 "UPDATE conform_jobs SET rows_in = $2, converted = $3, rejected = $4, lease_until = $6
@@ -284,7 +190,7 @@ impl JobTable for PostgresJobs {
         error: Option<(String, String)>,
         at: u64,
     ) -> TableResult<()> {
-        let (id, replica) = (id.to_string(), self.replica.clone());
+        let (id, replica) = (id.to_string(), self.replica());
         let (code, message) = error.unzip();
         let finished =
             self.run(move |c| {
@@ -337,7 +243,7 @@ impl JobTable for PostgresJobs {
     }
 
     fn renew_leases(&self, at: u64) -> TableResult<Vec<String>> {
-        let (replica, until) = (self.replica.clone(), self.lease_until(at));
+        let (replica, until) = (self.replica(), self.lease_until(at));
         self.run(move |c| {
             let rows = c.query(
                 "UPDATE conform_jobs SET lease_until = $2
@@ -354,7 +260,7 @@ impl JobTable for PostgresJobs {
     }
 
     fn requeue_running(&self) -> TableResult<()> {
-        let replica = self.replica.clone();
+        let replica = self.replica();
         self.run(move |c| {
             c.execute(
                 "UPDATE conform_jobs SET state = 'queued', rows_in = 0, converted = 0, rejected = 0,
@@ -367,7 +273,7 @@ impl JobTable for PostgresJobs {
     }
 
     fn release(&self, id: &str) -> TableResult<()> {
-        let (id, replica) = (id.to_string(), self.replica.clone());
+        let (id, replica) = (id.to_string(), self.replica());
         self.run(move |c| {
             c.execute(
                 "UPDATE conform_jobs SET state = 'queued', attempts = GREATEST(attempts - 1, 0),

@@ -7,26 +7,7 @@ use std::collections::HashSet;
 
 use super::{Job, JobState, NewJob};
 
-/// A failure of the table that holds the jobs.
-#[derive(Debug, thiserror::Error)]
-pub enum TableError {
-    /// The SQLite file failed.
-    #[error("the job table: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    /// PostgreSQL answered with an error.
-    #[error("the job database: {0}")]
-    Postgres(#[from] postgres::Error),
-    /// PostgreSQL cannot be reached (or did not answer in time).
-    #[error("the job database cannot be reached: {0}")]
-    Unreachable(String),
-    /// This process's lease on a job lapsed and another took the job over:
-    /// its end is not recorded by this one.
-    #[error("the job was taken over by another replica after this one's lease lapsed")]
-    LeaseLost,
-}
-
-/// What the table answers.
-pub type TableResult<T> = Result<T, TableError>;
+pub use crate::metadata::{TableError, TableResult};
 
 /// Where job records live. Times are seconds since the Unix epoch.
 pub trait JobTable: Send + Sync {

@@ -1,0 +1,125 @@
+//! The PostgreSQL database replicas share: its tables, made at the first
+//! start, and a few connection threads that run queries for the server.
+//!
+//! The `postgres` client blocks on a runtime of its own, which must not run
+//! inside the server's: queries run on this module's threads, and a caller
+//! waits for the answer as it waits for SQLite's lock.
+
+use std::time::Duration;
+
+use postgres::{Client, NoTls};
+
+use super::{TableError, TableResult};
+
+/// Connections (and threads) one replica opens.
+const CONNECTIONS: usize = 4;
+
+/// How long a caller waits for a query before the database counts as down.
+const ANSWER_WITHIN: Duration = Duration::from_secs(30);
+
+/// Every table, made once by whichever replica starts first (DDL under an
+/// advisory lock: replicas starting together do not race).
+const SCHEMA: &str = "
+    SELECT pg_advisory_xact_lock(7361626);
+    CREATE TABLE IF NOT EXISTS conform_jobs (
+        seq BIGSERIAL UNIQUE,
+        id TEXT PRIMARY KEY, owner TEXT NOT NULL, plugin TEXT NOT NULL, file TEXT NOT NULL,
+        state TEXT NOT NULL, created_at BIGINT NOT NULL,
+        rows_in BIGINT NOT NULL DEFAULT 0, converted BIGINT NOT NULL DEFAULT 0,
+        rejected BIGINT NOT NULL DEFAULT 0, error TEXT,
+        plugin_version TEXT NOT NULL DEFAULT '', pack_version TEXT NOT NULL DEFAULT '',
+        error_code TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+        started_at BIGINT, finished_at BIGINT,
+        lease_owner TEXT, lease_until BIGINT,
+        cancel_requested BOOLEAN NOT NULL DEFAULT FALSE);
+    CREATE INDEX IF NOT EXISTS conform_jobs_by_state ON conform_jobs (state, owner, seq);
+    CREATE INDEX IF NOT EXISTS conform_jobs_by_owner ON conform_jobs (owner, seq);
+    CREATE TABLE IF NOT EXISTS conform_job_turns (owner TEXT PRIMARY KEY, turn BIGINT NOT NULL);
+    CREATE SEQUENCE IF NOT EXISTS conform_job_turn_seq;
+    CREATE TABLE IF NOT EXISTS conform_owners (
+        kind TEXT NOT NULL, name TEXT NOT NULL, owner TEXT NOT NULL,
+        PRIMARY KEY (kind, name));";
+
+/// One query, run on a connection thread.
+type Task = Box<dyn FnOnce(&mut Client) + Send>;
+
+/// The shared database, as one replica (`replica`) reaches it.
+pub(crate) struct Database {
+    tasks: crossbeam_channel::Sender<Task>,
+    replica: String,
+}
+
+impl Database {
+    /// Connects to `url`, makes the tables that are missing, and starts
+    /// the connection threads. `replica` names this process.
+    pub(crate) fn open(url: &str, replica: String) -> TableResult<Database> {
+        let mut config: postgres::Config = url.parse().map_err(|_| {
+            TableError::Unreachable(
+                "the database URL cannot be read; it looks like postgres://user:password@host:5432/database".into(),
+            )
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
+        config.application_name(&format!("conform {replica}"));
+        let mut client = config.connect(NoTls)?;
+        client.batch_execute(&format!("BEGIN; {SCHEMA} COMMIT;"))?;
+        let mut first = Some(client);
+        let (tasks, queue) = crossbeam_channel::unbounded::<Task>();
+        for n in 0..CONNECTIONS {
+            let (queue, config) = (queue.clone(), config.clone());
+            let mut client = first.take();
+            std::thread::Builder::new()
+                .name(format!("conform-postgres-{n}"))
+                .spawn(move || {
+                    for task in queue {
+                        let live = match client.take().filter(|c| !c.is_closed()) {
+                            Some(c) => Some(c),
+                            None => config
+                                .connect(NoTls)
+                                .inspect_err(|e| {
+                                    tracing::warn!(error = %e, "cannot connect to the shared database");
+                                })
+                                .ok(),
+                        };
+                        // A task without a connection is dropped: its caller
+                        // hears that the database is down.
+                        if let Some(mut c) = live {
+                            task(&mut c);
+                            client = Some(c);
+                        }
+                    }
+                })
+                .map_err(|e| TableError::Unreachable(format!("cannot start a thread: {e}")))?;
+        }
+        Ok(Database { tasks, replica })
+    }
+
+    /// This process's name in the records it holds (leases).
+    pub(crate) fn replica(&self) -> &str {
+        &self.replica
+    }
+
+    /// Runs `query` on a connection thread and waits for its answer.
+    pub(crate) fn run<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&mut Client) -> Result<T, postgres::Error> + Send + 'static,
+    ) -> TableResult<T> {
+        let (answer, answered) = crossbeam_channel::bounded(1);
+        let task: Task = Box::new(move |client| {
+            let _ = answer.send(query(client));
+        });
+        self.tasks
+            .send(task)
+            .map_err(|_| TableError::Unreachable("the connection threads stopped".into()))?;
+        match answered.recv_timeout(ANSWER_WITHIN) {
+            Ok(result) => Ok(result?),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(TableError::Unreachable(
+                format!("no answer within {} s", ANSWER_WITHIN.as_secs()),
+            )),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Err(TableError::Unreachable(
+                "cannot connect; the log has details".into(),
+            )),
+        }
+    }
+}
