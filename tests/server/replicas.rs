@@ -14,8 +14,8 @@ use conform_server::metadata::Metadata;
 use conform_server::owners::{Kind, Owners};
 use serde_json::Value;
 
-use crate::support::postgres;
 use crate::support::server::*;
+use crate::support::{objects, postgres};
 
 const CRASHED: (&str, &str) = ("job-crashed", "the replica died");
 
@@ -309,65 +309,106 @@ fn a_database_that_does_not_answer_is_a_clear_error() {
     assert!(error.contains("CONFORM_STORAGE_DATABASE_URL"), "{error}");
 }
 
-/// Three `conform serve` replicas on one PostgreSQL and one data folder:
-/// a job submitted to any is run by one of them; one killed mid-job, the
-/// job is taken over when its lease lapses and ends with the records of an
-/// uninterrupted run.
-#[test]
-fn replicas_share_the_queue_and_finish_the_job_of_a_killed_one() {
-    let url = postgres::database();
-    let env = [
-        ("CONFORM_STORAGE_DATABASE_URL", url.as_str()),
-        ("CONFORM_STORAGE_LEASE_SECONDS", "3"),
+/// The environment of replicas sharing a fresh database, with short
+/// leases, and `extra` settings.
+fn replica_env(extra: Vec<(&'static str, String)>) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("CONFORM_STORAGE_DATABASE_URL", postgres::database()),
+        ("CONFORM_STORAGE_LEASE_SECONDS", "3".to_string()),
     ];
-    let first = start_with_env(tempfile::tempdir().unwrap(), Some(test_tokens()), &env);
-    let others: Vec<Server> = (0..2).map(|_| start_replica(&first, &env)).collect();
+    env.extend(extra);
+    env
+}
+
+fn pairs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// Three replicas on one PostgreSQL and one data folder.
+#[test]
+fn replicas_on_one_data_folder_share_the_queue_and_finish_a_killed_ones_job() {
+    let env = replica_env(Vec::new());
+    let first = start_with_env(
+        tempfile::tempdir().unwrap(),
+        Some(test_tokens()),
+        &pairs(&env),
+    );
+    let second = start_replica(&first, &pairs(&env));
+    let third = start_replica(&first, &pairs(&env));
+    share_the_queue_and_survive_a_killed_replica(vec![first, second, third]);
+}
+
+/// Three replicas on one PostgreSQL and one object store, each with a data
+/// directory of its own: an upload, outputs and downloads cross replicas
+/// through the store.
+#[test]
+fn replicas_with_an_object_store_share_the_queue_and_finish_a_killed_ones_job() {
+    let env = replica_env(objects::bucket());
+    let servers = (0..3)
+        .map(|_| {
+            start_with_env(
+                tempfile::tempdir().unwrap(),
+                Some(test_tokens()),
+                &pairs(&env),
+            )
+        })
+        .collect();
+    share_the_queue_and_survive_a_killed_replica(servers);
+}
+
+/// Versions published through one replica are served by all; a job
+/// submitted to any replica is run by one of them and seen, with its
+/// outputs, by every one; the replica running a large job killed mid-job,
+/// the job is taken over when its lease lapses and ends with the records
+/// of an uninterrupted run.
+fn share_the_queue_and_survive_a_killed_replica(mut servers: Vec<Server>) {
+    publications_reach_every_replica(&servers);
 
     // Small jobs submitted round the replicas are all done, each seen by every replica.
     let body = waybills(50);
     let ids: Vec<String> = (0..6)
         .map(|i| {
-            let server = [&first, &others[0], &others[1]][i % 3];
+            let query = "plugin=swift-express&name=w.ndjson";
             job_id(&submit_job(
-                server,
+                &servers[i % 3],
                 UPLOADER,
-                "plugin=swift-express&name=w.ndjson",
+                query,
                 body.as_bytes(),
             ))
         })
         .collect();
+    let mut outputs = HashSet::new();
     for id in &ids {
-        for server in [&first, &others[0], &others[1]] {
+        for server in &servers {
             let job = wait_for(server, id, UPLOADER, |j| j["state"] == "done");
             assert_eq!(job["rows_in"].as_u64(), Some(50), "{job}");
+            let (status, records) = get(server, &format!("/v1/jobs/{id}/records"), UPLOADER);
+            assert_eq!(status, 200, "{records}");
+            outputs.insert(records);
         }
     }
+    assert_eq!(outputs.len(), 1, "every replica serves the same records");
 
     // A large job; whichever replica runs it is killed mid-job.
     let big = waybills(150_000);
-    let id = job_id(&submit_job(
-        &others[0],
-        UPLOADER,
-        "plugin=swift-express&name=big.ndjson",
-        big.as_bytes(),
-    ));
-    wait_for(&first, &id, UPLOADER, |j| {
+    let query = "plugin=swift-express&name=big.ndjson";
+    let id = job_id(&submit_job(&servers[1], UPLOADER, query, big.as_bytes()));
+    wait_for(&servers[0], &id, UPLOADER, |j| {
         j["state"] == "running" && j["rows_in"].as_u64() > Some(0)
     });
-    let runner = [&first, &others[0], &others[1]]
-        .into_iter()
+    let runner = servers
+        .iter()
         .position(|s| {
             s.log_lines()
                 .iter()
                 .any(|l| l.contains(&id) && l.contains("job started"))
         })
         .expect("a replica logs the start of the job");
-    let mut servers = vec![first];
-    servers.extend(others);
     servers[runner].kill();
     let survivor = &servers[(runner + 1) % 3];
     let job = wait_for(survivor, &id, UPLOADER, |j| j["state"] == "done");
     assert_eq!(job["rows_in"].as_u64(), Some(150_000), "{job}");
+    assert_eq!(job["error_code"], Value::Null);
     let noticed = servers.iter().enumerate().any(|(n, s)| {
         n != runner
             && s.log_lines()
@@ -378,18 +419,64 @@ fn replicas_share_the_queue_and_finish_the_job_of_a_killed_one() {
         noticed,
         "a surviving replica took the job over after the lease lapsed"
     );
-    let (_, records) = get(survivor, &format!("/v1/jobs/{id}/records"), UPLOADER);
 
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("big.ndjson");
     std::fs::write(&input, &big).unwrap();
     let expected = cli_records("swift-express", &input);
-    assert!(
-        records == expected,
-        "the records of the job taken over differ from an uninterrupted run"
+    for (n, server) in servers.iter().enumerate().filter(|(n, _)| *n != runner) {
+        let (_, records) = get(server, &format!("/v1/jobs/{id}/records"), UPLOADER);
+        assert!(
+            records == expected,
+            "replica {n}: the records of the job taken over differ from an uninterrupted run"
+        );
+    }
+}
+
+/// A pack version published through one replica and a plugin through
+/// another are listed and run by the third within seconds; the plugin's
+/// name is the provider's on every replica.
+fn publications_reach_every_replica(servers: &[Server]) {
+    let (status, body) = publish_pack(&servers[0], ADMIN, &pack_version("1.1.0", 3));
+    assert_eq!(status, 201, "{body}");
+    let (manifest, component) = built_plugin("jinggong-parts");
+    let renamed = manifest
+        .replace(
+            "name = \"jinggong-parts\"",
+            "name = \"jinggong-parts-acme\"",
+        )
+        .replace("version = \"0.1.0\"", "version = \"1.2.0\"");
+    let (status, body) = publish_plugin(&servers[1], PROVIDER, &renamed, &component);
+    assert_eq!(status, 201, "{body}");
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let served = |path: &str| get(&servers[2], path, UPLOADER).0 == 200;
+    while !(served("/v1/packs/sample-regional/1.1.0") && served("/v1/plugins/jinggong-parts-acme"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the third replica serves what the others published within 30 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let (_, plugin) = get(&servers[2], "/v1/plugins/jinggong-parts-acme", UPLOADER);
+    let plugin: Value = serde_json::from_str(&plugin).unwrap();
+    assert_eq!(plugin["owner"], "provider", "{plugin}");
+    // It converts there, against the new pack version (lengths to 3 decimals).
+    let sample =
+        std::fs::read(crate::support::root().join("tests/fixtures/samples/jinggong-parts.csv"))
+            .unwrap();
+    let (status, text) = convert(&servers[2], "jinggong-parts-acme", &sample);
+    assert_eq!(status, 200, "{text}");
+    let summary: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["summary"]["pack"]["version"], "1.1.0", "{text}");
+    // The name is the provider's on every replica (the owners are shared):
+    // a new version from another token is refused where it was not published.
+    let newer = renamed.replace("1.2.0", "1.3.0");
+    let (status, body) = publish_plugin(&servers[0], ADMIN, &newer, &component);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("plugin-owned")),
+        "{body}"
     );
-    let ended: Value =
-        serde_json::from_str(&get(survivor, &format!("/v1/jobs/{id}"), UPLOADER).1).unwrap();
-    assert_eq!(ended["state"], "done");
-    assert_eq!(ended["error_code"], Value::Null);
 }

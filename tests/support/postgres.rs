@@ -173,27 +173,7 @@ fn start() -> Cluster {
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    // SAFETY: prctl only sets this process's parent-death signal.
-    unsafe {
-        postgres.pre_exec(|| {
-            // The cluster shuts down (immediately) when the thread that
-            // started it ends, which is when the test process ends.
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGQUIT);
-            Ok(())
-        });
-    }
-    let (started, spawned) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let child = postgres.spawn();
-        let failed = child.is_err();
-        started.send(child.map(drop)).unwrap();
-        if !failed {
-            loop {
-                std::thread::park();
-            }
-        }
-    });
-    spawned.recv().unwrap().expect("postgres starts");
+    super::spawn_for_the_process(postgres, libc::SIGQUIT, "postgres starts");
     let cluster = Cluster {
         port,
         _folder: folder,

@@ -135,10 +135,13 @@ fn spawn(dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut stderr = Vec::new();
     let base = loop {
-        let line = lines
-            .next()
-            .expect("the server prints where it listens")
-            .unwrap();
+        let Some(line) = lines.next() else {
+            panic!(
+                "the server ended before it listened; it printed:\n{}",
+                stderr.join("\n")
+            );
+        };
+        let line = line.unwrap();
         stderr.push(line.clone());
         if let Some(addr) = line.strip_prefix("conform: listening on ") {
             break addr.to_string();

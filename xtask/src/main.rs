@@ -397,9 +397,34 @@ fn demo(root: &Path) -> Result<()> {
 fn test(root: &Path) -> Result<()> {
     build_plugins(root)?;
     ensure_test_packages()?;
+    ensure_test_object_store()?;
     let mut test = cargo();
     test.current_dir(root).arg("test");
     run(test)
+}
+
+/// The S3-compatible server the replicas' tests start, from PyPI.
+const MOTO: &str = "moto[server]==5.2.1";
+
+/// Installs moto's server with pip when Python cannot import it.
+fn ensure_test_object_store() -> Result<()> {
+    let found = || {
+        Command::new("python3")
+            .args(["-c", "import moto.server"])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if found() {
+        return Ok(());
+    }
+    let mut install = Command::new("python3");
+    install.args(["-m", "pip", "install", "--quiet", MOTO]);
+    run(install).context("installing moto's S3 server for the replicas' tests")?;
+    if !found() {
+        bail!("moto was installed but `import moto.server` fails");
+    }
+    Ok(())
 }
 
 /// Debian packages the tests use, each with whether it is installed and

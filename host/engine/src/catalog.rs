@@ -207,6 +207,7 @@ pub trait NameGate {
 /// The packs and plugins of a data directory, and their compiled plugins.
 pub struct Catalog {
     data: DataDir,
+    cap: PluginLimits,
     listing: RwLock<Listing>,
     sandbox: Sandbox,
     compiled: CompiledPlugins,
@@ -232,10 +233,38 @@ impl Catalog {
         let plugins = Registry::open(data.plugins())?.cap_limits(cap);
         Ok(Catalog {
             data,
+            cap,
             listing: RwLock::new(Listing { packs, plugins }),
             sandbox,
             compiled: CompiledPlugins::default(),
         })
+    }
+
+    /// Reads the pack and plugin folders again, for versions another
+    /// process installed there (a replica, through the shared files);
+    /// whether the listing changed. Installed versions never change, so the
+    /// new listing only adds to the old.
+    pub fn refresh(&self) -> Result<bool, CatalogError> {
+        let packs = PackStore::open(self.data.packs())?;
+        let plugins = Registry::open(self.data.plugins())?.cap_limits(self.cap);
+        let versions = |listing: &Listing| {
+            (
+                listing.packs.version_count(),
+                listing.plugins.entries().len(),
+            )
+        };
+        let fresh = Listing { packs, plugins };
+        let mut listing = self.listing_mut();
+        if versions(&fresh) == versions(&listing) {
+            return Ok(false);
+        }
+        *listing = fresh;
+        Ok(true)
+    }
+
+    /// The data directory the catalog reads.
+    pub fn data(&self) -> &DataDir {
+        &self.data
     }
 
     /// The packs and plugins, for reading; not to be held while compiling.

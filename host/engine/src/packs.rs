@@ -153,6 +153,11 @@ impl PackStore {
     pub fn ids(&self) -> impl Iterator<Item = &str> {
         self.packs.keys().map(String::as_str)
     }
+
+    /// How many pack versions are installed, of every id.
+    pub fn version_count(&self) -> usize {
+        self.packs.values().map(BTreeMap::len).sum()
+    }
 }
 
 /// The store error of an I/O failure on `path`.

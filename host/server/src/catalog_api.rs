@@ -265,9 +265,15 @@ async fn publish_entry(
             kind: Kind::Plugin,
             claimant,
         };
-        publish(&state.catalog, &gate)
-            .map(|entry| plugin_json(&state.listing(), &entry))
-            .map_err(|e| publish_refusal(e, Kind::Plugin))
+        let entry = publish(&state.catalog, &gate).map_err(|e| publish_refusal(e, Kind::Plugin))?;
+        announce(
+            &state,
+            &entry.dir,
+            Kind::Plugin,
+            &entry.manifest.name,
+            &entry.manifest.version,
+        )?;
+        Ok(plugin_json(&state.listing(), &entry))
     })
     .await
     .map_err(|e| ApiError::internal("publishing stopped", &e))?
@@ -457,7 +463,40 @@ fn install_pack(
         .catalog
         .publish_pack(archive, limits, &gate)
         .map_err(|e| publish_refusal(e, Kind::Pack))?;
+    let manifest = installed.manifest();
+    announce(
+        state,
+        installed.dir(),
+        Kind::Pack,
+        &manifest.id,
+        &manifest.version,
+    )?;
     Ok(pack_json(&installed))
+}
+
+/// Shares a version installed here with the other replicas (nothing to do
+/// for one process). Blocks.
+fn announce(
+    state: &AppState,
+    folder: &std::path::Path,
+    kind: Kind,
+    name: &str,
+    version: &semver::Version,
+) -> Result<(), ApiError> {
+    let publication = crate::publications::Publication {
+        kind,
+        name: name.to_string(),
+        version: version.clone(),
+    };
+    state
+        .publications
+        .announce(folder, &publication)
+        .map_err(|e| {
+            ApiError::internal(
+                "the version is installed on this replica but could not be shared with the others; it is shared at this replica's next start",
+                &e,
+            )
+        })
 }
 
 /// Body of `PUT /v1/plugins/{name}/owner` and `PUT /v1/packs/{id}/owner`.

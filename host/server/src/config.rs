@@ -280,6 +280,13 @@ pub struct StorageConfig {
     /// (`CONFORM_STORAGE_DATABASE_URL`) than written here: it holds a
     /// password.
     pub database_url: String,
+    /// The object store of the files replicas share (`s3://bucket/prefix`;
+    /// its endpoint and credentials from `AWS_ENDPOINT`, `AWS_REGION`,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, and `AWS_ALLOW_HTTP=true`
+    /// for a plain-HTTP endpoint). Empty (the default): the data directory
+    /// holds the only copy. Needs `database_url`: the database says which
+    /// files exist.
+    pub object_store_url: String,
     /// Seconds a replica's claim on a running job lasts unless renewed
     /// (default 30; renewed every third of it). A job whose replica died is
     /// taken up by another once this has passed.
@@ -290,6 +297,7 @@ impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             database_url: String::new(),
+            object_store_url: String::new(),
             lease_seconds: 30,
         }
     }
@@ -303,6 +311,9 @@ impl StorageConfig {
                 "storage.lease_seconds is {}: use 3 to 3600 seconds",
                 self.lease_seconds
             );
+        }
+        if !self.object_store_url.is_empty() && self.database_url.is_empty() {
+            anyhow::bail!("storage.object_store_url needs storage.database_url: replicas learn from the database which files the store holds");
         }
         if !self.database_url.is_empty() {
             // The error would repeat the URL, password and all: only its kind is told.
@@ -326,6 +337,7 @@ impl std::fmt::Debug for StorageConfig {
                     "(set)"
                 },
             )
+            .field("object_store_url", &self.object_store_url)
             .field("lease_seconds", &self.lease_seconds)
             .finish()
     }

@@ -24,6 +24,12 @@ pub fn spawn_sweeper(state: Arc<super::AppState>) {
                 Ok(n) => tracing::info!(jobs = n, "expired jobs deleted"),
                 Err(e) => tracing::error!(error = %e, "cannot delete expired jobs"),
             }
+            // Working copies of jobs another replica deleted.
+            if state.jobs.shares_files() {
+                if let Err(e) = state.jobs.remove_orphans() {
+                    tracing::error!(error = %e, "cannot remove the working copies of deleted jobs");
+                }
+            }
             std::thread::sleep(every);
         });
     if let Err(e) = spawned {
@@ -49,6 +55,25 @@ pub fn spawn_lease_keeper(state: Arc<super::AppState>) {
         });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start the lease keeper; other replicas will take this one's jobs over");
+    }
+}
+
+/// When replicas share a database: installs the plugin and pack versions
+/// other replicas publish, looking every 2 seconds.
+pub fn spawn_catalog_follower(state: Arc<super::AppState>) {
+    if !state.publications.is_shared() {
+        return;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("conform-catalog".into())
+        .spawn(move || loop {
+            std::thread::sleep(Duration::from_secs(2));
+            if let Err(e) = state.publications.follow(&state.catalog) {
+                tracing::error!(error = %e, "cannot install the versions other replicas published");
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the catalog follower; versions other replicas publish are not served here");
     }
 }
 
@@ -168,6 +193,10 @@ fn convert_job(
 ) -> Result<conform_model::FileSummary, String> {
     let store = state.jobs.clone();
     let folder = store.folder(&job.id);
+    // Accepted by another replica: its upload comes from the shared files.
+    store
+        .fetch(&job.id)
+        .map_err(|e| format!("the upload cannot be fetched: {e}"))?;
     let upload =
         File::open(folder.join("upload")).map_err(|e| format!("the upload is unreadable: {e}"))?;
     // Written under this process's own names: a replica that lost its
@@ -231,5 +260,6 @@ fn convert_job(
     }
     super::annotated::keep(&folder, &resolved.manifest.input, &summary)
         .map_err(|e| e.to_string())?;
+    store.share_outputs(&job.id).map_err(|e| e.to_string())?;
     Ok(summary)
 }

@@ -124,6 +124,7 @@ pub struct NewJob<'a> {
 /// and whether it is stopping.
 pub struct JobStore {
     table: Box<dyn JobTable>,
+    files: std::sync::Arc<dyn crate::files::FileStore>,
     dir: PathBuf,
     cancelled: Mutex<HashSet<String>>,
     wake: Condvar,
@@ -139,15 +140,21 @@ pub(crate) fn now() -> u64 {
 }
 
 impl JobStore {
-    /// The store over `table`, its folders in `dir`; jobs left running by
-    /// a crash are queued again. Once a job has been tried MAX_ATTEMPTS
+    /// The store over `table`, its folders in `dir` (working copies of
+    /// `files` when that is shared); jobs left running by a crash are
+    /// queued again. Once a job has been tried MAX_ATTEMPTS
     /// times it may be what kills the process: it fails rather than crash
     /// every restart.
-    pub fn with_table(table: Box<dyn JobTable>, dir: PathBuf) -> anyhow::Result<JobStore> {
+    pub fn with_table(
+        table: Box<dyn JobTable>,
+        files: std::sync::Arc<dyn crate::files::FileStore>,
+        dir: PathBuf,
+    ) -> anyhow::Result<JobStore> {
         let crashed = crashed_message();
         table.recover(MAX_ATTEMPTS, (JOB_CRASHED, &crashed))?;
         Ok(JobStore {
             table,
+            files,
             dir,
             cancelled: Mutex::new(HashSet::new()),
             wake: Condvar::new(),
@@ -161,8 +168,12 @@ impl JobStore {
         self.dir.join(id)
     }
 
-    /// Records a job whose upload is complete in its folder, and wakes the runner.
+    /// Records a job whose upload is complete in its folder (shared first,
+    /// when files are), and wakes the runners. Blocks while the upload is
+    /// copied to the object store.
     pub fn accept(&self, new: &NewJob<'_>) -> TableResult<Job> {
+        self.files
+            .put(&job_key(new.id, UPLOAD), &self.folder(new.id).join(UPLOAD))?;
         self.table.insert(new, now())?;
         self.wake_runners();
         Ok(self.get(new.id)?.expect("just inserted"))
@@ -241,6 +252,8 @@ impl JobStore {
     pub fn delete(&self, id: &str) -> TableResult<bool> {
         let deleted = self.table.delete_finished(id)?;
         if deleted {
+            // Other replicas' working copies go at their next sweep.
+            self.files.delete_prefix(&job_key(id, ""))?;
             self.cancelled.lock().expect("not poisoned").remove(id);
             match std::fs::remove_dir_all(self.folder(id)) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -278,7 +291,8 @@ impl JobStore {
         let mut removed = 0;
         for entry in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if known.contains(&name) || (self.is_shared() && young(&entry)) {
+            let shared = self.is_shared() || self.files.is_shared();
+            if known.contains(&name) || (shared && young(&entry)) {
                 continue;
             }
             if std::fs::remove_dir_all(entry.path()).is_ok() {
@@ -312,6 +326,47 @@ impl JobStore {
             self.wake_runners();
         }
         Ok(())
+    }
+
+    /// Brings the job's shared files its folder lacks (the upload, the
+    /// outputs of a job another replica ran) into it. Blocks.
+    pub fn fetch(&self, id: &str) -> TableResult<()> {
+        if !self.files.is_shared() {
+            return Ok(());
+        }
+        let folder = self.folder(id);
+        for key in self.files.list(&job_key(id, ""))? {
+            let Some(name) = key.rsplit('/').next().filter(|n| !n.is_empty()) else {
+                continue;
+            };
+            if !folder.join(name).is_file() {
+                self.files.get(&key, &folder.join(name))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies a finished job's outputs (every file of its folder but the
+    /// upload and work in progress) to the shared files. Blocks.
+    pub(crate) fn share_outputs(&self, id: &str) -> TableResult<()> {
+        if !self.files.is_shared() {
+            return Ok(());
+        }
+        let folder = self.folder(id);
+        for entry in std::fs::read_dir(&folder).map_err(crate::files::local(&folder))? {
+            let entry = entry.map_err(crate::files::local(&folder))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let in_progress = name.starts_with('.') || name.ends_with(".part");
+            if name != UPLOAD && !in_progress && entry.path().is_file() {
+                self.files.put(&job_key(id, &name), &entry.path())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the job's files are shared with other replicas.
+    pub fn shares_files(&self) -> bool {
+        self.files.is_shared()
     }
 
     /// Whether other processes share the job table (replicas).
@@ -373,6 +428,14 @@ impl JobStore {
         }
         *woken = false;
     }
+}
+
+/// The name of a job's upload in its folder.
+const UPLOAD: &str = "upload";
+
+/// The shared key of a job's file `name` (of its folder, for `""`).
+fn job_key(id: &str, name: &str) -> String {
+    format!("jobs/{id}/{name}")
 }
 
 /// The message of a job that failed because its runner died each time.

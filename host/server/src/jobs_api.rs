@@ -99,17 +99,26 @@ pub(crate) async fn submit(
     let part_name = store_upload(&state, request, &folder).await?;
     let file_name = query.name.or(part_name).unwrap_or_else(|| "upload".into());
     plain_file_name(&file_name)?;
-    let job = state
-        .jobs
-        .accept(&NewJob {
+    let (jobs, owner) = (state.jobs.clone(), caller.name.clone());
+    let (plugin, plugin_version, pack_version) = (
+        resolved.manifest.name.clone(),
+        resolved.manifest.version.to_string(),
+        resolved.pack.manifest().version.to_string(),
+    );
+    // Blocking: the upload may be copied to the shared files first.
+    let job = tokio::task::spawn_blocking(move || {
+        jobs.accept(&NewJob {
             id: &id,
-            owner: &caller.name,
-            plugin: &resolved.manifest.name,
-            plugin_version: &resolved.manifest.version.to_string(),
-            pack_version: &resolved.pack.manifest().version.to_string(),
+            owner: &owner,
+            plugin: &plugin,
+            plugin_version: &plugin_version,
+            pack_version: &pack_version,
             file: &file_name,
         })
-        .map_err(store_error)?;
+    })
+    .await
+    .map_err(|e| ApiError::internal("the job could not be recorded", &e))?
+    .map_err(store_error)?;
     stored.keep();
     tracing::info!(job = %job.id, plugin = %job.plugin, owner = %job.owner, "job accepted");
     let location = format!("/v1/jobs/{}", job.id);
@@ -371,6 +380,7 @@ async fn download(
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(ApiError::bad_query)?;
     let job = owned(state, caller, id)?;
+    fetched(state, id).await?;
     let ndjson = state.jobs.folder(id).join(format!("{stem}.ndjson"));
     ensure_output_ready(&job, &ndjson)?;
     // A workbook is built before it is sent: that work counts as one of
@@ -381,6 +391,19 @@ async fn download(
     };
     let output = Output::open(query.format.as_deref(), ndjson).await?;
     Ok(output.attachment(&format!("{}.{stem}", job.file)))
+}
+
+/// Brings a job's shared files this replica lacks (it ran elsewhere)
+/// into its folder, on a blocking thread.
+async fn fetched(state: &Arc<AppState>, id: &str) -> Result<(), ApiError> {
+    if !state.jobs.shares_files() {
+        return Ok(());
+    }
+    let (jobs, id) = (state.jobs.clone(), id.to_string());
+    tokio::task::spawn_blocking(move || jobs.fetch(&id))
+        .await
+        .map_err(|e| ApiError::internal("the job's files could not be fetched", &e))?
+        .map_err(store_error)
 }
 
 /// `409 job-not-done` unless the job has an output to download: it is
@@ -601,6 +624,7 @@ pub(crate) async fn annotated(
     use super::annotated::{AnnotateError, Format};
     let Query(query) = query.map_err(ApiError::bad_query)?;
     let job = owned(&state, &caller, &id)?;
+    fetched(&state, &id).await?;
     let folder = state.jobs.folder(&id);
     ensure_output_ready(&job, &folder.join("errors.ndjson"))?;
     let format = match query.format.as_deref() {

@@ -18,6 +18,7 @@ pub mod config_file;
 mod connection;
 mod convert;
 pub mod error;
+pub mod files;
 mod job_runner;
 pub mod jobs;
 mod jobs_api;
@@ -31,6 +32,7 @@ pub mod openapi;
 pub mod owners;
 mod page;
 mod pins;
+mod publications;
 pub mod redact;
 #[cfg(test)]
 mod router_tests;
@@ -258,6 +260,7 @@ pub async fn run(
     job_runner::spawn_runners(state.clone());
     job_runner::spawn_sweeper(state.clone());
     job_runner::spawn_lease_keeper(state.clone());
+    job_runner::spawn_catalog_follower(state.clone());
     let limits = state.config.limits;
     let max_connections = connection_cap(limits.max_connections);
     tracing::info!(max_connections, "accepting connections");

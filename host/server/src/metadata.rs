@@ -8,7 +8,8 @@
 
 pub(crate) mod database;
 
-/// A failure of the table that holds records.
+/// A failure of where the server keeps what it shares: a table, or the
+/// shared files.
 #[derive(Debug, thiserror::Error)]
 pub enum TableError {
     /// The SQLite file failed.
@@ -20,6 +21,9 @@ pub enum TableError {
     /// PostgreSQL cannot be reached (or did not answer in time).
     #[error("the shared database cannot be reached: {0}")]
     Unreachable(String),
+    /// The shared files failed.
+    #[error(transparent)]
+    Files(#[from] crate::files::FilesError),
     /// This process's lease on a job lapsed and another took the job over:
     /// its end is not recorded by this one.
     #[error("the job was taken over by another replica after this one's lease lapsed")]
@@ -35,6 +39,8 @@ pub struct Metadata {
     pub jobs: Box<dyn crate::jobs::JobTable>,
     /// Who owns each plugin name and pack id.
     pub owners: crate::owners::Owners,
+    /// The shared database, if the tables are in one.
+    pub(crate) database: Option<std::sync::Arc<database::Database>>,
 }
 
 impl Metadata {
@@ -49,7 +55,8 @@ impl Metadata {
         let lease = std::time::Duration::from_secs(storage.lease_seconds);
         Ok(Metadata {
             jobs: crate::jobs::open_table(data, database.clone(), lease)?,
-            owners: crate::owners::Owners::open(data, database)?,
+            owners: crate::owners::Owners::open(data, database.clone())?,
+            database,
         })
     }
 }

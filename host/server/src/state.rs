@@ -24,6 +24,8 @@ pub struct AppState {
     pub(crate) catalog: Catalog,
     /// Who owns each plugin name.
     pub(crate) owners: super::owners::Owners,
+    /// Plugin and pack versions announced to, and followed from, other replicas.
+    pub(crate) publications: super::publications::Publications,
     /// Conversions running per token name.
     pub(crate) running: Mutex<HashMap<String, u32>>,
     /// Bulk jobs.
@@ -60,7 +62,12 @@ impl AppState {
             config.plugin_limits.limits(),
         )?;
         let metadata = super::metadata::Metadata::open(&data, &config.storage)?;
+        let files = super::files::open(&config.storage)?;
         let owners = metadata.owners;
+        let publications =
+            super::publications::Publications::new(metadata.database.clone(), files.clone());
+        publications.announce_all(&catalog)?;
+        publications.follow(&catalog)?;
         // Spooled uploads are unnamed files: nothing is left to clean up.
         let spool_folder = data.spool();
         std::fs::create_dir_all(&spool_folder)?;
@@ -82,13 +89,14 @@ impl AppState {
         );
         tracing::info!(mib = memory.total_mib(), "plugin memory budget");
         Ok(AppState {
-            jobs: Arc::new(open_jobs(&data, metadata.jobs)?),
+            jobs: Arc::new(open_jobs(&data, metadata.jobs, files.clone())?),
             data,
             tokens: RwLock::new(Arc::new(config.tokens.clone())),
             reloading: Mutex::new(()),
             config,
             catalog,
             owners,
+            publications,
             running: Mutex::new(HashMap::new()),
             metrics: super::metrics::Metrics::default(),
             memory,
@@ -312,10 +320,11 @@ impl AppState {
 fn open_jobs(
     data: &DataDir,
     table: Box<dyn super::jobs::JobTable>,
+    files: Arc<dyn super::files::FileStore>,
 ) -> anyhow::Result<super::jobs::JobStore> {
     let dir = data.jobs();
     std::fs::create_dir_all(&dir)?;
-    let jobs = super::jobs::JobStore::with_table(table, dir)?;
+    let jobs = super::jobs::JobStore::with_table(table, files, dir)?;
     let removed = jobs.remove_orphans()?;
     if removed > 0 {
         tracing::info!(

@@ -38,7 +38,10 @@ const SCHEMA: &str = "
     CREATE SEQUENCE IF NOT EXISTS conform_job_turn_seq;
     CREATE TABLE IF NOT EXISTS conform_owners (
         kind TEXT NOT NULL, name TEXT NOT NULL, owner TEXT NOT NULL,
-        PRIMARY KEY (kind, name));";
+        PRIMARY KEY (kind, name));
+    CREATE TABLE IF NOT EXISTS conform_publications (
+        seq BIGSERIAL PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL,
+        published_at BIGINT NOT NULL, UNIQUE (kind, name, version));";
 
 /// One query, run on a connection thread.
 type Task = Box<dyn FnOnce(&mut Client) + Send>;
