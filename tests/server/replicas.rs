@@ -480,3 +480,62 @@ fn publications_reach_every_replica(servers: &[Server]) {
         "{body}"
     );
 }
+
+/// Waits until `server` answers `GET /v1/token` with `token` as `status`.
+fn until_token_answers(server: &Server, token: &str, status: u16) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while get(server, "/v1/token", token).0 != status {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the token is answered {status} within 30 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// A token made by `conform token create` on one machine, in the shared
+/// database, is in force on every replica within seconds; revoked, it is
+/// refused everywhere.
+#[test]
+fn a_token_created_in_the_shared_database_is_in_force_on_every_replica() {
+    let env = replica_env(Vec::new());
+    let first = start_with_env(
+        tempfile::tempdir().unwrap(),
+        Some(test_tokens()),
+        &pairs(&env),
+    );
+    let second = start_with_env(
+        tempfile::tempdir().unwrap(),
+        Some(test_tokens()),
+        &pairs(&env),
+    );
+    let token_command = |args: &[&str]| {
+        let mut command = crate::support::conform();
+        command
+            .arg("token")
+            .args(args)
+            .arg("--data")
+            .arg(first.data_dir());
+        command.envs(env.iter().map(|(k, v)| (k, v.as_str())));
+        command.output().unwrap()
+    };
+    let made = token_command(&["create", "shared-uploads", "--role", "uploader"]);
+    crate::support::expect_exit(&made, 0);
+    let token = String::from_utf8(made.stdout).unwrap().trim().to_string();
+    let file = std::fs::read_to_string(first.data_dir().join("conform.toml")).unwrap();
+    assert!(
+        !file.contains("shared-uploads"),
+        "kept in the database, not the file"
+    );
+    until_token_answers(&second, &token, 200);
+    until_token_answers(&first, &token, 200);
+
+    let listed = token_command(&["list"]);
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(listed.contains("shared-uploads\tuploader"), "{listed}");
+    let again = token_command(&["create", "shared-uploads", "--role", "uploader"]);
+    crate::support::expect_exit(&again, 1);
+
+    crate::support::expect_exit(&token_command(&["revoke", "shared-uploads"]), 0);
+    until_token_answers(&second, &token, 401);
+}

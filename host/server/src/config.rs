@@ -23,6 +23,11 @@ pub enum Role {
 }
 
 impl Role {
+    /// The role named `name` (`uploader` …), if there is one.
+    pub fn parse(name: &str) -> Option<Role> {
+        serde_json::from_value(serde_json::Value::String(name.to_string())).ok()
+    }
+
     /// The role's name in the configuration.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -59,7 +59,8 @@ pub fn spawn_lease_keeper(state: Arc<super::AppState>) {
 }
 
 /// When replicas share a database: installs the plugin and pack versions
-/// other replicas publish, looking every 2 seconds.
+/// other replicas publish and puts the shared tokens in force, looking
+/// every 2 seconds.
 pub fn spawn_catalog_follower(state: Arc<super::AppState>) {
     if !state.publications.is_shared() {
         return;
@@ -71,6 +72,7 @@ pub fn spawn_catalog_follower(state: Arc<super::AppState>) {
             if let Err(e) = state.publications.follow(&state.catalog) {
                 tracing::error!(error = %e, "cannot install the versions other replicas published");
             }
+            state.reload_shared_tokens();
         });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start the catalog follower; versions other replicas publish are not served here");

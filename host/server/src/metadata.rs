@@ -1,5 +1,6 @@
 //! Where the server's shared records live: the job records, the owners of
-//! names and the catalog's record of publications. One setting chooses the
+//! names, the catalog's record of publications and (with a shared
+//! database) API tokens. One setting chooses the
 //! engine for all of them ([`crate::config::StorageConfig`]): the data
 //! directory's SQLite files (the default, one process) or one PostgreSQL
 //! database that replicas share ([`database::Database`]). Each kind of
@@ -7,6 +8,9 @@
 //! engine behind it.
 
 pub(crate) mod database;
+mod tokens;
+
+pub use tokens::SharedTokens;
 
 /// A failure of where the server keeps what it shares: a table, or the
 /// shared files.
@@ -39,6 +43,9 @@ pub struct Metadata {
     pub jobs: Box<dyn crate::jobs::JobTable>,
     /// Who owns each plugin name and pack id.
     pub owners: crate::owners::Owners,
+    /// API tokens kept in the shared database (beside `conform.toml`'s),
+    /// if there is one.
+    pub tokens: Option<SharedTokens>,
     /// The shared database, if the tables are in one.
     pub(crate) database: Option<std::sync::Arc<database::Database>>,
 }
@@ -56,6 +63,7 @@ impl Metadata {
         Ok(Metadata {
             jobs: crate::jobs::open_table(data, database.clone(), lease)?,
             owners: crate::owners::Owners::open(data, database.clone())?,
+            tokens: database.clone().map(SharedTokens::new),
             database,
         })
     }

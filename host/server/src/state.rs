@@ -38,8 +38,17 @@ pub struct AppState {
     pub(crate) memory: Arc<super::memory::MemoryBudget>,
     /// The data directory, whose `conform.toml` is read again for tokens.
     data: DataDir,
-    /// The tokens in force: the configuration's, as last (re)loaded.
+    /// The tokens in force: the configuration's, as last (re)loaded, and
+    /// those of the shared database whose names the configuration does
+    /// not use.
     tokens: RwLock<Arc<Vec<super::config::TokenConfig>>>,
+    /// The tokens of `conform.toml`, as last (re)loaded.
+    file_tokens: Mutex<Vec<super::config::TokenConfig>>,
+    /// The tokens of the shared database, if there is one, as last read.
+    shared_tokens: Option<(
+        super::metadata::SharedTokens,
+        Mutex<Vec<super::config::TokenConfig>>,
+    )>,
     /// Held while the tokens are reloaded.
     reloading: Mutex<()>,
     /// Set at the shutdown deadline: conversions still running stop.
@@ -88,10 +97,12 @@ impl AppState {
             u64::from(config.plugin_limits.limits().memory_mib),
         );
         tracing::info!(mib = memory.total_mib(), "plugin memory budget");
-        Ok(AppState {
+        let state = AppState {
             jobs: Arc::new(open_jobs(&data, metadata.jobs, files.clone())?),
             data,
             tokens: RwLock::new(Arc::new(config.tokens.clone())),
+            file_tokens: Mutex::new(config.tokens.clone()),
+            shared_tokens: metadata.tokens.map(|t| (t, Mutex::new(Vec::new()))),
             reloading: Mutex::new(()),
             config,
             catalog,
@@ -103,7 +114,9 @@ impl AppState {
             spool_folder,
             stopping: tokio::sync::watch::Sender::new(false),
             interpreter: std::sync::OnceLock::new(),
-        })
+        };
+        state.reload_shared_tokens();
+        Ok(state)
     }
 
     /// Gives the server the mapping interpreter's component (`wasm`), so
@@ -184,11 +197,52 @@ impl AppState {
         if unchanged != self.config {
             tracing::warn!("conform.toml changed more than its tokens: the other settings take effect at the next start");
         }
-        let mut tokens = self.tokens.write().expect("not poisoned");
-        if **tokens != config.tokens {
+        let mut file_tokens = self.file_tokens.lock().expect("not poisoned");
+        if *file_tokens != config.tokens {
             tracing::info!(tokens = config.tokens.len(), "tokens reloaded");
-            *tokens = Arc::new(config.tokens);
+            *file_tokens = config.tokens;
+            drop(file_tokens);
+            self.put_tokens_in_force();
         }
+    }
+
+    /// Reads the shared database's tokens again (`conform token` on any
+    /// machine naming it); a database that does not answer changes
+    /// nothing.
+    pub(crate) fn reload_shared_tokens(&self) {
+        let Some((table, last)) = &self.shared_tokens else {
+            return;
+        };
+        let listed = match table.list() {
+            Ok(listed) => listed,
+            Err(e) => {
+                tracing::error!(error = %e, "the shared tokens cannot be read; the tokens in force stay");
+                return;
+            }
+        };
+        let mut last = last.lock().expect("not poisoned");
+        if *last != listed {
+            tracing::info!(tokens = listed.len(), "shared tokens reloaded");
+            *last = listed;
+            drop(last);
+            self.put_tokens_in_force();
+        }
+    }
+
+    /// The tokens of `conform.toml`, then those of the shared database
+    /// whose names the file does not use.
+    fn put_tokens_in_force(&self) {
+        let mut merged = self.file_tokens.lock().expect("not poisoned").clone();
+        if let Some((_, shared)) = &self.shared_tokens {
+            for token in shared.lock().expect("not poisoned").iter() {
+                if merged.iter().any(|t| t.name == token.name) {
+                    tracing::warn!(token = %token.name, "a shared token has the name of one in conform.toml; the file's is in force");
+                } else {
+                    merged.push(token.clone());
+                }
+            }
+        }
+        *self.tokens.write().expect("not poisoned") = Arc::new(merged);
     }
 
     /// Reloads the tokens whenever `conform.toml` changes (checked every

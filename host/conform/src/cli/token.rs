@@ -1,7 +1,8 @@
 //! `conform token create|list|revoke`: the server's API tokens, edited in
-//! its data directory's `conform.toml` (only their SHA-256 digests are
-//! kept). A running server picks the change up within seconds, or at once
-//! on SIGHUP.
+//! its data directory's `conform.toml`, or, when the configuration names a
+//! shared database (`CONFORM_STORAGE_DATABASE_URL`), in that database for
+//! every replica (only their SHA-256 digests are kept). A running server
+//! picks the change up within seconds, or at once on SIGHUP.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,30 +69,84 @@ fn role(text: &str) -> Result<Role, String> {
 /// Runs `conform token …`.
 pub fn run(args: TokenArgs) -> Result<ExitCode> {
     let mut file = ConfigFile::open(&args.data)?;
+    let config = conform_server::config::ServerConfig::load(&args.data)?;
+    let shared = if config.storage.database_url.is_empty() {
+        None
+    } else {
+        let data = conform_engine::DataDir::new(&args.data);
+        conform_server::metadata::Metadata::open(&data, &config.storage)?.tokens
+    };
     match args.action {
         TokenAction::Create { name, mut roles } => {
             roles.dedup();
             let token = new_token()?;
-            file.add_token(&TokenConfig {
+            let config = TokenConfig {
                 name: name.clone(),
                 sha256: hash_token(&token),
                 roles,
-            })?;
-            file.save()?;
+            };
+            match &shared {
+                Some(shared) => {
+                    if file.config()?.tokens.iter().any(|t| t.name == name)
+                        || !shared.add(&config)?
+                    {
+                        anyhow::bail!("a token named `{name}` exists; revoke it first, or choose another name");
+                    }
+                }
+                None => {
+                    file.add_token(&config)?;
+                    file.save()?;
+                }
+            }
             println!("{token}");
             eprintln!("conform: token `{name}` created; it is shown only now. A running server takes it within seconds (or at once on SIGHUP).");
         }
         TokenAction::List => {
-            for token in file.config()?.tokens {
+            let mut tokens = file.config()?.tokens;
+            if let Some(shared) = &shared {
+                tokens.extend(shared.list()?);
+            }
+            for token in tokens {
                 let roles: Vec<&str> = token.roles.iter().map(|r| r.as_str()).collect();
                 println!("{}\t{}", token.name, roles.join(","));
             }
         }
         TokenAction::Revoke { name } => {
-            file.revoke_token(&name)?;
-            file.save()?;
+            let in_file = file.config()?.tokens.iter().any(|t| t.name == name);
+            match &shared {
+                Some(shared) if !in_file => revoke_shared(shared, &file, &name)?,
+                _ => {
+                    file.revoke_token(&name)?;
+                    file.save()?;
+                }
+            }
             eprintln!("conform: token `{name}` revoked; a running server refuses it within seconds (or at once on SIGHUP). Names it owns stay its name's.");
         }
     }
     Ok(ExitCode::from(EXIT_OK))
+}
+
+/// Revokes a token of the shared database, keeping the last admin token
+/// of the file and the database together.
+fn revoke_shared(
+    shared: &conform_server::metadata::SharedTokens,
+    file: &ConfigFile,
+    name: &str,
+) -> Result<()> {
+    let listed = shared.list()?;
+    let Some(token) = listed.iter().find(|t| t.name == name) else {
+        anyhow::bail!("no token is named `{name}`; `conform token list` shows them");
+    };
+    let admins = file
+        .config()?
+        .tokens
+        .iter()
+        .chain(&listed)
+        .filter(|t| t.roles.contains(&Role::Admin))
+        .count();
+    if token.roles.contains(&Role::Admin) && admins == 1 {
+        anyhow::bail!("`{name}` is the last admin token; create another admin token first");
+    }
+    shared.revoke(name)?;
+    Ok(())
 }

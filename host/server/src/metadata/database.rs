@@ -41,7 +41,9 @@ const SCHEMA: &str = "
         PRIMARY KEY (kind, name));
     CREATE TABLE IF NOT EXISTS conform_publications (
         seq BIGSERIAL PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL,
-        published_at BIGINT NOT NULL, UNIQUE (kind, name, version));";
+        published_at BIGINT NOT NULL, UNIQUE (kind, name, version));
+    CREATE TABLE IF NOT EXISTS conform_tokens (
+        name TEXT PRIMARY KEY, sha256 TEXT NOT NULL, roles TEXT[] NOT NULL);";
 
 /// One query, run on a connection thread.
 type Task = Box<dyn FnOnce(&mut Client) + Send>;
