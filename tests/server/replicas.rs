@@ -182,17 +182,20 @@ fn a_job_whose_lease_lapsed_is_taken_over_and_fails_after_its_attempts() {
     insert(first.as_ref(), "j1", "acme", t);
     assert_eq!(first.claim_next(4, t).unwrap().as_deref(), Some("j1"));
     // Renewed leases hold: nothing lapsed yet.
-    assert!(first.renew_leases(t).unwrap().is_empty());
+    assert!(first.renew_leases(t, &["j1".into()]).unwrap().is_empty());
     assert_eq!(second.reclaim_lapsed(2, CRASHED, t + 1).unwrap(), 0);
-    // The first replica stops renewing; after its lease (30 s) the job is queued again.
-    assert_eq!(second.reclaim_lapsed(2, CRASHED, t + 31).unwrap(), 1);
+    // Lapsed, but not by a whole lease more (30 s): a replica back from a
+    // database outage gets its turn to renew.
+    assert_eq!(second.reclaim_lapsed(2, CRASHED, t + 45).unwrap(), 0);
+    // The first replica has stopped renewing: the job is queued again.
+    assert_eq!(second.reclaim_lapsed(2, CRASHED, t + 61).unwrap(), 1);
     assert_eq!(second.get("j1").unwrap().unwrap().state, JobState::Queued);
-    assert_eq!(second.claim_next(4, t + 31).unwrap().as_deref(), Some("j1"));
+    assert_eq!(second.claim_next(4, t + 61).unwrap().as_deref(), Some("j1"));
     // The first replica, back, cannot record an end: the job is not its own.
     let late = first.finish("j1", JobState::Done, None, t + 32);
     assert!(matches!(late, Err(TableError::LeaseLost)), "{late:?}");
     // Its second runner dies too: the job has been tried twice and fails.
-    assert_eq!(first.reclaim_lapsed(2, CRASHED, t + 100).unwrap(), 1);
+    assert_eq!(first.reclaim_lapsed(2, CRASHED, t + 200).unwrap(), 1);
     let job = first.get("j1").unwrap().unwrap();
     assert_eq!(job.state, JobState::Failed);
     assert_eq!(job.error_code.as_deref(), Some("job-crashed"));
@@ -207,8 +210,22 @@ fn a_cancellation_received_by_one_replica_reaches_the_one_running_the_job() {
     insert(running.as_ref(), "j1", "acme", t);
     running.claim_next(4, t).unwrap();
     receiving.cancel_queued("j1", t).unwrap();
-    assert_eq!(running.renew_leases(t).unwrap(), ["j1"]);
-    assert!(receiving.renew_leases(t).unwrap().is_empty(), "not its job");
+    assert_eq!(running.renew_leases(t, &["j1".into()]).unwrap(), ["j1"]);
+    assert!(
+        receiving
+            .renew_leases(t, &["j1".into()])
+            .unwrap()
+            .is_empty(),
+        "not its job"
+    );
+    // Had its replica died before it saw the request, the job ends cancelled,
+    // never run again.
+    assert_eq!(receiving.reclaim_lapsed(2, CRASHED, t + 200).unwrap(), 1);
+    let job = receiving.get("j1").unwrap().unwrap();
+    assert_eq!(
+        (job.state, job.error_code.as_deref()),
+        (JobState::Cancelled, Some("cancelled"))
+    );
 }
 
 /// Owners of names on either engine: the first claim wins, a transfer
@@ -535,6 +552,10 @@ fn a_token_created_in_the_shared_database_is_in_force_on_every_replica() {
     assert!(listed.contains("shared-uploads\tuploader"), "{listed}");
     let again = token_command(&["create", "shared-uploads", "--role", "uploader"]);
     crate::support::expect_exit(&again, 1);
+    // The operator's name is refused in the database as in conform.toml.
+    let operator = token_command(&["create", "operator", "--role", "provider"]);
+    crate::support::expect_exit(&operator, 1);
+    assert!(String::from_utf8_lossy(&operator.stderr).contains("stands for the operator"));
 
     crate::support::expect_exit(&token_command(&["revoke", "shared-uploads"]), 0);
     until_token_answers(&second, &token, 401);

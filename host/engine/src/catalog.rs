@@ -242,9 +242,13 @@ impl Catalog {
 
     /// Reads the pack and plugin folders again, for versions another
     /// process installed there (a replica, through the shared files);
-    /// whether the listing changed. Installed versions never change, so the
-    /// new listing only adds to the old.
+    /// whether the listing grew. Installed versions never change or go, so
+    /// the new listing only adds to the old (requests wait while the
+    /// folders are read).
     pub fn refresh(&self) -> Result<bool, CatalogError> {
+        // Read under the write lock: a version this process installs
+        // meanwhile is on the disk this reads, never dropped by it.
+        let mut listing = self.listing_mut();
         let packs = PackStore::open(self.data.packs())?;
         let plugins = Registry::open(self.data.plugins())?.cap_limits(self.cap);
         let versions = |listing: &Listing| {
@@ -254,8 +258,7 @@ impl Catalog {
             )
         };
         let fresh = Listing { packs, plugins };
-        let mut listing = self.listing_mut();
-        if versions(&fresh) == versions(&listing) {
+        if versions(&fresh) <= versions(&listing) {
             return Ok(false);
         }
         *listing = fresh;

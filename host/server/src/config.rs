@@ -52,6 +52,31 @@ pub struct TokenConfig {
     pub roles: Vec<Role>,
 }
 
+impl TokenConfig {
+    /// Checks what TOML cannot: the digest is 64 lowercase hex digits, the
+    /// name is not the operator's, there is a role.
+    pub fn check(&self) -> Result<(), String> {
+        let hex = self.sha256.len() == 64
+            && self
+                .sha256
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !hex {
+            return Err("sha256 must be 64 lowercase hex digits, the SHA-256 of the token (`printf %s TOKEN | sha256sum`)".into());
+        }
+        if self.name.is_empty() || self.name == super::owners::OPERATOR {
+            return Err(format!(
+                "a token needs a name other than `{}`, which stands for the operator",
+                super::owners::OPERATOR
+            ));
+        }
+        if self.roles.is_empty() {
+            return Err("give the token at least one role".into());
+        }
+        Ok(())
+    }
+}
+
 /// Limits of the server. Each answers with a JSON error when hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
@@ -443,25 +468,9 @@ impl ServerConfig {
         let mut names = std::collections::HashSet::new();
         for (i, token) in self.tokens.iter().enumerate() {
             let at = format!("tokens[{i}] (name `{}`)", token.name);
-            let hex = token.sha256.len() == 64
-                && token
-                    .sha256
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-            if !hex {
-                anyhow::bail!("{at}: sha256 must be 64 lowercase hex digits, the SHA-256 of the token (`printf %s TOKEN | sha256sum`)");
-            }
-            if token.name.is_empty() || token.name == super::owners::OPERATOR {
-                anyhow::bail!(
-                    "{at}: a token needs a name other than `{}`, which stands for the operator",
-                    super::owners::OPERATOR
-                );
-            }
+            token.check().map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
             if !names.insert(token.name.as_str()) {
                 anyhow::bail!("{at}: another token has this name; names must be unique");
-            }
-            if token.roles.is_empty() {
-                anyhow::bail!("{at}: give the token at least one role");
             }
         }
         self.limits.check()?;

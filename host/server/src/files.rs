@@ -176,16 +176,25 @@ impl FileStore for ObjectFiles {
             let upload = store.put_multipart(&location).await?;
             let mut writer = object_store::WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
             let mut buffer = vec![0u8; 1 << 20];
-            loop {
-                let n = file.read(&mut buffer).await.map_err(local(&from))?;
-                if n == 0 {
-                    break;
+            let copied: FilesResult<()> = async {
+                loop {
+                    let n = file.read(&mut buffer).await.map_err(local(&from))?;
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    writer.wait_for_capacity(4).await?;
+                    writer.write(&buffer[..n]);
                 }
-                writer.wait_for_capacity(4).await?;
-                writer.write(&buffer[..n]);
             }
-            writer.finish().await?;
-            Ok(())
+            .await;
+            match copied {
+                Ok(()) => writer.finish().await.map(drop).map_err(Into::into),
+                // Parts sent so far are not left in the store.
+                Err(e) => {
+                    let _ = writer.abort().await;
+                    Err(e)
+                }
+            }
         })
     }
 

@@ -69,10 +69,11 @@ pub fn spawn_catalog_follower(state: Arc<super::AppState>) {
         .name("conform-catalog".into())
         .spawn(move || loop {
             std::thread::sleep(Duration::from_secs(2));
+            // Tokens first: a revocation is not held up by a slow install.
+            state.reload_shared_tokens();
             if let Err(e) = state.publications.follow(&state.catalog) {
                 tracing::error!(error = %e, "cannot install the versions other replicas published");
             }
-            state.reload_shared_tokens();
         });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start the catalog follower; versions other replicas publish are not served here");
@@ -196,18 +197,16 @@ fn convert_job(
     let store = state.jobs.clone();
     let folder = store.folder(&job.id);
     // Accepted by another replica: its upload comes from the shared files.
-    store
-        .fetch(&job.id)
-        .map_err(|e| format!("the upload cannot be fetched: {e}"))?;
+    retrying(&job.id, "fetch the upload", || store.fetch(&job.id, true))?;
     let upload =
         File::open(folder.join("upload")).map_err(|e| format!("the upload is unreadable: {e}"))?;
     // Written under this process's own names: a replica that lost its
     // lease while stalled and the one that took the job over never write
     // the same file (each renames a complete one into place).
-    let pid = std::process::id();
+    let tag = store.runner_tag();
     let (records_part, errors_part) = (
-        folder.join(format!("records.ndjson.{pid}.part")),
-        folder.join(format!("errors.ndjson.{pid}.part")),
+        folder.join(format!("records.ndjson.{tag}.part")),
+        folder.join(format!("errors.ndjson.{tag}.part")),
     );
     let records = File::create(&records_part).map_err(|e| e.to_string())?;
     let errors = File::create(&errors_part).map_err(|e| e.to_string())?;
@@ -262,6 +261,37 @@ fn convert_job(
     }
     super::annotated::keep(&folder, &resolved.manifest.input, &summary)
         .map_err(|e| e.to_string())?;
-    store.share_outputs(&job.id).map_err(|e| e.to_string())?;
+    retrying(&job.id, "share the outputs", || {
+        store.share_outputs(&job.id)
+    })?;
     Ok(summary)
+}
+
+/// What a job's owner reads when the shared files failed it (the details,
+/// which name the store, go to the log).
+const SHARED_FILES_DOWN: &str =
+    "the server's shared file store could not be reached; submit the file again later";
+
+/// Runs `work` on the shared files for a job, tried 4 times over about
+/// 12 seconds: a store that stays down fails the job.
+fn retrying(
+    id: &str,
+    what: &str,
+    work: impl Fn() -> super::jobs::TableResult<()>,
+) -> Result<(), String> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match work() {
+            Ok(()) => return Ok(()),
+            Err(e) if tries < 4 => {
+                tracing::warn!(job = %id, error = %e, "cannot {what}; trying again");
+                std::thread::sleep(Duration::from_secs(2 * tries));
+            }
+            Err(e) => {
+                tracing::error!(job = %id, error = %e, "cannot {what}");
+                return Err(SHARED_FILES_DOWN.to_string());
+            }
+        }
+    }
 }

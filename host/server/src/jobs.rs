@@ -127,6 +127,13 @@ pub struct JobStore {
     files: std::sync::Arc<dyn crate::files::FileStore>,
     dir: PathBuf,
     cancelled: Mutex<HashSet<String>>,
+    /// The jobs this process's runners claimed and have not ended.
+    held: Mutex<HashSet<String>>,
+    /// One fetch of a job's shared files at a time.
+    fetching: Mutex<std::collections::HashMap<String, std::sync::Arc<Mutex<()>>>>,
+    /// Names this process's part files: two runners of one job (one whose
+    /// lease lapsed while it stalled) never write the same file.
+    runner_tag: String,
     wake: Condvar,
     wake_lock: Mutex<bool>,
     /// Set at a graceful shutdown: no more jobs are claimed.
@@ -157,6 +164,13 @@ impl JobStore {
             files,
             dir,
             cancelled: Mutex::new(HashSet::new()),
+            held: Mutex::new(HashSet::new()),
+            fetching: Mutex::default(),
+            runner_tag: {
+                let mut random = [0u8; 6];
+                let _ = getrandom::fill(&mut random);
+                format!("{}-{}", std::process::id(), hex::encode(random))
+            },
             wake: Condvar::new(),
             wake_lock: Mutex::new(false),
             stopping: std::sync::atomic::AtomicBool::new(false),
@@ -174,7 +188,11 @@ impl JobStore {
     pub fn accept(&self, new: &NewJob<'_>) -> TableResult<Job> {
         self.files
             .put(&job_key(new.id, UPLOAD), &self.folder(new.id).join(UPLOAD))?;
-        self.table.insert(new, now())?;
+        if let Err(e) = self.table.insert(new, now()) {
+            // Not accepted: its shared upload goes too.
+            let _ = self.files.delete_prefix(&job_key(new.id, ""));
+            return Err(e);
+        }
         self.wake_runners();
         Ok(self.get(new.id)?.expect("just inserted"))
     }
@@ -212,10 +230,23 @@ impl JobStore {
         if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
             return Ok(None);
         }
-        match self.table.claim_next(per_token, now())? {
-            Some(id) => self.get(&id),
-            None => Ok(None),
+        let Some(id) = self.table.claim_next(per_token, now())? else {
+            return Ok(None);
+        };
+        self.held().insert(id.clone());
+        match self.get(&id) {
+            Ok(Some(job)) => Ok(Some(job)),
+            // Not run here: its lease lapses and the job is queued again.
+            other => {
+                self.held().remove(&id);
+                other
+            }
         }
+    }
+
+    /// The jobs this process's runners hold, whose leases it renews.
+    fn held(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.held.lock().expect("not poisoned")
     }
 
     pub(crate) fn progress(
@@ -234,7 +265,20 @@ impl JobStore {
         state: JobState,
         error: Option<(String, String)>,
     ) -> TableResult<()> {
-        self.table.finish(id, state, error, now())
+        // Tried a few times: a job whose end is not recorded stays running
+        // until its lease lapses and it runs again elsewhere.
+        let mut tries = 0;
+        let finished = loop {
+            tries += 1;
+            match self.table.finish(id, state, error.clone(), now()) {
+                Err(TableError::Unreachable(_) | TableError::Postgres(_)) if tries < 5 => {
+                    std::thread::sleep(Duration::from_secs(tries));
+                }
+                other => break other,
+            }
+        };
+        self.held().remove(id);
+        finished
     }
 
     /// At a graceful shutdown: no more jobs are claimed, jobs still running
@@ -250,10 +294,20 @@ impl JobStore {
     /// Deletes a finished job: its record, then its folder. A queued or
     /// running job is not deleted (`Ok(false)`).
     pub fn delete(&self, id: &str) -> TableResult<bool> {
+        let finished = self.table.get(id)?.is_some_and(|job| {
+            matches!(
+                job.state,
+                JobState::Done | JobState::Failed | JobState::Cancelled
+            )
+        });
+        if !finished {
+            return Ok(false);
+        }
+        // The shared files before the row: no upload outlives its job
+        // unseen. Other replicas' working copies go at their next sweep.
+        self.files.delete_prefix(&job_key(id, ""))?;
         let deleted = self.table.delete_finished(id)?;
         if deleted {
-            // Other replicas' working copies go at their next sweep.
-            self.files.delete_prefix(&job_key(id, ""))?;
             self.cancelled.lock().expect("not poisoned").remove(id);
             match std::fs::remove_dir_all(self.folder(id)) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -266,15 +320,23 @@ impl JobStore {
     }
 
     /// Deletes the finished jobs that ended more than `retention` ago;
-    /// returns how many.
+    /// returns how many. One that cannot be deleted now is logged and
+    /// tried again at the next sweep.
     pub fn expire(&self, retention: Duration) -> TableResult<usize> {
         let expired = self
             .table
             .finished_before(now().saturating_sub(retention.as_secs()))?;
+        let mut deleted = 0;
         for id in &expired {
-            self.delete(id)?;
+            match self.delete(id) {
+                Ok(true) => deleted += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(job = %id, error = %e, "cannot delete an expired job; tried again at the next sweep")
+                }
+            }
         }
-        Ok(expired.len())
+        Ok(deleted)
     }
 
     /// Removes what interrupted uploads left: job folders without a job.
@@ -307,7 +369,8 @@ impl JobStore {
     /// jobs of replicas whose leases lapsed (waking the runners if there
     /// are). Nothing to do for a table of one process.
     pub fn keep_leases(&self) -> TableResult<()> {
-        let cancelled = self.table.renew_leases(now())?;
+        let held: Vec<String> = self.held().iter().cloned().collect();
+        let cancelled = self.table.renew_leases(now(), &held)?;
         if !cancelled.is_empty() {
             self.cancelled
                 .lock()
@@ -329,17 +392,35 @@ impl JobStore {
     }
 
     /// Brings the job's shared files its folder lacks (the upload, the
-    /// outputs of a job another replica ran) into it. Blocks.
-    pub fn fetch(&self, id: &str) -> TableResult<()> {
+    /// outputs of a job another replica ran) into it, the upload only if
+    /// `with_upload`; one fetch of a job at a time, so that requests at
+    /// once do not each copy it. Blocks.
+    pub fn fetch(&self, id: &str, with_upload: bool) -> TableResult<()> {
         if !self.files.is_shared() {
             return Ok(());
         }
+        let turn = self
+            .fetching
+            .lock()
+            .expect("not poisoned")
+            .entry(id.to_string())
+            .or_default()
+            .clone();
+        let fetched = {
+            let _one_at_a_time = turn.lock().expect("not poisoned");
+            self.fetch_missing(id, with_upload)
+        };
+        self.fetching.lock().expect("not poisoned").remove(id);
+        fetched
+    }
+
+    fn fetch_missing(&self, id: &str, with_upload: bool) -> TableResult<()> {
         let folder = self.folder(id);
         for key in self.files.list(&job_key(id, ""))? {
             let Some(name) = key.rsplit('/').next().filter(|n| !n.is_empty()) else {
                 continue;
             };
-            if !folder.join(name).is_file() {
+            if (with_upload || name != UPLOAD) && !folder.join(name).is_file() {
                 self.files.get(&key, &folder.join(name))?;
             }
         }
@@ -362,6 +443,11 @@ impl JobStore {
             }
         }
         Ok(())
+    }
+
+    /// Names this process's part files apart from other processes'.
+    pub(crate) fn runner_tag(&self) -> &str {
+        &self.runner_tag
     }
 
     /// Whether the job's files are shared with other replicas.
@@ -396,6 +482,7 @@ impl JobStore {
 
     /// Returns one running job to the queue without counting its start.
     pub fn release(&self, id: &str) -> TableResult<()> {
+        self.held().remove(id);
         self.table.release(id)
     }
 

@@ -380,7 +380,9 @@ async fn download(
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(ApiError::bad_query)?;
     let job = owned(state, caller, id)?;
-    fetched(state, id).await?;
+    if job_has_ended(&job) {
+        fetched(state, id, false).await?;
+    }
     let ndjson = state.jobs.folder(id).join(format!("{stem}.ndjson"));
     ensure_output_ready(&job, &ndjson)?;
     // A workbook is built before it is sent: that work counts as one of
@@ -393,14 +395,19 @@ async fn download(
     Ok(output.attachment(&format!("{}.{stem}", job.file)))
 }
 
+/// Whether a job has ended (its outputs, if any, are final).
+fn job_has_ended(job: &Job) -> bool {
+    matches!(job.state, JobState::Done | JobState::Failed)
+}
+
 /// Brings a job's shared files this replica lacks (it ran elsewhere)
-/// into its folder, on a blocking thread.
-async fn fetched(state: &Arc<AppState>, id: &str) -> Result<(), ApiError> {
+/// into its folder (the upload only `with_upload`), on a blocking thread.
+async fn fetched(state: &Arc<AppState>, id: &str, with_upload: bool) -> Result<(), ApiError> {
     if !state.jobs.shares_files() {
         return Ok(());
     }
     let (jobs, id) = (state.jobs.clone(), id.to_string());
-    tokio::task::spawn_blocking(move || jobs.fetch(&id))
+    tokio::task::spawn_blocking(move || jobs.fetch(&id, with_upload))
         .await
         .map_err(|e| ApiError::internal("the job's files could not be fetched", &e))?
         .map_err(store_error)
@@ -624,7 +631,9 @@ pub(crate) async fn annotated(
     use super::annotated::{AnnotateError, Format};
     let Query(query) = query.map_err(ApiError::bad_query)?;
     let job = owned(&state, &caller, &id)?;
-    fetched(&state, &id).await?;
+    if job_has_ended(&job) {
+        fetched(&state, &id, true).await?;
+    }
     let folder = state.jobs.folder(&id);
     ensure_output_ready(&job, &folder.join("errors.ndjson"))?;
     let format = match query.format.as_deref() {

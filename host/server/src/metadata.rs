@@ -28,6 +28,9 @@ pub enum TableError {
     /// The shared files failed.
     #[error(transparent)]
     Files(#[from] crate::files::FilesError),
+    /// What was asked to be written breaks a rule of the records.
+    #[error("{0}")]
+    Refused(String),
     /// This process's lease on a job lapsed and another took the job over:
     /// its end is not recorded by this one.
     #[error("the job was taken over by another replica after this one's lease lapsed")]

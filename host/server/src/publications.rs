@@ -5,6 +5,7 @@
 //! place whole, and the catalog read again. Without a shared database
 //! there is one process and nothing to announce.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -53,6 +54,28 @@ impl Publication {
                 .get_version(&self.name, &self.version)
                 .is_ok(),
             Kind::Pack => listing.packs.get(&self.name, &self.version).is_some(),
+        }
+    }
+
+    /// The publication a row of `conform_publications` names.
+    fn from_row(row: &postgres::Row) -> Option<Publication> {
+        let kind = match row.get::<_, &str>(1) {
+            "pack" => Kind::Pack,
+            "plugin" => Kind::Plugin,
+            _ => return None,
+        };
+        Some(Publication {
+            kind,
+            name: row.get(2),
+            version: Version::parse(row.get(3)).ok()?,
+        })
+    }
+
+    /// The file every copy of the version holds.
+    fn manifest(&self) -> &'static str {
+        match self.kind {
+            Kind::Plugin => "plugin.toml",
+            Kind::Pack => "pack.toml",
         }
     }
 
@@ -116,13 +139,20 @@ impl Publications {
         })
     }
 
-    /// Announces every version of `catalog` (at a start: versions
-    /// installed before this replica shared its catalog, or whose
+    /// Announces every version of `catalog` not announced yet (at a start:
+    /// versions installed before this replica shared its catalog, or whose
     /// announcement failed).
     pub(crate) fn announce_all(&self, catalog: &Catalog) -> TableResult<()> {
-        if !self.is_shared() {
+        let Some(database) = &self.database else {
             return Ok(());
-        }
+        };
+        let announced: HashSet<(String, String, String)> = database.run(|c| {
+            let rows = c.query("SELECT kind, name, version FROM conform_publications", &[])?;
+            Ok(rows
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect())
+        })?;
         let installed: Vec<(PathBuf, Publication)> = {
             let listing = catalog.listing();
             let plugins = listing.plugins.entries().iter().map(|e| {
@@ -146,13 +176,25 @@ impl Publications {
             packs.chain(plugins).collect()
         };
         for (folder, publication) in &installed {
-            self.announce(folder, publication)?;
+            let key = (
+                publication.kind.as_str().to_string(),
+                publication.name.clone(),
+                publication.version.to_string(),
+            );
+            // A version announced already is never put again: its shared
+            // copy stays the one first published.
+            if !announced.contains(&key) {
+                self.announce(folder, publication)?;
+            }
         }
         Ok(())
     }
 
     /// Installs the versions other replicas announced since the last call
-    /// and reads the catalog again; how many arrived. Blocks.
+    /// (and in the last 10 minutes: a row numbered before another may
+    /// commit after it) and reads the catalog again; how many arrived. A
+    /// version that cannot be installed is logged and tried again at the
+    /// next call; the others still arrive. Blocks.
     pub(crate) fn follow(&self, catalog: &Catalog) -> TableResult<usize> {
         let Some(database) = &self.database else {
             return Ok(0);
@@ -161,38 +203,45 @@ impl Publications {
         let after = *seen;
         let rows = database.run(move |c| {
             c.query(
-                "SELECT seq, kind, name, version FROM conform_publications WHERE seq > $1 ORDER BY seq",
+                "SELECT seq, kind, name, version FROM conform_publications
+                 WHERE seq > $1 OR published_at >= EXTRACT(EPOCH FROM now())::BIGINT - 600
+                 ORDER BY seq",
                 &[&after],
             )
         })?;
         let mut arrived = 0;
+        let mut new_rows = 0;
         for row in &rows {
-            let kind = match row.get::<_, &str>(1) {
-                "pack" => Kind::Pack,
-                _ => Kind::Plugin,
-            };
-            let Ok(version) = Version::parse(row.get(3)) else {
+            let seq: i64 = row.get(0);
+            if seq > *seen {
+                new_rows += 1;
+                *seen = seq;
+            }
+            let Some(publication) = Publication::from_row(row) else {
                 continue;
             };
-            let publication = Publication {
-                kind,
-                name: row.get(2),
-                version,
-            };
-            if !publication.is_listed(catalog) && self.install(catalog.data(), &publication)? {
-                arrived += 1;
+            if publication.is_listed(catalog) {
+                continue;
             }
-            *seen = row.get(0);
+            match self.install(catalog.data(), &publication) {
+                Ok(true) => arrived += 1,
+                Ok(false) => {}
+                Err(e) => tracing::error!(
+                    kind = publication.kind.as_str(), name = %publication.name,
+                    version = %publication.version, error = %e,
+                    "cannot install a version another replica published; tried again shortly"
+                ),
+            }
         }
         // Read again even when the files were there already (one data
         // folder shared by every replica): the catalog may not know them.
-        if !rows.is_empty()
+        if (new_rows > 0 || arrived > 0)
             && catalog
                 .refresh()
                 .map_err(|e| FilesError::Settings(e.to_string()))?
         {
             tracing::info!(
-                versions = rows.len(),
+                versions = new_rows,
                 "versions published by other replicas are served"
             );
         }
@@ -223,6 +272,15 @@ impl Publications {
                 continue;
             }
             self.files.get(&key, &staging.path().join(relative))?;
+        }
+        // A listing that came back empty (another bucket or prefix, objects
+        // gone) installs nothing, and is tried again.
+        if !staging.path().join(publication.manifest()).is_file() {
+            return Err(FilesError::Settings(format!(
+                "the shared files hold no {} under `{prefix}`: check that every replica names the same object store",
+                publication.manifest()
+            ))
+            .into());
         }
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(local(parent))?;

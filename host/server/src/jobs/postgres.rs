@@ -15,6 +15,14 @@ use super::table::{JobTable, TableError, TableResult};
 use super::{Job, JobState, NewJob};
 use crate::metadata::database::Database;
 
+/// A running job put back: queued again from its start, or cancelled if
+/// its owner asked while it ran (the replica running it never saw it).
+const REQUEUE: &str = "state = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'queued' END,
+    error = CASE WHEN cancel_requested THEN 'cancelled by its owner' END,
+    error_code = CASE WHEN cancel_requested THEN 'cancelled' END,
+    finished_at = CASE WHEN cancel_requested THEN EXTRACT(EPOCH FROM now())::BIGINT END,
+    rows_in = 0, converted = 0, rejected = 0, lease_owner = NULL, lease_until = NULL";
+
 /// The columns [`PostgresJobs::job`] reads, in its order.
 const COLUMNS: &str = "id, owner, plugin, file, state, created_at, rows_in, converted, rejected, error, plugin_version, pack_version, error_code, started_at, finished_at";
 
@@ -42,9 +50,15 @@ impl PostgresJobs {
         self.database.replica().to_string()
     }
 
-    /// The end of this replica's lease on a job claimed or renewed at `at`.
-    fn lease_until(&self, at: u64) -> i64 {
-        (at + self.lease.as_secs()) as i64
+    /// Seconds from this process's clock's now to `at`: leases are kept on
+    /// the database's clock (replicas' clocks may differ), and `at` only
+    /// says how far ahead of now to look.
+    fn ahead(at: u64) -> i64 {
+        at as i64 - now() as i64
+    }
+
+    fn lease_seconds(&self) -> i64 {
+        self.lease.as_secs() as i64
     }
 
     fn job(row: &postgres::Row) -> Job {
@@ -133,7 +147,7 @@ impl JobTable for PostgresJobs {
     }
 
     fn claim_next(&self, per_token: u64, at: u64) -> TableResult<Option<String>> {
-        let (replica, until) = (self.replica(), self.lease_until(at));
+        let (replica, lease) = (self.replica(), self.lease_seconds() + Self::ahead(at));
         self.run(move |c| {
             let mut tx = c.transaction()?;
             // The token served least recently (by any replica) first, its
@@ -151,10 +165,10 @@ impl JobTable for PostgresJobs {
                      FOR UPDATE OF j SKIP LOCKED
                  )
                  UPDATE conform_jobs SET state = 'running', attempts = attempts + 1, started_at = $2,
-                        lease_owner = $3, lease_until = $4, cancel_requested = FALSE
+                        lease_owner = $3, lease_until = EXTRACT(EPOCH FROM now())::BIGINT + $4
                  FROM pick WHERE conform_jobs.id = pick.id
                  RETURNING conform_jobs.id, conform_jobs.owner",
-                &[&(per_token.min(i64::MAX as u64) as i64), &(at as i64), &replica, &until],
+                &[&(per_token.min(i64::MAX as u64) as i64), &(at as i64), &replica, &lease],
             )?;
             let Some(row) = claimed else {
                 tx.commit()?;
@@ -172,12 +186,20 @@ impl JobTable for PostgresJobs {
     }
 
     fn progress(&self, id: &str, rows_in: u64, converted: u64, rejected: u64) -> TableResult<()> {
-        let (id, replica, until) = (id.to_string(), self.replica(), self.lease_until(now()));
+        let (id, replica, lease) = (id.to_string(), self.replica(), self.lease_seconds());
         self.run(move |c| {
             c.execute(
-                "UPDATE conform_jobs SET rows_in = $2, converted = $3, rejected = $4, lease_until = $6
+                "UPDATE conform_jobs SET rows_in = $2, converted = $3, rejected = $4,
+                        lease_until = EXTRACT(EPOCH FROM now())::BIGINT + $6
                  WHERE id = $1 AND state = 'running' AND lease_owner = $5",
-                &[&id, &(rows_in as i64), &(converted as i64), &(rejected as i64), &replica, &until],
+                &[
+                    &id,
+                    &(rows_in as i64),
+                    &(converted as i64),
+                    &(rejected as i64),
+                    &replica,
+                    &lease,
+                ],
             )
             .map(drop)
         })
@@ -218,38 +240,38 @@ impl JobTable for PostgresJobs {
         at: u64,
     ) -> TableResult<u64> {
         let (code, message) = (crashed.0.to_string(), crashed.1.to_string());
+        // Lapsed by a whole lease more: a replica back from a database
+        // outage renews its own leases before another takes its jobs.
+        let horizon = Self::ahead(at) - self.lease_seconds();
         self.run(move |c| {
             let mut tx = c.transaction()?;
-            let lapsed = "state = 'running' AND (lease_until IS NULL OR lease_until < $1)";
+            let lapsed = "state = 'running' AND (lease_until IS NULL OR lease_until < EXTRACT(EPOCH FROM now())::BIGINT + $1)";
             let failed = tx.execute(
                 &format!(
-                    "UPDATE conform_jobs SET state = 'failed', error_code = $2, error = $3, finished_at = $1,
+                    "UPDATE conform_jobs SET state = 'failed', error_code = $2, error = $3,
+                            finished_at = EXTRACT(EPOCH FROM now())::BIGINT,
                             lease_owner = NULL, lease_until = NULL
-                     WHERE {lapsed} AND attempts >= $4"
+                     WHERE {lapsed} AND attempts >= $4 AND NOT cancel_requested"
                 ),
-                &[&(at as i64), &code, &message, &(max_attempts as i32)],
+                &[&horizon, &code, &message, &(max_attempts as i32)],
             )?;
-            let queued = tx.execute(
-                &format!(
-                    "UPDATE conform_jobs SET state = 'queued', rows_in = 0, converted = 0, rejected = 0,
-                            lease_owner = NULL, lease_until = NULL
-                     WHERE {lapsed}"
-                ),
-                &[&(at as i64)],
+            let requeued = tx.execute(
+                &format!("UPDATE conform_jobs SET {REQUEUE} WHERE {lapsed}"),
+                &[&horizon],
             )?;
             tx.commit()?;
-            Ok(failed + queued)
+            Ok(failed + requeued)
         })
     }
 
-    fn renew_leases(&self, at: u64) -> TableResult<Vec<String>> {
-        let (replica, until) = (self.replica(), self.lease_until(at));
+    fn renew_leases(&self, _at: u64, running: &[String]) -> TableResult<Vec<String>> {
+        let (replica, lease, running) = (self.replica(), self.lease_seconds(), running.to_vec());
         self.run(move |c| {
             let rows = c.query(
-                "UPDATE conform_jobs SET lease_until = $2
-                 WHERE state = 'running' AND lease_owner = $1
+                "UPDATE conform_jobs SET lease_until = EXTRACT(EPOCH FROM now())::BIGINT + $2
+                 WHERE state = 'running' AND lease_owner = $1 AND id = ANY($3)
                  RETURNING id, cancel_requested",
-                &[&replica, &until],
+                &[&replica, &lease, &running],
             )?;
             Ok(rows
                 .iter()
@@ -263,9 +285,10 @@ impl JobTable for PostgresJobs {
         let replica = self.replica();
         self.run(move |c| {
             c.execute(
-                "UPDATE conform_jobs SET state = 'queued', rows_in = 0, converted = 0, rejected = 0,
-                        attempts = GREATEST(attempts - 1, 0), lease_owner = NULL, lease_until = NULL
-                 WHERE state = 'running' AND lease_owner = $1",
+                &format!(
+                    "UPDATE conform_jobs SET {REQUEUE}, attempts = GREATEST(attempts - 1, 0)
+                     WHERE state = 'running' AND lease_owner = $1"
+                ),
                 &[&replica],
             )
             .map(drop)
@@ -276,9 +299,10 @@ impl JobTable for PostgresJobs {
         let (id, replica) = (id.to_string(), self.replica());
         self.run(move |c| {
             c.execute(
-                "UPDATE conform_jobs SET state = 'queued', attempts = GREATEST(attempts - 1, 0),
-                        started_at = NULL, lease_owner = NULL, lease_until = NULL
-                 WHERE id = $1 AND state = 'running' AND lease_owner = $2",
+                &format!(
+                    "UPDATE conform_jobs SET {REQUEUE}, attempts = GREATEST(attempts - 1, 0), started_at = NULL
+                     WHERE id = $1 AND state = 'running' AND lease_owner = $2"
+                ),
                 &[&id, &replica],
             )
             .map(drop)

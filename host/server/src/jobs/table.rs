@@ -50,9 +50,10 @@ pub trait JobTable: Send + Sync {
     ) -> TableResult<u64> {
         Ok(0)
     }
-    /// Renews the leases of this process's running jobs from `at`; the ids
-    /// among them whose cancellation was asked (of any process).
-    fn renew_leases(&self, _at: u64) -> TableResult<Vec<String>> {
+    /// Renews this process's leases on the jobs of `running` (those its
+    /// runners hold) from `at`; the ids among them whose cancellation was
+    /// asked (of any process).
+    fn renew_leases(&self, _at: u64, _running: &[String]) -> TableResult<Vec<String>> {
         Ok(Vec::new())
     }
     /// Whether other processes use the table too (replicas).

@@ -14,8 +14,13 @@ use super::{TableError, TableResult};
 /// Connections (and threads) one replica opens.
 const CONNECTIONS: usize = 4;
 
-/// How long a caller waits for a query before the database counts as down.
+/// How long a caller waits for a query before the database counts as down;
+/// a query still queued then is dropped unrun, and one running is stopped
+/// by the server at this statement timeout.
 const ANSWER_WITHIN: Duration = Duration::from_secs(30);
+
+/// Queries waiting for a connection at most; more are refused at once.
+const QUEUE: usize = 1024;
 
 /// Every table, made once by whichever replica starts first (DDL under an
 /// advisory lock: replicas starting together do not race).
@@ -66,11 +71,24 @@ impl Database {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
         }
+        // A connection that went dead (a fail-over, a dropped route) is
+        // noticed in seconds, not at the kernel's two hours; no statement
+        // runs past the time its caller waits.
+        config
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(10))
+            .tcp_user_timeout(ANSWER_WITHIN);
+        let timeout = format!("-c statement_timeout={}", ANSWER_WITHIN.as_millis());
+        let options = match config.get_options() {
+            Some(given) => format!("{given} {timeout}"),
+            None => timeout,
+        };
+        config.options(&options);
         config.application_name(&format!("conform {replica}"));
         let mut client = config.connect(NoTls)?;
         client.batch_execute(&format!("BEGIN; {SCHEMA} COMMIT;"))?;
         let mut first = Some(client);
-        let (tasks, queue) = crossbeam_channel::unbounded::<Task>();
+        let (tasks, queue) = crossbeam_channel::bounded::<Task>(QUEUE);
         for n in 0..CONNECTIONS {
             let (queue, config) = (queue.clone(), config.clone());
             let mut client = first.take();
@@ -111,12 +129,17 @@ impl Database {
         query: impl FnOnce(&mut Client) -> Result<T, postgres::Error> + Send + 'static,
     ) -> TableResult<T> {
         let (answer, answered) = crossbeam_channel::bounded(1);
+        let deadline = std::time::Instant::now() + ANSWER_WITHIN;
         let task: Task = Box::new(move |client| {
-            let _ = answer.send(query(client));
+            // Its caller has stopped waiting: a late claim or insert would
+            // act for nobody.
+            if std::time::Instant::now() < deadline {
+                let _ = answer.send(query(client));
+            }
         });
         self.tasks
-            .send(task)
-            .map_err(|_| TableError::Unreachable("the connection threads stopped".into()))?;
+            .send_timeout(task, ANSWER_WITHIN)
+            .map_err(|_| TableError::Unreachable("every connection is busy or gone".into()))?;
         match answered.recv_timeout(ANSWER_WITHIN) {
             Ok(result) => Ok(result?),
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err(TableError::Unreachable(

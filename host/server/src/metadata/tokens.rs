@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::database::Database;
-use super::TableResult;
+use super::{TableError, TableResult};
 use crate::config::{Role, TokenConfig};
 
 /// The tokens table in the shared database.
@@ -19,7 +19,8 @@ impl SharedTokens {
         SharedTokens { database }
     }
 
-    /// Every token, by name.
+    /// Every token, by name; a row that fails [`TokenConfig::check`]
+    /// (written by hand) is left out, with a warning.
     pub fn list(&self) -> TableResult<Vec<TokenConfig>> {
         self.database.run(|c| {
             let rows = c.query(
@@ -37,12 +38,21 @@ impl SharedTokens {
                         .filter_map(|r| Role::parse(r))
                         .collect(),
                 })
+                .filter(|token: &TokenConfig| match token.check() {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::warn!(token = %token.name, "a shared token is not in force: {e}");
+                        false
+                    }
+                })
                 .collect())
         })
     }
 
-    /// Adds a token; false if one of that name exists.
+    /// Adds a token (refused, as in `conform.toml`, if it fails
+    /// [`TokenConfig::check`]); false if one of that name exists.
     pub fn add(&self, token: &TokenConfig) -> TableResult<bool> {
+        token.check().map_err(TableError::Refused)?;
         let (name, sha256) = (token.name.clone(), token.sha256.clone());
         let roles: Vec<String> = token.roles.iter().map(|r| r.as_str().to_string()).collect();
         self.database.run(move |c| {
