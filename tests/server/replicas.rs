@@ -560,3 +560,24 @@ fn a_token_created_in_the_shared_database_is_in_force_on_every_replica() {
     crate::support::expect_exit(&token_command(&["revoke", "shared-uploads"]), 0);
     until_token_answers(&second, &token, 401);
 }
+
+/// `running_jobs_per_token` holds on each replica: a token at its limit on
+/// one replica still gets a slot on another.
+#[test]
+fn the_per_token_limit_holds_on_each_replica() {
+    let url = postgres::database();
+    let (first, _a) = table(&postgres_storage(&url));
+    let (second, _b) = table(&postgres_storage(&url));
+    let t = now();
+    for id in ["j1", "j2", "j3"] {
+        insert(first.as_ref(), id, "acme", t);
+    }
+    assert_eq!(first.claim_next(1, t).unwrap().as_deref(), Some("j1"));
+    assert_eq!(
+        first.claim_next(1, t).unwrap(),
+        None,
+        "acme is at its limit here"
+    );
+    assert_eq!(second.claim_next(1, t).unwrap().as_deref(), Some("j2"));
+    assert_eq!(second.claim_next(1, t).unwrap(), None);
+}

@@ -339,31 +339,3 @@ pub fn saved_as_workbook(csv_export: &std::path::Path, sheet_name: &str) -> Vec<
     }
     book.save_to_buffer().unwrap()
 }
-
-/// Starts `command` as a server for the rest of the test process: it gets
-/// `signal` when the process ends (the parent-death signal, tied to a
-/// thread that never ends). Panics with `what` if it cannot start.
-pub fn spawn_for_the_process(mut command: Command, signal: i32, what: &str) {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: prctl only sets the child's parent-death signal.
-    unsafe {
-        command.pre_exec(move || {
-            libc::prctl(libc::PR_SET_PDEATHSIG, signal);
-            Ok(())
-        });
-    }
-    let (started, spawned) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let child = command.spawn();
-        let failed = child.is_err();
-        started.send(child.map(drop)).unwrap();
-        if !failed {
-            loop {
-                std::thread::park();
-            }
-        }
-    });
-    if let Err(e) = spawned.recv().unwrap() {
-        panic!("{what}: {e}");
-    }
-}

@@ -57,7 +57,7 @@ fn start() -> String {
     ])
     .stdout(Stdio::null())
     .stderr(Stdio::null());
-    super::spawn_for_the_process(
+    super::postgres::spawn_for_the_process(
         moto,
         libc::SIGKILL,
         "python3 starts moto's server (PyPI moto[server]; `cargo xtask test` installs it)",

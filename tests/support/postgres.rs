@@ -3,6 +3,7 @@
 //! per test binary, each test in a database of its own. `cargo xtask test`
 //! installs the package; run as root, the cluster runs as the `postgres`
 //! user (initdb refuses root). It stops when the test process ends.
+//! `conform-bench replicas` starts its cluster with this file too.
 
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
@@ -173,7 +174,7 @@ fn start() -> Cluster {
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    super::spawn_for_the_process(postgres, libc::SIGQUIT, "postgres starts");
+    spawn_for_the_process(postgres, libc::SIGQUIT, "postgres starts");
     let cluster = Cluster {
         port,
         _folder: folder,
@@ -187,4 +188,31 @@ fn start() -> Cluster {
         std::thread::sleep(Duration::from_millis(100));
     }
     cluster
+}
+
+/// Starts `command` as a server for the rest of the test process: it gets
+/// `signal` when the process ends (the parent-death signal, tied to a
+/// thread that never ends). Panics with `what` if it cannot start.
+pub fn spawn_for_the_process(mut command: Command, signal: i32, what: &str) {
+    // SAFETY: prctl only sets the child's parent-death signal.
+    unsafe {
+        command.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, signal);
+            Ok(())
+        });
+    }
+    let (started, spawned) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let child = command.spawn();
+        let failed = child.is_err();
+        started.send(child.map(drop)).unwrap();
+        if !failed {
+            loop {
+                std::thread::park();
+            }
+        }
+    });
+    if let Err(e) = spawned.recv().unwrap() {
+        panic!("{what}: {e}");
+    }
 }

@@ -19,6 +19,9 @@
 //! - `bench-server [--smoke]`: the same build, then `conform-bench load`
 //!   (the server under load), writing its part of `BENCHMARKS.md` unless
 //!   `--smoke`.
+//! - `bench-replicas`: the same build, then `conform-bench replicas`
+//!   (1, 2 and 3 replicas on a PostgreSQL cluster it starts), writing its
+//!   part of `BENCHMARKS.md`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -131,8 +134,12 @@ fn main() -> Result<()> {
         Some("test") => test(&root),
         Some("bench") => bench(&root, "run", &args[1..]),
         Some("bench-server") => bench(&root, "load", &args[1..]),
+        Some("bench-replicas") => {
+            ensure_test_packages()?;
+            bench(&root, "replicas", &args[1..])
+        }
         _ => {
-            eprintln!("usage: cargo xtask <build-plugins | schemas [--check] | demo | test | bench [--smoke] [ARGS…] | bench-server [--smoke] [ARGS…]>");
+            eprintln!("usage: cargo xtask <build-plugins | schemas [--check] | demo | test | bench [--smoke] [ARGS…] | bench-server [--smoke] [ARGS…] | bench-replicas [ARGS…]>");
             std::process::exit(2);
         }
     }
@@ -529,10 +536,10 @@ fn bench(root: &Path, command: &str, args: &[String]) -> Result<()> {
     let dir = if smoke { "debug" } else { "release" };
     let mut bench = Command::new(root.join("target").join(dir).join("conform-bench"));
     bench.current_dir(root).arg(command);
-    let xtask = if command == "run" {
-        "bench"
-    } else {
-        "bench-server"
+    let xtask = match command {
+        "run" => "bench",
+        "load" => "bench-server",
+        _ => "bench-replicas",
     };
     let shown = std::iter::once(format!("cargo xtask {xtask}"))
         .chain(args.iter().cloned())

@@ -308,16 +308,16 @@ fn report(args: &LoadArgs, streaming: &[LoadRun], fairness: &Fairness) -> String
 }
 
 /// A request to send.
-struct Request<'a> {
-    path: &'a str,
-    token: &'a str,
-    body: &'a [u8],
+pub(crate) struct Request<'a> {
+    pub(crate) path: &'a str,
+    pub(crate) token: &'a str,
+    pub(crate) body: &'a [u8],
 }
 
 /// An answer: status and body (de-chunked).
-struct Answer {
-    status: u16,
-    body: Vec<u8>,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Answer {
@@ -331,7 +331,7 @@ impl Answer {
                 .is_some_and(|l| l.starts_with(b"{\"summary\""))
     }
 
-    fn json(&self) -> Result<serde_json::Value> {
+    pub(crate) fn json(&self) -> Result<serde_json::Value> {
         serde_json::from_slice(&self.body).context("the answer is not JSON")
     }
 }
@@ -426,10 +426,10 @@ impl Connection {
 }
 
 /// The `conform serve` process under test.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    addr: String,
-    data: PathBuf,
+    pub(crate) addr: String,
+    pub(crate) data: PathBuf,
 }
 
 impl Server {
@@ -439,13 +439,20 @@ impl Server {
     fn start() -> Result<Server> {
         let data = std::env::temp_dir().join(format!("conform-load-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&data);
+        Server::start_in(data, "server.log", &[])
+    }
+
+    /// Starts `conform serve` on `data/data` (fresh or another replica's),
+    /// logging to `data/<log>`, with `env` set.
+    pub(crate) fn start_in(data: PathBuf, log: &str, env: &[(&str, String)]) -> Result<Server> {
         std::fs::create_dir_all(&data)?;
-        let log = data.join("server.log");
+        let log = data.join(log);
         let child = Command::new(crate::run::sibling_binary("conform"))
             .current_dir(root())
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data.join("data"))
             .env("CONFORM_LIMITS_CONCURRENT_PER_TOKEN", "1000")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log)?)
             .spawn()
@@ -486,23 +493,28 @@ impl Server {
         let token = String::from_utf8(output.stdout)?.trim().to_string();
         // SAFETY: kill only sends a signal to the child started above.
         unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGHUP) };
-        let until = Instant::now() + Duration::from_secs(10);
+        self.wait_for_token(&token, Instant::now() + Duration::from_secs(10))?;
+        Ok(token)
+    }
+
+    /// Waits until the server takes `token`, at most `until`.
+    pub(crate) fn wait_for_token(&self, token: &str, until: Instant) -> Result<()> {
         let probe = Request {
-            path: "/v1/jobs",
-            token: &token,
+            path: "/v1/token",
+            token,
             body: b"",
         };
         while self.call("GET", &probe)?.status != 200 {
             if Instant::now() > until {
-                bail!("the server did not take the new token `{name}`");
+                bail!("the server at {} did not take a new token", self.addr);
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        Ok(token)
+        Ok(())
     }
 
     /// `method` with `request` on a new connection, closed after.
-    fn call(&self, method: &str, request: &Request<'_>) -> Result<Answer> {
+    pub(crate) fn call(&self, method: &str, request: &Request<'_>) -> Result<Answer> {
         Connection::open(&self.addr)?.send(method, &self.addr, request, false)
     }
 

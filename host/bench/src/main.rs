@@ -10,6 +10,7 @@ mod floor;
 mod generate;
 mod load;
 mod native;
+mod replicas;
 mod report;
 mod run;
 
@@ -80,6 +81,9 @@ enum Command {
     /// Measures the server under load: streaming conversions by many
     /// clients, and fairness between tenants' jobs.
     Load(load::LoadArgs),
+    /// Measures replicas sharing the work on one PostgreSQL: 1, 2 and 3
+    /// replicas, and the queue's own cost per job.
+    Replicas(replicas::ReplicasArgs),
 }
 
 /// The repository root: the nearest folder at or above the current one
@@ -128,6 +132,7 @@ fn main() -> Result<()> {
         Command::Instantiate { iterations } => instantiate(iterations),
         Command::Run(args) => run::run(args),
         Command::Load(args) => load::run(args),
+        Command::Replicas(args) => replicas::run(args),
     }
 }
 

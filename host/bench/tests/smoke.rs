@@ -97,3 +97,40 @@ fn the_load_benchmark_runs_against_the_real_server() {
         assert_eq!(line.split('|').nth(4).map(str::trim), Some("0"), "{line}");
     }
 }
+
+#[test]
+fn the_replicas_benchmark_runs_on_a_real_postgresql() {
+    let stdout = bench(
+        &[
+            "replicas",
+            "--jobs",
+            "4",
+            "--rows",
+            "300",
+            "--tiny-jobs",
+            "4",
+            "--replicas",
+            "1,2",
+            "--rounds",
+            "1",
+        ],
+        &[
+            "| 1 | 4 | 1200 |",
+            "| 2 | 4 | 1200 |",
+            "| PostgreSQL | 4 |",
+            "| SQLite (the default) | 4 |",
+        ],
+    );
+    // Every job of each set-up was run by some replica.
+    for line in stdout
+        .lines()
+        .filter(|l| l.starts_with("| 1 | 4 |") || l.starts_with("| 2 | 4 |"))
+    {
+        let spread = line.split('|').nth(6).unwrap_or_default();
+        let ran: usize = spread
+            .split('/')
+            .map(|n| n.trim().parse::<usize>().unwrap())
+            .sum();
+        assert_eq!(ran, 4, "{line}");
+    }
+}

@@ -123,7 +123,6 @@ pub fn spawn_runners(state: Arc<super::AppState>) {
 fn run_job(state: &Arc<super::AppState>, job: Job) {
     let store = state.jobs.clone();
     let started = Instant::now();
-    tracing::info!(job = %job.id, plugin = %job.plugin, "job started");
     // A plugin that cannot be compiled now (every slot busy), or memory
     // that other conversions hold, is not the job's fault: it goes back to
     // the queue, and is not counted as a start.
@@ -194,6 +193,7 @@ fn convert_job(
     resolved: &super::state::Resolved,
     workers: usize,
 ) -> Result<conform_model::FileSummary, String> {
+    tracing::info!(job = %job.id, plugin = %job.plugin, "job started");
     let store = state.jobs.clone();
     let folder = store.folder(&job.id);
     // Accepted by another replica: its upload comes from the shared files.

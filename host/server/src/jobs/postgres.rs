@@ -152,9 +152,12 @@ impl JobTable for PostgresJobs {
             let mut tx = c.transaction()?;
             // The token served least recently (by any replica) first, its
             // oldest job first; a job another replica is claiming is skipped.
+            // A token's running jobs are counted on this replica: each
+            // replica keeps slots free for other tokens, as one server does.
             let claimed = tx.query_opt(
                 "WITH running AS (
-                     SELECT owner, COUNT(*) AS n FROM conform_jobs WHERE state = 'running' GROUP BY owner
+                     SELECT owner, COUNT(*) AS n FROM conform_jobs
+                     WHERE state = 'running' AND lease_owner = $3 GROUP BY owner
                  ), pick AS (
                      SELECT j.id FROM conform_jobs j
                      LEFT JOIN conform_job_turns t ON t.owner = j.owner

@@ -22,7 +22,7 @@ pub trait JobTable: Send + Sync {
     fn active(&self, owner: &str) -> TableResult<u64>;
     /// Marks the next job to run `running` at `at` (counting the
     /// attempt), fairly among the tokens with fewer than `per_token`
-    /// running; its id.
+    /// running in this process; its id.
     fn claim_next(&self, per_token: u64, at: u64) -> TableResult<Option<String>>;
     /// A running job's counts so far.
     fn progress(&self, id: &str, rows_in: u64, converted: u64, rejected: u64) -> TableResult<()>;
