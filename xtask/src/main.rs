@@ -434,24 +434,33 @@ fn ensure_test_object_store() -> Result<()> {
     Ok(())
 }
 
-/// Debian packages the tests use, each with whether it is installed and
-/// what it is for.
-const TEST_PACKAGES: [(&str, fn() -> bool, &str); 3] = [
-    (
-        "chromium",
-        || is_file("/usr/bin/chromium"),
-        "the upload page's tests",
-    ),
-    (
-        "chromium-driver",
-        || is_file("/usr/bin/chromedriver"),
-        "the upload page's tests",
-    ),
-    (
-        "postgresql",
-        has_postgres_server,
-        "the replicas' tests (a real PostgreSQL cluster)",
-    ),
+/// A Debian package the tests use.
+struct TestPackage {
+    /// The package's name.
+    name: &'static str,
+    /// Whether it is installed.
+    installed: fn() -> bool,
+    /// What it is for.
+    why: &'static str,
+}
+
+/// Debian packages the tests use.
+const TEST_PACKAGES: [TestPackage; 3] = [
+    TestPackage {
+        name: "chromium",
+        installed: || is_file("/usr/bin/chromium"),
+        why: "the upload page's tests",
+    },
+    TestPackage {
+        name: "chromium-driver",
+        installed: || is_file("/usr/bin/chromedriver"),
+        why: "the upload page's tests",
+    },
+    TestPackage {
+        name: "postgresql",
+        installed: has_postgres_server,
+        why: "the replicas' tests (a real PostgreSQL cluster)",
+    },
 ];
 
 fn is_file(path: &str) -> bool {
@@ -470,10 +479,7 @@ fn has_postgres_server() -> bool {
 /// Installs the [`TEST_PACKAGES`] that are missing (as root, or through
 /// `sudo`), refreshing the package lists if the first try cannot find them.
 fn ensure_test_packages() -> Result<()> {
-    let missing: Vec<_> = TEST_PACKAGES
-        .iter()
-        .filter(|(_, installed, _)| !installed())
-        .collect();
+    let missing: Vec<_> = TEST_PACKAGES.iter().filter(|p| !(p.installed)()).collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -495,11 +501,11 @@ fn ensure_test_packages() -> Result<()> {
         command
     };
     let mut install = vec!["apt-get", "install", "-y", "--no-install-recommends"];
-    install.extend(missing.iter().map(|(package, _, _)| *package));
+    install.extend(missing.iter().map(|p| p.name));
     // A package's own set-up may fail where its files are in place (the
     // PostgreSQL package starts a cluster of its own, which a container
     // may refuse): what counts is whether the files are there afterwards.
-    let still_missing = || missing.iter().any(|(_, installed, _)| !installed());
+    let still_missing = || missing.iter().any(|p| !(p.installed)());
     if run(as_root(&install)).is_err() && still_missing() {
         run(as_root(&["apt-get", "update"])).context("refreshing Debian's package lists")?;
         let _ = run(as_root(&install));
@@ -507,8 +513,8 @@ fn ensure_test_packages() -> Result<()> {
     if still_missing() {
         let wanted: Vec<String> = missing
             .iter()
-            .filter(|(_, installed, _)| !installed())
-            .map(|(package, _, why)| format!("{package} for {why}"))
+            .filter(|p| !(p.installed)())
+            .map(|p| format!("{} for {}", p.name, p.why))
             .collect();
         bail!("cannot install {}", wanted.join(", "));
     }

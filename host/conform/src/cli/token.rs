@@ -99,7 +99,10 @@ pub fn run(args: TokenArgs) -> Result<ExitCode> {
                 }
             }
             println!("{token}");
-            eprintln!("conform: token `{name}` created; it is shown only now. A running server takes it within seconds (or at once on SIGHUP).");
+            eprintln!(
+                "conform: token `{name}` created; it is shown only now. {}",
+                when_in_force(&shared)
+            );
         }
         TokenAction::List => {
             let mut tokens = file.config()?.tokens;
@@ -120,10 +123,22 @@ pub fn run(args: TokenArgs) -> Result<ExitCode> {
                     file.save()?;
                 }
             }
-            eprintln!("conform: token `{name}` revoked; a running server refuses it within seconds (or at once on SIGHUP). Names it owns stay its name's.");
+            let edited = if in_file { &None } else { &shared };
+            eprintln!(
+                "conform: token `{name}` revoked; names it owns stay its name's. {}",
+                when_in_force(edited)
+            );
         }
     }
     Ok(ExitCode::from(EXIT_OK))
+}
+
+/// When running servers see the change.
+fn when_in_force(shared: &Option<conform_server::metadata::SharedTokens>) -> &'static str {
+    match shared {
+        Some(_) => "Every replica on the database sees the change within a few seconds.",
+        None => "A running server sees the change within seconds (or at once on SIGHUP).",
+    }
 }
 
 /// Revokes a token of the shared database, keeping the last admin token
