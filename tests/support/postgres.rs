@@ -17,13 +17,98 @@ use std::time::{Duration, Instant};
 pub struct Cluster {
     port: u16,
     /// Kept for the life of the process.
-    _folder: tempfile::TempDir,
+    folder: tempfile::TempDir,
 }
 
 /// The cluster of this test process, started at the first call.
 pub fn cluster() -> &'static Cluster {
     static CLUSTER: OnceLock<Cluster> = OnceLock::new();
-    CLUSTER.get_or_init(start)
+    CLUSTER.get_or_init(|| start(false))
+}
+
+/// A second cluster that speaks TLS, its certificate signed by a test CA
+/// (`openssl`): a URL of its `postgres` database with `sslmode=require`,
+/// and the CA's certificate (PEM).
+pub fn tls_database() -> (String, std::path::PathBuf) {
+    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+    let cluster = CLUSTER.get_or_init(|| start(true));
+    (
+        format!("{}?sslmode=require", cluster.url("postgres")),
+        cluster.folder.path().join("ca.crt"),
+    )
+}
+
+/// A test CA and a server certificate for 127.0.0.1 signed by it, in
+/// `folder` (`ca.crt`, `server.crt`, `server.key`).
+fn certificates(folder: &Path) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .current_dir(folder)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=conform test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    std::fs::write(folder.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "server.crt",
+    ]);
+    if let Some((uid, gid)) = run_as() {
+        for file in ["server.crt", "server.key"] {
+            std::os::unix::fs::chown(folder.join(file), Some(uid), Some(gid)).unwrap();
+        }
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        folder.join("server.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
 }
 
 /// A fresh, empty database in the cluster: its URL.
@@ -125,7 +210,7 @@ fn remove_stopped_clusters() {
     }
 }
 
-fn start() -> Cluster {
+fn start(tls: bool) -> Cluster {
     let bin = binaries();
     remove_stopped_clusters();
     let folder = tempfile::Builder::new()
@@ -174,11 +259,20 @@ fn start() -> Cluster {
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
+    if tls {
+        certificates(folder.path());
+        let file = |name: &str| folder.path().join(name).display().to_string();
+        postgres.args([
+            "-c".to_string(),
+            "ssl=on".to_string(),
+            "-c".to_string(),
+            format!("ssl_cert_file={}", file("server.crt")),
+            "-c".to_string(),
+            format!("ssl_key_file={}", file("server.key")),
+        ]);
+    }
     spawn_for_the_process(postgres, libc::SIGQUIT, "postgres starts");
-    let cluster = Cluster {
-        port,
-        _folder: folder,
-    };
+    let cluster = Cluster { port, folder };
     let deadline = Instant::now() + Duration::from_secs(60);
     while postgres::Client::connect(&cluster.url("postgres"), postgres::NoTls).is_err() {
         assert!(

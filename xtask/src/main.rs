@@ -445,7 +445,7 @@ struct TestPackage {
 }
 
 /// Debian packages the tests use.
-const TEST_PACKAGES: [TestPackage; 3] = [
+const TEST_PACKAGES: [TestPackage; 4] = [
     TestPackage {
         name: "chromium",
         installed: || is_file("/usr/bin/chromium"),
@@ -460,6 +460,11 @@ const TEST_PACKAGES: [TestPackage; 3] = [
         name: "postgresql",
         installed: has_postgres_server,
         why: "the replicas' tests (a real PostgreSQL cluster)",
+    },
+    TestPackage {
+        name: "openssl",
+        installed: || is_file("/usr/bin/openssl"),
+        why: "the certificates of the TLS database test",
     },
 ];
 

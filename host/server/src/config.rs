@@ -310,6 +310,12 @@ pub struct StorageConfig {
     /// (`CONFORM_STORAGE_DATABASE_URL`) than written here: it holds a
     /// password.
     pub database_url: String,
+    /// Certificates (PEM) the database server's is checked against, beside
+    /// the system's: for a server with a certificate of a private CA.
+    /// TLS is used when the URL's `sslmode` is `prefer` (the default: TLS
+    /// if the server offers it) or `require`; `sslmode=disable` turns it off.
+    #[schemars(with = "String")]
+    pub database_ca_file: std::path::PathBuf,
     /// The object store of the files replicas share (`s3://bucket/prefix`;
     /// its endpoint and credentials from `AWS_ENDPOINT`, `AWS_REGION`,
     /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, and `AWS_ALLOW_HTTP=true`
@@ -327,6 +333,7 @@ impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             database_url: String::new(),
+            database_ca_file: std::path::PathBuf::new(),
             object_store_url: String::new(),
             lease_seconds: 30,
         }
@@ -367,6 +374,7 @@ impl std::fmt::Debug for StorageConfig {
                     "(set)"
                 },
             )
+            .field("database_ca_file", &self.database_ca_file)
             .field("object_store_url", &self.object_store_url)
             .field("lease_seconds", &self.lease_seconds)
             .finish()

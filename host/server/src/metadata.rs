@@ -79,8 +79,22 @@ fn database(
     if storage.database_url.is_empty() {
         return Ok(None);
     }
-    let database = database::Database::open(&storage.database_url, replica_name())
-        .map_err(|e| anyhow::anyhow!("{e}; check storage.database_url (CONFORM_STORAGE_DATABASE_URL) and that the database is up"))?;
+    let ca_file = Some(storage.database_ca_file.as_path()).filter(|p| !p.as_os_str().is_empty());
+    let database = database::Database::open(&storage.database_url, replica_name(), ca_file)
+        .map_err(|e| {
+            // The causes say what failed (a refused connection, a
+            // certificate of an unknown issuer, a password).
+            let mut message = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(inner) = cause {
+                let text = inner.to_string();
+                if !message.contains(&text) {
+                    message = format!("{message}: {text}");
+                }
+                cause = inner.source();
+            }
+            anyhow::anyhow!("{message}; check storage.database_url (CONFORM_STORAGE_DATABASE_URL), storage.database_ca_file and that the database is up")
+        })?;
     Ok(Some(std::sync::Arc::new(database)))
 }
 

@@ -5,9 +5,12 @@
 //! inside the server's: queries run on this module's threads, and a caller
 //! waits for the answer as it waits for SQLite's lock.
 
+use std::path::Path;
 use std::time::Duration;
 
+use postgres::config::SslMode;
 use postgres::{Client, NoTls};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{TableError, TableResult};
 
@@ -61,8 +64,14 @@ pub(crate) struct Database {
 
 impl Database {
     /// Connects to `url`, makes the tables that are missing, and starts
-    /// the connection threads. `replica` names this process.
-    pub(crate) fn open(url: &str, replica: String) -> TableResult<Database> {
+    /// the connection threads. `replica` names this process; `ca_file`, if
+    /// given, holds the certificates (PEM) the server's is checked against
+    /// besides the system's.
+    pub(crate) fn open(
+        url: &str,
+        replica: String,
+        ca_file: Option<&Path>,
+    ) -> TableResult<Database> {
         let mut config: postgres::Config = url.parse().map_err(|_| {
             TableError::Unreachable(
                 "the database URL cannot be read; it looks like postgres://user:password@host:5432/database".into(),
@@ -85,12 +94,13 @@ impl Database {
         };
         config.options(&options);
         config.application_name(&format!("conform {replica}"));
-        let mut client = config.connect(NoTls)?;
+        let tls = tls(&config, ca_file)?;
+        let mut client = connect(&config, &tls)?;
         client.batch_execute(&format!("BEGIN; {SCHEMA} COMMIT;"))?;
         let mut first = Some(client);
         let (tasks, queue) = crossbeam_channel::bounded::<Task>(QUEUE);
         for n in 0..CONNECTIONS {
-            let (queue, config) = (queue.clone(), config.clone());
+            let (queue, config, tls) = (queue.clone(), config.clone(), tls.clone());
             let mut client = first.take();
             std::thread::Builder::new()
                 .name(format!("conform-postgres-{n}"))
@@ -98,8 +108,7 @@ impl Database {
                     for task in queue {
                         let live = match client.take().filter(|c| !c.is_closed()) {
                             Some(c) => Some(c),
-                            None => config
-                                .connect(NoTls)
+                            None => connect(&config, &tls)
                                 .inspect_err(|e| {
                                     tracing::warn!(error = %e, "cannot connect to the shared database");
                                 })
@@ -150,4 +159,54 @@ impl Database {
             )),
         }
     }
+}
+
+/// Connects with TLS when there is a connector, in plain text otherwise.
+fn connect(
+    config: &postgres::Config,
+    tls: &Option<MakeRustlsConnect>,
+) -> Result<Client, postgres::Error> {
+    match tls {
+        Some(tls) => config.connect(tls.clone()),
+        None => config.connect(NoTls),
+    }
+}
+
+/// The TLS connector the URL's `sslmode` asks for: none for `disable`;
+/// otherwise (`prefer`, the default, and `require`) one that checks the
+/// server's certificate against the system's roots and `ca_file`'s.
+/// With `prefer`, a server that offers no TLS is spoken to in plain text.
+fn tls(
+    config: &postgres::Config,
+    ca_file: Option<&Path>,
+) -> TableResult<Option<MakeRustlsConnect>> {
+    if config.get_ssl_mode() == SslMode::Disable {
+        return Ok(None);
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    let system = rustls_native_certs::load_native_certs();
+    roots.add_parsable_certificates(system.certs);
+    if let Some(path) = ca_file {
+        use rustls::pki_types::pem::PemObject;
+        let unreadable = |e: &dyn std::fmt::Display| {
+            TableError::Unreachable(format!(
+                "storage.database_ca_file `{}` cannot be read as PEM certificates: {e}",
+                path.display()
+            ))
+        };
+        let certificates = rustls::pki_types::CertificateDer::pem_file_iter(path)
+            .map_err(|e| unreadable(&e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| unreadable(&e))?;
+        for certificate in certificates {
+            roots.add(certificate).map_err(|e| unreadable(&e))?;
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TableError::Unreachable(format!("TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Some(MakeRustlsConnect::new(client)))
 }
