@@ -201,7 +201,7 @@ fn fairness(server: &Server, tenant_a: &str, tenant_b: &str, large_rows: u64) ->
     crate::generate::generate("swift-express", large_rows, &mut large)?;
     let large_jobs = 4;
     let ids: Vec<String> = (0..large_jobs)
-        .map(|_| server.submit(tenant_a, &large))
+        .map(|_| server.submit(tenant_a, "swift-express", &large))
         .collect::<Result<_>>()?;
     // The first large job runs (or, small as a smoke run makes it, has run)
     // before the small one is sent.
@@ -308,16 +308,16 @@ fn report(args: &LoadArgs, streaming: &[LoadRun], fairness: &Fairness) -> String
 }
 
 /// A request to send.
-pub(crate) struct Request<'a> {
-    pub(crate) path: &'a str,
-    pub(crate) token: &'a str,
-    pub(crate) body: &'a [u8],
+struct Request<'a> {
+    path: &'a str,
+    token: &'a str,
+    body: &'a [u8],
 }
 
 /// An answer: status and body (de-chunked).
-pub(crate) struct Answer {
-    pub(crate) status: u16,
-    pub(crate) body: Vec<u8>,
+struct Answer {
+    status: u16,
+    body: Vec<u8>,
 }
 
 impl Answer {
@@ -331,7 +331,7 @@ impl Answer {
                 .is_some_and(|l| l.starts_with(b"{\"summary\""))
     }
 
-    pub(crate) fn json(&self) -> Result<serde_json::Value> {
+    fn json(&self) -> Result<serde_json::Value> {
         serde_json::from_slice(&self.body).context("the answer is not JSON")
     }
 }
@@ -428,7 +428,7 @@ impl Connection {
 /// The `conform serve` process under test.
 pub(crate) struct Server {
     child: Child,
-    pub(crate) addr: String,
+    addr: String,
     pub(crate) data: PathBuf,
 }
 
@@ -514,15 +514,16 @@ impl Server {
     }
 
     /// `method` with `request` on a new connection, closed after.
-    pub(crate) fn call(&self, method: &str, request: &Request<'_>) -> Result<Answer> {
+    fn call(&self, method: &str, request: &Request<'_>) -> Result<Answer> {
         Connection::open(&self.addr)?.send(method, &self.addr, request, false)
     }
 
-    fn submit(&self, token: &str, body: &[u8]) -> Result<String> {
+    /// Submits a job of `plugin` with `body`; its id.
+    pub(crate) fn submit(&self, token: &str, plugin: &str, body: &[u8]) -> Result<String> {
         let answer = self.call(
             "POST",
             &Request {
-                path: "/v1/jobs?plugin=swift-express",
+                path: &format!("/v1/jobs?plugin={plugin}"),
                 token,
                 body,
             },
@@ -555,12 +556,21 @@ impl Server {
     /// Milliseconds from submitting a job to seeing it done.
     fn job_until_done(&self, token: &str, body: &[u8]) -> Result<f64> {
         let started = Instant::now();
-        let id = self.submit(token, body)?;
+        let id = self.submit(token, "swift-express", body)?;
+        self.wait_until_done(token, &id, started + Duration::from_secs(3600))?;
+        Ok(started.elapsed().as_secs_f64() * 1000.0)
+    }
+
+    /// Waits until job `id` is done, looking every 10 ms; an error if it
+    /// ends otherwise or is not done by `until`.
+    pub(crate) fn wait_until_done(&self, token: &str, id: &str, until: Instant) -> Result<()> {
         loop {
-            match self.job_state(token, &id)?.as_str() {
-                "done" => return Ok(started.elapsed().as_secs_f64() * 1000.0),
-                "queued" | "running" => std::thread::sleep(Duration::from_millis(10)),
-                other => bail!("the job ended {other}"),
+            match self.job_state(token, id)?.as_str() {
+                "done" => return Ok(()),
+                "queued" | "running" if Instant::now() < until => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                other => bail!("job {id} did not end done: {other}"),
             }
         }
     }

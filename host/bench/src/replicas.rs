@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::load::{Request, Server};
+use crate::load::Server;
 use crate::report::{write_between_markers, Markers};
 
 #[path = "../../../tests/support/postgres.rs"]
@@ -164,52 +164,12 @@ fn uploader(servers: &[Server], database: Option<&str>) -> Result<String> {
 /// first submission to the last job done.
 fn submit_and_wait(servers: &[Server], token: &str, jobs: usize, body: &[u8]) -> Result<f64> {
     let started = Instant::now();
-    let mut ids = Vec::new();
-    for n in 0..jobs {
-        let answer = servers[n % servers.len()].call(
-            "POST",
-            &Request {
-                path: "/v1/jobs?plugin=jinggong-parts",
-                token,
-                body,
-            },
-        )?;
-        if answer.status != 202 {
-            bail!(
-                "a job was not accepted ({}): {}",
-                answer.status,
-                String::from_utf8_lossy(&answer.body)
-            );
-        }
-        ids.push(
-            answer.json()?["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-        );
-    }
+    let ids = (0..jobs)
+        .map(|n| servers[n % servers.len()].submit(token, "jinggong-parts", body))
+        .collect::<Result<Vec<_>>>()?;
     let until = Instant::now() + Duration::from_secs(3600);
     for id in &ids {
-        let path = format!("/v1/jobs/{id}");
-        loop {
-            let job = servers[0]
-                .call(
-                    "GET",
-                    &Request {
-                        path: &path,
-                        token,
-                        body: b"",
-                    },
-                )?
-                .json()?;
-            match job["state"].as_str() {
-                Some("done") => break,
-                Some("queued" | "running") if Instant::now() < until => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                _ => bail!("job {id} did not end done: {job}"),
-            }
-        }
+        servers[0].wait_until_done(token, id, until)?;
     }
     Ok(started.elapsed().as_secs_f64())
 }
