@@ -22,18 +22,6 @@ fn rival() -> String {
     )
 }
 
-/// The built plugin `name`, renamed and re-versioned.
-fn variant_of(name: &str, new_name: &str, version: &str) -> (String, Vec<u8>) {
-    let (manifest, component) = built_plugin(name);
-    let manifest = manifest
-        .replace(
-            &format!("name = \"{name}\""),
-            &format!("name = \"{new_name}\""),
-        )
-        .replace("version = \"0.1.0\"", &format!("version = \"{version}\""));
-    (manifest, component)
-}
-
 fn summary_of(text: &str) -> Value {
     ndjson(text).last().unwrap()["summary"].clone()
 }
@@ -87,20 +75,20 @@ fn a_pack_naming_files_outside_itself_is_refused_without_quoting_them() {
 #[test]
 fn plugin_names_belong_to_their_first_provider_across_restarts() {
     let server = configured(&rival());
-    let (manifest, component) = variant_of("jinggong-parts", "acme-parts", "1.0.0");
+    let (manifest, component) = plugin_variant("jinggong-parts", "acme-parts", "1.0.0");
     let (status, body) = publish_plugin(&server, PROVIDER, &manifest, &component);
     assert_eq!(status, 201, "{body}");
 
     // Another provider cannot publish a new version of the name, nor of a
     // seeded first-party plugin (owned by the operator).
-    let (manifest_b, _) = variant_of("jinggong-parts", "acme-parts", "1.1.0");
+    let (manifest_b, _) = plugin_variant("jinggong-parts", "acme-parts", "1.1.0");
     let (status, body) = publish_plugin(&server, RIVAL, &manifest_b, &component);
     assert_eq!(
         (status, body["code"].as_str()),
         (403, Some("plugin-owned")),
         "{body}"
     );
-    let (seeded, _) = variant_of("jinggong-parts", "jinggong-parts", "0.2.0");
+    let (seeded, _) = plugin_variant("jinggong-parts", "jinggong-parts", "0.2.0");
     let (status, body) = publish_plugin(&server, RIVAL, &seeded, &component);
     assert_eq!(
         (status, body["code"].as_str()),
@@ -138,7 +126,7 @@ fn plugin_names_belong_to_their_first_provider_across_restarts() {
     assert_eq!(status, 200, "{text}");
     let (status, body) = publish_plugin(&server, RIVAL, &manifest_b, &component);
     assert_eq!(status, 201, "{body}");
-    let (manifest_c, _) = variant_of("jinggong-parts", "acme-parts", "1.2.0");
+    let (manifest_c, _) = plugin_variant("jinggong-parts", "acme-parts", "1.2.0");
     let (status, body) = publish_plugin(&server, PROVIDER, &manifest_c, &component);
     assert_eq!(
         (status, body["code"].as_str()),
@@ -227,7 +215,7 @@ fn uploaders_pin_the_plugin_and_pack_versions_that_run() {
     let server = server_with_publisher(&rival());
     let (status, body) = publish_pack(&server, PUBLISHER, &pack_version("1.1.0", 1));
     assert_eq!(status, 201, "{body}");
-    let (manifest, component) = variant_of("jinggong-parts", "jinggong-parts", "0.2.0");
+    let (manifest, component) = plugin_variant("jinggong-parts", "jinggong-parts", "0.2.0");
     let (status, body) = publish_plugin(&server, ROOT, &manifest, &component);
     assert_eq!(status, 201, "{body}");
     let file = std::fs::read(sample("jinggong-parts.csv")).unwrap();
@@ -494,7 +482,7 @@ fn heavy_component(functions: usize) -> (String, Vec<u8>) {
     }
     wat.push_str("))");
     let wasm = wat::parse_str(&wat).unwrap();
-    let (manifest, _) = variant_of("jinggong-parts", "heavy", "1.0.0");
+    let (manifest, _) = plugin_variant("jinggong-parts", "heavy", "1.0.0");
     let (_, real) = built_plugin("jinggong-parts");
     let manifest = manifest.replace(&sha256_hex(&real), &sha256_hex(&wasm));
     (manifest, wasm)
@@ -761,7 +749,7 @@ fn the_server_keeps_its_files_private_and_its_paths_to_itself() {
     assert_eq!(status, 200);
     let (status, body) = publish_pack(&server, &admin, &pack_version("1.1.0", 1));
     assert_eq!(status, 201, "{body}");
-    let (manifest, component) = variant_of("jinggong-parts", "jinggong-parts", "0.2.0");
+    let (manifest, component) = plugin_variant("jinggong-parts", "jinggong-parts", "0.2.0");
     assert_eq!(
         publish_plugin(&server, &admin, &manifest, &component).0,
         201

@@ -10,13 +10,7 @@ use serde_json::Value;
 #[test]
 fn a_published_plugin_is_checked_listed_kept_across_restarts_and_converts() {
     let server = server_with_publisher("");
-    let (manifest, component) = built_plugin("jinggong-parts");
-    let renamed = manifest
-        .replace(
-            "name = \"jinggong-parts\"",
-            "name = \"jinggong-parts-acme\"",
-        )
-        .replace("version = \"0.1.0\"", "version = \"1.2.0\"");
+    let (renamed, component) = plugin_variant("jinggong-parts", "jinggong-parts-acme", "1.2.0");
 
     // Only providers publish.
     let (status, body) = publish_plugin(&server, UPLOADER, &renamed, &component);

@@ -480,13 +480,7 @@ fn share_the_queue_and_survive_a_killed_replica(mut servers: Vec<Server>) {
 fn publications_reach_every_replica(servers: &[Server]) {
     let (status, body) = publish_pack(&servers[0], ADMIN, &pack_version("1.1.0", 3));
     assert_eq!(status, 201, "{body}");
-    let (manifest, component) = built_plugin("jinggong-parts");
-    let renamed = manifest
-        .replace(
-            "name = \"jinggong-parts\"",
-            "name = \"jinggong-parts-acme\"",
-        )
-        .replace("version = \"0.1.0\"", "version = \"1.2.0\"");
+    let (renamed, component) = plugin_variant("jinggong-parts", "jinggong-parts-acme", "1.2.0");
     let (status, body) = publish_plugin(&servers[1], PROVIDER, &renamed, &component);
     assert_eq!(status, 201, "{body}");
 

@@ -491,6 +491,18 @@ pub fn built_plugin(name: &str) -> (String, Vec<u8>) {
     built_plugin_in(&plugins_dir(), name)
 }
 
+/// The built plugin `name`, renamed and re-versioned.
+pub fn plugin_variant(name: &str, new_name: &str, version: &str) -> (String, Vec<u8>) {
+    let (manifest, component) = built_plugin(name);
+    let manifest = manifest
+        .replace(
+            &format!("name = \"{name}\""),
+            &format!("name = \"{new_name}\""),
+        )
+        .replace("version = \"0.1.0\"", &format!("version = \"{version}\""));
+    (manifest, component)
+}
+
 /// The built plugin `name` of a folder of built plugins.
 pub fn built_plugin_in(plugins: &std::path::Path, name: &str) -> (String, Vec<u8>) {
     let dir = plugins.join(name);

@@ -12,29 +12,43 @@ use super::jobs::{Job, JobState, JobStore};
 use super::metrics::FaultCounter;
 use conform_engine::sink::NdjsonSink;
 
+/// Runs `work` on a thread of its own named `name`, then again every
+/// `period`, until the process ends; a thread that cannot start is logged
+/// with `if_not_started` (what is lost).
+fn repeat(
+    name: &str,
+    period: Duration,
+    if_not_started: &str,
+    mut work: impl FnMut() + Send + 'static,
+) {
+    let spawned = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || loop {
+            work();
+            std::thread::sleep(period);
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start {name}; {if_not_started}");
+    }
+}
+
 /// Deletes expired jobs now and then, until the process ends.
 pub fn spawn_sweeper(state: Arc<super::AppState>) {
     let retention = Duration::from_secs(state.config.limits.job_retention_seconds);
     let every = (retention / 10).clamp(Duration::from_secs(1), Duration::from_secs(3600));
-    let spawned = std::thread::Builder::new()
-        .name("conform-sweeper".into())
-        .spawn(move || loop {
-            match state.jobs.expire(retention) {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(jobs = n, "expired jobs deleted"),
-                Err(e) => tracing::error!(error = %e, "cannot delete expired jobs"),
+    repeat("conform-sweeper", every, "expired jobs stay", move || {
+        match state.jobs.expire(retention) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "expired jobs deleted"),
+            Err(e) => tracing::error!(error = %e, "cannot delete expired jobs"),
+        }
+        // Working copies of jobs another replica deleted.
+        if state.jobs.shares_files() {
+            if let Err(e) = state.jobs.remove_orphans() {
+                tracing::error!(error = %e, "cannot remove the working copies of deleted jobs");
             }
-            // Working copies of jobs another replica deleted.
-            if state.jobs.shares_files() {
-                if let Err(e) = state.jobs.remove_orphans() {
-                    tracing::error!(error = %e, "cannot remove the working copies of deleted jobs");
-                }
-            }
-            std::thread::sleep(every);
-        });
-    if let Err(e) = spawned {
-        tracing::error!(error = %e, "cannot start the sweeper; expired jobs stay");
-    }
+        }
+    });
 }
 
 /// When replicas share the job table: renews this process's leases every
@@ -45,17 +59,12 @@ pub fn spawn_lease_keeper(state: Arc<super::AppState>) {
         return;
     }
     let every = Duration::from_secs(state.config.storage.lease_seconds) / 3;
-    let spawned = std::thread::Builder::new()
-        .name("conform-leases".into())
-        .spawn(move || loop {
-            if let Err(e) = state.jobs.keep_leases() {
-                tracing::error!(error = %e, "cannot renew this replica's job leases");
-            }
-            std::thread::sleep(every);
-        });
-    if let Err(e) = spawned {
-        tracing::error!(error = %e, "cannot start the lease keeper; other replicas will take this one's jobs over");
-    }
+    let lost = "other replicas will take this one's jobs over";
+    repeat("conform-leases", every, lost, move || {
+        if let Err(e) = state.jobs.keep_leases() {
+            tracing::error!(error = %e, "cannot renew this replica's job leases");
+        }
+    });
 }
 
 /// When replicas share a database: installs the plugin and pack versions
@@ -65,19 +74,14 @@ pub fn spawn_catalog_follower(state: Arc<super::AppState>) {
     if !state.publications.is_shared() {
         return;
     }
-    let spawned = std::thread::Builder::new()
-        .name("conform-catalog".into())
-        .spawn(move || loop {
-            std::thread::sleep(Duration::from_secs(2));
-            // Tokens first: a revocation is not held up by a slow install.
-            state.reload_shared_tokens();
-            if let Err(e) = state.publications.follow(&state.catalog) {
-                tracing::error!(error = %e, "cannot install the versions other replicas published");
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::error!(error = %e, "cannot start the catalog follower; versions other replicas publish are not served here");
-    }
+    let lost = "versions other replicas publish are not served here";
+    repeat("conform-catalog", Duration::from_secs(2), lost, move || {
+        // Tokens first: a revocation is not held up by a slow install.
+        state.reload_shared_tokens();
+        if let Err(e) = state.publications.follow(&state.catalog) {
+            tracing::error!(error = %e, "cannot install the versions other replicas published");
+        }
+    });
 }
 
 /// Reads the upload, failing once the job is cancelled.
@@ -197,7 +201,7 @@ fn convert_job(
     let store = state.jobs.clone();
     let folder = store.folder(&job.id);
     // Accepted by another replica: its upload comes from the shared files.
-    retrying(&job.id, "fetch the upload", || store.fetch(&job.id, true))?;
+    retrying(&job.id, "fetch the upload", || store.fetch_upload(&job.id))?;
     let upload =
         File::open(folder.join("upload")).map_err(|e| format!("the upload is unreadable: {e}"))?;
     // Written under this process's own names: a replica that lost its

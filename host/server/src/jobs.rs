@@ -166,11 +166,7 @@ impl JobStore {
             cancelled: Mutex::new(HashSet::new()),
             held: Mutex::new(HashSet::new()),
             fetching: Mutex::default(),
-            runner_tag: {
-                let mut random = [0u8; 6];
-                let _ = getrandom::fill(&mut random);
-                format!("{}-{}", std::process::id(), hex::encode(random))
-            },
+            runner_tag: crate::metadata::replica_name(),
             wake: Condvar::new(),
             wake_lock: Mutex::new(false),
             stopping: std::sync::atomic::AtomicBool::new(false),
@@ -391,10 +387,21 @@ impl JobStore {
         Ok(())
     }
 
-    /// Brings the job's shared files its folder lacks (the upload, the
-    /// outputs of a job another replica ran) into it, the upload only if
-    /// `with_upload`; one fetch of a job at a time, so that requests at
-    /// once do not each copy it. Blocks.
+    /// Brings the upload of a job another replica accepted into its folder,
+    /// for the runner that holds the job; nothing to do if it is there.
+    /// Blocks.
+    pub(crate) fn fetch_upload(&self, id: &str) -> TableResult<()> {
+        let upload = self.folder(id).join(UPLOAD);
+        if !upload.is_file() {
+            self.files.get(&job_key(id, UPLOAD), &upload)?;
+        }
+        Ok(())
+    }
+
+    /// Brings the job's shared files its folder lacks (the outputs of a
+    /// job another replica ran, and its upload if `with_upload`) into it;
+    /// one fetch of a job at a time, so that requests at once do not each
+    /// copy it. Blocks.
     pub fn fetch(&self, id: &str, with_upload: bool) -> TableResult<()> {
         if !self.files.is_shared() {
             return Ok(());

@@ -98,11 +98,11 @@ fn database(
     Ok(Some(std::sync::Arc::new(database)))
 }
 
-/// A name for this process in the leases it holds: host, process id and a
-/// random part (a restarted process is another replica).
-fn replica_name() -> String {
-    let mut random = [0u8; 4];
-    let _ = getrandom::fill(&mut random);
+/// A name for this process among replicas (in the leases it holds, in the
+/// names of its part files): host, process id and a random part (a
+/// restarted process is another replica).
+pub(crate) fn replica_name() -> String {
+    let random = conform_engine::scratch::random_hex::<4>().unwrap_or_default();
     let mut host = [0u8; 64];
     // SAFETY: gethostname writes at most `host.len()` bytes into `host`.
     let host = if unsafe { libc::gethostname(host.as_mut_ptr().cast(), host.len()) } == 0 {
@@ -111,5 +111,5 @@ fn replica_name() -> String {
     } else {
         "host".to_string()
     };
-    format!("{host}-{}-{}", std::process::id(), hex::encode(random))
+    format!("{host}-{}-{random}", std::process::id())
 }

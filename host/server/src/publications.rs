@@ -33,7 +33,7 @@ impl Publication {
     fn folder(&self, data: &DataDir) -> PathBuf {
         match self.kind {
             Kind::Plugin => data.plugin_version(&self.name, &self.version),
-            Kind::Pack => data.packs().join(&self.name).join(self.version.to_string()),
+            Kind::Pack => data.pack_version(&self.name, &self.version),
         }
     }
 
