@@ -197,6 +197,15 @@ fn ensure_wasm_target() -> Result<()> {
     }
 }
 
+/// What the plugins' wasm is compiled with, as `conform plugin build`
+/// compiles a provider's (`conform_author::PLUGIN_RUSTFLAGS`): LLVM inlines
+/// more before the wasm is written, so that Cranelift compiles fewer,
+/// larger functions (about 5% fewer instructions on the benchmark's file).
+const PLUGIN_RUSTFLAGS: &str = "-C llvm-args=-inline-threshold=1000";
+
+/// The variable cargo reads the wasm target's flags from.
+const PLUGIN_RUSTFLAGS_VAR: &str = "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS";
+
 fn build_plugins(root: &Path) -> Result<()> {
     ensure_wasm_target()?;
     let plugins = discover_plugins(root)?;
@@ -204,6 +213,9 @@ fn build_plugins(root: &Path) -> Result<()> {
     build
         .current_dir(root)
         .args(["build", "--profile", "plugin", "--target", WASM_TARGET]);
+    if std::env::var_os(PLUGIN_RUSTFLAGS_VAR).is_none() {
+        build.env(PLUGIN_RUSTFLAGS_VAR, PLUGIN_RUSTFLAGS);
+    }
     for plugin in &plugins {
         build.args(["-p", &plugin.package]);
     }

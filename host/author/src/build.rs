@@ -145,6 +145,10 @@ fn componentize_py() -> Option<PathBuf> {
         })
 }
 
+/// The variable cargo reads the wasm target's flags from; a provider's
+/// own setting of it is kept.
+const PLUGIN_RUSTFLAGS_VAR: &str = "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS";
+
 /// Runs `cargo build --release --target wasm32-unknown-unknown` in
 /// `project` (its messages on the terminal) and returns the module cargo
 /// says it wrote for `package`, wherever its configuration puts the target
@@ -152,7 +156,11 @@ fn componentize_py() -> Option<PathBuf> {
 fn cargo_build(project: &Path, package: &str) -> Result<PathBuf, AuthorError> {
     use std::io::BufRead;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut child = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    if std::env::var_os(PLUGIN_RUSTFLAGS_VAR).is_none() {
+        command.env(PLUGIN_RUSTFLAGS_VAR, crate::PLUGIN_RUSTFLAGS);
+    }
+    let mut child = command
         .current_dir(project)
         .args(["build", "--release", "--target", WASM_TARGET])
         .args([

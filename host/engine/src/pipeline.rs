@@ -150,6 +150,11 @@ enum RowResult {
 struct BatchLines {
     text: Vec<u8>,
     ends: Vec<usize>,
+    /// The file's name as JSON text, quoted once a batch.
+    file: Vec<u8>,
+    /// The last record type and its JSON text: a batch's records are
+    /// mostly of one type.
+    record_type: (String, Vec<u8>),
 }
 
 impl BatchLines {
@@ -165,7 +170,19 @@ impl BatchLines {
         line: u64,
         write_record: impl FnOnce(&mut Vec<u8>),
     ) {
-        write_output_line(&mut self.text, record_type, file, line, write_record);
+        if self.file.is_empty() {
+            self.file = quoted(file);
+        }
+        if self.record_type.1.is_empty() || self.record_type.0 != record_type {
+            self.record_type = (record_type.to_string(), quoted(record_type));
+        }
+        write_line(
+            &mut self.text,
+            &self.record_type.1,
+            &self.file,
+            line,
+            write_record,
+        );
         self.ends.push(self.text.len());
     }
 
@@ -178,21 +195,22 @@ impl BatchLines {
     /// The lines, ready to write.
     fn finish(self) -> WrittenLines {
         WrittenLines {
-            text: String::from_utf8(self.text).expect("JSON written from UTF-8 text is UTF-8"),
+            text: self.text,
             ends: self.ends,
         }
     }
 }
 
-/// A batch's records lines as text: line `i` ends at `ends[i]`.
+/// A batch's records lines as UTF-8 JSON text (written from strings and
+/// JSON punctuation only): line `i` ends at `ends[i]`.
 #[derive(Default)]
 struct WrittenLines {
-    text: String,
+    text: Vec<u8>,
     ends: Vec<usize>,
 }
 
 impl WrittenLines {
-    fn line(&self, i: usize) -> &str {
+    fn line(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.text[start..self.ends[i]]
     }
@@ -701,16 +719,31 @@ fn write_output_line(
     line: u64,
     write_record: impl FnOnce(&mut Vec<u8>),
 ) {
-    let written = "writing JSON to a Vec cannot fail";
+    write_line(out, &quoted(record_type), &quoted(file), line, write_record);
+}
+
+/// [`write_output_line`] with the record type and the file already JSON text.
+fn write_line(
+    out: &mut Vec<u8>,
+    record_type: &[u8],
+    file: &[u8],
+    line: u64,
+    write_record: impl FnOnce(&mut Vec<u8>),
+) {
     out.extend_from_slice(b"{\"record_type\":");
-    serde_json::to_writer(&mut *out, record_type).expect(written);
+    out.extend_from_slice(record_type);
     out.extend_from_slice(b",\"record\":");
     write_record(out);
     out.extend_from_slice(b",\"source\":{\"file\":");
-    serde_json::to_writer(&mut *out, file).expect(written);
+    out.extend_from_slice(file);
     out.extend_from_slice(b",\"line\":");
-    serde_json::to_writer(&mut *out, &line).expect(written);
+    serde_json::to_writer(&mut *out, &line).expect("writing JSON to a Vec cannot fail");
     out.extend_from_slice(b"}}");
+}
+
+/// `text` as a JSON string.
+fn quoted(text: &str) -> Vec<u8> {
+    serde_json::to_vec(text).expect("writing JSON to a Vec cannot fail")
 }
 
 fn decode_rejection(error: RowError, file: &str) -> Rejection {

@@ -6,8 +6,9 @@ use conform_model::Rejection;
 
 /// Receives a conversion's output in input order.
 pub trait Sink {
-    /// One output line (a serialized `OutputLine`, without the newline).
-    fn record(&mut self, line: &str) -> io::Result<()>;
+    /// One output line: a serialized `OutputLine` as UTF-8 JSON text,
+    /// without the newline.
+    fn record(&mut self, line: &[u8]) -> io::Result<()>;
     /// One rejection of the error report.
     fn rejection(&mut self, rejection: &Rejection) -> io::Result<()>;
     /// Makes everything written so far durable to the next reader.
@@ -31,8 +32,8 @@ impl<R: Write, E: Write> NdjsonSink<R, E> {
 }
 
 impl<R: Write, E: Write> Sink for NdjsonSink<R, E> {
-    fn record(&mut self, line: &str) -> io::Result<()> {
-        self.records.write_all(line.as_bytes())?;
+    fn record(&mut self, line: &[u8]) -> io::Result<()> {
+        self.records.write_all(line)?;
         self.records.write_all(b"\n")
     }
 
@@ -57,7 +58,9 @@ pub struct MemorySink {
 }
 
 impl Sink for MemorySink {
-    fn record(&mut self, line: &str) -> io::Result<()> {
+    fn record(&mut self, line: &[u8]) -> io::Result<()> {
+        let line =
+            std::str::from_utf8(line).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         self.records.push(line.to_string());
         Ok(())
     }

@@ -26,31 +26,71 @@ pub(crate) fn parse_decimal(text: &str) -> Option<Decimal> {
 /// Appends `value` as its `Display` writes it (`-0.05`, `1134.0`), without
 /// the formatting machinery: the digits of its mantissa with the point
 /// placed by its scale.
-pub(crate) fn push_decimal(out: &mut String, value: Decimal) {
+pub(crate) fn push_decimal(out: &mut Vec<u8>, value: Decimal) {
     let mantissa = value.mantissa();
     if mantissa == 0 && value.is_sign_negative() {
         // A negative zero: Display's own rule.
-        out.push_str(&value.to_string());
+        out.extend_from_slice(value.to_string().as_bytes());
         return;
     }
+    push_scaled(out, mantissa < 0, mantissa.unsigned_abs(), value.scale());
+}
+
+/// Appends the decimal `±magnitude / 10^scale` with `scale` places, as
+/// [`push_decimal`] writes the `Decimal` of that mantissa and scale (a
+/// zero magnitude is written unsigned). The bytes are ASCII.
+pub(crate) fn push_scaled(out: &mut Vec<u8>, negative: bool, magnitude: u128, scale: u32) {
+    if let (Ok(small), 0..=28) = (u64::try_from(magnitude), scale) {
+        return push_scaled_u64(out, negative && small != 0, small, scale as usize);
+    }
     let mut buffer = [0u8; 40];
-    let digits = digits_of(mantissa.unsigned_abs(), &mut buffer);
-    let scale = value.scale() as usize;
-    if mantissa < 0 {
-        out.push('-');
+    let digits = digits_of(magnitude, &mut buffer);
+    let scale = scale as usize;
+    let mut put = |bytes: &[u8]| out.extend_from_slice(bytes);
+    if negative && magnitude != 0 {
+        put(b"-");
     }
     if digits.len() > scale {
         let (int, frac) = digits.split_at(digits.len() - scale);
-        out.push_str(ascii(int));
+        put(int);
         if scale > 0 {
-            out.push('.');
-            out.push_str(ascii(frac));
+            put(b".");
+            put(frac);
         }
     } else {
-        out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', scale - digits.len()));
-        out.push_str(ascii(digits));
+        put(b"0.");
+        for _ in digits.len()..scale {
+            put(b"0");
+        }
+        put(digits);
     }
+}
+
+/// [`push_scaled`] of a magnitude that fits 64 bits: its digits written
+/// from the last, the point placed among them, in one buffer.
+fn push_scaled_u64(out: &mut Vec<u8>, negative: bool, mut rest: u64, scale: usize) {
+    // 20 digits, 28 places and zeros, a point and a sign at most.
+    let mut text = [0u8; 52];
+    let mut at = text.len();
+    let mut written = 0;
+    loop {
+        at -= 1;
+        text[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        written += 1;
+        if written == scale {
+            at -= 1;
+            text[at] = b'.';
+        }
+        if rest == 0 && written > scale {
+            break;
+        }
+    }
+    if negative {
+        at -= 1;
+        text[at] = b'-';
+    }
+    out.extend_from_slice(&text[at..]);
 }
 
 /// The decimal digits of `n`, written at the end of `buffer` (40 bytes
@@ -74,11 +114,6 @@ fn digits_of(n: u128, buffer: &mut [u8; 40]) -> &[u8] {
             return &buffer[at..];
         }
     }
-}
-
-/// ASCII digits as text.
-fn ascii(digits: &[u8]) -> &str {
-    std::str::from_utf8(digits).expect("ASCII digits")
 }
 
 /// Parses a fraction (`1/30`) or a decimal (`0.5`) into numerator and denominator.
@@ -121,9 +156,10 @@ mod tests {
                 if negative_zero {
                     value.set_sign_negative(true);
                 }
-                let mut pushed = String::from("x");
+                let mut pushed = b"x".to_vec();
                 push_decimal(&mut pushed, value);
-                proptest::prop_assert_eq!(&pushed[1..], value.to_string());
+                let shown = value.to_string();
+                proptest::prop_assert_eq!(&pushed[1..], shown.as_bytes());
             }
         }
     }

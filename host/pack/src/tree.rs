@@ -12,6 +12,7 @@ use std::sync::Arc;
 use jsonschema::json::{Array, Json, Node, NodeIdentity, Object};
 use jsonschema::types::JsonType;
 use serde_json::{Map, Number, Value};
+use smallvec::SmallVec;
 
 use crate::validate::exact_integer;
 
@@ -89,6 +90,9 @@ pub struct TreeParts {
     /// order (equal names share it): the order a record's members are
     /// written in.
     ranks: Vec<u32>,
+    /// For each name used as a key, the name as JSON text (quoted and
+    /// escaped once a batch, not once a record); empty for the others.
+    quoted: Vec<Box<[u8]>>,
 }
 
 impl TreeParts {
@@ -110,12 +114,16 @@ impl TreeParts {
             .collect();
         order.sort_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
         let mut ranks = vec![0; names.len()];
+        let mut quoted: Vec<Box<[u8]>> = vec![Box::default(); names.len()];
         let mut rank = 0;
         for (i, &name) in order.iter().enumerate() {
             if i > 0 && names[order[i - 1] as usize] != names[name as usize] {
                 rank += 1;
             }
             ranks[name as usize] = rank;
+            quoted[name as usize] = serde_json::to_vec(&names[name as usize])
+                .expect(WRITTEN)
+                .into_boxed_slice();
         }
         TreeParts {
             text,
@@ -123,6 +131,7 @@ impl TreeParts {
             nodes,
             ends,
             ranks,
+            quoted,
         }
     }
 
@@ -194,8 +203,8 @@ impl TreeRecord {
         let mut writer = Writer {
             parts: &self.parts,
             out,
-            path: Vec::with_capacity(8),
-            members: Vec::with_capacity(32),
+            path: SmallVec::new(),
+            members: SmallVec::new(),
             is_integer,
         };
         writer.value(self.root);
@@ -206,9 +215,10 @@ impl TreeRecord {
 struct Writer<'p, 'o> {
     parts: &'p TreeParts,
     out: &'o mut Vec<u8>,
-    path: Vec<Place<'p>>,
+    /// Where the value being written lies (on the stack for most records).
+    path: SmallVec<[Place<'p>; 8]>,
     /// Scratch for ordering an object's members: (rank, key node).
-    members: Vec<(u32, u32)>,
+    members: SmallVec<[(u32, u32); 32]>,
     is_integer: &'o dyn Fn(&[Place<'_>]) -> bool,
 }
 
@@ -261,7 +271,7 @@ impl Writer<'_, '_> {
                     self.members.push((parts.ranks[name as usize], key));
                     key = parts.ends[key as usize + 1];
                 }
-                self.members[from..].sort_unstable();
+                in_key_order(&mut self.members[from..]);
                 self.out.push(b'{');
                 for i in from..self.members.len() {
                     if i > from {
@@ -271,9 +281,9 @@ impl Writer<'_, '_> {
                     let TreeNode::Key(name) = parts.nodes[key as usize] else {
                         unreachable!("a member starts with a key")
                     };
-                    let name = parts.name(name);
-                    serde_json::to_writer(&mut *self.out, name).expect(WRITTEN);
+                    self.out.extend_from_slice(&parts.quoted[name as usize]);
                     self.out.push(b':');
+                    let name = parts.name(name);
                     self.path.push(Place::Member(name));
                     self.value(key + 1);
                     self.path.pop();
@@ -284,6 +294,41 @@ impl Writer<'_, '_> {
             TreeNode::Key(_) => unreachable!("a checked tree has keys only before values"),
         }
     }
+}
+
+thread_local! {
+    /// The ranks of the last object's members sorted by [`in_key_order`],
+    /// as given, and the order sorting put them in: the records of a batch
+    /// mostly give their keys in one order.
+    static LAST_ORDER: std::cell::RefCell<(Vec<u32>, Vec<u32>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Sorts an object's members, (rank, key node), by rank: in the order
+/// found for the last object when its ranks came in the same order.
+fn in_key_order(members: &mut [(u32, u32)]) {
+    LAST_ORDER.with(|last| {
+        let mut last = last.borrow_mut();
+        let (ranks, order) = &mut *last;
+        let same_ranks = ranks.len() == members.len()
+            && ranks
+                .iter()
+                .zip(members.iter())
+                .all(|(rank, member)| *rank == member.0);
+        if same_ranks {
+            let given: SmallVec<[(u32, u32); 32]> = SmallVec::from_slice(members);
+            for (member, &i) in members.iter_mut().zip(order.iter()) {
+                *member = given[i as usize];
+            }
+            return;
+        }
+        ranks.clear();
+        ranks.extend(members.iter().map(|member| member.0));
+        order.clear();
+        order.extend(0..members.len() as u32);
+        order.sort_unstable_by_key(|&i| members[i as usize].0);
+        members.sort_unstable();
+    });
 }
 
 /// Records as trees, a JSON representation the schema validator reads.

@@ -9,8 +9,6 @@ use std::sync::Arc;
 
 use conform_pack::{TreeNode, TreeParts, TreeRecord};
 
-use serde_json::Number;
-
 use crate::bindings_v0_2::conform::plugin::types::{
     BatchResult, Node, Outcome, OutputRecord as WitRecord, Problem as WitProblem, Span,
 };
@@ -251,6 +249,10 @@ impl<'a> Parts<'a> {
             return Err("a record's nodes lie beyond those returned".into());
         }
         *nodes_done = first + len;
+        if let Some(bytes) = self.flat_record(first, len, *budget) {
+            *budget -= bytes;
+            return Ok((record_type, first as u32, bytes));
+        }
         if len == 0 || !matches!(self.node(first)?, Node::Object(_)) {
             return Err("a record's first node must be an object".into());
         }
@@ -274,6 +276,68 @@ impl<'a> Parts<'a> {
     }
 }
 
+impl Parts<'_> {
+    /// The most common record checked in one loop: an object of at most
+    /// 64 members whose keys are among the batch's first 64 names and
+    /// whose values are null, booleans, numbers or text, within `budget`
+    /// bytes. Its nodes are noted as [`Tree`] notes them and its size in
+    /// bytes returned; `None` for any other record (even a broken one),
+    /// left to [`Tree`], which says what is wrong.
+    fn flat_record(&mut self, first: usize, len: usize, budget: usize) -> Option<usize> {
+        let words = self.words.get(first * 3..(first + len) * 3)?;
+        let [6, members, 0, ..] = *words else {
+            return None;
+        };
+        if members > 64 || len != 1 + 2 * members as usize {
+            return None;
+        }
+        let mut bytes = 8 * len;
+        let mut seen = 0u64;
+        for (i, member) in words[3..].chunks_exact(6).enumerate() {
+            let &[7, name, 0, case, a, b] = member else {
+                return None;
+            };
+            let key = self.names.get(name as usize)?;
+            let bit = 1u64.checked_shl(self.first_names[name as usize])?;
+            if seen & bit != 0 {
+                return None;
+            }
+            seen |= bit;
+            bytes += key.len();
+            let node = match case {
+                0 if a == 0 && b == 0 => TreeNode::Null,
+                1 if a <= 1 && b == 0 => TreeNode::Boolean(a == 1),
+                2 => TreeNode::Integer((u64::from(b) << 32 | u64::from(a)) as i64),
+                3 | 4 => {
+                    let text = self.text(Span { start: a, len: b }).ok()?;
+                    bytes += text.len();
+                    if case == 4 {
+                        TreeNode::Text(a, a + b)
+                    } else {
+                        let (value, shown) = checked_decimal(text).ok()?;
+                        TreeNode::Decimal {
+                            value,
+                            shown: shown.then_some((a, a + b)),
+                        }
+                    }
+                }
+                _ => return None,
+            };
+            let key_at = first + 1 + 2 * i;
+            self.tree[key_at] = TreeNode::Key(name);
+            self.ends[key_at] = key_at as u32 + 1;
+            self.tree[key_at + 1] = node;
+            self.ends[key_at + 1] = key_at as u32 + 2;
+        }
+        if bytes > budget {
+            return None;
+        }
+        self.tree[first] = TreeNode::Object(members);
+        self.ends[first] = (first + len) as u32;
+        Some(bytes)
+    }
+}
+
 /// A record's nodes checked in pre-order, within a budget of bytes.
 struct Tree<'p, 'a> {
     parts: &'p mut Parts<'a>,
@@ -285,6 +349,7 @@ struct Tree<'p, 'a> {
 
 impl Tree<'_, '_> {
     /// Counts `bytes` more, or refuses once the row's budget is spent.
+    #[inline]
     fn spend(&mut self, bytes: usize) -> Result<(), String> {
         self.bytes += bytes;
         if self.bytes > self.budget {
@@ -296,6 +361,7 @@ impl Tree<'_, '_> {
         Ok(())
     }
 
+    #[inline]
     fn next(&mut self) -> Result<Node, String> {
         if self.at >= self.end {
             return Err("a record's tree ends before its counts are consumed".into());
@@ -313,17 +379,32 @@ impl Tree<'_, '_> {
         }
         let here = self.at;
         let node = match self.next()? {
-            Node::Null => TreeNode::Null,
+            Node::Array(n) => {
+                for _ in 0..n {
+                    self.value(depth + 1)?;
+                }
+                TreeNode::Array(n)
+            }
+            Node::Object(n) => self.object(n, depth)?,
+            Node::Key(_) => return Err("a key stands where a value belongs".into()),
+            scalar => self.scalar(scalar)?,
+        };
+        self.parts.tree[here] = node;
+        self.parts.ends[here] = self.at as u32;
+        Ok(())
+    }
+
+    /// A value that holds no other: null, boolean, number or text.
+    #[inline]
+    fn scalar(&mut self, node: Node) -> Result<TreeNode, String> {
+        Ok(match node {
             Node::Boolean(b) => TreeNode::Boolean(b),
             Node::Integer(i) => TreeNode::Integer(i),
             Node::Decimal(span) => {
                 let text = self.parts.text(span)?;
                 self.spend(text.len())?;
-                let value = exact_decimal(text)?
-                    .as_f64()
-                    .expect("a number made from a float");
-                let shown = conform_pack::written_as_its_float(text)
-                    .then_some((span.start, span.start + span.len));
+                let (value, shown) = checked_decimal(text)?;
+                let shown = shown.then_some((span.start, span.start + span.len));
                 TreeNode::Decimal { value, shown }
             }
             Node::Text(span) => {
@@ -331,61 +412,126 @@ impl Tree<'_, '_> {
                 self.spend(text.len())?;
                 TreeNode::Text(span.start, span.start + span.len)
             }
-            Node::Array(n) => {
-                for _ in 0..n {
-                    self.value(depth + 1)?;
-                }
-                TreeNode::Array(n)
-            }
-            Node::Object(n) => {
-                let from = self.parts.keys.len();
-                // A large object's keys, once it has more than a few.
-                let mut set: Option<HashSet<u32>> = None;
-                for _ in 0..n {
-                    let key_at = self.at;
-                    let Node::Key(index) = self.next()? else {
-                        return Err("an object's member does not start with a key".into());
-                    };
-                    let key = self.parts.name(index)?;
-                    self.spend(key.len())?;
-                    let first = self.parts.first_names[index as usize];
-                    let keys = &mut self.parts.keys;
-                    let twice = match &mut set {
-                        Some(set) => !set.insert(first),
-                        None if keys[from..].contains(&first) => true,
-                        None => {
-                            keys.push(first);
-                            if keys.len() - from > PAIRWISE_KEYS {
-                                set = Some(keys.drain(from..).collect());
-                            }
-                            false
+            _ => TreeNode::Null,
+        })
+    }
+
+    /// The `n` members of an object whose node was just read: a key each
+    /// (no key twice), then its value.
+    fn object(&mut self, n: u32, depth: usize) -> Result<TreeNode, String> {
+        let from = self.parts.keys.len();
+        // Keys among the batch's first 64 names are told apart by a bit
+        // each; others by a list, or a set once it grows long.
+        let mut seen = 0u64;
+        let mut set: Option<HashSet<u32>> = None;
+        for _ in 0..n {
+            let key_at = self.at;
+            let Node::Key(index) = self.next()? else {
+                return Err("an object's member does not start with a key".into());
+            };
+            let key = self.parts.name(index)?;
+            self.spend(key.len())?;
+            let first = self.parts.first_names[index as usize];
+            let twice = if first < 64 {
+                let bit = 1u64 << first;
+                let twice = seen & bit != 0;
+                seen |= bit;
+                twice
+            } else {
+                let keys = &mut self.parts.keys;
+                match &mut set {
+                    Some(set) => !set.insert(first),
+                    None if keys[from..].contains(&first) => true,
+                    None => {
+                        keys.push(first);
+                        if keys.len() - from > PAIRWISE_KEYS {
+                            set = Some(keys.drain(from..).collect());
                         }
-                    };
-                    if twice {
-                        return Err(format!(
-                            "an object holds the key `{}` twice",
-                            conform_model::truncate(key, 64)
-                        ));
+                        false
                     }
-                    self.parts.tree[key_at] = TreeNode::Key(index);
-                    self.parts.ends[key_at] = key_at as u32 + 1;
-                    self.value(depth + 1)?;
                 }
-                self.parts.keys.truncate(from);
-                TreeNode::Object(n)
+            };
+            if twice {
+                return Err(format!(
+                    "an object holds the key `{}` twice",
+                    conform_model::truncate(key, 64)
+                ));
             }
-            Node::Key(_) => return Err("a key stands where a value belongs".into()),
-        };
-        self.parts.tree[here] = node;
-        self.parts.ends[here] = self.at as u32;
-        Ok(())
+            self.parts.tree[key_at] = TreeNode::Key(index);
+            self.parts.ends[key_at] = key_at as u32 + 1;
+            // Most members hold a scalar: checked here, without a call.
+            let here = self.at;
+            if here < self.end && matches!(self.parts.words[here * 3], 0..=4) {
+                let node = self.next()?;
+                self.parts.tree[here] = self.scalar(node)?;
+                self.parts.ends[here] = self.at as u32;
+            } else {
+                self.value(depth + 1)?;
+            }
+        }
+        self.parts.keys.truncate(from);
+        Ok(TreeNode::Object(n))
     }
 }
+
+/// A decimal node's float ([`exact_decimal`]) and whether its text is
+/// what serde_json writes for that float
+/// ([`conform_pack::written_as_its_float`]).
+fn checked_decimal(text: &str) -> Result<(f64, bool), String> {
+    if let Some(short) = short_decimal(text) {
+        return Ok(short);
+    }
+    Ok((
+        exact_decimal(text)?,
+        conform_pack::written_as_its_float(text),
+    ))
+}
+
+/// [`checked_decimal`] of plain decimal text of at most 15 digits (most
+/// decimals), read in one pass; `None` for any other text.
+fn short_decimal(text: &str) -> Option<(f64, bool)> {
+    let (negative, body) = match text.as_bytes() {
+        [b'-', body @ ..] => (true, body),
+        body => (false, body),
+    };
+    if body.len() > 16 {
+        return None;
+    }
+    let (mut whole, mut point) = (0u64, None);
+    for (i, &b) in body.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => whole = whole * 10 + u64::from(b - b'0'),
+            b'.' if point.is_none() => point = Some(i),
+            _ => return None,
+        }
+    }
+    let (int, frac) = match point {
+        Some(p) => (&body[..p], &body[p + 1..]),
+        None => (body, &b""[..]),
+    };
+    if int.is_empty() || (point.is_some() && frac.is_empty()) || int.len() + frac.len() > 15 {
+        return None;
+    }
+    let value = whole as f64 / POWERS_OF_TEN[frac.len()];
+    // As serde_json writes a float of at most 15 significant digits: a
+    // point, no leading zero but the units' one, no trailing zero but a
+    // lone `.0`, and below 1 no more than four zeros after the point.
+    let shown = point.is_some()
+        && !(int.len() > 1 && int[0] == b'0')
+        && !(frac.len() > 1 && frac[frac.len() - 1] == b'0')
+        && (int != b"0" || frac == b"0" || frac.iter().take_while(|&&b| b == b'0').count() <= 4);
+    Some((if negative { -value } else { value }, shown))
+}
+
+/// 10⁰ to 10¹⁵, each exact in a float.
+const POWERS_OF_TEN: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
 
 /// A decimal node's number: plain decimal text (`-`? digits (`.` digits)?)
 /// of at most [`MAX_DECIMAL_CHARS`], which the float the record holds
 /// prints back as the same value, so nothing is rounded unseen.
-fn exact_decimal(text: &str) -> Result<Number, String> {
+fn exact_decimal(text: &str) -> Result<f64, String> {
     let body = text.strip_prefix('-').unwrap_or(text);
     let (int, frac) = body.split_once('.').unwrap_or((body, "0"));
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
@@ -394,6 +540,9 @@ fn exact_decimal(text: &str) -> Result<Number, String> {
             "`{}` is not plain decimal text",
             conform_model::truncate(text, 48)
         ));
+    }
+    if let Some(float) = small_decimal(body.len() < text.len(), int, frac) {
+        return Ok(float);
     }
     let float: f64 = text
         .parse()
@@ -409,7 +558,27 @@ fn exact_decimal(text: &str) -> Result<Number, String> {
             "the decimal `{text}` cannot be held exactly as a number of the record; round it to fewer digits"
         ));
     }
-    Number::from_f64(float).ok_or_else(|| format!("`{text}` is not a finite number"))
+    if float.is_finite() {
+        Ok(float)
+    } else {
+        Err(format!("`{text}` is not a finite number"))
+    }
+}
+
+/// The float of a decimal of at most 15 digits (`int`.`frac`, checked to
+/// be digits) without a parser: its digits as a whole number, exact in a
+/// float, divided by an exact power of ten, which rounds once, correctly,
+/// to the float `str::parse` gives. `None` for longer decimals.
+fn small_decimal(negative: bool, int: &str, frac: &str) -> Option<f64> {
+    if int.len() + frac.len() > 15 {
+        return None;
+    }
+    let whole = int
+        .bytes()
+        .chain(frac.bytes())
+        .fold(0u64, |n, b| n * 10 + u64::from(b - b'0'));
+    let value = whole as f64 / POWERS_OF_TEN[frac.len()];
+    Some(if negative { -value } else { value })
 }
 
 /// How many significant digits plain decimal text has.
@@ -561,6 +730,46 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// A flat record (the common case, checked in one loop) becomes
+        /// the value its members describe, and a key given twice is refused.
+        #[test]
+        fn flat_records_become_what_their_members_say(
+            members in proptest::collection::vec((0u8..5, proptest::num::i64::ANY, 0u32..9000), 0..12),
+            twice in proptest::bool::weighted(0.2),
+        ) {
+            let text = "纸箱12.5-0.0700";
+            let names: Vec<String> =
+                std::iter::once("part".to_string()).chain((0..12).map(|i| format!("k{i}"))).collect();
+            let mut nodes = vec![Node::Object(members.len() as u32 + u32::from(twice))];
+            let mut expected = serde_json::Map::new();
+            for (i, &(kind, integer, fraction)) in members.iter().enumerate() {
+                nodes.push(Node::Key(i as u32 + 1));
+                let (node, value) = match kind {
+                    0 => (Node::Null, serde_json::Value::Null),
+                    1 => (Node::Boolean(integer % 2 == 0), serde_json::json!(integer % 2 == 0)),
+                    2 => (Node::Integer(integer), serde_json::json!(integer)),
+                    3 => (Node::Text(span(0, 6)), serde_json::json!("纸箱")),
+                    _ if fraction % 2 == 0 => (Node::Decimal(span(6, 4)), serde_json::json!(12.5)),
+                    _ => (Node::Decimal(span(10, 7)), serde_json::json!(-0.07)),
+                };
+                nodes.push(node);
+                expected.insert(names[i + 1].clone(), value);
+            }
+            if twice {
+                nodes.push(Node::Key(1));
+                nodes.push(Node::Null);
+            }
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let checked = one(result(text, &names, nodes, converted()));
+            if twice && !members.is_empty() {
+                proptest::prop_assert!(checked.unwrap_err().contains("twice"));
+            } else if !twice {
+                proptest::prop_assert_eq!(checked.unwrap(), serde_json::Value::Object(expected));
+            }
+        }
+    }
+
     #[test]
     fn broken_trees_are_refused_with_a_reason() {
         let cases: Vec<(Vec<Node>, &str)> = vec![
@@ -671,16 +880,36 @@ mod tests {
 
     #[test]
     fn decimals_must_be_held_exactly() {
-        assert_eq!(exact_decimal("3.18").unwrap().to_string(), "3.18");
-        assert_eq!(exact_decimal("1134.0").unwrap().to_string(), "1134.0");
-        assert_eq!(exact_decimal("-0.5").unwrap().to_string(), "-0.5");
+        let shown = |text| {
+            serde_json::Number::from_f64(exact_decimal(text).unwrap())
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(shown("3.18"), "3.18");
+        assert_eq!(shown("1134.0"), "1134.0");
+        assert_eq!(shown("-0.5"), "-0.5");
         assert!(exact_decimal("0.1000000000000000055511151231257827").is_err());
         // Past 28 fractional digits a decimal type would round; digits do not.
         assert!(exact_decimal("0.10000000000000000000000000001").is_err());
-        assert_eq!(exact_decimal("007.50").unwrap().to_string(), "7.5");
+        assert_eq!(shown("007.50"), "7.5");
         assert!(exact_decimal("12345678901234567890").is_err());
         for bad in ["1.", ".5", "+1", "1e3", "NaN", ""] {
             assert!(exact_decimal(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The one-pass reading of a short decimal answers as the general one.
+        #[test]
+        fn short_decimals_are_read_as_the_general_path_reads_them(
+            text in r"-?[0-9]{0,9}(\.[0-9]{0,8})?|-?0\.0{0,7}[1-9][0-9]{0,3}|.{0,6}",
+        ) {
+            if let Some(short) = short_decimal(&text) {
+                let general = exact_decimal(&text).map(|value| {
+                    (value.to_bits(), conform_pack::written_as_its_float(&text))
+                });
+                proptest::prop_assert_eq!(Ok((short.0.to_bits(), short.1)), general);
+            }
         }
     }
 
@@ -704,8 +933,10 @@ mod tests {
             let text = if negative { format!("-{text}") } else { text };
             if text.len() <= MAX_DECIMAL_CHARS {
                 let number = exact_decimal(&text).unwrap();
-                let printed = number.as_f64().unwrap().abs().to_string();
+                let printed = number.abs().to_string();
                 proptest::prop_assert_eq!(canonical_digits(&text), canonical_digits(&printed));
+                // The float made without a parser is the parser's.
+                proptest::prop_assert_eq!(number.to_bits(), text.parse::<f64>().unwrap().to_bits());
             }
         }
     }

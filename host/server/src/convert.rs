@@ -177,8 +177,8 @@ impl StreamSink {
 }
 
 impl Sink for StreamSink {
-    fn record(&mut self, line: &str) -> io::Result<()> {
-        self.line(line.as_bytes())
+    fn record(&mut self, line: &[u8]) -> io::Result<()> {
+        self.line(line)
     }
 
     fn rejection(&mut self, rejection: &Rejection) -> io::Result<()> {

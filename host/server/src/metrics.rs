@@ -177,7 +177,7 @@ pub(crate) struct FaultCounter<'a> {
 }
 
 impl Sink for FaultCounter<'_> {
-    fn record(&mut self, line: &str) -> io::Result<()> {
+    fn record(&mut self, line: &[u8]) -> io::Result<()> {
         self.inner.record(line)
     }
 

@@ -29,13 +29,9 @@ const LENGTH_FIELDS: [&str; 4] = ["length_mm", "width_mm", "height_mm", "toleran
 impl Plugin for JinggongParts {
     fn prepare(rows: &[Row<'_>], cx: &mut Cx) {
         for (column, quantity) in LENGTHS {
-            quantity.prefetch(cx, rows.iter().filter_map(|r| r.text(column).ok()), "in");
+            quantity.prefetch_column(cx, rows, column, "in");
         }
-        MASS_G.prefetch(
-            cx,
-            rows.iter().filter_map(|r| r.text("重量(磅)").ok()),
-            "lb",
-        );
+        MASS_G.prefetch_column(cx, rows, "重量(磅)", "lb");
     }
 
     fn convert(row: &Row<'_>, cx: &mut Cx) -> Result<Records, Rejected> {

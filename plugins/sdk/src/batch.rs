@@ -30,6 +30,9 @@ pub(crate) struct Batch {
     /// The columns of top-level members, by name: what `row.text("列")`
     /// asks, found without building a path.
     top: HashMap<Box<str>, u32>,
+    /// Each column's name when it is a top-level member (a copy, read
+    /// without walking the column's path).
+    top_names: Vec<Option<Box<str>>>,
     /// The top-level column asked last (`columns.len()` before any).
     last: Cell<u32>,
     /// For each top-level column, the one asked after it last time (and,
@@ -69,10 +72,19 @@ impl Batch {
             columns.insert(path, index as u32);
         }
         let count = inner.columns.len();
+        let top_names = inner
+            .columns
+            .iter()
+            .map(|column| match column.as_slice() {
+                [wit::Step::Key(name)] => Some(name.as_str().into()),
+                _ => None,
+            })
+            .collect();
         Batch {
             inner,
             columns,
             top,
+            top_names,
             last: Cell::new(count as u32),
             follows: (0..=count).map(|_| Cell::new(NO_GUESS)).collect(),
             containers,
@@ -92,6 +104,7 @@ impl Batch {
     }
 
     /// The column of the top-level member `name`, if any row has it.
+    #[inline]
     pub(crate) fn top_column(&self, name: &str) -> Option<u32> {
         let follows = &self.follows[self.last.get() as usize];
         let guess = follows.get();
@@ -107,11 +120,9 @@ impl Batch {
     }
 
     /// The name of `column` when it is a top-level member.
+    #[inline]
     fn top_name(&self, column: u32) -> Option<&str> {
-        match self.inner.columns.get(column as usize)?.as_slice() {
-            [wit::Step::Key(name)] => Some(name),
-            _ => None,
-        }
+        self.top_names.get(column as usize)?.as_deref()
     }
 
     pub(crate) fn container(&self, path: &[Key]) -> Option<Container> {
@@ -119,6 +130,7 @@ impl Batch {
     }
 
     /// Bytes `[start, start + len)` of the batch's text.
+    #[inline]
     pub(crate) fn text_at(&self, start: u32, len: u32) -> &str {
         let start = start as usize;
         &self.inner.text[start..start + len as usize]

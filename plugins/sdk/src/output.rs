@@ -39,11 +39,14 @@ impl Output {
 
     /// The name of a record's `position`th key: the last record's at that
     /// position when it is the same, else looked up.
+    #[inline]
     fn key(&mut self, position: usize, key: &str) -> u32 {
-        let index = match self.recent_keys.get(position) {
-            Some(&recent) if same(&self.names[recent as usize], key) => recent,
-            _ => self.name(key),
-        };
+        if let Some(&recent) = self.recent_keys.get(position) {
+            if same(&self.names[recent as usize], key) {
+                return recent;
+            }
+        }
+        let index = self.name(key);
         match self.recent_keys.get_mut(position) {
             Some(slot) => *slot = index,
             None => self.recent_keys.push(index),
@@ -73,27 +76,27 @@ impl Output {
             let (text, type_len) = (record.text.as_str(), record.record_type().len() as u32);
             let base = self.text.len() as u32;
             self.text.push_str(&text[type_len as usize..]);
-            let span = |from: u32, to: u32| wit::Span {
-                start: from - type_len + base,
-                len: to - from,
-            };
+            // A span of the record's text, moved to where it lands.
+            let shift = base.wrapping_sub(type_len);
             let mut keys = 0;
+            self.nodes.reserve(record.nodes.len() * 3);
             for node in &record.nodes {
-                let node = match *node {
-                    Draft::Null => Node::Null,
-                    Draft::Boolean(b) => Node::Boolean(b),
-                    Draft::Integer(i) => Node::Integer(i),
-                    Draft::Decimal((from, to)) => Node::Decimal(span(from, to)),
-                    Draft::Text((from, to)) => Node::Text(span(from, to)),
-                    Draft::Array(n) => Node::Array(n),
-                    Draft::Object(n) => Node::Object(n),
+                // As `encode_node` writes the contract's cases.
+                let words = match *node {
+                    Draft::Null => [0, 0, 0],
+                    Draft::Boolean(b) => [1, u32::from(b), 0],
+                    Draft::Integer(i) => [2, i as u32, (i >> 32) as u32],
+                    Draft::Decimal((from, to)) => [3, from.wrapping_add(shift), to - from],
+                    Draft::Text((from, to)) => [4, from.wrapping_add(shift), to - from],
+                    Draft::Array(n) => [5, n, 0],
+                    Draft::Object(n) => [6, n, 0],
                     Draft::Key((from, to)) => {
                         let index = self.key(keys, &text[from as usize..to as usize]);
                         keys += 1;
-                        Node::Key(index)
+                        [7, index, 0]
                     }
                 };
-                encode_node(node, &mut self.nodes);
+                self.nodes.extend_from_slice(&words);
             }
             self.records.push(wit::OutputRecord {
                 record_type,

@@ -89,15 +89,25 @@ fn grow(nodes: &mut [Draft], at: usize) {
     }
 }
 
-/// Whether `text` is plain decimal text: `-`? digits (`.` digits)?.
+/// Whether `text` is plain decimal text: `-`? digits (`.` digits)?, read
+/// in one pass.
 fn is_plain_decimal(text: &str) -> bool {
-    let body = text.strip_prefix('-').unwrap_or(text).as_bytes();
-    let (int, frac) = match body.iter().position(|&b| b == b'.') {
-        Some(point) => (&body[..point], &body[point + 1..]),
-        None => (body, &b"0"[..]),
+    let body = match text.as_bytes() {
+        [b'-', body @ ..] => body,
+        body => body,
     };
-    let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
-    digits(int) && digits(frac)
+    let mut point = None;
+    for (i, &b) in body.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => {}
+            b'.' if point.is_none() => point = Some(i),
+            _ => return false,
+        }
+    }
+    match point {
+        Some(point) => point > 0 && point + 1 < body.len(),
+        None => !body.is_empty(),
+    }
 }
 
 /// The text or decimal node of `value` (a decimal only when it is plain

@@ -240,7 +240,51 @@ impl<'b> Row<'b> {
     /// A required field as text: non-blank text (trimmed), or a number as
     /// written. Anything else is a `missing-field` or `wrong-type` problem.
     pub fn text(&self, name: &str) -> Result<&'b str, Problem> {
-        text_of(self.get(name), name)
+        match self.top_text(name) {
+            Some(text) => Ok(text),
+            None => text_of(self.get(name), name),
+        }
+    }
+
+    /// [`Row::text`] of a column found once for a whole batch
+    /// ([`Row::top_column`]): the same answer, without finding the column
+    /// again row by row.
+    pub(crate) fn text_in(&self, column: Option<u32>, name: &str) -> Result<&'b str, Problem> {
+        match column.and_then(|column| self.text_at_column(column)) {
+            Some(text) => Ok(text),
+            None => self.text(name),
+        }
+    }
+
+    /// The batch's column of the top-level field `name`, if any row has it.
+    pub(crate) fn top_column(&self, name: &str) -> Option<u32> {
+        self.batch.top_column(name)
+    }
+
+    /// [`Row::text`] of a top-level column when the row's cell there is
+    /// non-blank text or a number, the common case, read in one step;
+    /// `None` leaves every other case to [`text_of`].
+    #[inline(always)]
+    fn top_text(&self, name: &str) -> Option<&'b str> {
+        self.text_at_column(self.batch.top_column(name)?)
+    }
+
+    /// The non-blank text or number in the row's cell of `column` when
+    /// the cell is at the column's index (every CSV row's cells are).
+    #[inline(always)]
+    fn text_at_column(&self, column: u32) -> Option<&'b str> {
+        let at = column as usize * CELL_WORDS;
+        let &[cell_column, case, start, len] = self.cells.get(at..at + CELL_WORDS)? else {
+            return None;
+        };
+        if cell_column != column || case > 1 {
+            return None;
+        }
+        let text = self.batch.text_at(start, len);
+        match case {
+            0 => Some(trimmed(text)).filter(|t| !t.is_empty()),
+            _ => Some(text),
+        }
     }
 
     /// Like [`Row::text`], for the value at a JSON pointer; problems name the pointer.
@@ -267,6 +311,7 @@ fn whole(text: &str, name: &str) -> Result<i64, Problem> {
 
 /// `text` without surrounding whitespace; text that starts and ends with
 /// a visible ASCII character (most cells) is returned without a scan.
+#[inline(always)]
 fn trimmed(text: &str) -> &str {
     match text.as_bytes() {
         [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => text,

@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap as HashMap;
 use crate::bindings::conform::plugin::tables as host;
 #[cfg(feature = "native")]
 use crate::native as host;
-use crate::row::Problem;
+use crate::row::{Problem, Row};
 use crate::text::{hash, same};
 
 pub use host::{CodeMatch, LevelMatch, MatchedBy, PartResult, SchemeResult};
@@ -158,6 +158,22 @@ impl Answers {
         None
     }
 
+    /// A new entry of `value`, unanswered, whether or not one exists:
+    /// values prefetched from the batch are entered without hashing (most
+    /// of a batch's are distinct, and the host converts a repeated one
+    /// faster than the plugin finds it) and found again by their place.
+    fn push(&mut self, value: &str) -> usize {
+        let start = self.values.len() as u32;
+        self.values.push_str(value);
+        let at = self.entries.len();
+        self.entries.push(Answer {
+            value: (start, self.values.len() as u32),
+            answer: None,
+            next: NONE,
+        });
+        at
+    }
+
     /// The entry of `value`, added (unanswered) if it has none; `true` when added.
     fn entry(&mut self, value: &str) -> (usize, bool) {
         let hash = hash(value);
@@ -210,6 +226,10 @@ pub struct Cx {
     evaluated: Memo<String, SchemeResult>,
     /// Quantities' answers: one memo per quantity and unit, by value.
     converted: Vec<Converted>,
+    /// `converted_follows[i]`: the memo asked after memo `i - 1` last
+    /// time (`[0]`: after none); `converted_last`: the last asked, plus one.
+    converted_follows: Vec<usize>,
+    converted_last: usize,
     resolved: Memo<String, LevelMatch>,
     times: Memo<String, String>,
     /// Where the batch's text lies in memory: a value read from a row lies
@@ -477,6 +497,20 @@ impl Quantity {
         self.to_canonical(cx, value, unit)
     }
 
+    /// [`Quantity::prefetch`] for every value of the top-level `column`
+    /// (in `unit`) of `rows`: the column is found once for the batch, and
+    /// rows without a value there are passed over (their
+    /// [`Quantity::to_canonical`] says why).
+    pub fn prefetch_column(&self, cx: &mut Cx, rows: &[Row<'_>], column: &str, unit: &str) {
+        let found = rows.first().and_then(|row| row.top_column(column));
+        self.prefetch(
+            cx,
+            rows.iter()
+                .filter_map(|row| row.text_in(found, column).ok()),
+            unit,
+        );
+    }
+
     /// Asks the host in one call for every value of `values` (in `unit`)
     /// not yet answered in this batch, so that [`Quantity::to_canonical`]
     /// answers them from memory: one call for a column instead of one a row.
@@ -489,18 +523,24 @@ impl Quantity {
         let (at_least, at_most) = values.size_hint();
         let expected = at_most.unwrap_or(at_least).min(MAX_MANY);
         answers.entries.reserve(expected);
-        answers.by_hash.reserve(expected);
         answers.prefetched.clear();
         answers.cursor = 0;
-        // The values asked, each once: entries added now, unanswered.
+        // The values asked: entries added now, unanswered. A value read
+        // from the batch is found again by its place, any other by its hash.
         let mut new = Vec::with_capacity(expected);
         for value in values {
-            let (at, added) = answers.entry(value);
-            if added {
-                new.push(at);
-            }
-            if let Some((start, len)) = place_in(&batch_text, value) {
-                answers.prefetched.push((start, len, at as u32));
+            match place_in(&batch_text, value) {
+                Some((start, len)) => {
+                    let at = answers.push(value);
+                    answers.prefetched.push((start, len, at as u32));
+                    new.push(at);
+                }
+                None => {
+                    let (at, added) = answers.entry(value);
+                    if added {
+                        new.push(at);
+                    }
+                }
             }
         }
         if new.is_empty() {
@@ -542,21 +582,37 @@ impl Quantity {
         }
     }
 
+    /// Whether `field` names this quantity. Its names are `'static` text,
+    /// most often the very same in memory, compared then without reading.
+    #[inline(always)]
+    fn is(&self, field: &Field) -> bool {
+        same(field.2, self.field) && same(field.1, self.record_type) && same(field.0, self.table)
+    }
+
     /// The index in `cx.converted` of this quantity's memo for `unit`.
     fn memo(&self, cx: &mut Cx, unit: &str) -> usize {
-        let field = (self.table, self.record_type, self.field);
-        let same_field = |f: &Field| same(f.2, field.2) && same(f.1, field.1) && same(f.0, field.0);
-        match cx
-            .converted
-            .iter()
-            .position(|(f, u, _)| same_field(f) && same(u, unit))
-        {
+        let is_this = |(f, u, _): &Converted| self.is(f) && same(u, unit);
+        // A plugin asks its quantities in the same order row after row:
+        // the one asked after the last one last time is tried first.
+        let guess = cx.converted_follows.get(cx.converted_last).copied();
+        let index = match guess.filter(|&g| cx.converted.get(g).is_some_and(is_this)) {
             Some(index) => index,
-            None => {
-                cx.converted.push((field, unit.into(), Answers::default()));
-                cx.converted.len() - 1
-            }
+            None => match cx.converted.iter().position(is_this) {
+                Some(index) => index,
+                None => {
+                    let field = (self.table, self.record_type, self.field);
+                    cx.converted.push((field, unit.into(), Answers::default()));
+                    cx.converted.len() - 1
+                }
+            },
+        };
+        let follows = &mut cx.converted_follows;
+        if follows.len() <= cx.converted.len() {
+            follows.resize(cx.converted.len() + 1, usize::MAX);
         }
+        follows[cx.converted_last] = index;
+        cx.converted_last = index + 1;
+        index
     }
 
     /// The open quantity, opened on first use.

@@ -4,7 +4,7 @@
 
 /// Whether `a` and `b` are the same text: the same bytes in memory answered
 /// without reading them, else compared eight bytes at a time.
-#[inline]
+#[inline(always)]
 pub(crate) fn same(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
@@ -17,6 +17,10 @@ pub(crate) fn same(a: &str, b: &str) -> bool {
     if len < 8 {
         return a.iter().zip(b).all(|(x, y)| x == y);
     }
+    if len <= 16 {
+        // Most names: two words, overlapping when shorter than sixteen bytes.
+        return word(&a[..8]) == word(&b[..8]) && word(&a[len - 8..]) == word(&b[len - 8..]);
+    }
     let (mut left, mut right) = (a.chunks_exact(8), b.chunks_exact(8));
     for (x, y) in (&mut left).zip(&mut right) {
         if word(x) != word(y) {
@@ -27,10 +31,13 @@ pub(crate) fn same(a: &str, b: &str) -> bool {
     word(&a[len - 8..]) == word(&b[len - 8..])
 }
 
-/// Eight bytes as one word.
-#[inline]
+/// The first eight bytes of `bytes` (at least eight) as one word.
+#[inline(always)]
 fn word(bytes: &[u8]) -> u64 {
-    u64::from_ne_bytes(bytes.try_into().expect("a chunk of eight bytes"))
+    let [a, b, c, d, e, f, g, h, ..] = *bytes else {
+        unreachable!("a word is read from eight bytes or more")
+    };
+    u64::from_ne_bytes([a, b, c, d, e, f, g, h])
 }
 
 /// A fast hash of text (FxHash), for the SDK's own tables.

@@ -18,6 +18,20 @@ pub(crate) struct IntegerRatio {
 /// Most digits a value may have on the integer path.
 const MAX_DIGITS: usize = 18;
 
+/// 10⁰ to 10¹⁹: every power of ten a `u64` holds.
+const POWERS_OF_TEN: [u64; 20] = {
+    let mut powers = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        powers[i] = powers[i - 1] * 10;
+        i += 1;
+    }
+    powers
+};
+
+/// The most places a `Decimal` holds.
+const MAX_SCALE: u32 = 28;
+
 /// The largest magnitude a `Decimal` holds: its mantissa has 96 bits.
 const HELD: i128 = 1 << 96;
 
@@ -54,7 +68,47 @@ impl IntegerRatio {
     /// `None` when the text or the arithmetic is beyond the integer path,
     /// or the answer is a negative zero (whose sign the general path keeps).
     pub(crate) fn convert(&self, text: &str, decimals: u32) -> Option<Decimal> {
+        let (negative, magnitude) = self.convert_scaled(text, decimals)?;
+        let magnitude = magnitude as i128;
+        let signed = if negative { -magnitude } else { magnitude };
+        Some(Decimal::from_i128_with_scale(signed, decimals))
+    }
+
+    /// [`Self::convert`] as a sign and a magnitude with `decimals` places
+    /// (`(false, 31805)` for 318.05 at 2), for writing without a `Decimal`.
+    pub(crate) fn convert_scaled(&self, text: &str, decimals: u32) -> Option<(bool, u128)> {
         let (negative, digits, scale) = plain_digits(text.trim())?;
+        let quotient = match self.narrow_quotient(digits, scale, decimals) {
+            Some(quotient) => quotient,
+            None => self.wide_quotient(digits, scale, decimals)?,
+        };
+        if quotient >= HELD || (negative && quotient == 0) || decimals > MAX_SCALE {
+            return None;
+        }
+        Some((negative, quotient as u128))
+    }
+}
+
+impl IntegerRatio {
+    /// `digits / 10^scale × num / den × 10^decimals`, rounded half to even,
+    /// in 64-bit arithmetic (a hardware division): `None` when a term
+    /// does not fit.
+    fn narrow_quotient(&self, digits: u64, scale: u32, decimals: u32) -> Option<i128> {
+        let (num, den) = (u64::try_from(self.num).ok()?, u64::try_from(self.den).ok()?);
+        let scaled = digits
+            .checked_mul(num)?
+            .checked_mul(*POWERS_OF_TEN.get(decimals as usize)?)?;
+        let divisor = den.checked_mul(*POWERS_OF_TEN.get(scale as usize)?)?;
+        let (mut quotient, remainder) = (scaled / divisor, scaled % divisor);
+        let twice = remainder.checked_mul(2)?;
+        if twice > divisor || (twice == divisor && quotient % 2 == 1) {
+            quotient += 1;
+        }
+        Some(i128::from(quotient))
+    }
+
+    /// [`Self::narrow_quotient`] in 128-bit arithmetic.
+    fn wide_quotient(&self, digits: u64, scale: u32, decimals: u32) -> Option<i128> {
         // value × 10^decimals = digits × num × 10^decimals / (den × 10^scale)
         let scaled = i128::from(digits)
             .checked_mul(self.num)?
@@ -65,11 +119,7 @@ impl IntegerRatio {
         if twice > divisor || (twice == divisor && quotient % 2 == 1) {
             quotient += 1;
         }
-        if quotient >= HELD || (negative && quotient == 0) {
-            return None;
-        }
-        let signed = if negative { -quotient } else { quotient };
-        Some(Decimal::from_i128_with_scale(signed, decimals))
+        Some(quotient)
     }
 }
 
@@ -154,6 +204,23 @@ mod tests {
         );
         for beyond in ["1.", "", "-", "1e3", "1,5", "1234567890123456789"] {
             assert_eq!(convert(beyond, 2), None, "{beyond:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The 64-bit path answers as the 128-bit one whenever it answers.
+        #[test]
+        fn narrow_and_wide_arithmetic_agree(
+            digits in 0u64..=999_999_999_999_999_999,
+            scale in 0u32..=18,
+            decimals in 0u32..=6,
+            num in 1i128..=100_000,
+            den in 1i128..=100_000,
+        ) {
+            let ratio = IntegerRatio { num, den };
+            if let Some(narrow) = ratio.narrow_quotient(digits, scale, decimals) {
+                proptest::prop_assert_eq!(Some(narrow), ratio.wide_quotient(digits, scale, decimals));
+            }
         }
     }
 }

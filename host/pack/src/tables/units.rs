@@ -20,7 +20,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::integer_ratio::IntegerRatio;
 use super::wording::{only_cases, Case, Wording};
-use crate::number::{parse_decimal, parse_ratio, push_decimal};
+use crate::number::{parse_decimal, parse_ratio, push_decimal, push_scaled};
 use crate::service_error::ServiceError;
 use crate::validate::RecordValidator;
 use crate::PackError;
@@ -376,12 +376,25 @@ impl Units {
             start = end as usize;
         }
         let looked = self.look_up(unit, record_type, field);
-        let mut out = String::with_capacity(ends.len() * 8);
+        // Decimal text is ASCII: written as bytes, checked as UTF-8 once.
+        let mut out: Vec<u8> = Vec::with_capacity(ends.len() * 8);
         let mut answers = Vec::with_capacity(ends.len());
         let mut start = 0;
         for &end in ends {
             let value = &text[start..end as usize];
             start = end as usize;
+            let from = out.len() as u32;
+            // The common case, written straight from integer arithmetic.
+            let scaled = looked
+                .ratio
+                .zip(looked.target)
+                .and_then(|(ratio, target)| ratio.convert_scaled(value, target.decimals));
+            if let Some((negative, magnitude)) = scaled {
+                let decimals = looked.target.map_or(0, |t| t.decimals);
+                push_scaled(&mut out, negative, magnitude, decimals);
+                answers.push(Ok((from, out.len() as u32)));
+                continue;
+            }
             let answer = self.answer(&looked, value, unit, record_type, field);
             answers.push(answer.map(|number| {
                 let from = out.len() as u32;
@@ -389,6 +402,7 @@ impl Units {
                 (from, out.len() as u32)
             }));
         }
+        let out = String::from_utf8(out).expect("decimal text is ASCII");
         Some((out, answers))
     }
 
@@ -1165,6 +1179,18 @@ points_per_100m2 = { unit = "points/100m2", decimals = 1 }
             let looked = u.look_up(unit, "part", field);
             proptest::prop_assert_eq!(
                 shown(u.answer(&looked, &value, unit, "part", field)),
+                shown(u.general_answer(&looked, &value, unit, "part", field))
+            );
+            // A column's answer is written as the decimal's own text.
+            let (text, answers) = u
+                .to_canonical_column(&value, &[value.len() as u32], unit, "part", field)
+                .unwrap();
+            let column = match answers.into_iter().next().unwrap() {
+                Ok((from, to)) => Ok(text[from as usize..to as usize].to_string()),
+                Err(e) => Err((e.code, e.message)),
+            };
+            proptest::prop_assert_eq!(
+                column,
                 shown(u.general_answer(&looked, &value, unit, "part", field))
             );
         }
