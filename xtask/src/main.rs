@@ -213,7 +213,11 @@ fn build_plugins(root: &Path) -> Result<()> {
     build
         .current_dir(root)
         .args(["build", "--profile", "plugin", "--target", WASM_TARGET]);
-    if std::env::var_os(PLUGIN_RUSTFLAGS_VAR).is_none() {
+    // Flags given in the environment (`RUSTFLAGS`, `CARGO_*_RUSTFLAGS`) are
+    // used alone: cargo would take the target's in their place.
+    let own_flags =
+        std::env::vars_os().any(|(name, _)| name.to_string_lossy().ends_with("RUSTFLAGS"));
+    if !own_flags {
         build.env(PLUGIN_RUSTFLAGS_VAR, PLUGIN_RUSTFLAGS);
     }
     for plugin in &plugins {

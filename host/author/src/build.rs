@@ -145,9 +145,31 @@ fn componentize_py() -> Option<PathBuf> {
         })
 }
 
-/// The variable cargo reads the wasm target's flags from; a provider's
-/// own setting of it is kept.
+/// The variable cargo reads the wasm target's flags from.
 const PLUGIN_RUSTFLAGS_VAR: &str = "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS";
+
+/// Whether the provider gives rustc flags of their own: in the
+/// environment, or in a cargo configuration file of the project's folders
+/// or of cargo's home. Those are used as they are, without
+/// [`crate::PLUGIN_RUSTFLAGS`]: cargo would take the target's flags in
+/// place of the provider's `build.rustflags`, not beside them.
+fn sets_own_rustflags(project: &Path) -> bool {
+    // `RUSTFLAGS`, `CARGO_ENCODED_RUSTFLAGS`, `CARGO_BUILD_RUSTFLAGS`, the
+    // target's own variable.
+    let in_environment =
+        std::env::vars_os().any(|(name, _)| name.to_string_lossy().ends_with("RUSTFLAGS"));
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")));
+    let folders = project
+        .ancestors()
+        .map(|folder| folder.join(".cargo"))
+        .chain(cargo_home);
+    in_environment
+        || folders
+            .flat_map(|folder| [folder.join("config.toml"), folder.join("config")])
+            .any(|file| std::fs::read_to_string(file).is_ok_and(|text| text.contains("rustflags")))
+}
 
 /// Runs `cargo build --release --target wasm32-unknown-unknown` in
 /// `project` (its messages on the terminal) and returns the module cargo
@@ -157,7 +179,7 @@ fn cargo_build(project: &Path, package: &str) -> Result<PathBuf, AuthorError> {
     use std::io::BufRead;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
-    if std::env::var_os(PLUGIN_RUSTFLAGS_VAR).is_none() {
+    if !sets_own_rustflags(project) {
         command.env(PLUGIN_RUSTFLAGS_VAR, crate::PLUGIN_RUSTFLAGS);
     }
     let mut child = command

@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 /// too, by `cargo xtask build-plugins`): LLVM inlines more before the wasm
 /// is written, so that the sandbox's compiler gets fewer, larger functions
 /// (about 5% fewer instructions per row on the benchmark's file, see
-/// BENCHMARKS.md). A provider's own `CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS`
-/// is used instead when set.
+/// BENCHMARKS.md). A provider who gives rustc flags of their own (in the
+/// environment or a cargo configuration file) builds with those alone.
 pub const PLUGIN_RUSTFLAGS: &str = "-C llvm-args=-inline-threshold=1000";
 
 /// What went wrong for a provider, worded for them.

@@ -459,9 +459,10 @@ impl Tree<'_, '_> {
             }
             self.parts.tree[key_at] = TreeNode::Key(index);
             self.parts.ends[key_at] = key_at as u32 + 1;
-            // Most members hold a scalar: checked here, without a call.
+            // Most members hold a scalar: checked here, without a call
+            // (at the depth `value` would be called with, within its limit).
             let here = self.at;
-            if here < self.end && matches!(self.parts.words[here * 3], 0..=4) {
+            if depth < MAX_DEPTH && here < self.end && matches!(self.parts.words[here * 3], 0..=4) {
                 let node = self.next()?;
                 self.parts.tree[here] = self.scalar(node)?;
                 self.parts.ends[here] = self.at as u32;
@@ -816,6 +817,25 @@ mod tests {
         assert!(one(result("", &["part", "a"], deep, converted()))
             .unwrap_err()
             .contains("deeper"));
+        // Objects nested to the limit hold a scalar; one level more, not.
+        let nested = |levels: usize| -> Vec<Node> {
+            std::iter::once(Node::Object(1))
+                .chain((0..levels).flat_map(|_| [Node::Key(1), Node::Object(1)]))
+                .chain([Node::Key(1), Node::Null])
+                .collect()
+        };
+        assert!(one(result(
+            "",
+            &["part", "a"],
+            nested(MAX_DEPTH - 1),
+            converted()
+        ))
+        .is_ok());
+        assert!(
+            one(result("", &["part", "a"], nested(MAX_DEPTH), converted()))
+                .unwrap_err()
+                .contains("deeper")
+        );
         let err = check(
             result("", &["part"], vec![Node::Object(0)], vec![]),
             1,

@@ -132,6 +132,9 @@ struct Answers {
     prefetched: Vec<(usize, usize, u32)>,
     /// The next of `prefetched` expected.
     cursor: usize,
+    /// Entries pushed without their hash ([`Answers::push`]): hashed once
+    /// a value is looked for by its text.
+    unhashed: Vec<u32>,
 }
 
 /// A value's answer: `None` while asked of the host and not yet answered.
@@ -171,7 +174,28 @@ impl Answers {
             answer: None,
             next: NONE,
         });
+        self.unhashed.push(at as u32);
         at
+    }
+
+    /// Puts the entries pushed without their hash in `by_hash`.
+    fn hash_pushed(&mut self) {
+        for at in std::mem::take(&mut self.unhashed) {
+            let (start, end) = self.entries[at as usize].value;
+            let hash = hash(&self.values[start as usize..end as usize]);
+            self.entries[at as usize].next = self.by_hash.insert(hash, at).unwrap_or(NONE);
+        }
+    }
+
+    /// The entry of `value`, found at `place` in the batch when it lies
+    /// there: the prefetched entry expected next, else the entry of the
+    /// same text (added, unanswered, if there is none).
+    fn find(&mut self, place: Option<(usize, usize)>, value: &str) -> usize {
+        if let Some(at) = place.and_then(|place| self.prefetched_at(place)) {
+            return at;
+        }
+        self.hash_pushed();
+        self.entry(value).0
     }
 
     /// The entry of `value`, added (unanswered) if it has none; `true` when added.
@@ -465,10 +489,7 @@ impl Quantity {
         let memo = self.memo(cx, unit);
         let place = cx.place_in_batch(value);
         let answers = &mut cx.converted[memo].2;
-        let at = match place.and_then(|place| answers.prefetched_at(place)) {
-            Some(at) => at,
-            None => answers.entry(value).0,
-        };
+        let at = answers.find(place, value);
         if let Some(answer) = &answers.entries[at].answer {
             return answer.clone();
         }
@@ -536,6 +557,7 @@ impl Quantity {
                     new.push(at);
                 }
                 None => {
+                    answers.hash_pushed();
                     let (at, added) = answers.entry(value);
                     if added {
                         new.push(at);
@@ -736,9 +758,10 @@ mod tests {
     fn prefetched(text: &str, values: &[(usize, usize)]) -> Answers {
         let batch = text.as_ptr() as usize..text.as_ptr() as usize + text.len();
         let mut answers = Answers::default();
+        // As `Quantity::prefetch` enters a batch's values: without hashing.
         for &(from, to) in values {
             let value = &text[from..to];
-            let (at, _) = answers.entry(value);
+            let at = answers.push(value);
             answers.entries[at].answer = Some(Ok(Canonical::from(format!("{value}!"))));
             let place = place_in(&batch, value).unwrap();
             answers.prefetched.push((place.0, place.1, at as u32));
@@ -754,10 +777,7 @@ mod tests {
         let mut answers = prefetched(&text, &cells);
         // As `to_canonical` finds a value's entry: by place, else by text.
         let ask = |answers: &mut Answers, value: &str| {
-            let at = match place_in(&batch, value).and_then(|p| answers.prefetched_at(p)) {
-                Some(at) => at,
-                None => answers.entry(value).0,
-            };
+            let at = answers.find(place_in(&batch, value), value);
             let answer = answers.entries[at].answer.as_ref()?;
             Some(answer.as_ref().unwrap().to_string())
         };
