@@ -18,7 +18,7 @@ pub const CONTRACT: &str = "0.2.0";
 pub const VENDOR_DIR: &str = ".conform";
 
 /// The SDK's source files, by path inside its crate.
-const SDK_SOURCES: [(&str, &str); 8] = [
+const SDK_SOURCES: [(&str, &str); 9] = [
     (
         "src/lib.rs",
         include_str!("../../../plugins/sdk/src/lib.rs"),
@@ -38,6 +38,10 @@ const SDK_SOURCES: [(&str, &str); 8] = [
     (
         "src/row.rs",
         include_str!("../../../plugins/sdk/src/row.rs"),
+    ),
+    (
+        "src/scaled.rs",
+        include_str!("../../../plugins/sdk/src/scaled.rs"),
     ),
     (
         "src/tables.rs",

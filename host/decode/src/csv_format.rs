@@ -170,7 +170,7 @@ impl CsvRows {
         // cells back to back (the csv reader drops the delimiters), then
         // every cell must end on a character boundary, or a character was
         // split by a delimiter and a cell is not valid UTF-8 on its own.
-        let Ok(text) = std::str::from_utf8(self.record.as_slice()) else {
+        let Ok(text) = simdutf8::basic::from_utf8(self.record.as_slice()) else {
             return Decoded::Rejected(encoding_error(ordinal, line));
         };
         if self.flag_replacement && has_replacement(text) {

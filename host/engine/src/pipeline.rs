@@ -157,7 +157,20 @@ struct BatchLines {
     record_type: (String, Vec<u8>),
 }
 
+/// The bytes a records line is reserved before any is written: most lines
+/// of the sample standards' records fit.
+const LINE_BYTES_GUESS: usize = 448;
+
 impl BatchLines {
+    /// Room for about `rows` lines, so that the text rarely grows.
+    fn with_capacity(rows: usize) -> BatchLines {
+        BatchLines {
+            text: Vec::with_capacity(rows * LINE_BYTES_GUESS),
+            ends: Vec::with_capacity(rows),
+            ..BatchLines::default()
+        }
+    }
+
     fn len(&self) -> usize {
         self.ends.len()
     }
@@ -642,7 +655,7 @@ fn process(
         }
     }
     let mut out_of_time = false;
-    let mut lines = BatchLines::default();
+    let mut lines = BatchLines::with_capacity(inputs.len());
     if !inputs.is_empty() {
         let outcomes = worker.convert(&inputs);
         for ((slot, ordinal, line), outcome) in places.into_iter().zip(outcomes) {

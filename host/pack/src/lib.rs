@@ -15,6 +15,7 @@
 mod contract_v0_1;
 mod error;
 mod files;
+mod flat_schema;
 mod format1;
 mod number;
 mod record_json;

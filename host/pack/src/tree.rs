@@ -93,6 +93,17 @@ pub struct TreeParts {
     /// For each name used as a key, the name as JSON text (quoted and
     /// escaped once a batch, not once a record); empty for the others.
     quoted: Vec<Box<[u8]>>,
+    /// This batch's number, unique in the process: what is learnt about
+    /// its names is kept under it.
+    id: u64,
+}
+
+/// Numbers of batches' parts and of compiled schemas, never reused.
+pub(crate) static IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A number never given before (of [`IDS`]).
+pub(crate) fn unique_id() -> u64 {
+    IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl TreeParts {
@@ -132,7 +143,13 @@ impl TreeParts {
             ends,
             ranks,
             quoted,
+            id: unique_id(),
         }
+    }
+
+    /// This batch's number, unique in the process.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
     }
 
     /// Each name's index, and the index of the first name equal to it:
@@ -146,11 +163,11 @@ impl TreeParts {
             .collect()
     }
 
-    fn text(&self, start: u32, end: u32) -> &str {
+    pub(crate) fn text(&self, start: u32, end: u32) -> &str {
         &self.text[start as usize..end as usize]
     }
 
-    fn name(&self, index: u32) -> &str {
+    pub(crate) fn name(&self, index: u32) -> &str {
         &self.names[index as usize]
     }
 }
@@ -192,6 +209,11 @@ impl TreeRecord {
     /// The record's root, for the validator.
     pub(crate) fn node(&self) -> TreeValue<'_> {
         TreeValue::At(&self.parts, self.root)
+    }
+
+    /// The batch's parts the record lies in.
+    pub(crate) fn parts(&self) -> &TreeParts {
+        &self.parts
     }
 
     /// Writes the record as JSON text, members in key order, numbers and
@@ -368,7 +390,8 @@ pub enum TreeValue<'a> {
 }
 
 impl<'a> TreeValue<'a> {
-    fn node(&self) -> Option<(&'a TreeParts, u32, TreeNode)> {
+    /// The node's batch parts, index and node (`None` for a member's name).
+    pub(crate) fn node(&self) -> Option<(&'a TreeParts, u32, TreeNode)> {
         match *self {
             TreeValue::At(parts, at) => Some((parts, at, parts.nodes[at as usize])),
             TreeValue::Name(_) => None,
@@ -503,6 +526,22 @@ pub struct MembersIter<'a> {
     left: u32,
 }
 
+impl<'a> MembersIter<'a> {
+    /// The members as (index of the key's name, value).
+    pub(crate) fn by_name_index(self) -> impl Iterator<Item = (u32, TreeValue<'a>)> {
+        let parts = self.parts;
+        let mut key = self.key;
+        (0..self.left).map(move |_| {
+            let TreeNode::Key(name) = parts.nodes[key as usize] else {
+                unreachable!("a checked object's members start with a key")
+            };
+            let value = key + 1;
+            key = parts.ends[value as usize];
+            (name, TreeValue::At(parts, value))
+        })
+    }
+}
+
 impl<'a> Iterator for MembersIter<'a> {
     type Item = (&'a str, TreeValue<'a>);
 
@@ -592,7 +631,7 @@ impl<'a> Array<'a, TreeJson> for Items<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::RecordValidator;
     use proptest::prelude::*;
@@ -601,7 +640,7 @@ mod tests {
     /// A value as the tree a plugin sends: members in reverse key order
     /// (the writer must order them), each key a name of its own (equal
     /// names at several indices).
-    fn tree_of(value: &Value) -> TreeRecord {
+    pub(crate) fn tree_of(value: &Value) -> TreeRecord {
         let mut build = Build::default();
         build.value(value);
         let Build {

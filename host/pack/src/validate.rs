@@ -5,6 +5,7 @@ use std::path::Path;
 use jsonschema::Validator;
 use serde_json::Value;
 
+use crate::flat_schema::FlatSchema;
 use crate::tree::{Place, TreeJson, TreeRecord};
 use crate::PackError;
 
@@ -26,6 +27,9 @@ pub struct RecordValidator {
     validator: Validator,
     /// The same schema over records as trees (contract 0.2.0).
     tree_validator: Validator<TreeJson>,
+    /// The schema in one loop, when it is flat: most valid records are
+    /// known valid without `tree_validator`.
+    flat: Option<FlatSchema>,
     /// The schema, for questions about its shape ([`Self::declares_array`]).
     schema: Value,
     properties: Vec<String>,
@@ -75,6 +79,13 @@ impl RecordValidator {
             .with_pattern_options(patterns())
             .build(schema)
             .map_err(|e| e.to_string())?;
+        let flat = FlatSchema::compile(schema, |keyword| {
+            jsonschema::options_for::<TreeJson>()
+                .should_validate_formats(true)
+                .with_pattern_options(patterns())
+                .build(keyword)
+                .ok()
+        });
         let properties = schema
             .get("properties")
             .and_then(Value::as_object)
@@ -98,6 +109,7 @@ impl RecordValidator {
         Ok(RecordValidator {
             validator,
             tree_validator,
+            flat,
             schema: schema.clone(),
             properties,
             integer_paths,
@@ -116,7 +128,8 @@ impl RecordValidator {
     /// Whether a record given as a tree is valid: the same verdict
     /// [`Self::validate`] gives its value, without building the value.
     pub fn is_valid_tree(&self, record: &TreeRecord) -> bool {
-        self.tree_validator.is_valid(record.node())
+        self.flat.as_ref().is_some_and(|f| f.surely_valid(record))
+            || self.tree_validator.is_valid(record.node())
     }
 
     /// Whether [`Self::write_tree`] writes this schema's records: each

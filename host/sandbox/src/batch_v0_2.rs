@@ -91,6 +91,21 @@ impl BatchBuilder {
     /// bounded multiple of their size (a plugin cannot be handed them).
     pub(crate) fn build(records: &[InputRecord]) -> Result<(Batch, Vec<usize>), NotAnObject> {
         let mut builder = BatchBuilder::default();
+        // Sized once from the rows' own text: no buffer grows and copies
+        // itself row after row.
+        let (mut text, mut cells) = (0, 0);
+        for record in records {
+            match &record.fields {
+                RowFields::Cells(row) => {
+                    text += row.text().len();
+                    cells += row.header().len();
+                }
+                RowFields::Json(json) => text += json.len(),
+            }
+        }
+        builder.text.reserve(text);
+        builder.cells.reserve(cells);
+        builder.rows.reserve(records.len());
         let mut left_out = Vec::new();
         for (index, record) in records.iter().enumerate() {
             if !builder.row(record)? {

@@ -57,6 +57,7 @@ pub mod native;
 mod output;
 mod record;
 mod row;
+mod scaled;
 pub mod tables;
 mod text;
 pub mod written;

@@ -11,7 +11,7 @@ use conform_pack::tables::{InputRefused, Table};
 use conform_pack::Standard;
 
 pub use crate::bindings::conform::plugin::tables::{
-    CanonicalValues, CodeMatch, LevelMatch, MatchedBy, Measures, PartResult, SchemeResult,
+    CanonicalValues, CodeMatch, Factor, LevelMatch, MatchedBy, Measures, PartResult, SchemeResult,
     TermQuery,
 };
 use crate::bindings::conform::plugin::types::{ServiceError, Span};
@@ -200,6 +200,20 @@ impl Quantity {
             record_type: record_type.into(),
             field: field.into(),
         })
+    }
+
+    /// The canonical unit's decimals.
+    pub fn decimals(&self) -> u32 {
+        self.units
+            .decimals(&self.record_type, &self.field)
+            .unwrap_or(0)
+    }
+
+    /// The exact factor from `unit` to the canonical unit, if its terms fit.
+    pub fn factor(&self, unit: &str) -> Option<Factor> {
+        self.units
+            .factor(unit, &self.record_type, &self.field)
+            .map(|(num, den)| Factor { num, den })
     }
 
     /// `value` in `unit`, in the field's canonical unit.

@@ -79,10 +79,14 @@ impl Output {
             // A span of the record's text, moved to where it lands.
             let shift = base.wrapping_sub(type_len);
             let mut keys = 0;
-            self.nodes.reserve(record.nodes.len() * 3);
-            for node in &record.nodes {
+            // The record's words are written in place: one resize, no
+            // capacity check a node.
+            let at = self.nodes.len();
+            self.nodes.resize(at + record.nodes.len() * 3, 0);
+            let mut words = std::mem::take(&mut self.nodes);
+            for (node, slot) in record.nodes.iter().zip(words[at..].chunks_exact_mut(3)) {
                 // As `encode_node` writes the contract's cases.
-                let words = match *node {
+                let node = match *node {
                     Draft::Null => [0, 0, 0],
                     Draft::Boolean(b) => [1, u32::from(b), 0],
                     Draft::Integer(i) => [2, i as u32, (i >> 32) as u32],
@@ -96,8 +100,9 @@ impl Output {
                         [7, index, 0]
                     }
                 };
-                self.nodes.extend_from_slice(&words);
+                slot.copy_from_slice(&node);
             }
+            self.nodes = words;
             self.records.push(wit::OutputRecord {
                 record_type,
                 nodes: wit::Range {

@@ -13,6 +13,7 @@ use crate::bindings::conform::plugin::tables as host;
 #[cfg(feature = "native")]
 use crate::native as host;
 use crate::row::{Problem, Row};
+use crate::scaled::Factor;
 use crate::text::{hash, same};
 
 pub use host::{CodeMatch, LevelMatch, MatchedBy, PartResult, SchemeResult};
@@ -26,14 +27,21 @@ type Field = (&'static str, &'static str, &'static str);
 type Converted = (Field, Box<str>, Answers);
 
 /// A value in its field's canonical unit: decimal text (`3.18`), used as a
-/// `&str`. An answer to [`Quantity::prefetch`] is a part of the host's one
-/// answer for the column (which it keeps alive), so neither it nor a copy
-/// of it costs an allocation; an answer asked alone holds its own text.
+/// `&str`. A value the plugin converts itself ([`Quantity::to_canonical`]
+/// with the host's factor) holds its digits in place; an answer to
+/// [`Quantity::prefetch`] is a part of the host's one answer for the column
+/// (which it keeps alive); an answer asked alone holds its own text. None
+/// of them costs an allocation of its own.
 #[derive(Clone)]
-pub struct Canonical {
-    text: Rc<str>,
-    start: u32,
-    end: u32,
+pub struct Canonical(Held);
+
+/// Where a [`Canonical`]'s text is.
+#[derive(Clone)]
+enum Held {
+    /// Bytes `start..end` of a text of the host's.
+    Part { text: Rc<str>, start: u32, end: u32 },
+    /// Converted by the plugin.
+    Digits(crate::scaled::Digits),
 }
 
 impl Canonical {
@@ -43,11 +51,11 @@ impl Canonical {
             text.get(start..end).is_some(),
             "the host answers with spans of its text"
         );
-        Canonical {
+        Canonical(Held::Part {
             text: text.clone(),
             start: start as u32,
             end: end as u32,
-        }
+        })
     }
 
     /// The decimal text.
@@ -79,7 +87,10 @@ impl std::ops::Deref for Canonical {
     type Target = str;
 
     fn deref(&self) -> &str {
-        &self.text[self.start as usize..self.end as usize]
+        match &self.0 {
+            Held::Part { text, start, end } => &text[*start as usize..*end as usize],
+            Held::Digits(digits) => digits.as_str(),
+        }
     }
 }
 
@@ -135,6 +146,9 @@ struct Answers {
     /// Entries pushed without their hash ([`Answers::push`]): hashed once
     /// a value is looked for by its text.
     unhashed: Vec<u32>,
+    /// The host's factor from this unit to the canonical one, once asked
+    /// (`Some(None)`: there is none; every value is asked of the host).
+    factor: Option<Option<Factor>>,
 }
 
 /// A value's answer: `None` while asked of the host and not yet answered.
@@ -487,6 +501,10 @@ impl Quantity {
     /// half to even to its decimals.
     pub fn to_canonical(&self, cx: &mut Cx, value: &str, unit: &str) -> Result<Canonical, Problem> {
         let memo = self.memo(cx, unit);
+        // A plain decimal is converted here, with the host's factor.
+        if let Some(digits) = self.factor(cx, memo).and_then(|f| f.convert(value)) {
+            return Ok(Canonical(Held::Digits(digits)));
+        }
         let place = cx.place_in_batch(value);
         let answers = &mut cx.converted[memo].2;
         let at = answers.find(place, value);
@@ -538,9 +556,15 @@ impl Quantity {
     /// Call it from [`crate::Plugin::prepare`] with a column's values.
     pub fn prefetch<'v>(&self, cx: &mut Cx, values: impl IntoIterator<Item = &'v str>, unit: &str) {
         let memo = self.memo(cx, unit);
+        // With the host's factor, values are converted as they are asked,
+        // and the few that are not plain decimals asked alone: finding them
+        // here would cost more than it saves.
+        if self.factor(cx, memo).is_some() {
+            return;
+        }
+        let values = values.into_iter();
         let batch_text = cx.batch_text.clone();
         let answers = &mut cx.converted[memo].2;
-        let values = values.into_iter();
         let (at_least, at_most) = values.size_hint();
         let expected = at_most.unwrap_or(at_least).min(MAX_MANY);
         answers.entries.reserve(expected);
@@ -609,6 +633,20 @@ impl Quantity {
     #[inline(always)]
     fn is(&self, field: &Field) -> bool {
         same(field.2, self.field) && same(field.1, self.record_type) && same(field.0, self.table)
+    }
+
+    /// The host's factor from the unit of memo `memo` to the canonical
+    /// unit, asked once a batch (none when the quantity does not open).
+    fn factor(&self, cx: &mut Cx, memo: usize) -> Option<Factor> {
+        if let Some(known) = cx.converted[memo].2.factor {
+            return known;
+        }
+        let factor = self.open(&mut cx.quantities).ok().and_then(|quantity| {
+            let host::Factor { num, den } = quantity.factor(&cx.converted[memo].1)?;
+            Factor::new(num, den, quantity.decimals())
+        });
+        cx.converted[memo].2.factor = Some(factor);
+        factor
     }
 
     /// The index in `cx.converted` of this quantity's memo for `unit`.
@@ -809,6 +847,63 @@ mod native_tests {
             .join("../../standards/sample-regional");
         let pack = conform_pack::Pack::load(dir).unwrap();
         crate::native::with_standard(pack.standard(), || f(&mut Cx::default()))
+    }
+
+    /// What the plugin converts itself with the host's factor is what the
+    /// host answers, and every other value is asked of the host.
+    #[test]
+    fn values_convert_as_the_host_converts_them() {
+        use proptest::prelude::*;
+        let values = prop_oneof![
+            // Few places: exact halves are common (1.235 mm, 0.125 in).
+            4 => r"[+-]?[0-9]{0,4}\.[0-9]{0,2}5",
+            2 => r" ?[+-]?[0-9]{0,12}(\.[0-9]{1,10})?\u{3000}?",
+            1 => r"[+-]?0\.0{0,8}[0-9]{1,3}",
+            1 => r"[0-9]{13,30}(\.[0-9]{0,4})?",
+            1 => r".{0,6}",
+        ];
+        let units = proptest::sample::select(vec![
+            "in", "ft", "yd", "mm", "cm", "m", "km", "µm", "英寸", "寸", "lb", "oz", "g", "kg",
+            "t", "斤", "两", "磅", "furlong",
+        ]);
+        let fields = proptest::sample::select(vec![
+            MASS_G,
+            LENGTH_MM,
+            Quantity::named("units", "produce_lot", "net_weight_kg"),
+            Quantity::named("units", "produce_lot", "fruit_diameter_mm"),
+        ]);
+        let converted_here = std::cell::Cell::new(0);
+        with_sample_pack(|_| {
+            let mut runner =
+                proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(3000));
+            runner
+                .run(&(values, units, fields), |(value, unit, quantity)| {
+                    let host =
+                        host::Quantity::open(quantity.table, quantity.record_type, quantity.field)
+                            .unwrap();
+                    let expected = host.to_canonical(&value, unit).map_err(|e| e.message);
+                    let here = host
+                        .factor(unit)
+                        .and_then(|f| Factor::new(f.num, f.den, host.decimals()))
+                        .and_then(|factor| factor.convert(&value));
+                    if let Some(digits) = here {
+                        converted_here.set(converted_here.get() + 1);
+                        prop_assert_eq!(Ok(digits.as_str()), expected.as_deref());
+                    }
+                    let answer = quantity.to_canonical(&mut Cx::default(), &value, unit);
+                    prop_assert_eq!(
+                        answer.map(|c| c.to_string()).map_err(|p| p.message),
+                        expected
+                    );
+                    Ok(())
+                })
+                .unwrap();
+        });
+        let converted_here = converted_here.get();
+        assert!(
+            converted_here > 500,
+            "{converted_here} values converted by the plugin"
+        );
     }
 
     #[test]

@@ -14,8 +14,12 @@ pub(crate) fn same(a: &str, b: &str) -> bool {
         return true;
     }
     let len = a.len();
-    if len < 8 {
+    if len < 4 {
         return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    if len < 8 {
+        // Two half words, overlapping when shorter than eight bytes.
+        return half(&a[..4]) == half(&b[..4]) && half(&a[len - 4..]) == half(&b[len - 4..]);
     }
     if len <= 16 {
         // Most names: two words, overlapping when shorter than sixteen bytes.
@@ -40,6 +44,15 @@ fn word(bytes: &[u8]) -> u64 {
     u64::from_ne_bytes([a, b, c, d, e, f, g, h])
 }
 
+/// The first four bytes of `bytes` (at least four) as one half word.
+#[inline(always)]
+fn half(bytes: &[u8]) -> u32 {
+    let [a, b, c, d, ..] = *bytes else {
+        unreachable!("a half word is read from four bytes or more")
+    };
+    u32::from_ne_bytes([a, b, c, d])
+}
+
 /// A fast hash of text (FxHash), for the SDK's own tables.
 #[inline]
 pub(crate) fn hash(text: &str) -> u64 {
@@ -53,12 +66,27 @@ mod tests {
 
     #[test]
     fn same_compares_every_byte() {
+        // Every length up to three words, a difference at every place.
+        let text = "abcdefghijklmnopqrstuvwx";
+        for len in 0..=text.len() {
+            let a = &text[..len];
+            let copy = a.to_string();
+            assert!(same(a, &copy), "{a}");
+            for at in 0..len {
+                let mut other = copy.clone().into_bytes();
+                other[at] = b'_';
+                let other = String::from_utf8(other).unwrap();
+                assert!(!same(a, &other), "{a} ≠ {other}");
+            }
+        }
         let long = "长度(英寸)长度(英寸)";
         for (a, b) in [
             ("", ""),
             ("a", "a"),
             ("长度(英寸)", "长度(英寸)"),
             (long, long),
+            ("abcd", "abcd"),
+            ("abcdefg", "abcdefg"),
             ("abcdefgh", "abcdefgh"),
             ("abcdefghi", "abcdefghi"),
             ("abcdefghijklmno", "abcdefghijklmno"),
@@ -73,6 +101,9 @@ mod tests {
             ("abcdefghi", "abcdefghj"),
             ("abcdefghijklmno", "abcdefghijklmnp"),
             ("abc", "abd"),
+            ("abcd", "abce"),
+            ("abcde", "abcdf"),
+            ("xbcdefg", "abcdefg"),
             ("xbcdefghi", "abcdefghi"),
             ("长度(英寸)", "宽度(英寸)"),
         ] {

@@ -63,6 +63,11 @@ impl IntegerRatio {
         })
     }
 
+    /// The numerator and the denominator, when both fit 64 bits.
+    pub(crate) fn terms_u64(&self) -> Option<(u64, u64)> {
+        Some((u64::try_from(self.num).ok()?, u64::try_from(self.den).ok()?))
+    }
+
     /// `text` (plain decimal text, as the catalogue accepts it) times this
     /// ratio, rounded half to even to `decimals` places and keeping them;
     /// `None` when the text or the arithmetic is beyond the integer path,
@@ -94,7 +99,7 @@ impl IntegerRatio {
     /// in 64-bit arithmetic (a hardware division): `None` when a term
     /// does not fit.
     fn narrow_quotient(&self, digits: u64, scale: u32, decimals: u32) -> Option<i128> {
-        let (num, den) = (u64::try_from(self.num).ok()?, u64::try_from(self.den).ok()?);
+        let (num, den) = self.terms_u64()?;
         let scaled = digits
             .checked_mul(num)?
             .checked_mul(*POWERS_OF_TEN.get(decimals as usize)?)?;

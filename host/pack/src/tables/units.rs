@@ -356,6 +356,18 @@ impl Units {
         self.answer(&looked, value, unit, record_type, field)
     }
 
+    /// The exact factor from `unit` to the canonical unit of a field, as
+    /// `(num, den)` in lowest terms, when both units are known, measure
+    /// the same quantity and both terms fit 64 bits: a plain decimal value
+    /// times it, rounded half to even to the field's decimals, is what
+    /// [`Units::to_canonical`] answers (contract 0.2.0's `quantity.factor`,
+    /// with which a plugin converts such values itself).
+    pub fn factor(&self, unit: &str, record_type: &str, field: &str) -> Option<(u64, u64)> {
+        let looked = self.look_up(unit, record_type, field);
+        looked.target?;
+        looked.ratio?.terms_u64()
+    }
+
     /// Values given back to back in `text`, value i ending at byte
     /// `ends[i]`, each converted as [`Units::to_canonical`] converts it,
     /// the unit and the field looked up once; `None` when `ends` do not

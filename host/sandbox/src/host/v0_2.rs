@@ -423,6 +423,17 @@ impl tables::HostQuantity for HostState {
         Ok(canonical(q).1)
     }
 
+    fn factor(
+        &mut self,
+        handle: Resource<QuantityHandle>,
+        unit: String,
+    ) -> wasmtime::Result<Option<tables::Factor>> {
+        let q = self.held(&handle)?;
+        Ok(q.units
+            .factor(&unit, &q.record_type, &q.field)
+            .map(|(num, den)| tables::Factor { num, den }))
+    }
+
     fn to_canonical(
         &mut self,
         handle: Resource<QuantityHandle>,
