@@ -162,10 +162,11 @@ struct BatchLines {
 const LINE_BYTES_GUESS: usize = 448;
 
 impl BatchLines {
-    /// Room for about `rows` lines, so that the text rarely grows.
+    /// Room for about `rows` lines (at most a mebibyte), so that the text
+    /// rarely grows.
     fn with_capacity(rows: usize) -> BatchLines {
         BatchLines {
-            text: Vec::with_capacity(rows * LINE_BYTES_GUESS),
+            text: Vec::with_capacity((rows * LINE_BYTES_GUESS).min(1 << 20)),
             ends: Vec::with_capacity(rows),
             ..BatchLines::default()
         }

@@ -7,6 +7,7 @@ use conform_mapping::program::{
 use conform_plugin_sdk::tables::{CodeList, Quantity, TermLevels, Thresholds, TimeFormat};
 use conform_plugin_sdk::{Array, Cx, Object, Problem, Record, Records, Rejected, Row};
 use regex::Regex;
+use smallvec::SmallVec;
 
 use crate::expr::{self, Failed};
 use crate::value::{self, Value};
@@ -141,7 +142,9 @@ impl Compiled {
     /// its fields have (a problem several fields share, such as one bad
     /// unit column, once).
     pub fn convert(&self, row: &Row<'_>, cx: &mut Cx) -> Result<Records, Rejected> {
-        let mut made: Vec<Result<Option<Value<'_>>, ()>> = Vec::with_capacity(self.fields.len());
+        // Most records have a few fields: their values stay on the stack.
+        let mut made: SmallVec<[Result<Option<Value<'_>>, ()>; 16]> =
+            SmallVec::with_capacity(self.fields.len());
         let mut problems: Vec<Problem> = Vec::new();
         for field in &self.fields {
             match value::of(field, row, cx, &made, &self.scope_refusals) {
@@ -185,6 +188,9 @@ fn write_member(object: &mut Object<'_>, key: &str, value: &Value<'_>) {
         Value::Decimal(text) => {
             object.decimal(key, text);
         }
+        Value::Canonical(canonical) => {
+            object.decimal(key, canonical);
+        }
         Value::Integer(n) => {
             object.integer(key, *n);
         }
@@ -215,6 +221,9 @@ fn write_item(array: &mut Array<'_>, value: &Value<'_>) {
         }
         Value::Decimal(text) => {
             array.decimal(text);
+        }
+        Value::Canonical(canonical) => {
+            array.decimal(canonical);
         }
         Value::Integer(n) => {
             array.integer(*n);

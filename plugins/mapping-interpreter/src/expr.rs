@@ -297,6 +297,7 @@ impl Env<'_, '_> {
 fn weight(value: &Value<'_>) -> usize {
     match value {
         Value::Text(text) | Value::Decimal(text) => 1 + text.len() / BYTES_PER_STEP,
+        Value::Canonical(canonical) => 1 + canonical.len() / BYTES_PER_STEP,
         Value::List(items) => 1 + items.iter().map(weight).sum::<usize>(),
         Value::Object(members) => 1 + members.iter().map(|(_, v)| weight(v)).sum::<usize>(),
         Value::Null | Value::Integer(_) | Value::Boolean(_) => 1,

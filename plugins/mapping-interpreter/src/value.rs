@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 
 use conform_mapping::program::{is_plain_decimal, Constant, Place, ValueKind};
+use conform_plugin_sdk::tables::Canonical;
 use conform_plugin_sdk::{Cell, Cx, Problem, Row};
 use regex::Regex;
 
@@ -20,6 +21,15 @@ pub(crate) enum Value<'b> {
     Boolean(bool),
     List(Vec<Value<'b>>),
     Object(Vec<(Cow<'b, str>, Value<'b>)>),
+    /// A quantity in its canonical unit, as the SDK answered it: decimal
+    /// text, not copied.
+    Canonical(Canonical),
+}
+
+/// What the pack's tables made of a field's text.
+enum Converted<'b> {
+    Text(Cow<'b, str>),
+    Canonical(Canonical),
 }
 
 impl Value<'_> {
@@ -28,7 +38,7 @@ impl Value<'_> {
         match self {
             Value::Null => "null",
             Value::Text(_) => "text",
-            Value::Decimal(_) => "a number",
+            Value::Decimal(_) | Value::Canonical(_) => "a number",
             Value::Integer(_) => "a whole number",
             Value::Boolean(_) => "a boolean",
             Value::List(_) => "a list",
@@ -42,6 +52,7 @@ impl Value<'_> {
 pub(crate) fn as_text<'b>(value: &Value<'b>) -> Option<Cow<'b, str>> {
     match value {
         Value::Text(text) | Value::Decimal(text) => Some(text.clone()),
+        Value::Canonical(canonical) => Some(Cow::Owned(canonical.to_string())),
         Value::Integer(n) => Some(Cow::Owned(n.to_string())),
         Value::Boolean(true) => Some(Cow::Borrowed("true")),
         Value::Boolean(false) => Some(Cow::Borrowed("false")),
@@ -119,8 +130,15 @@ pub(crate) fn of<'b>(
         Some(pattern) => Cow::Owned(first_group(pattern, &text).map_err(at)?.to_string()),
         None => text,
     };
-    let converted = convert(field, row, cx, text, scope_refusals).map_err(at)?;
-    as_kind(field.kind, converted).map(Some).map_err(at)
+    let value = match convert(field, row, cx, text, scope_refusals).map_err(at)? {
+        // A canonical value is plain decimal text: a number as it is.
+        Converted::Canonical(canonical) if matches!(field.kind, ValueKind::Decimal) => {
+            Ok(Value::Canonical(canonical))
+        }
+        Converted::Canonical(canonical) => as_kind(field.kind, Cow::Owned(canonical.to_string())),
+        Converted::Text(text) => as_kind(field.kind, text),
+    };
+    value.map(Some).map_err(at)
 }
 
 fn constant_text(constant: &Constant) -> &str {
@@ -182,7 +200,7 @@ fn convert<'b>(
     cx: &mut Cx,
     text: Cow<'b, str>,
     scope_refusals: &[String],
-) -> Result<Cow<'b, str>, Problem> {
+) -> Result<Converted<'b>, Problem> {
     // A scope's text and input; a refusal of the scope is its input's fault.
     let scope = |scope: &'b Option<Place>| -> Result<(Option<&'b str>, Option<&'b str>), Problem> {
         Ok(match scope {
@@ -197,12 +215,12 @@ fn convert<'b>(
         Some(input) if scope_refusals.contains(&problem.code) => problem.at(input),
         _ => problem,
     };
-    Ok(Cow::Owned(match &field.conversion {
-        Convert::None => return Ok(text),
+    Ok(Converted::Text(Cow::Owned(match &field.conversion {
+        Convert::None => return Ok(Converted::Text(text)),
         Convert::Unit { quantity, unit } => {
             let (unit, unit_input) = place(row, unit)?;
             return match quantity.to_canonical(cx, &text, unit) {
-                Ok(canonical) => Ok(Cow::Owned(canonical.as_str().to_owned())),
+                Ok(canonical) => Ok(Converted::Canonical(canonical)),
                 // A unit the pack refuses is the unit's input's fault.
                 Err(problem) if is_unit_problem(&problem) => Err(match unit_input {
                     Some(input) => problem.at(input),
@@ -228,7 +246,7 @@ fn convert<'b>(
         Convert::Thresholds(thresholds) => thresholds.classify(cx, &text)?,
         Convert::Date { format, pattern } => format.parse_date(cx, &text, pattern)?,
         Convert::Time { format, pattern } => format.parse_time(cx, &text, pattern)?,
-    }))
+    })))
 }
 
 /// A refusal of a unit (unknown, or not convertible to the field's).

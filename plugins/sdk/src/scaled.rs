@@ -68,13 +68,15 @@ impl Factor {
     /// decimal, the arithmetic does not fit 64 bits, or the answer is a
     /// negative zero.
     pub(crate) fn convert(&self, text: &str) -> Option<Digits> {
-        let (negative, digits, scale) = plain_digits(text.trim())?;
+        let (negative, digits, scale) = plain_digits(trimmed(text))?;
         let scaled = product(
             product(digits, self.num)?,
             POWERS_OF_TEN[self.decimals as usize],
         )?;
         let divisor = product(self.den, *POWERS_OF_TEN.get(scale as usize)?)?;
-        let (mut quotient, remainder) = (scaled / divisor, scaled % divisor);
+        // One division: the remainder by a multiplication.
+        let mut quotient = scaled / divisor;
+        let remainder = scaled - quotient * divisor;
         let twice = product(remainder, 2)?;
         if twice > divisor || (twice == divisor && quotient % 2 == 1) {
             quotient += 1;
@@ -95,6 +97,15 @@ fn product(a: u64, b: u64) -> Option<u64> {
         64.. => Some(a * b),
         63 => a.checked_mul(b),
         _ => None,
+    }
+}
+
+/// `text.trim()`, without looking for whitespace when the text starts and
+/// ends as a number does (a cell the SDK read is trimmed already).
+fn trimmed(text: &str) -> &str {
+    match text.as_bytes() {
+        [b'0'..=b'9' | b'-' | b'+' | b'.', .., b'0'..=b'9' | b'.'] | [b'0'..=b'9'] => text,
+        _ => text.trim(),
     }
 }
 
@@ -178,6 +189,24 @@ mod tests {
 
     fn converted(factor: Factor, text: &str) -> Option<String> {
         factor.convert(text).map(|d| d.as_str().to_string())
+    }
+
+    #[test]
+    fn numbers_are_trimmed_as_str_trims_them() {
+        for text in [
+            "1",
+            "-1.5",
+            "+.5",
+            " 1",
+            "1 ",
+            "\u{3000}2\u{3000}",
+            "\u{b}3",
+            "4\u{b}",
+            "",
+            " ",
+        ] {
+            assert_eq!(trimmed(text), text.trim(), "{text:?}");
+        }
     }
 
     #[test]

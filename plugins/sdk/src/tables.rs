@@ -4,7 +4,7 @@
 //! one call to the host per batch. A table the pack lacks is a problem of
 //! every row that asks it, never a crash.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -39,14 +39,18 @@ pub struct Canonical(Held);
 #[derive(Clone)]
 enum Held {
     /// Bytes `start..end` of a text of the host's.
-    Part { text: Rc<str>, start: u32, end: u32 },
+    Part {
+        text: Arc<str>,
+        start: u32,
+        end: u32,
+    },
     /// Converted by the plugin.
     Digits(crate::scaled::Digits),
 }
 
 impl Canonical {
     /// Bytes `start..end` of `text`, which must lie on its characters.
-    fn part(text: &Rc<str>, start: usize, end: usize) -> Canonical {
+    fn part(text: &Arc<str>, start: usize, end: usize) -> Canonical {
         assert!(
             text.get(start..end).is_some(),
             "the host answers with spans of its text"
@@ -79,7 +83,7 @@ impl PartialEq<&str> for Canonical {
 impl From<String> for Canonical {
     fn from(text: String) -> Canonical {
         let end = text.len();
-        Canonical::part(&Rc::from(text), 0, end)
+        Canonical::part(&Arc::from(text), 0, end)
     }
 }
 
@@ -615,7 +619,7 @@ impl Quantity {
         let answers = &mut cx.converted[memo].2;
         let replies = answered.into_iter().flat_map(|column| {
             // One allocation for the whole answer; each value is a part of it.
-            let text: Rc<str> = Rc::from(column.text);
+            let text: Arc<str> = Arc::from(column.text);
             column.answers.into_iter().map(move |answer| {
                 answer.map(|span| {
                     let from = span.start as usize;

@@ -360,8 +360,9 @@ impl Units {
     /// `(num, den)` in lowest terms, when both units are known, measure
     /// the same quantity and both terms fit 64 bits: a plain decimal value
     /// times it, rounded half to even to the field's decimals, is what
-    /// [`Units::to_canonical`] answers (contract 0.2.0's `quantity.factor`,
-    /// with which a plugin converts such values itself).
+    /// [`Units::to_canonical`] answers whenever that arithmetic fits 64
+    /// bits (contract 0.2.0's `quantity.factor`, with which a plugin
+    /// converts such values itself).
     pub fn factor(&self, unit: &str, record_type: &str, field: &str) -> Option<(u64, u64)> {
         let looked = self.look_up(unit, record_type, field);
         looked.target?;
