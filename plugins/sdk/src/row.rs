@@ -309,15 +309,33 @@ fn whole(text: &str, name: &str) -> Result<i64, Problem> {
     })
 }
 
-/// `text` without surrounding whitespace; text that starts and ends with
-/// a visible ASCII character (most cells) is returned without a scan.
+/// `text` without surrounding whitespace; text whose first and last
+/// characters are surely not whitespace (most cells) is returned without a
+/// scan.
 #[inline(always)]
 fn trimmed(text: &str) -> &str {
-    match text.as_bytes() {
-        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
-        [only] if only.is_ascii_graphic() => text,
+    let bytes = text.as_bytes();
+    let first = bytes.first().copied();
+    // The last character's first byte: at most three bytes back.
+    let last = bytes
+        .iter()
+        .rev()
+        .take(4)
+        .find(|&&b| b & 0xC0 != 0x80)
+        .copied();
+    match (first, last) {
+        (Some(first), Some(last)) if visible(first) && visible(last) => text,
         _ => text.trim(),
     }
+}
+
+/// Whether a character whose first byte is `lead` is surely not
+/// whitespace: visible ASCII, or a character from U+4000 on (a lead byte
+/// from 0xE4; the last whitespace character is U+3000), such as every
+/// CJK ideograph.
+#[inline(always)]
+fn visible(lead: u8) -> bool {
+    lead.is_ascii_graphic() || lead >= 0xE4
 }
 
 fn text_of<'b>(value: Option<Cell<'b>>, name: &str) -> Result<&'b str, Problem> {
@@ -396,8 +414,22 @@ mod tests {
             ("零件", "零件"),
             ("\t", ""),
             ("", ""),
+            ("零件\u{3000}", "零件"),
+            ("\u{2003}零件", "零件"),
+            ("纸箱 ", "纸箱"),
+            ("\u{a0}x\u{85}", "x"),
         ] {
             assert_eq!(trimmed(cell), text, "{cell:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// As `str::trim`, whatever the characters at either end.
+        #[test]
+        fn cells_are_trimmed_as_str_trims_them(
+            text in "[ \t\u{b}\u{85}\u{a0}\u{1680}\u{2000}\u{200b}\u{2028}\u{205f}\u{3000}\u{3fff}\u{4000}\u{feff}a1零😀]{0,5}",
+        ) {
+            proptest::prop_assert_eq!(trimmed(&text), text.trim());
         }
     }
 }
