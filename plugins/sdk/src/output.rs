@@ -6,7 +6,7 @@ use rustc_hash::FxHashMap as HashMap;
 use crate::bindings::conform::plugin::types as wit;
 use crate::record::Draft;
 use crate::row::Problem;
-use crate::text::same;
+use crate::text::{same, same_bytes};
 use crate::Records;
 
 /// The results of a batch being written.
@@ -15,10 +15,11 @@ pub(crate) struct Output {
     text: String,
     names: Vec<String>,
     name_index: HashMap<String, u32>,
-    /// The name last seen at each key position (keys counted in node
-    /// order, nested ones too): a record most often has the keys of the
-    /// one before, found then by one comparison, without hashing.
-    recent_keys: Vec<u32>,
+    /// The last record's keys ([`Record::keys`]) and their names, in node
+    /// order: a record most often has the keys of the one before, found
+    /// then by one comparison of them all.
+    recent_keys: Vec<u8>,
+    recent_names: Vec<u32>,
     /// Nodes as the contract carries them: three words each.
     nodes: Vec<u32>,
     records: Vec<wit::OutputRecord>,
@@ -34,23 +35,6 @@ impl Output {
         let index = self.names.len() as u32;
         self.names.push(name.to_string());
         self.name_index.insert(name.to_string(), index);
-        index
-    }
-
-    /// The name of a record's `position`th key: the last record's at that
-    /// position when it is the same, else looked up.
-    #[inline]
-    fn key(&mut self, position: usize, key: &str) -> u32 {
-        if let Some(&recent) = self.recent_keys.get(position) {
-            if same(&self.names[recent as usize], key) {
-                return recent;
-            }
-        }
-        let index = self.name(key);
-        match self.recent_keys.get_mut(position) {
-            Some(slot) => *slot = index,
-            None => self.recent_keys.push(index),
-        }
         index
     }
 
@@ -78,6 +62,14 @@ impl Output {
             self.text.push_str(&text[type_len as usize..]);
             // A span of the record's text, moved to where it lands.
             let shift = base.wrapping_sub(type_len);
+            // The keys of the record before, each at its place: their
+            // names are known.
+            let known = same_bytes(&record.keys, &self.recent_keys);
+            if !known {
+                self.recent_keys.clear();
+                self.recent_keys.extend_from_slice(&record.keys);
+                self.recent_names.clear();
+            }
             let mut keys = 0;
             // The record's words are written in place: one resize, no
             // capacity check a node.
@@ -94,8 +86,14 @@ impl Output {
                     Draft::Text((from, to)) => [4, from.wrapping_add(shift), to - from],
                     Draft::Array(n) => [5, n, 0],
                     Draft::Object(n) => [6, n, 0],
-                    Draft::Key((from, to)) => {
-                        let index = self.key(keys, &text[from as usize..to as usize]);
+                    Draft::Key(span) => {
+                        let index = if known {
+                            self.recent_names[keys]
+                        } else {
+                            let index = self.name(record.key_at(span));
+                            self.recent_names.push(index);
+                            index
+                        };
                         keys += 1;
                         [7, index, 0]
                     }
@@ -176,4 +174,56 @@ pub fn encode_node(node: Node, words: &mut Vec<u32>) {
         Node::Key(k) => (7, k, 0),
     };
     words.extend_from_slice(&[case, a, b]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Record;
+
+    /// Each record's keys as the batch's result names them, in node order.
+    fn keys_named(result: &wit::BatchResult) -> Vec<Vec<&str>> {
+        result
+            .records
+            .iter()
+            .map(|record| {
+                let words = &result.nodes[record.nodes.start as usize * 3..]
+                    [..record.nodes.len as usize * 3];
+                words
+                    .chunks_exact(3)
+                    .filter(|node| node[0] == 7)
+                    .map(|node| result.names[node[1] as usize].as_str())
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn keys_are_named_whether_or_not_they_are_the_last_records() {
+        let mut output = Output::default();
+        let written: [&[&str]; 5] = [
+            &["a", "b"],
+            &["a", "b"],
+            // The same bytes back to back, cut elsewhere.
+            &["ab"],
+            &["a", "b", "c"],
+            &["a", "b"],
+        ];
+        for keys in written {
+            let mut record = Record::new("part");
+            for key in keys {
+                record.text(key, "x");
+            }
+            record.object("nested", |inner| {
+                inner.integer("n", 1);
+            });
+            output.converted(crate::Records::one(record));
+        }
+        let result = output.finish();
+        let named = keys_named(&result);
+        for (keys, named) in written.iter().zip(&named) {
+            let expected: Vec<&str> = keys.iter().copied().chain(["nested", "n"]).collect();
+            assert_eq!(named, &expected);
+        }
+    }
 }

@@ -18,23 +18,30 @@ pub(crate) enum Draft {
     Text(Span),
     Array(u32),
     Object(u32),
+    /// A member's key: bytes of the record's `keys`.
     Key(Span),
 }
 
 /// A record of one of the pack's record types.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
-    /// The record type, then every key and value written, back to back.
+    /// The record type, then every value written, back to back.
     pub(crate) text: String,
     /// Bytes of `text` the record type takes.
     type_len: usize,
     pub(crate) nodes: Vec<Draft>,
+    /// Every key written, each after its length (four bytes): records
+    /// written by the same code have the same `keys`, compared at once.
+    pub(crate) keys: Vec<u8>,
 }
+
+/// A record's buffers: text, nodes, keys.
+type Buffered = (String, Vec<Draft>, Vec<u8>);
 
 thread_local! {
     /// Buffers of records already handed to the host, for the next
     /// records: a row's record then costs no allocation.
-    static SPARE: RefCell<Vec<(String, Vec<Draft>)>> = const { RefCell::new(Vec::new()) };
+    static SPARE: RefCell<Vec<Buffered>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The most spare buffers kept.
@@ -44,6 +51,7 @@ const MAX_SPARE: usize = 16;
 pub(crate) struct Buffers<'r> {
     text: &'r mut String,
     nodes: &'r mut Vec<Draft>,
+    keys: &'r mut Vec<u8>,
 }
 
 impl Buffers<'_> {
@@ -57,6 +65,15 @@ impl Buffers<'_> {
         self.nodes.push(node);
     }
 
+    /// The span of `key` in the keys, written after its length.
+    fn key(&mut self, key: &str) -> Span {
+        self.keys
+            .extend_from_slice(&(key.len() as u32).to_le_bytes());
+        let start = self.keys.len() as u32;
+        self.keys.extend_from_slice(key.as_bytes());
+        (start, self.keys.len() as u32)
+    }
+
     /// Pushes an empty container node and lends the buffers to its writer,
     /// with the container's index (whose count the writer raises).
     fn open(&mut self, container: Draft) -> (Buffers<'_>, usize) {
@@ -65,6 +82,7 @@ impl Buffers<'_> {
         let out = Buffers {
             text: self.text,
             nodes: self.nodes,
+            keys: self.keys,
         };
         (out, at)
     }
@@ -124,7 +142,7 @@ fn valued(out: &mut Buffers<'_>, value: &str, decimal: bool) -> Draft {
 impl Object<'_> {
     fn begin(&mut self, key: &str) {
         grow(self.out.nodes, self.at);
-        let key = self.out.span(key);
+        let key = self.out.key(key);
         self.out.push(Draft::Key(key));
     }
 
@@ -186,17 +204,25 @@ impl Object<'_> {
 impl Record {
     /// An empty record of `record_type`.
     pub fn new(record_type: &str) -> Record {
-        let (mut text, mut nodes) = SPARE
+        let (mut text, mut nodes, mut keys) = SPARE
             .with(|spare| spare.borrow_mut().pop())
-            .unwrap_or_else(|| (String::with_capacity(256), Vec::with_capacity(32)));
+            .unwrap_or_else(|| {
+                (
+                    String::with_capacity(256),
+                    Vec::with_capacity(32),
+                    Vec::with_capacity(256),
+                )
+            });
         text.clear();
         nodes.clear();
+        keys.clear();
         text.push_str(record_type);
         nodes.push(Draft::Object(0));
         Record {
             text,
             type_len: record_type.len(),
             nodes,
+            keys,
         }
     }
 
@@ -210,7 +236,7 @@ impl Record {
         SPARE.with(|spare| {
             let mut spare = spare.borrow_mut();
             if spare.len() < MAX_SPARE {
-                spare.push((self.text, self.nodes));
+                spare.push((self.text, self.nodes, self.keys));
             }
         });
     }
@@ -256,8 +282,8 @@ impl Record {
         let mut keys = Vec::with_capacity(n as usize);
         let mut at = 1;
         for _ in 0..n {
-            if let Draft::Key((start, end)) = self.nodes[at] {
-                keys.push(&self.text[start as usize..end as usize]);
+            if let Draft::Key(span) = self.nodes[at] {
+                keys.push(self.key_at(span));
             }
             at = skip(&self.nodes, at + 1);
         }
@@ -271,10 +297,10 @@ impl Record {
             Draft::Object(n) => {
                 let mut member = at + 1;
                 for _ in 0..n {
-                    let Draft::Key((start, end)) = self.nodes[member] else {
+                    let Draft::Key(span) = self.nodes[member] else {
                         return None;
                     };
-                    if &self.text[start as usize..end as usize] == step {
+                    if self.key_at(span) == step {
                         return Some(member + 1);
                     }
                     member = skip(&self.nodes, member + 1);
@@ -297,7 +323,13 @@ impl Record {
     /// numbers, as the host writes them).
     pub fn to_json(&self) -> serde_json::Value {
         let mut at = 0;
-        to_json(&self.text, &self.nodes, &mut at)
+        to_json(self, &mut at)
+    }
+
+    /// The key written at `span` of the keys.
+    pub(crate) fn key_at(&self, (start, end): Span) -> &str {
+        std::str::from_utf8(&self.keys[start as usize..end as usize])
+            .expect("a key is written from a str")
     }
 
     /// The writer of the record's top-level members, for code that writes
@@ -307,6 +339,7 @@ impl Record {
             out: Buffers {
                 text: &mut self.text,
                 nodes: &mut self.nodes,
+                keys: &mut self.keys,
             },
             at: 0,
         }
@@ -446,8 +479,9 @@ fn skip(nodes: &[Draft], at: usize) -> usize {
     }
 }
 
-fn to_json(text: &str, nodes: &[Draft], at: &mut usize) -> serde_json::Value {
+fn to_json(record: &Record, at: &mut usize) -> serde_json::Value {
     use serde_json::Value;
+    let (text, nodes) = (&record.text, &record.nodes);
     let slice = |(start, end): Span| &text[start as usize..end as usize];
     let node = nodes[*at];
     *at += 1;
@@ -461,7 +495,7 @@ fn to_json(text: &str, nodes: &[Draft], at: &mut usize) -> serde_json::Value {
             .and_then(serde_json::Number::from_f64)
             .map_or(Value::String(slice(d).to_string()), Value::Number),
         Draft::Text(t) => Value::String(slice(t).to_string()),
-        Draft::Array(n) => Value::Array((0..n).map(|_| to_json(text, nodes, at)).collect()),
+        Draft::Array(n) => Value::Array((0..n).map(|_| to_json(record, at)).collect()),
         Draft::Object(n) => {
             let mut map = serde_json::Map::new();
             for _ in 0..n {
@@ -469,7 +503,7 @@ fn to_json(text: &str, nodes: &[Draft], at: &mut usize) -> serde_json::Value {
                     unreachable!("members start with a key")
                 };
                 *at += 1;
-                map.insert(slice(key).to_string(), to_json(text, nodes, at));
+                map.insert(record.key_at(key).to_string(), to_json(record, at));
             }
             Value::Object(map)
         }
