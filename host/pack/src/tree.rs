@@ -99,7 +99,7 @@ pub struct TreeParts {
 }
 
 /// Numbers of batches' parts and of compiled schemas, never reused.
-pub(crate) static IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// A number never given before (of [`IDS`]).
 pub(crate) fn unique_id() -> u64 {

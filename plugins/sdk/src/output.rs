@@ -60,7 +60,7 @@ impl Output {
             let (text, type_len) = (record.text.as_str(), record.record_type().len() as u32);
             let base = self.text.len() as u32;
             self.text.push_str(&text[type_len as usize..]);
-            // A span of the record's text, moved to where it lands.
+            // How far the record's spans move.
             let shift = base.wrapping_sub(type_len);
             // The keys of the record before, each at its place: their
             // names are known.
@@ -77,15 +77,19 @@ impl Output {
             self.nodes.resize(at + record.nodes.len() * 3, 0);
             let mut words = std::mem::take(&mut self.nodes);
             for (node, slot) in record.nodes.iter().zip(words[at..].chunks_exact_mut(3)) {
-                // As `encode_node` writes the contract's cases.
+                // A span of the record's text, where it lands.
+                let moved = |(from, to): (u32, u32)| wit::Span {
+                    start: from.wrapping_add(shift),
+                    len: to - from,
+                };
                 let node = match *node {
-                    Draft::Null => [0, 0, 0],
-                    Draft::Boolean(b) => [1, u32::from(b), 0],
-                    Draft::Integer(i) => [2, i as u32, (i >> 32) as u32],
-                    Draft::Decimal((from, to)) => [3, from.wrapping_add(shift), to - from],
-                    Draft::Text((from, to)) => [4, from.wrapping_add(shift), to - from],
-                    Draft::Array(n) => [5, n, 0],
-                    Draft::Object(n) => [6, n, 0],
+                    Draft::Null => Node::Null,
+                    Draft::Boolean(b) => Node::Boolean(b),
+                    Draft::Integer(i) => Node::Integer(i),
+                    Draft::Decimal(span) => Node::Decimal(moved(span)),
+                    Draft::Text(span) => Node::Text(moved(span)),
+                    Draft::Array(n) => Node::Array(n),
+                    Draft::Object(n) => Node::Object(n),
                     Draft::Key(span) => {
                         let index = if known {
                             self.recent_names[keys]
@@ -95,10 +99,10 @@ impl Output {
                             index
                         };
                         keys += 1;
-                        [7, index, 0]
+                        Node::Key(index)
                     }
                 };
-                slot.copy_from_slice(&node);
+                slot.copy_from_slice(&node.words());
             }
             self.nodes = words;
             self.records.push(wit::OutputRecord {
@@ -159,21 +163,29 @@ pub enum Node {
     Key(u32),
 }
 
-/// Appends `node` to `words` as the contract carries it: its case, then
-/// two words of payload (`batch-result.nodes` in the WIT).
+impl Node {
+    /// The node as the contract carries it: its case, then two words of
+    /// payload (`batch-result.nodes` in the WIT).
+    #[inline(always)]
+    fn words(self) -> [u32; 3] {
+        match self {
+            Node::Null => [0, 0, 0],
+            Node::Boolean(b) => [1, u32::from(b), 0],
+            Node::Integer(i) => [2, i as u32, (i >> 32) as u32],
+            Node::Decimal(s) => [3, s.start, s.len],
+            Node::Text(s) => [4, s.start, s.len],
+            Node::Array(n) => [5, n, 0],
+            Node::Object(n) => [6, n, 0],
+            Node::Key(k) => [7, k, 0],
+        }
+    }
+}
+
+/// Appends `node` to `words` as the contract carries it
+/// ([`Node::words`]).
 #[doc(hidden)]
 pub fn encode_node(node: Node, words: &mut Vec<u32>) {
-    let (case, a, b) = match node {
-        Node::Null => (0, 0, 0),
-        Node::Boolean(b) => (1, u32::from(b), 0),
-        Node::Integer(i) => (2, i as u32, (i >> 32) as u32),
-        Node::Decimal(s) => (3, s.start, s.len),
-        Node::Text(s) => (4, s.start, s.len),
-        Node::Array(n) => (5, n, 0),
-        Node::Object(n) => (6, n, 0),
-        Node::Key(k) => (7, k, 0),
-    };
-    words.extend_from_slice(&[case, a, b]);
+    words.extend_from_slice(&node.words());
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use crate::batch::{Batch, Container, Key};
 use crate::bindings::conform::plugin::types as wit;
+use crate::text::trimmed;
 
 /// One value of a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -307,35 +308,6 @@ fn whole(text: &str, name: &str) -> Result<i64, Problem> {
     text.parse::<i64>().map_err(|_| {
         Problem::new("not-a-number", format!("`{text}` is not a whole number")).at(name)
     })
-}
-
-/// `text` without surrounding whitespace; text whose first and last
-/// characters are surely not whitespace (most cells) is returned without a
-/// scan.
-#[inline(always)]
-fn trimmed(text: &str) -> &str {
-    let bytes = text.as_bytes();
-    let first = bytes.first().copied();
-    // The last character's first byte: at most three bytes back.
-    let last = bytes
-        .iter()
-        .rev()
-        .take(4)
-        .find(|&&b| b & 0xC0 != 0x80)
-        .copied();
-    match (first, last) {
-        (Some(first), Some(last)) if visible(first) && visible(last) => text,
-        _ => text.trim(),
-    }
-}
-
-/// Whether a character whose first byte is `lead` is surely not
-/// whitespace: visible ASCII, or a character from U+4000 on (a lead byte
-/// from 0xE4; the last whitespace character is U+3000), such as every
-/// CJK ideograph.
-#[inline(always)]
-fn visible(lead: u8) -> bool {
-    lead.is_ascii_graphic() || lead >= 0xE4
 }
 
 fn text_of<'b>(value: Option<Cell<'b>>, name: &str) -> Result<&'b str, Problem> {

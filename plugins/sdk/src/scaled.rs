@@ -7,6 +7,8 @@
 //! larger products, a negative zero) is asked of the host, which answers
 //! every value.
 
+use crate::text::trimmed;
+
 /// Most digits a value may have here (as on the host's integer path).
 const MAX_DIGITS: usize = 18;
 
@@ -97,15 +99,6 @@ fn product(a: u64, b: u64) -> Option<u64> {
         64.. => Some(a * b),
         63 => a.checked_mul(b),
         _ => None,
-    }
-}
-
-/// `text.trim()`, without looking for whitespace when the text starts and
-/// ends as a number does (a cell the SDK read is trimmed already).
-fn trimmed(text: &str) -> &str {
-    match text.as_bytes() {
-        [b'0'..=b'9' | b'-' | b'+' | b'.', .., b'0'..=b'9' | b'.'] | [b'0'..=b'9'] => text,
-        _ => text.trim(),
     }
 }
 

@@ -58,6 +58,35 @@ fn half(bytes: &[u8]) -> u32 {
     u32::from_ne_bytes([a, b, c, d])
 }
 
+/// `text` without surrounding whitespace; text whose first and last
+/// characters are surely not whitespace (most cells) is returned without a
+/// scan.
+#[inline(always)]
+pub(crate) fn trimmed(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    let first = bytes.first().copied();
+    // The last character's first byte: at most three bytes back.
+    let last = bytes
+        .iter()
+        .rev()
+        .take(4)
+        .find(|&&b| b & 0xC0 != 0x80)
+        .copied();
+    match (first, last) {
+        (Some(first), Some(last)) if visible(first) && visible(last) => text,
+        _ => text.trim(),
+    }
+}
+
+/// Whether a character whose first byte is `lead` is surely not
+/// whitespace: visible ASCII, or a character from U+4000 on (a lead byte
+/// from 0xE4; the last whitespace character is U+3000), such as every
+/// CJK ideograph.
+#[inline(always)]
+fn visible(lead: u8) -> bool {
+    lead.is_ascii_graphic() || lead >= 0xE4
+}
+
 /// A fast hash of text (FxHash), for the SDK's own tables.
 #[inline]
 pub(crate) fn hash(text: &str) -> u64 {

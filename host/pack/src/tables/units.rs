@@ -389,6 +389,8 @@ impl Units {
             start = end as usize;
         }
         let looked = self.look_up(unit, record_type, field);
+        // The integer path's ratio and decimals, when it has both.
+        let integer_path = looked.ratio.zip(looked.target.map(|t| t.decimals));
         // Decimal text is ASCII: written as bytes, checked as UTF-8 once.
         let mut out: Vec<u8> = Vec::with_capacity(ends.len() * 8);
         let mut answers = Vec::with_capacity(ends.len());
@@ -398,12 +400,10 @@ impl Units {
             start = end as usize;
             let from = out.len() as u32;
             // The common case, written straight from integer arithmetic.
-            let scaled = looked
-                .ratio
-                .zip(looked.target)
-                .and_then(|(ratio, target)| ratio.convert_scaled(value, target.decimals));
-            if let Some((negative, magnitude)) = scaled {
-                let decimals = looked.target.map_or(0, |t| t.decimals);
+            let scaled = integer_path.and_then(|(ratio, decimals)| {
+                Some((ratio.convert_scaled(value, decimals)?, decimals))
+            });
+            if let Some(((negative, magnitude), decimals)) = scaled {
                 push_scaled(&mut out, negative, magnitude, decimals);
                 answers.push(Ok((from, out.len() as u32)));
                 continue;
