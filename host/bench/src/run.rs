@@ -51,8 +51,10 @@ pub struct Measured {
     pub stdout: String,
 }
 
-/// Runs a command to completion, timing it and reading its peak RSS.
+/// Runs a command to completion, timing it and reading its peak RSS; each
+/// run starts [`settled`].
 fn measure(command: &mut Command, what: &str) -> Result<Measured> {
+    settled()?;
     let log = tempfile_path("stderr");
     command
         .stdout(Stdio::piped())
@@ -91,6 +93,23 @@ fn measure(command: &mut Command, what: &str) -> Result<Measured> {
         max_rss_kib: usage.ru_maxrss as u64,
         stdout,
     })
+}
+
+/// Removes the outputs of earlier runs and waits for everything written
+/// to reach the disk, so that every run writes a new file and none pays for
+/// another's writing: the kernel writing back the last run's few hundred
+/// megabytes took the cores a run was measured on, and a file written over
+/// another is written out by ext4 as it is closed or renamed
+/// (`auto_da_alloc`), inside the run.
+fn settled() -> Result<()> {
+    let out = bench_dir().join("out");
+    if out.is_dir() {
+        std::fs::remove_dir_all(&out).with_context(|| format!("cannot empty {}", out.display()))?;
+    }
+    std::fs::create_dir_all(&out)?;
+    // SAFETY: sync(2) takes no arguments and cannot fail.
+    unsafe { libc::sync() };
+    Ok(())
 }
 
 fn tempfile_path(name: &str) -> PathBuf {
@@ -261,7 +280,6 @@ pub fn run(mut args: RunArgs) -> Result<()> {
     let main_file = input(plugin, args.rows)?;
     let big_file = input(plugin, big_rows)?;
 
-    std::fs::create_dir_all(bench_dir().join("out"))?;
     measure_startup(&mut report, plugin, &cache)?;
     let planned = plan_main_variants(&mut report, &args, plugin, &main_file, &cache);
     measure_interleaved(&mut report, &args, planned)?;

@@ -176,7 +176,7 @@ impl CsvRows {
         if self.flag_replacement && has_replacement(text) {
             return Decoded::Rejected(encoding_error(ordinal, line));
         }
-        let mut ends = Vec::with_capacity(self.record.len());
+        let mut ends = conform_model::CellEnds::with_capacity(self.record.len());
         for i in 0..self.record.len() {
             match u32::try_from(self.record.range(i).map_or(0, |r| r.end)) {
                 Ok(end) => ends.push(end),

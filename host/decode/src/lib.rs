@@ -66,6 +66,15 @@ pub enum Decoded {
 }
 
 impl Decoded {
+    /// About the memory the row takes (its fields; nothing for a row
+    /// rejected).
+    pub fn size(&self) -> usize {
+        match self {
+            Decoded::Record(r) => r.fields.size(),
+            Decoded::Rejected(_) => 0,
+        }
+    }
+
     /// The row's 1-based position.
     pub fn ordinal(&self) -> u64 {
         match self {

@@ -6,8 +6,10 @@
 //!                (bounded)     (one plugin store each)      (reorders by batch index)
 //! ```
 //!
-//! At most `4 × workers` batches are in flight at once, so memory is bounded
-//! by the batch size, never by the file. Output keeps input order.
+//! A batch is [`ConvertOptions::batch_size`] rows, or fewer when their text
+//! reaches [`BATCH_BYTES`]; at most [`IN_FLIGHT_PER_WORKER`] batches a
+//! worker are in flight at once, so memory is bounded by the batch, never
+//! by the file. Output keeps input order.
 //!
 //! Invariant: every decoded row ends in exactly one of the sink's two
 //! streams — its records, or one or more rejections — and the summary counts
@@ -53,6 +55,15 @@ pub struct ConvertOptions {
     /// in a capped child process.
     pub workbooks: conform_decode::WorkbookOptions,
 }
+
+/// A batch ends at the row that brings its rows' text to this many bytes,
+/// however few rows it has: large rows make small batches.
+pub const BATCH_BYTES: usize = 1 << 20;
+
+/// Batches in flight a worker (decoded and not yet written): enough that
+/// the workers rarely wait on the decoder or the writer, which share the
+/// cores with them.
+pub const IN_FLIGHT_PER_WORKER: usize = 16;
 
 /// The default of [`ConvertOptions::max_report_lines_per_code`].
 pub const DEFAULT_REPORT_LINES_PER_CODE: u64 = 1000;
@@ -324,7 +335,7 @@ impl Conversion<'_> {
             ..FileSummary::default()
         };
         let workers = options.workers.max(1);
-        let channels = Channels::new(workers * 4);
+        let channels = Channels::new(workers * IN_FLIGHT_PER_WORKER);
         std::thread::scope(|scope| {
             let batch_size = options.batch_size.max(1);
             let (permits, batches) = (channels.permits.1.clone(), channels.batches.0.clone());
@@ -375,8 +386,9 @@ impl Conversion<'_> {
     }
 }
 
-/// The decoder's thread: rows into batches of `batch_size`, one permit
-/// each, until the end, a decoder failure or a limit.
+/// The decoder's thread: rows into batches of `batch_size` (or
+/// [`BATCH_BYTES`] of text), one permit each, until the end, a decoder
+/// failure or a limit.
 fn feed(
     mut rows: impl Iterator<Item = Result<Decoded, DecodeError>>,
     batch_size: usize,
@@ -388,6 +400,7 @@ fn feed(
     let mut count: u64 = 0;
     loop {
         let mut batch = Vec::with_capacity(batch_size);
+        let mut bytes = 0;
         let mut failure = None;
         for row in rows.by_ref() {
             let stop = match (row, limits.deadline) {
@@ -398,6 +411,7 @@ fn feed(
                 }
                 (Ok(row), _) => {
                     count += 1;
+                    bytes += row.size();
                     batch.push(row);
                     None
                 }
@@ -406,11 +420,12 @@ fn feed(
                 failure = stop;
                 break;
             }
-            if batch.len() == batch_size {
+            if batch.len() == batch_size || bytes >= BATCH_BYTES {
                 break;
             }
         }
-        let last = failure.is_some() || batch.len() < batch_size;
+        let full = batch.len() == batch_size || bytes >= BATCH_BYTES;
+        let last = failure.is_some() || !full;
         if !batch.is_empty() {
             if permits.recv().is_err() || batches.send(Batch { index, rows: batch }).is_err() {
                 return Ok(()); // the writer stopped: nothing more is wanted
@@ -1015,11 +1030,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_record_that_breaks_a_record_rule_is_rejected_at_the_rule_s_array() {
-        let dir = tempfile::tempdir().unwrap();
+    /// A pack of `roll` records whose composition must add up to 100, and
+    /// the manifest of a plugin for it.
+    fn roll_pack(dir: &std::path::Path) -> (Pack, PluginManifest) {
         let write = |path: &str, text: &str| {
-            let path = dir.path().join(path);
+            let path = dir.join(path);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, text).unwrap();
         };
@@ -1029,11 +1044,18 @@ mod tests {
             r#"{"type": "object", "required": ["composition"], "properties": {"composition": {"type": "array", "items": {"type": "object", "properties": {"fibre": {"type": "string"}, "percent": {"type": "number"}}}}}}"#,
         );
         write("record-rules.toml", "[[rule]]\nrecord_type = \"roll\"\nkind = \"unique-by\"\narray = \"/composition\"\nkey = \"/fibre\"\ncode = \"composition-duplicate-fibre\"\nmessage = \"fibre `{key}` appears more than once in `composition`: list each fibre once\"\n[[rule]]\nrecord_type = \"roll\"\nkind = \"sum-equals\"\narray = \"/composition\"\nvalue = \"/percent\"\ntotal = \"100\"\ncode = \"composition-sum\"\nmessage = \"the percentages of `composition` add up to {sum}, not {total}\"\n");
-        let pack = Pack::load(dir.path()).unwrap();
+        let pack = Pack::load(dir).unwrap();
         let manifest = PluginManifest::from_toml(
             "name = \"echo\"\nversion = \"1.0.0\"\nprovider = \"tests\"\n[input]\nformat = \"ndjson\"\n[target]\npack = \"rolls\"\nversions = \"^1\"\nrecord_types = [\"roll\"]\n[component]\nfile = \"x.wasm\"\nsha256 = \"0000000000000000000000000000000000000000000000000000000000000000\"\n",
         )
         .unwrap();
+        (pack, manifest)
+    }
+
+    #[test]
+    fn a_record_that_breaks_a_record_rule_is_rejected_at_the_rule_s_array() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pack, manifest) = roll_pack(dir.path());
         let rows = [
             r#"{"composition": [{"fibre": "PES", "percent": 65}, {"fibre": "CO", "percent": 35}]}"#,
             r#"{"composition": [{"fibre": "PES", "percent": 65}, {"fibre": "CO", "percent": 30}]}"#,
@@ -1094,6 +1116,59 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    /// Notes the size of each batch it is given, and converts none.
+    struct BatchSizes(Arc<std::sync::Mutex<Vec<usize>>>);
+
+    impl BatchConverter for BatchSizes {
+        fn convert(&mut self, batch: &[InputRecord]) -> Vec<RowOutcome> {
+            self.0.lock().unwrap().push(batch.len());
+            let problem = Problem {
+                field: None,
+                target: None,
+                code: "noted".into(),
+                message: "noted".into(),
+            };
+            batch
+                .iter()
+                .map(|_| RowOutcome::Rejected(vec![problem.clone()]))
+                .collect()
+        }
+    }
+
+    impl Converters for BatchSizes {
+        fn worker(&self, _standard: Arc<Standard>) -> Box<dyn BatchConverter> {
+            Box::new(BatchSizes(self.0.clone()))
+        }
+    }
+
+    #[test]
+    fn large_rows_make_small_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pack, manifest) = roll_pack(dir.path());
+        // Ten rows of 300 kB: the fourth brings a batch past a mebibyte.
+        let row = format!("{{\"pad\": \"{}\"}}\n", "x".repeat(300_000));
+        let sizes = BatchSizes(Arc::default());
+        let options = ConvertOptions {
+            workers: 1,
+            ..ConvertOptions::default()
+        };
+        let summary = crate::pipeline::Conversion {
+            pack: &pack,
+            plugin: &sizes,
+            manifest: &manifest,
+            options: &options,
+        }
+        .run(
+            std::io::Cursor::new(row.repeat(10).into_bytes()),
+            "large.ndjson",
+            &mut crate::sink::MemorySink::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!((summary.rows_in, summary.rejected), (10, 10));
+        assert_eq!(*sizes.0.lock().unwrap(), vec![4, 4, 2]);
     }
 
     #[test]

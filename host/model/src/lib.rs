@@ -24,7 +24,7 @@ pub use report::{
     codes, problems_listed, truncate, FailedFile, FileSummary, HostCode, OutputLine, Rejection,
     Source, Summary, MAX_FIELD_BYTES, MAX_MESSAGE_BYTES, MAX_PROBLEMS_PER_ROW,
 };
-pub use row::{CellRow, RowFields};
+pub use row::{CellEnds, CellRow, RowFields};
 
 /// A manifest that could not be read.
 #[derive(Debug, thiserror::Error)]

@@ -15,6 +15,15 @@ pub enum RowFields {
 }
 
 impl RowFields {
+    /// About the memory the row's fields take: their text, and a word a
+    /// cell.
+    pub fn size(&self) -> usize {
+        match self {
+            RowFields::Json(text) => text.len(),
+            RowFields::Cells(cells) => cells.text.len() + 4 * cells.ends.len(),
+        }
+    }
+
     /// The row as one JSON object's text: as given, or written from the
     /// cells (a header name given twice keeps its last cell, as a JSON
     /// reader keeps the last of a key given twice).
@@ -32,14 +41,19 @@ impl RowFields {
 pub struct CellRow {
     header: Arc<[String]>,
     text: String,
-    ends: Vec<u32>,
+    ends: CellEnds,
 }
+
+/// Where each cell of a row ends: held in the row itself up to sixteen
+/// cells, so that most rows cost one allocation (their text), not two.
+pub type CellEnds = smallvec::SmallVec<[u32; 16]>;
 
 impl CellRow {
     /// A row of `text` cut at `ends` (one per header name, ascending, the
     /// last at most `text.len()`, each on a character boundary); `None`
     /// when they do not fit.
-    pub fn new(header: Arc<[String]>, text: String, ends: Vec<u32>) -> Option<CellRow> {
+    pub fn new(header: Arc<[String]>, text: String, ends: impl Into<CellEnds>) -> Option<CellRow> {
+        let ends = ends.into();
         let fits = ends.len() == header.len()
             && ends.windows(2).all(|w| w[0] <= w[1])
             && ends.last().is_none_or(|&e| e as usize <= text.len())

@@ -1,6 +1,8 @@
 //! A record schema of the common flat kind — an object whose properties
 //! are scalars with a type, bounds, lengths, a pattern, a format or a
-//! list of values — checked in one loop over the record's members. It answers
+//! list of values — checked in one loop over the record's members (a
+//! pattern of the code kind matched by `class_pattern`, other patterns and
+//! formats by the full validator's own keyword validators). It answers
 //! only "valid for sure": anything else (a broken record, or a value it is
 //! not sure of) is left to the full validator, which gives the verdict and
 //! its reasons. A schema with any keyword not read here is not compiled
@@ -12,6 +14,7 @@ use jsonschema::json::{Node, Object};
 use jsonschema::Validator;
 use serde_json::{Map, Value};
 
+use crate::class_pattern::ClassPattern;
 use crate::tree::{unique_id, TreeJson, TreeNode, TreeRecord, TreeValue};
 
 /// The draft whose keywords are read here; a schema of another is left to
@@ -80,7 +83,9 @@ struct Property {
     upper: Option<Bound>,
     /// `enum`, when every value in it is a string.
     one_of: Option<Vec<String>>,
-    /// `pattern` and `format`, each run by the full validator itself.
+    /// `pattern`s of the code kind, matched here.
+    patterns: Vec<ClassPattern>,
+    /// Other `pattern`s and `format`, each run by the full validator itself.
     delegated: Vec<Validator<TreeJson>>,
 }
 
@@ -241,6 +246,7 @@ impl Property {
             lower: None,
             upper: None,
             one_of: None,
+            patterns: Vec::new(),
             delegated: Vec::new(),
         };
         for (keyword, value) in schema {
@@ -273,8 +279,14 @@ impl Property {
                     property.one_of = Some(strings.collect::<Option<Vec<String>>>()?);
                 }
                 "pattern" | "format" => {
-                    let one = serde_json::json!({ keyword: value.as_str()? });
-                    property.delegated.push(delegate(&one)?);
+                    let text = value.as_str()?;
+                    match ClassPattern::parse(text).filter(|_| keyword == "pattern") {
+                        Some(pattern) => property.patterns.push(pattern),
+                        None => {
+                            let one = serde_json::json!({ keyword: text });
+                            property.delegated.push(delegate(&one)?);
+                        }
+                    }
                 }
                 other if ANNOTATIONS.contains(&other) => {}
                 _ => return None,
@@ -325,7 +337,8 @@ impl Property {
             .one_of
             .as_ref()
             .is_none_or(|values| values.iter().any(|v| v == text));
-        long_enough && short_enough && listed
+        let matched = self.patterns.iter().all(|p| p.is_match(text));
+        long_enough && short_enough && listed && matched
     }
 
     /// Whether `number` meets both bounds, each made a number by `of`

@@ -12,6 +12,7 @@
 //! This crate knows nothing of wasmtime or HTTP: it is the pack model and its
 //! services as plain Rust.
 
+mod class_pattern;
 mod contract_v0_1;
 mod error;
 mod files;

@@ -90,8 +90,9 @@ pub struct TreeParts {
     /// order (equal names share it): the order a record's members are
     /// written in.
     ranks: Vec<u32>,
-    /// For each name used as a key, the name as JSON text (quoted and
-    /// escaped once a batch, not once a record); empty for the others.
+    /// For each name used as a key, the name as JSON text and a colon
+    /// (quoted and escaped once a batch, not once a record); empty for the
+    /// others.
     quoted: Vec<Box<[u8]>>,
     /// This batch's number, unique in the process: what is learnt about
     /// its names is kept under it.
@@ -132,9 +133,9 @@ impl TreeParts {
                 rank += 1;
             }
             ranks[name as usize] = rank;
-            quoted[name as usize] = serde_json::to_vec(&names[name as usize])
-                .expect(WRITTEN)
-                .into_boxed_slice();
+            let mut key = serde_json::to_vec(&names[name as usize]).expect(WRITTEN);
+            key.push(b':');
+            quoted[name as usize] = key.into_boxed_slice();
         }
         TreeParts {
             text,
@@ -229,7 +230,7 @@ impl TreeRecord {
             members: SmallVec::new(),
             is_integer,
         };
-        writer.value(self.root);
+        writer.value(self.root, None);
     }
 }
 
@@ -247,17 +248,20 @@ struct Writer<'p, 'o> {
 const WRITTEN: &str = "writing JSON to a Vec cannot fail";
 
 impl Writer<'_, '_> {
-    fn value(&mut self, at: u32) {
+    /// Writes node `at`; `member` is the key (a name) it is the value of,
+    /// which the path gets only when a value needs it: a nested one, or a
+    /// whole number that may be written as an integer.
+    fn value(&mut self, at: u32, member: Option<u32>) {
         let parts = self.parts;
         match parts.nodes[at as usize] {
             TreeNode::Null => self.out.extend_from_slice(b"null"),
             TreeNode::Boolean(b) => self
                 .out
                 .extend_from_slice(if b { b"true" } else { b"false" }),
-            TreeNode::Integer(i) => serde_json::to_writer(&mut *self.out, &i).expect(WRITTEN),
+            TreeNode::Integer(i) => self.integer(i),
             TreeNode::Decimal { value, shown } => {
-                match exact_integer(value).filter(|_| (self.is_integer)(&self.path)) {
-                    Some(i) => serde_json::to_writer(&mut *self.out, &i).expect(WRITTEN),
+                match exact_integer(value).filter(|_| self.wants_integer(member)) {
+                    Some(i) => self.integer(i),
                     None => match shown {
                         Some((start, end)) => self
                             .out
@@ -270,6 +274,7 @@ impl Writer<'_, '_> {
                 serde_json::to_writer(&mut *self.out, parts.text(start, end)).expect(WRITTEN)
             }
             TreeNode::Array(n) => {
+                self.enter(member);
                 self.out.push(b'[');
                 let mut item = at + 1;
                 for i in 0..n {
@@ -277,13 +282,15 @@ impl Writer<'_, '_> {
                         self.out.push(b',');
                     }
                     self.path.push(Place::Item);
-                    self.value(item);
+                    self.value(item, None);
                     self.path.pop();
                     item = parts.ends[item as usize];
                 }
                 self.out.push(b']');
+                self.leave(member);
             }
             TreeNode::Object(n) => {
+                self.enter(member);
                 let from = self.members.len();
                 let mut key = at + 1;
                 for _ in 0..n {
@@ -303,17 +310,42 @@ impl Writer<'_, '_> {
                     let TreeNode::Key(name) = parts.nodes[key as usize] else {
                         unreachable!("a member starts with a key")
                     };
+                    // The key, its colon included.
                     self.out.extend_from_slice(&parts.quoted[name as usize]);
-                    self.out.push(b':');
-                    let name = parts.name(name);
-                    self.path.push(Place::Member(name));
-                    self.value(key + 1);
-                    self.path.pop();
+                    self.value(key + 1, Some(name));
                 }
                 self.out.push(b'}');
                 self.members.truncate(from);
+                self.leave(member);
             }
             TreeNode::Key(_) => unreachable!("a checked tree has keys only before values"),
+        }
+    }
+
+    fn integer(&mut self, i: i64) {
+        serde_json::to_writer(&mut *self.out, &i).expect(WRITTEN);
+    }
+
+    /// Whether the standard wants a whole number at the value of `member`
+    /// here.
+    fn wants_integer(&mut self, member: Option<u32>) -> bool {
+        self.enter(member);
+        let wanted = (self.is_integer)(&self.path);
+        self.leave(member);
+        wanted
+    }
+
+    /// Steps into the value of `member`, if any.
+    fn enter(&mut self, member: Option<u32>) {
+        if let Some(name) = member {
+            self.path.push(Place::Member(self.parts.name(name)));
+        }
+    }
+
+    /// Steps back out of the value of `member`, if any.
+    fn leave(&mut self, member: Option<u32>) {
+        if member.is_some() {
+            self.path.pop();
         }
     }
 }

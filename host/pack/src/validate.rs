@@ -364,7 +364,10 @@ fn normalize_at(value: &mut Value, path: &[Step]) {
 
 /// `x` as an integer when it is one and a float holds it exactly.
 pub(crate) fn exact_integer(x: f64) -> Option<i64> {
-    (x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0).then_some(x as i64)
+    // Within ±2⁵³ the cast is exact for whole numbers and truncates any
+    // other, so a round trip tells them apart (NaN never compares equal).
+    let whole = x as i64;
+    (x.abs() < 9_007_199_254_740_992.0 && whole as f64 == x).then_some(whole)
 }
 
 /// A record schema's top-level fields as tools read them: each property
