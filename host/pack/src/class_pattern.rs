@@ -3,8 +3,9 @@
 //! (`^[A-Z0-9][A-Z0-9-]{2,31}$`, `^[0-9]{6}$`) — matched in one pass over
 //! the text, without a regex engine. Only patterns a greedy pass matches
 //! exactly are taken (every run of variable length is the last, or is
-//! followed by a class it shares no character with); any other pattern is
-//! left to the regex engine. A property test holds the two to each other.
+//! followed by a run of at least one character of a class it shares no
+//! character with); any other pattern is left to the regex engine. A
+//! property test holds the two to each other.
 
 /// A pattern of the code kind, compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +118,7 @@ fn class(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Option<u128> {
                     if chars.peek() == Some(&']') {
                         // `a-]`: the `-` is itself, the last of the class.
                         set |= bit(c) | bit('-');
+                        first = false;
                         continue;
                     }
                     let to = chars.next()?;
@@ -178,6 +180,7 @@ mod tests {
             "^[a-z_]+$",
             "^[-A-Z]{1,3}[0-9]$",
             "^[A-Z]*-[0-9]{2,4}$",
+            "^[a-]{2}$",
         ] {
             assert!(ClassPattern::parse(taken).is_some(), "{taken}");
         }
@@ -191,6 +194,8 @@ mod tests {
             "^[-A-Z]{1,3}[0-9]?$",
             "^[0-9]{2}?$",
             "^[0-9]+*$",
+            "^[--9]$",
+            "^[0-9]{2,}$",
             "^(ab)+$",
             "^a|b$",
             "^.{3}$",
@@ -236,6 +241,9 @@ mod tests {
                 Just("^[-A-Z]{1,3}[0-9]$"),
                 Just("^[A-Z]*-[0-9]{2,4}$"),
                 Just("^[a-z_]+$"),
+                Just("^[A-Z]?[0-9]{1,3}-[A-Z]$"),
+                Just("^[0-9]{0}[A-Z]{1,2}$"),
+                Just("^[a-]{2}[A-Z0-9_]*$"),
             ],
             text in text(),
         ) {
