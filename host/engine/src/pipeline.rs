@@ -38,7 +38,7 @@ use crate::sink::Sink;
 pub struct ConvertOptions {
     /// Worker threads, each with its own plugin instance.
     pub workers: usize,
-    /// Rows per plugin call.
+    /// Rows per plugin call (fewer when their text reaches [`BATCH_BYTES`]).
     pub batch_size: usize,
     /// Limits of the decoder.
     pub decode_limits: DecodeLimits,

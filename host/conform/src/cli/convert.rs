@@ -70,7 +70,7 @@ pub struct ConvertArgs {
     /// Worker threads [default: the number of cores].
     #[arg(long)]
     workers: Option<usize>,
-    /// Rows per plugin call.
+    /// Rows per plugin call (fewer when their text reaches 512 KiB).
     #[arg(long, default_value_t = 256)]
     batch_size: usize,
     #[command(flatten)]
