@@ -400,6 +400,7 @@ fn feed(
 ) -> Result<(), Stop> {
     let mut index = 0;
     let mut count: u64 = 0;
+    let full = |rows: usize, bytes: usize| rows == batch_size || bytes >= BATCH_BYTES;
     loop {
         let mut batch = Vec::with_capacity(batch_size);
         let mut bytes = 0;
@@ -422,12 +423,11 @@ fn feed(
                 failure = stop;
                 break;
             }
-            if batch.len() == batch_size || bytes >= BATCH_BYTES {
+            if full(batch.len(), bytes) {
                 break;
             }
         }
-        let full = batch.len() == batch_size || bytes >= BATCH_BYTES;
-        let last = failure.is_some() || !full;
+        let last = failure.is_some() || !full(batch.len(), bytes);
         if !batch.is_empty() {
             if permits.recv().is_err() || batches.send(Batch { index, rows: batch }).is_err() {
                 return Ok(()); // the writer stopped: nothing more is wanted

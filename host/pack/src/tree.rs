@@ -292,13 +292,9 @@ impl Writer<'_, '_> {
             TreeNode::Object(n) => {
                 self.enter(member);
                 let from = self.members.len();
-                let mut key = at + 1;
-                for _ in 0..n {
-                    let TreeNode::Key(name) = parts.nodes[key as usize] else {
-                        unreachable!("a checked object's members start with a key")
-                    };
+                let mut members = Members { parts, at, len: n }.members();
+                while let Some((name, key)) = members.next_key() {
                     self.members.push((parts.ranks[name as usize], key));
-                    key = parts.ends[key as usize + 1];
                 }
                 in_key_order(&mut self.members[from..]);
                 self.out.push(b'{');
@@ -559,17 +555,27 @@ pub struct MembersIter<'a> {
 }
 
 impl<'a> MembersIter<'a> {
+    /// The next member's key, as the index of its name and the index of
+    /// its node (the value's is the next).
+    fn next_key(&mut self) -> Option<(u32, u32)> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let key = self.key;
+        let TreeNode::Key(name) = self.parts.nodes[key as usize] else {
+            unreachable!("a checked object's members start with a key")
+        };
+        self.key = self.parts.ends[key as usize + 1];
+        Some((name, key))
+    }
+
     /// The members as (index of the key's name, value).
-    pub(crate) fn by_name_index(self) -> impl Iterator<Item = (u32, TreeValue<'a>)> {
+    pub(crate) fn by_name_index(mut self) -> impl Iterator<Item = (u32, TreeValue<'a>)> {
         let parts = self.parts;
-        let mut key = self.key;
-        (0..self.left).map(move |_| {
-            let TreeNode::Key(name) = parts.nodes[key as usize] else {
-                unreachable!("a checked object's members start with a key")
-            };
-            let value = key + 1;
-            key = parts.ends[value as usize];
-            (name, TreeValue::At(parts, value))
+        std::iter::from_fn(move || {
+            let (name, key) = self.next_key()?;
+            Some((name, TreeValue::At(parts, key + 1)))
         })
     }
 }
@@ -578,17 +584,8 @@ impl<'a> Iterator for MembersIter<'a> {
     type Item = (&'a str, TreeValue<'a>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.left == 0 {
-            return None;
-        }
-        self.left -= 1;
-        let parts = self.parts;
-        let TreeNode::Key(name) = parts.nodes[self.key as usize] else {
-            unreachable!("a checked object's members start with a key")
-        };
-        let value = self.key + 1;
-        self.key = parts.ends[value as usize];
-        Some((parts.name(name), TreeValue::At(parts, value)))
+        let (name, key) = self.next_key()?;
+        Some((self.parts.name(name), TreeValue::At(self.parts, key + 1)))
     }
 }
 
